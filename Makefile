@@ -1,0 +1,47 @@
+# Entraide: `make run` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export FLASK_APP := coop:create_app
+
+.PHONY: run install test test-sqlite messages translations bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d coop/translations
+
+install: $(VENV)/.installed translations
+
+## Serve on http://127.0.0.1:5000 with SQLite in instance/ (DATABASE_URL for PostgreSQL).
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask coop demo --if-empty
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## The whole suite: SQLite always; PostgreSQL when TEST_DATABASE_URL is set or a local server can be started.
+test: install
+	@url="$${TEST_DATABASE_URL:-$$(bash .ci/pg-setup 2>/dev/null)}"; \
+	if [ -n "$$url" ]; then echo "PostgreSQL for the tests: $$url"; else echo "No PostgreSQL server: its tests will be skipped (or fail under CI=true)."; fi; \
+	TEST_DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+
+## SQLite only, quick.
+test-sqlite: install
+	TEST_DATABASE_URL= $(BIN)/pytest -k "not postgresql" $(PYTEST_ARGS)
+
+## Refresh the message catalogue after changing user-facing text.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o coop/translations/messages.pot .
+	$(BIN)/pybabel update -i coop/translations/messages.pot -d coop/translations --no-fuzzy-matching
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,77 @@
+"""Entraide: cooperative investment clubs (pooled savings, one-member-one-vote
+decisions on local projects, time credits, a double-entry ledger)."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, current_app, has_request_context, request, session
+from flask_login import current_user
+
+from .config import INSTANCE, Config, ProductionConfig, local_secret_key
+from .database import configure_engine
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def default_config() -> type[Config]:
+    return ProductionConfig if os.environ.get("COOP_ENV") == "production" else Config
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    config_class = config_class or default_config()
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE),
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+    )
+    app.config.from_object(config_class)
+    _secret_key(app)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+    from . import models  # noqa: F401  (tables known to Alembic and create_all)
+    from .services.auth import load_by_session_token
+
+    login_manager.user_loader(load_by_session_token)
+
+    from .web import register_web
+
+    register_web(app)
+
+    from .cli import coop_cli
+
+    app.cli.add_command(coop_cli)
+    return app
+
+
+def _secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config.get("PRODUCTION"):
+        raise RuntimeError("SECRET_KEY must be set in the environment in production.")
+    app.config["SECRET_KEY"] = local_secret_key()
+
+
+def select_locale() -> str | None:
+    """The member's setting, else the switch's choice, else the browser's."""
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return None
+    language = getattr(current_user, "language", None)
+    if language in languages:
+        return language
+    if session.get("language") in languages:
+        return session["language"]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -1,0 +1,72 @@
+"""Reading and writing amounts. Money is held in cents and time in minutes,
+always as integers; text is parsed with Decimal, never float."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import format_currency, format_decimal
+
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+_SYMBOLS = re.compile(r"(€|\$|EUR|CAD|CA\$)", re.IGNORECASE)
+MAX_DIGITS = 13  # ten thousand billion cents: far above any club
+
+
+class AmountError(ValueError):
+    """Text that is not an amount."""
+
+
+def parse_money(text: str, *, allow_negative: bool = False) -> int:
+    """``"1 234,56"``, ``"1,234.56"``, ``"1234.5"``, ``"7,50 €"`` → cents.
+
+    A separator followed by one or two digits at the end is the decimal
+    mark; groups of three digits are thousands. Anything else is refused
+    rather than guessed."""
+    if text is None:
+        raise AmountError("empty")
+    raw = _SYMBOLS.sub("", _SPACES.sub("", str(text)))
+    if not raw:
+        raise AmountError("empty")
+    negative = raw.startswith("-")
+    if negative or raw.startswith("+"):
+        raw = raw[1:]
+    if negative and not allow_negative:
+        raise AmountError("negative")
+    match = re.fullmatch(r"(\d{1,3}(?:[.,]\d{3})*|\d+)(?:[.,](\d{1,2}))?", raw)
+    if not match:
+        raise AmountError("malformed")
+    whole, fraction = match.group(1), match.group(2) or ""
+    separators = set(re.sub(r"\d", "", whole))
+    if len(separators) > 1:
+        raise AmountError("malformed")
+    if fraction and separators and raw[-len(fraction) - 1] in separators:
+        raise AmountError("malformed")  # "1.234.56": the same mark for both
+    digits = re.sub(r"\D", "", whole)
+    if len(digits) > MAX_DIGITS:
+        raise AmountError("too large")
+    try:
+        cents = int(Decimal(digits) * 100 + Decimal(fraction.ljust(2, "0") or "0"))
+    except InvalidOperation:  # pragma: no cover - the pattern only lets digits through
+        raise AmountError("malformed") from None
+    return -cents if negative else cents
+
+
+def to_decimal(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def money(cents: int, currency: str, locale: str) -> str:
+    """``123456`` → ``1 234,56 €`` (fr) or ``€1,234.56`` (en)."""
+    return format_currency(to_decimal(cents), currency, locale=locale)
+
+
+def decimal_text(cents: int, locale: str) -> str:
+    """For a form field: ``750`` → ``7,50`` (fr), ``7.50`` (en)."""
+    return format_decimal(to_decimal(cents), format="#,##0.00", locale=locale).replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def duration(minutes: int) -> str:
+    """``150`` → ``2 h 30``; ``-90`` → ``−1 h 30``."""
+    sign = "−" if minutes < 0 else ""
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours} h {rest:02d}" if rest else f"{sign}{hours} h"

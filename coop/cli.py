@@ -1,0 +1,52 @@
+"""``flask coop …``: administration commands. Each calls the services."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from .services import ledger
+from .services.errors import CoopError
+
+coop_cli = AppGroup("coop", help="Entraide administration.")
+
+
+@coop_cli.command("check")
+def check_command() -> None:
+    """Verify the ledger's invariants over every club; exit 1 on any violation."""
+    violations = ledger.check()
+    if not violations:
+        click.echo("Ledger check: all invariants hold.")
+        return
+    click.echo(f"Ledger check: {len(violations)} violation(s).", err=True)
+    for violation in violations:
+        click.echo(f"  - {violation}", err=True)
+    sys.exit(1)
+
+
+@coop_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing (exit 0) when the database already has data.")
+def demo_command(if_empty: bool) -> None:
+    """Load the demo club (8 members) into an empty database."""
+    from .services.demo import DEMO_PASSWORD, demo_logins_present, load_demo
+
+    try:
+        logins = load_demo()
+    except CoopError as err:
+        if if_empty:
+            click.echo("The database already has data: no demo loaded.")
+            _print_logins(demo_logins_present(), DEMO_PASSWORD)
+            return
+        click.echo(f"Refused: {err.message}", err=True)
+        sys.exit(1)
+    click.echo("Demo club “Cigale du Vercors” loaded.")
+    _print_logins(logins, DEMO_PASSWORD)
+
+
+def _print_logins(logins, password: str) -> None:
+    if not logins:
+        return
+    click.echo(f"Demo logins (password: {password}):")
+    for login in logins:
+        click.echo(f"  {login.email:<34} {login.name} ({login.role})")

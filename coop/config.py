@@ -1,0 +1,94 @@
+"""Settings, read from the environment.
+
+Local use needs nothing: SQLite in ``instance/`` and a secret key generated
+there on first run. Production (``COOP_ENV=production``) refuses to start
+without ``SECRET_KEY`` and ``DATABASE_URL``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("COOP_INSTANCE_PATH", ROOT / "instance"))
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        return f"sqlite:///{INSTANCE / 'entraide.sqlite'}"
+    # Heroku-style URLs and plain postgresql:// both go through psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def local_secret_key() -> str:
+    """The key kept in ``instance/secret_key``, made on first use."""
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+class Config:
+    PRODUCTION = False
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # filled by create_app when absent locally
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Sessions and cookies
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+
+    # Forms
+    WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+    # Password hashing (argon2id). RFC 9106's second recommended setting.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 64 * 1024  # KiB
+    ARGON2_PARALLELISM = 2
+
+    # Rate limits
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
+    RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "20 per hour")
+
+    # Languages
+    LANGUAGES = ("fr", "en")
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
+
+    INVITATION_DAYS = 14
+
+
+class ProductionConfig(Config):
+    PRODUCTION = True
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-only-not-secret"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    # Cheap hashes keep the suite fast; production parameters are tested separately.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+    RATELIMIT_LOGIN = "1000 per minute"
+    RATELIMIT_REGISTER = "1000 per minute"

@@ -1,0 +1,1 @@
+"""WTForms classes: the shape of input only. Governance lives in services."""

@@ -1,0 +1,51 @@
+"""What every form shares: CSRF (Flask-WTF), a one-time key against replays,
+and fields for amounts typed the French or the English way."""
+from __future__ import annotations
+
+import uuid
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField
+
+from ..amounts import AmountError, decimal_text, parse_money
+
+
+class OneTimeForm(FlaskForm):
+    """A form that creates something carries a key that can be spent once."""
+
+    form_key = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.form_key.data:
+            self.form_key.data = uuid.uuid4().hex
+
+
+class MoneyField(StringField):
+    """Text such as ``1 234,56`` or ``1,234.56`` in, integer cents out."""
+
+    def __init__(self, label=None, validators=None, *, locale: str = "fr", allow_negative: bool = False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.cents: int | None = None
+        self.allow_negative = allow_negative
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.cents = None
+        if not self.data:
+            return
+        if len(self.data) > 32:
+            raise ValueError(_l("This amount is too long."))
+        try:
+            self.cents = parse_money(self.data, allow_negative=self.allow_negative)
+        except AmountError as exc:
+            messages = {
+                "negative": _l("The amount cannot be negative."),
+                "too large": _l("This amount is too large."),
+            }
+            raise ValueError(messages.get(str(exc), _l("Enter an amount such as 12,50 or 1 234,56."))) from None
+
+    def set_cents(self, cents: int, locale: str) -> None:
+        self.cents = cents
+        self.data = decimal_text(cents, locale)

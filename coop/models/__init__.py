@@ -1,0 +1,38 @@
+"""Typed tables. No rules and no commits here: see ``coop.services``."""
+from .audit import AuditEntry, UsedFormKey
+from .club import (
+    OFFICER_ROLES,
+    Charter,
+    Club,
+    ClubStatus,
+    Currency,
+    Invitation,
+    MemberStatus,
+    Membership,
+    Role,
+    Threshold,
+)
+from .ledger import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
+from .user import User
+
+__all__ = [
+    "OFFICER_ROLES",
+    "Account",
+    "AccountType",
+    "AuditEntry",
+    "Charter",
+    "Club",
+    "ClubStatus",
+    "Currency",
+    "Invitation",
+    "JournalTransaction",
+    "MemberStatus",
+    "Membership",
+    "Posting",
+    "Role",
+    "Threshold",
+    "TransactionKind",
+    "Unit",
+    "UsedFormKey",
+    "User",
+]

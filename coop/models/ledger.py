@@ -1,0 +1,120 @@
+"""The double-entry ledger: accounts, transactions, postings.
+
+Transactions and postings are append-only (database triggers, see the
+migration that creates them); a mistake is undone by a reversal.
+Amounts are integers: cents for money, minutes for time; debit-positive.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import one_of, utcnow
+
+
+class Unit(enum.StrEnum):
+    MONEY = "money"  # cents of the club's currency
+    TIME = "time"  # minutes
+
+
+class AccountType(enum.StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    INCOME = "income"
+    EXPENSE = "expense"
+
+
+class TransactionKind(enum.StrEnum):
+    OPENING = "opening"
+    CONTRIBUTION = "contribution"
+    DISBURSEMENT = "disbursement"
+    REPAYMENT = "repayment"
+    RETURN = "return"
+    FEE = "fee"
+    REFUND = "refund"
+    DISTRIBUTION = "distribution"
+    EXCHANGE = "exchange"
+    ADJUSTMENT = "adjustment"
+    REVERSAL = "reversal"
+
+
+class Account(db.Model):
+    __tablename__ = "account"
+    __table_args__ = (
+        UniqueConstraint("club_id", "code"),
+        Index("ix_account_club_membership", "club_id", "membership_id"),
+        one_of("type", AccountType),
+        one_of("unit", Unit),
+        CheckConstraint("floor IS NULL OR ceiling IS NULL OR floor <= ceiling", name="limits_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    #: short, stable, unique in the club: "bank", "capital:12", "time:12"
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120))
+    type: Mapped[str] = mapped_column(String(12))
+    unit: Mapped[str] = mapped_column(String(8))
+    membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    #: sum of this account's postings, kept by ledger.post() under a row lock
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: lowest balance allowed (None: no floor)
+    floor: Mapped[int | None] = mapped_column(BigInteger)
+    #: highest balance allowed (None: no ceiling)
+    ceiling: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Account {self.id} {self.code} {self.balance} {self.unit}>"
+
+
+class JournalTransaction(db.Model):
+    __tablename__ = "journal_transaction"
+    __table_args__ = (
+        UniqueConstraint("club_id", "idempotency_key"),
+        UniqueConstraint("reverses_id"),
+        Index("ix_journal_transaction_club_date", "club_id", "occurred_on", "id"),
+        one_of("unit", Unit),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    unit: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(20))
+    memo: Mapped[str] = mapped_column(String(500), default="")
+    occurred_on: Mapped[date]
+    #: None for postings made by the system itself (demo loading)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: one-time key from the form or caller: a replay finds this row instead of posting again
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    #: the transaction this one undoes; unique, so a transaction is reversed at most once
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    postings: Mapped[list[Posting]] = relationship(
+        back_populates="transaction", order_by="Posting.id", lazy="selectin"
+    )
+
+
+class Posting(db.Model):
+    __tablename__ = "posting"
+    __table_args__ = (
+        Index("ix_posting_club_account", "club_id", "account_id", "id"),
+        Index("ix_posting_transaction", "transaction_id"),
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("journal_transaction.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    #: > 0 debit, < 0 credit
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+    transaction: Mapped[JournalTransaction] = relationship(back_populates="postings")
+    account: Mapped[Account] = relationship(lazy="joined")

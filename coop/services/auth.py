@@ -1,0 +1,176 @@
+"""People: registration, login, logout, password and language.
+
+Passwords are hashed with argon2id. The login cookie carries the user's
+``session_token``, replaced at logout and at every password change, so an
+old cookie stops working everywhere."""
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import User
+from ..models.base import utcnow
+from .audit import record
+from .errors import Conflict, InvalidInput, NotFound, NotPermitted, _l
+from .uow import unit_of_work
+
+NAME_MAX = 120
+EMAIL_MAX = 254
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+
+
+def _hasher() -> PasswordHasher:
+    cfg = current_app.config
+    return PasswordHasher(
+        time_cost=cfg["ARGON2_TIME_COST"],
+        memory_cost=cfg["ARGON2_MEMORY_COST"],
+        parallelism=cfg["ARGON2_PARALLELISM"],
+    )
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def normalise_email(email: str) -> str:
+    email = (email or "").strip()
+    if not email or len(email) > EMAIL_MAX:
+        raise InvalidInput(_l("Enter a valid email address."), field="email")
+    try:
+        checked = validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidInput(_l("Enter a valid email address."), field="email") from None
+    return checked.normalized.lower()
+
+
+def _check_password(password: str, field: str = "password") -> None:
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN:
+        raise InvalidInput(_l("Use at least %(n)d characters.", n=PASSWORD_MIN), field=field)
+    if len(password) > PASSWORD_MAX:
+        raise InvalidInput(_l("Use at most %(n)d characters.", n=PASSWORD_MAX), field=field)
+
+
+def _check_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput(_l("Enter your name."), field="name")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(_l("Use at most %(n)d characters.", n=NAME_MAX), field="name")
+    return name
+
+
+def _check_language(language: str) -> str:
+    if language not in current_app.config["LANGUAGES"]:
+        raise InvalidInput(_l("Choose a language from the list."), field="language")
+    return language
+
+
+def register(name: str, email: str, password: str, language: str) -> User:
+    name = _check_name(name)
+    email = normalise_email(email)
+    _check_password(password)
+    language = _check_language(language)
+    password_hash = hash_password(password)  # slow: outside the write lock
+    with unit_of_work() as session:
+        if session.scalar(select(User.id).where(User.email == email)):
+            raise Conflict(_l("An account already uses this email address."), field="email")
+        user = User(name=name, email=email, password_hash=password_hash, language=language, session_token=_new_token())
+        session.add(user)
+        session.flush()
+        record(user.id, None, "user.register", user, after={"email": email, "language": language})
+        return user
+
+
+# A real hash to verify against when the email is unknown, so that both
+# cases take the same time.
+_DUMMY: dict[tuple, str] = {}
+
+
+def authenticate(email: str, password: str) -> User:
+    """The user with this email and password, or a refusal that does not say which was wrong."""
+    refusal = NotPermitted(_l("Wrong email or password."))
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        raise refusal from None
+    if not isinstance(password, str) or len(password) > PASSWORD_MAX:
+        raise refusal
+    hasher = _hasher()
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        params = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+        if params not in _DUMMY:
+            _DUMMY[params] = hasher.hash(secrets.token_hex(8))
+        try:
+            hasher.verify(_DUMMY[params], password)
+        except VerificationError:
+            pass
+        raise refusal
+    try:
+        hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise refusal from None
+    if hasher.check_needs_rehash(user.password_hash):
+        with unit_of_work() as session:
+            user = session.get(User, user.id)
+            user.password_hash = hasher.hash(password)
+    return user
+
+
+def load_by_session_token(token: str) -> User | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(User).where(User.session_token == token))
+
+
+def end_sessions(user_id: int) -> None:
+    """Log out everywhere: the token in every existing cookie stops working."""
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(_l("No such person."))
+        user.session_token = _new_token()
+        record(user_id, None, "user.logout", user)
+
+
+def change_password(user_id: int, current: str, new: str) -> User:
+    _check_password(new, field="new_password")
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(_l("No such person."))
+        try:
+            _hasher().verify(user.password_hash, current or "")
+        except (VerificationError, InvalidHashError):
+            raise NotPermitted(_l("Your current password is not right."), field="current_password") from None
+        if current == new:
+            raise InvalidInput(_l("Choose a password different from the current one."), field="new_password")
+        user.password_hash = hash_password(new)
+        user.password_changed_at = utcnow()
+        user.session_token = _new_token()
+        record(user_id, None, "user.change_password", user)
+        return user
+
+
+def set_language(user_id: int, language: str) -> User:
+    language = _check_language(language)
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(_l("No such person."))
+        if user.language != language:
+            record(user_id, None, "user.set_language", user, before={"language": user.language},
+                   after={"language": language})
+            user.language = language
+        return user

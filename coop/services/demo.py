@@ -1,0 +1,93 @@
+"""A realistic French-speaking demo club, for trying Entraide out."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Account, Club, Role, TransactionKind, Unit, User
+from . import auth, ledger, membership
+from .errors import Conflict, _l
+
+DEMO_PASSWORD = "entraide-demo"
+
+PEOPLE = [
+    ("Camille Martin", "camille@demo.entraide.example", Role.MANAGER),
+    ("Julien Moreau", "julien@demo.entraide.example", Role.TREASURER),
+    ("Léa Dubois", "lea@demo.entraide.example", Role.SECRETARY),
+    ("Mathieu Lefebvre", "mathieu@demo.entraide.example", Role.MEMBER),
+    ("Sophie Girard", "sophie@demo.entraide.example", Role.MEMBER),
+    ("Karim Benali", "karim@demo.entraide.example", Role.MEMBER),
+    ("Élodie Roux", "elodie@demo.entraide.example", Role.MEMBER),
+    ("Thomas Fournier", "thomas@demo.entraide.example", Role.MEMBER),
+]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    name: str
+    email: str
+    role: str
+
+
+def _key() -> str:
+    return uuid.uuid4().hex
+
+
+def load_demo(today: date | None = None) -> list[DemoLogin]:
+    """Create the demo club through the services, as its members would. Refuses a non-empty database."""
+    if db.session.scalar(select(func.count()).select_from(User)) or db.session.scalar(
+        select(func.count()).select_from(Club)
+    ):
+        raise Conflict(_l("The database is not empty: the demo loads only into an empty one."))
+    today = today or date.today()
+    users = [auth.register(name, email, DEMO_PASSWORD, "fr") for name, email, _ in PEOPLE]
+    manager = users[0]
+    club = membership.create_club(manager.id, name="Cigale du Vercors", town="Villard-de-Lans", country="FR",
+                                  currency="EUR", form_key=_key())
+    values = membership.charter_values(membership.charter_of(club.id))
+    membership.amend_charter(manager.id, club.id, {**values, "min_monthly_contribution": 2000,
+                                                   "max_proxies_per_holder": 1})
+    members = {manager.id: membership.membership_for(manager.id, club.id)}
+    for user in users[1:]:
+        _, code = membership.invite(manager.id, club.id, form_key=_key())
+        requested = membership.join(user.id, code)
+        members[user.id] = membership.admit(manager.id, club.id, requested.id)
+    for user, (_, _, role) in zip(users, PEOPLE):
+        if role not in (Role.MANAGER, Role.MEMBER):
+            membership.appoint(manager.id, club.id, members[user.id].id, role)
+    membership.activate(manager.id, club.id)
+
+    bank = ledger.find_account(club.id, "bank")
+    treasurer = users[1]
+    monthly = [3000, 5000, 2000, 2500, 4000, 2000, 3000, 2000]
+    for months_ago in (2, 1, 0):
+        day = (today.replace(day=1) - timedelta(days=28 * months_ago)).replace(day=5)
+        for user, amount in zip(users, monthly):
+            capital = _account(club.id, f"capital:{members[user.id].id}")
+            ledger.post(club.id, unit=Unit.MONEY, kind=TransactionKind.CONTRIBUTION,
+                        lines=[(bank.id, amount), (capital.id, -amount)], idempotency_key=_key(),
+                        occurred_on=day, memo=f"Versement mensuel — {user.name}", author_id=treasurer.id)
+    exchanges = [(3, 4, 120, "Taille des haies"), (5, 0, 90, "Aide à la déclaration d'impôts"),
+                 (2, 6, 60, "Cours de couture"), (7, 3, 180, "Réparation d'un vélo")]
+    for giver, receiver, minutes, what in exchanges:
+        given = _account(club.id, f"time:{members[users[giver].id].id}")
+        received = _account(club.id, f"time:{members[users[receiver].id].id}")
+        ledger.post(club.id, unit=Unit.TIME, kind=TransactionKind.EXCHANGE,
+                    lines=[(given.id, minutes), (received.id, -minutes)], idempotency_key=_key(),
+                    occurred_on=today - timedelta(days=10), memo=what, author_id=users[receiver].id)
+    return [DemoLogin(name, email, role) for name, email, role in PEOPLE]
+
+
+def _account(club_id: int, code: str) -> Account:
+    return ledger.find_account(club_id, code)
+
+
+def demo_logins_present() -> list[DemoLogin]:
+    """The demo people still in the database (for `make run` to remind them)."""
+    emails = {email for _, email, _ in PEOPLE}
+    found = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
+    return [DemoLogin(name, email, role) for name, email, role in PEOPLE if email in found]

@@ -1,0 +1,409 @@
+"""The ledger core: open accounts, post balanced transactions, reverse them,
+read balances and check every invariant.
+
+``post`` is the only way rows reach ``journal_transaction`` and
+``posting``. It is a primitive: domain services (contributions, exchanges,
+disbursements) decide who may post what, then call it inside their own
+unit of work.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select, text
+
+from ..extensions import db
+from ..models import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
+from . import rules
+from .audit import record
+from .errors import Conflict, InvalidInput, NotFound, _l
+from .uow import is_postgresql, unit_of_work
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+MAX_LINES = 200
+#: far above any real club's amounts, far below the 64-bit limit
+MAX_AMOUNT = 10**13
+
+
+@dataclass(frozen=True)
+class Line:
+    account_id: int
+    amount: int
+
+
+def open_account(
+    club_id: int,
+    *,
+    code: str,
+    name: str,
+    type: AccountType,
+    unit: Unit,
+    membership_id: int | None = None,
+    floor: int | None = None,
+    ceiling: int | None = None,
+) -> Account:
+    with unit_of_work() as session:
+        if session.scalar(select(Account.id).where(Account.club_id == club_id, Account.code == code)):
+            raise Conflict(_l("An account with this code already exists."), field="code")
+        rules.check_new_limits(0, floor, ceiling)
+        account = Account(
+            club_id=club_id,
+            code=code,
+            name=name,
+            type=AccountType(type),
+            unit=Unit(unit),
+            membership_id=membership_id,
+            balance=0,
+            floor=floor,
+            ceiling=ceiling,
+        )
+        session.add(account)
+        session.flush()
+        return account
+
+
+def _lock_accounts(club_id: int, ids: Sequence[int]) -> dict[int, Account]:
+    """Lock the accounts a transaction touches, in id order (no deadlocks),
+    and read their balances as committed. On SQLite the unit of work already
+    holds the write lock (BEGIN IMMEDIATE)."""
+    stmt = (
+        select(Account)
+        .where(Account.club_id == club_id, Account.id.in_(sorted(set(ids))))
+        .order_by(Account.id)
+        .execution_options(populate_existing=True)
+    )
+    if is_postgresql():
+        stmt = stmt.with_for_update()
+    accounts = {a.id: a for a in db.session.scalars(stmt)}
+    if len(accounts) != len(set(ids)):
+        raise NotFound(_l("One of the accounts does not exist in this club."))
+    return accounts
+
+
+def _normalise(lines: Sequence[Line | tuple[int, int]]) -> list[Line]:
+    if not isinstance(lines, Sequence) or len(lines) > MAX_LINES:
+        raise InvalidInput(_l("A transaction has between 2 and %(max)d postings.", max=MAX_LINES))
+    result = []
+    for line in lines:
+        account_id, amount = (line.account_id, line.amount) if isinstance(line, Line) else line
+        if isinstance(account_id, bool) or not isinstance(account_id, int):
+            raise InvalidInput(_l("Unknown account."))
+        if isinstance(amount, int) and not isinstance(amount, bool) and abs(amount) > MAX_AMOUNT:
+            raise InvalidInput(_l("This amount is too large."))
+        result.append(Line(account_id, amount))
+    rules.check_balanced(line.amount for line in result)
+    return result
+
+
+def _check_key(key: str) -> None:
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise InvalidInput(_l("This form has expired; please reload the page and try again."))
+
+
+def _same_content(txn: JournalTransaction, unit: str, kind: str, lines: list[Line]) -> bool:
+    existing = sorted((p.account_id, p.amount) for p in txn.postings)
+    return txn.unit == unit and txn.kind == kind and existing == sorted((l.account_id, l.amount) for l in lines)
+
+
+def post(
+    club_id: int,
+    *,
+    unit: Unit,
+    kind: TransactionKind,
+    lines: Sequence[Line | tuple[int, int]],
+    idempotency_key: str,
+    occurred_on: date | None = None,
+    memo: str = "",
+    author_id: int | None = None,
+    reverses_id: int | None = None,
+) -> JournalTransaction:
+    """Record one balanced transaction and move the cached balances.
+
+    A replay of the same idempotency key with the same content returns the
+    first transaction and writes nothing; with other content it is refused."""
+    unit = Unit(unit)
+    kind = TransactionKind(kind)
+    norm = _normalise(lines)
+    _check_key(idempotency_key)
+    if len(memo) > 500:
+        raise InvalidInput(_l("The description is too long (500 characters at most)."), field="memo")
+
+    with unit_of_work() as session:
+        accounts = _lock_accounts(club_id, [l.account_id for l in norm])
+        # After the locks: a concurrent replay of this key has committed by now.
+        existing = session.scalar(
+            select(JournalTransaction).where(
+                JournalTransaction.club_id == club_id, JournalTransaction.idempotency_key == idempotency_key
+            )
+        )
+        if existing is not None:
+            if _same_content(existing, unit, kind, norm):
+                return existing
+            raise Conflict(_l("This form was already used for another entry."))
+
+        for account in accounts.values():
+            if account.unit != unit:
+                raise InvalidInput(_l("Time credits and money never mix in one transaction."), field="unit")
+
+        # Several lines may touch one account: check each account's net change.
+        net: dict[int, int] = {}
+        for line in norm:
+            net[line.account_id] = net.get(line.account_id, 0) + line.amount
+        for account_id, amount in net.items():
+            if amount:
+                a = accounts[account_id]
+                rules.check_limits(a.code, a.balance, amount, a.floor, a.ceiling)
+
+        txn = JournalTransaction(
+            club_id=club_id,
+            unit=unit,
+            kind=kind,
+            memo=memo,
+            occurred_on=occurred_on or date.today(),
+            author_id=author_id,
+            idempotency_key=idempotency_key,
+            reverses_id=reverses_id,
+        )
+        session.add(txn)
+        session.flush()
+        session.add_all(
+            Posting(club_id=club_id, transaction_id=txn.id, account_id=l.account_id, amount=l.amount) for l in norm
+        )
+        # The rows are locked and freshly read: the new balance is exact.
+        for account_id, amount in net.items():
+            accounts[account_id].balance += amount
+        session.flush()
+        session.expire(txn, ["postings"])
+        return txn
+
+
+def reverse(
+    club_id: int,
+    transaction_id: int,
+    *,
+    reason: str,
+    idempotency_key: str,
+    author_id: int | None,
+    occurred_on: date | None = None,
+) -> JournalTransaction:
+    """Undo a transaction by posting its mirror image, linked to it. Once only."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_l("Say why this entry is reversed."), field="reason")
+    with unit_of_work() as session:
+        original = session.scalar(
+            select(JournalTransaction).where(
+                JournalTransaction.club_id == club_id, JournalTransaction.id == transaction_id
+            )
+        )
+        if original is None:
+            raise NotFound(_l("No such transaction in this club."))
+        already = session.scalar(
+            select(JournalTransaction).where(JournalTransaction.reverses_id == original.id)
+        )
+        if already is not None:
+            if already.idempotency_key == idempotency_key:
+                return already
+            raise Conflict(_l("This transaction has already been reversed."))
+        if original.reverses_id is not None:
+            raise Conflict(_l("A reversal cannot itself be reversed; record a new entry instead."))
+        return post(
+            club_id,
+            unit=Unit(original.unit),
+            kind=TransactionKind.REVERSAL,
+            lines=[Line(p.account_id, -p.amount) for p in original.postings],
+            idempotency_key=idempotency_key,
+            occurred_on=occurred_on,
+            memo=reason,
+            author_id=author_id,
+            reverses_id=original.id,
+        )
+
+
+def set_limits(club_id: int, account_id: int, *, floor: int | None, ceiling: int | None, actor_id: int | None,
+               reason: str = "") -> Account:
+    """Change an account's floor and ceiling; the balance must fit the new limits."""
+    for name, value in (("floor", floor), ("ceiling", ceiling)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_AMOUNT):
+            raise InvalidInput(_l("Limits are whole numbers."), field=name)
+    with unit_of_work():
+        account = _lock_accounts(club_id, [account_id])[account_id]
+        rules.check_new_limits(account.balance, floor, ceiling)
+        before = {"floor": account.floor, "ceiling": account.ceiling}
+        account.floor, account.ceiling = floor, ceiling
+        record(actor_id, club_id, "account.set_limits", account, before=before,
+               after={"floor": floor, "ceiling": ceiling, "reason": reason})
+        return account
+
+
+def balance_of(account_id: int) -> int:
+    """The cached balance: one row read, whatever the history's length."""
+    balance = db.session.scalar(select(Account.balance).where(Account.id == account_id))
+    if balance is None:
+        raise NotFound(_l("No such account."))
+    return balance
+
+
+def accounts_of(club_id: int, membership_id: int | None = None) -> list[Account]:
+    stmt = select(Account).where(Account.club_id == club_id)
+    if membership_id is not None:
+        stmt = stmt.where(Account.membership_id == membership_id)
+    return list(db.session.scalars(stmt.order_by(Account.unit, Account.code)))
+
+
+def find_account(club_id: int, code: str) -> Account:
+    account = db.session.scalar(select(Account).where(Account.club_id == club_id, Account.code == code))
+    if account is None:
+        raise NotFound(_l("No such account."))
+    return account
+
+
+# --- Invariants -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Violation:
+    invariant: int
+    club_id: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"club {self.club_id}" if self.club_id is not None else "database"
+        return f"invariant {self.invariant} ({where}): {self.detail}"
+
+
+APPEND_ONLY_TABLES = ("journal_transaction", "posting")
+
+
+def _triggers_present() -> set[str]:
+    if is_postgresql():
+        rows = db.session.execute(
+            text(
+                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'"
+            )
+        )
+    else:
+        rows = db.session.execute(text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"))
+    return {f"{table}.{name}" for table, name in rows}
+
+
+def check() -> list[Violation]:
+    """Verify invariants 1–6 of the ledger over every club. Read only."""
+    s = db.session
+    found: list[Violation] = []
+
+    # 1. Balanced, two postings at least, one unit (also 6: no mixing), same club.
+    unbalanced = s.execute(
+        select(Posting.transaction_id, JournalTransaction.club_id, func.sum(Posting.amount), func.count())
+        .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+        .group_by(Posting.transaction_id, JournalTransaction.club_id)
+        .having((func.sum(Posting.amount) != 0) | (func.count() < 2))
+    )
+    for txn_id, club_id, total, count in unbalanced:
+        found.append(Violation(1, club_id, f"transaction {txn_id} has {count} postings summing to {total}"))
+    empty = s.execute(
+        select(JournalTransaction.id, JournalTransaction.club_id)
+        .outerjoin(Posting, Posting.transaction_id == JournalTransaction.id)
+        .where(Posting.id.is_(None))
+    )
+    for txn_id, club_id in empty:
+        found.append(Violation(1, club_id, f"transaction {txn_id} has no postings"))
+    mixed = s.execute(
+        select(Posting.id, JournalTransaction.club_id, JournalTransaction.id, Account.unit, JournalTransaction.unit,
+               Account.club_id, Posting.club_id)
+        .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(
+            (Account.unit != JournalTransaction.unit)
+            | (Account.club_id != JournalTransaction.club_id)
+            | (Posting.club_id != JournalTransaction.club_id)
+        )
+    )
+    for posting_id, club_id, txn_id, account_unit, txn_unit, account_club, posting_club in mixed:
+        if account_unit != txn_unit:
+            found.append(Violation(6, club_id, f"posting {posting_id} puts {account_unit} into {txn_unit} transaction {txn_id}"))
+        if account_club != club_id or posting_club != club_id:
+            found.append(Violation(1, club_id, f"posting {posting_id} of transaction {txn_id} crosses clubs"))
+
+    # 2. Append-only guards in place; reversals mirror their original.
+    present = _triggers_present()
+    for table in APPEND_ONLY_TABLES:
+        for action in ("update", "delete"):
+            name = f"{table}.{table}_no_{action}"
+            if name not in present:
+                found.append(Violation(2, None, f"trigger {table}_no_{action} is missing or disabled"))
+    # A reversal and its original net to zero on every account they touch.
+    unmirrored = s.execute(
+        select(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.reverses_id)
+        .join(
+            Posting,
+            (Posting.transaction_id == JournalTransaction.id)
+            | (Posting.transaction_id == JournalTransaction.reverses_id),
+        )
+        .where(JournalTransaction.reverses_id.is_not(None))
+        .group_by(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.reverses_id, Posting.account_id)
+        .having(func.sum(Posting.amount) != 0)
+        .distinct()
+    )
+    for rev_id, club_id, orig_id in unmirrored:
+        found.append(Violation(2, club_id, f"reversal {rev_id} does not mirror transaction {orig_id}"))
+
+    # 3. Cached balances.
+    sums = (
+        select(Posting.account_id, func.sum(Posting.amount).label("total"))
+        .group_by(Posting.account_id)
+        .subquery()
+    )
+    drift = s.execute(
+        select(Account.id, Account.club_id, Account.code, Account.balance, func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.account_id == Account.id)
+        .where(Account.balance != func.coalesce(sums.c.total, 0))
+    )
+    for account_id, club_id, code, cached, actual in drift:
+        found.append(Violation(3, club_id, f"account {code} (#{account_id}) caches {cached} but its postings sum to {actual}"))
+
+    # 4. Floors and ceilings.
+    outside = s.execute(
+        select(Account.id, Account.club_id, Account.code, Account.balance, Account.floor, Account.ceiling).where(
+            ((Account.floor.is_not(None)) & (Account.balance < Account.floor))
+            | ((Account.ceiling.is_not(None)) & (Account.balance > Account.ceiling))
+        )
+    )
+    for account_id, club_id, code, balance, floor, ceiling in outside:
+        found.append(Violation(4, club_id, f"account {code} (#{account_id}) at {balance} is outside [{floor}, {ceiling}]"))
+
+    # 5. One transaction per idempotency key (the unique key guards it; a
+    #    database without it is reported here).
+    dupes = s.execute(
+        select(JournalTransaction.club_id, JournalTransaction.idempotency_key, func.count())
+        .group_by(JournalTransaction.club_id, JournalTransaction.idempotency_key)
+        .having(func.count() > 1)
+    )
+    for club_id, key, count in dupes:
+        found.append(Violation(5, club_id, f"idempotency key {key!r} used by {count} transactions"))
+    return found
+
+
+# --- Reading, scoped to the acting person ---------------------------------------------
+
+
+def my_accounts(user_id: int, club_id: int) -> list[Account]:
+    from .membership import membership_for
+
+    me = membership_for(user_id, club_id)
+    return accounts_of(club_id, membership_id=me.id)
+
+
+def accounts_visible_to(user_id: int, club_id: int) -> list[Account]:
+    """Officers who keep the books see every account; a member sees their own."""
+    from ..models import Role
+    from .membership import membership_for
+
+    me = membership_for(user_id, club_id)
+    if me.role in (Role.MANAGER, Role.TREASURER):
+        return accounts_of(club_id)
+    return accounts_of(club_id, membership_id=me.id)

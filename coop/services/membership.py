@@ -1,0 +1,525 @@
+"""Clubs, their charter, invitations, admission, roles and activation.
+
+Every function takes the acting person's user id and plain values. A person
+who is not a member of a club gets ``NotFound`` for anything in it, so a
+club's existence does not leak."""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import (
+    Account,
+    AccountType,
+    Charter,
+    Club,
+    ClubStatus,
+    Currency,
+    Invitation,
+    MemberStatus,
+    Membership,
+    Role,
+    Unit,
+    UsedFormKey,
+    User,
+)
+from ..models.base import utcnow
+from . import rules
+from .audit import record
+from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
+from .uow import unit_of_work
+
+COUNTRIES = ("FR", "CA", "BE", "CH", "LU")
+TEXT_MAX = 120
+#: Unambiguous letters and digits for codes people type from a message.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+
+CHARTER_FIELDS = (*rules.CHARTER_BOUNDS, *rules.THRESHOLD_FIELDS, "exchange_needs_confirmation")
+
+
+# --- Looking things up, scoped to the acting person ---------------------------
+
+
+def membership_for(user_id: int, club_id: int, *, roles: set[Role] | None = None) -> Membership:
+    """The acting person's active membership of this club.
+
+    Not a member (or a pending, former, declined one): NotFound, as if the
+    club did not exist. A member without the role: NotPermitted."""
+    if not isinstance(club_id, int) or isinstance(club_id, bool):
+        raise NotFound(_l("No such club."))
+    membership = db.session.scalar(
+        select(Membership).where(
+            Membership.club_id == club_id,
+            Membership.user_id == user_id,
+            Membership.status == MemberStatus.ACTIVE,
+        )
+    )
+    if membership is None:
+        raise NotFound(_l("No such club."))
+    if roles and membership.role not in roles:
+        raise NotPermitted(_l("Only the club's %(roles)s may do this.", roles=_role_names(roles)))
+    return membership
+
+
+def _role_names(roles: set[Role]) -> str:
+    names = {Role.MANAGER: _l("manager"), Role.TREASURER: _l("treasurer"), Role.SECRETARY: _l("secretary"),
+             Role.MEMBER: _l("members")}
+    return " / ".join(str(names[r]) for r in sorted(roles))
+
+
+def my_memberships(user_id: int) -> list[Membership]:
+    """Every club the person belongs to or has asked to join."""
+    return list(
+        db.session.scalars(
+            select(Membership)
+            .where(Membership.user_id == user_id, Membership.status.in_([MemberStatus.ACTIVE, MemberStatus.PENDING]))
+            .order_by(Membership.requested_at)
+        )
+    )
+
+
+def members_of(user_id: int, club_id: int, *, statuses: tuple[str, ...] = (MemberStatus.ACTIVE,)) -> list[Membership]:
+    membership_for(user_id, club_id)
+    return list(
+        db.session.scalars(
+            select(Membership)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.club_id == club_id, Membership.status.in_(statuses))
+            .order_by(User.name)
+        )
+    )
+
+
+def charter_of(club_id: int, version: int | None = None) -> Charter:
+    stmt = select(Charter).where(Charter.club_id == club_id)
+    if version is None:
+        stmt = stmt.order_by(Charter.version.desc()).limit(1)
+    else:
+        stmt = stmt.where(Charter.version == version)
+    charter = db.session.scalar(stmt)
+    if charter is None:
+        raise NotFound(_l("No such charter version."))
+    return charter
+
+
+def charter_history(user_id: int, club_id: int) -> list[Charter]:
+    membership_for(user_id, club_id)
+    return list(db.session.scalars(select(Charter).where(Charter.club_id == club_id).order_by(Charter.version.desc())))
+
+
+def charter_values(charter: Charter) -> dict[str, Any]:
+    return {field: getattr(charter, field) for field in CHARTER_FIELDS}
+
+
+def active_count(club_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Membership).where(
+            Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ActivationCheck:
+    """What stands between a forming club and activation, for the manager's page."""
+
+    active_members: int
+    min_members: int
+    max_members: int
+    has_treasurer: bool
+    problems: list[Any]
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+
+def activation_check(user_id: int, club_id: int) -> ActivationCheck:
+    membership_for(user_id, club_id)
+    return _activation_check(club_id)
+
+
+def _activation_check(club_id: int) -> ActivationCheck:
+    charter = charter_of(club_id)
+    members = list(
+        db.session.scalars(
+            select(Membership).where(Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE)
+        )
+    )
+    problems = []
+    for check in (
+        lambda: rules.check_member_count(len(members), charter.min_members, charter.max_members),
+        lambda: rules.check_officers(
+            [m.id for m in members if m.role == Role.MANAGER], [m.id for m in members if m.role == Role.TREASURER]
+        ),
+    ):
+        try:
+            check()
+        except RuleViolation as refusal:
+            problems.append(refusal)
+    return ActivationCheck(
+        active_members=len(members),
+        min_members=charter.min_members,
+        max_members=charter.max_members,
+        has_treasurer=any(m.role == Role.TREASURER for m in members),
+        problems=problems,
+    )
+
+
+# --- Creating a club ------------------------------------------------------------
+
+
+def _clean_text(value: str, field: str, *, required: bool = True, maximum: int = TEXT_MAX) -> str:
+    value = " ".join((value or "").split())
+    if required and not value:
+        raise InvalidInput(_l("This field is required."), field=field)
+    if len(value) > maximum:
+        raise InvalidInput(_l("Use at most %(n)d characters.", n=maximum), field=field)
+    return value
+
+
+def use_form_key(user_id: int, key: str) -> None:
+    """Spend a form's one-time key inside the current unit of work: a replayed form is refused."""
+    if not isinstance(key, str) or not 16 <= len(key) <= 64:
+        raise InvalidInput(_l("This form has expired; please reload the page and try again."))
+    if db.session.get(UsedFormKey, key) is not None:
+        raise Conflict(_l("This form has already been sent."))
+    db.session.add(UsedFormKey(key=key, user_id=user_id))
+
+
+def _member_accounts(club_id: int, membership: Membership, charter: Charter) -> list[Account]:
+    name = membership.user.name if membership.user else str(membership.user_id)
+    return [
+        # Equity: credited by contributions, so its balance is minus the member's capital.
+        Account(club_id=club_id, code=f"capital:{membership.id}", name=f"Capital — {name}", type=AccountType.EQUITY,
+                unit=Unit.MONEY, membership_id=membership.id, balance=0, ceiling=0),
+        # Asset: credits held = time given − time received (R12 limits).
+        Account(club_id=club_id, code=f"time:{membership.id}", name=f"Temps — {name}", type=AccountType.ASSET,
+                unit=Unit.TIME, membership_id=membership.id, balance=0,
+                floor=charter.time_floor_minutes, ceiling=charter.time_ceiling_minutes),
+    ]
+
+
+def _ensure_member_accounts(club_id: int, membership: Membership) -> None:
+    exists = db.session.scalar(select(Account.id).where(Account.club_id == club_id,
+                                                        Account.membership_id == membership.id))
+    if not exists:
+        db.session.add_all(_member_accounts(club_id, membership, charter_of(club_id)))
+
+
+def create_club(user_id: int, *, name: str, town: str, country: str, currency: str, form_key: str) -> Club:
+    """A new club in formation, with the default charter; its creator is its manager."""
+    name = _clean_text(name, "name")
+    town = _clean_text(town, "town")
+    if country not in COUNTRIES:
+        raise InvalidInput(_l("Choose a country from the list."), field="country")
+    if currency not in Currency.__members__:
+        raise InvalidInput(_l("Choose EUR or CAD."), field="currency")
+    with unit_of_work() as session:
+        use_form_key(user_id, form_key)
+        club = Club(name=name, town=town, country=country, currency=currency, status=ClubStatus.FORMING,
+                    charter_version=1)
+        session.add(club)
+        session.flush()
+        charter = Charter(club_id=club.id, version=1, author_id=user_id)
+        session.add(charter)
+        today = date.today()
+        manager = Membership(club_id=club.id, user_id=user_id, status=MemberStatus.ACTIVE, role=Role.MANAGER,
+                             joined_on=today)
+        session.add(manager)
+        session.flush()
+        session.add(Account(club_id=club.id, code="bank", name="Banque", type=AccountType.ASSET, unit=Unit.MONEY,
+                            balance=0, floor=0))
+        _ensure_member_accounts(club.id, manager)
+        manager.role_until = _term_end(today, charter.officer_term_months)
+        record(user_id, club.id, "club.create", club,
+               after={"name": name, "town": town, "country": country, "currency": currency})
+        return club
+
+
+def _term_end(start: date, months: int) -> date:
+    month = start.month - 1 + months
+    year = start.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def club_for(user_id: int, club_id: int) -> Club:
+    return membership_for(user_id, club_id).club
+
+
+# --- Charter ----------------------------------------------------------------------
+
+
+def amend_charter(user_id: int, club_id: int, values: dict[str, Any]) -> Charter:
+    """A new charter version with these values; manager only, while the club is forming.
+
+    Once the club is active the charter changes by a unanimous ballot."""
+    unknown = set(values) - set(CHARTER_FIELDS)
+    if unknown:
+        raise InvalidInput(_l("Unknown charter setting."), field=sorted(unknown)[0])
+    with unit_of_work() as session:
+        membership = membership_for(user_id, club_id, roles={Role.MANAGER})
+        club = membership.club
+        if club.status != ClubStatus.FORMING:
+            raise RuleViolation(_l("Once the club is active, the charter changes only by a unanimous vote."),
+                                rule="R7")
+        current = charter_of(club_id)
+        old = charter_values(current)
+        new = {**old, **values}
+        rules.check_charter(new)
+        if new == old:
+            raise Conflict(_l("Nothing was changed."))
+        charter = Charter(club_id=club_id, version=current.version + 1, author_id=user_id, **new)
+        session.add(charter)
+        club.charter_version = charter.version
+        _apply_time_limits(club_id, old, new)
+        session.flush()
+        changed = {k: v for k, v in new.items() if old[k] != v}
+        record(user_id, club_id, "charter.amend", charter, before={k: old[k] for k in changed}, after=changed)
+        return charter
+
+
+def _apply_time_limits(club_id: int, old: dict, new: dict) -> None:
+    """Members' time accounts follow the charter's limits (nobody has exchanged yet while forming)."""
+    if (old["time_floor_minutes"], old["time_ceiling_minutes"]) == (new["time_floor_minutes"], new["time_ceiling_minutes"]):
+        return
+    for account in db.session.scalars(select(Account).where(Account.club_id == club_id, Account.unit == Unit.TIME,
+                                                            Account.membership_id.is_not(None))):
+        rules.check_new_limits(account.balance, new["time_floor_minutes"], new["time_ceiling_minutes"])
+        account.floor, account.ceiling = new["time_floor_minutes"], new["time_ceiling_minutes"]
+
+
+# --- Invitations, admission, leaving ----------------------------------------------------
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())[:64]
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def invite(user_id: int, club_id: int, *, form_key: str) -> tuple[Invitation, str]:
+    """A one-time invitation code. The code is returned once and stored only as a hash."""
+    with unit_of_work() as session:
+        membership = membership_for(user_id, club_id, roles={Role.MANAGER})
+        if membership.club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
+            raise RuleViolation(_l("This club no longer admits members."), rule="R5")
+        use_form_key(user_id, form_key)
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        invitation = Invitation(
+            club_id=club_id,
+            code_hash=_hash_code(code),
+            code_hint=code[-4:],
+            created_by_id=user_id,
+            expires_at=utcnow() + timedelta(days=current_app.config["INVITATION_DAYS"]),
+        )
+        session.add(invitation)
+        session.flush()
+        record(user_id, club_id, "invitation.create", invitation, after={"hint": invitation.code_hint})
+        return invitation, code
+
+
+def open_invitations(user_id: int, club_id: int) -> list[Invitation]:
+    membership_for(user_id, club_id, roles={Role.MANAGER})
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .where(Invitation.club_id == club_id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None),
+                   Invitation.expires_at > utcnow())
+            .order_by(Invitation.created_at.desc())
+        )
+    )
+
+
+def revoke_invitation(user_id: int, club_id: int, invitation_id: int) -> Invitation:
+    with unit_of_work():
+        membership_for(user_id, club_id, roles={Role.MANAGER})
+        invitation = db.session.scalar(
+            select(Invitation).where(Invitation.id == invitation_id, Invitation.club_id == club_id)
+        )
+        if invitation is None:
+            raise NotFound(_l("No such invitation."))
+        if not invitation.is_open:
+            raise Conflict(_l("This invitation is already used, revoked or expired."))
+        invitation.revoked_at = utcnow()
+        record(user_id, club_id, "invitation.revoke", invitation)
+        return invitation
+
+
+def invitation_club(code: str) -> Club:
+    """The club an open invitation code leads to (to show before joining)."""
+    invitation = _open_invitation(code)
+    return db.session.get(Club, invitation.club_id)
+
+
+def _open_invitation(code: str) -> Invitation:
+    code = normalise_code(code)
+    invitation = None
+    if len(code) == CODE_LENGTH:
+        invitation = db.session.scalar(select(Invitation).where(Invitation.code_hash == _hash_code(code)))
+    if invitation is None or not invitation.is_open:
+        raise InvalidInput(_l("This invitation code is not valid, already used or expired."), field="code")
+    return invitation
+
+
+def join(user_id: int, code: str) -> Membership:
+    """Ask to join the club of an invitation; the manager then admits or declines."""
+    with unit_of_work() as session:
+        invitation = _open_invitation(code)
+        club = session.get(Club, invitation.club_id)
+        if club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
+            raise RuleViolation(_l("This club no longer admits members."), rule="R5")
+        membership = session.scalar(
+            select(Membership).where(Membership.club_id == club.id, Membership.user_id == user_id)
+        )
+        if membership is not None and membership.status in (MemberStatus.ACTIVE, MemberStatus.PENDING):
+            raise Conflict(_l("You are already a member of this club or have already asked to join."))
+        if membership is not None and membership.status == MemberStatus.EXCLUDED:
+            raise NotPermitted(_l("You were excluded from this club."))
+        before = {"status": membership.status} if membership else None
+        if membership is None:
+            membership = Membership(club_id=club.id, user_id=user_id)
+            session.add(membership)
+        membership.status = MemberStatus.PENDING
+        membership.role = Role.MEMBER
+        membership.requested_at = utcnow()
+        membership.left_on = None
+        invitation.used_at = utcnow()
+        invitation.used_by_id = user_id
+        session.flush()
+        record(user_id, club.id, "membership.request", membership, before=before, after={"status": "pending"})
+        return membership
+
+
+def _pending_membership(club_id: int, membership_id: int) -> Membership:
+    membership = db.session.scalar(
+        select(Membership).where(Membership.id == membership_id, Membership.club_id == club_id)
+    )
+    if membership is None:
+        raise NotFound(_l("No such member."))
+    if membership.status != MemberStatus.PENDING:
+        raise Conflict(_l("This request has already been answered."))
+    return membership
+
+
+def admit(user_id: int, club_id: int, membership_id: int) -> Membership:
+    """The manager admits a pending member (R1: not past the maximum)."""
+    with unit_of_work():
+        manager = membership_for(user_id, club_id, roles={Role.MANAGER})
+        membership = _pending_membership(club_id, membership_id)
+        charter = charter_of(club_id)
+        rules.check_room_for_member(active_count(club_id), charter.max_members)
+        if manager.club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
+            raise RuleViolation(_l("This club no longer admits members."), rule="R5")
+        membership.status = MemberStatus.ACTIVE
+        membership.joined_on = date.today()
+        _ensure_member_accounts(club_id, membership)
+        record(user_id, club_id, "membership.admit", membership, before={"status": "pending"},
+               after={"status": "active"})
+        return membership
+
+
+def decline(user_id: int, club_id: int, membership_id: int) -> Membership:
+    with unit_of_work():
+        membership_for(user_id, club_id, roles={Role.MANAGER})
+        membership = _pending_membership(club_id, membership_id)
+        membership.status = MemberStatus.DECLINED
+        record(user_id, club_id, "membership.decline", membership, before={"status": "pending"},
+               after={"status": "declined"})
+        return membership
+
+
+def leave(user_id: int, club_id: int) -> Membership:
+    """A member leaves. Officers hand their role over first (R3); the
+    treasurer then refunds the leaver's capital (R13)."""
+    with unit_of_work():
+        membership = membership_for(user_id, club_id)
+        if membership.role in (Role.MANAGER, Role.TREASURER):
+            raise RuleViolation(_l("Hand your office over to another member before leaving."), rule="R3")
+        before = {"status": membership.status, "role": membership.role}
+        membership.status = MemberStatus.LEFT
+        membership.role = Role.MEMBER
+        membership.role_until = None
+        membership.left_on = date.today()
+        record(user_id, club_id, "membership.leave", membership, before=before, after={"status": "left"})
+        return membership
+
+
+# --- Roles and activation -----------------------------------------------------------
+
+
+def appoint(user_id: int, club_id: int, membership_id: int, role: str) -> Membership:
+    """The manager appoints the officers while the club is forming (R3).
+
+    One holder per office: the previous holder becomes a member. Appointing
+    someone else manager hands the management over. Once the club is
+    active, officers are elected by ballot."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput(_l("Choose a role from the list."), field="role") from None
+    with unit_of_work() as session:
+        manager = membership_for(user_id, club_id, roles={Role.MANAGER})
+        if manager.club.status != ClubStatus.FORMING:
+            raise RuleViolation(_l("Officers of an active club are elected by ballot."), rule="R3")
+        target = session.scalar(
+            select(Membership).where(Membership.id == membership_id, Membership.club_id == club_id,
+                                     Membership.status == MemberStatus.ACTIVE)
+        )
+        if target is None:
+            raise NotFound(_l("No such member."))
+        if target.role == role:
+            raise Conflict(_l("This member already holds this role."))
+        if target.id == manager.id:
+            raise RuleViolation(_l("Appoint another member manager to hand the management over."), rule="R3")
+        charter = charter_of(club_id)
+        if role != Role.MEMBER:
+            for holder in session.scalars(
+                select(Membership).where(Membership.club_id == club_id, Membership.role == role,
+                                         Membership.id != target.id)
+            ):
+                record(user_id, club_id, "membership.role", holder, before={"role": role}, after={"role": "member"})
+                holder.role = Role.MEMBER
+                holder.role_until = None
+        before = {"role": target.role}
+        target.role = role
+        target.role_until = _term_end(date.today(), charter.officer_term_months) if role != Role.MEMBER else None
+        record(user_id, club_id, "membership.role", target, before=before, after={"role": role})
+        return target
+
+
+def activate(user_id: int, club_id: int) -> Club:
+    """The manager activates a forming club: 5–20 members (R1) and a
+    treasurer who is not the manager (R3). The term starts (R5)."""
+    with unit_of_work():
+        manager = membership_for(user_id, club_id, roles={Role.MANAGER})
+        club = manager.club
+        if club.status != ClubStatus.FORMING:
+            raise Conflict(_l("This club is already active."))
+        check = _activation_check(club_id)
+        if check.problems:
+            raise check.problems[0]
+        charter = charter_of(club_id)
+        today = date.today()
+        club.status = ClubStatus.ACTIVE
+        club.activated_on = today
+        club.term_ends_on = _term_end(today, 12 * charter.term_years)
+        record(user_id, club_id, "club.activate", club, before={"status": "forming"},
+               after={"status": "active", "term_ends_on": club.term_ends_on})
+        return club

@@ -1,0 +1,173 @@
+"""Pure rule functions: no database, no request. Each raises a typed
+refusal naming its rule, or returns quietly."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .errors import InvalidInput, LimitExceeded, RuleViolation, _l
+
+
+@dataclass(frozen=True)
+class Bound:
+    low: int
+    high: int
+    rule: str
+
+
+#: What a charter may change, and within which bounds (DESIGN.md, R1–R12).
+CHARTER_BOUNDS: Mapping[str, Bound] = {
+    "min_members": Bound(5, 20, "R1"),
+    "max_members": Bound(5, 20, "R1"),
+    "officer_term_months": Bound(6, 36, "R3"),
+    "min_monthly_contribution": Bound(100, 100_000, "R4"),  # cents
+    "max_yearly_contribution": Bound(1_000, 550_000, "R4"),  # cents: the legal ceiling
+    "term_years": Bound(1, 5, "R5"),  # indivision agreements last at most 5 years
+    "max_renewals": Bound(0, 1, "R5"),
+    "quorum_percent": Bound(25, 100, "R6"),
+    "max_proxies_per_holder": Bound(0, 3, "R9"),
+    "project_cap_percent": Bound(1, 100, "R10"),
+    "minority_stake_percent": Bound(1, 49, "R10"),
+    "time_floor_minutes": Bound(-6_000, 0, "R12"),
+    "time_ceiling_minutes": Bound(0, 24_000, "R12"),
+    "time_warning_percent": Bound(50, 99, "R12"),
+    "exchange_expiry_days": Bound(1, 365, "R12"),
+}
+
+THRESHOLD_FIELDS = (
+    "threshold_investment",
+    "threshold_membership",
+    "threshold_officers",
+    "threshold_charter",
+    "threshold_stake_sale",
+    "threshold_renewal",
+    "threshold_dissolution",
+)
+THRESHOLDS = ("majority", "two_thirds", "unanimity")
+
+#: R7: the decisions the law reserves to every co-owner cannot be made easier.
+UNANIMITY_REQUIRED = ("threshold_charter", "threshold_stake_sale", "threshold_renewal")
+
+
+def check_charter(values: Mapping[str, object]) -> None:
+    """Refuse charter values outside their bounds (R1–R12)."""
+    for field, bound in CHARTER_BOUNDS.items():
+        if field not in values:
+            continue
+        value = values[field]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(_l("This value must be a whole number."), field=field)
+        if not bound.low <= value <= bound.high:
+            raise RuleViolation(
+                _l("Allowed values are %(low)d to %(high)d.", low=bound.low, high=bound.high),
+                rule=bound.rule,
+                field=field,
+            )
+    if values.get("min_members", 0) > values.get("max_members", 20):
+        raise RuleViolation(
+            _l("The minimum number of members cannot exceed the maximum."), rule="R1", field="min_members"
+        )
+    for field in THRESHOLD_FIELDS:
+        if field in values and values[field] not in THRESHOLDS:
+            raise InvalidInput(_l("Choose a threshold from the list."), field=field)
+    for field in UNANIMITY_REQUIRED:
+        if field in values and values[field] != "unanimity":
+            raise RuleViolation(
+                _l("Amending the charter, selling a stake and renewing the term need unanimity."),
+                rule="R7",
+                field=field,
+            )
+    if "exchange_needs_confirmation" in values and not isinstance(values["exchange_needs_confirmation"], bool):
+        raise InvalidInput(_l("Choose yes or no."), field="exchange_needs_confirmation")
+
+
+def check_member_count(active: int, minimum: int, maximum: int) -> None:
+    """R1: an active club has between its minimum and maximum of members."""
+    if not minimum <= active <= maximum:
+        raise RuleViolation(
+            _l(
+                "A club needs between %(min)d and %(max)d active members to be active; it has %(count)d.",
+                min=minimum,
+                max=maximum,
+                count=active,
+            ),
+            rule="R1",
+        )
+
+
+def check_room_for_member(active: int, maximum: int) -> None:
+    """R1: admitting one more member must not pass the maximum."""
+    if active + 1 > maximum:
+        raise RuleViolation(
+            _l("The club already has its maximum of %(max)d members.", max=maximum), rule="R1"
+        )
+
+
+def check_officers(manager_ids: Sequence[int], treasurer_ids: Sequence[int]) -> None:
+    """R3: one manager and one treasurer, two different people."""
+    if len(manager_ids) != 1:
+        raise RuleViolation(_l("The club needs exactly one manager."), rule="R3")
+    if len(treasurer_ids) != 1:
+        raise RuleViolation(_l("The club needs a treasurer."), rule="R3")
+    if manager_ids[0] == treasurer_ids[0]:
+        raise RuleViolation(_l("The manager and the treasurer must be two different members."), rule="R3")
+
+
+def check_balanced(amounts: Iterable[int]) -> None:
+    """Ledger invariant 1: at least two non-zero lines summing to zero."""
+    amounts = list(amounts)
+    if len(amounts) < 2:
+        raise InvalidInput(_l("A transaction needs at least two postings."))
+    for amount in amounts:
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise InvalidInput(_l("Amounts are whole numbers of cents or minutes."))
+        if amount == 0:
+            raise InvalidInput(_l("A posting cannot be zero."))
+    if sum(amounts) != 0:
+        raise RuleViolation(_l("Debits and credits must be equal."), rule="ledger")
+
+
+def check_limits(code: str, balance: int, amount: int, floor: int | None, ceiling: int | None) -> None:
+    """Ledger invariant 4: a posting never takes an account past its floor or ceiling.
+
+    An account already outside a limit (after the limit was tightened) may
+    still move back toward it."""
+    new = balance + amount
+    if floor is not None and amount < 0 and new < floor:
+        raise LimitExceeded(
+            _l(
+                "Account %(code)s would go below its floor of %(floor)d (balance %(balance)d, change %(amount)d).",
+                code=code,
+                floor=floor,
+                balance=balance,
+                amount=amount,
+            ),
+            rule="floor",
+        )
+    if ceiling is not None and amount > 0 and new > ceiling:
+        raise LimitExceeded(
+            _l(
+                "Account %(code)s would go above its ceiling of %(ceiling)d (balance %(balance)d, change %(amount)d).",
+                code=code,
+                ceiling=ceiling,
+                balance=balance,
+                amount=amount,
+            ),
+            rule="ceiling",
+        )
+
+
+def check_new_limits(balance: int, floor: int | None, ceiling: int | None) -> None:
+    """New limits must contain the current balance."""
+    if floor is not None and ceiling is not None and floor > ceiling:
+        raise InvalidInput(_l("The floor must not be above the ceiling."), field="floor")
+    if floor is not None and balance < floor:
+        raise RuleViolation(
+            _l("The balance (%(balance)d) is already below this floor.", balance=balance), rule="floor", field="floor"
+        )
+    if ceiling is not None and balance > ceiling:
+        raise RuleViolation(
+            _l("The balance (%(balance)d) is already above this ceiling.", balance=balance),
+            rule="ceiling",
+            field="ceiling",
+        )

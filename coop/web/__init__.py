@@ -1,0 +1,126 @@
+"""Blueprints, error pages, template helpers and response headers."""
+from __future__ import annotations
+
+from flask import Flask, flash, g, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter, ValidationError
+
+from .. import amounts
+from . import labels
+from ..extensions import db
+from ..services.errors import CoopError
+
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(BaseConverter):
+    """A database id: 1 to 2³¹−1, so a huge number is a 404, not a database error."""
+
+    regex = r"[1-9][0-9]{0,9}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+def register_web(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
+
+    from . import auth, clubs, main
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(clubs.bp)
+
+    _register_errors(app)
+    _register_templates(app)
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if current_user.is_authenticated:
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CoopError)
+    def refused(err: CoopError):
+        db.session.rollback()
+        flash(str(err.message), "error")
+        return render_template("errors/refused.html", error=err, status=err.status_code), err.status_code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err: CSRFError):
+        db.session.rollback()
+        message = _("This form has expired or was not sent from Entraide. Reload the page and try again.")
+        return render_template("errors/http.html", status=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        db.session.rollback()
+        messages = {
+            400: _("The request could not be understood."),
+            403: _("You may not do this."),
+            404: _("This page does not exist, or is not yours to see."),
+            405: _("This address does not accept this kind of request."),
+            413: _("What you sent is too large."),
+            429: _("Too many attempts. Wait a moment and try again."),
+        }
+        status = err.code or 500
+        message = messages.get(status, err.description)
+        return render_template("errors/http.html", status=status, message=message), status
+
+    @app.errorhandler(Exception)
+    def crashed(err: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error")
+        return render_template("errors/http.html", status=500,
+                               message=_("Something went wrong on our side. Nothing was saved.")), 500
+
+
+def _register_templates(app: Flask) -> None:
+    @app.template_filter("money")
+    def money_filter(cents: int, currency: str) -> str:
+        return amounts.money(cents, currency, str(get_locale() or "fr"))
+
+    @app.template_filter("duration")
+    def duration_filter(minutes: int) -> str:
+        return amounts.duration(minutes)
+
+    @app.template_filter("date")
+    def date_filter(value) -> str:
+        from flask_babel import format_date
+
+        return format_date(value, "medium") if value else ""
+
+    @app.context_processor
+    def inject():
+        return {
+            "current_locale": str(get_locale() or "fr"),
+            "club": g.get("club"),
+            "membership": g.get("membership"),
+            "role_label": lambda value: str(labels.ROLES.get(value, value)),
+            "status_label": lambda value: str(labels.CLUB_STATUSES.get(value, value)),
+            "threshold_label": lambda value: str(labels.THRESHOLDS.get(value, value)),
+            "account_type_label": lambda value: str(labels.ACCOUNT_TYPES.get(value, value)),
+        }

@@ -1,0 +1,92 @@
+"""Register, log in, log out, change password."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import limiter
+from ..forms.auth import LoginForm, PasswordForm, RegisterForm
+from ..services import auth
+from .forms import attempt, render_form
+from .main import safe_next
+
+bp = Blueprint("auth", __name__, url_prefix="/account")
+
+
+def _login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _register_limit() -> str:
+    return current_app.config["RATELIMIT_REGISTER"]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if request.method == "GET":
+        form.language.data = session.get("language") or request.accept_languages.best_match(("fr", "en")) or "fr"
+    if form.validate_on_submit():
+        user = attempt(form, lambda: auth.register(form.name.data, form.email.data, form.password.data,
+                                                   form.language.data))
+        if user is not None:
+            session.clear()
+            login_user(user)
+            flash(_("Welcome to Entraide, %(name)s.", name=user.name), "success")
+            return redirect(url_for("main.index"))
+    return render_form("auth/register.html", form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = attempt(form, lambda: auth.authenticate(form.email.data, form.password.data))
+        if user is not None:
+            language = session.get("language")
+            session.clear()  # a fresh session: nothing carried over from before login
+            if language:
+                session["language"] = language
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next")))
+        form.refusal_status = 401
+    return render_form("auth/login.html", form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    auth.end_sessions(current_user.id)
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = attempt(form, lambda: auth.change_password(current_user.id, form.current_password.data,
+                                                          form.new_password.data))
+        if user is not None:
+            # The old token is dead everywhere; keep this browser signed in with the new one.
+            session.clear()
+            login_user(user)
+            flash(_("Your password is changed. Other devices are logged out."), "success")
+            return redirect(url_for("main.index"))
+    return render_form("auth/password.html", form)
+
+
+@bp.get("/")
+@login_required
+def settings():
+    return render_template("auth/settings.html")

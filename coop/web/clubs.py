@@ -1,0 +1,182 @@
+"""A club's pages: creating and joining, members, charter, invitations, activation."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..forms.auth import EmptyForm
+from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
+from ..models import MemberStatus, Role
+from ..services import ledger, membership
+from .forms import attempt, render_form
+
+bp = Blueprint("clubs", __name__)
+
+
+@bp.before_request
+@login_required
+def _logged_in():
+    """Every page here needs a logged-in person."""
+
+
+def _enter(club_id: int, roles: set[Role] | None = None):
+    """The acting member of this club, made available to the templates."""
+    g.membership = membership.membership_for(current_user.id, club_id, roles=roles)
+    g.club = g.membership.club
+    return g.membership
+
+
+# --- Creating and joining ---------------------------------------------------------------
+
+
+@bp.route("/clubs/new", methods=["GET", "POST"])
+def create_club():
+    form = ClubForm()
+    if form.validate_on_submit():
+        club = attempt(form, lambda: membership.create_club(
+            current_user.id, name=form.name.data, town=form.town.data, country=form.country.data,
+            currency=form.currency.data, form_key=form.form_key.data))
+        if club is not None:
+            flash(_("The club %(name)s is created. You are its manager.", name=club.name), "success")
+            return redirect(url_for("clubs.club_home", club_id=club.id))
+    return render_form("clubs/new.html", form)
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join():
+    form = JoinForm(code=request.args.get("code", "")[:40] or None)
+    club = None
+    if form.code.data and not form.is_submitted():
+        club = attempt(form, lambda: membership.invitation_club(form.code.data))
+    if form.validate_on_submit():
+        joined = attempt(form, lambda: membership.join(current_user.id, form.code.data))
+        if joined is not None:
+            flash(_("Your request to join %(name)s is sent. The manager will answer it.",
+                    name=joined.club.name), "success")
+            return redirect(url_for("main.index"))
+    return render_form("clubs/join.html", form, invited_club=club)
+
+
+# --- A club's pages ------------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/")
+def club_home(club_id: int):
+    me = _enter(club_id)
+    accounts = ledger.my_accounts(current_user.id, club_id)
+    check = membership.activation_check(current_user.id, club_id) if me.club.status == "forming" else None
+    return render_template("clubs/home.html", accounts=accounts, check=check, charter=membership.charter_of(club_id),
+                           action_form=EmptyForm())
+
+
+@bp.get("/clubs/<id:club_id>/members")
+def members(club_id: int):
+    me = _enter(club_id)
+    statuses = (MemberStatus.ACTIVE, MemberStatus.PENDING) if me.role == Role.MANAGER else (MemberStatus.ACTIVE,)
+    people = membership.members_of(current_user.id, club_id, statuses=statuses)
+    return render_template("clubs/members.html", people=people, action_form=EmptyForm(), role_form=RoleForm())
+
+
+@bp.post("/clubs/<id:club_id>/members/<id:membership_id>/admit")
+def admit(club_id: int, membership_id: int):
+    admitted = membership.admit(current_user.id, club_id, membership_id)
+    flash(_("%(name)s is now a member.", name=admitted.user.name), "success")
+    return redirect(url_for("clubs.members", club_id=club_id))
+
+
+@bp.post("/clubs/<id:club_id>/members/<id:membership_id>/decline")
+def decline(club_id: int, membership_id: int):
+    declined = membership.decline(current_user.id, club_id, membership_id)
+    flash(_("The request of %(name)s is declined.", name=declined.user.name), "info")
+    return redirect(url_for("clubs.members", club_id=club_id))
+
+
+@bp.post("/clubs/<id:club_id>/members/<id:membership_id>/role")
+def appoint(club_id: int, membership_id: int):
+    _enter(club_id, roles={Role.MANAGER})
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a role from the list."), "error")
+        return render_template("errors/http.html", status=400, message=_("Choose a role from the list.")), 400
+    target = membership.appoint(current_user.id, club_id, membership_id, form.role.data)
+    flash(_("%(name)s's role is changed.", name=target.user.name), "success")
+    return redirect(url_for("clubs.members", club_id=club_id))
+
+
+@bp.post("/clubs/<id:club_id>/leave")
+def leave(club_id: int):
+    club_name = _enter(club_id).club.name
+    membership.leave(current_user.id, club_id)
+    flash(_("You have left %(name)s.", name=club_name), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.post("/clubs/<id:club_id>/activate")
+def activate(club_id: int):
+    club = membership.activate(current_user.id, club_id)
+    flash(_("%(name)s is active. Its term ends on %(date)s.", name=club.name, date=club.term_ends_on), "success")
+    return redirect(url_for("clubs.club_home", club_id=club_id))
+
+
+# --- Charter ------------------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/charter")
+def charter(club_id: int):
+    me = _enter(club_id)
+    history = membership.charter_history(current_user.id, club_id)
+    version = request.args.get("version", type=int)
+    shown = next((c for c in history if c.version == version), history[0]) if history else None
+    editable = me.role == Role.MANAGER and me.club.status == "forming"
+    return render_template("clubs/charter.html", charter=shown, history=history, editable=editable)
+
+
+@bp.route("/clubs/<id:club_id>/charter/edit", methods=["GET", "POST"])
+def edit_charter(club_id: int):
+    _enter(club_id, roles={Role.MANAGER})
+    form = CharterForm()
+    if not form.is_submitted():
+        form.fill(membership.charter_values(membership.charter_of(club_id)), str(get_locale() or "fr"))
+    if form.validate_on_submit():
+        amended = attempt(form, lambda: membership.amend_charter(current_user.id, club_id, form.values()),
+                          field_for=form.field_for)
+        if amended is not None:
+            flash(_("The charter is now at version %(v)d.", v=amended.version), "success")
+            return redirect(url_for("clubs.charter", club_id=club_id))
+    return render_form("clubs/charter_edit.html", form)
+
+
+# --- Invitations -----------------------------------------------------------------------------
+
+
+@bp.route("/clubs/<id:club_id>/invitations", methods=["GET", "POST"])
+def invitations(club_id: int):
+    _enter(club_id, roles={Role.MANAGER})
+    form = InviteForm()
+    if form.validate_on_submit():
+        made = attempt(form, lambda: membership.invite(current_user.id, club_id, form_key=form.form_key.data))
+        if made is not None:
+            # Shown once, on the next page, then gone: only its hash is stored.
+            session["new_invitation"] = membership.format_code(made[1])
+            return redirect(url_for("clubs.invitations", club_id=club_id))
+    new_code = session.pop("new_invitation", None)
+    return render_form("clubs/invitations.html", form, new_code=new_code,
+                       invitations=membership.open_invitations(current_user.id, club_id), action_form=EmptyForm())
+
+
+@bp.post("/clubs/<id:club_id>/invitations/<id:invitation_id>/revoke")
+def revoke_invitation(club_id: int, invitation_id: int):
+    membership.revoke_invitation(current_user.id, club_id, invitation_id)
+    flash(_("The invitation is revoked."), "info")
+    return redirect(url_for("clubs.invitations", club_id=club_id))
+
+
+# --- Accounts -------------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/accounts")
+def accounts(club_id: int):
+    _enter(club_id)
+    return render_template("clubs/accounts.html", accounts=ledger.accounts_visible_to(current_user.id, club_id))

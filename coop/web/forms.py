@@ -1,0 +1,38 @@
+"""Glue between a form and one service call."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import render_template
+from flask_wtf import FlaskForm
+
+from ..services.errors import CoopError, NotFound, NotPermitted
+
+T = TypeVar("T")
+
+
+def attempt(form: FlaskForm, action: Callable[[], T], field_for: Callable[[str], str] | None = None) -> T | None:
+    """Run the service call; a refusal goes next to its field (or atop the form).
+
+    Not found and not permitted, unless about one field, go to the error page."""
+    try:
+        return action()
+    except CoopError as err:
+        if isinstance(err, (NotFound, NotPermitted)) and not err.field:
+            raise
+        name = field_for(err.field) if (field_for and err.field) else err.field
+        if name and name in form:
+            form[name].errors = [*form[name].errors, str(err.message)]
+        else:
+            form.form_errors.append(str(err.message))
+        form.refusal_status = err.status_code
+        return None
+
+
+def render_form(template: str, form: FlaskForm, **context):
+    """200 for a fresh form; 4xx when it comes back with errors."""
+    status = 200
+    if form.is_submitted() and (form.errors or form.form_errors):
+        status = getattr(form, "refusal_status", 400)
+    return render_template(template, form=form, **context), status

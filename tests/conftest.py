@@ -1,0 +1,249 @@
+"""Fixtures shared by every layer.
+
+Database tests run twice, on SQLite and on PostgreSQL (``backend``). The
+schema comes from the Alembic migrations, built once per run and per
+backend; each test gets it empty. Without a PostgreSQL server its tests
+skip, except under ``CI=true`` where they fail.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from coop import create_app
+from coop.config import TestConfig
+from coop.extensions import db
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_url() -> str:
+    url = PG_URL
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _no_postgresql():
+    message = "PostgreSQL tests need a server: set TEST_DATABASE_URL or run `make test` as root with Debian's postgresql"
+    if CI:
+        pytest.fail("CI=true but " + message)
+    pytest.skip(message)
+
+
+def _config(url: str) -> type[TestConfig]:
+    return type("BoundTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url})
+
+
+def _migrate(url: str) -> None:
+    import flask_migrate
+
+    app = create_app(_config(url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("schema") / "template.sqlite"
+    _migrate(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> str:
+    if not PG_URL:
+        _no_postgresql()
+    url = _pg_url()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:  # a configured but unreachable server
+        engine.dispose()
+        if CI:
+            pytest.fail(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
+        pytest.skip(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
+    engine.dispose()
+    _migrate(url)
+    return url
+
+
+def _empty_postgresql(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            )
+        ]
+        # Replica mode silences the append-only triggers for this clean-up only.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_schema")
+    _empty_postgresql(url)
+    return url
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(_config(database_url))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def backend(database_url) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+# --- Factories ------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+@pytest.fixture
+def make_user(app):
+    from coop.services import auth
+
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None, email: str | None = None, language: str = "fr", password: str = PASSWORD):
+        n = next(counter)
+        return auth.register(name or f"Membre {n}", email or f"membre{n}-{uuid.uuid4().hex[:6]}@example.org",
+                             password, language)
+
+    return make
+
+
+@dataclass
+class ClubSetup:
+    club_id: int
+    manager: object
+    treasurer: object | None
+    members: list = field(default_factory=list)  # users, manager first
+    memberships: dict = field(default_factory=dict)  # user id -> membership id
+
+    def membership_id(self, user) -> int:
+        return self.memberships[user.id]
+
+
+@pytest.fixture
+def make_club(app, make_user):
+    """A club with ``size`` active members (manager first), a treasurer, optionally activated."""
+    from coop.services import membership
+
+    def make(size: int = 5, *, treasurer: bool = True, activate: bool = True, currency: str = "EUR",
+             name: str = "Cigale des Tests"):
+        manager = make_user()
+        club = membership.create_club(manager.id, name=name, town="Die", country="FR", currency=currency,
+                                      form_key=key())
+        setup = ClubSetup(club.id, manager, None, [manager],
+                          {manager.id: membership.membership_for(manager.id, club.id).id})
+        for _ in range(size - 1):
+            user = make_user()
+            _, code = membership.invite(manager.id, club.id, form_key=key())
+            asked = membership.join(user.id, code)
+            membership.admit(manager.id, club.id, asked.id)
+            setup.members.append(user)
+            setup.memberships[user.id] = asked.id
+        if treasurer and size > 1:
+            setup.treasurer = setup.members[1]
+            membership.appoint(manager.id, club.id, setup.memberships[setup.treasurer.id], "treasurer")
+        if activate:
+            membership.activate(manager.id, club.id)
+        return setup
+
+    return make
+
+
+# --- Web helpers ---------------------------------------------------------------------------
+
+HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*>')
+ATTR = re.compile(r'(\w[\w-]*)="([^"]*)"')
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    fields = {}
+    for tag in HIDDEN.findall(html):
+        attrs = dict(ATTR.findall(tag))
+        if attrs.get("name") in ("csrf_token", "form_key"):
+            fields[attrs["name"]] = attrs.get("value", "")
+    return fields
+
+
+class Browser:
+    """The test client used as a person would: forms are fetched before they are sent."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def submit(self, url, data=None, *, page=None, follow=False):
+        """GET the page holding the form (``page``, default ``url``), then POST with its hidden fields."""
+        shown = self.client.get(page or url)
+        assert shown.status_code == 200, f"{page or url} answered {shown.status_code}"
+        fields = hidden_fields(shown.text)
+        fields.update(data or {})
+        return self.client.post(url, data=fields, follow_redirects=follow)
+
+    def action(self, url, data=None, *, follow=False):
+        """POST a button (no page of its own), with a CSRF token from the home page."""
+        return self.submit(url, data, page="/", follow=follow)
+
+    def login(self, user_or_email, password=PASSWORD):
+        email = getattr(user_or_email, "email", user_or_email)
+        return self.submit("/account/login", {"email": email, "password": password})
+
+    def logout(self):
+        return self.action("/account/logout")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def make_browser(app):
+    def make(user=None):
+        b = Browser(app.test_client())
+        if user is not None:
+            response = b.login(user)
+            assert response.status_code == 302, response.text
+        return b
+
+    return make
