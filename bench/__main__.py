@@ -1,0 +1,156 @@
+"""Ledger posting through the service layer against a raw-SQL baseline.
+
+    python -m bench [--n 2000] [--database-url URL]
+
+Runs on SQLite (a temporary file) and, when BENCH_DATABASE_URL or
+TEST_DATABASE_URL is set, on PostgreSQL. Prints a table and writes
+bench/results.json with the machine it ran on. Figures live here, never in
+timed tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+
+HERE = Path(__file__).resolve().parent
+
+
+def _app(url: str):
+    import flask_migrate
+
+    from coop import create_app
+    from coop.config import Config
+
+    config = type("BenchConfig", (Config,), {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                                             "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8,
+                                             "ARGON2_PARALLELISM": 1})
+    app = create_app(config)
+    with app.app_context():
+        if url.startswith("postgresql"):
+            from coop.extensions import db
+
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        flask_migrate.upgrade()
+    return app
+
+
+def _setup_club(app):
+    from coop.services import auth, ledger, membership
+
+    with app.app_context():
+        user = auth.register("Bench", f"bench-{uuid.uuid4().hex[:8]}@example.org", "bench-password", "fr")
+        club = membership.create_club(user.id, name="Bench", town="Die", country="FR", currency="EUR",
+                                      form_key=uuid.uuid4().hex)
+        a = ledger.open_account(club.id, code="bench:a", name="A", type="asset", unit="money")
+        b = ledger.open_account(club.id, code="bench:b", name="B", type="asset", unit="money")
+        return club.id, a.id, b.id
+
+
+def service_posts(app, club_id, a, b, n):
+    from coop.services import ledger
+
+    timings = []
+    with app.app_context():
+        for _ in range(n):
+            start = time.perf_counter()
+            ledger.post(club_id, unit="money", kind="adjustment", lines=[(a, 100), (b, -100)],
+                        idempotency_key=uuid.uuid4().hex)
+            timings.append(time.perf_counter() - start)
+    return timings
+
+
+def raw_posts(app, club_id, a, b, n):
+    """The floor: lock two accounts, insert a transaction and two postings, update two balances, commit."""
+    from coop.database import IMMEDIATE
+    from coop.extensions import db
+
+    timings = []
+    with app.app_context():
+        pg = db.engine.dialect.name == "postgresql"
+        lock = "SELECT id, balance FROM account WHERE id IN (:a, :b) ORDER BY id" + (" FOR UPDATE" if pg else "")
+        with db.engine.connect() as conn:
+            conn = conn.execution_options(**{IMMEDIATE: True})
+            for _ in range(n):
+                start = time.perf_counter()
+                with conn.begin():
+                    conn.execute(text(lock), {"a": a, "b": b})
+                    txn = conn.execute(
+                        text("INSERT INTO journal_transaction (club_id, unit, kind, memo, occurred_on, "
+                             "idempotency_key, created_at) VALUES (:c, 'money', 'adjustment', '', CURRENT_DATE, :k, "
+                             "CURRENT_TIMESTAMP) RETURNING id"),
+                        {"c": club_id, "k": uuid.uuid4().hex},
+                    ).scalar_one()
+                    conn.execute(text("INSERT INTO posting (club_id, transaction_id, account_id, amount) VALUES "
+                                      "(:c, :t, :a, 100), (:c, :t, :b, -100)"), {"c": club_id, "t": txn, "a": a, "b": b})
+                    conn.execute(text("UPDATE account SET balance = balance + 100 WHERE id = :a"), {"a": a})
+                    conn.execute(text("UPDATE account SET balance = balance - 100 WHERE id = :b"), {"b": b})
+                timings.append(time.perf_counter() - start)
+    return timings
+
+
+def _summary(timings):
+    ordered = sorted(timings)
+    return {
+        "runs": len(timings),
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 3),
+        "per_second": round(len(timings) / sum(timings), 1),
+    }
+
+
+def run(url: str, n: int) -> dict:
+    app = _app(url)
+    club_id, a, b = _setup_club(app)
+    raw = _summary(raw_posts(app, club_id, a, b, n))
+    service = _summary(service_posts(app, club_id, a, b, n))
+    with app.app_context():
+        from coop.extensions import db
+        from coop.services import ledger
+
+        problems = ledger.check()
+        db.engine.dispose()
+    if problems:
+        raise SystemExit(f"ledger check failed after the benchmark: {problems[:3]}")
+    return {"raw_sql": raw, "service": service, "ratio_service_to_raw": round(service["per_second"] / raw["per_second"], 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=2000, help="postings per measurement (default 2000)")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL"))
+    args = parser.parse_args()
+
+    results = {"machine": {"python": platform.python_version(), "platform": platform.platform(),
+                           "cpus": os.cpu_count()}, "n": args.n, "backends": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["backends"]["sqlite"] = run(f"sqlite:///{tmp}/bench.sqlite", args.n)
+    if args.database_url:
+        url = args.database_url
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        if url.endswith("/coop_test"):
+            url = url + "_bench"  # never the test database
+        results["backends"]["postgresql"] = run(url, args.n)
+
+    print(f"{'backend':<12}{'path':<10}{'median ms':>12}{'p95 ms':>10}{'per s':>10}")
+    for backend, figures in results["backends"].items():
+        for path in ("raw_sql", "service"):
+            f = figures[path]
+            print(f"{backend:<12}{path:<10}{f['median_ms']:>12}{f['p95_ms']:>10}{f['per_second']:>10}")
+        print(f"{backend:<12}service / raw = {figures['ratio_service_to_raw']}")
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""A founder's first steps in a real browser: register, create a club, invite; a friend joins."""
+import re
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def register(page, base, name, email, password="un mot de passe solide"):
+    page.goto(base + "/account/register")
+    page.get_by_label("Nom").fill(name)
+    page.get_by_label("Adresse courriel").fill(email)
+    page.get_by_label("Mot de passe", exact=True).fill(password)
+    page.get_by_label("Confirmer le mot de passe").fill(password)
+    page.get_by_role("button", name="Créer mon compte").click()
+
+
+def test_founder_creates_a_club_and_a_friend_joins(live_server, new_page):
+    founder = new_page()
+    register(founder, live_server, "Camille Founder", "camille.e2e@example.org")
+    founder.get_by_role("link", name="Créer un club").click()
+    founder.get_by_label("Nom du club").fill("Cigale du Trièves")
+    founder.get_by_label("Ville").fill("Mens")
+    founder.get_by_role("button", name="Créer le club").click()
+    assert founder.get_by_role("heading", name="Cigale du Trièves").is_visible()
+
+    founder.get_by_role("link", name="Inviter des membres").first.click()
+    founder.get_by_role("button", name="Créer un code d’invitation").click()
+    code = founder.locator(".code").inner_text().strip()
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", code)
+
+    friend = new_page(locale="en-GB", width=375, height=800)
+    friend.goto(live_server + "/account/register")
+    friend.get_by_label("Name").fill("Sam Friend")
+    friend.get_by_label("Email").fill("sam.e2e@example.org")
+    friend.get_by_label("Password", exact=True).fill("another strong one")
+    friend.get_by_label("Password again").fill("another strong one")
+    friend.get_by_label("Language").select_option("en")
+    friend.get_by_role("button", name="Create my account").click()
+    friend.goto(live_server + "/join?code=" + code)
+    assert friend.get_by_text("Cigale du Trièves").first.is_visible()
+    friend.get_by_role("button", name="Ask to join").click()
+    assert friend.get_by_text("The manager will answer it").is_visible()
+
+    founder.goto(live_server + "/")
+    founder.get_by_role("link", name="Cigale du Trièves").click()
+    founder.get_by_role("link", name="Membres").first.click()
+    row = founder.get_by_role("row", name=re.compile("Sam Friend"))
+    row.get_by_role("button", name="Admettre").click()
+    assert founder.get_by_text("Sam Friend est maintenant membre").is_visible()
