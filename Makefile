@@ -38,7 +38,7 @@ test-sqlite: install
 ## Refresh the message catalogue after changing user-facing text.
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o coop/translations/messages.pot .
-	$(BIN)/pybabel update -i coop/translations/messages.pot -d coop/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i coop/translations/messages.pot -d coop/translations --no-fuzzy-matching --ignore-obsolete
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
