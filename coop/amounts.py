@@ -3,51 +3,53 @@ always as integers; text is parsed with Decimal, never float."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from babel.numbers import format_currency, format_decimal
 
-_SPACES = re.compile(r"[\s\u00a0\u202f']")
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _SYMBOLS = re.compile(r"(€|\$|EUR|CAD|CA\$)", re.IGNORECASE)
+_AMOUNT = re.compile(
+    r"(?P<whole>\d{1,3}(?P<sep>[ .,'])\d{3}(?:(?P=sep)\d{3})*|\d+)"
+    r"(?:(?P<dec>[.,])(?P<fraction>\d{1,2}))?"
+)
 MAX_DIGITS = 13  # ten thousand billion cents: far above any club
 
 
 class AmountError(ValueError):
-    """Text that is not an amount."""
+    """Text that is not an amount; its text says why: empty, negative,
+    malformed, ambiguous or too large."""
 
 
 def parse_money(text: str, *, allow_negative: bool = False) -> int:
     """``"1 234,56"``, ``"1,234.56"``, ``"1234.5"``, ``"7,50 €"`` → cents.
 
-    A separator followed by one or two digits at the end is the decimal
-    mark; groups of three digits are thousands. Anything else is refused
-    rather than guessed."""
+    A mark followed by one or two digits at the end is the decimal mark;
+    groups of three digits, all with the same mark, are thousands. Anything
+    else is refused rather than guessed, including a lone ``12,345`` (twelve
+    thousand, or twelve and a bit?)."""
     if text is None:
         raise AmountError("empty")
-    raw = _SYMBOLS.sub("", _SPACES.sub("", str(text)))
+    raw = _SPACES.sub(" ", _SYMBOLS.sub("", str(text))).strip()
     if not raw:
         raise AmountError("empty")
     negative = raw.startswith("-")
     if negative or raw.startswith("+"):
-        raw = raw[1:]
+        raw = raw[1:].lstrip()
     if negative and not allow_negative:
         raise AmountError("negative")
-    match = re.fullmatch(r"(\d{1,3}(?:[.,]\d{3})*|\d+)(?:[.,](\d{1,2}))?", raw)
+    match = _AMOUNT.fullmatch(raw)
     if not match:
         raise AmountError("malformed")
-    whole, fraction = match.group(1), match.group(2) or ""
-    separators = set(re.sub(r"\d", "", whole))
-    if len(separators) > 1:
-        raise AmountError("malformed")
-    if fraction and separators and raw[-len(fraction) - 1] in separators:
+    whole, sep, dec, fraction = match.group("whole", "sep", "dec", "fraction")
+    if sep and dec and sep == dec:
         raise AmountError("malformed")  # "1.234.56": the same mark for both
+    if sep in (".", ",") and not dec and whole.count(sep) == 1:
+        raise AmountError("ambiguous")
     digits = re.sub(r"\D", "", whole)
-    if len(digits) > MAX_DIGITS:
+    if len(digits.lstrip("0")) > MAX_DIGITS:
         raise AmountError("too large")
-    try:
-        cents = int(Decimal(digits) * 100 + Decimal(fraction.ljust(2, "0") or "0"))
-    except InvalidOperation:  # pragma: no cover - the pattern only lets digits through
-        raise AmountError("malformed") from None
+    cents = int(digits) * 100 + int((fraction or "").ljust(2, "0"))
     return -cents if negative else cents
 
 

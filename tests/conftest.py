@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from coop import create_app
@@ -105,9 +106,23 @@ def database_url(request, tmp_path) -> str:
     return url
 
 
+class OwnContextClient(FlaskClient):
+    """Each request in its own application context, as under a real server:
+    a fresh ``g`` (Flask-Login caches the user there) and database session.
+    Afterwards the test's own session starts a new transaction, so it reads
+    what the request wrote."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.rollback()
+        return response
+
+
 @pytest.fixture
 def app(database_url):
     app = create_app(_config(database_url))
+    app.test_client_class = OwnContextClient
     with app.app_context():
         yield app
         db.session.remove()
@@ -181,6 +196,15 @@ def make_club(app, make_user):
         return setup
 
     return make
+
+
+def say(message: str, **values) -> str:
+    """A message as a French page shows it: translated and HTML-escaped."""
+    from flask_babel import force_locale, gettext
+    from markupsafe import escape
+
+    with force_locale("fr"):
+        return str(escape(gettext(message, **values)))
 
 
 # --- Web helpers ---------------------------------------------------------------------------

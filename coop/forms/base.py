@@ -43,6 +43,7 @@ class MoneyField(StringField):
             messages = {
                 "negative": _l("The amount cannot be negative."),
                 "too large": _l("This amount is too large."),
+                "ambiguous": _l("Write thousands with a space, such as 12 345 or 12 345,00."),
             }
             raise ValueError(messages.get(str(exc), _l("Enter an amount such as 12,50 or 1 234,56."))) from None
 

@@ -2,30 +2,30 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from ..services.membership import TEXT_MAX
 from .base import MoneyField, OneTimeForm
 
 COUNTRY_CHOICES = [
-    ("FR", _l("France")),
-    ("CA", _l("Canada (Québec)")),
-    ("BE", _l("Belgium")),
-    ("CH", _l("Switzerland")),
-    ("LU", _l("Luxembourg")),
+    SelectChoice("FR", _l("France")),
+    SelectChoice("CA", _l("Canada (Québec)")),
+    SelectChoice("BE", _l("Belgium")),
+    SelectChoice("CH", _l("Switzerland")),
+    SelectChoice("LU", _l("Luxembourg")),
 ]
-CURRENCY_CHOICES = [("EUR", _l("Euro (EUR)")), ("CAD", _l("Canadian dollar (CAD)"))]
+CURRENCY_CHOICES = [SelectChoice("EUR", _l("Euro (EUR)")), SelectChoice("CAD", _l("Canadian dollar (CAD)"))]
 THRESHOLD_CHOICES = [
-    ("majority", _l("Majority of votes cast")),
-    ("two_thirds", _l("Two thirds of votes cast")),
-    ("unanimity", _l("Unanimity")),
+    SelectChoice("majority", _l("Majority of votes cast")),
+    SelectChoice("two_thirds", _l("Two thirds of votes cast")),
+    SelectChoice("unanimity", _l("Unanimity")),
 ]
 ROLE_CHOICES = [
-    ("member", _l("Member")),
-    ("treasurer", _l("Treasurer")),
-    ("secretary", _l("Secretary")),
-    ("manager", _l("Manager")),
+    SelectChoice("member", _l("Member")),
+    SelectChoice("treasurer", _l("Treasurer")),
+    SelectChoice("secretary", _l("Secretary")),
+    SelectChoice("manager", _l("Manager")),
 ]
 
 

@@ -7,8 +7,8 @@ from .club import (
     ClubStatus,
     Currency,
     Invitation,
-    MemberStatus,
     Membership,
+    MemberStatus,
     Role,
     Threshold,
 )

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import one_of, utcnow
+
+if TYPE_CHECKING:
+    from .user import User
 
 
 class Currency(enum.StrEnum):
@@ -97,7 +101,7 @@ class Membership(db.Model):
     left_on: Mapped[date | None]
 
     club: Mapped[Club] = relationship(back_populates="memberships", lazy="joined")
-    user: Mapped["User"] = relationship(lazy="joined")  # noqa: F821
+    user: Mapped[User] = relationship(lazy="joined")
 
     @property
     def is_active(self) -> bool:

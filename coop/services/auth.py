@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import User
@@ -19,6 +20,7 @@ from ..models.base import utcnow
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, _l
 from .uow import unit_of_work
+from .validate import one_line
 
 NAME_MAX = 120
 EMAIL_MAX = 254
@@ -62,12 +64,9 @@ def _check_password(password: str, field: str = "password") -> None:
 
 
 def _check_name(name: str) -> str:
-    name = " ".join((name or "").split())
-    if not name:
+    if not (name or "").strip():
         raise InvalidInput(_l("Enter your name."), field="name")
-    if len(name) > NAME_MAX:
-        raise InvalidInput(_l("Use at most %(n)d characters.", n=NAME_MAX), field="name")
-    return name
+    return one_line(name, "name", maximum=NAME_MAX)
 
 
 def _check_language(language: str) -> str:
@@ -87,7 +86,10 @@ def register(name: str, email: str, password: str, language: str) -> User:
             raise Conflict(_l("An account already uses this email address."), field="email")
         user = User(name=name, email=email, password_hash=password_hash, language=language, session_token=_new_token())
         session.add(user)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # the same email registered at the same moment
+            raise Conflict(_l("An account already uses this email address."), field="email") from None
         record(user.id, None, "user.register", user, after={"email": email, "language": language})
         return user
 
@@ -99,7 +101,7 @@ _DUMMY: dict[tuple, str] = {}
 
 def authenticate(email: str, password: str) -> User:
     """The user with this email and password, or a refusal that does not say which was wrong."""
-    refusal = NotPermitted(_l("Wrong email or password."))
+    refusal = NotPermitted(_l("Wrong email or password."), field="password")
     try:
         email = normalise_email(email)
     except InvalidInput:
@@ -145,6 +147,8 @@ def end_sessions(user_id: int) -> None:
 
 
 def change_password(user_id: int, current: str, new: str) -> User:
+    if not isinstance(current, str) or len(current) > PASSWORD_MAX:
+        raise NotPermitted(_l("Your current password is not right."), field="current_password")
     _check_password(new, field="new_password")
     with unit_of_work() as session:
         user = session.get(User, user_id)

@@ -56,7 +56,7 @@ def load_demo(today: date | None = None) -> list[DemoLogin]:
         _, code = membership.invite(manager.id, club.id, form_key=_key())
         requested = membership.join(user.id, code)
         members[user.id] = membership.admit(manager.id, club.id, requested.id)
-    for user, (_, _, role) in zip(users, PEOPLE):
+    for user, (_, _, role) in zip(users, PEOPLE, strict=True):
         if role not in (Role.MANAGER, Role.MEMBER):
             membership.appoint(manager.id, club.id, members[user.id].id, role)
     membership.activate(manager.id, club.id)
@@ -66,7 +66,7 @@ def load_demo(today: date | None = None) -> list[DemoLogin]:
     monthly = [3000, 5000, 2000, 2500, 4000, 2000, 3000, 2000]
     for months_ago in (2, 1, 0):
         day = (today.replace(day=1) - timedelta(days=28 * months_ago)).replace(day=5)
-        for user, amount in zip(users, monthly):
+        for user, amount in zip(users, monthly, strict=True):
             capital = _account(club.id, f"capital:{members[user.id].id}")
             ledger.post(club.id, unit=Unit.MONEY, kind=TransactionKind.CONTRIBUTION,
                         lines=[(bank.id, amount), (capital.id, -amount)], idempotency_key=_key(),

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import (
@@ -24,8 +25,8 @@ from ..models import (
     ClubStatus,
     Currency,
     Invitation,
-    MemberStatus,
     Membership,
+    MemberStatus,
     Role,
     Unit,
     UsedFormKey,
@@ -35,7 +36,8 @@ from ..models.base import utcnow
 from . import rules
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
-from .uow import unit_of_work
+from .uow import is_postgresql, unit_of_work
+from .validate import one_line
 
 COUNTRIES = ("FR", "CA", "BE", "CH", "LU")
 TEXT_MAX = 120
@@ -49,13 +51,17 @@ CHARTER_FIELDS = (*rules.CHARTER_BOUNDS, *rules.THRESHOLD_FIELDS, "exchange_need
 # --- Looking things up, scoped to the acting person ---------------------------
 
 
-def membership_for(user_id: int, club_id: int, *, roles: set[Role] | None = None) -> Membership:
+def membership_for(user_id: int, club_id: int, *, roles: set[Role] | None = None, lock: bool = False) -> Membership:
     """The acting person's active membership of this club.
 
     Not a member (or a pending, former, declined one): NotFound, as if the
-    club did not exist. A member without the role: NotPermitted."""
+    club did not exist. A member without the role: NotPermitted. With
+    ``lock``, a use case that changes the club's membership first takes the
+    club's lock, so that two such changes never interleave."""
     if not isinstance(club_id, int) or isinstance(club_id, bool):
         raise NotFound(_l("No such club."))
+    if lock:
+        _lock_club(club_id)
     membership = db.session.scalar(
         select(Membership).where(
             Membership.club_id == club_id,
@@ -175,16 +181,17 @@ def _activation_check(club_id: int) -> ActivationCheck:
     )
 
 
+def _lock_club(club_id: int) -> None:
+    """Serialise the membership changes of one club (SQLite: the write lock is already held)."""
+    if is_postgresql():
+        db.session.execute(select(Club.id).where(Club.id == club_id).with_for_update())
+
+
 # --- Creating a club ------------------------------------------------------------
 
 
 def _clean_text(value: str, field: str, *, required: bool = True, maximum: int = TEXT_MAX) -> str:
-    value = " ".join((value or "").split())
-    if required and not value:
-        raise InvalidInput(_l("This field is required."), field=field)
-    if len(value) > maximum:
-        raise InvalidInput(_l("Use at most %(n)d characters.", n=maximum), field=field)
-    return value
+    return one_line(value, field, maximum=maximum, required=required)
 
 
 def use_form_key(user_id: int, key: str) -> None:
@@ -194,6 +201,10 @@ def use_form_key(user_id: int, key: str) -> None:
     if db.session.get(UsedFormKey, key) is not None:
         raise Conflict(_l("This form has already been sent."))
     db.session.add(UsedFormKey(key=key, user_id=user_id))
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same form sent twice at the same moment
+        raise Conflict(_l("This form has already been sent.")) from None
 
 
 def _member_accounts(club_id: int, membership: Membership, charter: Charter) -> list[Account]:
@@ -268,7 +279,7 @@ def amend_charter(user_id: int, club_id: int, values: dict[str, Any]) -> Charter
     if unknown:
         raise InvalidInput(_l("Unknown charter setting."), field=sorted(unknown)[0])
     with unit_of_work() as session:
-        membership = membership_for(user_id, club_id, roles={Role.MANAGER})
+        membership = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
         club = membership.club
         if club.status != ClubStatus.FORMING:
             raise RuleViolation(_l("Once the club is active, the charter changes only by a unanimous vote."),
@@ -277,6 +288,11 @@ def amend_charter(user_id: int, club_id: int, values: dict[str, Any]) -> Charter
         old = charter_values(current)
         new = {**old, **values}
         rules.check_charter(new)
+        active = active_count(club_id)
+        if new["max_members"] < active:
+            raise RuleViolation(
+                _l("The club already has %(count)d active members: the maximum cannot be lower.", count=active),
+                rule="R1", field="max_members")
         if new == old:
             raise Conflict(_l("Nothing was changed."))
         charter = Charter(club_id=club_id, version=current.version + 1, author_id=user_id, **new)
@@ -317,7 +333,7 @@ def format_code(code: str) -> str:
 def invite(user_id: int, club_id: int, *, form_key: str) -> tuple[Invitation, str]:
     """A one-time invitation code. The code is returned once and stored only as a hash."""
     with unit_of_work() as session:
-        membership = membership_for(user_id, club_id, roles={Role.MANAGER})
+        membership = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
         if membership.club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
             raise RuleViolation(_l("This club no longer admits members."), rule="R5")
         use_form_key(user_id, form_key)
@@ -349,7 +365,7 @@ def open_invitations(user_id: int, club_id: int) -> list[Invitation]:
 
 def revoke_invitation(user_id: int, club_id: int, invitation_id: int) -> Invitation:
     with unit_of_work():
-        membership_for(user_id, club_id, roles={Role.MANAGER})
+        membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
         invitation = db.session.scalar(
             select(Invitation).where(Invitation.id == invitation_id, Invitation.club_id == club_id)
         )
@@ -368,11 +384,14 @@ def invitation_club(code: str) -> Club:
     return db.session.get(Club, invitation.club_id)
 
 
-def _open_invitation(code: str) -> Invitation:
+def _open_invitation(code: str, *, fresh: bool = False) -> Invitation:
     code = normalise_code(code)
     invitation = None
     if len(code) == CODE_LENGTH:
-        invitation = db.session.scalar(select(Invitation).where(Invitation.code_hash == _hash_code(code)))
+        stmt = select(Invitation).where(Invitation.code_hash == _hash_code(code))
+        if fresh:
+            stmt = stmt.execution_options(populate_existing=True)
+        invitation = db.session.scalar(stmt)
     if invitation is None or not invitation.is_open:
         raise InvalidInput(_l("This invitation code is not valid, already used or expired."), field="code")
     return invitation
@@ -381,7 +400,8 @@ def _open_invitation(code: str) -> Invitation:
 def join(user_id: int, code: str) -> Membership:
     """Ask to join the club of an invitation; the manager then admits or declines."""
     with unit_of_work() as session:
-        invitation = _open_invitation(code)
+        _lock_club(_open_invitation(code).club_id)
+        invitation = _open_invitation(code, fresh=True)  # unused still, now that we hold the lock
         club = session.get(Club, invitation.club_id)
         if club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
             raise RuleViolation(_l("This club no longer admits members."), rule="R5")
@@ -421,7 +441,7 @@ def _pending_membership(club_id: int, membership_id: int) -> Membership:
 def admit(user_id: int, club_id: int, membership_id: int) -> Membership:
     """The manager admits a pending member (R1: not past the maximum)."""
     with unit_of_work():
-        manager = membership_for(user_id, club_id, roles={Role.MANAGER})
+        manager = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
         membership = _pending_membership(club_id, membership_id)
         charter = charter_of(club_id)
         rules.check_room_for_member(active_count(club_id), charter.max_members)
@@ -437,7 +457,7 @@ def admit(user_id: int, club_id: int, membership_id: int) -> Membership:
 
 def decline(user_id: int, club_id: int, membership_id: int) -> Membership:
     with unit_of_work():
-        membership_for(user_id, club_id, roles={Role.MANAGER})
+        membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
         membership = _pending_membership(club_id, membership_id)
         membership.status = MemberStatus.DECLINED
         record(user_id, club_id, "membership.decline", membership, before={"status": "pending"},
@@ -449,7 +469,7 @@ def leave(user_id: int, club_id: int) -> Membership:
     """A member leaves. Officers hand their role over first (R3); the
     treasurer then refunds the leaver's capital (R13)."""
     with unit_of_work():
-        membership = membership_for(user_id, club_id)
+        membership = membership_for(user_id, club_id, lock=True)
         if membership.role in (Role.MANAGER, Role.TREASURER):
             raise RuleViolation(_l("Hand your office over to another member before leaving."), rule="R3")
         before = {"status": membership.status, "role": membership.role}
@@ -475,7 +495,7 @@ def appoint(user_id: int, club_id: int, membership_id: int, role: str) -> Member
     except ValueError:
         raise InvalidInput(_l("Choose a role from the list."), field="role") from None
     with unit_of_work() as session:
-        manager = membership_for(user_id, club_id, roles={Role.MANAGER})
+        manager = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
         if manager.club.status != ClubStatus.FORMING:
             raise RuleViolation(_l("Officers of an active club are elected by ballot."), rule="R3")
         target = session.scalar(
@@ -508,7 +528,7 @@ def activate(user_id: int, club_id: int) -> Club:
     """The manager activates a forming club: 5–20 members (R1) and a
     treasurer who is not the manager (R3). The term starts (R5)."""
     with unit_of_work():
-        manager = membership_for(user_id, club_id, roles={Role.MANAGER})
+        manager = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
         club = manager.club
         if club.status != ClubStatus.FORMING:
             raise Conflict(_l("This club is already active."))

@@ -1,7 +1,7 @@
 """Blueprints, error pages, template helpers and response headers."""
 from __future__ import annotations
 
-from flask import Flask, flash, g, render_template, request
+from flask import Flask, abort, flash, g, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,9 +10,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .. import amounts
-from . import labels
 from ..extensions import db
 from ..services.errors import CoopError
+from . import labels
 
 MAX_ID = 2**31 - 1
 
@@ -43,6 +43,14 @@ def register_web(app: Flask) -> None:
 
     _register_errors(app)
     _register_templates(app)
+
+    @app.before_request
+    def refuse_nul_characters():
+        """No text field of any form takes a NUL character (PostgreSQL cannot store one)."""
+        for values in (request.args, request.form):
+            for name, value in values.items(multi=True):
+                if "\x00" in name or "\x00" in value:
+                    abort(400)
 
     @app.after_request
     def security_headers(response):

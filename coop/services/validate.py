@@ -1,0 +1,22 @@
+"""Shape checks shared by services, for values that reach them from any entry point."""
+from __future__ import annotations
+
+import unicodedata
+
+from .errors import InvalidInput, _l
+
+
+def one_line(value: object, field: str, *, maximum: int, required: bool = True) -> str:
+    """A single line of text: white space folded, no control characters, not too long."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(_l("This field must be text."), field=field)
+    value = " ".join(value.split())
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise InvalidInput(_l("Remove the control characters from this text."), field=field)
+    if required and not value:
+        raise InvalidInput(_l("This field is required."), field=field)
+    if len(value) > maximum:
+        raise InvalidInput(_l("Use at most %(n)d characters.", n=maximum), field=field)
+    return value

@@ -1,0 +1,142 @@
+"""The `flask coop` commands: `check` reports ledger violations, `demo` loads only into an empty database."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select, text
+
+from coop.extensions import db
+from coop.models import Account, Club, JournalTransaction, User
+from coop.services import ledger
+
+
+def run(app, *args):
+    db.session.remove()  # the command sees what is committed, as it would from a shell
+    return app.test_cli_runner().invoke(args=["coop", *args])
+
+
+@pytest.fixture
+def demo(app):
+    result = run(app, "demo")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_demo_loads_a_club_and_prints_logins(app, demo):
+    assert "camille@demo.entraide.example" in demo.output
+    assert db.session.scalar(select(func.count()).select_from(Club)) == 1
+    assert db.session.scalar(select(func.count()).select_from(User)) == 8
+    assert db.session.scalar(select(func.count()).select_from(JournalTransaction)) > 0
+
+
+def test_check_passes_on_demo_data(app, demo):
+    result = run(app, "check")
+    assert result.exit_code == 0, result.output
+    assert "all invariants hold" in result.output
+
+
+def test_check_fails_on_a_corrupted_cached_balance(app, demo):
+    bank = db.session.scalar(select(Account).where(Account.code == "bank"))
+    club_id, bank_id, cached = bank.club_id, bank.id, bank.balance
+    db.session.execute(text("UPDATE account SET balance = balance + 1 WHERE code = 'bank'"))
+    db.session.commit()
+
+    result = run(app, "check")
+    assert result.exit_code == 1
+    assert "1 violation(s)" in result.stderr
+    assert f"invariant 3 (club {club_id}): account bank (#{bank_id}) caches {cached + 1} " \
+           f"but its postings sum to {cached}" in result.stderr
+
+
+def test_check_fails_on_an_unbalanced_transaction(app, demo):
+    bank = db.session.scalar(select(Account).where(Account.code == "bank"))
+    club_id, bank_id = bank.club_id, bank.id
+    txn_id = db.session.scalar(
+        text("INSERT INTO journal_transaction (club_id, unit, kind, memo, occurred_on, idempotency_key, created_at) "
+             "VALUES (:club, 'money', 'adjustment', 'raw', :day, 'raw-sql-unbalanced', :now) RETURNING id"),
+        {"club": club_id, "day": date.today(), "now": date.today()},
+    )
+    db.session.execute(
+        text("INSERT INTO posting (club_id, transaction_id, account_id, amount) VALUES (:club, :txn, :acc, 500)"),
+        {"club": club_id, "txn": txn_id, "acc": bank_id},
+    )
+    # Keep the cached balance in step, so that only invariant 1 is broken.
+    db.session.execute(text("UPDATE account SET balance = balance + 500 WHERE id = :id"), {"id": bank_id})
+    db.session.commit()
+
+    result = run(app, "check")
+    assert result.exit_code == 1
+    assert "1 violation(s)" in result.stderr
+    assert f"invariant 1 (club {club_id}): transaction {txn_id} has 1 postings summing to 500" in result.stderr
+
+
+def test_check_fails_on_mixed_units(app, demo):
+    bank = db.session.scalar(select(Account).where(Account.code == "bank"))
+    time = db.session.scalar(select(Account).where(Account.code.like("time:%")).order_by(Account.id))
+    club_id, bank_id, time_id = bank.club_id, bank.id, time.id
+    txn_id = db.session.scalar(
+        text("INSERT INTO journal_transaction (club_id, unit, kind, memo, occurred_on, idempotency_key, created_at) "
+             "VALUES (:club, 'money', 'adjustment', 'raw', :day, 'raw-sql-mixed', :now) RETURNING id"),
+        {"club": club_id, "day": date.today(), "now": date.today()},
+    )
+    for account_id, amount in ((bank_id, 60), (time_id, -60)):
+        db.session.execute(
+            text("INSERT INTO posting (club_id, transaction_id, account_id, amount) VALUES (:club, :txn, :acc, :amt)"),
+            {"club": club_id, "txn": txn_id, "acc": account_id, "amt": amount},
+        )
+        db.session.execute(text("UPDATE account SET balance = balance + :amt WHERE id = :id"),
+                           {"amt": amount, "id": account_id})
+    db.session.commit()
+
+    result = run(app, "check")
+    assert result.exit_code == 1
+    assert f"invariant 6 (club {club_id}):" in result.stderr
+    assert f"into money transaction {txn_id}" in result.stderr
+
+
+def test_check_reports_a_missing_append_only_trigger(app, demo, backend):
+    """Dropped inside one transaction that is rolled back afterwards (PostgreSQL's schema is shared)."""
+    db.session.remove()
+    if backend == "postgresql":
+        db.session.execute(text("ALTER TABLE posting DISABLE TRIGGER posting_no_delete"))
+    else:
+        db.session.execute(text("DROP TRIGGER posting_no_delete"))
+    try:
+        messages = [str(v) for v in ledger.check()]
+    finally:
+        db.session.rollback()
+    assert messages == ["invariant 2 (database): trigger posting_no_delete is missing or disabled"]
+    assert ledger.check() == []
+
+
+def test_demo_refuses_a_non_empty_database(app, demo):
+    users = db.session.scalar(select(func.count()).select_from(User))
+    result = run(app, "demo")
+    assert result.exit_code == 1
+    assert "Refused:" in result.stderr
+    assert db.session.scalar(select(func.count()).select_from(User)) == users
+
+
+def test_demo_if_empty_on_a_non_empty_database(app, demo):
+    users = db.session.scalar(select(func.count()).select_from(User))
+    result = run(app, "demo", "--if-empty")
+    assert result.exit_code == 0, result.output
+    assert "no demo loaded" in result.output
+    assert "camille@demo.entraide.example" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == users
+
+
+def test_demo_refuses_when_only_a_user_exists(app, make_user):
+    make_user()
+    result = run(app, "demo")
+    assert result.exit_code == 1
+    assert db.session.scalar(select(func.count()).select_from(Club)) == 0
+
+
+def test_demo_if_empty_loads_into_an_empty_database(app):
+    result = run(app, "demo", "--if-empty")
+    assert result.exit_code == 0, result.output
+    assert "loaded" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Club)) == 1
+    assert run(app, "check").exit_code == 0

@@ -1,0 +1,248 @@
+"""Bad input on every form: a 4xx with a message where the person looks, never a 500, and nothing written."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import select
+
+from coop.extensions import db
+from coop.services import membership
+from tests.conftest import PASSWORD, key, say
+
+
+def snapshot() -> dict:
+    """Every row of every table: equal before and after means nothing was written."""
+    db.session.rollback()
+    return {t.name: db.session.execute(select(t).order_by(*t.primary_key.columns)).all()
+            for t in db.metadata.sorted_tables}
+
+
+class _MainForm(HTMLParser):
+    """The values a person would send from the form in the page's main content (the tokens aside)."""
+
+    def __init__(self):
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind == "checkbox":
+                if "checked" in a:
+                    self.values[a["name"]] = a.get("value") or "y"
+            elif kind not in ("submit", "button") and a["name"] not in ("csrf_token", "form_key"):
+                self.values[a["name"]] = a.get("value") or ""
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+def form_values(html: str) -> dict[str, str]:
+    parser = _MainForm()
+    parser.feed(html.split('<main id="main">', 1)[1])
+    return parser.values
+
+
+NEW_PASSWORD = "un tout nouveau secret"
+LONG = "x" * 10_000
+
+
+@dataclass
+class OpenForm:
+    browser: object
+    url: str
+    good: dict
+    button: bool = False  # a button posted from another page, not a page of its own
+
+    def send(self, data: dict):
+        if self.button:
+            return self.browser.action(self.url, data)
+        return self.browser.submit(self.url, data)
+
+
+@pytest.fixture
+def open_form(make_browser, make_user, make_club):
+    def open_(name: str) -> OpenForm:
+        if name == "register":
+            return OpenForm(make_browser(), "/account/register",
+                            {"name": "Alice", "email": "alice@example.org", "password": NEW_PASSWORD,
+                             "confirm": NEW_PASSWORD, "language": "fr"})
+        if name == "login":
+            make_user(email="dora@example.org")
+            return OpenForm(make_browser(), "/account/login", {"email": "dora@example.org", "password": PASSWORD})
+        if name == "password":
+            return OpenForm(make_browser(make_user()), "/account/password",
+                            {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+        if name == "club":
+            return OpenForm(make_browser(make_user()), "/clubs/new",
+                            {"name": "Cigale", "town": "Die", "country": "FR", "currency": "EUR"})
+        if name == "join":
+            setup = make_club(1, activate=False)
+            _, code = membership.invite(setup.manager.id, setup.club_id, form_key=key())
+            return OpenForm(make_browser(make_user()), "/join", {"code": code})
+        setup = make_club(2, treasurer=False, activate=False)  # a forming club: its manager and one member
+        browser = make_browser(setup.manager)
+        if name == "charter":
+            url = f"/clubs/{setup.club_id}/charter/edit"
+            return OpenForm(browser, url, form_values(browser.get(url).text))
+        if name == "role":
+            target = setup.membership_id(setup.members[1])
+            return OpenForm(browser, f"/clubs/{setup.club_id}/members/{target}/role", {"role": "secretary"},
+                            button=True)
+        raise AssertionError(name)
+
+    return open_
+
+
+def case(form, field, value, *, error=None, message=None, status=400, label=None, also=None):
+    """One bad value in an otherwise good form (``also``: other fields changed with it).
+
+    ``error``: the field the message shows next to (default: ``field``; ``PAGE`` for a message on the page);
+    ``message``: its text, with ``|name=value`` for the numbers in it."""
+    return pytest.param(form, {field: value, **(also or {})}, field if error is None else error, message, status,
+                        id=f"{form}-{field}-{label or value or 'empty'}")
+
+
+PAGE = ""  # the message is on the page, not next to one field
+
+CASES = [
+    # Register
+    case("register", "name", ""),
+    case("register", "name", "   ", label="blank"),
+    case("register", "name", LONG, label="too long"),
+    case("register", "email", ""),
+    case("register", "email", LONG, label="too long"),
+    case("register", "email", "alice@@example.org"),
+    case("register", "email", "alice.example.org"),
+    case("register", "password", ""),
+    case("register", "password", "court"),
+    case("register", "password", LONG, label="too long"),
+    case("register", "confirm", ""),
+    case("register", "confirm", "autre chose", message="The two passwords differ."),
+    case("register", "language", "de"),
+    case("register", "language", LONG, label="too long"),
+    # Log in
+    case("login", "email", ""),
+    case("login", "email", LONG, label="too long"),
+    case("login", "password", ""),
+    case("login", "password", LONG, label="too long"),
+    case("login", "email", "dora-at-example.org", error=PAGE, message="Wrong email or password.", status=401),
+    # Password change
+    case("password", "current_password", ""),
+    case("password", "current_password", LONG, label="too long"),
+    case("password", "new_password", ""),
+    case("password", "new_password", "court"),
+    case("password", "new_password", LONG, label="too long"),
+    case("password", "new_password", PASSWORD, label="same as current", also={"confirm": PASSWORD},
+         message="Choose a password different from the current one."),
+    case("password", "confirm", "autre chose", message="The two passwords differ."),
+    # Creating a club
+    case("club", "name", ""),
+    case("club", "name", "   ", label="blank"),
+    case("club", "name", "x" * 121, label="121 characters"),
+    case("club", "name", LONG, label="too long"),
+    case("club", "town", ""),
+    case("club", "town", LONG, label="too long"),
+    case("club", "country", "US"),
+    case("club", "country", ""),
+    case("club", "currency", "USD"),
+    case("club", "currency", LONG, label="too long"),
+    # Joining with a code
+    case("join", "code", ""),
+    case("join", "code", LONG, label="too long"),
+    case("join", "code", "!!!!-????-####"),
+    case("join", "code", "ABCD-EFGH-JKLM", label="unknown code",
+         message="This invitation code is not valid, already used or expired."),
+    # Charter: shape (the form) then rules (the service, shown next to the same field)
+    case("charter", "min_members", ""),
+    case("charter", "min_members", "-5"),
+    case("charter", "min_members", "cinq"),
+    case("charter", "min_members", "5.5"),
+    case("charter", "min_members", "9" * 10_000, label="10000 digits"),
+    case("charter", "min_members", "99999999999999999999"),
+    case("charter", "min_members", "3", message="Allowed values are %(low)d to %(high)d.|low=5|high=20"),
+    case("charter", "max_members", "21", message="Allowed values are %(low)d to %(high)d.|low=5|high=20"),
+    case("charter", "max_renewals", "-1"),
+    case("charter", "quorum_percent", "101"),
+    case("charter", "quorum_percent", "-50"),
+    case("charter", "min_monthly_contribution", ""),
+    case("charter", "min_monthly_contribution", "-25,00", message="The amount cannot be negative."),
+    case("charter", "min_monthly_contribution", "douze euros",
+         message="Enter an amount such as 12,50 or 1 234,56."),
+    case("charter", "min_monthly_contribution", "1.234.56"),
+    case("charter", "min_monthly_contribution", "12,505"),
+    case("charter", "min_monthly_contribution", LONG, label="too long", message="This amount is too long."),
+    case("charter", "min_monthly_contribution", "0,50",
+         message="Allowed values are %(low)d to %(high)d.|low=100|high=100000"),
+    case("charter", "max_yearly_contribution", "9 999 999,00",
+         message="Allowed values are %(low)d to %(high)d.|low=1000|high=550000"),
+    case("charter", "time_floor_hours", "-101",
+         message="Allowed values are %(low)d to %(high)d.|low=-6000|high=0"),
+    case("charter", "time_floor_hours", "5", message="Allowed values are %(low)d to %(high)d.|low=-6000|high=0"),
+    case("charter", "time_ceiling_hours", "-5"),
+    case("charter", "time_warning_percent", "treize"),
+    case("charter", "exchange_expiry_days", "0"),
+    case("charter", "threshold_investment", "plurality"),
+    case("charter", "threshold_investment", LONG, label="too long"),
+    case("charter", "threshold_charter", "majority",
+         message="Amending the charter, selling a stake and renewing the term need unanimity."),
+    # Choosing a role
+    case("role", "role", "", error=PAGE, message="Choose a role from the list."),
+    case("role", "role", "emperor", error=PAGE, message="Choose a role from the list."),
+    case("role", "role", "-1", error=PAGE, message="Choose a role from the list."),
+    case("role", "role", LONG, label="too long", error=PAGE, message="Choose a role from the list."),
+]
+
+
+def _message(spec: str) -> str:
+    text, *values = spec.split("|")
+    return say(text, **{k: int(v) for k, v in (pair.split("=") for pair in values)})
+
+
+@pytest.mark.parametrize("form, bad, error, message, status", CASES)
+def test_bad_input_is_refused_with_a_message_and_writes_nothing(open_form, form, bad, error, message, status):
+    opened = open_form(form)
+    before = snapshot()
+
+    response = opened.send({**opened.good, **bad})
+
+    assert response.status_code == status
+    if error:
+        assert f'id="{error}-error"' in response.text, f"no message next to {error}"
+    if message:
+        assert _message(message) in response.text
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("form", ["register", "login", "password", "club", "join", "charter", "role"])
+def test_the_same_forms_with_good_input_go_through(open_form, form):
+    """The table above refuses for the bad value alone: the rest of each form is good."""
+    opened = open_form(form)
+    good = dict(opened.good)
+    if form == "charter":
+        good["min_members"] = "6"  # something to change
+
+    response = opened.send(good)
+
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("form", ["register", "login", "password", "club", "join", "charter"])
+def test_a_form_sent_empty_is_refused_and_writes_nothing(open_form, form):
+    opened = open_form(form)
+    before = snapshot()
+
+    response = opened.send({name: "" for name in opened.good})
+
+    assert response.status_code in (400, 401)
+    assert 'class="error"' in response.text or 'class="form-errors"' in response.text
+    assert snapshot() == before

@@ -1,0 +1,83 @@
+"""CSRF: every route that accepts POST refuses a request without a token (400), walking the URL map."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from coop.extensions import db
+from coop.services import membership as clubs
+from tests.conftest import PASSWORD, hidden_fields, key, say
+
+#: What a person would otherwise send to each form, so that only the missing token is wrong.
+PLAUSIBLE = {
+    "language": "en", "next": "/", "role": "secretary", "code": "ABCD-EFGH-JKLM", "name": "Cigale",
+    "town": "Die", "country": "FR", "currency": "EUR", "email": "x@example.org", "password": PASSWORD,
+    "confirm": PASSWORD, "current_password": PASSWORD, "new_password": "un autre secret", "min_members": "6",
+}
+#: The smallest set of routes the walk must find, so that an empty or broken walk cannot pass.
+KNOWN_POST_ENDPOINTS = {
+    "main.switch_language", "auth.register", "auth.login", "auth.logout", "auth.change_password",
+    "clubs.create_club", "clubs.join", "clubs.admit", "clubs.decline", "clubs.appoint", "clubs.leave",
+    "clubs.activate", "clubs.edit_charter", "clubs.invitations", "clubs.revoke_invitation",
+}
+
+
+@pytest.fixture
+def club_with_everything(make_club, make_user):
+    """A forming club seen by its manager, with a pending request and an open invitation: real ids for every URL."""
+    setup = make_club(5, activate=False)
+    _, code = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
+    pending = clubs.join(make_user().id, code)
+    invitation, _ = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
+    return setup, {"club_id": setup.club_id, "membership_id": pending.id, "invitation_id": invitation.id}
+
+
+def snapshot() -> dict:
+    db.session.rollback()
+    return {t.name: db.session.execute(select(t).order_by(*t.primary_key.columns)).all()
+            for t in db.metadata.sorted_tables}
+
+
+def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):
+    setup, ids = club_with_everything
+    browser = make_browser(setup.manager)
+    post_rules = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods]
+    uncovered = [f"{rule.rule} needs {sorted(rule.arguments - ids.keys())}" for rule in post_rules
+                 if rule.arguments - ids.keys()]
+    assert not uncovered, "POST routes with URL parameters this test cannot fill: " + "; ".join(uncovered)
+    assert {rule.endpoint for rule in post_rules} >= KNOWN_POST_ENDPOINTS
+    before = snapshot()
+
+    answers = {}
+    for rule in post_rules:
+        url = rule.build(ids, append_unknown=False)[1]
+        response = browser.client.post(url, data={**PLAUSIBLE, "form_key": key()})
+        answers[url] = (response.status_code, say(
+            "This form has expired or was not sent from Entraide. Reload the page and try again.") in response.text)
+
+    refused = {url: answer for url, answer in answers.items() if answer != (400, True)}
+    assert not refused, f"answered without a CSRF refusal (status, message shown): {refused}"
+    assert snapshot() == before
+    assert browser.get("/account/").status_code == 200  # still logged in: the logout was refused too
+
+
+def test_a_token_from_another_session_is_refused(make_browser, make_user, club_with_everything):
+    setup, ids = club_with_everything
+    victim = make_browser(setup.manager)
+    attacker = make_browser(make_user())
+    stolen = hidden_fields(attacker.get("/").text)["csrf_token"]
+    before = snapshot()
+
+    response = victim.client.post(f"/clubs/{ids['club_id']}/members/{ids['membership_id']}/admit",
+                                  data={"csrf_token": stolen})
+
+    assert response.status_code == 400
+    assert snapshot() == before
+
+
+def test_the_same_post_with_its_token_goes_through(make_browser, club_with_everything):
+    setup, ids = club_with_everything
+
+    response = make_browser(setup.manager).action(f"/clubs/{ids['club_id']}/members/{ids['membership_id']}/admit")
+
+    assert response.status_code == 302
