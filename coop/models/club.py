@@ -52,6 +52,18 @@ class Threshold(enum.StrEnum):
     UNANIMITY = "unanimity"  # every eligible member votes yes
 
 
+#: The charter's thresholds (R7), one per kind of decision.
+THRESHOLD_FIELDS = (
+    "threshold_investment",
+    "threshold_membership",
+    "threshold_officers",
+    "threshold_charter",
+    "threshold_stake_sale",
+    "threshold_renewal",
+    "threshold_dissolution",
+)
+
+
 class Club(db.Model):
     __tablename__ = "club"
     __table_args__ = (
@@ -126,18 +138,7 @@ class Charter(db.Model):
         CheckConstraint("time_floor_minutes <= 0 AND time_ceiling_minutes >= 0", name="time_limits"),
         CheckConstraint("min_monthly_contribution >= 0", name="min_contribution_positive"),
         CheckConstraint("max_yearly_contribution > 0", name="max_contribution_positive"),
-        *(
-            one_of(col, Threshold)
-            for col in (
-                "threshold_investment",
-                "threshold_membership",
-                "threshold_officers",
-                "threshold_charter",
-                "threshold_stake_sale",
-                "threshold_renewal",
-                "threshold_dissolution",
-            )
-        ),
+        *(one_of(col, Threshold) for col in THRESHOLD_FIELDS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

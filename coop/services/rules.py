@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..models.club import THRESHOLD_FIELDS, Threshold
 from .errors import InvalidInput, LimitExceeded, RuleViolation, _l
 
 
@@ -34,16 +35,7 @@ CHARTER_BOUNDS: Mapping[str, Bound] = {
     "exchange_expiry_days": Bound(1, 365, "R12"),
 }
 
-THRESHOLD_FIELDS = (
-    "threshold_investment",
-    "threshold_membership",
-    "threshold_officers",
-    "threshold_charter",
-    "threshold_stake_sale",
-    "threshold_renewal",
-    "threshold_dissolution",
-)
-THRESHOLDS = ("majority", "two_thirds", "unanimity")
+THRESHOLDS = tuple(Threshold)
 
 #: R7: the decisions the law reserves to every co-owner cannot be made easier.
 UNANIMITY_REQUIRED = ("threshold_charter", "threshold_stake_sale", "threshold_renewal")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
@@ -11,53 +10,13 @@ from coop.amounts import money
 from coop.extensions import db
 from coop.models import Charter, Club, Invitation, Membership
 from coop.services import membership as clubs
-from tests.conftest import hidden_fields, key, say
+from tests.conftest import form_values, hidden_fields, key, say, snapshot
 
 
 def fresh():
     """End the test's own read snapshot, to see what the requests committed."""
     db.session.rollback()
     return db.session
-
-
-def snapshot() -> dict:
-    """Every row of every table: equal before and after means nothing was written."""
-    session = fresh()
-    return {t.name: session.execute(select(t).order_by(*t.primary_key.columns)).all()
-            for t in db.metadata.sorted_tables}
-
-
-class _MainForm(HTMLParser):
-    """The values a person would send from the form in the page's main content (the tokens aside)."""
-
-    def __init__(self):
-        super().__init__()
-        self.values: dict[str, str] = {}
-        self._select: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "input" and a.get("name"):
-            kind = a.get("type", "text")
-            if kind == "checkbox":
-                if "checked" in a:
-                    self.values[a["name"]] = a.get("value") or "y"
-            elif kind not in ("submit", "button") and a["name"] not in ("csrf_token", "form_key"):
-                self.values[a["name"]] = a.get("value") or ""
-        elif tag == "select":
-            self._select = a.get("name")
-        elif tag == "option" and self._select and "selected" in a:
-            self.values[self._select] = a.get("value") or ""
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-
-
-def form_values(html: str) -> dict[str, str]:
-    parser = _MainForm()
-    parser.feed(html.split('<main id="main">', 1)[1])
-    return parser.values
 
 
 def actions(html: str) -> list[str]:

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from coop.extensions import db
 from coop.services import membership as clubs
-from tests.conftest import PASSWORD, hidden_fields, key, say
+from tests.conftest import PASSWORD, hidden_fields, key, say, snapshot
 
 #: What a person would otherwise send to each form, so that only the missing token is wrong.
 PLAUSIBLE = {
@@ -30,12 +28,6 @@ def club_with_everything(make_club, make_user):
     pending = clubs.join(make_user().id, code)
     invitation, _ = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
     return setup, {"club_id": setup.club_id, "membership_id": pending.id, "invitation_id": invitation.id}
-
-
-def snapshot() -> dict:
-    db.session.rollback()
-    return {t.name: db.session.execute(select(t).order_by(*t.primary_key.columns)).all()
-            for t in db.metadata.sorted_tables}
 
 
 def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):

@@ -8,14 +8,7 @@ from sqlalchemy import select
 from coop.extensions import db
 from coop.models import User
 from coop.services import membership as clubs
-from tests.conftest import key, say
-
-
-def snapshot() -> dict:
-    """Every row of every table: equal before and after means nothing was written."""
-    db.session.rollback()
-    return {t.name: db.session.execute(select(t).order_by(*t.primary_key.columns)).all()
-            for t in db.metadata.sorted_tables}
+from tests.conftest import key, say, snapshot
 
 
 def flash(category: str, message: str) -> str:
