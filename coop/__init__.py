@@ -6,6 +6,7 @@ import os
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import INSTANCE, Config, ProductionConfig, local_secret_key
 from .database import configure_engine
@@ -28,6 +29,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     )
     app.config.from_object(config_class)
     _secret_key(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     with app.app_context():

@@ -74,6 +74,11 @@ class Config:
 
     INVITATION_DAYS = 14
 
+    #: Reverse proxies in front of the app (TLS terminator, load balancer):
+    #: their X-Forwarded-* headers are trusted, so HTTPS and client addresses
+    #: (rate limits) are seen right.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
+
 
 class ProductionConfig(Config):
     PRODUCTION = True
