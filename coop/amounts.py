@@ -3,6 +3,7 @@ always as integers; text is parsed with Decimal, never float."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from decimal import Decimal
 
 from babel.numbers import format_currency, format_decimal
@@ -72,3 +73,36 @@ def duration(minutes: int) -> str:
     sign = "−" if minutes < 0 else ""
     hours, rest = divmod(abs(minutes), 60)
     return f"{sign}{hours} h {rest:02d}" if rest else f"{sign}{hours} h"
+
+
+class LazyMoney:
+    """An amount for a message: formatted when shown, in the reader's locale."""
+
+    def __init__(self, cents: int, currency: str):
+        self.cents = cents
+        self.currency = currency
+
+    def __str__(self) -> str:
+        from flask_babel import get_locale
+
+        return money(self.cents, self.currency, str(get_locale() or "fr"))
+
+    def __repr__(self) -> str:
+        return f"LazyMoney({self.cents}, {self.currency!r})"
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """First days of the months from ``first``'s to ``last``'s, both included."""
+    months, current = [], month_start(first)
+    while current <= last:
+        months.append(current)
+        current = next_month(current)
+    return months

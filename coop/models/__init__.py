@@ -12,6 +12,7 @@ from .club import (
     Role,
     Threshold,
 )
+from .fund import Contribution, ContributionSource, PaymentMethod, Pledge, Rhythm
 from .ledger import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
 from .user import User
 
@@ -22,13 +23,18 @@ __all__ = [
     "AuditEntry",
     "Charter",
     "Club",
+    "Contribution",
+    "ContributionSource",
     "ClubStatus",
     "Currency",
     "Invitation",
     "JournalTransaction",
     "MemberStatus",
     "Membership",
+    "PaymentMethod",
+    "Pledge",
     "Posting",
+    "Rhythm",
     "Role",
     "Threshold",
     "TransactionKind",

@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -179,6 +179,8 @@ class Charter(db.Model):
     time_warning_percent: Mapped[int] = mapped_column(default=80)
     exchange_needs_confirmation: Mapped[bool] = mapped_column(default=True)
     exchange_expiry_days: Mapped[int] = mapped_column(default=30)
+    # Item 9 of pooled savings: may the manager record money too?
+    manager_records_money: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Invitation(db.Model):

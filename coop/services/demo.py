@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Account, Club, Role, TransactionKind, Unit, User
-from . import auth, ledger, membership
+from . import auth, fund, ledger, membership
 from .errors import Conflict, _l
 
 DEMO_PASSWORD = "entraide-demo"
@@ -61,16 +61,20 @@ def load_demo(today: date | None = None) -> list[DemoLogin]:
             membership.appoint(manager.id, club.id, members[user.id].id, role)
     membership.activate(manager.id, club.id)
 
-    bank = ledger.find_account(club.id, "bank")
     treasurer = users[1]
     monthly = [3000, 5000, 2000, 2500, 4000, 2000, 3000, 2000]
+    start = (today.replace(day=1) - timedelta(days=60)).replace(day=1)
+    for user, amount in zip(users, monthly, strict=True):
+        fund.set_pledge(user.id, club.id, monthly_amount=amount, rhythm="monthly", today=start)
     for months_ago in (2, 1, 0):
         day = (today.replace(day=1) - timedelta(days=28 * months_ago)).replace(day=5)
+        day = min(day, today)
         for user, amount in zip(users, monthly, strict=True):
-            capital = _account(club.id, f"capital:{members[user.id].id}")
-            ledger.post(club.id, unit=Unit.MONEY, kind=TransactionKind.CONTRIBUTION,
-                        lines=[(bank.id, amount), (capital.id, -amount)], idempotency_key=_key(),
-                        occurred_on=day, memo=f"Versement mensuel — {user.name}", author_id=treasurer.id)
+            if user is users[-1] and months_ago < 2:
+                continue  # Thomas is behind: the arrears page has someone to show
+            fund.record_contribution(treasurer.id, club.id, membership_id=members[user.id].id, amount=amount,
+                                     received_on=day, method="transfer", bank_reference=f"VIR-{day:%Y%m}-{user.id}",
+                                     idempotency_key=_key(), today=today)
     exchanges = [(3, 4, 120, "Taille des haies"), (5, 0, 90, "Aide à la déclaration d'impôts"),
                  (2, 6, 60, "Cours de couture"), (7, 3, 180, "Réparation d'un vélo")]
     for giver, receiver, minutes, what in exchanges:

@@ -45,7 +45,7 @@ TEXT_MAX = 120
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
 
-CHARTER_FIELDS = (*rules.CHARTER_BOUNDS, *rules.THRESHOLD_FIELDS, "exchange_needs_confirmation")
+CHARTER_FIELDS = (*rules.CHARTER_BOUNDS, *rules.THRESHOLD_FIELDS, *rules.CHARTER_FLAGS)
 
 
 # --- Looking things up, scoped to the acting person ---------------------------

@@ -36,6 +36,8 @@ CHARTER_BOUNDS: Mapping[str, Bound] = {
 }
 
 THRESHOLDS = tuple(Threshold)
+#: Yes-or-no settings of the charter.
+CHARTER_FLAGS = ("exchange_needs_confirmation", "manager_records_money")
 
 #: R7: the decisions the law reserves to every co-owner cannot be made easier.
 UNANIMITY_REQUIRED = ("threshold_charter", "threshold_stake_sale", "threshold_renewal")
@@ -69,8 +71,9 @@ def check_charter(values: Mapping[str, object]) -> None:
                 rule="R7",
                 field=field,
             )
-    if "exchange_needs_confirmation" in values and not isinstance(values["exchange_needs_confirmation"], bool):
-        raise InvalidInput(_l("Choose yes or no."), field="exchange_needs_confirmation")
+    for field in CHARTER_FLAGS:
+        if field in values and not isinstance(values[field], bool):
+            raise InvalidInput(_l("Choose yes or no."), field=field)
 
 
 def check_member_count(active: int, minimum: int, maximum: int) -> None:
@@ -163,3 +166,63 @@ def check_new_limits(balance: int, floor: int | None, ceiling: int | None) -> No
             rule="ceiling",
             field="ceiling",
         )
+
+
+# --- Pooled savings (R4, R13) ------------------------------------------------------
+
+
+def check_pledge(monthly: int, minimum: int, yearly_cap: int, currency: str) -> None:
+    """R4: a pledge is at least the monthly minimum and at most the yearly cap over twelve months."""
+    from ..amounts import LazyMoney
+
+    if monthly < minimum:
+        raise RuleViolation(
+            _l("The charter asks for at least %(min)s a month.", min=LazyMoney(minimum, currency)),
+            rule="R4", field="monthly_amount")
+    if monthly * 12 > yearly_cap:
+        raise RuleViolation(
+            _l("Twelve months of this pledge pass the yearly cap of %(cap)s.", cap=LazyMoney(yearly_cap, currency)),
+            rule="R4", field="monthly_amount")
+
+
+def check_yearly_cap(paid_this_year: int, amount: int, yearly_cap: int, currency: str) -> None:
+    """R4: what a member pays in one calendar year never passes the cap."""
+    from ..amounts import LazyMoney
+
+    if paid_this_year + amount > yearly_cap:
+        raise RuleViolation(
+            _l("This would pass the yearly cap of %(cap)s: %(paid)s already received this year, %(left)s left.",
+               cap=LazyMoney(yearly_cap, currency), paid=LazyMoney(paid_this_year, currency),
+               left=LazyMoney(max(yearly_cap - paid_this_year, 0), currency)),
+            rule="R4", field="amount")
+
+
+def check_refund(amount: int, capital: int, available_cash: int, currency: str) -> None:
+    """R13: a leaver is refunded no more than their capital, and no more than the cash available."""
+    from ..amounts import LazyMoney
+
+    if amount <= 0:
+        raise InvalidInput(_l("The amount must be more than zero."), field="amount")
+    if amount > capital:
+        raise RuleViolation(
+            _l("This is more than the member's capital of %(capital)s.", capital=LazyMoney(capital, currency)),
+            rule="R13", field="amount")
+    if amount > available_cash:
+        raise RuleViolation(
+            _l("The club has only %(cash)s available.", cash=LazyMoney(max(available_cash, 0), currency)),
+            rule="R13", field="amount")
+
+
+def pro_rata(total: int, weights: Mapping[int, int]) -> dict[int, int]:
+    """Share ``total`` cents in proportion to ``weights``, to the cent: the
+    largest remainders get the leftover cents, so the parts add up exactly."""
+    positive = {k: w for k, w in weights.items() if w > 0}
+    whole = sum(positive.values())
+    if total <= 0 or whole == 0:
+        return {k: 0 for k in weights}
+    parts = {k: total * w // whole for k, w in positive.items()}
+    leftover = total - sum(parts.values())
+    by_remainder = sorted(positive, key=lambda k: (-(total * positive[k] % whole), k))
+    for k in by_remainder[:leftover]:
+        parts[k] += 1
+    return {k: parts.get(k, 0) for k in weights}

@@ -129,6 +129,7 @@ DEFAULT_CHARTER = {
     "time_ceiling_minutes": 2400,
     "time_warning_percent": 80,
     "exchange_needs_confirmation": True,
+    "manager_records_money": False,
     "exchange_expiry_days": 30,
 }
 

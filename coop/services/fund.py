@@ -1,0 +1,750 @@
+"""Pooled savings: pledges, contributions, arrears, the fund's position,
+refunds to leavers and the dissolution of a club (R4, R13).
+
+Money is recorded by the treasurer, and by the manager where the charter
+says so. A member sees their own details and the club's totals."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import aliased
+
+from ..amounts import LazyMoney, month_start, months_between, next_month
+from ..extensions import db
+from ..models import (
+    Account,
+    Club,
+    ClubStatus,
+    Contribution,
+    ContributionSource,
+    JournalTransaction,
+    Membership,
+    MemberStatus,
+    PaymentMethod,
+    Pledge,
+    Posting,
+    Rhythm,
+    Role,
+    TransactionKind,
+    Unit,
+)
+from . import ledger, rules
+from .audit import record
+from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
+from .membership import charter_of, membership_for
+from .uow import unit_of_work
+from .validate import one_line
+
+MAX_CONTRIBUTION = 10**9  # ten million in cents: far above any cap
+REFERENCE_MAX = 80
+EARLIEST = date(2000, 1, 1)
+OPEN_STATUSES = (ClubStatus.FORMING, ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT)
+
+
+# --- Who may do what -----------------------------------------------------------------
+
+
+def may_record_money(member: Membership) -> bool:
+    if member.role == Role.TREASURER:
+        return True
+    return member.role == Role.MANAGER and charter_of(member.club_id).manager_records_money
+
+
+def _money_keeper(user_id: int, club_id: int) -> Membership:
+    """The acting treasurer (or manager, if the charter allows), holding the club's lock."""
+    me = membership_for(user_id, club_id, lock=True)
+    if not may_record_money(me):
+        raise NotPermitted(_l("Only the treasurer records money."))
+    return me
+
+
+def _is_officer(member: Membership) -> bool:
+    return member.role in (Role.TREASURER, Role.MANAGER)
+
+
+def _member_of(club_id: int, membership_id: int) -> Membership:
+    """A membership of this club (any status), or NotFound: another club's ids are never found."""
+    if not isinstance(membership_id, int) or isinstance(membership_id, bool):
+        raise NotFound(_l("No such member."))
+    found = db.session.scalar(
+        select(Membership).where(Membership.id == membership_id, Membership.club_id == club_id)
+    )
+    if found is None:
+        raise NotFound(_l("No such member."))
+    return found
+
+
+def _visible_member(user_id: int, club_id: int, membership_id: int | None) -> tuple[Membership, Membership]:
+    """(acting member, member looked at): a member looks at themself, officers at anyone."""
+    me = membership_for(user_id, club_id)
+    if membership_id is None or membership_id == me.id:
+        return me, me
+    if not (_is_officer(me) or may_record_money(me)):
+        raise NotFound(_l("No such member."))
+    return me, _member_of(club_id, membership_id)
+
+
+def _capital_account(club_id: int, membership_id: int) -> Account:
+    return ledger.find_account(club_id, f"capital:{membership_id}")
+
+
+# --- Pledges -----------------------------------------------------------------------------
+
+
+def pledge_in_force(membership_id: int, on: date) -> Pledge | None:
+    return db.session.scalar(
+        select(Pledge)
+        .where(Pledge.membership_id == membership_id, Pledge.effective_from <= on)
+        .order_by(Pledge.effective_from.desc(), Pledge.id.desc())
+        .limit(1)
+    )
+
+
+def latest_pledge(membership_id: int) -> Pledge | None:
+    return db.session.scalar(
+        select(Pledge)
+        .where(Pledge.membership_id == membership_id)
+        .order_by(Pledge.effective_from.desc(), Pledge.id.desc())
+        .limit(1)
+    )
+
+
+def set_pledge(user_id: int, club_id: int, *, monthly_amount: int, rhythm: str, today: date | None = None) -> Pledge:
+    """A member pledges a monthly amount (R4). The first pledge applies from
+    this month; a change applies from the next one. History is kept."""
+    today = today or date.today()
+    if isinstance(monthly_amount, bool) or not isinstance(monthly_amount, int) or monthly_amount <= 0:
+        raise InvalidInput(_l("Enter an amount more than zero."), field="monthly_amount")
+    if monthly_amount > MAX_CONTRIBUTION:
+        raise InvalidInput(_l("This amount is too large."), field="monthly_amount")
+    try:
+        rhythm = Rhythm(rhythm)
+    except ValueError:
+        raise InvalidInput(_l("Choose a rhythm from the list."), field="rhythm") from None
+    with unit_of_work() as session:
+        me = membership_for(user_id, club_id, lock=True)
+        club = me.club
+        if club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
+            raise RuleViolation(_l("This club no longer takes pledges."), rule="R5")
+        charter = charter_of(club_id)
+        rules.check_pledge(monthly_amount, charter.min_monthly_contribution, charter.max_yearly_contribution,
+                           club.currency)
+        latest = latest_pledge(me.id)
+        if latest is not None and (latest.monthly_amount, latest.rhythm) == (monthly_amount, rhythm):
+            raise Conflict(_l("This is already your pledge."))
+        effective_from = month_start(today) if latest is None else next_month(today)
+        pledge = Pledge(club_id=club_id, membership_id=me.id, monthly_amount=monthly_amount, rhythm=rhythm,
+                        effective_from=effective_from, author_id=user_id)
+        session.add(pledge)
+        session.flush()
+        record(user_id, club_id, "pledge.set", pledge,
+               before={"monthly_amount": latest.monthly_amount, "rhythm": latest.rhythm} if latest else None,
+               after={"monthly_amount": monthly_amount, "rhythm": rhythm, "effective_from": effective_from})
+        return pledge
+
+
+def pledge_history(user_id: int, club_id: int, membership_id: int | None = None) -> list[Pledge]:
+    _, member = _visible_member(user_id, club_id, membership_id)
+    return list(db.session.scalars(
+        select(Pledge).where(Pledge.club_id == club_id, Pledge.membership_id == member.id)
+        .order_by(Pledge.effective_from.desc(), Pledge.id.desc())
+    ))
+
+
+# --- Contributions -----------------------------------------------------------------------
+
+
+def _not_reversed(transaction_id_column):
+    reversal = aliased(JournalTransaction)
+    return ~exists().where(reversal.reverses_id == transaction_id_column)
+
+
+def paid_in_year(membership_id: int, year: int) -> int:
+    """What a member has paid in one calendar year, reversed contributions left out (R4)."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Contribution.amount), 0)).where(
+            Contribution.membership_id == membership_id,
+            Contribution.received_on >= date(year, 1, 1),
+            Contribution.received_on <= date(year, 12, 31),
+            _not_reversed(Contribution.transaction_id),
+        )
+    )
+
+
+def _check_contribution_values(amount, received_on, method, reference, today):
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
+    if amount > MAX_CONTRIBUTION:
+        raise InvalidInput(_l("This amount is too large."), field="amount")
+    if not isinstance(received_on, date) or received_on > today or received_on < EARLIEST:
+        raise InvalidInput(_l("Enter the date the money was received (not in the future)."), field="received_on")
+    try:
+        method = PaymentMethod(method)
+    except ValueError:
+        raise InvalidInput(_l("Choose a payment method from the list."), field="method") from None
+    reference = one_line(reference, "bank_reference", maximum=REFERENCE_MAX, required=False)
+    return method, reference
+
+
+def _post_contribution(user_id: int, club: Club, member: Membership, *, amount: int, received_on: date, method: str,
+                       reference: str, idempotency_key: str, source: str) -> Contribution:
+    """Inside a unit of work holding the club's lock."""
+    existing = db.session.scalar(
+        select(Contribution).join(JournalTransaction, JournalTransaction.id == Contribution.transaction_id).where(
+            JournalTransaction.club_id == club.id, JournalTransaction.idempotency_key == idempotency_key
+        )
+    )
+    if existing is not None:
+        if (existing.membership_id, existing.amount, existing.received_on) == (member.id, amount, received_on):
+            return existing  # the same form again: posted once
+        raise Conflict(_l("This form was already used for another entry."))
+    if member.status != MemberStatus.ACTIVE:
+        raise RuleViolation(_l("%(name)s is not an active member of the club.", name=member.user.name),
+                            rule="R4", field="membership_id")
+    charter = charter_of(club.id)
+    rules.check_yearly_cap(paid_in_year(member.id, received_on.year), amount, charter.max_yearly_contribution,
+                           club.currency)
+    bank = ledger.find_account(club.id, "bank")
+    capital = _capital_account(club.id, member.id)
+    txn = ledger.post(club.id, unit=Unit.MONEY, kind=TransactionKind.CONTRIBUTION,
+                      lines=[(bank.id, amount), (capital.id, -amount)], idempotency_key=idempotency_key,
+                      occurred_on=received_on, memo=f"{member.user.name} — {reference}".rstrip(" —"),
+                      author_id=user_id)
+    contribution = Contribution(club_id=club.id, membership_id=member.id, amount=amount, received_on=received_on,
+                                method=method, bank_reference=reference, source=source, transaction_id=txn.id,
+                                recorded_by_id=user_id)
+    db.session.add(contribution)
+    db.session.flush()
+    record(user_id, club.id, "contribution.record", contribution,
+           after={"member": member.id, "amount": amount, "received_on": received_on, "method": method,
+                  "reference": reference, "transaction": txn.id})
+    return contribution
+
+
+def record_contribution(user_id: int, club_id: int, *, membership_id: int, amount: int, received_on: date,
+                        method: str, bank_reference: str = "", idempotency_key: str,
+                        today: date | None = None) -> Contribution:
+    """The treasurer records money received from a member: bank debited, the
+    member's capital credited, once however often the form is sent (R4)."""
+    method, reference = _check_contribution_values(amount, received_on, method, bank_reference, today or date.today())
+    with unit_of_work():
+        me = _money_keeper(user_id, club_id)
+        if me.club.status not in OPEN_STATUSES:
+            raise RuleViolation(_l("This club no longer takes contributions."), rule="R5")
+        member = _member_of(club_id, membership_id)
+        return _post_contribution(user_id, me.club, member, amount=amount, received_on=received_on, method=method,
+                                  reference=reference, idempotency_key=idempotency_key,
+                                  source=ContributionSource.FORM)
+
+
+def reverse_contribution(user_id: int, club_id: int, contribution_id: int, *, reason: str,
+                         idempotency_key: str) -> JournalTransaction:
+    """A mistaken contribution is undone by a reversal with a reason; the row stays."""
+    reason = one_line(reason, "reason", maximum=300)
+    with unit_of_work():
+        _money_keeper(user_id, club_id)
+        contribution = contribution_in(club_id, contribution_id)
+        reversal = ledger.reverse(club_id, contribution.transaction_id, reason=reason,
+                                  idempotency_key=idempotency_key, author_id=user_id)
+        record(user_id, club_id, "contribution.reverse", contribution,
+               after={"reversal": reversal.id, "reason": reason})
+        return reversal
+
+
+def contribution_in(club_id: int, contribution_id: int) -> Contribution:
+    found = db.session.scalar(
+        select(Contribution).where(Contribution.id == contribution_id, Contribution.club_id == club_id)
+    )
+    if found is None:
+        raise NotFound(_l("No such contribution."))
+    return found
+
+
+@dataclass(frozen=True)
+class ContributionRow:
+    contribution: Contribution
+    member_name: str
+    reversed_by: int | None
+
+
+def contributions(user_id: int, club_id: int, *, membership_id: int | None = None, before_id: int | None = None,
+                  limit: int = 50) -> list[ContributionRow]:
+    """Newest first, a page at a time (keyset: ``before_id``). A member sees their own; officers every one."""
+    me = membership_for(user_id, club_id)
+    if membership_id is None and not (_is_officer(me) or may_record_money(me)):
+        membership_id = me.id
+    elif membership_id is not None:
+        _visible_member(user_id, club_id, membership_id)
+    reversal = aliased(JournalTransaction)
+    stmt = (
+        select(Contribution, Membership, reversal.id)
+        .join(Membership, Membership.id == Contribution.membership_id)
+        .outerjoin(reversal, reversal.reverses_id == Contribution.transaction_id)
+        .where(Contribution.club_id == club_id)
+        .order_by(Contribution.id.desc())
+        .limit(min(max(limit, 1), 500))
+    )
+    if membership_id is not None:
+        stmt = stmt.where(Contribution.membership_id == membership_id)
+    if before_id is not None:
+        stmt = stmt.where(Contribution.id < before_id)
+    return [ContributionRow(c, m.user.name, r) for c, m, r in db.session.execute(stmt)]
+
+
+# --- The month entry -----------------------------------------------------------------------
+
+
+def due_in_month(pledge: Pledge | None, month: date) -> int:
+    """What a pledge asks for in a month: monthly every month, quarterly in
+    January, April, July and October, yearly in January."""
+    if pledge is None:
+        return 0
+    if pledge.rhythm == Rhythm.MONTHLY:
+        return pledge.monthly_amount
+    if pledge.rhythm == Rhythm.QUARTERLY:
+        return pledge.monthly_amount * 3 if month.month in (1, 4, 7, 10) else 0
+    return pledge.monthly_amount * 12 if month.month == 1 else 0
+
+
+@dataclass(frozen=True)
+class MonthLine:
+    membership: Membership
+    due: int
+    paid_in_month: int
+
+
+def month_sheet(user_id: int, club_id: int, month: date) -> list[MonthLine]:
+    """Every active member with what their pledge asks for this month and what was already received."""
+    _money_reader(user_id, club_id)
+    month = month_start(month)
+    members = _active_members(club_id)
+    paid = dict(db.session.execute(
+        select(Contribution.membership_id, func.sum(Contribution.amount))
+        .where(Contribution.club_id == club_id, Contribution.received_on >= month,
+               Contribution.received_on < next_month(month), _not_reversed(Contribution.transaction_id))
+        .group_by(Contribution.membership_id)
+    ).all())
+    return [MonthLine(m, due_in_month(pledge_in_force(m.id, month), month), paid.get(m.id, 0)) for m in members]
+
+
+def _money_reader(user_id: int, club_id: int) -> Membership:
+    me = membership_for(user_id, club_id)
+    if not (may_record_money(me) or _is_officer(me)):
+        raise NotPermitted(_l("Only the treasurer and the manager see every member's money."))
+    return me
+
+
+def _active_members(club_id: int) -> list[Membership]:
+    from ..models import User
+
+    return list(db.session.scalars(
+        select(Membership).join(User, User.id == Membership.user_id)
+        .where(Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE).order_by(User.name)
+    ))
+
+
+def record_month(user_id: int, club_id: int, *, lines: list[tuple[int, int | None]], received_on: date,
+                 method: str, form_key: str, today: date | None = None) -> list[Contribution]:
+    """Record a month's contributions in one go. Empty or zero lines are
+    skipped; a refused line refuses the whole sheet, so nothing half-posts."""
+    today = today or date.today()
+    method, _ = _check_contribution_values(1, received_on, method, "", today)
+    if not lines or len(lines) > 200:
+        raise InvalidInput(_l("There is nothing to record."))
+    if len({m for m, _ in lines}) != len(lines):
+        raise InvalidInput(_l("A member appears twice on the sheet."))
+    recorded = []
+    with unit_of_work():
+        me = _money_keeper(user_id, club_id)
+        if me.club.status not in OPEN_STATUSES:
+            raise RuleViolation(_l("This club no longer takes contributions."), rule="R5")
+        for membership_id, amount in lines:
+            if not amount:
+                continue
+            _check_contribution_values(amount, received_on, method, "", today)
+            member = _member_of(club_id, membership_id)
+            try:
+                recorded.append(_post_contribution(
+                    user_id, me.club, member, amount=amount, received_on=received_on, method=method, reference="",
+                    idempotency_key=f"{form_key[:40]}:{membership_id}", source=ContributionSource.MONTH))
+            except (RuleViolation, InvalidInput) as refusal:
+                raise type(refusal)(_l("%(name)s: %(reason)s", name=member.user.name, reason=refusal.message),
+                                    rule=refusal.rule, field=f"amount_{membership_id}") from None
+        if not recorded:
+            raise InvalidInput(_l("There is nothing to record."))
+        return recorded
+
+
+# --- Arrears -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    membership: Membership
+    pledge: Pledge | None
+    due: int
+    paid: int
+    #: the first month whose due is not covered by what was paid
+    behind_since: date | None
+
+    @property
+    def arrears(self) -> int:
+        return max(self.due - self.paid, 0)
+
+
+def _standing(member: Membership, today: date) -> Standing:
+    """Dues of every month since the first pledge that has ended, against what was paid since."""
+    pledges = list(db.session.scalars(
+        select(Pledge).where(Pledge.membership_id == member.id).order_by(Pledge.effective_from, Pledge.id)
+    ))
+    current = pledge_in_force(member.id, today)
+    if not pledges:
+        return Standing(member, current, 0, 0, None)
+    start = pledges[0].effective_from
+    last_ended = month_start(today).replace(day=1)
+    months = [m for m in months_between(start, today) if next_month(m) <= last_ended]
+    dues = []
+    for month in months:
+        in_force = None
+        for p in pledges:
+            if p.effective_from <= month:
+                in_force = p
+        dues.append((month, due_in_month(in_force, month)))
+    paid = db.session.scalar(
+        select(func.coalesce(func.sum(Contribution.amount), 0)).where(
+            Contribution.membership_id == member.id, Contribution.received_on >= start,
+            _not_reversed(Contribution.transaction_id))
+    )
+    total, since, running = 0, None, 0
+    for month, due in dues:
+        total += due
+        running += due
+        if since is None and running > paid:
+            since = month
+    return Standing(member, current, total, paid, since if total > paid else None)
+
+
+def my_standing(user_id: int, club_id: int, membership_id: int | None = None, today: date | None = None) -> Standing:
+    _, member = _visible_member(user_id, club_id, membership_id)
+    return _standing(member, today or date.today())
+
+
+def arrears(user_id: int, club_id: int, today: date | None = None) -> list[Standing]:
+    """Every active member behind on their pledge, the furthest behind first (officers only)."""
+    _money_reader(user_id, club_id)
+    today = today or date.today()
+    behind = [s for s in (_standing(m, today) for m in _active_members(club_id)) if s.arrears > 0]
+    return sorted(behind, key=lambda s: (-s.arrears, s.membership.user.name))
+
+
+# --- The fund's position -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberShare:
+    membership: Membership
+    contributed: int
+    refunded: int
+    capital: int
+    share: Decimal  # percent of the club's capital
+
+
+@dataclass
+class Position:
+    currency: str
+    cash: int
+    invested: int
+    committed: int
+    total_capital: int
+    members: list[MemberShare] = field(default_factory=list)
+
+    @property
+    def available(self) -> int:
+        """Cash that may still be invested: cash less what is already committed (R10)."""
+        return self.cash - self.committed
+
+
+def committed_amount(club_id: int) -> int:
+    """Approved but unpaid disbursements (the investments issue adds them)."""
+    return 0
+
+
+def invested_amount(club_id: int) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Account.balance), 0)).where(
+            Account.club_id == club_id, Account.unit == Unit.MONEY, Account.type == "asset", Account.code != "bank")
+    )
+
+
+def _shares(club_id: int) -> list[MemberShare]:
+    contributed = dict(db.session.execute(
+        select(Contribution.membership_id, func.sum(Contribution.amount))
+        .where(Contribution.club_id == club_id, _not_reversed(Contribution.transaction_id))
+        .group_by(Contribution.membership_id)
+    ).all())
+    capitals = db.session.execute(
+        select(Account.membership_id, Account.balance).where(
+            Account.club_id == club_id, Account.code.like("capital:%"), Account.membership_id.is_not(None))
+    ).all()
+    total = sum(-balance for _, balance in capitals)
+    members = {m.id: m for m in db.session.scalars(select(Membership).where(Membership.club_id == club_id))}
+    result = []
+    for membership_id, balance in capitals:
+        capital = -balance
+        paid = contributed.get(membership_id, 0)
+        share = (Decimal(capital) * 100 / Decimal(total)).quantize(Decimal("0.01")) if total else Decimal(0)
+        result.append(MemberShare(members[membership_id], paid, paid - capital, capital, share))
+    return sorted(result, key=lambda s: (-s.capital, s.membership.user.name))
+
+
+def position(user_id: int, club_id: int) -> Position:
+    """Cash, invested, committed, available; each member's capital and share.
+    A member sees the totals and their own line; officers every line."""
+    me = membership_for(user_id, club_id)
+    shares = _shares(club_id)
+    visible = shares if (_is_officer(me) or may_record_money(me)) else [s for s in shares if s.membership.id == me.id]
+    return Position(
+        currency=me.club.currency,
+        cash=ledger.find_account(club_id, "bank").balance,
+        invested=invested_amount(club_id),
+        committed=committed_amount(club_id),
+        total_capital=sum(s.capital for s in shares),
+        members=visible,
+    )
+
+
+@dataclass(frozen=True)
+class MonthPoint:
+    month: date
+    contributions: int
+    invested: int
+    cash: int
+
+
+def fund_history(user_id: int, club_id: int) -> list[MonthPoint]:
+    """Month by month: contributions received, the invested total and cash at the month's end."""
+    membership_for(user_id, club_id)
+    bank = ledger.find_account(club_id, "bank")
+    by_day = db.session.execute(
+        select(JournalTransaction.occurred_on, JournalTransaction.kind, func.sum(Posting.amount))
+        .join(Posting, Posting.transaction_id == JournalTransaction.id)
+        .where(Posting.club_id == club_id, Posting.account_id == bank.id)
+        .group_by(JournalTransaction.occurred_on, JournalTransaction.kind)
+        .order_by(JournalTransaction.occurred_on)
+    ).all()
+    invested_by_day = db.session.execute(
+        select(JournalTransaction.occurred_on, func.sum(Posting.amount))
+        .join(Posting, Posting.transaction_id == JournalTransaction.id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Posting.club_id == club_id, Account.unit == Unit.MONEY, Account.type == "asset",
+               Account.code != "bank")
+        .group_by(JournalTransaction.occurred_on)
+    ).all()
+    if not by_day:
+        return []
+    months = months_between(by_day[0][0], date.today())
+    contributions_by_month: dict[date, int] = {}
+    cash_change: dict[date, int] = {}
+    invested_change: dict[date, int] = {}
+    for day, kind, amount in by_day:
+        m = month_start(day)
+        cash_change[m] = cash_change.get(m, 0) + amount
+        if kind == TransactionKind.CONTRIBUTION:
+            contributions_by_month[m] = contributions_by_month.get(m, 0) + amount
+    for day, amount in invested_by_day:
+        m = month_start(day)
+        invested_change[m] = invested_change.get(m, 0) + amount
+    points, cash, invested = [], 0, 0
+    for m in months:
+        cash += cash_change.get(m, 0)
+        invested += invested_change.get(m, 0)
+        points.append(MonthPoint(m, contributions_by_month.get(m, 0), invested, cash))
+    return points
+
+
+# --- Leaving: refunds (R13) ----------------------------------------------------------------------
+
+
+def refund(user_id: int, club_id: int, membership_id: int, *, amount: int, idempotency_key: str,
+           memo: str = "") -> JournalTransaction:
+    """The treasurer refunds a member who has left: no more than their capital
+    nor the cash available (R13). Bank credited, the member's capital debited."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
+    memo = one_line(memo, "memo", maximum=200, required=False)
+    with unit_of_work():
+        me = _money_keeper(user_id, club_id)
+        member = _member_of(club_id, membership_id)
+        existing = db.session.scalar(select(JournalTransaction).where(
+            JournalTransaction.club_id == club_id, JournalTransaction.idempotency_key == idempotency_key))
+        if existing is not None:
+            return ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.REFUND,
+                               lines=[(ledger.find_account(club_id, "bank").id, -amount),
+                                      (_capital_account(club_id, member.id).id, amount)],
+                               idempotency_key=idempotency_key)  # a replay: returned, or refused if different
+        if member.status not in (MemberStatus.LEFT, MemberStatus.EXCLUDED):
+            raise RuleViolation(_l("Only a member who has left the club is refunded."), rule="R13")
+        capital = _capital_account(club_id, member.id)
+        bank = ledger.find_account(club_id, "bank")
+        rules.check_refund(amount, -capital.balance, bank.balance - committed_amount(club_id), me.club.currency)
+        txn = ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.REFUND,
+                          lines=[(bank.id, -amount), (capital.id, amount)], idempotency_key=idempotency_key,
+                          memo=memo or f"Remboursement — {member.user.name}", author_id=user_id)
+        record(user_id, club_id, "capital.refund", member, after={"amount": amount, "transaction": txn.id})
+        return txn
+
+
+def leavers_to_refund(user_id: int, club_id: int) -> list[MemberShare]:
+    """Members who have left and still have capital in the club."""
+    _money_reader(user_id, club_id)
+    return [s for s in _shares(club_id)
+            if s.membership.status in (MemberStatus.LEFT, MemberStatus.EXCLUDED) and s.capital > 0]
+
+
+# --- Dissolution (R13) ------------------------------------------------------------------------------
+
+
+def begin_dissolution(club_id: int, *, decided_by: int | None, ballot_id: int | None = None) -> Club:
+    """Called once the dissolution ballot has passed: the club stops taking
+    money in and shares its net assets out."""
+    with unit_of_work():
+        club = db.session.scalar(select(Club).where(Club.id == club_id).with_for_update())
+        if club is None:
+            raise NotFound(_l("No such club."))
+        if club.status not in (ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT):
+            raise Conflict(_l("Only an active club can be dissolved."))
+        before = club.status
+        club.status = ClubStatus.DISSOLVING
+        record(decided_by, club_id, "club.dissolve", club, before={"status": before},
+               after={"status": "dissolving", "ballot": ballot_id})
+        return club
+
+
+@dataclass(frozen=True)
+class DistributionLine:
+    membership: Membership
+    contributed: int
+    due: int
+    distributed: int
+
+    @property
+    def remaining(self) -> int:
+        return self.due - self.distributed
+
+
+def dissolution_plan(user_id: int, club_id: int) -> list[DistributionLine]:
+    """Each member's part of the net assets, pro rata to what they contributed net of refunds (R13)."""
+    membership_for(user_id, club_id)
+    return _plan(club_id)
+
+
+def _plan(club_id: int) -> list[DistributionLine]:
+    shares = _shares(club_id)
+    distributed = dict(db.session.execute(
+        select(Account.membership_id, func.sum(Posting.amount))
+        .join(Posting, Posting.account_id == Account.id)
+        .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+        .where(Account.club_id == club_id, Account.code.like("capital:%"),
+               JournalTransaction.kind == TransactionKind.DISTRIBUTION,
+               _not_reversed(JournalTransaction.id))
+        .group_by(Account.membership_id)
+    ).all())
+    # Net assets still to share, plus what was already shared: the whole to divide.
+    already = sum(distributed.values())
+    cash = ledger.find_account(club_id, "bank").balance
+    whole = cash + invested_amount(club_id) + already
+    weights = {s.membership.id: s.contributed - s.refunded for s in shares}
+    parts = rules.pro_rata(whole, weights)
+    return [DistributionLine(s.membership, weights[s.membership.id], parts[s.membership.id],
+                             distributed.get(s.membership.id, 0)) for s in shares]
+
+
+def distribute(user_id: int, club_id: int, membership_id: int, *, amount: int, idempotency_key: str) -> JournalTransaction:
+    """The treasurer pays a member their part of a dissolving club's net assets."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
+    with unit_of_work():
+        me = _money_keeper(user_id, club_id)
+        if me.club.status != ClubStatus.DISSOLVING:
+            raise RuleViolation(_l("Net assets are shared only once the club has voted its dissolution."), rule="R13")
+        member = _member_of(club_id, membership_id)
+        line = next((l for l in _plan(club_id) if l.membership.id == member.id), None)
+        bank = ledger.find_account(club_id, "bank")
+        capital = _capital_account(club_id, member.id)
+        existing = db.session.scalar(select(JournalTransaction.id).where(
+            JournalTransaction.club_id == club_id, JournalTransaction.idempotency_key == idempotency_key))
+        if existing is None:
+            remaining = line.remaining if line else 0
+            if amount > remaining:
+                raise RuleViolation(_l("This is more than the member's remaining part of %(left)s.",
+                                       left=LazyMoney(max(remaining, 0), me.club.currency)),
+                                    rule="R13", field="amount")
+        txn = ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.DISTRIBUTION,
+                          lines=[(bank.id, -amount), (capital.id, amount)], idempotency_key=idempotency_key,
+                          memo=f"Partage de l'actif — {member.user.name}", author_id=user_id)
+        if existing is None:
+            record(user_id, club_id, "capital.distribute", member, after={"amount": amount, "transaction": txn.id})
+        return txn
+
+
+def close_club(user_id: int, club_id: int) -> Club:
+    """A dissolved club closes once every one of its accounts is at zero (R13)."""
+    with unit_of_work():
+        me = _money_keeper(user_id, club_id)
+        club = me.club
+        if club.status != ClubStatus.DISSOLVING:
+            raise RuleViolation(_l("Only a club being dissolved can be closed."), rule="R13")
+        left = db.session.scalar(select(func.count()).select_from(Account).where(
+            Account.club_id == club_id, Account.unit == Unit.MONEY, Account.balance != 0))
+        if left:
+            raise RuleViolation(_l("%(n)d accounts still hold money: share everything out first.", n=left),
+                                rule="R13")
+        club.status = ClubStatus.CLOSED
+        record(user_id, club_id, "club.close", club, before={"status": "dissolving"}, after={"status": "closed"})
+        return club
+
+
+# --- Invariant for `flask coop check` --------------------------------------------------------------
+
+
+def check_contributions() -> list[ledger.Violation]:
+    """Members' capital agrees with the register: each contribution row posted
+    exactly its amount to its member's capital, and capital moves only by
+    contributions, refunds, distributions and their reversals."""
+    found = []
+    capital = aliased(Account)
+    mismatched = db.session.execute(
+        select(Contribution.id, Contribution.club_id, Contribution.amount, func.coalesce(func.sum(Posting.amount), 0))
+        .outerjoin(capital, and_(capital.club_id == Contribution.club_id,
+                                 capital.membership_id == Contribution.membership_id,
+                                 capital.code.like("capital:%")))
+        .outerjoin(Posting, and_(Posting.transaction_id == Contribution.transaction_id,
+                                 Posting.account_id == capital.id))
+        .group_by(Contribution.id, Contribution.club_id, Contribution.amount)
+        .having(func.coalesce(func.sum(Posting.amount), 0) != -Contribution.amount)
+    )
+    for contribution_id, club_id, amount, posted in mismatched:
+        found.append(ledger.Violation(7, club_id, f"contribution {contribution_id} of {amount} credited {-posted} "
+                                                  "to the member's capital"))
+    allowed = (TransactionKind.CONTRIBUTION, TransactionKind.REFUND, TransactionKind.DISTRIBUTION,
+               TransactionKind.REVERSAL)
+    stray = db.session.execute(
+        select(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.kind)
+        .join(Posting, Posting.transaction_id == JournalTransaction.id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Account.code.like("capital:%"), JournalTransaction.kind.not_in([k.value for k in allowed]))
+        .distinct()
+    )
+    for txn_id, club_id, kind in stray:
+        found.append(ledger.Violation(7, club_id, f"transaction {txn_id} ({kind}) moves a member's capital"))
+    unregistered = db.session.execute(
+        select(JournalTransaction.id, JournalTransaction.club_id)
+        .where(JournalTransaction.kind == TransactionKind.CONTRIBUTION,
+               ~exists().where(Contribution.transaction_id == JournalTransaction.id))
+    )
+    for txn_id, club_id in unregistered:
+        found.append(ledger.Violation(7, club_id, f"contribution transaction {txn_id} has no contribution record"))
+    return found
