@@ -35,11 +35,12 @@ class IdConverter(BaseConverter):
 def register_web(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
-    from . import auth, clubs, main
+    from . import auth, clubs, fund, main
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(clubs.bp)
+    app.register_blueprint(fund.bp)
 
     _register_errors(app)
     _register_templates(app)
@@ -115,6 +116,22 @@ def _register_templates(app: Flask) -> None:
     def duration_filter(minutes: int) -> str:
         return amounts.duration(minutes)
 
+    @app.template_filter("amount_input")
+    def amount_input_filter(cents: int) -> str:
+        return amounts.decimal_text(cents, str(get_locale() or "fr"))
+
+    @app.template_filter("percent")
+    def percent_filter(value) -> str:
+        from flask_babel import format_decimal
+
+        return format_decimal(value, "#,##0.##") + "\u00a0%"
+
+    @app.template_filter("month")
+    def month_filter(value) -> str:
+        from flask_babel import format_date
+
+        return format_date(value, "MMMM y") if value else ""
+
     @app.template_filter("date")
     def date_filter(value) -> str:
         from flask_babel import format_date
@@ -127,8 +144,11 @@ def _register_templates(app: Flask) -> None:
             "current_locale": str(get_locale() or "fr"),
             "club": g.get("club"),
             "membership": g.get("membership"),
+            "keeps_money": g.get("keeps_money", False),
             "role_label": lambda value: str(labels.ROLES.get(value, value)),
             "status_label": lambda value: str(labels.CLUB_STATUSES.get(value, value)),
             "threshold_label": lambda value: str(labels.THRESHOLDS.get(value, value)),
             "account_type_label": lambda value: str(labels.ACCOUNT_TYPES.get(value, value)),
+            "rhythm_label": lambda value: str(labels.RHYTHMS.get(value, value)),
+            "method_label": lambda value: str(labels.METHODS.get(value, value)),
         }

@@ -26,3 +26,13 @@ ACCOUNT_TYPES = {
     "income": _l("income"),
     "expense": _l("expense"),
 }
+RHYTHMS = {
+    "monthly": _l("every month"),
+    "quarterly": _l("every quarter"),
+    "yearly": _l("every year"),
+}
+METHODS = {
+    "transfer": _l("bank transfer"),
+    "cheque": _l("cheque"),
+    "cash": _l("cash"),
+}

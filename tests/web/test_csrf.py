@@ -1,8 +1,11 @@
 """CSRF: every route that accepts POST refuses a request without a token (400), walking the URL map."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from coop.services import fund
 from coop.services import membership as clubs
 from tests.conftest import PASSWORD, hidden_fields, key, say, snapshot
 
@@ -17,6 +20,8 @@ KNOWN_POST_ENDPOINTS = {
     "main.switch_language", "auth.register", "auth.login", "auth.logout", "auth.change_password",
     "clubs.create_club", "clubs.join", "clubs.admit", "clubs.decline", "clubs.appoint", "clubs.leave",
     "clubs.activate", "clubs.edit_charter", "clubs.invitations", "clubs.revoke_invitation",
+    "fund.my_savings", "fund.record_contribution", "fund.reverse_contribution", "fund.month_sheet", "fund.refund",
+    "fund.distribute", "fund.close",
 }
 
 
@@ -27,7 +32,11 @@ def club_with_everything(make_club, make_user):
     _, code = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
     pending = clubs.join(make_user().id, code)
     invitation, _ = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
-    return setup, {"club_id": setup.club_id, "membership_id": pending.id, "invitation_id": invitation.id}
+    contribution = fund.record_contribution(setup.treasurer.id, setup.club_id,
+                                            membership_id=setup.membership_id(setup.manager), amount=2000,
+                                            received_on=date.today(), method="transfer", idempotency_key=key())
+    return setup, {"club_id": setup.club_id, "membership_id": pending.id, "invitation_id": invitation.id,
+                   "contribution_id": contribution.id}
 
 
 def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):

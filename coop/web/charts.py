@@ -1,0 +1,47 @@
+"""Charts drawn as SVG on the server: no script, readable when printed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 640, 240, 8, 24, 8
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    css: str
+    points: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    lines: list[Line]
+    ticks: list[tuple[float, str]]  # (x, label)
+    top: int  # the largest value, in the series' unit
+    baseline: float
+
+
+def line_chart(labels: list[str], series: list[tuple[str, str, list[int]]]) -> Chart | None:
+    """Polylines for ``series`` (name, CSS class, values) over ``labels``, on one shared scale from zero."""
+    if not labels:
+        return None
+    values = [v for _, _, vs in series for v in vs]
+    top = max([*values, 1])
+    bottom = min([*values, 0])
+    span = top - bottom or 1
+    inner_w = WIDTH - PAD_LEFT * 2
+    inner_h = HEIGHT - PAD_BOTTOM - PAD_TOP
+    step = inner_w / max(len(labels) - 1, 1)
+
+    def y(v: int) -> float:
+        return round(PAD_TOP + inner_h * (top - v) / span, 1)
+
+    lines = [
+        Line(name, css, " ".join(f"{round(PAD_LEFT + i * step, 1)},{y(v)}" for i, v in enumerate(vs)))
+        for name, css, vs in series
+    ]
+    every = max(1, len(labels) // 8)
+    ticks = [(round(PAD_LEFT + i * step, 1), label) for i, label in enumerate(labels) if i % every == 0]
+    return Chart(WIDTH, HEIGHT, lines, ticks, top, y(0))

@@ -1,0 +1,242 @@
+"""Pooled savings: my savings, the fund, contributions, the month sheet, arrears, refunds, dissolution."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..forms.auth import EmptyForm
+from ..forms.fund import AmountForm, ContributionForm, PledgeForm, ReverseForm, month_form_class
+from ..models import Role
+from ..services import fund, membership
+from .charts import line_chart
+from .forms import attempt, render_form
+
+bp = Blueprint("fund", __name__)
+
+
+@bp.before_request
+@login_required
+def _logged_in():
+    """Every page here needs a logged-in person."""
+
+
+def _enter(club_id: int):
+    g.membership = membership.membership_for(current_user.id, club_id)
+    g.club = g.membership.club
+    g.keeps_money = fund.may_record_money(g.membership)
+    return g.membership
+
+
+def _locale() -> str:
+    return str(get_locale() or "fr")
+
+
+# --- A member's savings ----------------------------------------------------------------------
+
+
+@bp.route("/clubs/<id:club_id>/savings", methods=["GET", "POST"])
+def my_savings(club_id: int):
+    me = _enter(club_id)
+    form = PledgeForm()
+    current = fund.pledge_in_force(me.id, date.today())
+    if not form.is_submitted() and current is not None:
+        form.monthly_amount.set_cents(current.monthly_amount, _locale())
+        form.rhythm.data = current.rhythm
+    if form.validate_on_submit():
+        pledge = attempt(form, lambda: fund.set_pledge(current_user.id, club_id,
+                                                       monthly_amount=form.monthly_amount.cents,
+                                                       rhythm=form.rhythm.data))
+        if pledge is not None:
+            flash(_("Your pledge is recorded; it applies from %(date)s.",
+                    date=format_date(pledge.effective_from, "MMMM y")), "success")
+            return redirect(url_for("fund.my_savings", club_id=club_id))
+    charter = membership.charter_of(club_id)
+    return render_form(
+        "fund/my_savings.html", form,
+        pledge=current, history=fund.pledge_history(current_user.id, club_id),
+        standing=fund.my_standing(current_user.id, club_id),
+        position=fund.position(current_user.id, club_id),
+        rows=fund.contributions(current_user.id, club_id, membership_id=me.id, limit=24),
+        charter_min=charter.min_monthly_contribution, charter_max=charter.max_yearly_contribution,
+    )
+
+
+# --- The fund ----------------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/fund")
+def position(club_id: int):
+    _enter(club_id)
+    history = fund.fund_history(current_user.id, club_id)
+    running, cumulative = 0, []
+    for point in history:
+        running += point.contributions
+        cumulative.append(running)
+    chart = line_chart(
+        [format_date(p.month, "MMM yy") for p in history],
+        [(_("Contributions received (total)"), "contributions", cumulative),
+         (_("Invested"), "invested", [p.invested for p in history]),
+         (_("Cash"), "cash", [p.cash for p in history])],
+    )
+    return render_template("fund/position.html", position=fund.position(current_user.id, club_id),
+                           history=history, chart=chart)
+
+
+# --- Contributions (the treasurer) ------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/contributions")
+def contributions(club_id: int):
+    me = _enter(club_id)
+    if not (g.keeps_money or me.role == Role.MANAGER):
+        return redirect(url_for("fund.my_savings", club_id=club_id))
+    before = request.args.get("before", type=int)
+    if before is not None and not 0 < before < 2**31:
+        abort(404)
+    rows = fund.contributions(current_user.id, club_id, before_id=before, limit=50)
+    next_before = rows[-1].contribution.id if len(rows) == 50 else None
+    return render_template("fund/contributions.html", rows=rows, next_before=next_before)
+
+
+def _member_choices(club_id: int):
+    return [(m.id, m.user.name) for m in membership.members_of(current_user.id, club_id)]
+
+
+@bp.route("/clubs/<id:club_id>/contributions/new", methods=["GET", "POST"])
+def record_contribution(club_id: int):
+    _enter(club_id)
+    form = ContributionForm()
+    form.membership_id.choices = _member_choices(club_id)
+    if not form.is_submitted():
+        form.received_on.data = date.today()
+        form.membership_id.data = request.args.get("member", type=int)
+    if form.validate_on_submit():
+        done = attempt(form, lambda: fund.record_contribution(
+            current_user.id, club_id, membership_id=form.membership_id.data, amount=form.amount.cents,
+            received_on=form.received_on.data, method=form.method.data, bank_reference=form.bank_reference.data or "",
+            idempotency_key=form.form_key.data))
+        if done is not None:
+            flash(_("Contribution recorded."), "success")
+            return redirect(url_for("fund.contributions", club_id=club_id))
+    return render_form("fund/contribution_new.html", form)
+
+
+@bp.route("/clubs/<id:club_id>/contributions/<id:contribution_id>/reverse", methods=["GET", "POST"])
+def reverse_contribution(club_id: int, contribution_id: int):
+    _enter(club_id)
+    contribution = fund.contribution_in(club_id, contribution_id)
+    form = ReverseForm()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: fund.reverse_contribution(current_user.id, club_id, contribution_id,
+                                                               reason=form.reason.data,
+                                                               idempotency_key=form.form_key.data))
+        if done is not None:
+            flash(_("The contribution is reversed."), "success")
+            return redirect(url_for("fund.contributions", club_id=club_id))
+    return render_form("fund/reverse.html", form, contribution=contribution)
+
+
+def _month_from(text: str | None) -> date:
+    if not text:
+        return date.today().replace(day=1)
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except (TypeError, ValueError):
+        abort(404)
+
+
+@bp.route("/clubs/<id:club_id>/contributions/month", methods=["GET", "POST"])
+def month_sheet(club_id: int):
+    _enter(club_id)
+    month = _month_from(request.args.get("month"))
+    lines = fund.month_sheet(current_user.id, club_id, month)
+    form = month_form_class([line.membership.id for line in lines])()
+    if not form.is_submitted():
+        form.received_on.data = min(date.today(), month.replace(day=5)) if month <= date.today() else date.today()
+        for line in lines:
+            left = max(line.due - line.paid_in_month, 0)
+            if left:
+                form[f"amount_{line.membership.id}"].set_cents(left, _locale())
+    if form.validate_on_submit():
+        entries = [(line.membership.id, form[f"amount_{line.membership.id}"].cents) for line in lines]
+        done = attempt(form, lambda: fund.record_month(
+            current_user.id, club_id, lines=entries, received_on=form.received_on.data, method=form.method.data,
+            form_key=form.form_key.data))
+        if done is not None:
+            flash(_("%(n)d contributions recorded.", n=len(done)), "success")
+            return redirect(url_for("fund.contributions", club_id=club_id))
+    return render_form("fund/month.html", form, lines=lines, month=month)
+
+
+# --- Arrears -------------------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/arrears")
+def arrears(club_id: int):
+    _enter(club_id)
+    return render_template("fund/arrears.html", standings=fund.arrears(current_user.id, club_id))
+
+
+# --- Refunds to leavers ---------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/refunds")
+def refunds(club_id: int):
+    _enter(club_id)
+    return render_template("fund/refunds.html", leavers=fund.leavers_to_refund(current_user.id, club_id),
+                           position=fund.position(current_user.id, club_id))
+
+
+@bp.route("/clubs/<id:club_id>/refunds/<id:membership_id>", methods=["GET", "POST"])
+def refund(club_id: int, membership_id: int):
+    _enter(club_id)
+    leaver = next((s for s in fund.leavers_to_refund(current_user.id, club_id)
+                   if s.membership.id == membership_id), None)
+    if leaver is None:
+        abort(404)
+    form = AmountForm()
+    if not form.is_submitted():
+        form.amount.set_cents(leaver.capital, _locale())
+    if form.validate_on_submit():
+        done = attempt(form, lambda: fund.refund(current_user.id, club_id, membership_id, amount=form.amount.cents,
+                                                 idempotency_key=form.form_key.data))
+        if done is not None:
+            flash(_("The refund is recorded."), "success")
+            return redirect(url_for("fund.refunds", club_id=club_id))
+    return render_form("fund/refund.html", form, leaver=leaver)
+
+
+# --- Dissolution --------------------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/dissolution")
+def dissolution(club_id: int):
+    _enter(club_id)
+    return render_template("fund/dissolution.html", plan=fund.dissolution_plan(current_user.id, club_id),
+                           amount_form=AmountForm(), action_form=EmptyForm())
+
+
+@bp.post("/clubs/<id:club_id>/dissolution/<id:membership_id>")
+def distribute(club_id: int, membership_id: int):
+    _enter(club_id)
+    form = AmountForm()
+    if not form.validate_on_submit() or form.amount.cents is None:
+        message = "; ".join(str(e) for errors in form.errors.values() for e in errors) or _("Enter an amount.")
+        flash(message, "error")
+        return render_template("errors/http.html", status=400, message=message), 400
+    fund.distribute(current_user.id, club_id, membership_id, amount=form.amount.cents,
+                    idempotency_key=form.form_key.data)
+    flash(_("The distribution is recorded."), "success")
+    return redirect(url_for("fund.dissolution", club_id=club_id))
+
+
+@bp.post("/clubs/<id:club_id>/close")
+def close(club_id: int):
+    club = fund.close_club(current_user.id, club_id)
+    flash(_("%(name)s is closed.", name=club.name), "success")
+    return redirect(url_for("main.index"))
