@@ -53,7 +53,8 @@ class Config:
 
     # Forms
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
-    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 3 * 1024 * 1024  # a 2 MB CSV file and its form
+    MAX_FORM_MEMORY_SIZE = 3 * 1024 * 1024  # the import's confirmation carries the checked file
 
     # Password hashing (argon2id). RFC 9106's second recommended setting.
     ARGON2_TIME_COST = 3

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, StringField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..services.fund import REFERENCE_MAX
@@ -51,3 +52,11 @@ def month_form_class(member_ids: list[int]) -> type[MonthForm]:
 
 class AmountForm(OneTimeForm):
     amount = MoneyField(_l("Amount"), validators=[DataRequired()])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a file."))])
+
+
+class ConfirmImportForm(FlaskForm):
+    payload = HiddenField(validators=[DataRequired()])

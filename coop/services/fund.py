@@ -53,12 +53,18 @@ def may_record_money(member: Membership) -> bool:
     return member.role == Role.MANAGER and charter_of(member.club_id).manager_records_money
 
 
-def _money_keeper(user_id: int, club_id: int) -> Membership:
-    """The acting treasurer (or manager, if the charter allows), holding the club's lock."""
-    me = membership_for(user_id, club_id, lock=True)
+def _money_keeper(user_id: int, club_id: int, *, lock: bool = True) -> Membership:
+    """The acting treasurer (or manager, if the charter allows); a use case that
+    writes takes the club's lock, so that caps are checked against settled figures."""
+    me = membership_for(user_id, club_id, lock=lock)
     if not may_record_money(me):
         raise NotPermitted(_l("Only the treasurer records money."))
     return me
+
+
+def money_keeper(user_id: int, club_id: int) -> Membership:
+    """For pages that only the people who record money may open."""
+    return _money_keeper(user_id, club_id, lock=False)
 
 
 def _is_officer(member: Membership) -> bool:

@@ -1,17 +1,28 @@
 """Pooled savings: my savings, the fund, contributions, the month sheet, arrears, refunds, dissolution."""
 from __future__ import annotations
 
+import base64
+import zlib
 from datetime import date
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..forms.auth import EmptyForm
-from ..forms.fund import AmountForm, ContributionForm, PledgeForm, ReverseForm, month_form_class
+from ..forms.fund import (
+    AmountForm,
+    ConfirmImportForm,
+    ContributionForm,
+    ImportForm,
+    PledgeForm,
+    ReverseForm,
+    month_form_class,
+)
 from ..models import Role
-from ..services import fund, membership
+from ..services import fund, imports, membership
 from .charts import line_chart
 from .forms import attempt, render_form
 
@@ -171,6 +182,64 @@ def month_sheet(club_id: int):
             flash(_("%(n)d contributions recorded.", n=len(done)), "success")
             return redirect(url_for("fund.contributions", club_id=club_id))
     return render_form("fund/month.html", form, lines=lines, month=month)
+
+
+# --- Importing a CSV file ----------------------------------------------------------------------------
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="coop-contribution-import")
+
+
+def _seal(club_id: int, data: bytes) -> str:
+    """The checked file travels with the confirmation form, signed: the server keeps no state."""
+    packed = base64.urlsafe_b64encode(zlib.compress(data, 6)).decode()
+    return _signer().dumps({"club": club_id, "user": current_user.id, "file": packed})
+
+
+def _unseal(club_id: int, payload: str) -> bytes:
+    try:
+        sealed = _signer().loads(payload)
+        if sealed["club"] != club_id or sealed["user"] != current_user.id:
+            raise BadSignature("another club or person")
+        return zlib.decompress(base64.urlsafe_b64decode(sealed["file"]), bufsize=4096)[:imports.MAX_BYTES + 1]
+    except (BadSignature, KeyError, TypeError, ValueError, zlib.error):
+        abort(400)
+
+
+@bp.route("/clubs/<id:club_id>/contributions/import", methods=["GET", "POST"])
+def import_contributions(club_id: int):
+    _enter(club_id)
+    fund.money_keeper(current_user.id, club_id)
+    form = ImportForm()
+    result, confirm_form = None, None
+    if form.validate_on_submit():
+        data = form.file.data.read(imports.MAX_BYTES + 1)
+        result = attempt(form, lambda: imports.preview(current_user.id, club_id, data))
+        if result is not None and not result.error_count:
+            confirm_form = ConfirmImportForm(payload=_seal(club_id, data))
+    status = 400 if result is not None and result.error_count else None
+    page, code = render_form("fund/import.html", form, result=result, confirm_form=confirm_form,
+                             columns=imports.HEADERS)
+    return page, status or code
+
+
+@bp.post("/clubs/<id:club_id>/contributions/import/confirm")
+def confirm_import(club_id: int):
+    _enter(club_id)
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    outcome = imports.confirm(current_user.id, club_id, _unseal(club_id, form.payload.data))
+    flash(_("%(created)d contributions imported (%(total)s); %(skipped)d lines were already recorded.",
+            created=outcome.created, skipped=outcome.skipped, total=format_currency_cents(outcome.total)), "success")
+    return redirect(url_for("fund.contributions", club_id=club_id))
+
+
+def format_currency_cents(cents: int) -> str:
+    from .. import amounts
+
+    return amounts.money(cents, g.club.currency, _locale())
 
 
 # --- Arrears -------------------------------------------------------------------------------------
