@@ -642,9 +642,13 @@ class DistributionLine:
 
 
 def dissolution_plan(user_id: int, club_id: int) -> list[DistributionLine]:
-    """Each member's part of the net assets, pro rata to what they contributed net of refunds (R13)."""
-    membership_for(user_id, club_id)
-    return _plan(club_id)
+    """Each member's part of the net assets, pro rata to what they contributed
+    net of refunds (R13). A member sees their own line; officers every line."""
+    me = membership_for(user_id, club_id)
+    plan = _plan(club_id)
+    if _is_officer(me) or may_record_money(me):
+        return plan
+    return [line for line in plan if line.membership.id == me.id]
 
 
 def _plan(club_id: int) -> list[DistributionLine]:

@@ -49,8 +49,8 @@ from ..models import (
 )
 from . import ledger
 from .audit import record
-from .errors import InvalidInput, _l
-from .fund import MAX_CONTRIBUTION, REFERENCE_MAX, _money_keeper, charter_of, money_keeper, paid_in_year
+from .errors import InvalidInput, RuleViolation, _l
+from .fund import MAX_CONTRIBUTION, OPEN_STATUSES, REFERENCE_MAX, _money_keeper, charter_of, money_keeper, paid_in_year
 from .uow import unit_of_work
 
 MAX_LINES = 20_000
@@ -163,8 +163,10 @@ def _parse_lines(columns: dict[str, int], rows: list[list[str]], today: date) ->
             return row[index].strip() if index is not None and index < len(row) else ""
 
         line = ImportLine(number=offset, email=cell("member").lower())
-        if len(row) < len(columns) and max(columns.values()) >= len(row):
+        if any(columns[name] >= len(row) for name in REQUIRED):
             line.errors.append(_l("Some columns are missing on this line."))
+            lines.append(line)
+            continue
         try:
             line.amount = parse_money(cell("amount"))
             if line.amount == 0:
@@ -207,8 +209,6 @@ def _check_against_club(club_id: int, currency: str, lines: list[ImportLine]) ->
         member = members.get(line.email)
         if member is None:
             line.errors.append(_l("No member of the club has the email “%(email)s”.", email=line.email[:80]))
-        elif member.status != MemberStatus.ACTIVE:
-            line.errors.append(_l("%(name)s is not an active member (R4).", name=member.user.name))
         else:
             line.member = member
 
@@ -231,7 +231,10 @@ def _check_against_club(club_id: int, currency: str, lines: list[ImportLine]) ->
         if line.errors:
             continue
         if line.key(club_id) in recorded:
-            line.already_recorded = True
+            line.already_recorded = True  # even if the member has left since
+            continue
+        if line.member.status != MemberStatus.ACTIVE:
+            line.errors.append(_l("%(name)s is not an active member (R4).", name=line.member.user.name))
             continue
         year_key = (line.member.id, line.received_on.year)
         if year_key not in running:
@@ -243,10 +246,16 @@ def _check_against_club(club_id: int, currency: str, lines: list[ImportLine]) ->
             running[year_key] += line.amount
 
 
+def _check_open(club) -> None:
+    if club.status not in OPEN_STATUSES:
+        raise RuleViolation(_l("This club no longer takes contributions."), rule="R5")
+
+
 def preview(user_id: int, club_id: int, data: bytes, today: date | None = None) -> ImportPreview:
     """Every line of the file with its errors; nothing is written."""
     today = today or date.today()
     me = money_keeper(user_id, club_id)
+    _check_open(me.club)
     columns, rows = _read_rows(data)
     lines = _parse_lines(columns, rows, today)
     if not lines:
@@ -285,6 +294,7 @@ def confirm(user_id: int, club_id: int, data: bytes, today: date | None = None) 
     today = today or date.today()
     with unit_of_work():
         me = _money_keeper(user_id, club_id)
+        _check_open(me.club)
         columns, rows = _read_rows(data)
         lines = _parse_lines(columns, rows, today)
         _check_against_club(club_id, me.club.currency, lines)
