@@ -40,6 +40,7 @@ class TransactionKind(enum.StrEnum):
     DISTRIBUTION = "distribution"
     EXCHANGE = "exchange"
     ADJUSTMENT = "adjustment"
+    CLOSING = "closing"  # a dissolving club's result shared into members' capital
     REVERSAL = "reversal"
 
 

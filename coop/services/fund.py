@@ -6,10 +6,10 @@ says so. A member sees their own details and the club's totals."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import BigInteger, and_, cast, exists, func, select
 from sqlalchemy.orm import aliased
 
 from ..amounts import LazyMoney, month_start, months_between, next_month
@@ -37,6 +37,12 @@ from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolatio
 from .membership import charter_of, membership_for
 from .uow import unit_of_work
 from .validate import one_line
+
+
+def sum_of(column):
+    """SUM as a whole number on both databases (PostgreSQL's SUM of a bigint is a numeric)."""
+    return cast(func.sum(column), BigInteger)
+
 
 MAX_CONTRIBUTION = 10**9  # ten million in cents: far above any cap
 REFERENCE_MAX = 80
@@ -171,7 +177,7 @@ def _not_reversed(transaction_id_column):
 def paid_in_year(membership_id: int, year: int) -> int:
     """What a member has paid in one calendar year, reversed contributions left out (R4)."""
     return db.session.scalar(
-        select(func.coalesce(func.sum(Contribution.amount), 0)).where(
+        select(func.coalesce(sum_of(Contribution.amount), 0)).where(
             Contribution.membership_id == membership_id,
             Contribution.received_on >= date(year, 1, 1),
             Contribution.received_on <= date(year, 12, 31),
@@ -185,7 +191,7 @@ def _check_contribution_values(amount, received_on, method, reference, today):
         raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
     if amount > MAX_CONTRIBUTION:
         raise InvalidInput(_l("This amount is too large."), field="amount")
-    if not isinstance(received_on, date) or received_on > today or received_on < EARLIEST:
+    if not isinstance(received_on, date) or isinstance(received_on, datetime) or not EARLIEST <= received_on <= today:
         raise InvalidInput(_l("Enter the date the money was received (not in the future)."), field="received_on")
     try:
         method = PaymentMethod(method)
@@ -328,7 +334,7 @@ def month_sheet(user_id: int, club_id: int, month: date) -> list[MonthLine]:
     month = month_start(month)
     members = _active_members(club_id)
     paid = dict(db.session.execute(
-        select(Contribution.membership_id, func.sum(Contribution.amount))
+        select(Contribution.membership_id, sum_of(Contribution.amount))
         .where(Contribution.club_id == club_id, Contribution.received_on >= month,
                Contribution.received_on < next_month(month), _not_reversed(Contribution.transaction_id))
         .group_by(Contribution.membership_id)
@@ -370,9 +376,9 @@ def record_month(user_id: int, club_id: int, *, lines: list[tuple[int, int | Non
         for membership_id, amount in lines:
             if not amount:
                 continue
-            _check_contribution_values(amount, received_on, method, "", today)
             member = _member_of(club_id, membership_id)
             try:
+                _check_contribution_values(amount, received_on, method, "", today)
                 recorded.append(_post_contribution(
                     user_id, me.club, member, amount=amount, received_on=received_on, method=method, reference="",
                     idempotency_key=f"{form_key[:40]}:{membership_id}", source=ContributionSource.MONTH))
@@ -420,7 +426,7 @@ def _standing(member: Membership, today: date) -> Standing:
                 in_force = p
         dues.append((month, due_in_month(in_force, month)))
     paid = db.session.scalar(
-        select(func.coalesce(func.sum(Contribution.amount), 0)).where(
+        select(func.coalesce(sum_of(Contribution.amount), 0)).where(
             Contribution.membership_id == member.id, Contribution.received_on >= start,
             _not_reversed(Contribution.transaction_id))
     )
@@ -480,14 +486,14 @@ def committed_amount(club_id: int) -> int:
 
 def invested_amount(club_id: int) -> int:
     return db.session.scalar(
-        select(func.coalesce(func.sum(Account.balance), 0)).where(
+        select(func.coalesce(sum_of(Account.balance), 0)).where(
             Account.club_id == club_id, Account.unit == Unit.MONEY, Account.type == "asset", Account.code != "bank")
     )
 
 
 def _shares(club_id: int) -> list[MemberShare]:
     contributed = dict(db.session.execute(
-        select(Contribution.membership_id, func.sum(Contribution.amount))
+        select(Contribution.membership_id, sum_of(Contribution.amount))
         .where(Contribution.club_id == club_id, _not_reversed(Contribution.transaction_id))
         .group_by(Contribution.membership_id)
     ).all())
@@ -535,14 +541,14 @@ def fund_history(user_id: int, club_id: int) -> list[MonthPoint]:
     membership_for(user_id, club_id)
     bank = ledger.find_account(club_id, "bank")
     by_day = db.session.execute(
-        select(JournalTransaction.occurred_on, JournalTransaction.kind, func.sum(Posting.amount))
+        select(JournalTransaction.occurred_on, JournalTransaction.kind, sum_of(Posting.amount))
         .join(Posting, Posting.transaction_id == JournalTransaction.id)
         .where(Posting.club_id == club_id, Posting.account_id == bank.id)
         .group_by(JournalTransaction.occurred_on, JournalTransaction.kind)
         .order_by(JournalTransaction.occurred_on)
     ).all()
     invested_by_day = db.session.execute(
-        select(JournalTransaction.occurred_on, func.sum(Posting.amount))
+        select(JournalTransaction.occurred_on, sum_of(Posting.amount))
         .join(Posting, Posting.transaction_id == JournalTransaction.id)
         .join(Account, Account.id == Posting.account_id)
         .where(Posting.club_id == club_id, Account.unit == Unit.MONEY, Account.type == "asset",
@@ -624,9 +630,30 @@ def begin_dissolution(club_id: int, *, decided_by: int | None, ballot_id: int | 
             raise Conflict(_l("Only an active club can be dissolved."))
         before = club.status
         club.status = ClubStatus.DISSOLVING
+        closing = _close_results(club_id, decided_by)
         record(decided_by, club_id, "club.dissolve", club, before={"status": before},
-               after={"status": "dissolving", "ballot": ballot_id})
+               after={"status": "dissolving", "ballot": ballot_id, "closing_entry": closing})
         return club
+
+
+def _close_results(club_id: int, author_id: int | None) -> int | None:
+    """Bring the income and expense accounts to zero into members' capital,
+    pro rata to it: a gain or a loss is shared like the rest (R13)."""
+    results = list(db.session.scalars(select(Account).where(
+        Account.club_id == club_id, Account.unit == Unit.MONEY, Account.type.in_(("income", "expense")),
+        Account.balance != 0)))
+    if not results:
+        return None
+    gain = -sum(a.balance for a in results)  # income is credit-normal: a gain leaves a negative sum
+    capitals = list(db.session.scalars(select(Account).where(
+        Account.club_id == club_id, Account.code.like("capital:%"), Account.membership_id.is_not(None))))
+    parts = rules.pro_rata(abs(gain), {a.id: -a.balance for a in capitals})
+    sign = -1 if gain > 0 else 1  # a gain credits capital further; a loss debits it
+    lines = [(a.id, -a.balance) for a in results] + [(a_id, sign * part) for a_id, part in parts.items() if part]
+    txn = ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.CLOSING, lines=lines,
+                      idempotency_key=f"closing:{club_id}", memo="Affectation du résultat avant partage",
+                      author_id=author_id)
+    return txn.id
 
 
 @dataclass(frozen=True)
@@ -654,7 +681,7 @@ def dissolution_plan(user_id: int, club_id: int) -> list[DistributionLine]:
 def _plan(club_id: int) -> list[DistributionLine]:
     shares = _shares(club_id)
     distributed = dict(db.session.execute(
-        select(Account.membership_id, func.sum(Posting.amount))
+        select(Account.membership_id, sum_of(Posting.amount))
         .join(Posting, Posting.account_id == Account.id)
         .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
         .where(Account.club_id == club_id, Account.code.like("capital:%"),
@@ -666,7 +693,8 @@ def _plan(club_id: int) -> list[DistributionLine]:
     already = sum(distributed.values())
     cash = ledger.find_account(club_id, "bank").balance
     whole = cash + invested_amount(club_id) + already
-    weights = {s.membership.id: s.contributed - s.refunded for s in shares}
+    # Net contributions, fixed when the club dissolves: capital now plus what was already paid out.
+    weights = {s.membership.id: s.capital + distributed.get(s.membership.id, 0) for s in shares}
     parts = rules.pro_rata(whole, weights)
     return [DistributionLine(s.membership, weights[s.membership.id], parts[s.membership.id],
                              distributed.get(s.membership.id, 0)) for s in shares]
@@ -727,20 +755,20 @@ def check_contributions() -> list[ledger.Violation]:
     found = []
     capital = aliased(Account)
     mismatched = db.session.execute(
-        select(Contribution.id, Contribution.club_id, Contribution.amount, func.coalesce(func.sum(Posting.amount), 0))
+        select(Contribution.id, Contribution.club_id, Contribution.amount, func.coalesce(sum_of(Posting.amount), 0))
         .outerjoin(capital, and_(capital.club_id == Contribution.club_id,
                                  capital.membership_id == Contribution.membership_id,
                                  capital.code.like("capital:%")))
         .outerjoin(Posting, and_(Posting.transaction_id == Contribution.transaction_id,
                                  Posting.account_id == capital.id))
         .group_by(Contribution.id, Contribution.club_id, Contribution.amount)
-        .having(func.coalesce(func.sum(Posting.amount), 0) != -Contribution.amount)
+        .having(func.coalesce(sum_of(Posting.amount), 0) != -Contribution.amount)
     )
     for contribution_id, club_id, amount, posted in mismatched:
         found.append(ledger.Violation(7, club_id, f"contribution {contribution_id} of {amount} credited {-posted} "
                                                   "to the member's capital"))
     allowed = (TransactionKind.CONTRIBUTION, TransactionKind.REFUND, TransactionKind.DISTRIBUTION,
-               TransactionKind.REVERSAL)
+               TransactionKind.CLOSING, TransactionKind.REVERSAL)
     stray = db.session.execute(
         select(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.kind)
         .join(Posting, Posting.transaction_id == JournalTransaction.id)
