@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import render_template
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from ..services.errors import CoopError, NotFound, NotPermitted
@@ -26,6 +27,8 @@ def attempt(form: FlaskForm, action: Callable[[], T], field_for: Callable[[str],
             form[name].errors = [*form[name].errors, str(err.message)]
         else:
             form.form_errors.append(str(err.message))
+        if err.rule and err.rule.startswith("R"):
+            form.form_errors.append(_("Rule %(rule)s of the charter.", rule=err.rule))
         form.refusal_status = err.status_code
         return None
 

@@ -120,6 +120,7 @@ def _member_choices(club_id: int):
 @bp.route("/clubs/<id:club_id>/contributions/new", methods=["GET", "POST"])
 def record_contribution(club_id: int):
     _enter(club_id)
+    fund.money_keeper(current_user.id, club_id)
     form = ContributionForm()
     form.membership_id.choices = _member_choices(club_id)
     if not form.is_submitted():
@@ -139,6 +140,7 @@ def record_contribution(club_id: int):
 @bp.route("/clubs/<id:club_id>/contributions/<id:contribution_id>/reverse", methods=["GET", "POST"])
 def reverse_contribution(club_id: int, contribution_id: int):
     _enter(club_id)
+    fund.money_keeper(current_user.id, club_id)
     contribution = fund.contribution_in(club_id, contribution_id)
     form = ReverseForm()
     if form.validate_on_submit():
@@ -156,6 +158,8 @@ def _month_from(text: str | None) -> date:
         return date.today().replace(day=1)
     try:
         year, month = (int(part) for part in text.split("-"))
+        if not 2000 <= year <= 2999:
+            abort(404)
         return date(year, month, 1)
     except (TypeError, ValueError):
         abort(404)
