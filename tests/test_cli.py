@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from coop.extensions import db
-from coop.models import Account, Club, JournalTransaction, User
+from coop.models import Account, Club, Contribution, JournalTransaction, User
 from coop.services import ledger
 
 
@@ -69,6 +69,20 @@ def test_check_fails_on_an_unbalanced_transaction(app, demo):
     assert result.exit_code == 1
     assert "1 violation(s)" in result.stderr
     assert f"invariant 1 (club {club_id}): transaction {txn_id} has 1 postings summing to 500" in result.stderr
+
+
+def test_check_fails_when_a_contribution_disagrees_with_the_capital_it_credited(app, demo):
+    """The register and the ledger must agree: a contribution row whose amount was changed behind the
+    services' back no longer matches what its transaction credited to the member's capital."""
+    contribution_id, amount, club_id = db.session.execute(
+        select(Contribution.id, Contribution.amount, Contribution.club_id).order_by(Contribution.id).limit(1)).one()
+    db.session.execute(text("UPDATE contribution SET amount = amount + 100 WHERE id = :id"), {"id": contribution_id})
+    db.session.commit()
+
+    result = run(app, "check")
+    assert result.exit_code == 1
+    assert f"invariant 7 (club {club_id}): contribution {contribution_id} of {amount + 100} credited {amount} " \
+           "to the member's capital" in result.stderr
 
 
 def test_check_fails_on_mixed_units(app, demo):
