@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -22,6 +21,7 @@ from coop.models import (
 )
 from coop.services import ledger
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, RuleViolation
+from tests.services.conftest import Books, books_of
 
 MONEY, TIME = Unit.MONEY, Unit.TIME
 CONTRIBUTION, EXCHANGE = TransactionKind.CONTRIBUTION, TransactionKind.EXCHANGE
@@ -32,31 +32,6 @@ def key() -> str:
 
 
 # --- Helpers ----------------------------------------------------------------------------
-
-
-@dataclass
-class Books:
-    club_id: int
-    setup: object
-    bank: int
-    capital: list[int]  # account ids, in member order (manager first)
-    time: list[int]
-
-
-def books_of(setup) -> Books:
-    def acc(code: str) -> int:
-        return ledger.find_account(setup.club_id, code).id
-
-    mids = [setup.memberships[u.id] for u in setup.members]
-    books = Books(setup.club_id, setup, acc("bank"), [acc(f"capital:{m}") for m in mids],
-                  [acc(f"time:{m}") for m in mids])
-    db.session.rollback()
-    return books
-
-
-@pytest.fixture
-def books(make_club) -> Books:
-    return books_of(make_club(5))
 
 
 def row_counts() -> tuple[int, int]:

@@ -2,7 +2,6 @@
 and every refusal of ``post`` refusing the whole batch with nothing written."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -13,37 +12,13 @@ from coop.models import Account, AccountType, JournalTransaction, Posting, Trans
 from coop.services import ledger
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, RuleViolation
 from tests.conftest import key
+from tests.services.conftest import Books, books_of
 
 MONEY, TIME = Unit.MONEY, Unit.TIME
 CONTRIBUTION, DISBURSEMENT, EXCHANGE = TransactionKind.CONTRIBUTION, TransactionKind.DISBURSEMENT, TransactionKind.EXCHANGE
 
 
 # --- Helpers ----------------------------------------------------------------------------
-
-
-@dataclass
-class Books:
-    club_id: int
-    setup: object
-    bank: int
-    capital: list[int]  # account ids, in member order (manager first)
-    time: list[int]
-
-
-def books_of(setup) -> Books:
-    def acc(code: str) -> int:
-        return ledger.find_account(setup.club_id, code).id
-
-    mids = [setup.memberships[u.id] for u in setup.members]
-    books = Books(setup.club_id, setup, acc("bank"), [acc(f"capital:{m}") for m in mids],
-                  [acc(f"time:{m}") for m in mids])
-    db.session.rollback()
-    return books
-
-
-@pytest.fixture
-def books(make_club) -> Books:
-    return books_of(make_club(5))
 
 
 def contribution(b: Books, member: int, amount: int, k: str | None = None, on: date = date(2026, 1, 5),

@@ -107,21 +107,6 @@ def contribution_form(member_id: int, amount: str = "25,00", *, on: date | None 
             "method": method, "bank_reference": reference}
 
 
-@pytest.fixture
-def club(make_club):
-    """An active club of six: manager, treasurer, secretary (appointed while forming), three plain members."""
-    setup = make_club(6, activate=False)
-    clubs.appoint(setup.manager.id, setup.club_id, setup.membership_id(setup.members[2]), "secretary")
-    clubs.activate(setup.manager.id, setup.club_id)
-    return setup
-
-
-@pytest.fixture
-def neighbour(make_club):
-    """Another active club, whose members must never reach ``club``."""
-    return make_club(5, name="Cigale Voisine")
-
-
 def test_the_club_fixture_holds_every_role(club):
     """The memberships the other tests rely on: three officers and three plain members, all active."""
     rows = fresh().scalars(select(Membership).where(Membership.club_id == club.club_id)).all()

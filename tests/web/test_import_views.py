@@ -106,21 +106,6 @@ def csv(*lines: str, header: str = "courriel;montant;date;moyen;référence") ->
     return "\n".join([header, *lines, ""]).encode()
 
 
-@pytest.fixture
-def club(make_club):
-    """An active club of six: manager, treasurer, secretary (appointed while forming), three plain members."""
-    setup = make_club(6, activate=False)
-    clubs.appoint(setup.manager.id, setup.club_id, setup.membership_id(setup.members[2]), "secretary")
-    clubs.activate(setup.manager.id, setup.club_id)
-    return setup
-
-
-@pytest.fixture
-def neighbour(make_club):
-    """Another active club, whose members must never reach ``club``'s import."""
-    return make_club(5, name="Cigale Voisine")
-
-
 def good_file(setup) -> bytes:
     m3, m4, m5 = setup.members[3], setup.members[4], setup.members[5]
     return csv(f"{m3.email};30,00;05/01/2026;virement;VIR-0105",
