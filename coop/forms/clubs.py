@@ -80,6 +80,7 @@ class CharterForm(FlaskForm):
     time_warning_percent = _whole(_l("Warning threshold, in percent of a limit (R12)"), 0, 100)
     exchange_needs_confirmation = BooleanField(_l("The member who received a service confirms it (R12)"))
     exchange_expiry_days = _whole(_l("Days before an unconfirmed exchange expires (R12)"), 0, 10_000)
+    manager_records_money = BooleanField(_l("The manager may record money too, not only the treasurer"))
 
     MONEY = ("min_monthly_contribution", "max_yearly_contribution")
     HOURS = {"time_floor_hours": "time_floor_minutes", "time_ceiling_hours": "time_ceiling_minutes"}

@@ -109,6 +109,22 @@ def test_the_manager_amends_the_charter_of_a_forming_club_with_french_amounts(ma
     assert f"/clubs/{setup.club_id}/charter?version=1" in page  # the old version is kept and shown
 
 
+def test_the_manager_lets_the_charter_allow_the_manager_to_record_money(make_club, make_browser):
+    setup = make_club(5, activate=False)
+    browser = make_browser(setup.manager)
+    url = f"/clubs/{setup.club_id}/charter/edit"
+    shown = form_values(browser.get(url).text)
+    assert "manager_records_money" not in shown  # unticked by default
+
+    response = browser.submit(url, {**shown, "manager_records_money": "y"})
+
+    assert response.status_code == 302
+    latest = fresh().scalars(select(Charter).where(Charter.club_id == setup.club_id)
+                             .order_by(Charter.version.desc())).first()
+    assert latest.manager_records_money is True
+    assert say("the treasurer or the manager") in browser.get(f"/clubs/{setup.club_id}/charter").text
+
+
 def test_sending_the_charter_unchanged_makes_no_version(make_club, make_browser):
     setup = make_club(5, activate=False)
     browser = make_browser(setup.manager)
