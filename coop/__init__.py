@@ -8,11 +8,9 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import INSTANCE, Config, ProductionConfig, local_secret_key
+from .config import INSTANCE, ROOT, Config, ProductionConfig, local_secret_key
 from .database import configure_engine
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def default_config() -> type[Config]:
@@ -24,8 +22,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(INSTANCE),
-        template_folder=os.path.join(ROOT, "templates"),
-        static_folder=os.path.join(ROOT, "static"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
     )
     app.config.from_object(config_class)
     _secret_key(app)
@@ -36,7 +34,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

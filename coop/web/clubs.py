@@ -1,7 +1,7 @@
 """A club's pages: creating and joining, members, charter, invitations, activation."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,7 +10,7 @@ from ..forms.auth import EmptyForm
 from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
 from ..models import MemberStatus, Role
 from ..services import ledger, membership
-from .forms import attempt, render_form
+from .forms import attempt, enter_club, render_form
 
 bp = Blueprint("clubs", __name__)
 
@@ -19,13 +19,6 @@ bp = Blueprint("clubs", __name__)
 @login_required
 def _logged_in():
     """Every page here needs a logged-in person."""
-
-
-def _enter(club_id: int, roles: set[Role] | None = None):
-    """The acting member of this club, made available to the templates."""
-    g.membership = membership.membership_for(current_user.id, club_id, roles=roles)
-    g.club = g.membership.club
-    return g.membership
 
 
 # --- Creating and joining ---------------------------------------------------------------
@@ -64,7 +57,7 @@ def join():
 
 @bp.get("/clubs/<id:club_id>/")
 def club_home(club_id: int):
-    me = _enter(club_id)
+    me = enter_club(club_id)
     accounts = ledger.my_accounts(current_user.id, club_id)
     check = membership.activation_check(current_user.id, club_id) if me.club.status == "forming" else None
     return render_template("clubs/home.html", accounts=accounts, check=check, charter=membership.charter_of(club_id),
@@ -73,7 +66,7 @@ def club_home(club_id: int):
 
 @bp.get("/clubs/<id:club_id>/members")
 def members(club_id: int):
-    me = _enter(club_id)
+    me = enter_club(club_id)
     statuses = (MemberStatus.ACTIVE, MemberStatus.PENDING) if me.role == Role.MANAGER else (MemberStatus.ACTIVE,)
     people = membership.members_of(current_user.id, club_id, statuses=statuses)
     return render_template("clubs/members.html", people=people, action_form=EmptyForm(), role_form=RoleForm())
@@ -95,7 +88,7 @@ def decline(club_id: int, membership_id: int):
 
 @bp.post("/clubs/<id:club_id>/members/<id:membership_id>/role")
 def appoint(club_id: int, membership_id: int):
-    _enter(club_id, roles={Role.MANAGER})
+    enter_club(club_id, roles={Role.MANAGER})
     form = RoleForm()
     if not form.validate_on_submit():
         flash(_("Choose a role from the list."), "error")
@@ -107,7 +100,7 @@ def appoint(club_id: int, membership_id: int):
 
 @bp.post("/clubs/<id:club_id>/leave")
 def leave(club_id: int):
-    club_name = _enter(club_id).club.name
+    club_name = enter_club(club_id).club.name
     membership.leave(current_user.id, club_id)
     flash(_("You have left %(name)s.", name=club_name), "info")
     return redirect(url_for("main.index"))
@@ -125,7 +118,7 @@ def activate(club_id: int):
 
 @bp.get("/clubs/<id:club_id>/charter")
 def charter(club_id: int):
-    me = _enter(club_id)
+    me = enter_club(club_id)
     history = membership.charter_history(current_user.id, club_id)
     version = request.args.get("version", type=int)
     shown = next((c for c in history if c.version == version), history[0]) if history else None
@@ -135,7 +128,7 @@ def charter(club_id: int):
 
 @bp.route("/clubs/<id:club_id>/charter/edit", methods=["GET", "POST"])
 def edit_charter(club_id: int):
-    _enter(club_id, roles={Role.MANAGER})
+    enter_club(club_id, roles={Role.MANAGER})
     form = CharterForm()
     if not form.is_submitted():
         form.fill(membership.charter_values(membership.charter_of(club_id)), str(get_locale() or "fr"))
@@ -153,7 +146,7 @@ def edit_charter(club_id: int):
 
 @bp.route("/clubs/<id:club_id>/invitations", methods=["GET", "POST"])
 def invitations(club_id: int):
-    _enter(club_id, roles={Role.MANAGER})
+    enter_club(club_id, roles={Role.MANAGER})
     form = InviteForm()
     if form.validate_on_submit():
         made = attempt(form, lambda: membership.invite(current_user.id, club_id, form_key=form.form_key.data))
@@ -178,5 +171,5 @@ def revoke_invitation(club_id: int, invitation_id: int):
 
 @bp.get("/clubs/<id:club_id>/accounts")
 def accounts(club_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     return render_template("clubs/accounts.html", accounts=ledger.accounts_visible_to(current_user.id, club_id))

@@ -13,6 +13,19 @@ from ..services.errors import CoopError, NotFound, NotPermitted
 T = TypeVar("T")
 
 
+def enter_club(club_id: int, roles=None):
+    """The acting member of this club (404 for anyone else), made available to the templates."""
+    from flask import g
+    from flask_login import current_user
+
+    from ..services import fund, membership
+
+    g.membership = membership.membership_for(current_user.id, club_id, roles=roles)
+    g.club = g.membership.club
+    g.keeps_money = fund.may_record_money(g.membership)
+    return g.membership
+
+
 def attempt(form: FlaskForm, action: Callable[[], T], field_for: Callable[[str], str] | None = None) -> T | None:
     """Run the service call; a refusal goes next to its field (or atop the form).
 

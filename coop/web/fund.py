@@ -24,7 +24,7 @@ from ..forms.fund import (
 from ..models import Role
 from ..services import fund, imports, membership
 from .charts import line_chart
-from .forms import attempt, render_form
+from .forms import attempt, enter_club, render_form
 
 bp = Blueprint("fund", __name__)
 
@@ -33,13 +33,6 @@ bp = Blueprint("fund", __name__)
 @login_required
 def _logged_in():
     """Every page here needs a logged-in person."""
-
-
-def _enter(club_id: int):
-    g.membership = membership.membership_for(current_user.id, club_id)
-    g.club = g.membership.club
-    g.keeps_money = fund.may_record_money(g.membership)
-    return g.membership
 
 
 def _locale() -> str:
@@ -51,7 +44,7 @@ def _locale() -> str:
 
 @bp.route("/clubs/<id:club_id>/savings", methods=["GET", "POST"])
 def my_savings(club_id: int):
-    me = _enter(club_id)
+    me = enter_club(club_id)
     form = PledgeForm()
     current = fund.pledge_in_force(me.id, date.today())
     if not form.is_submitted() and current is not None:
@@ -81,7 +74,7 @@ def my_savings(club_id: int):
 
 @bp.get("/clubs/<id:club_id>/fund")
 def position(club_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     history = fund.fund_history(current_user.id, club_id)
     running, cumulative = 0, []
     for point in history:
@@ -102,7 +95,7 @@ def position(club_id: int):
 
 @bp.get("/clubs/<id:club_id>/contributions")
 def contributions(club_id: int):
-    me = _enter(club_id)
+    me = enter_club(club_id)
     if not (g.keeps_money or me.role == Role.MANAGER):
         return redirect(url_for("fund.my_savings", club_id=club_id))
     before = request.args.get("before", type=int)
@@ -119,7 +112,7 @@ def _member_choices(club_id: int):
 
 @bp.route("/clubs/<id:club_id>/contributions/new", methods=["GET", "POST"])
 def record_contribution(club_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     fund.money_keeper(current_user.id, club_id)
     form = ContributionForm()
     form.membership_id.choices = _member_choices(club_id)
@@ -139,7 +132,7 @@ def record_contribution(club_id: int):
 
 @bp.route("/clubs/<id:club_id>/contributions/<id:contribution_id>/reverse", methods=["GET", "POST"])
 def reverse_contribution(club_id: int, contribution_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     fund.money_keeper(current_user.id, club_id)
     contribution = fund.contribution_in(club_id, contribution_id)
     form = ReverseForm()
@@ -167,7 +160,7 @@ def _month_from(text: str | None) -> date:
 
 @bp.route("/clubs/<id:club_id>/contributions/month", methods=["GET", "POST"])
 def month_sheet(club_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     month = _month_from(request.args.get("month"))
     lines = fund.month_sheet(current_user.id, club_id, month)
     form = month_form_class([line.membership.id for line in lines])()
@@ -213,7 +206,7 @@ def _unseal(club_id: int, payload: str) -> bytes:
 
 @bp.route("/clubs/<id:club_id>/contributions/import", methods=["GET", "POST"])
 def import_contributions(club_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     fund.money_keeper(current_user.id, club_id)
     form = ImportForm()
     result, confirm_form = None, None
@@ -230,7 +223,7 @@ def import_contributions(club_id: int):
 
 @bp.post("/clubs/<id:club_id>/contributions/import/confirm")
 def confirm_import(club_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         abort(400)
@@ -251,7 +244,7 @@ def format_currency_cents(cents: int) -> str:
 
 @bp.get("/clubs/<id:club_id>/arrears")
 def arrears(club_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     return render_template("fund/arrears.html", standings=fund.arrears(current_user.id, club_id))
 
 
@@ -260,14 +253,14 @@ def arrears(club_id: int):
 
 @bp.get("/clubs/<id:club_id>/refunds")
 def refunds(club_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     return render_template("fund/refunds.html", leavers=fund.leavers_to_refund(current_user.id, club_id),
                            position=fund.position(current_user.id, club_id))
 
 
 @bp.route("/clubs/<id:club_id>/refunds/<id:membership_id>", methods=["GET", "POST"])
 def refund(club_id: int, membership_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     leaver = next((s for s in fund.leavers_to_refund(current_user.id, club_id)
                    if s.membership.id == membership_id), None)
     if leaver is None:
@@ -289,14 +282,14 @@ def refund(club_id: int, membership_id: int):
 
 @bp.get("/clubs/<id:club_id>/dissolution")
 def dissolution(club_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     return render_template("fund/dissolution.html", plan=fund.dissolution_plan(current_user.id, club_id),
                            amount_form=AmountForm(), action_form=EmptyForm())
 
 
 @bp.post("/clubs/<id:club_id>/dissolution/<id:membership_id>")
 def distribute(club_id: int, membership_id: int):
-    _enter(club_id)
+    enter_club(club_id)
     form = AmountForm()
     if not form.validate_on_submit() or form.amount.cents is None:
         message = "; ".join(str(e) for errors in form.errors.values() for e in errors) or _("Enter an amount.")
