@@ -59,7 +59,7 @@ def join():
 def club_home(club_id: int):
     me = enter_club(club_id)
     accounts = ledger.my_accounts(current_user.id, club_id)
-    check = membership.activation_check(current_user.id, club_id) if me.club.status == "forming" else None
+    check = membership.activation_check(current_user.id, club_id)
     return render_template("clubs/home.html", accounts=accounts, check=check, charter=membership.charter_of(club_id),
                            action_form=EmptyForm())
 

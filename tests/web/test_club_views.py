@@ -392,6 +392,18 @@ def test_a_member_leaves_the_club(make_club, make_browser):
     assert fresh().get(Membership, setup.membership_id(leaver)).status == "left"
 
 
+def test_the_club_home_warns_when_members_leave_below_the_charters_minimum(make_club, make_browser):
+    setup = make_club(5)
+    home = f"/clubs/{setup.club_id}/"
+    warning = "The club has %(count)d active members; its charter asks for at least %(min)d (R1). Invite new members."
+    manager = make_browser(setup.manager)
+    assert say(warning, count=5, min=5) not in manager.get(home).text
+
+    assert make_browser(setup.members[4]).action(f"/clubs/{setup.club_id}/leave").status_code == 302
+
+    assert say(warning, count=4, min=5) in manager.get(home).text
+
+
 def test_the_treasurer_hands_the_office_over_before_leaving(make_club, make_browser):
     setup = make_club(5)
     before = snapshot()
