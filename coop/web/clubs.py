@@ -57,7 +57,7 @@ def join():
 
 @bp.get("/clubs/<id:club_id>/")
 def club_home(club_id: int):
-    me = enter_club(club_id)
+    enter_club(club_id)
     accounts = ledger.my_accounts(current_user.id, club_id)
     check = membership.activation_check(current_user.id, club_id)
     return render_template("clubs/home.html", accounts=accounts, check=check, charter=membership.charter_of(club_id),
