@@ -114,3 +114,16 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+PASSWORD = "un mot de passe solide"
+
+
+def register(page, base: str, name: str, email: str, password: str = PASSWORD) -> None:
+    """Create an account through the French registration form."""
+    page.goto(base + "/account/register")
+    page.get_by_label("Nom", exact=True).fill(name)
+    page.get_by_label("Adresse courriel").fill(email)
+    page.get_by_label("Mot de passe", exact=True).fill(password)
+    page.get_by_label("Confirmer le mot de passe").fill(password)
+    page.get_by_role("button", name="Créer mon compte").click()

@@ -3,16 +3,10 @@ import re
 
 import pytest
 
+from tests.e2e.conftest import register
+
 pytestmark = pytest.mark.e2e
 
-
-def register(page, base, name, email, password="un mot de passe solide"):
-    page.goto(base + "/account/register")
-    page.get_by_label("Nom").fill(name)
-    page.get_by_label("Adresse courriel").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(password)
-    page.get_by_label("Confirmer le mot de passe").fill(password)
-    page.get_by_role("button", name="Créer mon compte").click()
 
 
 def test_founder_creates_a_club_and_a_friend_joins(live_server, new_page):

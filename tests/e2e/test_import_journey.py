@@ -4,18 +4,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import register
+
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "un mot de passe solide"
 
-
-def register(page, base, name, email):
-    page.goto(base + "/account/register")
-    page.get_by_label("Nom", exact=True).fill(name)
-    page.get_by_label("Adresse courriel").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
-    page.get_by_label("Confirmer le mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Créer mon compte").click()
 
 
 def test_the_treasurer_previews_then_imports_a_file(live_server, new_page, tmp_path):
