@@ -8,7 +8,6 @@ from tests.e2e.conftest import register
 pytestmark = pytest.mark.e2e
 
 
-
 def test_founder_creates_a_club_and_a_friend_joins(live_server, new_page):
     founder = new_page()
     register(founder, live_server, "Camille Founder", "camille.e2e@example.org")

@@ -9,8 +9,6 @@ from tests.e2e.conftest import register
 pytestmark = pytest.mark.e2e
 
 
-
-
 def test_the_treasurer_previews_then_imports_a_file(live_server, new_page, tmp_path):
     base = live_server
     manager = new_page()

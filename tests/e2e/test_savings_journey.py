@@ -8,8 +8,6 @@ from tests.e2e.conftest import register
 pytestmark = pytest.mark.e2e
 
 
-
-
 def test_a_club_starts_and_the_first_contribution_reaches_the_fund(live_server, new_page):
     base = live_server
     founder = new_page()
