@@ -416,8 +416,8 @@ def _standing(member: Membership, today: date) -> Standing:
     if not pledges:
         return Standing(member, current, 0, 0, None)
     start = pledges[0].effective_from
-    last_ended = month_start(today).replace(day=1)
-    months = [m for m in months_between(start, today) if next_month(m) <= last_ended]
+    this_month = month_start(today)
+    months = [m for m in months_between(start, today) if next_month(m) <= this_month]
     dues = []
     for month in months:
         in_force = None
@@ -590,22 +590,20 @@ def refund(user_id: int, club_id: int, membership_id: int, *, amount: int, idemp
     with unit_of_work():
         me = _money_keeper(user_id, club_id)
         member = _member_of(club_id, membership_id)
-        existing = db.session.scalar(select(JournalTransaction).where(
-            JournalTransaction.club_id == club_id, JournalTransaction.idempotency_key == idempotency_key))
-        if existing is not None:
-            return ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.REFUND,
-                               lines=[(ledger.find_account(club_id, "bank").id, -amount),
-                                      (_capital_account(club_id, member.id).id, amount)],
-                               idempotency_key=idempotency_key)  # a replay: returned, or refused if different
-        if member.status not in (MemberStatus.LEFT, MemberStatus.EXCLUDED):
-            raise RuleViolation(_l("Only a member who has left the club is refunded."), rule="R13")
-        capital = _capital_account(club_id, member.id)
         bank = ledger.find_account(club_id, "bank")
-        rules.check_refund(amount, -capital.balance, bank.balance - committed_amount(club_id), me.club.currency)
+        capital = _capital_account(club_id, member.id)
+        replay = db.session.scalar(select(JournalTransaction.id).where(
+            JournalTransaction.club_id == club_id, JournalTransaction.idempotency_key == idempotency_key))
+        if replay is None:
+            if member.status not in (MemberStatus.LEFT, MemberStatus.EXCLUDED):
+                raise RuleViolation(_l("Only a member who has left the club is refunded."), rule="R13")
+            rules.check_refund(amount, -capital.balance, bank.balance - committed_amount(club_id), me.club.currency)
+        # A replay of the same form returns the first refund; with other figures the ledger refuses it.
         txn = ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.REFUND,
                           lines=[(bank.id, -amount), (capital.id, amount)], idempotency_key=idempotency_key,
                           memo=memo or f"Remboursement — {member.user.name}", author_id=user_id)
-        record(user_id, club_id, "capital.refund", member, after={"amount": amount, "transaction": txn.id})
+        if replay is None:
+            record(user_id, club_id, "capital.refund", member, after={"amount": amount, "transaction": txn.id})
         return txn
 
 
