@@ -50,3 +50,12 @@ def _print_logins(logins, password: str) -> None:
     click.echo(f"Demo logins (password: {password}):")
     for login in logins:
         click.echo(f"  {login.email:<34} {login.name} ({login.role})")
+
+
+@coop_cli.command("tick")
+def tick_command() -> None:
+    """Close the ballots whose deadline has passed and apply their decisions (run it from cron)."""
+    from .services import ballots
+
+    closed = ballots.tick()
+    click.echo(f"{closed} ballot(s) closed.")

@@ -199,6 +199,28 @@ def make_club(app, make_user):
     return make
 
 
+def admit_by_vote(setup: ClubSetup, user) -> int:
+    """``user`` joins ``setup``'s active club: invitation, request, a two-thirds
+    ballot that every member answers yes, closed early by the manager."""
+    from datetime import timedelta
+
+    from coop.models.base import utcnow
+    from coop.services import ballots, membership, tally
+
+    _, code = membership.invite(setup.manager.id, setup.club_id, form_key=key())
+    asked = membership.join(user.id, code)
+    ballot = ballots.open_ballot(setup.manager.id, setup.club_id, kind="admission", method="yes_no",
+                                 closes_at=utcnow() + timedelta(days=7),
+                                 subject=ballots.Subject(membership_id=asked.id), form_key=key())
+    option = ballot.options[0].id
+    for member in setup.members:
+        ballots.vote(member.id, setup.club_id, ballot.id, choices={option: tally.YES})
+    ballots.close_early(setup.manager.id, setup.club_id, ballot.id)
+    setup.members.append(user)
+    setup.memberships[user.id] = asked.id
+    return asked.id
+
+
 def say(message: str, **values) -> str:
     """A message as a French page shows it: translated and HTML-escaped."""
     from flask_babel import force_locale, gettext

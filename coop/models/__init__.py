@@ -15,8 +15,40 @@ from .club import (
 from .fund import Contribution, ContributionSource, PaymentMethod, Pledge, Rhythm
 from .ledger import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
 from .user import User
+from .vote import (
+    Ballot,
+    BallotCount,
+    BallotKind,
+    BallotOption,
+    BallotStatus,
+    BallotVote,
+    BallotVoter,
+    Instrument,
+    LegalForm,
+    Method,
+    Outcome,
+    Project,
+    ProjectLink,
+    ProjectStatus,
+    Proxy,
+)
 
 __all__ = [
+    "Ballot",
+    "BallotCount",
+    "BallotKind",
+    "BallotOption",
+    "BallotStatus",
+    "BallotVote",
+    "BallotVoter",
+    "Instrument",
+    "LegalForm",
+    "Method",
+    "Outcome",
+    "Project",
+    "ProjectLink",
+    "ProjectStatus",
+    "Proxy",
     "OFFICER_ROLES",
     "Account",
     "AccountType",

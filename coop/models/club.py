@@ -83,6 +83,8 @@ class Club(db.Model):
     activated_on: Mapped[date | None]
     #: R5: activation date plus the charter's term; renewal moves it once
     term_ends_on: Mapped[date | None]
+    #: how many times members voted to extend the term (R5: at most the charter's max_renewals)
+    renewals: Mapped[int] = mapped_column(default=0, server_default="0")
     #: the charter version in force
     charter_version: Mapped[int] = mapped_column(default=1)
 

@@ -439,30 +439,186 @@ def _pending_membership(club_id: int, membership_id: int) -> Membership:
 
 
 def admit(user_id: int, club_id: int, membership_id: int) -> Membership:
-    """The manager admits a pending member (R1: not past the maximum)."""
+    """The manager admits a pending member while the club is forming (R1:
+    not past the maximum). Once it is active, members vote (R7)."""
     with unit_of_work():
         manager = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
         membership = _pending_membership(club_id, membership_id)
-        charter = charter_of(club_id)
-        rules.check_room_for_member(active_count(club_id), charter.max_members)
-        if manager.club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
+        if manager.club.status == ClubStatus.ACTIVE:
+            raise RuleViolation(_l("In an active club, members are admitted by a vote: open a ballot."), rule="R7")
+        if manager.club.status != ClubStatus.FORMING:
             raise RuleViolation(_l("This club no longer admits members."), rule="R5")
-        membership.status = MemberStatus.ACTIVE
-        membership.joined_on = date.today()
-        _ensure_member_accounts(club_id, membership)
-        record(user_id, club_id, "membership.admit", membership, before={"status": "pending"},
-               after={"status": "active"})
-        return membership
+        return _admit(user_id, club_id, membership)
+
+
+def check_admission(club_id: int, membership_id: int) -> Membership:
+    """What must hold to admit this person: a pending request, room in the club (R1), a club that admits (R5)."""
+    membership = _pending_membership(club_id, membership_id)
+    club = membership.club
+    if club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
+        raise RuleViolation(_l("This club no longer admits members."), rule="R5")
+    rules.check_room_for_member(active_count(club_id), charter_of(club_id).max_members)
+    return membership
+
+
+def _admit(actor_id: int | None, club_id: int, membership: Membership, ballot_id: int | None = None) -> Membership:
+    rules.check_room_for_member(active_count(club_id), charter_of(club_id).max_members)
+    membership.status = MemberStatus.ACTIVE
+    membership.joined_on = date.today()
+    _ensure_member_accounts(club_id, membership)
+    record(actor_id, club_id, "membership.admit", membership, before={"status": "pending"},
+           after={"status": "active", "ballot": ballot_id})
+    return membership
 
 
 def decline(user_id: int, club_id: int, membership_id: int) -> Membership:
+    """The manager turns a request down (a vote that fails does the same)."""
     with unit_of_work():
         membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
         membership = _pending_membership(club_id, membership_id)
-        membership.status = MemberStatus.DECLINED
-        record(user_id, club_id, "membership.decline", membership, before={"status": "pending"},
-               after={"status": "declined"})
-        return membership
+        return _decline(user_id, club_id, membership)
+
+
+def _decline(actor_id: int | None, club_id: int, membership: Membership, ballot_id: int | None = None) -> Membership:
+    membership.status = MemberStatus.DECLINED
+    record(actor_id, club_id, "membership.decline", membership, before={"status": "pending"},
+           after={"status": "declined", "ballot": ballot_id})
+    return membership
+
+
+# --- Decisions of a ballot (called by the ballots service, inside its unit of work) -------------
+
+
+def admit_by_vote(club_id: int, membership_id: int, *, ballot_id: int, approved: bool) -> Membership:
+    with unit_of_work():
+        _lock_club(club_id)
+        if approved:
+            return _admit(None, club_id, check_admission(club_id, membership_id), ballot_id)
+        return _decline(None, club_id, _pending_membership(club_id, membership_id), ballot_id)
+
+
+def check_exclusion(club_id: int, membership_id: int) -> Membership:
+    """An active member who holds no office that must stay filled (R3)."""
+    target = db.session.scalar(select(Membership).where(
+        Membership.id == membership_id, Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE))
+    if target is None:
+        raise NotFound(_l("No such member."))
+    if target.role in (Role.MANAGER, Role.TREASURER):
+        raise RuleViolation(_l("Elect someone else to this office before excluding the member who holds it."),
+                            rule="R3")
+    return target
+
+
+def exclude_by_vote(club_id: int, membership_id: int, *, ballot_id: int) -> Membership:
+    """The member leaves the club; the treasurer then refunds their capital (R13)."""
+    with unit_of_work():
+        _lock_club(club_id)
+        target = check_exclusion(club_id, membership_id)
+        before = {"status": target.status, "role": target.role}
+        target.status = MemberStatus.EXCLUDED
+        target.role = Role.MEMBER
+        target.role_until = None
+        target.left_on = date.today()
+        record(None, club_id, "membership.exclude", target, before=before,
+               after={"status": "excluded", "ballot": ballot_id})
+        return target
+
+
+def check_candidate(club_id: int, membership_id: int, role: str) -> Membership:
+    """R3: manager and treasurer are two different members; one office each."""
+    if role not in (Role.MANAGER, Role.TREASURER, Role.SECRETARY):
+        raise InvalidInput(_l("Choose an office from the list."), field="role")
+    candidate = db.session.scalar(select(Membership).where(
+        Membership.id == membership_id, Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE))
+    if candidate is None:
+        raise NotFound(_l("No such member."))
+    if candidate.role in (Role.MANAGER, Role.TREASURER) and candidate.role != role:
+        raise RuleViolation(_l("%(name)s already holds another office: manager and treasurer are two different "
+                               "members.", name=candidate.user.name), rule="R3")
+    return candidate
+
+
+def elect(club_id: int, membership_id: int, role: str, *, ballot_id: int) -> Membership:
+    """The winner takes the office for the charter's term; the previous holder becomes a member."""
+    with unit_of_work() as session:
+        _lock_club(club_id)
+        target = check_candidate(club_id, membership_id, role)
+        for holder in session.scalars(select(Membership).where(
+                Membership.club_id == club_id, Membership.role == role, Membership.id != target.id)):
+            record(None, club_id, "membership.role", holder, before={"role": role},
+                   after={"role": "member", "ballot": ballot_id})
+            holder.role = Role.MEMBER
+            holder.role_until = None
+        before = {"role": target.role, "until": target.role_until}
+        target.role = role
+        target.role_until = _term_end(date.today(), charter_of(club_id).officer_term_months)
+        record(None, club_id, "membership.role", target, before=before,
+               after={"role": role, "until": target.role_until, "ballot": ballot_id})
+        return target
+
+
+def check_amendment(club_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """The charter with these changes: known settings, within bounds (R1–R12),
+    room for the current members; returns the settings that really change."""
+    unknown = set(changes) - set(CHARTER_FIELDS)
+    if unknown:
+        raise InvalidInput(_l("Unknown charter setting."), field=sorted(unknown)[0])
+    old = charter_values(charter_of(club_id))
+    new = {**old, **changes}
+    rules.check_charter(new)
+    active = active_count(club_id)
+    if new["max_members"] < active:
+        raise RuleViolation(
+            _l("The club already has %(count)d active members: the maximum cannot be lower.", count=active),
+            rule="R1", field="max_members")
+    changed = {k: v for k, v in new.items() if old[k] != v}
+    if not changed:
+        raise Conflict(_l("Nothing was changed."))
+    return changed
+
+
+def adopt_charter(club_id: int, changes: dict[str, Any], *, ballot_id: int, author_id: int | None) -> Charter:
+    """A new charter version: the one in force with the changes members voted."""
+    with unit_of_work() as session:
+        _lock_club(club_id)
+        changed = check_amendment(club_id, changes)
+        current = charter_of(club_id)
+        old = charter_values(current)
+        new = {**old, **changed}
+        charter = Charter(club_id=club_id, version=current.version + 1, author_id=author_id, **new)
+        session.add(charter)
+        club = session.get(Club, club_id)
+        club.charter_version = charter.version
+        _apply_time_limits(club_id, old, new)
+        session.flush()
+        record(None, club_id, "charter.amend", charter, before={k: old[k] for k in changed},
+               after={**changed, "ballot": ballot_id})
+        return charter
+
+
+def check_renewal(club: Club) -> None:
+    """R5: the term can be extended the charter's number of times, and only for a club still running."""
+    if club.status not in (ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT):
+        raise Conflict(_l("Only an active club or one in management can renew its term."))
+    if club.renewals >= charter_of(club.id).max_renewals:
+        raise RuleViolation(_l("The club's term has already been renewed as often as the charter allows."),
+                            rule="R5")
+
+
+def renew_term(club_id: int, *, ballot_id: int) -> Club:
+    """The term runs the charter's number of years more; a club in management is active again."""
+    with unit_of_work() as session:
+        club = session.scalar(select(Club).where(Club.id == club_id).with_for_update())
+        check_renewal(club)
+        before = {"term_ends_on": club.term_ends_on, "status": club.status, "renewals": club.renewals}
+        start = max(club.term_ends_on or date.today(), date.today())
+        club.term_ends_on = _term_end(start, 12 * charter_of(club_id).term_years)
+        club.renewals += 1
+        club.status = ClubStatus.ACTIVE
+        record(None, club_id, "club.renew", club, before=before,
+               after={"term_ends_on": club.term_ends_on, "status": club.status, "renewals": club.renewals,
+                      "ballot": ballot_id})
+        return club
 
 
 def leave(user_id: int, club_id: int) -> Membership:

@@ -226,3 +226,57 @@ def pro_rata(total: int, weights: Mapping[int, int]) -> dict[int, int]:
     for k in by_remainder[:leftover]:
         parts[k] += 1
     return {k: parts.get(k, 0) for k in weights}
+
+
+# --- Ballots (R7–R9) ---------------------------------------------------------------------
+
+#: Kinds of decision that may choose among several options.
+MULTI_OPTION_KINDS = ("funding", "election")
+MAX_OPTIONS = 10
+
+
+def check_ballot_method(kind: str, method: str, threshold: str, secret: bool, options: int) -> None:
+    """Which method fits which decision.
+
+    Yes/no and consent decide one question; majority judgment and approval
+    choose among two to ten projects or candidates. Consent (no objection)
+    would make a unanimous decision easier, so R7 keeps it out of those;
+    an objection is a reason given to the club, so consent is never secret."""
+    if method in ("yes_no", "consent"):
+        if options != 1:
+            raise InvalidInput(_l("A yes-or-no or consent ballot decides on a single project or candidate."),
+                               field="method")
+    else:
+        if kind not in MULTI_OPTION_KINDS:
+            raise InvalidInput(_l("Choosing among several options is for projects and elections."), field="method")
+        if not 2 <= options <= MAX_OPTIONS:
+            raise InvalidInput(_l("Choose between 2 and %(n)d options for this method.", n=MAX_OPTIONS),
+                               field="method")
+    if method == "consent":
+        if Threshold(threshold) is Threshold.UNANIMITY:
+            raise RuleViolation(_l("This decision needs every member's yes: consent, where members may stand "
+                                   "aside, is not enough."), rule="R7", field="method")
+        if secret:
+            raise InvalidInput(_l("A consent ballot cannot be secret: an objection is a reason given to the "
+                                  "club."), field="secret")
+
+
+def check_proxy(*, giver_recused: bool, holder_recused: bool, giver_holds: int, holder_gave: bool,
+                holder_holds: int, limit: int) -> None:
+    """A proxy for one ballot: neither side recused (R8), no proxy on a
+    proxy, at most the charter's number per holder (R9)."""
+    if giver_recused:
+        raise RuleViolation(_l("You are recused on this ballot: you have no vote to hand over."), rule="R8")
+    if holder_recused:
+        raise RuleViolation(_l("This member is recused on this ballot and cannot hold a proxy."), rule="R8")
+    if giver_holds:
+        raise RuleViolation(_l("You hold another member's proxy: a proxy cannot be passed on."), rule="R9")
+    if holder_gave:
+        raise RuleViolation(_l("This member has given their own proxy: a proxy cannot be passed on."), rule="R9")
+    if limit <= 0:
+        raise RuleViolation(_l("The charter allows no proxies."), rule="R9")
+    if holder_holds >= limit:
+        raise LimitExceeded(
+            _l("The charter allows %(n)d proxy per member and this member already holds it.", n=limit) if limit == 1
+            else _l("The charter allows %(n)d proxies per member and this member already holds them.", n=limit),
+            rule="R9")

@@ -144,3 +144,75 @@ def rank_approval(approvals: Mapping[str, int]) -> list[tuple[int, str]]:
 def percent(part: int, whole: int) -> int:
     """A whole percentage for explanations (rounded down), 0 when there is no whole."""
     return part * 100 // whole if whole else 0
+
+
+# --- One ballot's decision ---------------------------------------------------------------
+
+#: The values a choice may take, per method.
+YES, NO, ABSTAIN = 1, -1, 0  # yes/no; consent reads them as agree, object, stand aside
+APPROVED, NOT_APPROVED = 1, 0
+#: A grade at or above this one counts as accepting the option (majority judgment).
+ACCEPTABLE = Grade.FAIR
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # an ``Outcome`` value
+    winner: int | None  # the winning option, for judgment and approval
+    summary: dict  # the figures the outcome rests on, kept in the minutes
+
+
+def decide(method: str, threshold: str, quorum_percent: int, eligible: int, participants: int,
+           counts: Mapping[int, Mapping[int, int]]) -> Decision:
+    """The outcome of a ballot from its counts: ``counts[option][value]``.
+
+    Yes/no: quorum (R6) and the threshold (R7). Consent: quorum, a yes and
+    no objection. Majority judgment and approval: quorum; the first-ranked
+    option, alone at its rank, wins if enough participants accept it (a
+    grade of fair or better, or an approval) to meet the threshold."""
+    from ..models.vote import Method, Outcome
+
+    summary: dict = {"eligible": eligible, "participants": participants, "quorum_percent": quorum_percent,
+                     "threshold": str(threshold)}
+    quorum = quorum_met(participants, eligible, quorum_percent)
+    summary["quorum_met"] = quorum
+    if method in (Method.YES_NO, Method.CONSENT):
+        (values,) = counts.values()
+        yes, no, abstain = values.get(YES, 0), values.get(NO, 0), values.get(ABSTAIN, 0)
+        summary.update(yes=yes, no=no, abstain=abstain)
+        if not quorum:
+            return Decision(Outcome.NO_QUORUM, None, summary)
+        if method == Method.CONSENT:
+            ok = consent_given(yes, no)
+        else:
+            ok = threshold_met(Count(eligible, yes, no, abstain), threshold)
+        return Decision(Outcome.ADOPTED if ok else Outcome.REJECTED, None, summary)
+
+    options: dict[int, dict] = {}
+    if method == Method.JUDGMENT:
+        grades = {str(option): [grade for grade, n in values.items() for _ in range(n)]
+                  for option, values in counts.items()}
+        ranking = rank_majority_judgment(grades) if participants else [(1, str(o)) for o in counts]
+        for rank, option in ranking:
+            values = counts[int(option)]
+            options[int(option)] = {
+                "rank": rank,
+                "grades": {str(g): values.get(g, 0) for g in Grade},
+                "majority_grade": majority_grade(grades[option]) if participants else None,
+                "accepting": sum(n for g, n in values.items() if g >= ACCEPTABLE),
+            }
+    else:
+        approvals = {str(option): values.get(APPROVED, 0) for option, values in counts.items()}
+        for rank, option in rank_approval(approvals):
+            options[int(option)] = {"rank": rank, "approvals": approvals[option], "accepting": approvals[option]}
+    summary["options"] = {str(k): v for k, v in options.items()}
+    if not quorum:
+        return Decision(Outcome.NO_QUORUM, None, summary)
+    first = [option for option, figures in options.items() if figures["rank"] == 1]
+    if len(first) > 1:
+        return Decision(Outcome.TIE, None, summary)
+    winner = first[0]
+    accepting = options[winner]["accepting"]
+    summary.update(yes=accepting, no=participants - accepting, abstain=0)
+    ok = threshold_met(Count(eligible, accepting, participants - accepting, 0), threshold)
+    return Decision(Outcome.ADOPTED if ok else Outcome.REJECTED, winner if ok else None, summary)

@@ -20,3 +20,19 @@ def one_line(value: object, field: str, *, maximum: int, required: bool = True) 
     if len(value) > maximum:
         raise InvalidInput(_l("Use at most %(n)d characters.", n=maximum), field=field)
     return value
+
+
+def paragraphs(value: object, field: str, *, maximum: int, required: bool = True) -> str:
+    """Text over several lines: line breaks and tabs kept, other control characters refused."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(_l("This field must be text."), field=field)
+    value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" for ch in value):
+        raise InvalidInput(_l("Remove the control characters from this text."), field=field)
+    if required and not value:
+        raise InvalidInput(_l("This field is required."), field=field)
+    if len(value) > maximum:
+        raise InvalidInput(_l("Use at most %(n)d characters.", n=maximum), field=field)
+    return value

@@ -35,12 +35,13 @@ class IdConverter(BaseConverter):
 def register_web(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
-    from . import auth, clubs, fund, main
+    from . import auth, clubs, fund, main, votes
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(clubs.bp)
     app.register_blueprint(fund.bp)
+    app.register_blueprint(votes.bp)
 
     _register_errors(app)
     _register_templates(app)
@@ -132,6 +133,13 @@ def _register_templates(app: Flask) -> None:
 
         return format_date(value, "MMMM y") if value else ""
 
+    @app.template_filter("datetime")
+    def datetime_filter(value) -> str:
+        """Stored in UTC and shown in UTC, said so: members in France and Québec read the same time."""
+        from flask_babel import format_datetime
+
+        return (format_datetime(value, "medium", rebase=False) + " UTC") if value else ""
+
     @app.template_filter("date")
     def date_filter(value) -> str:
         from flask_babel import format_date
@@ -151,4 +159,5 @@ def _register_templates(app: Flask) -> None:
             "account_type_label": lambda value: str(labels.ACCOUNT_TYPES.get(value, value)),
             "rhythm_label": lambda value: str(labels.RHYTHMS.get(value, value)),
             "method_label": lambda value: str(labels.METHODS.get(value, value)),
+            "labels": labels,
         }

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from ..forms.auth import EmptyForm
 from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
 from ..models import MemberStatus, Role
-from ..services import ledger, membership
+from ..services import ballots, ledger, membership
 from .forms import attempt, enter_club, render_form
 
 bp = Blueprint("clubs", __name__)
@@ -60,8 +60,9 @@ def club_home(club_id: int):
     enter_club(club_id)
     accounts = ledger.my_accounts(current_user.id, club_id)
     check = membership.activation_check(current_user.id, club_id)
+    waiting = [w for w in ballots.open_ballots_for(current_user.id) if w.ballot.club_id == club_id]
     return render_template("clubs/home.html", accounts=accounts, check=check, charter=membership.charter_of(club_id),
-                           action_form=EmptyForm())
+                           action_form=EmptyForm(), waiting=waiting)
 
 
 @bp.get("/clubs/<id:club_id>/members")

@@ -36,3 +36,69 @@ METHODS = {
     "cheque": _l("cheque"),
     "cash": _l("cash"),
 }
+BALLOT_KINDS = {
+    "funding": _l("Funding a project"),
+    "admission": _l("Admitting a member"),
+    "exclusion": _l("Excluding a member"),
+    "election": _l("Electing an officer"),
+    "charter": _l("Amending the charter"),
+    "renewal": _l("Renewing the club's term"),
+    "dissolution": _l("Dissolving the club"),
+}
+VOTING_METHODS = {
+    "yes_no": _l("Yes / no / abstain"),
+    "consent": _l("Consent (passes unless someone objects)"),
+    "judgment": _l("Majority judgment (grade every option)"),
+    "approval": _l("Approval (tick every option you accept)"),
+}
+OUTCOMES = {
+    "adopted": _l("adopted"),
+    "rejected": _l("rejected"),
+    "no_quorum": _l("no quorum"),
+    "tie": _l("tie, no decision"),
+    None: _l("pending"),
+}
+BALLOT_STATUSES = {
+    "open": _l("open"),
+    "closed": _l("closed"),
+    "cancelled": _l("cancelled"),
+}
+PROJECT_STATUSES = {
+    "draft": _l("draft"),
+    "presented": _l("presented"),
+    "in_vote": _l("in vote"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    "withdrawn": _l("withdrawn"),
+}
+LEGAL_FORMS = {
+    "sarl": "SARL",
+    "sas": "SAS",
+    "sa": "SA",
+    "scop": "SCOP",
+    "scic": "SCIC",
+    "association": _l("association"),
+    "sole_trader": _l("sole trader"),
+    "quebec_coop": _l("Québec cooperative"),
+    "obnl": "OBNL",
+    "other": _l("other"),
+}
+INSTRUMENTS = {
+    "equity": _l("equity shares"),
+    "current_account": _l("shareholder current-account loan"),
+    "loan": _l("loan"),
+    "returnable": _l("returnable contribution"),
+}
+GRADES = {
+    0: _l("to reject"),
+    1: _l("poor"),
+    2: _l("fair"),
+    3: _l("good"),
+    4: _l("very good"),
+    5: _l("excellent"),
+}
+CHOICES = {
+    "yes_no": {1: _l("yes"), -1: _l("no"), 0: _l("abstain")},
+    "consent": {1: _l("consents"), -1: _l("objects"), 0: _l("stands aside")},
+    "approval": {1: _l("approves"), 0: _l("does not approve")},
+}

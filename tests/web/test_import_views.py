@@ -14,7 +14,7 @@ from coop.amounts import money
 from coop.extensions import db
 from coop.models import AuditEntry, Contribution, JournalTransaction
 from coop.services import membership as clubs
-from tests.conftest import ATTR, HIDDEN, hidden_fields, key, say, snapshot
+from tests.conftest import ATTR, HIDDEN, admit_by_vote, hidden_fields, key, say, snapshot
 
 ROLES = ["manager", "treasurer", "secretary", "member"]
 
@@ -93,7 +93,9 @@ def without_audit(rows: dict) -> dict:
 
 
 def add_member(setup, user) -> int:
-    """``user`` joins ``setup``'s club with an invitation; returns the membership id."""
+    """``user`` joins ``setup``'s club with an invitation (and a vote once it is active); returns the membership id."""
+    if clubs.club_for(setup.manager.id, setup.club_id).status == "active":
+        return admit_by_vote(setup, user)
     _, code = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
     asked = clubs.join(user.id, code)
     clubs.admit(setup.manager.id, setup.club_id, asked.id)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from coop.extensions import db
 from coop.models import User
 from coop.services import membership as clubs
-from tests.conftest import key, say, snapshot
+from tests.conftest import admit_by_vote, key, say, snapshot
 
 
 def flash(category: str, message: str) -> str:
@@ -34,8 +34,7 @@ def test_a_member_sees_their_clubs_and_their_pending_requests(make_club, make_br
     asked = make_club(5, name="Cigale des Bois")
     unrelated = make_club(5, name="Cigale Inconnue")
     person = mine.members[2]
-    _, code = clubs.invite(other.manager.id, other.club_id, form_key=key())
-    clubs.admit(other.manager.id, other.club_id, clubs.join(person.id, code).id)
+    admit_by_vote(other, person)
     _, code = clubs.invite(asked.manager.id, asked.club_id, form_key=key())
     clubs.join(person.id, code)
 

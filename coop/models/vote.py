@@ -1,0 +1,280 @@
+"""Projects to fund, and the ballots that decide them and every other
+collective decision (R2, R3, R6–R9).
+
+A ballot keeps a copy of the rules in force when it opened (R9). Choices
+are counted in ``ballot_count`` rows made when the ballot opens; who took
+part is in ``ballot_voter``. Only open ballots also keep each member's
+choice (``ballot_vote``), so that a vote can be changed and the minutes
+can say who voted what. A secret ballot writes no ``ballot_vote`` row at
+all: nothing links a voter to a choice."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import one_of, utcnow
+from .club import Membership, Role, Threshold
+
+
+class LegalForm(enum.StrEnum):
+    SARL = "sarl"
+    SAS = "sas"
+    SA = "sa"
+    SCOP = "scop"
+    SCIC = "scic"
+    ASSOCIATION = "association"
+    SOLE_TRADER = "sole_trader"
+    QUEBEC_COOP = "quebec_coop"
+    OBNL = "obnl"
+    OTHER = "other"
+
+
+class Instrument(enum.StrEnum):
+    EQUITY = "equity"  # shares in the enterprise
+    CURRENT_ACCOUNT = "current_account"  # shareholder current-account loan
+    LOAN = "loan"
+    RETURNABLE = "returnable"  # returnable contribution (apport avec droit de reprise)
+
+
+class ProjectStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PRESENTED = "presented"
+    IN_VOTE = "in_vote"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class BallotKind(enum.StrEnum):
+    FUNDING = "funding"
+    ADMISSION = "admission"
+    EXCLUSION = "exclusion"
+    ELECTION = "election"
+    CHARTER = "charter"
+    RENEWAL = "renewal"
+    DISSOLUTION = "dissolution"
+
+
+class Method(enum.StrEnum):
+    YES_NO = "yes_no"
+    CONSENT = "consent"
+    JUDGMENT = "judgment"  # majority judgment
+    APPROVAL = "approval"
+
+
+class BallotStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Outcome(enum.StrEnum):
+    ADOPTED = "adopted"
+    REJECTED = "rejected"
+    NO_QUORUM = "no_quorum"
+    TIE = "tie"  # several options share the first rank: no decision
+
+
+class Project(db.Model):
+    __tablename__ = "project"
+    __table_args__ = (
+        one_of("legal_form", LegalForm),
+        one_of("instrument", Instrument),
+        one_of("status", ProjectStatus),
+        CheckConstraint("amount_requested > 0", name="amount_positive"),
+        CheckConstraint("stake_hundredths IS NULL OR (stake_hundredths > 0 AND stake_hundredths <= 10000)",
+                        name="stake_range"),
+        Index("ix_project_club_status", "club_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text)
+    town: Mapped[str] = mapped_column(String(120))
+    legal_form: Mapped[str] = mapped_column(String(16))
+    instrument: Mapped[str] = mapped_column(String(16))
+    #: cents of the club's currency
+    amount_requested: Mapped[int] = mapped_column(BigInteger)
+    #: for equity: the stake offered, in hundredths of a percent (12.5 % = 1250)
+    stake_hundredths: Mapped[int | None]
+    holder_name: Mapped[str] = mapped_column(String(120))
+    holder_contact: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=ProjectStatus.DRAFT)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    presented_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+
+    proposed_by: Mapped[Membership] = relationship(lazy="joined")
+
+
+class ProjectLink(db.Model):
+    """A member's declared link to a project (R8): they are recused on it."""
+
+    __tablename__ = "project_link"
+    __table_args__ = (UniqueConstraint("project_id", "membership_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    nature: Mapped[str] = mapped_column(String(200))
+    declared_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    membership: Mapped[Membership] = relationship(lazy="joined")
+
+
+class Ballot(db.Model):
+    __tablename__ = "ballot"
+    __table_args__ = (
+        one_of("kind", BallotKind),
+        one_of("method", Method),
+        one_of("status", BallotStatus),
+        one_of("threshold", Threshold),
+        one_of("outcome", Outcome),
+        one_of("role", Role),
+        CheckConstraint("quorum_percent BETWEEN 1 AND 100", name="quorum_range"),
+        CheckConstraint("eligible_count >= 0", name="eligible_positive"),
+        Index("ix_ballot_club_status", "club_id", "status", "closes_at"),
+        Index("ix_ballot_open_deadline", "status", "closes_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    details: Mapped[str] = mapped_column(Text, default="")
+    secret: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default=BallotStatus.OPEN)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closes_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    #: None when the deadline closed it
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    # The rules in force when it opened (R9): later charter versions do not apply.
+    charter_version: Mapped[int]
+    quorum_percent: Mapped[int]
+    threshold: Mapped[str] = mapped_column(String(16))
+    max_proxies: Mapped[int]
+    #: active members when it opened, less the recused (R6, R8)
+    eligible_count: Mapped[int]
+
+    # What is decided
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
+    membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    role: Mapped[str | None] = mapped_column(String(16))
+    #: charter amendments: only the settings that change
+    proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    # The decision
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    #: the counts the outcome was decided on, for the minutes
+    tally: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    winner_option_id: Mapped[int | None] = mapped_column(ForeignKey("ballot_option.id", use_alter=True))
+    #: why a decision that passed could not be applied (rule and message), else None
+    effect_error: Mapped[str | None] = mapped_column(String(300))
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+
+    options: Mapped[list[BallotOption]] = relationship(
+        back_populates="ballot", order_by="BallotOption.position", lazy="selectin",
+        foreign_keys="BallotOption.ballot_id")
+    project: Mapped[Project | None] = relationship(lazy="joined")
+    membership: Mapped[Membership | None] = relationship(lazy="joined")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == BallotStatus.OPEN
+
+
+class BallotOption(db.Model):
+    """What is voted on: the question itself for yes/no and consent; each
+    project or candidate for majority judgment and approval."""
+
+    __tablename__ = "ballot_option"
+    __table_args__ = (UniqueConstraint("ballot_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
+    position: Mapped[int]
+    label: Mapped[str] = mapped_column(String(200))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
+    #: a candidate, in an election
+    membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+
+    ballot: Mapped[Ballot] = relationship(back_populates="options", foreign_keys=[ballot_id])
+
+
+class BallotVoter(db.Model):
+    """Who may take part, fixed when the ballot opens, and whether they did.
+
+    Says nothing of the choice."""
+
+    __tablename__ = "ballot_voter"
+    __table_args__ = (UniqueConstraint("ballot_id", "membership_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    recused: Mapped[bool] = mapped_column(default=False)
+    voted: Mapped[bool] = mapped_column(default=False)
+    #: the member who cast it: themself, or the holder of their proxy
+    cast_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+
+    membership: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[membership_id])
+
+
+class BallotCount(db.Model):
+    """How many chose ``value`` for one option. Every row exists from the
+    opening, so neither their order nor their number tells anything."""
+
+    __tablename__ = "ballot_count"
+    __table_args__ = (UniqueConstraint("option_id", "value"), CheckConstraint("count >= 0", name="count_positive"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
+    option_id: Mapped[int] = mapped_column(ForeignKey("ballot_option.id"))
+    value: Mapped[int]
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class BallotVote(db.Model):
+    """One member's choice on one option, in an open (not secret) ballot only."""
+
+    __tablename__ = "ballot_vote"
+    __table_args__ = (UniqueConstraint("option_id", "voter_id"), Index("ix_ballot_vote_ballot", "ballot_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
+    option_id: Mapped[int] = mapped_column(ForeignKey("ballot_option.id"))
+    voter_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    cast_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    value: Mapped[int]
+    #: an objection's reason (consent)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    cast_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Proxy(db.Model):
+    """A member lets another vote for them on one ballot."""
+
+    __tablename__ = "proxy"
+    __table_args__ = (Index("ix_proxy_ballot", "ballot_id", "holder_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
+    giver_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    holder_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    given_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: withdrawn by the giver, or void because the giver voted in person
+    ended_at: Mapped[datetime | None]
+
+    giver: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[giver_id])
+    holder: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[holder_id])

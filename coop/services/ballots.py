@@ -1,0 +1,726 @@
+"""Ballots: one mechanism for every collective decision (R2, R3, R6–R9).
+
+The manager opens a ballot; the rules in force are copied onto it (R9):
+quorum, threshold for its kind (R7), proxies allowed per holder, and who
+may vote (active members, less the recused, R6 and R8). One member, one
+vote (R2). Members vote, change their vote until the close (open ballots),
+or hand their vote to another member by proxy. The ballot closes at its
+deadline (when a page reads it, or ``flask coop tick``) or early, once
+everyone eligible has voted. The decision is applied through the service
+that owns it.
+
+Secrecy: every choice goes into pre-made counters; who took part goes into
+``ballot_voter``; only an open ballot also writes each member's choice."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import force_locale
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import (
+    Ballot,
+    BallotCount,
+    BallotKind,
+    BallotOption,
+    BallotStatus,
+    BallotVote,
+    BallotVoter,
+    Club,
+    ClubStatus,
+    Membership,
+    MemberStatus,
+    Method,
+    Outcome,
+    Project,
+    ProjectStatus,
+    Proxy,
+    Role,
+)
+from ..models.base import utcnow
+from . import fund, membership, projects, rules, tally
+from .audit import record
+from .errors import Conflict, CoopError, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
+from .membership import charter_of, membership_for, use_form_key
+from .uow import is_postgresql, unit_of_work
+from .validate import one_line, paragraphs
+
+#: The charter's threshold for each kind of decision (R7).
+THRESHOLD_OF = {
+    BallotKind.FUNDING: "threshold_investment",
+    BallotKind.ADMISSION: "threshold_membership",
+    BallotKind.EXCLUSION: "threshold_membership",
+    BallotKind.ELECTION: "threshold_officers",
+    BallotKind.CHARTER: "threshold_charter",
+    BallotKind.RENEWAL: "threshold_renewal",
+    BallotKind.DISSOLUTION: "threshold_dissolution",
+}
+#: The choices each method offers, per option.
+VALUES = {
+    Method.YES_NO: (tally.YES, tally.NO, tally.ABSTAIN),
+    Method.CONSENT: (tally.YES, tally.NO, tally.ABSTAIN),
+    Method.JUDGMENT: tuple(int(g) for g in tally.Grade),
+    Method.APPROVAL: (tally.APPROVED, tally.NOT_APPROVED),
+}
+MAX_DAYS = 90
+MIN_MINUTES = 10
+REASON_MAX = 500
+#: Decisions a club past its term may no longer take (R5).
+NOT_IN_MANAGEMENT = (BallotKind.FUNDING, BallotKind.ADMISSION)
+
+
+# --- Opening ---------------------------------------------------------------------------
+
+
+@dataclass
+class Subject:
+    """What a new ballot decides; which fields matter depends on its kind."""
+
+    project_ids: list[int] = field(default_factory=list)
+    membership_id: int | None = None
+    role: str | None = None
+    candidate_ids: list[int] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+def _enum(value: object, choices, name: str):
+    try:
+        return choices(value)
+    except ValueError:
+        raise InvalidInput(_l("Choose a value from the list."), field=name) from None
+
+
+def _ids(values: Iterable[object], name: str) -> list[int]:
+    out = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(_l("Choose from the list."), field=name)
+        if value in out:
+            raise InvalidInput(_l("Each option may appear only once."), field=name)
+        out.append(value)
+    if len(out) > rules.MAX_OPTIONS:
+        raise InvalidInput(_l("Choose at most %(n)d options.", n=rules.MAX_OPTIONS), field=name)
+    return out
+
+
+def _deadline(closes_at: object, now: datetime) -> datetime:
+    if not isinstance(closes_at, datetime):
+        raise InvalidInput(_l("Give the date and time the vote closes."), field="closes_at")
+    if closes_at < now + timedelta(minutes=MIN_MINUTES):
+        raise InvalidInput(_l("The vote must stay open at least %(n)d minutes.", n=MIN_MINUTES), field="closes_at")
+    if closes_at > now + timedelta(days=MAX_DAYS):
+        raise InvalidInput(_l("The vote may stay open at most %(n)d days.", n=MAX_DAYS), field="closes_at")
+    return closes_at.replace(second=0, microsecond=0)
+
+
+def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at: datetime, subject: Subject,
+                secret: bool | None = None, title: str = "", details: str = "", form_key: str,
+                now: datetime | None = None) -> Ballot:
+    """The manager opens a ballot. Officer elections are secret unless said otherwise."""
+    now = now or utcnow()
+    kind = _enum(kind, BallotKind, "kind")
+    method = _enum(method, Method, "method")
+    closes_at = _deadline(closes_at, now)
+    title = one_line(title, "title", maximum=200, required=False)
+    details = paragraphs(details, "details", maximum=4000, required=False)
+    if secret is None:
+        secret = kind == BallotKind.ELECTION
+    if not isinstance(secret, bool):
+        raise InvalidInput(_l("Choose yes or no."), field="secret")
+    with unit_of_work() as session:
+        manager = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
+        club = manager.club
+        if club.status == ClubStatus.IN_MANAGEMENT and kind in NOT_IN_MANAGEMENT:
+            raise RuleViolation(_l("The club is past its term: it takes no new investments and no new members."),
+                                rule="R5")
+        if club.status not in (ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT):
+            raise Conflict(_l("Members vote once the club is active, and until it dissolves."))
+        charter = charter_of(club_id)
+        threshold = getattr(charter, THRESHOLD_OF[kind])
+        ballot = Ballot(club_id=club_id, kind=kind, method=method, title=title, details=details, secret=secret,
+                        opened_by_id=user_id, opened_at=now, closes_at=closes_at, charter_version=charter.version,
+                        quorum_percent=charter.quorum_percent, threshold=threshold,
+                        max_proxies=charter.max_proxies_per_holder, eligible_count=0)
+        options, recused = _subject(ballot, subject)
+        rules.check_ballot_method(kind, method, threshold, secret, len(options))
+        use_form_key(user_id, form_key)
+        session.add(ballot)
+        session.flush()
+        for position, option in enumerate(options, start=1):
+            option.ballot_id, option.position = ballot.id, position
+            session.add(option)
+        session.flush()
+        session.add_all(BallotCount(ballot_id=ballot.id, option_id=option.id, value=value, count=0)
+                        for option in options for value in VALUES[method])
+        voters = list(session.scalars(select(Membership).where(
+            Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE)))
+        session.add_all(BallotVoter(ballot_id=ballot.id, membership_id=m.id, recused=m.id in recused)
+                        for m in voters)
+        ballot.eligible_count = sum(1 for m in voters if m.id not in recused)
+        if ballot.eligible_count == 0:
+            raise RuleViolation(_l("Every member is recused: nobody could vote."), rule="R6")
+        record(user_id, club_id, "ballot.open", ballot, after={
+            "kind": kind, "method": method, "secret": secret, "closes_at": closes_at, "threshold": threshold,
+            "quorum_percent": ballot.quorum_percent, "eligible": ballot.eligible_count,
+            "charter_version": charter.version})
+        return ballot
+
+
+def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[int]]:
+    """The options of a new ballot and who is recused on it; refuses a subject that cannot be decided."""
+    kind, club_id = ballot.kind, ballot.club_id
+    session = db.session
+    if kind == BallotKind.FUNDING:
+        ids = _ids(subject.project_ids, "project_ids")
+        if not ids:
+            raise InvalidInput(_l("Choose the project to vote on."), field="project_ids")
+        found = {p.id: p for p in session.scalars(select(Project).where(
+            Project.club_id == club_id, Project.id.in_(ids)).with_for_update(of=Project))}
+        if len(found) != len(ids):
+            raise NotFound(_l("No such project."))
+        chosen = [found[i] for i in ids]
+        for project in chosen:
+            projects.put_to_vote(project)
+        ballot.project_id = chosen[0].id if len(chosen) == 1 else None
+        options = [BallotOption(label=p.name, project_id=p.id) for p in chosen]
+        return options, projects.recused_member_ids(ids)
+    if kind in (BallotKind.ADMISSION, BallotKind.EXCLUSION):
+        if isinstance(subject.membership_id, bool) or not isinstance(subject.membership_id, int):
+            raise InvalidInput(_l("Choose the member concerned."), field="membership_id")
+        if kind == BallotKind.ADMISSION:
+            target = membership.check_admission(club_id, subject.membership_id)
+        else:
+            target = membership.check_exclusion(club_id, subject.membership_id)
+        _no_open_ballot(club_id, Ballot.membership_id == target.id)
+        ballot.membership_id = target.id
+        # The member concerned does not vote on their own exclusion (R8).
+        return [BallotOption(label=target.user.name)], {target.id}
+    if kind == BallotKind.ELECTION:
+        role = _enum(subject.role, Role, "role")
+        if role == Role.MEMBER:
+            raise InvalidInput(_l("Choose an office from the list."), field="role")
+        ids = _ids(subject.candidate_ids, "candidate_ids")
+        if not ids:
+            raise InvalidInput(_l("Choose at least one candidate."), field="candidate_ids")
+        candidates = [membership.check_candidate(club_id, i, role) for i in ids]
+        _no_open_ballot(club_id, Ballot.kind == BallotKind.ELECTION, Ballot.role == role)
+        ballot.role = role
+        return [BallotOption(label=c.user.name, membership_id=c.id) for c in candidates], set()
+    if kind == BallotKind.CHARTER:
+        if not isinstance(subject.changes, dict):
+            raise InvalidInput(_l("Give the settings to change."), field="changes")
+        ballot.proposal = membership.check_amendment(club_id, subject.changes)
+        _no_open_ballot(club_id, Ballot.kind == BallotKind.CHARTER)
+        return [BallotOption(label="charter")], set()
+    if kind == BallotKind.RENEWAL:
+        membership.check_renewal(session.get(Club, club_id))
+        _no_open_ballot(club_id, Ballot.kind == BallotKind.RENEWAL)
+        return [BallotOption(label="renewal")], set()
+    _no_open_ballot(club_id, Ballot.kind == BallotKind.DISSOLUTION)
+    return [BallotOption(label="dissolution")], set()
+
+
+def _no_open_ballot(club_id: int, *where) -> None:
+    if db.session.scalar(select(Ballot.id).where(Ballot.club_id == club_id, Ballot.status == BallotStatus.OPEN,
+                                                 *where).limit(1)):
+        raise Conflict(_l("A ballot on this is already open."))
+
+
+# --- Voting ------------------------------------------------------------------------------
+
+
+def _ballot(club_id: int, ballot_id: int, *, lock: bool = False) -> Ballot:
+    if not isinstance(ballot_id, int) or isinstance(ballot_id, bool):
+        raise NotFound(_l("No such ballot."))
+    stmt = select(Ballot).where(Ballot.id == ballot_id, Ballot.club_id == club_id)
+    if lock and is_postgresql():
+        stmt = stmt.with_for_update(of=Ballot)
+    ballot = db.session.scalar(stmt)
+    if ballot is None:
+        raise NotFound(_l("No such ballot."))
+    return ballot
+
+
+def _voter(ballot_id: int, membership_id: int) -> BallotVoter | None:
+    return db.session.scalar(select(BallotVoter).where(BallotVoter.ballot_id == ballot_id,
+                                                       BallotVoter.membership_id == membership_id))
+
+
+def _live_proxy(ballot_id: int, *, giver_id: int | None = None, holder_id: int | None = None):
+    stmt = select(Proxy).where(Proxy.ballot_id == ballot_id, Proxy.ended_at.is_(None))
+    if giver_id is not None:
+        stmt = stmt.where(Proxy.giver_id == giver_id)
+    if holder_id is not None:
+        stmt = stmt.where(Proxy.holder_id == holder_id)
+    return list(db.session.scalars(stmt.order_by(Proxy.id)))
+
+
+def _still_open(ballot: Ballot, now: datetime) -> None:
+    if ballot.status != BallotStatus.OPEN or ballot.closes_at <= now:
+        raise Conflict(_l("This ballot is closed."))
+
+
+def _check_choices(ballot: Ballot, choices: dict[int, int], reason: str | None) -> tuple[dict[int, int], str | None]:
+    """One value per option, from the method's scale; an objection needs its reason."""
+    if not isinstance(choices, dict):
+        raise InvalidInput(_l("Make your choice."), field="choice")
+    option_ids = [o.id for o in ballot.options]
+    allowed = VALUES[Method(ballot.method)]
+    if set(choices) - set(option_ids):
+        raise InvalidInput(_l("This option is not on the ballot."), field="choice")
+    clean = {}
+    for option_id in option_ids:
+        value = choices.get(option_id)
+        if value is None and ballot.method == Method.APPROVAL:
+            value = tally.NOT_APPROVED
+        if value is None:
+            raise InvalidInput(_l("Grade every option.") if ballot.method == Method.JUDGMENT
+                               else _l("Make your choice."), field="choice")
+        if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+            raise InvalidInput(_l("Choose a value from the list."), field="choice")
+        clean[option_id] = value
+    if ballot.method == Method.CONSENT and clean[option_ids[0]] == tally.NO:
+        reason = one_line(reason, "reason", maximum=REASON_MAX)
+        if not reason:
+            raise InvalidInput(_l("An objection must give its reason."), field="reason")
+    else:
+        reason = None
+    return clean, reason
+
+
+def _count(ballot_id: int, choices: dict[int, int], delta: int) -> None:
+    for option_id, value in choices.items():
+        db.session.execute(update(BallotCount).where(BallotCount.option_id == option_id, BallotCount.value == value)
+                           .values(count=BallotCount.count + delta))
+
+
+def _withdraw_vote(ballot: Ballot, voter: BallotVoter) -> None:
+    """An open ballot's vote taken back (changed, replaced in person, or its voter recused)."""
+    rows = list(db.session.scalars(select(BallotVote).where(BallotVote.ballot_id == ballot.id,
+                                                            BallotVote.voter_id == voter.membership_id)))
+    _count(ballot.id, {row.option_id: row.value for row in rows}, -1)
+    for row in rows:
+        db.session.delete(row)
+    db.session.flush()
+    voter.voted = False
+    voter.cast_by_id = None
+
+
+def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int], reason: str | None = None,
+         for_member: int | None = None, now: datetime | None = None) -> BallotVoter:
+    """Cast (or, in an open ballot, change) a vote, in person or as a proxy holder for ``for_member``."""
+    now = now or utcnow()
+    close_if_due(club_id, ballot_id, now=now)
+    with unit_of_work() as session:
+        member = membership_for(user_id, club_id)
+        ballot = _ballot(club_id, ballot_id, lock=True)
+        _still_open(ballot, now)
+        choices, reason = _check_choices(ballot, choices, reason)
+        me = _voter(ballot.id, member.id)
+        if me is None:
+            raise NotPermitted(_l("You joined after this ballot opened: you do not vote on it."))
+        if me.recused:
+            raise RuleViolation(_l("You declared a link to this project: you are recused and do not vote."),
+                                rule="R8")
+        if for_member is None:
+            voter = me
+            given = _live_proxy(ballot.id, giver_id=member.id)
+            if voter.voted and voter.cast_by_id != member.id and ballot.secret:
+                raise Conflict(_l("The holder of your proxy has already voted for you; a secret vote is final."))
+            for proxy in given:  # voting in person ends the proxy (R9)
+                proxy.ended_at = now
+        else:
+            if isinstance(for_member, bool) or not isinstance(for_member, int):
+                raise NotFound(_l("No such member."))
+            if not _live_proxy(ballot.id, giver_id=for_member, holder_id=member.id):
+                raise NotPermitted(_l("You do not hold this member's proxy for this ballot."))
+            voter = _voter(ballot.id, for_member)
+            if voter is None or voter.recused:
+                raise RuleViolation(_l("This member is recused: their proxy cannot be used."), rule="R8")
+        if voter.voted:
+            if ballot.secret:
+                raise Conflict(_l("You have already voted. In a secret ballot a vote cannot be changed."))
+            _withdraw_vote(ballot, voter)
+        _count(ballot.id, choices, +1)
+        if not ballot.secret:
+            session.add_all(BallotVote(ballot_id=ballot.id, option_id=option_id, voter_id=voter.membership_id,
+                                       cast_by_id=member.id, value=value, reason=reason, cast_at=now)
+                            for option_id, value in choices.items())
+        voter.voted = True
+        voter.cast_by_id = member.id
+        record(user_id, club_id, "ballot.vote", ballot,
+               after={"voter": voter.membership_id, "by_proxy": voter.membership_id != member.id})
+        return voter
+
+
+def give_proxy(user_id: int, club_id: int, ballot_id: int, holder_id: int, *, now: datetime | None = None) -> Proxy:
+    """Let another member vote for me on this ballot (R9)."""
+    now = now or utcnow()
+    close_if_due(club_id, ballot_id, now=now)
+    with unit_of_work() as session:
+        member = membership_for(user_id, club_id)
+        ballot = _ballot(club_id, ballot_id, lock=True)
+        _still_open(ballot, now)
+        me = _voter(ballot.id, member.id)
+        if me is None:
+            raise NotPermitted(_l("You joined after this ballot opened: you do not vote on it."))
+        if isinstance(holder_id, bool) or not isinstance(holder_id, int) or holder_id == member.id:
+            raise InvalidInput(_l("Choose another member."), field="holder_id")
+        holder = _voter(ballot.id, holder_id)
+        if holder is None or holder.membership.status != MemberStatus.ACTIVE:
+            raise InvalidInput(_l("This member does not vote on this ballot."), field="holder_id")
+        if me.voted:
+            raise Conflict(_l("You have already voted."))
+        if _live_proxy(ballot.id, giver_id=member.id):
+            raise Conflict(_l("You have already given your proxy; withdraw it first."))
+        rules.check_proxy(
+            giver_recused=me.recused, holder_recused=holder.recused,
+            giver_holds=len(_live_proxy(ballot.id, holder_id=member.id)),
+            holder_gave=bool(_live_proxy(ballot.id, giver_id=holder_id)),
+            holder_holds=len(_live_proxy(ballot.id, holder_id=holder_id)), limit=ballot.max_proxies)
+        proxy = Proxy(ballot_id=ballot.id, giver_id=member.id, holder_id=holder_id, given_at=now)
+        session.add(proxy)
+        session.flush()
+        record(user_id, club_id, "ballot.proxy", proxy, after={"ballot": ballot.id, "holder": holder_id})
+        return proxy
+
+
+def withdraw_proxy(user_id: int, club_id: int, ballot_id: int, *, now: datetime | None = None) -> Proxy:
+    now = now or utcnow()
+    close_if_due(club_id, ballot_id, now=now)
+    with unit_of_work():
+        member = membership_for(user_id, club_id)
+        ballot = _ballot(club_id, ballot_id, lock=True)
+        _still_open(ballot, now)
+        given = _live_proxy(ballot.id, giver_id=member.id)
+        if not given:
+            raise Conflict(_l("You have not given your proxy on this ballot."))
+        me = _voter(ballot.id, member.id)
+        if me.voted:
+            raise Conflict(_l("Your proxy has already voted for you; vote in person to replace it.")
+                           if not ballot.secret else _l("Your proxy has already voted for you; a secret vote is final."))
+        given[0].ended_at = now
+        record(user_id, club_id, "ballot.proxy_withdraw", given[0], after={"ballot": ballot.id})
+        return given[0]
+
+
+def recuse_on_open_ballots(member: Membership, project: Project) -> None:
+    """A link declared while the project is in vote: the member stops voting on it (R8).
+
+    Their vote and the votes they cast as a proxy are taken back (open
+    ballots), their proxies end. A secret vote cannot be taken back: then
+    the declaration waits for the manager to cancel the ballot."""
+    ballot_ids = db.session.scalars(select(BallotOption.ballot_id).join(Ballot, Ballot.id == BallotOption.ballot_id)
+                                    .where(BallotOption.project_id == project.id, Ballot.status == BallotStatus.OPEN))
+    for ballot_id in list(ballot_ids):
+        ballot = _ballot(member.club_id, ballot_id, lock=True)
+        me = _voter(ballot.id, member.id)
+        if me is None or me.recused:
+            continue
+        cast_for_others = list(db.session.scalars(select(BallotVoter).where(
+            BallotVoter.ballot_id == ballot.id, BallotVoter.cast_by_id == member.id,
+            BallotVoter.membership_id != member.id)))
+        if ballot.secret and (me.voted or cast_for_others):
+            raise Conflict(_l("You have already voted in secret on this project: ask the manager to cancel the "
+                              "ballot, then declare your link."))
+        if me.voted:
+            _withdraw_vote(ballot, me)
+        for other in cast_for_others:
+            _withdraw_vote(ballot, other)
+        for proxy in [*_live_proxy(ballot.id, giver_id=member.id), *_live_proxy(ballot.id, holder_id=member.id)]:
+            proxy.ended_at = utcnow()
+        me.recused = True
+        ballot.eligible_count -= 1
+        record(member.user_id, member.club_id, "ballot.recuse", ballot, after={"member": member.id})
+
+
+# --- Closing -----------------------------------------------------------------------------
+
+
+def close_if_due(club_id: int, ballot_id: int, *, now: datetime | None = None) -> None:
+    """Close a ballot whose deadline has passed (called before any read or write of it)."""
+    now = now or utcnow()
+    if not isinstance(ballot_id, int):
+        return
+    due = db.session.scalar(select(Ballot.id).where(Ballot.id == ballot_id, Ballot.club_id == club_id,
+                                                    Ballot.status == BallotStatus.OPEN, Ballot.closes_at <= now))
+    if due:
+        with unit_of_work():
+            ballot = _ballot(club_id, ballot_id, lock=True)
+            if ballot.status == BallotStatus.OPEN and ballot.closes_at <= now:
+                _close(ballot, None, now)
+
+
+def close_due_in(club_id: int, *, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    for ballot_id in list(db.session.scalars(select(Ballot.id).where(
+            Ballot.club_id == club_id, Ballot.status == BallotStatus.OPEN, Ballot.closes_at <= now))):
+        close_if_due(club_id, ballot_id, now=now)
+
+
+def tick(*, now: datetime | None = None) -> int:
+    """Close every ballot past its deadline, in every club (for cron). Returns how many closed."""
+    now = now or utcnow()
+    due = list(db.session.execute(select(Ballot.club_id, Ballot.id).where(
+        Ballot.status == BallotStatus.OPEN, Ballot.closes_at <= now).order_by(Ballot.closes_at)))
+    db.session.rollback()
+    for club_id, ballot_id in due:
+        close_if_due(club_id, ballot_id, now=now)
+    return len(due)
+
+
+def close_early(user_id: int, club_id: int, ballot_id: int, *, now: datetime | None = None) -> Ballot:
+    """The manager closes before the deadline once every eligible member has taken part."""
+    now = now or utcnow()
+    close_if_due(club_id, ballot_id, now=now)
+    with unit_of_work():
+        membership_for(user_id, club_id, roles={Role.MANAGER})
+        ballot = _ballot(club_id, ballot_id, lock=True)
+        _still_open(ballot, now)
+        taken_part = _participants(ballot.id)
+        if taken_part < ballot.eligible_count:
+            raise RuleViolation(_l("%(n)d eligible members have not voted yet: the ballot closes at its deadline.",
+                                   n=ballot.eligible_count - taken_part), rule="R9")
+        _close(ballot, user_id, now)
+        return ballot
+
+
+def cancel(user_id: int, club_id: int, ballot_id: int, reason: str, *, now: datetime | None = None) -> Ballot:
+    """The manager cancels an open ballot, with a reason; nothing is decided."""
+    now = now or utcnow()
+    reason = one_line(reason, "reason", maximum=300)
+    close_if_due(club_id, ballot_id, now=now)
+    with unit_of_work():
+        membership_for(user_id, club_id, roles={Role.MANAGER})
+        ballot = _ballot(club_id, ballot_id, lock=True)
+        _still_open(ballot, now)
+        ballot.status = BallotStatus.CANCELLED
+        ballot.closed_at, ballot.closed_by_id, ballot.cancel_reason = now, user_id, reason
+        for option in ballot.options:
+            if option.project_id:
+                projects.decide(db.session.get(Project, option.project_id), approved=None, actor_id=user_id,
+                                ballot_id=ballot.id)
+        _forget_row_versions(ballot.id)
+        record(user_id, club_id, "ballot.cancel", ballot, after={"reason": reason})
+        return ballot
+
+
+def _participants(ballot_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(BallotVoter).where(
+        BallotVoter.ballot_id == ballot_id, BallotVoter.voted.is_(True), BallotVoter.recused.is_(False)))
+
+
+def counts_of(ballot_id: int) -> dict[int, dict[int, int]]:
+    counts: dict[int, dict[int, int]] = {}
+    for row in db.session.scalars(select(BallotCount).where(BallotCount.ballot_id == ballot_id)):
+        counts.setdefault(row.option_id, {})[row.value] = row.count
+    return counts
+
+
+def _forget_row_versions(ballot_id: int) -> None:
+    """Rewrite every counter in the closing transaction, so that no row
+    version (PostgreSQL's xmin) still points at the last voter's transaction."""
+    db.session.execute(update(BallotCount).where(BallotCount.ballot_id == ballot_id)
+                       .values(count=BallotCount.count + 0))
+
+
+def _close(ballot: Ballot, actor_id: int | None, now: datetime) -> None:
+    counts = counts_of(ballot.id)
+    ordered = {o.id: counts.get(o.id, {}) for o in ballot.options}
+    decision = tally.decide(ballot.method, ballot.threshold, ballot.quorum_percent, ballot.eligible_count,
+                            _participants(ballot.id), ordered)
+    ballot.status = BallotStatus.CLOSED
+    ballot.closed_at, ballot.closed_by_id = now, actor_id
+    ballot.outcome = decision.outcome
+    ballot.tally = decision.summary
+    ballot.winner_option_id = decision.winner
+    _forget_row_versions(ballot.id)
+    db.session.flush()
+    record(actor_id, ballot.club_id, "ballot.close", ballot, after={"outcome": decision.outcome,
+                                                                    "winner": decision.winner})
+    savepoint = db.session.begin_nested()
+    try:
+        _apply(ballot, actor_id)
+        savepoint.commit()
+    except CoopError as refusal:
+        savepoint.rollback()
+        with force_locale("en"):
+            message = str(refusal.message)
+        ballot.effect_error = f"{refusal.rule}: {message}"[:300] if refusal.rule else message[:300]
+        record(actor_id, ballot.club_id, "ballot.effect_refused", ballot, after={"error": ballot.effect_error})
+
+
+def _apply(ballot: Ballot, actor_id: int | None) -> None:
+    """The decision takes effect through the service that owns it."""
+    adopted = ballot.outcome == Outcome.ADOPTED
+    kind = ballot.kind
+    if kind == BallotKind.FUNDING:
+        for option in ballot.options:
+            project = db.session.get(Project, option.project_id)
+            if project.status != ProjectStatus.IN_VOTE:
+                continue
+            if ballot.outcome == Outcome.REJECTED:
+                approved = False
+            elif adopted and (len(ballot.options) == 1 or option.id == ballot.winner_option_id):
+                approved = True
+            else:
+                approved = None  # no decision on it: back to presented, it may be voted on again
+            projects.decide(project, approved=approved, actor_id=actor_id, ballot_id=ballot.id)
+        return
+    if kind == BallotKind.ADMISSION:
+        if ballot.outcome in (Outcome.ADOPTED, Outcome.REJECTED):
+            membership.admit_by_vote(ballot.club_id, ballot.membership_id, ballot_id=ballot.id, approved=adopted)
+        return
+    if not adopted:
+        return
+    if kind == BallotKind.EXCLUSION:
+        membership.exclude_by_vote(ballot.club_id, ballot.membership_id, ballot_id=ballot.id)
+    elif kind == BallotKind.ELECTION:
+        winner = next(o for o in ballot.options if o.id == ballot.winner_option_id or len(ballot.options) == 1)
+        membership.elect(ballot.club_id, winner.membership_id, ballot.role, ballot_id=ballot.id)
+    elif kind == BallotKind.CHARTER:
+        membership.adopt_charter(ballot.club_id, ballot.proposal, ballot_id=ballot.id, author_id=ballot.opened_by_id)
+    elif kind == BallotKind.RENEWAL:
+        membership.renew_term(ballot.club_id, ballot_id=ballot.id)
+    elif kind == BallotKind.DISSOLUTION:
+        fund.begin_dissolution(ballot.club_id, decided_by=actor_id, ballot_id=ballot.id)
+
+
+# --- Reading -----------------------------------------------------------------------------
+
+
+@dataclass
+class BallotPage:
+    ballot: Ballot
+    me: BallotVoter | None
+    my_choices: dict[int, int]
+    my_reason: str | None
+    my_proxy: Proxy | None  # the proxy I gave, if live
+    held: list[tuple[Proxy, BallotVoter]]  # proxies I hold, with their giver's participation
+    proxy_holders: list[Membership]  # whom I may give my proxy to
+    participants: int
+    may_close_early: bool
+    votes: list[BallotVote]  # after the close of an open ballot: who chose what
+    voters: list[BallotVoter]
+
+    @property
+    def may_vote(self) -> bool:
+        return self.ballot.is_open and self.me is not None and not self.me.recused
+
+
+def ballot_page(user_id: int, club_id: int, ballot_id: int, *, now: datetime | None = None) -> BallotPage:
+    close_if_due(club_id, ballot_id, now=now)
+    member = membership_for(user_id, club_id)
+    ballot = _ballot(club_id, ballot_id)
+    me = _voter(ballot.id, member.id)
+    voters = list(db.session.scalars(select(BallotVoter).where(BallotVoter.ballot_id == ballot.id)
+                                     .order_by(BallotVoter.id)))
+    my_choices, my_reason = {}, None
+    if me is not None and not ballot.secret:
+        for row in db.session.scalars(select(BallotVote).where(BallotVote.ballot_id == ballot.id,
+                                                               BallotVote.voter_id == member.id)):
+            my_choices[row.option_id] = row.value
+            my_reason = row.reason or my_reason
+    given = _live_proxy(ballot.id, giver_id=member.id)
+    held_proxies = _live_proxy(ballot.id, holder_id=member.id)
+    by_member = {v.membership_id: v for v in voters}
+    held = [(p, by_member[p.giver_id]) for p in held_proxies if p.giver_id in by_member]
+    holders = []
+    if ballot.is_open and me is not None and not me.recused and not me.voted and not given and not held_proxies:
+        gave = {p.giver_id for p in _live_proxy(ballot.id)}
+        holding: dict[int, int] = {}
+        for p in _live_proxy(ballot.id):
+            holding[p.holder_id] = holding.get(p.holder_id, 0) + 1
+        holders = [v.membership for v in voters if v.membership_id != member.id and not v.recused
+                   and v.membership.status == MemberStatus.ACTIVE and v.membership_id not in gave
+                   and holding.get(v.membership_id, 0) < ballot.max_proxies]
+        holders.sort(key=lambda m: m.user.name.casefold())
+    participants = sum(1 for v in voters if v.voted and not v.recused)
+    votes = []
+    if ballot.status == BallotStatus.CLOSED and not ballot.secret:
+        votes = list(db.session.scalars(select(BallotVote).where(BallotVote.ballot_id == ballot.id)
+                                        .order_by(BallotVote.voter_id, BallotVote.option_id)))
+    return BallotPage(ballot=ballot, me=me, my_choices=my_choices, my_reason=my_reason,
+                      my_proxy=given[0] if given else None, held=held, proxy_holders=holders,
+                      participants=participants,
+                      may_close_early=(ballot.is_open and member.role == Role.MANAGER
+                                       and participants >= ballot.eligible_count),
+                      votes=votes, voters=voters)
+
+
+def ballots_of(user_id: int, club_id: int, *, now: datetime | None = None) -> list[Ballot]:
+    """Every ballot of the club, open ones first (soonest deadline), then the latest closed."""
+    membership_for(user_id, club_id)
+    close_due_in(club_id, now=now)
+    rows = list(db.session.scalars(select(Ballot).where(Ballot.club_id == club_id)))
+    rows.sort(key=lambda b: (b.status != BallotStatus.OPEN,
+                             b.closes_at if b.is_open else datetime.max - (b.closed_at or b.opened_at)))
+    return rows
+
+
+@dataclass(frozen=True)
+class Waiting:
+    ballot: Ballot
+    club: Club
+    voted: bool
+    recused: bool
+
+
+def open_ballots_for(user_id: int, *, now: datetime | None = None) -> list[Waiting]:
+    """The open ballots of every club the person belongs to, and whether they have voted (the home page)."""
+    now = now or utcnow()
+    rows = list(db.session.execute(
+        select(Ballot, BallotVoter).join(BallotVoter, BallotVoter.ballot_id == Ballot.id)
+        .join(Membership, Membership.id == BallotVoter.membership_id)
+        .where(Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE,
+               Ballot.status == BallotStatus.OPEN)
+        .order_by(Ballot.closes_at)))
+    out = []
+    for ballot, voter in rows:
+        if ballot.closes_at <= now:
+            close_if_due(ballot.club_id, ballot.id, now=now)
+            continue
+        out.append(Waiting(ballot=ballot, club=voter.membership.club, voted=voter.voted, recused=voter.recused))
+    return out
+
+
+def decisions(user_id: int, club_id: int, *, now: datetime | None = None) -> list[Ballot]:
+    """The club's register of decisions: every closed ballot, oldest first, like minutes."""
+    membership_for(user_id, club_id)
+    close_due_in(club_id, now=now)
+    return list(db.session.scalars(select(Ballot).where(Ballot.club_id == club_id,
+                                                        Ballot.status == BallotStatus.CLOSED)
+                                   .order_by(Ballot.closed_at, Ballot.id)))
+
+
+def subject_choices(user_id: int, club_id: int) -> dict[str, list]:
+    """What the manager may put to a vote now: presented projects, pending requests, active members."""
+    membership_for(user_id, club_id, roles={Role.MANAGER})
+    session = db.session
+    return {
+        "projects": list(session.scalars(select(Project).where(Project.club_id == club_id,
+                                                               Project.status == ProjectStatus.PRESENTED)
+                                         .order_by(Project.name))),
+        "pending": list(session.scalars(select(Membership).where(Membership.club_id == club_id,
+                                                                 Membership.status == MemberStatus.PENDING))),
+        "members": list(session.scalars(select(Membership).where(Membership.club_id == club_id,
+                                                                 Membership.status == MemberStatus.ACTIVE))),
+    }
+
+
+def ballots_on_project(user_id: int, club_id: int, project_id: int) -> list[Ballot]:
+    membership_for(user_id, club_id)
+    return list(db.session.scalars(select(Ballot).join(BallotOption, BallotOption.ballot_id == Ballot.id)
+                                   .where(Ballot.club_id == club_id, BallotOption.project_id == project_id)
+                                   .order_by(Ballot.opened_at.desc(), Ballot.id.desc())))
+
+
+def my_participation(user_id: int, club_id: int) -> dict[int, BallotVoter]:
+    """My row on each ballot of the club: whether I may vote, am recused, have voted."""
+    member = membership_for(user_id, club_id)
+    return {v.ballot_id: v for v in db.session.scalars(select(BallotVoter).where(
+        BallotVoter.membership_id == member.id))}

@@ -1,0 +1,412 @@
+"""Projects and ballots: proposing, presenting, declaring links, opening
+ballots, voting, proxies, results and the register of decisions."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..forms.auth import EmptyForm
+from ..forms.votes import (
+    CancelForm,
+    CharterBallotForm,
+    LinkForm,
+    ProjectForm,
+    ProxyForm,
+    choices_of,
+    proxy_prefix,
+    vote_form_class,
+)
+from ..models import BallotKind, Role
+from ..services import ballots, membership, projects
+from ..services.ballots import Subject
+from . import labels
+from .explain import explain, subject_of
+from .forms import attempt, enter_club, render_form
+
+bp = Blueprint("votes", __name__)
+
+
+@bp.before_request
+@login_required
+def _logged_in():
+    """Every page here needs a logged-in person."""
+
+
+def _locale() -> str:
+    return str(get_locale() or "fr")
+
+
+# --- Projects ------------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/projects")
+def project_list(club_id: int):
+    enter_club(club_id)
+    rows = projects.projects_of(current_user.id, club_id)
+    return render_template("votes/projects.html", projects=rows)
+
+
+@bp.route("/clubs/<id:club_id>/projects/new", methods=["GET", "POST"])
+def propose(club_id: int):
+    enter_club(club_id)
+    form = ProjectForm()
+    if form.validate_on_submit():
+        project = attempt(form, lambda: projects.propose(current_user.id, club_id, form.values(),
+                                                         form_key=form.form_key.data), field_for=form.field_for)
+        if project is not None:
+            flash(_("Your project is saved as a draft. Present it when it is ready."), "success")
+            return redirect(url_for("votes.project", club_id=club_id, project_id=project.id))
+    return render_form("votes/project_form.html", form, project=None)
+
+
+@bp.get("/clubs/<id:club_id>/projects/<id:project_id>")
+def project(club_id: int, project_id: int):
+    me = enter_club(club_id)
+    shown = projects.project_for(current_user.id, club_id, project_id)
+    links = projects.links_of([shown.id])
+    return render_template("votes/project.html", project=shown, links=links,
+                           linked=any(link.membership_id == me.id for link in links),
+                           may_steer=projects.may_steer(me, shown), link_form=LinkForm(), action_form=EmptyForm(),
+                           project_ballots=ballots.ballots_on_project(current_user.id, club_id, shown.id))
+
+
+@bp.route("/clubs/<id:club_id>/projects/<id:project_id>/edit", methods=["GET", "POST"])
+def edit_project(club_id: int, project_id: int):
+    enter_club(club_id)
+    shown = projects.project_for(current_user.id, club_id, project_id)
+    form = ProjectForm(obj=None)
+    if not form.is_submitted():
+        for name in ("name", "description", "town", "legal_form", "instrument", "holder_name", "holder_contact"):
+            form[name].data = getattr(shown, name)
+        form.amount_requested.set_cents(shown.amount_requested, _locale())
+        if shown.stake_hundredths:
+            form.stake.data = _percent_text(shown.stake_hundredths)
+    if form.validate_on_submit():
+        changed = attempt(form, lambda: projects.update(current_user.id, club_id, project_id, form.values()),
+                          field_for=form.field_for)
+        if changed is not None:
+            flash(_("The project is updated."), "success")
+            return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
+    return render_form("votes/project_form.html", form, project=shown)
+
+
+def _percent_text(hundredths: int) -> str:
+    from ..amounts import decimal_text
+
+    return decimal_text(hundredths, _locale())
+
+
+@bp.post("/clubs/<id:club_id>/projects/<id:project_id>/present")
+def present(club_id: int, project_id: int):
+    enter_club(club_id)
+    _check(EmptyForm())
+    projects.present(current_user.id, club_id, project_id)
+    flash(_("The project is presented to the club."), "success")
+    return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
+
+
+@bp.post("/clubs/<id:club_id>/projects/<id:project_id>/withdraw")
+def withdraw(club_id: int, project_id: int):
+    enter_club(club_id)
+    _check(EmptyForm())
+    projects.withdraw(current_user.id, club_id, project_id)
+    flash(_("The project is withdrawn."), "info")
+    return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
+
+
+@bp.post("/clubs/<id:club_id>/projects/<id:project_id>/link")
+def declare_link(club_id: int, project_id: int):
+    me = enter_club(club_id)
+    form = LinkForm()
+    shown = projects.project_for(current_user.id, club_id, project_id)
+    if form.validate_on_submit() and attempt(form, lambda: projects.declare_link(
+            current_user.id, club_id, project_id, form.nature.data)) is not None:
+        flash(_("Your link is declared: you will not vote on this project (R8)."), "success")
+        return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
+    links = projects.links_of([shown.id])
+    return render_form("votes/project.html", form, project=shown, links=links,
+                       linked=any(link.membership_id == me.id for link in links),
+                       may_steer=projects.may_steer(me, shown), link_form=form, action_form=EmptyForm(),
+                       project_ballots=ballots.ballots_on_project(current_user.id, club_id, shown.id))
+
+
+def _check(form) -> None:
+    """A bare button: only its CSRF token to check (a missing one is a 400 from the CSRF guard)."""
+    if not form.validate_on_submit():
+        abort(400)
+
+
+# --- Ballots -------------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/ballots")
+def ballot_list(club_id: int):
+    enter_club(club_id)
+    rows = ballots.ballots_of(current_user.id, club_id)
+    voted = ballots.my_participation(current_user.id, club_id)
+    return render_template("votes/ballots.html", ballots=rows, voted=voted)
+
+
+#: The kinds opened from the ballot form (the charter has its own form).
+FORM_KINDS = {k.value for k in BallotKind} - {BallotKind.CHARTER}
+
+
+def _method_choices(kind: str):
+    single = [("yes_no", labels.VOTING_METHODS["yes_no"]), ("consent", labels.VOTING_METHODS["consent"])]
+    if kind in ("funding", "election"):
+        return [*single, ("judgment", labels.VOTING_METHODS["judgment"]),
+                ("approval", labels.VOTING_METHODS["approval"])]
+    return single
+
+
+@bp.route("/clubs/<id:club_id>/ballots/new/<kind>", methods=["GET", "POST"])
+def open_ballot(club_id: int, kind: str):
+    enter_club(club_id, roles={Role.MANAGER})
+    if kind not in FORM_KINDS:
+        abort(404)
+    from ..forms.votes import BallotForm
+
+    form = BallotForm()
+    choices = ballots.subject_choices(current_user.id, club_id)
+    form.method.choices = _method_choices(kind)
+    form.project_ids.choices = [(p.id, p.name) for p in choices["projects"]]
+    people = choices["pending"] if kind == "admission" else choices["members"]
+    form.membership_id.choices = [(m.id, m.user.name) for m in people]
+    form.candidate_ids.choices = [(m.id, m.user.name) for m in choices["members"]]
+    if not form.is_submitted():
+        form.secret.data = kind == BallotKind.ELECTION
+        wanted = request.args.get("subject", type=int)
+        if wanted is not None:
+            form.project_ids.data = [wanted] if kind == "funding" else None
+            form.membership_id.data = wanted
+    relevant = {"funding": ("project_ids",), "admission": ("membership_id",), "exclusion": ("membership_id",),
+                "election": ("role", "candidate_ids")}.get(kind, ())
+    for name in ("project_ids", "membership_id", "role", "candidate_ids"):
+        if name not in relevant:
+            form[name].validators = []
+            form[name].pre_validate = lambda _form: None
+    if form.validate_on_submit():
+        subject = Subject(project_ids=list(form.project_ids.data or []), membership_id=form.membership_id.data,
+                          role=form.role.data, candidate_ids=list(form.candidate_ids.data or []))
+        opened = attempt(form, lambda: ballots.open_ballot(
+            current_user.id, club_id, kind=kind, method=form.method.data, closes_at=form.closes_at.data,
+            subject=subject, secret=form.secret.data, title=form.title.data or "", details=form.details.data or "",
+            form_key=form.form_key.data), field_for=_subject_field)
+        if opened is not None:
+            flash(_("The ballot is open until %(when)s.", when=format_datetime(opened.closes_at, "short")), "success")
+            return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=opened.id))
+    return render_form("votes/ballot_new.html", form, kind=kind, relevant=relevant)
+
+
+def _subject_field(name: str) -> str:
+    return {"changes": "closes_at"}.get(name, name)
+
+
+@bp.route("/clubs/<id:club_id>/charter/propose", methods=["GET", "POST"])
+def propose_amendment(club_id: int):
+    """The manager puts a new wording of the charter to a vote (active clubs)."""
+    enter_club(club_id, roles={Role.MANAGER})
+    form = CharterBallotForm()
+    current = membership.charter_values(membership.charter_of(club_id))
+    if not form.is_submitted():
+        form.fill(current, _locale())
+    if form.validate_on_submit():
+        changes = {k: v for k, v in form.values().items() if current.get(k) != v}
+        opened = attempt(form, lambda: ballots.open_ballot(
+            current_user.id, club_id, kind="charter", method="yes_no", closes_at=form.closes_at.data,
+            subject=Subject(changes=changes), details=form.details.data or "", form_key=form.form_key.data),
+            field_for=form.field_for)
+        if opened is not None:
+            flash(_("The amendment is put to the vote until %(when)s.",
+                    when=format_datetime(opened.closes_at, "short")), "success")
+            return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=opened.id))
+    return render_form("clubs/charter_edit.html", form, ballot=True)
+
+
+def _vote_forms(page):
+    """My own vote form, and one per proxy I hold."""
+    ballot = page.ballot
+    option_ids = [o.id for o in ballot.options]
+    cls = vote_form_class(ballot.method, option_ids)
+    forms = []
+    if page.may_vote:
+        mine = cls(formdata=None)
+        if page.my_choices:
+            _fill(mine, ballot.method, page.my_choices, page.my_reason)
+        forms.append((None, mine))
+        for _proxy, voter in page.held:
+            forms.append((voter, cls(formdata=None, prefix=proxy_prefix(voter.membership_id))))
+    return forms
+
+
+def _fill(form, method: str, choices: dict[int, int], reason: str | None) -> None:
+    if method in ("yes_no", "consent"):
+        form.choice.data = str(next(iter(choices.values())))
+        if method == "consent":
+            form.reason.data = reason
+    elif method == "judgment":
+        for option_id, value in choices.items():
+            form[f"grade_{option_id}"].data = str(value)
+    else:
+        for option_id, value in choices.items():
+            form[f"approve_{option_id}"].data = bool(value)
+
+
+def _ballot_page(club_id: int, ballot_id: int, *, submitted=None, status: int = 200):
+    me = enter_club(club_id)
+    page = ballots.ballot_page(current_user.id, club_id, ballot_id)
+    forms = _vote_forms(page)
+    if submitted is not None:
+        forms = [(voter, submitted if proxy_prefix(voter.membership_id if voter else None) == submitted._prefix
+                  else form) for voter, form in forms]
+        if not any(form is submitted for _voter, form in forms):  # no form left to show the refusal next to
+            for message in [*submitted.form_errors, *(m for ms in submitted.errors.values() for m in ms)]:
+                flash(str(message), "error")
+    proxy_form = ProxyForm()
+    proxy_form.holder_id.choices = [(m.id, m.user.name) for m in page.proxy_holders]
+    return render_template("votes/ballot.html", page=page, ballot=page.ballot, forms=forms, proxy_form=proxy_form,
+                           action_form=EmptyForm(), cancel_form=CancelForm(), explanation=explain(page.ballot),
+                           subject=subject_of(page.ballot), me=me,
+                           charter_changes=_changes(page.ballot)), status
+
+
+def _changes(ballot) -> list[tuple[str, str, str]]:
+    """A charter amendment's settings: label, value in force when the ballot opened, value proposed."""
+    if ballot.kind != BallotKind.CHARTER or not ballot.proposal:
+        return []
+    from ..amounts import duration, money
+
+    base = membership.charter_values(membership.charter_of(ballot.club_id, ballot.charter_version))
+    hours = {v: k for k, v in CharterBallotForm.HOURS.items()}
+
+    def shown(name: str, value) -> str:
+        if name in CharterBallotForm.MONEY:
+            return money(value, g.club.currency, _locale())
+        if name in hours:
+            return duration(value)
+        if name.startswith("threshold_"):
+            return str(labels.THRESHOLDS.get(value, value))
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        return str(value)
+
+    rows = []
+    for name, value in sorted(ballot.proposal.items()):
+        label = str(getattr(CharterBallotForm, hours.get(name, name)).args[0])
+        rows.append((label, shown(name, base.get(name)), shown(name, value)))
+    return rows
+
+
+@bp.get("/clubs/<id:club_id>/ballots/<id:ballot_id>")
+def ballot(club_id: int, ballot_id: int):
+    return _ballot_page(club_id, ballot_id)
+
+
+@bp.post("/clubs/<id:club_id>/ballots/<id:ballot_id>")
+def vote(club_id: int, ballot_id: int):
+    enter_club(club_id)
+    page = ballots.ballot_page(current_user.id, club_id, ballot_id)
+    option_ids = [o.id for o in page.ballot.options]
+    raw = request.form.get("proxy_for", "")
+    if raw and (not raw.isdigit() or len(raw) > 12):
+        abort(400)
+    for_member = int(raw) if raw else None
+    form = vote_form_class(page.ballot.method, option_ids)(prefix=proxy_prefix(for_member))
+    if form.validate_on_submit():
+        choices, reason = choices_of(form, page.ballot.method, option_ids)
+        done = attempt(form, lambda: ballots.vote(current_user.id, club_id, ballot_id, choices=choices,
+                                                  reason=reason, for_member=for_member))
+        if done is not None:
+            if for_member is None:
+                flash(_("Your vote is recorded."), "success")
+            else:
+                flash(_("The vote of %(name)s is recorded.", name=done.membership.user.name), "success")
+            return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
+    if not form.errors and not form.form_errors:
+        abort(400)
+    return _ballot_page(club_id, ballot_id, submitted=form, status=getattr(form, "refusal_status", 400))
+
+
+@bp.post("/clubs/<id:club_id>/ballots/<id:ballot_id>/proxy")
+def give_proxy(club_id: int, ballot_id: int):
+    enter_club(club_id)
+    form = ProxyForm()
+    form.holder_id.choices = None  # the service checks who may hold it
+    form.holder_id.validate_choice = False
+    if not form.validate_on_submit():
+        abort(400)
+    proxy = ballots.give_proxy(current_user.id, club_id, ballot_id, form.holder_id.data)
+    flash(_("%(name)s holds your proxy for this ballot.", name=proxy.holder.user.name), "success")
+    return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
+
+
+@bp.post("/clubs/<id:club_id>/ballots/<id:ballot_id>/proxy/withdraw")
+def withdraw_proxy(club_id: int, ballot_id: int):
+    enter_club(club_id)
+    _check(EmptyForm())
+    ballots.withdraw_proxy(current_user.id, club_id, ballot_id)
+    flash(_("Your proxy is withdrawn: you vote yourself."), "info")
+    return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
+
+
+@bp.post("/clubs/<id:club_id>/ballots/<id:ballot_id>/close")
+def close(club_id: int, ballot_id: int):
+    enter_club(club_id, roles={Role.MANAGER})
+    _check(EmptyForm())
+    ballots.close_early(current_user.id, club_id, ballot_id)
+    flash(_("The ballot is closed."), "success")
+    return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
+
+
+@bp.post("/clubs/<id:club_id>/ballots/<id:ballot_id>/cancel")
+def cancel(club_id: int, ballot_id: int):
+    enter_club(club_id, roles={Role.MANAGER})
+    form = CancelForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the ballot is cancelled."), "error")
+        return _ballot_page(club_id, ballot_id, status=400)
+    ballots.cancel(current_user.id, club_id, ballot_id, form.reason.data)
+    flash(_("The ballot is cancelled."), "info")
+    return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
+
+
+# --- The register of decisions ------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/decisions")
+def decisions(club_id: int):
+    enter_club(club_id)
+    rows = ballots.decisions(current_user.id, club_id)
+    return render_template("votes/decisions.html", rows=[(b, subject_of(b), explain(b)) for b in rows])
+
+
+@bp.get("/clubs/<id:club_id>/decisions.csv")
+def decisions_csv(club_id: int):
+    enter_club(club_id)
+    rows = ballots.decisions(current_user.id, club_id)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";" if _locale().startswith("fr") else ",")
+    writer.writerow([_("Number"), _("Closed on"), _("Decision"), _("Subject"), _("Method"), _("Secret"),
+                     _("Eligible"), _("Took part"), _("Yes"), _("No"), _("Abstentions"), _("Outcome"),
+                     _("Explanation"), _("Not applied because")])
+    for b in rows:
+        t = b.tally or {}
+        writer.writerow([b.id, b.closed_at.strftime("%Y-%m-%d %H:%M"), str(labels.BALLOT_KINDS[b.kind]),
+                         _safe(subject_of(b)), str(labels.VOTING_METHODS[b.method]), _("yes") if b.secret else _("no"),
+                         t.get("eligible", ""), t.get("participants", ""), t.get("yes", ""), t.get("no", ""),
+                         t.get("abstain", ""), str(labels.OUTCOMES[b.outcome]), _safe(" ".join(explain(b))),
+                         _safe(b.effect_error or "")])
+    name = f"decisions-{g.club.id}.csv"
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _safe(text: str) -> str:
+    """No spreadsheet formula from a member's text (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
