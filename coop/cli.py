@@ -6,7 +6,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from .services import fund, ledger
+from .services import ballots, fund, ledger
 from .services.errors import CoopError
 
 coop_cli = AppGroup("coop", help="Entraide administration.")
@@ -14,8 +14,8 @@ coop_cli = AppGroup("coop", help="Entraide administration.")
 
 @coop_cli.command("check")
 def check_command() -> None:
-    """Verify the ledger's invariants over every club; exit 1 on any violation."""
-    violations = ledger.check() + fund.check_contributions()
+    """Verify the invariants of the books and the ballots over every club; exit 1 on any violation."""
+    violations = ledger.check() + fund.check_contributions() + ballots.check()
     if not violations:
         click.echo("Ledger check: all invariants hold.")
         return

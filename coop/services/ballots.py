@@ -724,3 +724,34 @@ def my_participation(user_id: int, club_id: int) -> dict[int, BallotVoter]:
     member = membership_for(user_id, club_id)
     return {v.ballot_id: v for v in db.session.scalars(select(BallotVoter).where(
         BallotVoter.membership_id == member.id))}
+
+
+# --- Integrity ---------------------------------------------------------------------------
+
+
+def check() -> list:
+    """Invariant 8: on every ballot, each option's counters add up to the members who took part
+    (everyone answers every option), and an open ballot's counters agree with its recorded votes."""
+    from .ledger import Violation
+
+    found = []
+    voted = dict(db.session.execute(
+        select(BallotVoter.ballot_id, func.count()).where(BallotVoter.voted.is_(True), BallotVoter.recused.is_(False))
+        .group_by(BallotVoter.ballot_id)).all())
+    sums = db.session.execute(
+        select(Ballot.id, Ballot.club_id, Ballot.secret, BallotCount.option_id, func.sum(BallotCount.count))
+        .join(BallotCount, BallotCount.ballot_id == Ballot.id)
+        .group_by(Ballot.id, Ballot.club_id, Ballot.secret, BallotCount.option_id))
+    rows = dict(db.session.execute(
+        select(BallotVote.option_id, func.count()).group_by(BallotVote.option_id)).all())
+    for ballot_id, club_id, secret, option_id, total in sums:
+        total = int(total or 0)
+        if total != voted.get(ballot_id, 0):
+            found.append(Violation(8, club_id, f"ballot {ballot_id} option {option_id}: {total} choices counted "
+                                               f"for {voted.get(ballot_id, 0)} members who took part"))
+        if secret and rows.get(option_id):
+            found.append(Violation(8, club_id, f"secret ballot {ballot_id} keeps {rows[option_id]} named votes"))
+        elif not secret and rows.get(option_id, 0) != total:
+            found.append(Violation(8, club_id, f"ballot {ballot_id} option {option_id}: {total} choices counted "
+                                               f"but {rows.get(option_id, 0)} votes recorded"))
+    return found

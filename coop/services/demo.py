@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Account, Club, Role, TransactionKind, Unit, User
-from . import auth, fund, ledger, membership
+from ..models.base import utcnow
+from . import auth, ballots, fund, ledger, membership, projects
 from .errors import Conflict, _l
 
 DEMO_PASSWORD = "entraide-demo"
@@ -83,7 +84,39 @@ def load_demo(today: date | None = None) -> list[DemoLogin]:
         ledger.post(club.id, unit=Unit.TIME, kind=TransactionKind.EXCHANGE,
                     lines=[(given.id, minutes), (received.id, -minutes)], idempotency_key=_key(),
                     occurred_on=today - timedelta(days=10), memo=what, author_id=users[receiver].id)
+    _projects_and_ballots(club.id, users, members)
     return [DemoLogin(name, email, role) for name, email, role in PEOPLE]
+
+
+def _projects_and_ballots(club_id: int, users: list[User], members: dict) -> None:
+    """Two projects: one approved by a past vote, one in vote now (Thomas has declared a link to it)."""
+    bakery = projects.propose(users[3].id, club_id, {
+        "name": "Fournil du Plateau", "description": "Boulangerie bio au levain, four à bois, 3 emplois.\n"
+        "Le prêt financerait le pétrin et la chambre de pousse.", "town": "Lans-en-Vercors", "legal_form": "scop",
+        "instrument": "loan", "amount_requested": 300_000, "stake_hundredths": None,
+        "holder_name": "Nadia Perrin", "holder_contact": "nadia@fournil.example"}, form_key=_key())
+    projects.present(users[3].id, club_id, bakery.id)
+    now = utcnow()
+    ballot = ballots.open_ballot(users[0].id, club_id, kind="funding", method="yes_no",
+                                 closes_at=now + timedelta(days=7), subject=ballots.Subject(project_ids=[bakery.id]),
+                                 form_key=_key(), now=now)
+    option = ballot.options[0].id
+    for user, value in zip(users, (1, 1, 1, 1, -1, 1, 0, 1), strict=True):
+        ballots.vote(user.id, club_id, ballot.id, choices={option: value}, now=now)
+    ballots.close_early(users[0].id, club_id, ballot.id, now=now)
+
+    shop = projects.propose(users[4].id, club_id, {
+        "name": "Épicerie Le Bocal", "description": "Épicerie vrac et circuits courts au centre du village.",
+        "town": "Villard-de-Lans", "legal_form": "sas", "instrument": "equity", "amount_requested": 500_000,
+        "stake_hundredths": 1000, "holder_name": "Paul Garnier", "holder_contact": "06 12 34 56 78"},
+        form_key=_key())
+    projects.present(users[4].id, club_id, shop.id)
+    projects.declare_link(users[7].id, club_id, shop.id, "Cousin du porteur de projet")
+    ballot = ballots.open_ballot(users[0].id, club_id, kind="funding", method="yes_no",
+                                 closes_at=now + timedelta(days=10), subject=ballots.Subject(project_ids=[shop.id]),
+                                 form_key=_key(), now=now)
+    ballots.vote(users[1].id, club_id, ballot.id, choices={ballot.options[0].id: 1}, now=now)
+    ballots.give_proxy(users[5].id, club_id, ballot.id, members[users[2].id].id, now=now)
 
 
 def _account(club_id: int, code: str) -> Account:
