@@ -391,7 +391,7 @@ def decisions_csv(club_id: int):
     rows = ballots.decisions(current_user.id, club_id)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if _locale().startswith("fr") else ",")
-    writer.writerow([_("Number"), _("Closed on"), _("Decision"), _("Subject"), _("Method"), _("Secret"),
+    writer.writerow([_("Number"), _("Closed on"), _("Decision"), _("Subject"), _("Voting method"), _("Secret"),
                      _("Eligible"), _("Took part"), _("Yes"), _("No"), _("Abstentions"), _("Outcome"),
                      _("Explanation"), _("Not applied because")])
     for b in rows:
