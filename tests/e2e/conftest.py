@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: What the running server uses, for journeys that prepare their club through the services.
+LIVE: dict[str, str] = {}
+
+
 def _unavailable(message: str):
     if CI:
         pytest.fail("CI=true but " + message)
@@ -52,6 +56,7 @@ def live_server(tmp_path_factory):
         "SECRET_KEY": "e2e-only",
     }
     env.pop("COOP_ENV", None)
+    LIVE["database_url"] = env["DATABASE_URL"]
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     port = _free_port()
@@ -73,6 +78,16 @@ def live_server(tmp_path_factory):
     server.terminate()
     server.wait(timeout=10)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def live_app(live_server):
+    """The application bound to the live server's database, to set a scene through the services."""
+    from coop import create_app
+    from coop.config import TestConfig
+
+    config = type("LiveConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": LIVE["database_url"]})
+    return create_app(config)
 
 
 @pytest.fixture(scope="session")
