@@ -284,7 +284,7 @@ def _check_choices(ballot: Ballot, choices: dict[int, int], reason: str | None) 
             raise InvalidInput(_l("Choose a value from the list."), field="choice")
         clean[option_id] = value
     if ballot.method == Method.CONSENT and clean[option_ids[0]] == tally.NO:
-        reason = one_line(reason, "reason", maximum=REASON_MAX)
+        reason = one_line(reason, "reason", maximum=REASON_MAX, required=False)
         if not reason:
             raise InvalidInput(_l("An objection must give its reason."), field="reason")
     else:

@@ -197,6 +197,16 @@ def project_for(user_id: int, club_id: int, project_id: int) -> Project:
     return _project(club_id, project_id)
 
 
+def project_to_edit(user_id: int, club_id: int, project_id: int) -> Project:
+    """The project, for its proposer or the manager, while it may still change."""
+    member = membership_for(user_id, club_id)
+    project = _project(club_id, project_id)
+    _may_steer(member, project)
+    if project.status not in EDITABLE:
+        raise Conflict(_l("A project cannot be changed once it is put to the vote."))
+    return project
+
+
 def links_of(project_ids: list[int]) -> list[ProjectLink]:
     if not project_ids:
         return []

@@ -78,8 +78,8 @@ def project(club_id: int, project_id: int):
 @bp.route("/clubs/<id:club_id>/projects/<id:project_id>/edit", methods=["GET", "POST"])
 def edit_project(club_id: int, project_id: int):
     enter_club(club_id)
-    shown = projects.project_for(current_user.id, club_id, project_id)
-    form = ProjectForm(obj=None)
+    shown = projects.project_to_edit(current_user.id, club_id, project_id)
+    form = ProjectForm()
     if not form.is_submitted():
         for name in ("name", "description", "town", "legal_form", "instrument", "holder_name", "holder_contact"):
             form[name].data = getattr(shown, name)

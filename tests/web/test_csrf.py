@@ -1,11 +1,12 @@
 """CSRF: every route that accepts POST refuses a request without a token (400), walking the URL map."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from coop.services import fund
+from coop.models.base import utcnow
+from coop.services import ballots, fund, projects
 from coop.services import membership as clubs
 from tests.conftest import PASSWORD, hidden_fields, key, say, snapshot
 
@@ -22,12 +23,19 @@ KNOWN_POST_ENDPOINTS = {
     "clubs.activate", "clubs.edit_charter", "clubs.invitations", "clubs.revoke_invitation",
     "fund.my_savings", "fund.record_contribution", "fund.reverse_contribution", "fund.month_sheet", "fund.refund",
     "fund.distribute", "fund.close",
+    "votes.propose", "votes.edit_project", "votes.present", "votes.withdraw", "votes.declare_link",
+    "votes.open_ballot", "votes.propose_amendment", "votes.vote", "votes.give_proxy", "votes.withdraw_proxy",
+    "votes.close", "votes.cancel",
 }
 
 
 @pytest.fixture
 def club_with_everything(make_club, make_user):
-    """A forming club seen by its manager, with a pending request and an open invitation: real ids for every URL."""
+    """A forming club seen by its manager, with a pending request, an open invitation and a project: real ids for
+    every URL. A forming club holds no ballot: the ballot is one of an active club (the token is checked first)."""
+    voting = make_club(5, name="Cigale Active")
+    ballot = ballots.open_ballot(voting.manager.id, voting.club_id, kind="dissolution", method="yes_no",
+                                 closes_at=utcnow() + timedelta(days=7), subject=ballots.Subject(), form_key=key())
     setup = make_club(5, activate=False)
     _, code = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
     pending = clubs.join(make_user().id, code)
@@ -35,8 +43,13 @@ def club_with_everything(make_club, make_user):
     contribution = fund.record_contribution(setup.treasurer.id, setup.club_id,
                                             membership_id=setup.membership_id(setup.manager), amount=2000,
                                             received_on=date.today(), method="transfer", idempotency_key=key())
+    project = projects.propose(setup.manager.id, setup.club_id, {
+        "name": "Fournil", "description": "Un four.", "town": "Die", "legal_form": "scop", "instrument": "loan",
+        "amount_requested": 100_000, "stake_hundredths": None, "holder_name": "Anne",
+        "holder_contact": "anne@example.org"}, form_key=key())
     return setup, {"club_id": setup.club_id, "membership_id": pending.id, "invitation_id": invitation.id,
-                   "contribution_id": contribution.id}
+                   "contribution_id": contribution.id, "project_id": project.id, "ballot_id": ballot.id,
+                   "kind": "funding"}
 
 
 def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):
