@@ -6,7 +6,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from .services import ballots, fund, ledger
+from .services import ballots, fund, investments, ledger
 from .services.errors import CoopError
 
 coop_cli = AppGroup("coop", help="Entraide administration.")
@@ -15,7 +15,7 @@ coop_cli = AppGroup("coop", help="Entraide administration.")
 @coop_cli.command("check")
 def check_command() -> None:
     """Verify the invariants of the books and the ballots over every club; exit 1 on any violation."""
-    violations = ledger.check() + fund.check_contributions() + ballots.check()
+    violations = ledger.check() + fund.check_contributions() + ballots.check() + investments.check()
     if not violations:
         click.echo("Ledger check: all invariants hold.")
         return

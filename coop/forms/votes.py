@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     RadioField,
     SelectChoice,
@@ -186,3 +187,18 @@ class ProxyForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = StringField(_l("Why is the ballot cancelled?"), validators=[DataRequired(), Length(max=300)])
+
+
+class InvestmentForm(OneTimeForm):
+    mentor_id = SelectField(_l("Mentor (parrain or marraine)"), coerce=int, validators=[InputRequired()])
+    second_mentor_id = SelectField(_l("Second mentor (optional)"), coerce=int, default=0)
+
+
+class PaymentForm(OneTimeForm):
+    amount = MoneyField(_l("Amount paid out"), validators=[DataRequired()])
+    paid_on = DateField(_l("Transfer date"), validators=[InputRequired()])
+    bank_reference = StringField(_l("Bank reference"), validators=[Optional(), Length(max=80)])
+
+
+class CancelPaymentForm(FlaskForm):
+    reason = StringField(_l("Why is it cancelled?"), validators=[DataRequired(), Length(max=300)])

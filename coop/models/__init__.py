@@ -13,6 +13,7 @@ from .club import (
     Threshold,
 )
 from .fund import Contribution, ContributionSource, PaymentMethod, Pledge, Rhythm
+from .invest import Disbursement, DisbursementStatus, Investment, InvestmentStatus
 from .ledger import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
 from .user import User
 from .vote import (
@@ -34,6 +35,10 @@ from .vote import (
 )
 
 __all__ = [
+    "Disbursement",
+    "DisbursementStatus",
+    "Investment",
+    "InvestmentStatus",
     "Ballot",
     "BallotCount",
     "BallotKind",

@@ -480,8 +480,10 @@ class Position:
 
 
 def committed_amount(club_id: int) -> int:
-    """Approved but unpaid disbursements (the investments issue adds them)."""
-    return 0
+    """Payments to enterprises entered but not yet approved by a second officer (R11)."""
+    from .investments import committed
+
+    return committed(club_id)
 
 
 def invested_amount(club_id: int) -> int:

@@ -280,3 +280,45 @@ def check_proxy(*, giver_recused: bool, holder_recused: bool, giver_holds: int, 
             _l("The charter allows %(n)d proxy per member and this member already holds it.", n=limit) if limit == 1
             else _l("The charter allows %(n)d proxies per member and this member already holds them.", n=limit),
             rule="R9")
+
+
+# --- Investments (R5, R10, R11) ------------------------------------------------------------
+
+#: Legal forms without shares: the club can lend to them, not own part of them.
+NO_SHARES = ("association", "sole_trader", "obnl")
+
+
+@dataclass(frozen=True)
+class Caps:
+    """What R10 measures an investment against, in cents."""
+
+    available_cash: int  # bank balance less commitments (entered, unapproved payments)
+    fund: int  # members' capital: the savings the club pooled
+    project_cap_percent: int
+    minority_stake_percent: int
+    holds_shares: bool  # the club already owns shares of this enterprise
+
+
+def check_investment(amount: int, instrument: str, legal_form: str, stake_hundredths: int | None, caps: Caps,
+                     money_text) -> None:
+    """R10: no more than the cash available, no more than the charter's share of the fund in one project,
+    a minority stake in a company that has shares, a current-account loan only to a company the club owns
+    shares of. ``money_text`` formats cents for the message."""
+    if amount > caps.available_cash:
+        raise LimitExceeded(_l("This takes %(amount)s but the club has %(available)s available (cash less the "
+                               "payments already committed).", amount=money_text(amount),
+                               available=money_text(max(caps.available_cash, 0))), rule="R10")
+    if amount * 100 > caps.project_cap_percent * caps.fund:
+        raise LimitExceeded(_l("One project may take at most %(cap)d %% of the fund, that is %(max)s.",
+                               cap=caps.project_cap_percent, max=money_text(caps.project_cap_percent * caps.fund // 100)),
+                            rule="R10")
+    if instrument == "equity":
+        if legal_form in NO_SHARES:
+            raise RuleViolation(_l("This legal form has no shares: the club can lend to it, not own part of it."),
+                                rule="R10")
+        if stake_hundredths is None or stake_hundredths > caps.minority_stake_percent * 100:
+            raise RuleViolation(_l("The club's stake must stay a minority: at most %(cap)d %% of the enterprise.",
+                                   cap=caps.minority_stake_percent), rule="R10")
+    if instrument == "current_account" and not caps.holds_shares:
+        raise RuleViolation(_l("A shareholder current-account loan is only for an enterprise the club already "
+                               "owns shares of."), rule="R10")

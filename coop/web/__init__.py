@@ -35,13 +35,14 @@ class IdConverter(BaseConverter):
 def register_web(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
-    from . import auth, clubs, fund, main, votes
+    from . import auth, clubs, fund, invest, main, votes
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(clubs.bp)
     app.register_blueprint(fund.bp)
     app.register_blueprint(votes.bp)
+    app.register_blueprint(invest.bp)
 
     _register_errors(app)
     _register_templates(app)

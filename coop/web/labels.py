@@ -102,3 +102,14 @@ CHOICES = {
     "consent": {1: _l("consents"), -1: _l("objects"), 0: _l("stands aside")},
     "approval": {1: _l("approves"), 0: _l("does not approve")},
 }
+INVESTMENT_STATUSES = {
+    "active": _l("active"),
+    "repaid": _l("repaid"),
+    "exited": _l("exited"),
+    "written_off": _l("written off"),
+}
+PAYMENT_STATUSES = {
+    "pending": _l("waiting for a second officer"),
+    "approved": _l("approved and posted"),
+    "cancelled": _l("cancelled"),
+}

@@ -22,7 +22,7 @@ from ..forms.votes import (
     vote_form_class,
 )
 from ..models import BallotKind, Role
-from ..services import ballots, membership, projects
+from ..services import ballots, investments, membership, projects
 from ..services.ballots import Subject
 from . import labels
 from .explain import explain, subject_of
@@ -72,7 +72,8 @@ def project(club_id: int, project_id: int):
     return render_template("votes/project.html", project=shown, links=links,
                            linked=any(link.membership_id == me.id for link in links),
                            may_steer=projects.may_steer(me, shown), link_form=LinkForm(), action_form=EmptyForm(),
-                           project_ballots=ballots.ballots_on_project(current_user.id, club_id, shown.id))
+                           project_ballots=ballots.ballots_on_project(current_user.id, club_id, shown.id),
+                           investment=investments.investment_of_project(club_id, shown.id))
 
 
 @bp.route("/clubs/<id:club_id>/projects/<id:project_id>/edit", methods=["GET", "POST"])
@@ -132,7 +133,8 @@ def declare_link(club_id: int, project_id: int):
     return render_form("votes/project.html", form, project=shown, links=links,
                        linked=any(link.membership_id == me.id for link in links),
                        may_steer=projects.may_steer(me, shown), link_form=form, action_form=EmptyForm(),
-                       project_ballots=ballots.ballots_on_project(current_user.id, club_id, shown.id))
+                       project_ballots=ballots.ballots_on_project(current_user.id, club_id, shown.id),
+                       investment=investments.investment_of_project(club_id, shown.id))
 
 
 def _check(form) -> None:

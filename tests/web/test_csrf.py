@@ -26,6 +26,7 @@ KNOWN_POST_ENDPOINTS = {
     "votes.propose", "votes.edit_project", "votes.present", "votes.withdraw", "votes.declare_link",
     "votes.open_ballot", "votes.propose_amendment", "votes.vote", "votes.give_proxy", "votes.withdraw_proxy",
     "votes.close", "votes.cancel",
+    "invest.record", "invest.enter_payment", "invest.approve", "invest.cancel",
 }
 
 
@@ -49,7 +50,9 @@ def club_with_everything(make_club, make_user):
         "holder_contact": "anne@example.org"}, form_key=key())
     return setup, {"club_id": setup.club_id, "membership_id": pending.id, "invitation_id": invitation.id,
                    "contribution_id": contribution.id, "project_id": project.id, "ballot_id": ballot.id,
-                   "kind": "funding"}
+                   "kind": "funding",
+                   # No investment or payment exists here: the token is refused before any lookup.
+                   "investment_id": 999_999, "payment_id": 999_999}
 
 
 def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):

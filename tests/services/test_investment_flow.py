@@ -1,0 +1,47 @@
+"""From an approved project to money paid out, through two officers (R10, R11)."""
+from datetime import date, timedelta
+
+from coop.models.base import utcnow
+from coop.services import ballots, fund, investments, ledger, projects, tally
+from coop.services.ballots import Subject
+from tests.conftest import key
+
+PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.", town="Die", legal_form="scop",
+               instrument="loan", amount_requested=300_000, stake_hundredths=None, holder_name="Anne Martin",
+               holder_contact="anne@example.org")
+
+
+def approved(setup, **changes) -> int:
+    proposer = setup.members[2]
+    project = projects.propose(proposer.id, setup.club_id, {**PROJECT, **changes}, form_key=key())
+    projects.present(proposer.id, setup.club_id, project.id)
+    ballot = ballots.open_ballot(setup.manager.id, setup.club_id, kind="funding", method="yes_no",
+                                 closes_at=utcnow() + timedelta(days=7), subject=Subject(project_ids=[project.id]),
+                                 form_key=key())
+    for user in setup.members:
+        ballots.vote(user.id, setup.club_id, ballot.id, choices={ballot.options[0].id: tally.YES})
+    ballots.close_early(setup.manager.id, setup.club_id, ballot.id)
+    return project.id
+
+
+def fund_club(setup, each: int) -> None:
+    for user in setup.members:
+        fund.record_contribution(setup.treasurer.id, setup.club_id, membership_id=setup.membership_id(user),
+                                 amount=each, received_on=date.today(), method="transfer", bank_reference="",
+                                 idempotency_key=key())
+
+
+def test_a_payment_entered_by_one_officer_and_approved_by_another_posts_once(make_club):
+    setup = make_club(5)
+    fund_club(setup, 300_000)  # 15,000 in the fund: 25 % is 3,750, the project asks 3,000
+    project_id = approved(setup)
+    investment = investments.record_investment(setup.treasurer.id, setup.club_id, project_id,
+                                               mentor_id=setup.membership_id(setup.members[3]), form_key=key())
+    payment = investments.enter_payment(setup.treasurer.id, setup.club_id, investment.id, amount=300_000,
+                                        paid_on=date.today(), form_key=key())
+    assert fund.committed_amount(setup.club_id) == 300_000
+    investments.approve_payment(setup.manager.id, setup.club_id, payment.id)
+    assert fund.committed_amount(setup.club_id) == 0
+    assert ledger.find_account(setup.club_id, "bank").balance == 1_200_000
+    assert ledger.find_account(setup.club_id, f"investment:{project_id}").balance == 300_000
+    assert investments.check() == []
