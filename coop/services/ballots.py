@@ -42,7 +42,7 @@ from ..models import (
     Role,
 )
 from ..models.base import utcnow
-from . import fund, membership, projects, rules, tally
+from . import fund, investments, membership, projects, rules, tally
 from .audit import record
 from .errors import Conflict, CoopError, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for, use_form_key
@@ -185,6 +185,7 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         chosen = [found[i] for i in ids]
         for project in chosen:
             projects.put_to_vote(project)
+            investments.check_project(project)  # R10 now, and again at payment
         ballot.project_id = chosen[0].id if len(chosen) == 1 else None
         options = [BallotOption(label=p.name, project_id=p.id) for p in chosen]
         return options, projects.recused_member_ids(ids)

@@ -67,6 +67,11 @@ def load_demo(today: date | None = None) -> list[DemoLogin]:
     start = (today.replace(day=1) - timedelta(days=60)).replace(day=1)
     for user, amount in zip(users, monthly, strict=True):
         fund.set_pledge(user.id, club.id, monthly_amount=amount, rhythm="monthly", today=start)
+    opening = start - timedelta(days=1)  # before the first pledge: it is not counted against the dues
+    for user in users:  # each member's first contribution: the club starts with savings to invest
+        fund.record_contribution(treasurer.id, club.id, membership_id=members[user.id].id, amount=100_000,
+                                 received_on=opening, method="transfer",
+                                 bank_reference=f"APPORT-{user.id}", idempotency_key=_key(), today=today)
     for months_ago in (2, 1, 0):
         day = (today.replace(day=1) - timedelta(days=28 * months_ago)).replace(day=5)
         day = min(day, today)
@@ -93,7 +98,7 @@ def _projects_and_ballots(club_id: int, users: list[User], members: dict) -> Non
     bakery = projects.propose(users[3].id, club_id, {
         "name": "Fournil du Plateau", "description": "Boulangerie bio au levain, four à bois, 3 emplois.\n"
         "Le prêt financerait le pétrin et la chambre de pousse.", "town": "Lans-en-Vercors", "legal_form": "scop",
-        "instrument": "loan", "amount_requested": 300_000, "stake_hundredths": None,
+        "instrument": "loan", "amount_requested": 200_000, "stake_hundredths": None,
         "holder_name": "Nadia Perrin", "holder_contact": "nadia@fournil.example"}, form_key=_key())
     projects.present(users[3].id, club_id, bakery.id)
     now = utcnow()
@@ -107,7 +112,7 @@ def _projects_and_ballots(club_id: int, users: list[User], members: dict) -> Non
 
     shop = projects.propose(users[4].id, club_id, {
         "name": "Épicerie Le Bocal", "description": "Épicerie vrac et circuits courts au centre du village.",
-        "town": "Villard-de-Lans", "legal_form": "sas", "instrument": "equity", "amount_requested": 500_000,
+        "town": "Villard-de-Lans", "legal_form": "sas", "instrument": "equity", "amount_requested": 150_000,
         "stake_hundredths": 1000, "holder_name": "Paul Garnier", "holder_contact": "06 12 34 56 78"},
         form_key=_key())
     projects.present(users[4].id, club_id, shop.id)

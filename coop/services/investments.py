@@ -68,9 +68,11 @@ def _caps(club_id: int, enterprise: str, *, excluding: int | None = None) -> rul
     cash = ledger.find_account(club_id, "bank").balance
     fund_total = -db.session.scalar(select(func.coalesce(fund.sum_of(Account.balance), 0)).where(
         Account.club_id == club_id, Account.code.like("capital:%"), Account.membership_id.is_not(None)))
-    holds = db.session.scalar(select(func.count()).select_from(Investment).where(
+    # Names compared in Python: SQL's lower() differs between databases beyond ASCII.
+    owned = db.session.scalars(select(Investment.name).where(
         Investment.club_id == club_id, Investment.instrument == "equity", Investment.status == InvestmentStatus.ACTIVE,
-        Investment.first_paid_on.is_not(None), func.lower(Investment.name) == enterprise.casefold()))
+        Investment.first_paid_on.is_not(None)))
+    holds = any(" ".join(name.split()).casefold() == " ".join(enterprise.split()).casefold() for name in owned)
     return rules.Caps(available_cash=cash - committed(club_id, excluding=excluding), fund=fund_total,
                       project_cap_percent=charter.project_cap_percent,
                       minority_stake_percent=charter.minority_stake_percent, holds_shares=bool(holds))
@@ -192,7 +194,8 @@ def _check_payment(investment: Investment, amount: int, *, excluding: int | None
                                approved=text(investment.amount), left=text(max(left, 0))), rule="R10")
     rules.check_investment(amount, investment.instrument, investment.legal_form, investment.stake_hundredths,
                            _caps(investment.club_id, investment.name, excluding=excluding),
-                           _money_text(investment.club_id))
+                           _money_text(investment.club_id),
+                           project_total=_paid_and_promised(investment.id, excluding=excluding) + amount)
 
 
 def enter_payment(user_id: int, club_id: int, investment_id: int, *, amount: int, paid_on: date,

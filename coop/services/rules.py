@@ -300,15 +300,17 @@ class Caps:
 
 
 def check_investment(amount: int, instrument: str, legal_form: str, stake_hundredths: int | None, caps: Caps,
-                     money_text) -> None:
+                     money_text, *, project_total: int | None = None) -> None:
     """R10: no more than the cash available, no more than the charter's share of the fund in one project,
     a minority stake in a company that has shares, a current-account loan only to a company the club owns
-    shares of. ``money_text`` formats cents for the message."""
+    shares of. ``project_total`` is what the project takes in all, this amount included (several payments);
+    ``money_text`` formats cents for the message."""
+    total = amount if project_total is None else project_total
     if amount > caps.available_cash:
         raise LimitExceeded(_l("This takes %(amount)s but the club has %(available)s available (cash less the "
                                "payments already committed).", amount=money_text(amount),
                                available=money_text(max(caps.available_cash, 0))), rule="R10")
-    if amount * 100 > caps.project_cap_percent * caps.fund:
+    if total * 100 > caps.project_cap_percent * caps.fund:
         raise LimitExceeded(_l("One project may take at most %(cap)d %% of the fund, that is %(max)s.",
                                cap=caps.project_cap_percent, max=money_text(caps.project_cap_percent * caps.fund // 100)),
                             rule="R10")

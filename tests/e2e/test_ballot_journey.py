@@ -2,6 +2,7 @@
 by every member in their own browser (one by proxy), closed early, and the decision reads in words."""
 import re
 import uuid
+from datetime import date
 
 import pytest
 
@@ -16,7 +17,7 @@ NAMES = ["Odile Gérante", "Marc Trésorier", "Lina Membre", "Hugo Membre", "Zo�
 def active_club(live_app):
     """Five people in an active club, made through the services; returns (club id, their emails)."""
     from coop.extensions import db
-    from coop.services import auth, membership
+    from coop.services import auth, fund, membership
 
     tag = uuid.uuid4().hex[:6]
     with live_app.app_context():
@@ -30,6 +31,10 @@ def active_club(live_app):
             ids[user.id] = membership.admit(users[0].id, club.id, membership.join(user.id, code).id).id
         membership.appoint(users[0].id, club.id, ids[users[1].id], "treasurer")
         membership.activate(users[0].id, club.id)
+        for user in users:  # savings enough for R10: 12,500 in the fund, a project may take 25 % of it
+            fund.record_contribution(users[1].id, club.id, membership_id=membership.membership_for(user.id, club.id).id,
+                                     amount=250_000, received_on=date.today(), method="transfer",
+                                     idempotency_key=uuid.uuid4().hex)
         emails = [u.email for u in users]
         club_id = club.id
         db.session.remove()

@@ -9,13 +9,14 @@ from coop.extensions import db
 from coop.models.base import utcnow
 from coop.services import ballots, projects, tally
 from coop.services.ballots import Subject
-from tests.conftest import key
+from tests.conftest import fund_for_projects, key
 
 PROJECT = dict(name="Fournil", description="Un four.", town="Die", legal_form="scop", instrument="loan",
                amount_requested=100_000, stake_hundredths=None, holder_name="Anne", holder_contact="anne@x.org")
 
 
 def voted_ballot(setup, *, secret: bool):
+    fund_for_projects(setup)
     pid = projects.propose(setup.members[2].id, setup.club_id, PROJECT, form_key=key()).id
     projects.present(setup.members[2].id, setup.club_id, pid)
     ballot = ballots.open_ballot(setup.manager.id, setup.club_id, kind="funding", method="yes_no", secret=secret,

@@ -30,7 +30,7 @@ from coop.services import ballots, membership, projects
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, APPROVED, NO, YES
-from tests.conftest import key, snapshot
+from tests.conftest import fund_for_projects, key, snapshot
 
 WEEK = timedelta(days=7)
 
@@ -62,6 +62,7 @@ PROJECT = dict(description="Un projet local.", town="Die", legal_form="scop", in
 
 
 def presented(setup, name: str = "Fournil de Die", *, proposer=None) -> int:
+    fund_for_projects(setup)
     proposer = proposer or setup.members[2]
     project = projects.propose(proposer.id, setup.club_id, {**PROJECT, "name": name}, form_key=key())
     projects.present(proposer.id, setup.club_id, project.id)

@@ -4,7 +4,7 @@ from datetime import timedelta
 from coop.models.base import utcnow
 from coop.services import ballots, projects, tally
 from coop.services.ballots import Subject
-from tests.conftest import key
+from tests.conftest import fund_for_projects, key
 
 PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.", town="Die", legal_form="scop",
                instrument="loan", amount_requested=300_000, stake_hundredths=None, holder_name="Anne Martin",
@@ -12,6 +12,7 @@ PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.", town="
 
 
 def presented(setup, proposer=None):
+    fund_for_projects(setup)
     proposer = proposer or setup.members[2]
     project = projects.propose(proposer.id, setup.club_id, PROJECT, form_key=key())
     projects.present(proposer.id, setup.club_id, project.id)

@@ -24,7 +24,7 @@ from coop.services import ballots, membership, projects, rules
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, NO, YES
-from tests.conftest import admit_by_vote, key, snapshot
+from tests.conftest import admit_by_vote, fund_for_projects, key, snapshot
 
 PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.", town="Die", legal_form="scop",
                instrument="loan", amount_requested=300_000, stake_hundredths=None, holder_name="Anne Martin",
@@ -36,6 +36,7 @@ WEEK = timedelta(days=7)
 
 
 def presented(setup, proposer=None, **overrides) -> int:
+    fund_for_projects(setup)
     proposer = proposer or setup.members[2]
     project = projects.propose(proposer.id, setup.club_id, {**PROJECT, **overrides}, form_key=key())
     projects.present(proposer.id, setup.club_id, project.id)

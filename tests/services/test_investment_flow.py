@@ -45,3 +45,52 @@ def test_a_payment_entered_by_one_officer_and_approved_by_another_posts_once(mak
     assert ledger.find_account(setup.club_id, "bank").balance == 1_200_000
     assert ledger.find_account(setup.club_id, f"investment:{project_id}").balance == 300_000
     assert investments.check() == []
+
+
+def test_a_project_above_the_caps_cannot_be_put_to_the_vote(make_club):
+    """R10 is checked when the ballot opens: 5 × 3,000 = 15,000 in the fund, 25 % of it is 3,750."""
+    import pytest
+
+    from coop.services.errors import LimitExceeded
+    from tests.conftest import snapshot
+
+    setup = make_club(5)
+    fund_club(setup, 300_000)
+    proposer = setup.members[2]
+    over = projects.propose(proposer.id, setup.club_id, {**PROJECT, "amount_requested": 375_001}, form_key=key())
+    projects.present(proposer.id, setup.club_id, over.id)
+    at_cap = projects.propose(proposer.id, setup.club_id, {**PROJECT, "name": "Ferme", "amount_requested": 375_000},
+                              form_key=key())
+    projects.present(proposer.id, setup.club_id, at_cap.id)
+    before = snapshot()
+
+    with pytest.raises(LimitExceeded) as refused:
+        ballots.open_ballot(setup.manager.id, setup.club_id, kind="funding", method="yes_no",
+                            closes_at=utcnow() + timedelta(days=7), subject=Subject(project_ids=[over.id]),
+                            form_key=key())
+
+    assert refused.value.rule == "R10"
+    assert snapshot() == before
+    opened = ballots.open_ballot(setup.manager.id, setup.club_id, kind="funding", method="yes_no",
+                                 closes_at=utcnow() + timedelta(days=7), subject=Subject(project_ids=[at_cap.id]),
+                                 form_key=key())
+    assert opened.project_id == at_cap.id
+
+
+def test_a_club_without_savings_cannot_vote_to_fund_anything(make_club):
+    import pytest
+
+    from coop.services.errors import LimitExceeded
+
+    setup = make_club(5)
+    proposer = setup.members[2]
+    project = projects.propose(proposer.id, setup.club_id, {**PROJECT, "amount_requested": 100}, form_key=key())
+    projects.present(proposer.id, setup.club_id, project.id)
+
+    with pytest.raises(LimitExceeded) as refused:
+        ballots.open_ballot(setup.manager.id, setup.club_id, kind="funding", method="yes_no",
+                            closes_at=utcnow() + timedelta(days=7), subject=Subject(project_ids=[project.id]),
+                            form_key=key())
+
+    assert refused.value.rule == "R10"
+    assert "0,00" in str(refused.value.message) or "0.00" in str(refused.value.message)

@@ -12,7 +12,7 @@ from coop.models.base import utcnow
 from coop.services import ballots, projects
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import key, snapshot
+from tests.conftest import fund_for_projects, key, snapshot
 
 PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.\nPour le quartier.", town="Die",
                legal_form="scop", instrument="loan", amount_requested=300_000, stake_hundredths=None,
@@ -37,6 +37,7 @@ def propose(setup, user=None, **overrides) -> Project:
 
 
 def open_funding(setup, project_id: int) -> Ballot:
+    fund_for_projects(setup)
     return ballots.open_ballot(setup.manager.id, setup.club_id, kind="funding", method="yes_no",
                                closes_at=utcnow() + timedelta(days=7), subject=Subject(project_ids=[project_id]),
                                form_key=key())

@@ -20,7 +20,7 @@ from coop.models.base import utcnow
 from coop.services import ballots, projects, tally
 from coop.services import membership as clubs
 from coop.services.ballots import Subject
-from tests.conftest import form_values, hidden_fields, key, say, snapshot
+from tests.conftest import form_values, fund_for_projects, hidden_fields, key, say, snapshot
 
 LONG = "x" * 10_000
 PROJECT = dict(name="Fournil de Die", description="Un four à pain.\nEt une boutique.", town="Die", legal_form="scop",
@@ -122,6 +122,7 @@ def mid(setup, n: int) -> int:
 
 
 def new_project(setup, n: int = 3, *, present: bool = True, **values) -> Project:
+    fund_for_projects(setup)
     project = projects.propose(member(setup, n).id, setup.club_id, {**PROJECT, **values}, form_key=key())
     if present:
         projects.present(member(setup, n).id, setup.club_id, project.id)
