@@ -130,6 +130,7 @@ class BallotForm(OneTimeForm):
     secret = BooleanField(_l("Secret ballot"))
     project_ids = SelectMultipleField(_l("Projects"), coerce=int)
     membership_id = SelectField(_l("Member concerned"), coerce=int)
+    investment_id = SelectField(_l("Shares to sell"), coerce=int)
     role = SelectField(_l("Office"), choices=OFFICES)
     candidate_ids = SelectMultipleField(_l("Candidates"), coerce=int)
 

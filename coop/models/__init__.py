@@ -13,7 +13,16 @@ from .club import (
     Threshold,
 )
 from .fund import Contribution, ContributionSource, PaymentMethod, Pledge, Rhythm
-from .invest import Disbursement, DisbursementStatus, Investment, InvestmentStatus
+from .invest import (
+    Disbursement,
+    DisbursementStatus,
+    EventKind,
+    Frequency,
+    Investment,
+    InvestmentEvent,
+    InvestmentNote,
+    InvestmentStatus,
+)
 from .ledger import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
 from .user import User
 from .vote import (
@@ -35,6 +44,10 @@ from .vote import (
 )
 
 __all__ = [
+    "EventKind",
+    "Frequency",
+    "InvestmentEvent",
+    "InvestmentNote",
     "Disbursement",
     "DisbursementStatus",
     "Investment",

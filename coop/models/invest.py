@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -32,6 +32,18 @@ class DisbursementStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class Frequency(enum.StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class EventKind(enum.StrEnum):
+    REPAYMENT = "repayment"  # principal back, with its interest
+    RETURN = "return"  # dividends or interest alone
+    SALE = "sale"  # shares sold, in part or in whole
+    WRITE_OFF = "write_off"  # what is left is lost
+
+
 class Investment(db.Model):
     __tablename__ = "investment"
     __table_args__ = (
@@ -42,6 +54,9 @@ class Investment(db.Model):
         CheckConstraint("stake_hundredths IS NULL OR (stake_hundredths > 0 AND stake_hundredths <= 10000)",
                         name="stake_range"),
         CheckConstraint("second_mentor_id IS NULL OR second_mentor_id <> mentor_id", name="two_mentors"),
+        one_of("frequency", Frequency),
+        CheckConstraint("rate_basis_points IS NULL OR rate_basis_points BETWEEN 0 AND 5000", name="rate_range"),
+        CheckConstraint("term_periods IS NULL OR term_periods BETWEEN 1 AND 240", name="term_range"),
         Index("ix_investment_club_status", "club_id", "status"),
     )
 
@@ -66,6 +81,13 @@ class Investment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: the day of the first payment out; for shares, the IR-PME holding period starts then
     first_paid_on: Mapped[date | None]
+    # A loan's terms (loans and current-account loans): equal principal each period, interest on what is owed.
+    rate_basis_points: Mapped[int | None]  # yearly interest, 250 = 2.50 %
+    term_periods: Mapped[int | None]
+    frequency: Mapped[str | None] = mapped_column(String(10))
+    first_due_on: Mapped[date | None]
+    ended_on: Mapped[date | None]
+    end_reason: Mapped[str | None] = mapped_column(String(300))
 
     project: Mapped[Project] = relationship(lazy="joined")
     mentor: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[mentor_id])
@@ -102,3 +124,56 @@ class Disbursement(db.Model):
     investment: Mapped[Investment] = relationship(lazy="joined")
     entered_by: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[entered_by_id])
     approved_by: Mapped[Membership | None] = relationship(lazy="joined", foreign_keys=[approved_by_id])
+
+
+class InvestmentEvent(db.Model):
+    """Money coming back, or lost: one ledger transaction each.
+
+    ``book`` lowers the investment's account (principal repaid, the cost of
+    shares sold, what is written off); ``income`` is interest, dividends or a
+    gain on a sale; ``loss`` a loss on a sale or a write-off; ``cash`` what
+    reached the bank. cash + loss = book + income."""
+
+    __tablename__ = "investment_event"
+    __table_args__ = (
+        one_of("kind", EventKind),
+        CheckConstraint("book >= 0 AND income >= 0 AND loss >= 0 AND cash >= 0", name="amounts_positive"),
+        CheckConstraint("cash + loss = book + income", name="balanced"),
+        Index("ix_investment_event_investment", "investment_id", "occurred_on"),
+        Index("ix_investment_event_club", "club_id", "occurred_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    investment_id: Mapped[int] = mapped_column(ForeignKey("investment.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    occurred_on: Mapped[date]
+    book: Mapped[int] = mapped_column(BigInteger, default=0)
+    income: Mapped[int] = mapped_column(BigInteger, default=0)
+    loss: Mapped[int] = mapped_column(BigInteger, default=0)
+    cash: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: a sale: the stake sold, in hundredths of a percent of the enterprise
+    stake_sold_hundredths: Mapped[int | None]
+    #: a sale: the unanimous ballot that allowed it (R7)
+    ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("journal_transaction.id"), unique=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InvestmentNote(db.Model):
+    """A mentor's dated news of the enterprise."""
+
+    __tablename__ = "investment_note"
+    __table_args__ = (Index("ix_investment_note_investment", "investment_id", "written_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    investment_id: Mapped[int] = mapped_column(ForeignKey("investment.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    written_on: Mapped[date]
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[Membership] = relationship(lazy="joined")

@@ -57,6 +57,7 @@ class BallotKind(enum.StrEnum):
     ELECTION = "election"
     CHARTER = "charter"
     RENEWAL = "renewal"
+    STAKE_SALE = "stake_sale"
     DISSOLUTION = "dissolution"
 
 
@@ -171,6 +172,8 @@ class Ballot(db.Model):
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
     membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
     role: Mapped[str | None] = mapped_column(String(16))
+    #: selling a stake: the investment whose shares may be sold
+    investment_id: Mapped[int | None] = mapped_column(ForeignKey("investment.id", use_alter=True))
     #: charter amendments: only the settings that change
     proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 

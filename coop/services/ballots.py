@@ -57,6 +57,7 @@ THRESHOLD_OF = {
     BallotKind.ELECTION: "threshold_officers",
     BallotKind.CHARTER: "threshold_charter",
     BallotKind.RENEWAL: "threshold_renewal",
+    BallotKind.STAKE_SALE: "threshold_stake_sale",
     BallotKind.DISSOLUTION: "threshold_dissolution",
 }
 #: The choices each method offers, per option.
@@ -82,6 +83,7 @@ class Subject:
 
     project_ids: list[int] = field(default_factory=list)
     membership_id: int | None = None
+    investment_id: int | None = None
     role: str | None = None
     candidate_ids: list[int] = field(default_factory=list)
     changes: dict[str, Any] = field(default_factory=dict)
@@ -217,6 +219,11 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         ballot.proposal = membership.check_amendment(club_id, subject.changes)
         _no_open_ballot(club_id, Ballot.kind == BallotKind.CHARTER)
         return [BallotOption(label="charter")], set()
+    if kind == BallotKind.STAKE_SALE:
+        investment = investments.check_sellable(club_id, subject.investment_id)
+        _no_open_ballot(club_id, Ballot.investment_id == investment.id)
+        ballot.investment_id = investment.id
+        return [BallotOption(label=investment.name)], projects.recused_member_ids([investment.project_id])
     if kind == BallotKind.RENEWAL:
         membership.check_renewal(session.get(Club, club_id))
         _no_open_ballot(club_id, Ballot.kind == BallotKind.RENEWAL)
@@ -710,6 +717,7 @@ def subject_choices(user_id: int, club_id: int) -> dict[str, list]:
                                                                  Membership.status == MemberStatus.PENDING))),
         "members": list(session.scalars(select(Membership).where(Membership.club_id == club_id,
                                                                  Membership.status == MemberStatus.ACTIVE))),
+        "shares": investments.shares_held(club_id),
     }
 
 

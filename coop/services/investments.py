@@ -8,6 +8,7 @@ the cash available. The caps (R10) are checked at entry and again at
 approval; approval posts to the ledger exactly once."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import get_locale
@@ -27,7 +28,11 @@ from ..models import (
     ClubStatus,
     Disbursement,
     DisbursementStatus,
+    EventKind,
+    Frequency,
     Investment,
+    InvestmentEvent,
+    InvestmentNote,
     InvestmentStatus,
     Membership,
     MemberStatus,
@@ -40,7 +45,7 @@ from ..models import (
 from ..models.base import utcnow
 from . import fund, ledger, rules
 from .audit import record
-from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
+from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for, use_form_key
 from .projects import recused_member_ids
 from .uow import is_postgresql, unit_of_work
@@ -351,21 +356,416 @@ def investment_of_project(club_id: int, project_id: int) -> Investment | None:
 
 
 def check() -> list:
-    """Invariant 9: each investment's account holds exactly its approved payments, each posted once."""
+    """Invariant 9: each investment's account holds its approved payments less what came back or was lost
+    (principal repaid, cost of shares sold, write-offs); every approved payment is posted."""
     found = []
-    rows = db.session.execute(
-        select(Investment.id, Investment.club_id, Account.balance,
-               func.coalesce(fund.sum_of(Disbursement.amount), 0))
-        .join(Account, Account.id == Investment.account_id)
-        .outerjoin(Disbursement, (Disbursement.investment_id == Investment.id)
-                   & (Disbursement.status == DisbursementStatus.APPROVED))
-        .group_by(Investment.id, Investment.club_id, Account.balance))
-    for investment_id, club_id, balance, paid in rows:
-        if balance != paid:
-            found.append(ledger.Violation(9, club_id, f"investment {investment_id}: account holds {balance} "
-                                                      f"but approved payments total {paid}"))
+    paid = dict(db.session.execute(
+        select(Disbursement.investment_id, fund.sum_of(Disbursement.amount))
+        .where(Disbursement.status == DisbursementStatus.APPROVED).group_by(Disbursement.investment_id)).all())
+    back = dict(db.session.execute(
+        select(InvestmentEvent.investment_id, fund.sum_of(InvestmentEvent.book))
+        .group_by(InvestmentEvent.investment_id)).all())
+    for investment_id, club_id, balance in db.session.execute(
+            select(Investment.id, Investment.club_id, Account.balance).join(Account, Account.id == Investment.account_id)):
+        expected = (paid.get(investment_id) or 0) - (back.get(investment_id) or 0)
+        if balance != expected:
+            found.append(ledger.Violation(9, club_id, f"investment {investment_id}: account holds {balance} but "
+                                                      f"payments less what came back make {expected}"))
     unposted = db.session.execute(select(Disbursement.id, Disbursement.club_id).where(
         Disbursement.status == DisbursementStatus.APPROVED, Disbursement.transaction_id.is_(None)))
     for payment_id, club_id in unposted:
         found.append(ledger.Violation(9, club_id, f"payment {payment_id} is approved but not posted"))
     return found
+
+
+@dataclass(frozen=True)
+class Line:
+    """One investment in the portfolio, in cents."""
+
+    investment: Investment
+    paid_out: int
+    pending: int
+    returned: int  # principal repaid and the cost of shares sold
+    income: int  # interest, dividends, gains on sales
+    losses: int
+    outstanding: int
+    late: bool
+
+    @property
+    def result(self) -> int:
+        """Gain (positive) or loss so far: income less losses."""
+        return self.income - self.losses
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    lines: list[Line]
+    chart: list[tuple[date, int, int]]  # month, cumulative paid out, cumulative returned (cash)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(line, name) for line in self.lines)
+
+
+def portfolio(user_id: int, club_id: int, *, today: date | None = None) -> Portfolio:
+    """Every investment of the club with its figures, which reconcile with the ledger (invariant 9)."""
+    membership_for(user_id, club_id)
+    today = today or date.today()
+    rows = investments_of(user_id, club_id)
+    ids = [i.id for i in rows]
+    figures = paid_and_pending(club_id, ids)
+    sums = {i: (0, 0, 0) for i in ids}
+    for investment_id, book, income, loss in db.session.execute(
+            select(InvestmentEvent.investment_id, fund.sum_of(InvestmentEvent.book), fund.sum_of(InvestmentEvent.income),
+                   fund.sum_of(InvestmentEvent.loss))
+            .where(InvestmentEvent.club_id == club_id).group_by(InvestmentEvent.investment_id)):
+        sums[investment_id] = (book or 0, income or 0, loss or 0)
+    balances = dict(db.session.execute(select(Account.id, Account.balance).where(
+        Account.id.in_([i.account_id for i in rows]))).all()) if rows else {}
+    lines = [Line(investment=i, paid_out=figures[i.id][0], pending=figures[i.id][1], returned=sums[i.id][0],
+                  income=sums[i.id][1], losses=sums[i.id][2], outstanding=balances.get(i.account_id, 0),
+                  late=is_late(i, today)) for i in rows]
+    return Portfolio(lines=lines, chart=_chart(club_id))
+
+
+def _chart(club_id: int) -> list[tuple[date, int, int]]:
+    """Month by month: capital paid out and cash returned, both cumulative."""
+    out_by_month: dict[date, int] = {}
+    for paid_on, amount in db.session.execute(select(Disbursement.paid_on, Disbursement.amount).where(
+            Disbursement.club_id == club_id, Disbursement.status == DisbursementStatus.APPROVED)):
+        month = paid_on.replace(day=1)
+        out_by_month[month] = out_by_month.get(month, 0) + amount
+    back_by_month: dict[date, int] = {}
+    for occurred_on, cash in db.session.execute(select(InvestmentEvent.occurred_on, InvestmentEvent.cash).where(
+            InvestmentEvent.club_id == club_id)):
+        month = occurred_on.replace(day=1)
+        back_by_month[month] = back_by_month.get(month, 0) + cash
+    months = sorted(set(out_by_month) | set(back_by_month))
+    points, paid, back = [], 0, 0
+    for month in months:
+        paid += out_by_month.get(month, 0)
+        back += back_by_month.get(month, 0)
+        points.append((month, paid, back))
+    return points
+
+
+# --- Follow-up: loan terms, repayments, returns, sales, write-offs, notes ---------------------------
+
+MONTHS_PER_PERIOD = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3}
+
+
+def _money_keeper(user_id: int, club_id: int) -> Membership:
+    member = membership_for(user_id, club_id)
+    if not fund.may_record_money(member):
+        raise NotPermitted(_l("Only the treasurer records money (or the manager, if the charter says so)."))
+    return member
+
+
+def _followed(club_id: int, investment_id: object, *, lock: bool = True) -> Investment:
+    investment = _investment(club_id, investment_id)
+    if lock and is_postgresql():
+        db.session.execute(select(Investment.id).where(Investment.id == investment.id).with_for_update())
+    if investment.status != InvestmentStatus.ACTIVE:
+        raise Conflict(_l("This investment is closed."))
+    return investment
+
+
+def _club_account(club_id: int, code: str, name: str, type_: AccountType) -> Account:
+    found = db.session.scalar(select(Account).where(Account.club_id == club_id, Account.code == code))
+    return found or ledger.open_account(club_id, code=code, name=name, type=type_, unit=Unit.MONEY)
+
+
+def _cents(value: object, field: str, *, allow_zero: bool = True) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > MAX_AMOUNT \
+            or (value == 0 and not allow_zero):
+        raise InvalidInput(_l("Enter an amount of zero or more.") if allow_zero else _l("Enter an amount above zero."),
+                           field=field)
+    return value
+
+
+def _day(value: object, field: str, today: date) -> date:
+    if not isinstance(value, date) or value > today or value.year < 2000:
+        raise InvalidInput(_l("Give a date that is not in the future."), field=field)
+    return value
+
+
+def set_loan_terms(user_id: int, club_id: int, investment_id: int, *, rate_basis_points: int, term_periods: int,
+                   frequency: str, first_due_on: date) -> Investment:
+    """The schedule of a loan: equal principal each month or quarter, interest on what is still owed."""
+    if isinstance(rate_basis_points, bool) or not isinstance(rate_basis_points, int) \
+            or not 0 <= rate_basis_points <= 5000:
+        raise InvalidInput(_l("Give a yearly rate between 0 and 50 %."), field="rate")
+    if isinstance(term_periods, bool) or not isinstance(term_periods, int) or not 1 <= term_periods <= 240:
+        raise InvalidInput(_l("Give between 1 and 240 instalments."), field="term_periods")
+    try:
+        frequency = Frequency(frequency)
+    except ValueError:
+        raise InvalidInput(_l("Choose a value from the list."), field="frequency") from None
+    if not isinstance(first_due_on, date) or first_due_on.year < 2000:
+        raise InvalidInput(_l("Give the date of the first instalment."), field="first_due_on")
+    with unit_of_work():
+        _money_keeper(user_id, club_id)
+        investment = _followed(club_id, investment_id)
+        if investment.instrument == "equity":
+            raise Conflict(_l("Shares have no repayment schedule."))
+        before = {"rate": investment.rate_basis_points, "periods": investment.term_periods,
+                  "frequency": investment.frequency, "first_due_on": investment.first_due_on}
+        investment.rate_basis_points, investment.term_periods = rate_basis_points, term_periods
+        investment.frequency, investment.first_due_on = frequency, first_due_on
+        record(user_id, club_id, "investment.terms", investment, before=before,
+               after={"rate": rate_basis_points, "periods": term_periods, "frequency": frequency,
+                      "first_due_on": first_due_on})
+        return investment
+
+
+def _add_months(day: date, months: int) -> date:
+    import calendar
+
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def schedule(investment: Investment, principal: int | None = None) -> list[tuple[date, int, int]]:
+    """(due on, principal, interest) for each instalment of a loan with terms; empty otherwise.
+
+    Equal principal (the last instalment takes the remainder); interest on
+    what is still owed for the period, rounded to the nearest cent."""
+    if not investment.term_periods or investment.first_due_on is None or investment.frequency is None:
+        return []
+    owed = investment.amount if principal is None else principal
+    n, months = investment.term_periods, MONTHS_PER_PERIOD[Frequency(investment.frequency)]
+    share = owed // n
+    rows = []
+    for k in range(n):
+        part = owed - share * (n - 1) if k == n - 1 else share
+        outstanding = owed - share * k
+        interest = (2 * outstanding * (investment.rate_basis_points or 0) * months + 12 * 10_000) // (2 * 12 * 10_000)
+        rows.append((_add_months(investment.first_due_on, k * months), part, interest))
+    return rows
+
+
+def _repaid(investment_id: int) -> int:
+    return db.session.scalar(select(func.coalesce(fund.sum_of(InvestmentEvent.book), 0)).where(
+        InvestmentEvent.investment_id == investment_id, InvestmentEvent.kind == EventKind.REPAYMENT))
+
+
+def is_late(investment: Investment, today: date | None = None) -> bool:
+    """A loan is late when less principal came back than its schedule asked by today."""
+    today = today or date.today()
+    if investment.status != InvestmentStatus.ACTIVE:
+        return False
+    due = sum(principal for due_on, principal, _ in schedule(investment) if due_on <= today)
+    return due > _repaid(investment.id)
+
+
+def _event(user_id: int, investment: Investment, kind: EventKind, occurred_on: date, *, book: int = 0,
+           income: int = 0, loss: int = 0, cash: int = 0, note: str = "", ballot_id: int | None = None,
+           stake_sold: int | None = None, key: str) -> InvestmentEvent:
+    """One ledger transaction: bank and the investment's account, and the club's result accounts."""
+    club_id = investment.club_id
+    lines = []
+    if cash:
+        lines.append((ledger.find_account(club_id, "bank").id, cash))
+    if book:
+        lines.append((investment.account_id, -book))
+    if income:
+        code, name = (("income:gains", "Plus-values de cession") if kind == EventKind.SALE
+                      else ("income:returns", "Intérêts et dividendes"))
+        lines.append((_club_account(club_id, code, name, AccountType.INCOME).id, -income))
+    if loss:
+        lines.append((_club_account(club_id, "expense:losses", "Pertes sur investissements",
+                                    AccountType.EXPENSE).id, loss))
+    kinds = {EventKind.REPAYMENT: TransactionKind.REPAYMENT, EventKind.RETURN: TransactionKind.RETURN,
+             EventKind.SALE: TransactionKind.REPAYMENT, EventKind.WRITE_OFF: TransactionKind.ADJUSTMENT}
+    transaction = ledger.post(club_id, unit=Unit.MONEY, kind=kinds[kind], lines=lines, idempotency_key=key,
+                              occurred_on=occurred_on, memo=f"{investment.name} {note}".strip()[:200],
+                              author_id=user_id)
+    event = InvestmentEvent(club_id=club_id, investment_id=investment.id, kind=kind, occurred_on=occurred_on,
+                            book=book, income=income, loss=loss, cash=cash, note=note, ballot_id=ballot_id,
+                            stake_sold_hundredths=stake_sold, transaction_id=transaction.id, recorded_by_id=user_id)
+    db.session.add(event)
+    db.session.flush()
+    record(user_id, club_id, f"investment.{kind}", event, after={
+        "investment": investment.id, "book": book, "income": income, "loss": loss, "cash": cash})
+    return event
+
+
+def _outstanding(investment: Investment) -> int:
+    return db.session.get(Account, investment.account_id).balance
+
+
+def _close_if_settled(investment: Investment, status: InvestmentStatus, on: date, reason: str = "") -> None:
+    pending = db.session.scalar(select(func.count()).select_from(Disbursement).where(
+        Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.PENDING))
+    if _outstanding(investment) == 0 and not pending:
+        investment.status = status
+        investment.ended_on = on
+        investment.end_reason = reason or None
+
+
+def record_repayment(user_id: int, club_id: int, investment_id: int, *, principal: int, interest: int,
+                     received_on: date, note: str = "", form_key: str, today: date | None = None) -> InvestmentEvent:
+    """The enterprise pays back principal (and interest); repaid in full, the loan is closed."""
+    today = today or date.today()
+    principal, interest = _cents(principal, "principal"), _cents(interest, "interest")
+    if principal + interest == 0:
+        raise InvalidInput(_l("Enter an amount above zero."), field="principal")
+    received_on = _day(received_on, "received_on", today)
+    note = one_line(note, "note", maximum=200, required=False)
+    with unit_of_work():
+        _money_keeper(user_id, club_id)
+        investment = _followed(club_id, investment_id)
+        if investment.instrument == "equity":
+            raise Conflict(_l("Shares are not repaid: record a dividend or a sale."))
+        outstanding = _outstanding(investment)
+        if principal > outstanding:
+            text = _money_text(club_id)
+            raise InvalidInput(_l("Only %(owed)s is still owed to the club.", owed=text(outstanding)),
+                               field="principal")
+        use_form_key(user_id, form_key)
+        event = _event(user_id, investment, EventKind.REPAYMENT, received_on, book=principal, income=interest,
+                       cash=principal + interest, note=note, key=f"event:{form_key}")
+        _close_if_settled(investment, InvestmentStatus.REPAID, received_on)
+        return event
+
+
+def record_return(user_id: int, club_id: int, investment_id: int, *, amount: int, received_on: date,
+                  note: str = "", form_key: str, today: date | None = None) -> InvestmentEvent:
+    """Dividends on shares, or interest paid on its own."""
+    today = today or date.today()
+    amount = _cents(amount, "amount", allow_zero=False)
+    received_on = _day(received_on, "received_on", today)
+    note = one_line(note, "note", maximum=200, required=False)
+    with unit_of_work():
+        _money_keeper(user_id, club_id)
+        investment = _followed(club_id, investment_id)
+        use_form_key(user_id, form_key)
+        return _event(user_id, investment, EventKind.RETURN, received_on, income=amount, cash=amount, note=note,
+                      key=f"event:{form_key}")
+
+
+def check_sellable(club_id: int, investment_id: object) -> Investment:
+    """Shares the club holds, to put their sale to a unanimous vote (R7)."""
+    investment = _investment(club_id, investment_id)
+    if investment.instrument != "equity" or investment.status != InvestmentStatus.ACTIVE \
+            or investment.first_paid_on is None:
+        raise Conflict(_l("Only shares the club holds can be sold."))
+    if stake_held(investment) <= 0:
+        raise Conflict(_l("The club holds no more shares of this enterprise."))
+    if sale_ballot(club_id, investment.id) is not None:
+        raise Conflict(_l("Members have already agreed to a sale that is not recorded yet."))
+    return investment
+
+
+def shares_held(club_id: int) -> list[Investment]:
+    """Active equity investments, paid at least once, of which the club still holds a stake."""
+    rows = db.session.scalars(select(Investment).where(
+        Investment.club_id == club_id, Investment.instrument == "equity", Investment.status == InvestmentStatus.ACTIVE,
+        Investment.first_paid_on.is_not(None)).order_by(Investment.name))
+    return [i for i in rows if stake_held(i) > 0]
+
+
+def sale_ballot(club_id: int, investment_id: int) -> Ballot | None:
+    """The adopted stake-sale ballot on this investment not yet used by a sale."""
+    used = select(InvestmentEvent.ballot_id).where(InvestmentEvent.ballot_id.is_not(None))
+    return db.session.scalar(select(Ballot).where(
+        Ballot.club_id == club_id, Ballot.investment_id == investment_id, Ballot.kind == BallotKind.STAKE_SALE,
+        Ballot.status == BallotStatus.CLOSED, Ballot.outcome == Outcome.ADOPTED, Ballot.effect_error.is_(None),
+        Ballot.id.not_in(used)).order_by(Ballot.closed_at).limit(1))
+
+
+def stake_held(investment: Investment) -> int:
+    sold = db.session.scalar(select(func.coalesce(func.sum(InvestmentEvent.stake_sold_hundredths), 0)).where(
+        InvestmentEvent.investment_id == investment.id, InvestmentEvent.kind == EventKind.SALE))
+    return (investment.stake_hundredths or 0) - int(sold)
+
+
+def record_sale(user_id: int, club_id: int, investment_id: int, *, stake_sold_hundredths: int, price: int,
+                received_on: date, note: str = "", form_key: str, today: date | None = None) -> InvestmentEvent:
+    """Shares sold after a unanimous ballot (R7): the cost of what is sold leaves the books; the
+    difference with the price is a gain or a loss. Everything sold, the investment is exited."""
+    today = today or date.today()
+    price = _cents(price, "price")
+    received_on = _day(received_on, "received_on", today)
+    note = one_line(note, "note", maximum=200, required=False)
+    with unit_of_work():
+        _money_keeper(user_id, club_id)
+        investment = _followed(club_id, investment_id)
+        if investment.instrument != "equity":
+            raise Conflict(_l("Only shares are sold."))
+        ballot = sale_ballot(club_id, investment.id)
+        if ballot is None:
+            raise RuleViolation(_l("Selling a stake needs the unanimous agreement of the members: open a ballot "
+                                   "first."), rule="R7")
+        held = stake_held(investment)
+        if isinstance(stake_sold_hundredths, bool) or not isinstance(stake_sold_hundredths, int) \
+                or not 0 < stake_sold_hundredths <= held:
+            raise InvalidInput(_l("The club holds %(held)s of the enterprise: sell at most that.",
+                                  held=f"{held / 100:g} %"), field="stake")
+        use_form_key(user_id, form_key)
+        outstanding = _outstanding(investment)
+        book = outstanding if stake_sold_hundredths == held else outstanding * stake_sold_hundredths // held
+        gain, loss = max(price - book, 0), max(book - price, 0)
+        event = _event(user_id, investment, EventKind.SALE, received_on, book=book, income=gain, loss=loss,
+                       cash=price, note=note, ballot_id=ballot.id, stake_sold=stake_sold_hundredths,
+                       key=f"event:{form_key}")
+        if stake_sold_hundredths == held:
+            _close_if_settled(investment, InvestmentStatus.EXITED, received_on)
+        return event
+
+
+def write_off(user_id: int, club_id: int, investment_id: int, *, reason: str, on: date, form_key: str,
+              today: date | None = None) -> InvestmentEvent:
+    """What the enterprise still owes, or the shares' cost, is lost (bankruptcy, closure)."""
+    today = today or date.today()
+    reason = one_line(reason, "reason", maximum=300)
+    on = _day(on, "on", today)
+    with unit_of_work():
+        _money_keeper(user_id, club_id)
+        investment = _followed(club_id, investment_id)
+        if db.session.scalar(select(func.count()).select_from(Disbursement).where(
+                Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.PENDING)):
+            raise Conflict(_l("Cancel the payments waiting for approval first."))
+        use_form_key(user_id, form_key)
+        outstanding = _outstanding(investment)
+        event = _event(user_id, investment, EventKind.WRITE_OFF, on, book=outstanding, loss=outstanding,
+                       note=reason, key=f"event:{form_key}")
+        investment.status = InvestmentStatus.WRITTEN_OFF
+        investment.ended_on, investment.end_reason = on, reason
+        return event
+
+
+def add_note(user_id: int, club_id: int, investment_id: int, *, text: str, written_on: date,
+             today: date | None = None) -> InvestmentNote:
+    """A mentor's news of the enterprise, dated."""
+    from .validate import paragraphs
+
+    today = today or date.today()
+    text = paragraphs(text, "text", maximum=4000)
+    written_on = _day(written_on, "written_on", today)
+    with unit_of_work() as session:
+        member = membership_for(user_id, club_id)
+        investment = _investment(club_id, investment_id)
+        if member.id not in (investment.mentor_id, investment.second_mentor_id):
+            raise NotPermitted(_l("Only the investment's mentors write its notes."))
+        note = InvestmentNote(club_id=club_id, investment_id=investment.id, author_id=member.id,
+                              written_on=written_on, text=text)
+        session.add(note)
+        session.flush()
+        record(user_id, club_id, "investment.note", note, after={"investment": investment.id})
+        return note
+
+
+def events_of(user_id: int, club_id: int, investment_id: int) -> list[InvestmentEvent]:
+    membership_for(user_id, club_id)
+    return list(db.session.scalars(select(InvestmentEvent).where(
+        InvestmentEvent.club_id == club_id, InvestmentEvent.investment_id == investment_id)
+        .order_by(InvestmentEvent.occurred_on, InvestmentEvent.id)))
+
+
+def notes_of(user_id: int, club_id: int, investment_id: int) -> list[InvestmentNote]:
+    membership_for(user_id, club_id)
+    return list(db.session.scalars(select(InvestmentNote).where(
+        InvestmentNote.club_id == club_id, InvestmentNote.investment_id == investment_id)
+        .order_by(InvestmentNote.written_on.desc(), InvestmentNote.id.desc())))

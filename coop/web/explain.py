@@ -30,6 +30,8 @@ def subject_of(ballot: Ballot) -> str:
         text = _("Admitting %(name)s", name=ballot.options[0].label)
     elif kind == "exclusion":
         text = _("Excluding %(name)s", name=ballot.options[0].label)
+    elif kind == "stake_sale":
+        text = _("Selling the club's shares of %(name)s", name=ballot.options[0].label)
     elif kind == "election":
         office = labels.ROLES.get(ballot.role, ballot.role)
         names = ", ".join(o.label for o in ballot.options)

@@ -43,6 +43,7 @@ BALLOT_KINDS = {
     "election": _l("Electing an officer"),
     "charter": _l("Amending the charter"),
     "renewal": _l("Renewing the club's term"),
+    "stake_sale": _l("Selling a stake"),
     "dissolution": _l("Dissolving the club"),
 }
 VOTING_METHODS = {

@@ -180,21 +180,24 @@ def open_ballot(club_id: int, kind: str):
     people = choices["pending"] if kind == "admission" else choices["members"]
     form.membership_id.choices = [(m.id, m.user.name) for m in people]
     form.candidate_ids.choices = [(m.id, m.user.name) for m in choices["members"]]
+    form.investment_id.choices = [(i.id, i.name) for i in choices["shares"]]
     if not form.is_submitted():
         form.secret.data = kind == BallotKind.ELECTION
         wanted = request.args.get("subject", type=int)
         if wanted is not None:
             form.project_ids.data = [wanted] if kind == "funding" else None
             form.membership_id.data = wanted
+            form.investment_id.data = wanted
     relevant = {"funding": ("project_ids",), "admission": ("membership_id",), "exclusion": ("membership_id",),
-                "election": ("role", "candidate_ids")}.get(kind, ())
-    for name in ("project_ids", "membership_id", "role", "candidate_ids"):
+                "election": ("role", "candidate_ids"), "stake_sale": ("investment_id",)}.get(kind, ())
+    for name in ("project_ids", "membership_id", "role", "candidate_ids", "investment_id"):
         if name not in relevant:
             form[name].validators = []
             form[name].pre_validate = lambda _form: None
     if form.validate_on_submit():
         subject = Subject(project_ids=list(form.project_ids.data or []), membership_id=form.membership_id.data,
-                          role=form.role.data, candidate_ids=list(form.candidate_ids.data or []))
+                          role=form.role.data, candidate_ids=list(form.candidate_ids.data or []),
+                          investment_id=form.investment_id.data)
         opened = attempt(form, lambda: ballots.open_ballot(
             current_user.id, club_id, kind=kind, method=form.method.data, closes_at=form.closes_at.data,
             subject=subject, secret=form.secret.data, title=form.title.data or "", details=form.details.data or "",

@@ -94,3 +94,67 @@ def test_a_club_without_savings_cannot_vote_to_fund_anything(make_club):
 
     assert refused.value.rule == "R10"
     assert "0,00" in str(refused.value.message) or "0.00" in str(refused.value.message)
+
+
+def paid_investment(setup, **changes):
+    fund_club(setup, 300_000)
+    project_id = approved(setup, **changes)
+    investment = investments.record_investment(setup.treasurer.id, setup.club_id, project_id,
+                                               mentor_id=setup.membership_id(setup.members[3]), form_key=key())
+    payment = investments.enter_payment(setup.treasurer.id, setup.club_id, investment.id,
+                                        amount=investment.amount, paid_on=date(2026, 1, 15), form_key=key())
+    investments.approve_payment(setup.manager.id, setup.club_id, payment.id)
+    return investment
+
+
+def test_a_loan_is_repaid_on_schedule_with_its_interest_and_closes(make_club):
+    """3,000 at 3 % a year over 3 quarters: principal 1,000 each quarter; interest 3,000 × 3 % / 4 = 22.50,
+    then 2,000 × 3 % / 4 = 15.00, then 7.50."""
+    setup = make_club(5)
+    investment = paid_investment(setup)
+    investments.set_loan_terms(setup.treasurer.id, setup.club_id, investment.id, rate_basis_points=300,
+                               term_periods=3, frequency="quarterly", first_due_on=date(2026, 4, 15))
+    assert investments.schedule(investment) == [(date(2026, 4, 15), 100_000, 2_250),
+                                                (date(2026, 7, 15), 100_000, 1_500),
+                                                (date(2026, 10, 15), 100_000, 750)]
+    assert investments.is_late(investment, date(2026, 4, 16))
+    for day, interest in ((date(2026, 4, 15), 2_250), (date(2026, 7, 15), 1_500), (date(2026, 10, 15), 750)):
+        investments.record_repayment(setup.treasurer.id, setup.club_id, investment.id, principal=100_000,
+                                     interest=interest, received_on=day, form_key=key())
+    portfolio = investments.portfolio(setup.manager.id, setup.club_id, today=date(2026, 11, 1))
+    (line,) = portfolio.lines
+    assert (line.paid_out, line.returned, line.income, line.outstanding, line.late) == (300_000, 300_000, 4_500, 0,
+                                                                                         False)
+    assert line.investment.status == "repaid"
+    assert ledger.find_account(setup.club_id, "income:returns").balance == -4_500
+    assert investments.check() == []
+
+
+def test_shares_sold_after_a_unanimous_vote_leave_the_books_with_their_gain(make_club):
+    setup = make_club(5)
+    investment = paid_investment(setup, instrument="equity", stake_hundredths=2000, legal_form="sas")
+    sale = ballots.open_ballot(setup.manager.id, setup.club_id, kind="stake_sale", method="yes_no",
+                               closes_at=utcnow() + timedelta(days=7), subject=Subject(investment_id=investment.id),
+                               form_key=key())
+    assert sale.threshold == "unanimity"
+    for user in setup.members:
+        ballots.vote(user.id, setup.club_id, sale.id, choices={sale.options[0].id: tally.YES})
+    ballots.close_early(setup.manager.id, setup.club_id, sale.id)
+    # half the stake (10 of 20 %) for 2,000: its cost is 1,500, so a gain of 500
+    investments.record_sale(setup.treasurer.id, setup.club_id, investment.id, stake_sold_hundredths=1000,
+                            price=200_000, received_on=date.today(), form_key=key())
+    (line,) = investments.portfolio(setup.manager.id, setup.club_id).lines
+    assert (line.returned, line.income, line.outstanding) == (150_000, 50_000, 150_000)
+    assert investments.stake_held(investment) == 1000
+    assert investments.check() == []
+
+
+def test_a_write_off_loses_what_is_left(make_club):
+    setup = make_club(5)
+    investment = paid_investment(setup)
+    investments.write_off(setup.treasurer.id, setup.club_id, investment.id, reason="Liquidation judiciaire",
+                          on=date.today(), form_key=key())
+    (line,) = investments.portfolio(setup.manager.id, setup.club_id).lines
+    assert (line.losses, line.outstanding, line.result) == (300_000, 0, -300_000)
+    assert line.investment.status == "written_off"
+    assert investments.check() == []
