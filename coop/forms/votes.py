@@ -10,6 +10,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -17,7 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..amounts import AmountError, parse_money
 from ..models.base import utcnow
@@ -203,3 +204,41 @@ class PaymentForm(OneTimeForm):
 
 class CancelPaymentForm(FlaskForm):
     reason = StringField(_l("Why is it cancelled?"), validators=[DataRequired(), Length(max=300)])
+
+
+class LoanTermsForm(FlaskForm):
+    rate = StakeField(_l("Yearly interest rate, in percent"), validators=[InputRequired()])
+    term_periods = IntegerField(_l("Number of instalments"), validators=[InputRequired(), NumberRange(1, 240)])
+    frequency = SelectField(_l("Instalments"), choices=[SelectChoice("monthly", _l("every month")),
+                                                        SelectChoice("quarterly", _l("every quarter"))])
+    first_due_on = DateField(_l("First instalment due on"), validators=[InputRequired()])
+
+
+class RepaymentForm(OneTimeForm):
+    principal = MoneyField(_l("Principal repaid"), validators=[Optional()])
+    interest = MoneyField(_l("Interest"), validators=[Optional()])
+    received_on = DateField(_l("Received on"), validators=[InputRequired()])
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
+
+
+class ReturnForm(OneTimeForm):
+    amount = MoneyField(_l("Dividends or interest received"), validators=[DataRequired()])
+    received_on = DateField(_l("Received on"), validators=[InputRequired()])
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
+
+
+class SaleForm(OneTimeForm):
+    stake = StakeField(_l("Stake sold, in percent of the enterprise"), validators=[InputRequired()])
+    price = MoneyField(_l("Price received"), validators=[InputRequired()])
+    received_on = DateField(_l("Received on"), validators=[InputRequired()])
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
+
+
+class WriteOffForm(OneTimeForm):
+    reason = StringField(_l("Why is it lost?"), validators=[DataRequired(), Length(max=300)])
+    on = DateField(_l("Date"), validators=[InputRequired()])
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField(_l("News of the enterprise"), validators=[DataRequired(), Length(max=4000)])
+    written_on = DateField(_l("Date"), validators=[InputRequired()])

@@ -493,7 +493,7 @@ def set_loan_terms(user_id: int, club_id: int, investment_id: int, *, rate_basis
     """The schedule of a loan: equal principal each month or quarter, interest on what is still owed."""
     if isinstance(rate_basis_points, bool) or not isinstance(rate_basis_points, int) \
             or not 0 <= rate_basis_points <= 5000:
-        raise InvalidInput(_l("Give a yearly rate between 0 and 50 %."), field="rate")
+        raise InvalidInput(_l("Give a yearly rate from 0 to 50 percent."), field="rate")
     if isinstance(term_periods, bool) or not isinstance(term_periods, int) or not 1 <= term_periods <= 240:
         raise InvalidInput(_l("Give between 1 and 240 instalments."), field="term_periods")
     try:

@@ -5,13 +5,26 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..amounts import decimal_text
 from ..forms.auth import EmptyForm
-from ..forms.votes import CancelPaymentForm, InvestmentForm, PaymentForm
+from ..forms.votes import (
+    CancelPaymentForm,
+    InvestmentForm,
+    LoanTermsForm,
+    NoteForm,
+    PaymentForm,
+    RepaymentForm,
+    ReturnForm,
+    SaleForm,
+    WriteOffForm,
+)
 from ..models import OFFICER_ROLES, ProjectStatus
-from ..services import investments, membership, projects
+from ..services import fund, investments, membership, projects
+from .charts import line_chart
 from .forms import attempt, enter_club, render_form
 
 bp = Blueprint("invest", __name__)
@@ -26,9 +39,11 @@ def _logged_in():
 @bp.get("/clubs/<id:club_id>/investments")
 def investment_list(club_id: int):
     enter_club(club_id)
-    rows = investments.investments_of(current_user.id, club_id)
-    figures = investments.paid_and_pending(club_id, [i.id for i in rows])
-    return render_template("invest/investments.html", investments=rows, figures=figures)
+    portfolio = investments.portfolio(current_user.id, club_id)
+    chart = line_chart([format_date(month, "MMM yy") for month, _paid, _back in portfolio.chart],
+                       [(_("Capital paid out (total)"), "invested", [p for _m, p, _b in portfolio.chart]),
+                        (_("Money returned (total)"), "contributions", [b for _m, _p, b in portfolio.chart])])
+    return render_template("invest/investments.html", portfolio=portfolio, chart=chart)
 
 
 @bp.route("/clubs/<id:club_id>/projects/<id:project_id>/invest", methods=["GET", "POST"])
@@ -53,18 +68,40 @@ def record(club_id: int, project_id: int):
     return render_form("invest/record.html", form, project=project)
 
 
-def _page(club_id: int, investment_id: int, payment_form: PaymentForm | None = None, status: int = 200):
+FOLLOW_UP_FORMS = {"form": PaymentForm, "terms_form": LoanTermsForm, "repayment_form": RepaymentForm,
+                   "return_form": ReturnForm, "sale_form": SaleForm, "write_off_form": WriteOffForm,
+                   "note_form": NoteForm}
+DATED = {"form": "paid_on", "repayment_form": "received_on", "return_form": "received_on",
+         "sale_form": "received_on", "write_off_form": "on", "note_form": "written_on"}
+
+
+def _page(club_id: int, investment_id: int, status: int = 200, **submitted):
+    """The investment with its payments, schedule, events and notes, and the forms its readers may use;
+    ``submitted`` is a form coming back with its errors."""
     me = enter_club(club_id)
     shown = investments.investment_for(current_user.id, club_id, investment_id)
-    payments = investments.payments_of(current_user.id, club_id, investment_id)
-    if payment_form is None:
-        payment_form = PaymentForm()
-        payment_form.paid_on.data = date.today()
-    figures = investments.paid_and_pending(club_id, [shown.id]).get(shown.id, (0, 0))
-    return render_template("invest/investment.html", investment=shown, payments=payments, form=payment_form,
+    forms = {}
+    for name, cls in FOLLOW_UP_FORMS.items():
+        forms[name] = submitted.get(name) or cls(formdata=None)
+        if name in DATED and name not in submitted:
+            forms[name][DATED[name]].data = date.today()
+    if "terms_form" not in submitted and shown.term_periods:
+        terms = forms["terms_form"]
+        terms.rate.data = decimal_text(shown.rate_basis_points or 0, str(get_locale() or "fr"))
+        terms.term_periods.data, terms.frequency.data = shown.term_periods, shown.frequency
+        terms.first_due_on.data = shown.first_due_on
+    (line,) = [x for x in investments.portfolio(current_user.id, club_id).lines if x.investment.id == shown.id]
+    return render_template("invest/investment.html", investment=shown, line=line, me=me,
+                           payments=investments.payments_of(current_user.id, club_id, investment_id),
+                           events=investments.events_of(current_user.id, club_id, investment_id),
+                           notes=investments.notes_of(current_user.id, club_id, investment_id),
+                           schedule=investments.schedule(shown, line.paid_out or None),
+                           stake_held=investments.stake_held(shown),
+                           sale_agreed=investments.sale_ballot(club_id, shown.id) is not None,
                            action_form=EmptyForm(), cancel_form=CancelPaymentForm(), officer=me.is_officer,
-                           me=me, paid=figures[0], pending=figures[1],
-                           sellable_from=investments.sellable_from(shown)), status
+                           keeps_money=fund.may_record_money(me),
+                           mentor=me.id in (shown.mentor_id, shown.second_mentor_id),
+                           sellable_from=investments.sellable_from(shown), **forms), status
 
 
 @bp.get("/clubs/<id:club_id>/investments/<id:investment_id>")
@@ -86,7 +123,7 @@ def enter_payment(club_id: int, investment_id: int):
             return redirect(url_for("invest.investment", club_id=club_id, investment_id=investment_id))
     if not form.errors and not form.form_errors:
         abort(400)
-    return _page(club_id, investment_id, form, getattr(form, "refusal_status", 400))
+    return _page(club_id, investment_id, getattr(form, "refusal_status", 400), form=form)
 
 
 @bp.post("/clubs/<id:club_id>/payments/<id:payment_id>/approve")
@@ -109,3 +146,65 @@ def cancel(club_id: int, payment_id: int):
     payment = investments.cancel_payment(current_user.id, club_id, payment_id, form.reason.data)
     flash(_("The payment is cancelled."), "info")
     return redirect(url_for("invest.investment", club_id=club_id, investment_id=payment.investment_id))
+
+
+def _follow_up(club_id: int, investment_id: int, name: str, action, success: str):
+    """One follow-up form: run the service call, or show the page again with the form's errors."""
+    enter_club(club_id)
+    form = FOLLOW_UP_FORMS[name]()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: action(form))
+        if done is not None:
+            flash(success, "success")
+            return redirect(url_for("invest.investment", club_id=club_id, investment_id=investment_id))
+    if not form.errors and not form.form_errors:
+        abort(400)
+    return _page(club_id, investment_id, getattr(form, "refusal_status", 400), **{name: form})
+
+
+def _hundredths(field) -> int | None:
+    return field.hundredths
+
+
+@bp.post("/clubs/<id:club_id>/investments/<id:investment_id>/terms")
+def loan_terms(club_id: int, investment_id: int):
+    return _follow_up(club_id, investment_id, "terms_form", lambda f: investments.set_loan_terms(
+        current_user.id, club_id, investment_id, rate_basis_points=_hundredths(f.rate), term_periods=f.term_periods.data,
+        frequency=f.frequency.data, first_due_on=f.first_due_on.data), _("The loan's schedule is saved."))
+
+
+@bp.post("/clubs/<id:club_id>/investments/<id:investment_id>/repayments")
+def repayment(club_id: int, investment_id: int):
+    return _follow_up(club_id, investment_id, "repayment_form", lambda f: investments.record_repayment(
+        current_user.id, club_id, investment_id, principal=f.principal.cents or 0, interest=f.interest.cents or 0,
+        received_on=f.received_on.data, note=f.note.data or "", form_key=f.form_key.data),
+        _("The repayment is recorded."))
+
+
+@bp.post("/clubs/<id:club_id>/investments/<id:investment_id>/returns")
+def investment_return(club_id: int, investment_id: int):
+    return _follow_up(club_id, investment_id, "return_form", lambda f: investments.record_return(
+        current_user.id, club_id, investment_id, amount=f.amount.cents, received_on=f.received_on.data,
+        note=f.note.data or "", form_key=f.form_key.data), _("The income is recorded."))
+
+
+@bp.post("/clubs/<id:club_id>/investments/<id:investment_id>/sale")
+def sale(club_id: int, investment_id: int):
+    return _follow_up(club_id, investment_id, "sale_form", lambda f: investments.record_sale(
+        current_user.id, club_id, investment_id, stake_sold_hundredths=_hundredths(f.stake), price=f.price.cents,
+        received_on=f.received_on.data, note=f.note.data or "", form_key=f.form_key.data),
+        _("The sale is recorded."))
+
+
+@bp.post("/clubs/<id:club_id>/investments/<id:investment_id>/write-off")
+def write_off(club_id: int, investment_id: int):
+    return _follow_up(club_id, investment_id, "write_off_form", lambda f: investments.write_off(
+        current_user.id, club_id, investment_id, reason=f.reason.data, on=f.on.data, form_key=f.form_key.data),
+        _("The investment is written off."))
+
+
+@bp.post("/clubs/<id:club_id>/investments/<id:investment_id>/notes")
+def note(club_id: int, investment_id: int):
+    return _follow_up(club_id, investment_id, "note_form", lambda f: investments.add_note(
+        current_user.id, club_id, investment_id, text=f.text.data, written_on=f.written_on.data),
+        _("Your note is saved."))

@@ -114,3 +114,9 @@ PAYMENT_STATUSES = {
     "approved": _l("approved and posted"),
     "cancelled": _l("cancelled"),
 }
+EVENT_KINDS = {
+    "repayment": _l("repayment"),
+    "return": _l("dividends or interest"),
+    "sale": _l("sale of shares"),
+    "write_off": _l("write-off"),
+}

@@ -26,7 +26,8 @@ KNOWN_POST_ENDPOINTS = {
     "votes.propose", "votes.edit_project", "votes.present", "votes.withdraw", "votes.declare_link",
     "votes.open_ballot", "votes.propose_amendment", "votes.vote", "votes.give_proxy", "votes.withdraw_proxy",
     "votes.close", "votes.cancel",
-    "invest.record", "invest.enter_payment", "invest.approve", "invest.cancel",
+    "invest.record", "invest.enter_payment", "invest.approve", "invest.cancel", "invest.loan_terms",
+    "invest.repayment", "invest.investment_return", "invest.sale", "invest.write_off", "invest.note",
 }
 
 
