@@ -54,8 +54,10 @@ def _print_logins(logins, password: str) -> None:
 
 @coop_cli.command("tick")
 def tick_command() -> None:
-    """Close the ballots whose deadline has passed and apply their decisions (run it from cron)."""
-    from .services import ballots
+    """Close the ballots whose deadline has passed and apply their decisions; put clubs past their
+    term in management (R5). Run it from cron."""
+    from .services import ballots, membership
 
     closed = ballots.tick()
-    click.echo(f"{closed} ballot(s) closed.")
+    ended = membership.end_terms()
+    click.echo(f"{closed} ballot(s) closed; {ended} club(s) reached the end of their term.")

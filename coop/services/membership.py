@@ -699,3 +699,44 @@ def activate(user_id: int, club_id: int) -> Club:
         record(user_id, club_id, "club.activate", club, before={"status": "forming"},
                after={"status": "active", "term_ends_on": club.term_ends_on})
         return club
+
+
+# --- The club's term (R5) ----------------------------------------------------------------
+
+
+def end_term_if_due(club_id: int, *, today: date | None = None) -> bool:
+    """An active club past its term is *in management*: follow-up, exits and liquidation only (R5).
+    Checked when the club's home is read and by ``flask coop tick``. True when it changed."""
+    today = today or date.today()
+    due = db.session.scalar(select(Club.id).where(Club.id == club_id, Club.status == ClubStatus.ACTIVE,
+                                                  Club.term_ends_on < today))
+    if not due:
+        return False
+    with unit_of_work():
+        club = db.session.scalar(select(Club).where(Club.id == club_id).with_for_update())
+        if club.status != ClubStatus.ACTIVE or club.term_ends_on is None or club.term_ends_on >= today:
+            return False
+        club.status = ClubStatus.IN_MANAGEMENT
+        record(None, club_id, "club.in_management", club, before={"status": "active"},
+               after={"status": "in_management", "term_ended_on": club.term_ends_on})
+        return True
+
+
+def end_terms(*, today: date | None = None) -> int:
+    """Every active club past its term goes into management; returns how many did."""
+    today = today or date.today()
+    due = list(db.session.scalars(select(Club.id).where(Club.status == ClubStatus.ACTIVE,
+                                                        Club.term_ends_on < today)))
+    db.session.rollback()
+    return sum(end_term_if_due(club_id, today=today) for club_id in due)
+
+
+def months_left(club: Club, today: date | None = None) -> int | None:
+    """Whole months until the term ends (0 in its last month), None without a term."""
+    today = today or date.today()
+    if club.term_ends_on is None:
+        return None
+    months = (club.term_ends_on.year - today.year) * 12 + club.term_ends_on.month - today.month
+    if club.term_ends_on.day < today.day:
+        months -= 1
+    return max(months, 0)

@@ -1,7 +1,7 @@
 """A club's pages: creating and joining, members, charter, invitations, activation."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -58,11 +58,13 @@ def join():
 @bp.get("/clubs/<id:club_id>/")
 def club_home(club_id: int):
     enter_club(club_id)
+    if membership.end_term_if_due(club_id):
+        enter_club(club_id)
     accounts = ledger.my_accounts(current_user.id, club_id)
     check = membership.activation_check(current_user.id, club_id)
     waiting = [w for w in ballots.open_ballots_for(current_user.id) if w.ballot.club_id == club_id]
     return render_template("clubs/home.html", accounts=accounts, check=check, charter=membership.charter_of(club_id),
-                           action_form=EmptyForm(), waiting=waiting)
+                           action_form=EmptyForm(), waiting=waiting, months_left=membership.months_left(g.club))
 
 
 @bp.get("/clubs/<id:club_id>/members")

@@ -721,12 +721,12 @@ def test_the_cli_tick_closes_due_ballots(app, make_club):
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["coop", "tick"])
     assert result.exit_code == 0, result.output
-    assert "1 ballot(s) closed." in result.output
+    assert "1 ballot(s) closed;" in result.output
     db.session.rollback()
     assert fresh(Ballot, ballot.id).outcome == "adopted"
     assert fresh(Project, project_id).status == "approved"
     result = app.test_cli_runner().invoke(args=["coop", "tick"])
-    assert "0 ballot(s) closed." in result.output
+    assert "0 ballot(s) closed;" in result.output
 
 
 def test_reading_the_page_closes_a_ballot_past_its_deadline(make_club):
