@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Account, Club, Role, TransactionKind, Unit, User
 from ..models.base import utcnow
-from . import auth, ballots, fund, ledger, membership, projects
+from . import auth, ballots, fund, investments, ledger, membership, projects
 from .errors import Conflict, _l
 
 DEMO_PASSWORD = "entraide-demo"
@@ -109,6 +109,16 @@ def _projects_and_ballots(club_id: int, users: list[User], members: dict) -> Non
     for user, value in zip(users, (1, 1, 1, 1, -1, 1, 0, 1), strict=True):
         ballots.vote(user.id, club_id, ballot.id, choices={option: value}, now=now)
     ballots.close_early(users[0].id, club_id, ballot.id, now=now)
+    loan = investments.record_investment(users[1].id, club_id, bakery.id, mentor_id=members[users[3].id].id,
+                                         second_mentor_id=members[users[6].id].id, form_key=_key())
+    payment = investments.enter_payment(users[1].id, club_id, loan.id, amount=loan.amount, paid_on=now.date(),
+                                        bank_reference="VIR-FOURNIL", form_key=_key())
+    investments.approve_payment(users[0].id, club_id, payment.id)
+    first_due = (now.date().replace(day=1) + timedelta(days=32)).replace(day=10)
+    investments.set_loan_terms(users[1].id, club_id, loan.id, rate_basis_points=200, term_periods=24,
+                               frequency="monthly", first_due_on=first_due)
+    investments.add_note(users[3].id, club_id, loan.id, written_on=now.date(),
+                         text="Visite au fournil : le pétrin est livré, la première fournée est prévue ce mois-ci.")
 
     shop = projects.propose(users[4].id, club_id, {
         "name": "Épicerie Le Bocal", "description": "Épicerie vrac et circuits courts au centre du village.",
