@@ -91,6 +91,16 @@ class LazyMoney:
         return f"LazyMoney({self.cents}, {self.currency!r})"
 
 
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it is shorter (31 January + 1 → 28 February)."""
+    import calendar
+
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def month_start(day: date) -> date:
     return day.replace(day=1)
 

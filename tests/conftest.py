@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -234,6 +235,52 @@ def admit_by_vote(setup: ClubSetup, user) -> int:
     setup.members.append(user)
     setup.memberships[user.id] = asked.id
     return asked.id
+
+
+# --- Races ------------------------------------------------------------------------------------
+
+
+def pause_after(monkeypatch, owner, name: str) -> None:
+    """Two threads both finish ``owner.name`` before either goes on: the race a double click causes.
+
+    SQLite lets one writer in at a time, so there the first thread gives up
+    waiting after two seconds and the second runs after it."""
+    barrier = threading.Barrier(2)
+    original = getattr(owner, name)
+
+    def paused(*args, **kwargs):
+        result = original(*args, **kwargs)
+        try:
+            barrier.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass
+        return result
+
+    monkeypatch.setattr(owner, name, paused)
+
+
+def at_once(app, *calls) -> list[str]:
+    """Run each call in its own thread and session; sorted outcomes: "done", "Conflict", "RuleViolation R1" …"""
+    outcomes = []
+
+    def run(call):
+        with app.app_context():
+            try:
+                call()
+                outcomes.append("done")
+            except Exception as exc:  # noqa: BLE001 - the outcome is what is tested
+                rule = getattr(exc, "rule", None)
+                outcomes.append(f"{type(exc).__name__} {rule}" if rule else type(exc).__name__)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    db.session.rollback()  # end the test's own read snapshot (SQLite WAL) before it counts
+    return sorted(outcomes)
 
 
 def say(message: str, **values) -> str:

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from flask_babel import get_locale
 from sqlalchemy import func, select
 
-from ..amounts import money
+from ..amounts import add_months, money
 from ..extensions import db
 from ..models import (
     OFFICER_ROLES,
@@ -517,15 +517,6 @@ def set_loan_terms(user_id: int, club_id: int, investment_id: int, *, rate_basis
         return investment
 
 
-def _add_months(day: date, months: int) -> date:
-    import calendar
-
-    month = day.month - 1 + months
-    year = day.year + month // 12
-    month = month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def schedule(investment: Investment, principal: int | None = None) -> list[tuple[date, int, int]]:
     """(due on, principal, interest) for each instalment of a loan with terms; empty otherwise.
 
@@ -541,7 +532,7 @@ def schedule(investment: Investment, principal: int | None = None) -> list[tuple
         part = owed - share * (n - 1) if k == n - 1 else share
         outstanding = owed - share * k
         interest = (2 * outstanding * (investment.rate_basis_points or 0) * months + 12 * 10_000) // (2 * 12 * 10_000)
-        rows.append((_add_months(investment.first_due_on, k * months), part, interest))
+        rows.append((add_months(investment.first_due_on, k * months), part, interest))
     return rows
 
 

@@ -5,7 +5,6 @@ who is not a member of a club gets ``NotFound`` for anything in it, so a
 club's existence does not leak."""
 from __future__ import annotations
 
-import calendar
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..amounts import add_months
 from ..extensions import db
 from ..models import (
     Account,
@@ -258,10 +258,7 @@ def create_club(user_id: int, *, name: str, town: str, country: str, currency: s
 
 
 def _term_end(start: date, months: int) -> date:
-    month = start.month - 1 + months
-    year = start.year + month // 12
-    month = month % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    return add_months(start, months)
 
 
 def club_for(user_id: int, club_id: int) -> Club:

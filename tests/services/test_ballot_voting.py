@@ -2,7 +2,6 @@
 secrecy, rules frozen at opening (R9) and closing early."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -24,7 +23,7 @@ from coop.services import ballots, membership, projects, rules
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, NO, YES
-from tests.conftest import admit_by_vote, fund_for_projects, key, snapshot
+from tests.conftest import admit_by_vote, at_once, fund_for_projects, key, pause_after, snapshot
 
 PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.", town="Die", legal_form="scop",
                instrument="loan", amount_requested=300_000, stake_hundredths=None, holder_name="Anne Martin",
@@ -91,48 +90,8 @@ def live_proxies(ballot: Ballot) -> list[tuple[int, int]]:
         select(Proxy).where(Proxy.ballot_id == ballot.id, Proxy.ended_at.is_(None)).order_by(Proxy.id))]
 
 
-def pause_after(monkeypatch, owner, name: str) -> None:
-    """Two threads both finish ``owner.name`` before either goes on (copied from test_membership).
-
-    SQLite lets one writer in at a time, so there the first thread gives up
-    waiting after two seconds and the second runs after it."""
-    barrier = threading.Barrier(2)
-    original = getattr(owner, name)
-
-    def paused(*args, **kwargs):
-        result = original(*args, **kwargs)
-        try:
-            barrier.wait(timeout=2)
-        except threading.BrokenBarrierError:
-            pass
-        return result
-
-    monkeypatch.setattr(owner, name, paused)
 
 
-def at_once(app, *calls) -> list[str]:
-    """Run each call in its own thread and session; sorted outcomes: "done", "Conflict", "LimitExceeded R9" …
-    (copied from test_membership)."""
-    outcomes = []
-
-    def run(call):
-        with app.app_context():
-            try:
-                call()
-                outcomes.append("done")
-            except Exception as exc:  # noqa: BLE001 - the outcome is what is tested
-                rule = getattr(exc, "rule", None)
-                outcomes.append(f"{type(exc).__name__} {rule}" if rule else type(exc).__name__)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    db.session.rollback()  # end the test's own read snapshot (SQLite WAL) before it counts
-    return sorted(outcomes)
 
 
 # --- Voting and changing one's vote ------------------------------------------------------------

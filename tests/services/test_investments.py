@@ -5,7 +5,6 @@ each paying in 200,000 cents, so the fund (members' capital) and the bank both h
 default charter one project may take 25 % of that: 300,000."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,7 +18,7 @@ from coop.models.ledger import JournalTransaction
 from coop.services import ballots, fund, investments, ledger, projects, tally
 from coop.services import membership as ms
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
-from tests.conftest import ClubSetup, key, snapshot
+from tests.conftest import ClubSetup, at_once, key, snapshot
 
 EACH = 200_000
 FUND = 6 * EACH  # 1,200,000
@@ -174,28 +173,6 @@ def set_status(club_id: int, status: str) -> None:
     db.session.commit()
 
 
-def at_once(app, *calls) -> list[str]:
-    """Run each call in its own thread and session; sorted outcomes: "done", "Conflict", "RuleViolation R1" …"""
-    outcomes = []
-
-    def run(call):
-        with app.app_context():
-            try:
-                call()
-                outcomes.append("done")
-            except Exception as exc:  # noqa: BLE001 - the outcome is what is tested
-                rule = getattr(exc, "rule", None)
-                outcomes.append(f"{type(exc).__name__} {rule}" if rule else type(exc).__name__)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    db.session.rollback()  # end the test's own read snapshot (SQLite WAL) before it counts
-    return sorted(outcomes)
 
 
 # --- R10: cash available ---------------------------------------------------------------------
