@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import get_locale
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ..amounts import add_months, money
 from ..extensions import db
@@ -385,7 +385,7 @@ class Line:
     investment: Investment
     paid_out: int
     pending: int
-    returned: int  # principal repaid and the cost of shares sold
+    returned: int  # principal repaid and the cost of shares sold (not what was written off)
     income: int  # interest, dividends, gains on sales
     losses: int
     outstanding: int
@@ -415,8 +415,9 @@ def portfolio(user_id: int, club_id: int, *, today: date | None = None) -> Portf
     figures = paid_and_pending(club_id, ids)
     sums = {i: (0, 0, 0) for i in ids}
     for investment_id, book, income, loss in db.session.execute(
-            select(InvestmentEvent.investment_id, fund.sum_of(InvestmentEvent.book), fund.sum_of(InvestmentEvent.income),
-                   fund.sum_of(InvestmentEvent.loss))
+            select(InvestmentEvent.investment_id,
+                   fund.sum_of(case((InvestmentEvent.kind == EventKind.WRITE_OFF, 0), else_=InvestmentEvent.book)),
+                   fund.sum_of(InvestmentEvent.income), fund.sum_of(InvestmentEvent.loss))
             .where(InvestmentEvent.club_id == club_id).group_by(InvestmentEvent.investment_id)):
         sums[investment_id] = (book or 0, income or 0, loss or 0)
     balances = dict(db.session.execute(select(Account.id, Account.balance).where(
@@ -546,7 +547,7 @@ def is_late(investment: Investment, today: date | None = None) -> bool:
     today = today or date.today()
     if investment.status != InvestmentStatus.ACTIVE:
         return False
-    due = sum(principal for due_on, principal, _ in schedule(investment) if due_on <= today)
+    due = sum(principal for due_on, principal, _ in schedule(investment) if due_on < today)  # late the day after
     return due > _repaid(investment.id)
 
 
@@ -718,8 +719,10 @@ def write_off(user_id: int, club_id: int, investment_id: int, *, reason: str, on
         if db.session.scalar(select(func.count()).select_from(Disbursement).where(
                 Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.PENDING)):
             raise Conflict(_l("Cancel the payments waiting for approval first."))
-        use_form_key(user_id, form_key)
         outstanding = _outstanding(investment)
+        if outstanding == 0:
+            raise Conflict(_l("Nothing paid out is left on this investment: there is nothing to write off."))
+        use_form_key(user_id, form_key)
         event = _event(user_id, investment, EventKind.WRITE_OFF, on, book=outstanding, loss=outstanding,
                        note=reason, key=f"event:{form_key}")
         investment.status = InvestmentStatus.WRITTEN_OFF

@@ -85,6 +85,11 @@ def _page(club_id: int, investment_id: int, status: int = 200, **submitted):
         forms[name] = submitted.get(name) or cls(formdata=None)
         if name in DATED and name not in submitted:
             forms[name][DATED[name]].data = date.today()
+    for name, form in forms.items():  # several forms share the page: their fields need ids of their own
+        if name != "form":
+            for f in form:
+                f.id = f"{name.removesuffix('_form')}-{f.id}"
+                f.label.field_id = f.id
     if "terms_form" not in submitted and shown.term_periods:
         terms = forms["terms_form"]
         terms.rate.data = decimal_text(shown.rate_basis_points or 0, str(get_locale() or "fr"))
