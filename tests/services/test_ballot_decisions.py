@@ -306,7 +306,7 @@ def test_a_replayed_form_opens_nothing(make_club):
         pytest.param("election", "consent", 0, None, InvalidInput, None, "secret",
                      id="consent in a secret-by-default election"),
         pytest.param("funding", "ranked", 1, None, InvalidInput, None, "method", id="unknown method"),
-        pytest.param("stake_sale", "yes_no", 0, None, InvalidInput, None, "kind", id="unknown kind"),
+        pytest.param("lottery", "yes_no", 0, None, InvalidInput, None, "kind", id="unknown kind"),
     ],
 )
 def test_the_method_must_fit_the_decision(make_club, make_user, kind, method, projects_count, secret, error, rule,
