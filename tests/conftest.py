@@ -203,16 +203,24 @@ def make_club(app, make_user):
 def fund_for_projects(setup: ClubSetup, each: int = 250_000) -> None:
     """Savings enough for a project of a few thousand to pass R10 when it is put to the vote: if the club
     has no money yet, every member pays ``each`` (5 members × 2,500 = 12,500; 25 % of it is 3,125)."""
-    from datetime import date
-
-    from coop.services import fund, ledger
+    from coop.services import ledger
 
     if ledger.find_account(setup.club_id, "bank").balance:
         return
+    fund_club(setup, each)
+    db.session.rollback()
+
+
+def fund_club(setup: ClubSetup, each: int) -> None:
+    """Every member pays ``each`` today, recorded by the treasurer."""
+    from datetime import date
+
+    from coop.services import fund
+
     for user in setup.members:
         fund.record_contribution(setup.treasurer.id, setup.club_id, membership_id=setup.membership_id(user),
-                                 amount=each, received_on=date.today(), method="transfer", idempotency_key=key())
-    db.session.rollback()
+                                 amount=each, received_on=date.today(), method="transfer", bank_reference="",
+                                 idempotency_key=key())
 
 
 def admit_by_vote(setup: ClubSetup, user) -> int:

@@ -207,8 +207,7 @@ def enter_payment(user_id: int, club_id: int, investment_id: int, *, amount: int
                   bank_reference: str = "", form_key: str, today: date | None = None) -> Disbursement:
     """One officer enters a payment to the enterprise: a commitment until a second officer approves it."""
     today = today or date.today()
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
-        raise InvalidInput(_l("Enter an amount above zero."), field="amount")
+    amount = _cents(amount, "amount", allow_zero=False)
     if not isinstance(paid_on, date) or paid_on > today + timedelta(days=31) or paid_on.year < 2000:
         raise InvalidInput(_l("Give the date of the transfer, at most a month ahead."), field="paid_on")
     reference = one_line(bank_reference, "bank_reference", maximum=80, required=False)

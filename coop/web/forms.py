@@ -52,3 +52,13 @@ def render_form(template: str, form: FlaskForm, **context):
     if form.is_submitted() and (form.errors or form.form_errors):
         status = getattr(form, "refusal_status", 400)
     return render_template(template, form=form, **context), status
+
+
+def check_button() -> None:
+    """A bare button: only its CSRF token to check (a missing one is a 400 from the CSRF guard)."""
+    from flask import abort
+
+    from ..forms.auth import EmptyForm
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)

@@ -25,7 +25,7 @@ from ..forms.votes import (
 from ..models import OFFICER_ROLES, ProjectStatus
 from ..services import fund, investments, membership, projects
 from .charts import line_chart
-from .forms import attempt, enter_club, render_form
+from .forms import attempt, check_button, enter_club, render_form
 
 bp = Blueprint("invest", __name__)
 
@@ -134,8 +134,7 @@ def enter_payment(club_id: int, investment_id: int):
 @bp.post("/clubs/<id:club_id>/payments/<id:payment_id>/approve")
 def approve(club_id: int, payment_id: int):
     enter_club(club_id, roles=set(OFFICER_ROLES))
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    check_button()
     payment = investments.approve_payment(current_user.id, club_id, payment_id)
     flash(_("The payment is approved and posted to the books."), "success")
     return redirect(url_for("invest.investment", club_id=club_id, investment_id=payment.investment_id))

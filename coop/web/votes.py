@@ -26,7 +26,7 @@ from ..services import ballots, investments, membership, projects
 from ..services.ballots import Subject
 from . import labels
 from .explain import explain, subject_of
-from .forms import attempt, enter_club, render_form
+from .forms import attempt, check_button, enter_club, render_form
 
 bp = Blueprint("votes", __name__)
 
@@ -68,12 +68,16 @@ def propose(club_id: int):
 def project(club_id: int, project_id: int):
     me = enter_club(club_id)
     shown = projects.project_for(current_user.id, club_id, project_id)
+    return render_template("votes/project.html", **_project_page(me, shown, LinkForm()))
+
+
+def _project_page(me, shown, link_form: LinkForm) -> dict:
+    """What the project page shows: its links, its ballots, its investment, and the forms."""
     links = projects.links_of([shown.id])
-    return render_template("votes/project.html", project=shown, links=links,
-                           linked=any(link.membership_id == me.id for link in links),
-                           may_steer=projects.may_steer(me, shown), link_form=LinkForm(), action_form=EmptyForm(),
-                           project_ballots=ballots.ballots_on_project(current_user.id, club_id, shown.id),
-                           investment=investments.investment_of_project(club_id, shown.id))
+    return dict(project=shown, links=links, linked=any(link.membership_id == me.id for link in links),
+                may_steer=projects.may_steer(me, shown), link_form=link_form, action_form=EmptyForm(),
+                project_ballots=ballots.ballots_on_project(current_user.id, shown.club_id, shown.id),
+                investment=investments.investment_of_project(shown.club_id, shown.id))
 
 
 @bp.route("/clubs/<id:club_id>/projects/<id:project_id>/edit", methods=["GET", "POST"])
@@ -105,7 +109,7 @@ def _percent_text(hundredths: int) -> str:
 @bp.post("/clubs/<id:club_id>/projects/<id:project_id>/present")
 def present(club_id: int, project_id: int):
     enter_club(club_id)
-    _check(EmptyForm())
+    check_button()
     projects.present(current_user.id, club_id, project_id)
     flash(_("The project is presented to the club."), "success")
     return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
@@ -114,7 +118,7 @@ def present(club_id: int, project_id: int):
 @bp.post("/clubs/<id:club_id>/projects/<id:project_id>/withdraw")
 def withdraw(club_id: int, project_id: int):
     enter_club(club_id)
-    _check(EmptyForm())
+    check_button()
     projects.withdraw(current_user.id, club_id, project_id)
     flash(_("The project is withdrawn."), "info")
     return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
@@ -129,18 +133,7 @@ def declare_link(club_id: int, project_id: int):
             current_user.id, club_id, project_id, form.nature.data)) is not None:
         flash(_("Your link is declared: you will not vote on this project (R8)."), "success")
         return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
-    links = projects.links_of([shown.id])
-    return render_form("votes/project.html", form, project=shown, links=links,
-                       linked=any(link.membership_id == me.id for link in links),
-                       may_steer=projects.may_steer(me, shown), link_form=form, action_form=EmptyForm(),
-                       project_ballots=ballots.ballots_on_project(current_user.id, club_id, shown.id),
-                       investment=investments.investment_of_project(club_id, shown.id))
-
-
-def _check(form) -> None:
-    """A bare button: only its CSRF token to check (a missing one is a 400 from the CSRF guard)."""
-    if not form.validate_on_submit():
-        abort(400)
+    return render_form("votes/project.html", form, **_project_page(me, shown, form))
 
 
 # --- Ballots -------------------------------------------------------------------------------
@@ -353,7 +346,7 @@ def give_proxy(club_id: int, ballot_id: int):
 @bp.post("/clubs/<id:club_id>/ballots/<id:ballot_id>/proxy/withdraw")
 def withdraw_proxy(club_id: int, ballot_id: int):
     enter_club(club_id)
-    _check(EmptyForm())
+    check_button()
     ballots.withdraw_proxy(current_user.id, club_id, ballot_id)
     flash(_("Your proxy is withdrawn: you vote yourself."), "info")
     return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
@@ -362,7 +355,7 @@ def withdraw_proxy(club_id: int, ballot_id: int):
 @bp.post("/clubs/<id:club_id>/ballots/<id:ballot_id>/close")
 def close(club_id: int, ballot_id: int):
     enter_club(club_id, roles={Role.MANAGER})
-    _check(EmptyForm())
+    check_button()
     ballots.close_early(current_user.id, club_id, ballot_id)
     flash(_("The ballot is closed."), "success")
     return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))

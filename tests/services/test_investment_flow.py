@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from coop.models.base import utcnow
 from coop.services import ballots, fund, investments, ledger, projects, tally
 from coop.services.ballots import Subject
-from tests.conftest import key
+from tests.conftest import fund_club, key
 
 PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.", town="Die", legal_form="scop",
                instrument="loan", amount_requested=300_000, stake_hundredths=None, holder_name="Anne Martin",
@@ -22,13 +22,6 @@ def approved(setup, **changes) -> int:
         ballots.vote(user.id, setup.club_id, ballot.id, choices={ballot.options[0].id: tally.YES})
     ballots.close_early(setup.manager.id, setup.club_id, ballot.id)
     return project.id
-
-
-def fund_club(setup, each: int) -> None:
-    for user in setup.members:
-        fund.record_contribution(setup.treasurer.id, setup.club_id, membership_id=setup.membership_id(user),
-                                 amount=each, received_on=date.today(), method="transfer", bank_reference="",
-                                 idempotency_key=key())
 
 
 def test_a_payment_entered_by_one_officer_and_approved_by_another_posts_once(make_club):
