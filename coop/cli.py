@@ -6,7 +6,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from .services import ballots, fund, investments, ledger
+from .services import ballots, fund, investments, ledger, timebank
 from .services.errors import CoopError
 
 coop_cli = AppGroup("coop", help="Entraide administration.")
@@ -14,12 +14,14 @@ coop_cli = AppGroup("coop", help="Entraide administration.")
 
 @coop_cli.command("check")
 def check_command() -> None:
-    """Verify the invariants of the books and the ballots over every club; exit 1 on any violation."""
-    violations = ledger.check() + fund.check_contributions() + ballots.check() + investments.check()
+    """Verify the invariants of the books, ballots, investments and time credits over every club;
+    exit 1 on any violation."""
+    violations = (ledger.check() + fund.check_contributions() + ballots.check() + investments.check()
+                  + timebank.check())
     if not violations:
-        click.echo("Ledger check: all invariants hold.")
+        click.echo("Check: all invariants hold.")
         return
-    click.echo(f"Ledger check: {len(violations)} violation(s).", err=True)
+    click.echo(f"Check: {len(violations)} violation(s).", err=True)
     for violation in violations:
         click.echo(f"  - {violation}", err=True)
     sys.exit(1)
@@ -55,9 +57,11 @@ def _print_logins(logins, password: str) -> None:
 @coop_cli.command("tick")
 def tick_command() -> None:
     """Close the ballots whose deadline has passed and apply their decisions; put clubs past their
-    term in management (R5). Run it from cron."""
+    term in management (R5); expire the exchanges not confirmed in time (R12). Run it from cron."""
     from .services import ballots, membership
 
     closed = ballots.tick()
     ended = membership.end_terms()
-    click.echo(f"{closed} ballot(s) closed; {ended} club(s) reached the end of their term.")
+    expired = timebank.expire_due()
+    click.echo(f"{closed} ballot(s) closed; {ended} club(s) reached the end of their term; "
+               f"{expired} exchange(s) expired.")

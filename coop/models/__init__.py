@@ -24,6 +24,7 @@ from .invest import (
     InvestmentStatus,
 )
 from .ledger import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
+from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
 from .user import User
 from .vote import (
     Ballot,
@@ -44,6 +45,12 @@ from .vote import (
 )
 
 __all__ = [
+    "Category",
+    "Exchange",
+    "ExchangeStatus",
+    "Listing",
+    "ListingKind",
+    "ListingStatus",
     "EventKind",
     "Frequency",
     "InvestmentEvent",

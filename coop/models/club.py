@@ -113,6 +113,8 @@ class Membership(db.Model):
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     joined_on: Mapped[date | None]
     left_on: Mapped[date | None]
+    #: R12 reciprocity: the member's time balance is shown to officers only
+    hides_time_balance: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     club: Mapped[Club] = relationship(back_populates="memberships", lazy="joined")
     user: Mapped[User] = relationship(lazy="joined")

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Account, Club, Role, TransactionKind, Unit, User
+from ..models import Club, Role, User
 from ..models.base import utcnow
-from . import auth, ballots, fund, investments, ledger, membership, projects
+from . import auth, ballots, fund, investments, membership, projects, timebank
 from .errors import Conflict, _l
 
 DEMO_PASSWORD = "entraide-demo"
@@ -81,16 +81,47 @@ def load_demo(today: date | None = None) -> list[DemoLogin]:
             fund.record_contribution(treasurer.id, club.id, membership_id=members[user.id].id, amount=amount,
                                      received_on=day, method="transfer", bank_reference=f"VIR-{day:%Y%m}-{user.id}",
                                      idempotency_key=_key(), today=today)
-    exchanges = [(3, 4, 120, "Taille des haies"), (5, 0, 90, "Aide à la déclaration d'impôts"),
-                 (2, 6, 60, "Cours de couture"), (7, 3, 180, "Réparation d'un vélo")]
-    for giver, receiver, minutes, what in exchanges:
-        given = _account(club.id, f"time:{members[users[giver].id].id}")
-        received = _account(club.id, f"time:{members[users[receiver].id].id}")
-        ledger.post(club.id, unit=Unit.TIME, kind=TransactionKind.EXCHANGE,
-                    lines=[(given.id, minutes), (received.id, -minutes)], idempotency_key=_key(),
-                    occurred_on=today - timedelta(days=10), memo=what, author_id=users[receiver].id)
+    _time_credits(club.id, users, members, today)
     _projects_and_ballots(club.id, users, members)
     return [DemoLogin(name, email, role) for name, email, role in PEOPLE]
+
+
+def _time_credits(club_id: int, users: list[User], members: dict, today: date) -> None:
+    """Offers, requests and exchanges: some posted, one waiting for its receiver, one arranged."""
+    ago = lambda days: today - timedelta(days=days)  # noqa: E731
+    listings = []
+    for author, kind, title, category, description, availability in [
+        (3, "offer", "Taille de haies et petits travaux de jardin", "gardening",
+         "J'ai un taille-haie et une débroussailleuse ; je peux aussi conseiller pour un potager.", "Le samedi matin"),
+        (5, "offer", "Aide aux papiers administratifs et impôts", "paperwork",
+         "Déclaration de revenus, dossiers CAF, courriers : je vous aide à y voir clair.", "En semaine après 18 h"),
+        (2, "offer", "Cours de couture pour débutants", "sewing",
+         "Ourlets, boutons, premiers vêtements. Machine fournie.", "Le mercredi après-midi"),
+        (7, "offer", "Réparation de vélos", "diy", "Freins, dérailleurs, crevaisons. Pièces à votre charge.",
+         "Le week-end"),
+        (6, "request", "Cherche covoiturage pour Grenoble le jeudi", "transport",
+         "Rendez-vous médical tous les jeudis à 10 h, retour vers midi.", ""),
+        (4, "request", "Initiation à un tableur", "computing",
+         "Pour tenir les comptes de l'association de parents d'élèves.", "Le soir"),
+    ]:
+        values = {"kind": kind, "title": title, "category": category, "description": description,
+                  "availability": availability,
+                  "expires_on": today + timedelta(days=45) if kind == "request" else None}
+        listings.append(timebank.publish(users[author].id, club_id, values, form_key=_key(), today=today))
+    # Recorded by the member who received the service: posted at once.
+    for giver, receiver, minutes, days, what in [
+            (3, 4, 120, 40, "Taille des haies"), (5, 0, 90, 30, "Aide à la déclaration d'impôts"),
+            (2, 6, 60, 20, "Cours de couture"), (7, 3, 180, 12, "Réparation d'un vélo"),
+            (0, 7, 60, 8, "Aide au déménagement d'une armoire")]:
+        timebank.record_exchange(users[receiver].id, club_id, other_id=members[users[giver].id].id,
+                                 direction="received", minutes=minutes, done_on=ago(days), description=what,
+                                 form_key=_key(), today=today)
+    # Recorded by the one who gave it: Camille has to confirm it.
+    timebank.record_exchange(users[5].id, club_id, other_id=members[users[0].id].id, direction="given",
+                             minutes=45, done_on=ago(2), description="Relecture du dossier de subvention",
+                             form_key=_key(), today=today)
+    # Élodie answered Léa's sewing lessons: arranged, not done yet.
+    timebank.answer(users[6].id, club_id, listings[2].id, form_key=_key(), today=today)
 
 
 def _projects_and_ballots(club_id: int, users: list[User], members: dict) -> None:
@@ -133,9 +164,6 @@ def _projects_and_ballots(club_id: int, users: list[User], members: dict) -> Non
     ballots.vote(users[1].id, club_id, ballot.id, choices={ballot.options[0].id: 1}, now=now)
     ballots.give_proxy(users[5].id, club_id, ballot.id, members[users[2].id].id, now=now)
 
-
-def _account(club_id: int, code: str) -> Account:
-    return ledger.find_account(club_id, code)
 
 
 def demo_logins_present() -> list[DemoLogin]:

@@ -303,11 +303,14 @@ def amend_charter(user_id: int, club_id: int, values: dict[str, Any]) -> Charter
 
 
 def _apply_time_limits(club_id: int, old: dict, new: dict) -> None:
-    """Members' time accounts follow the charter's limits (nobody has exchanged yet while forming)."""
-    if (old["time_floor_minutes"], old["time_ceiling_minutes"]) == (new["time_floor_minutes"], new["time_ceiling_minutes"]):
+    """Members' time accounts follow the charter's limits, except those the manager set for one member."""
+    before = (old["time_floor_minutes"], old["time_ceiling_minutes"])
+    if before == (new["time_floor_minutes"], new["time_ceiling_minutes"]):
         return
     for account in db.session.scalars(select(Account).where(Account.club_id == club_id, Account.unit == Unit.TIME,
                                                             Account.membership_id.is_not(None))):
+        if (account.floor, account.ceiling) != before:
+            continue
         rules.check_new_limits(account.balance, new["time_floor_minutes"], new["time_ceiling_minutes"])
         account.floor, account.ceiling = new["time_floor_minutes"], new["time_ceiling_minutes"]
 
