@@ -35,7 +35,7 @@ class IdConverter(BaseConverter):
 def register_web(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
-    from . import auth, clubs, fund, invest, main, votes
+    from . import auth, clubs, fund, invest, main, timebank, votes
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -43,6 +43,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(fund.bp)
     app.register_blueprint(votes.bp)
     app.register_blueprint(invest.bp)
+    app.register_blueprint(timebank.bp)
 
     _register_errors(app)
     _register_templates(app)

@@ -120,3 +120,34 @@ EVENT_KINDS = {
     "sale": _l("sale of shares"),
     "write_off": _l("write-off"),
 }
+CATEGORIES = {
+    "gardening": _l("Gardening"),
+    "diy": _l("DIY and repairs"),
+    "computing": _l("Computing"),
+    "lessons": _l("Lessons and languages"),
+    "childcare": _l("Childcare"),
+    "transport": _l("Transport"),
+    "cooking": _l("Cooking"),
+    "sewing": _l("Sewing"),
+    "paperwork": _l("Paperwork and accounting"),
+    "well_being": _l("Well-being"),
+    "other": _l("Other"),
+}
+LISTING_KINDS = {
+    "offer": _l("Offer"),
+    "request": _l("Request"),
+}
+LISTING_STATUSES = {
+    "active": _l("open"),
+    "paused": _l("paused"),
+    "closed": _l("closed"),
+}
+EXCHANGE_STATUSES = {
+    "arranged": _l("arranged, not done yet"),
+    "pending": _l("waiting for confirmation"),
+    "confirmed": _l("confirmed"),
+    "disputed": _l("disputed"),
+    "cancelled": _l("cancelled"),
+    "expired": _l("expired"),
+    "reversed": _l("reversed"),
+}

@@ -1,0 +1,98 @@
+"""Forms of the time bank (R12). The service checks every rule again."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..services.timebank import DESCRIPTION_MAX, MAX_QUERY
+from ..web import labels
+from .base import OneTimeForm
+
+
+def _choices(mapping: dict) -> list[tuple[str, object]]:
+    return list(mapping.items())
+
+
+class ListingForm(OneTimeForm):
+    kind = RadioField(_l("I…"), choices=[("offer", _l("offer a service")), ("request", _l("ask for a service"))],
+                      default="offer", validators=[InputRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
+    category = SelectField(_l("Category"), choices=_choices(labels.CATEGORIES), validators=[InputRequired()])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=DESCRIPTION_MAX)])
+    availability = StringField(_l("Availability"), validators=[Optional(), Length(max=200)])
+    expires_on = DateField(_l("For a request: stands until"), validators=[Optional()])
+
+    def values(self) -> dict:
+        return {"kind": self.kind.data, "title": self.title.data, "category": self.category.data,
+                "description": self.description.data or "", "availability": self.availability.data or "",
+                "expires_on": self.expires_on.data if self.kind.data == "request" else None}
+
+
+class AnswerForm(OneTimeForm):
+    """A button that starts an exchange: its one-time key stops a double click from answering twice."""
+
+
+class SearchForm(FlaskForm):
+    """Read from the query string: no CSRF for a search."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Words"), validators=[Optional(), Length(max=MAX_QUERY)])
+    category = SelectField(_l("Category"), choices=[("", _l("All categories"))] + _choices(labels.CATEGORIES),
+                           validators=[Optional()])
+    kind = SelectField(_l("Show"), choices=[("", _l("Offers and requests")), ("offer", _l("Offers only")),
+                                            ("request", _l("Requests only"))], validators=[Optional()])
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[("active", _l("open")), ("paused", _l("paused")),
+                                                ("closed", _l("closed"))], validators=[InputRequired()])
+
+
+class DurationMixin:
+    hours = IntegerField(_l("Hours"), validators=[InputRequired(), NumberRange(0, 24)])
+    minutes = IntegerField(_l("Minutes"), default=0, validators=[InputRequired(), NumberRange(0, 59)])
+
+    @property
+    def total_minutes(self) -> int:
+        return (self.hours.data or 0) * 60 + (self.minutes.data or 0)
+
+
+class ExchangeForm(DurationMixin, OneTimeForm):
+    direction = RadioField(_l("I…"), choices=[("given", _l("gave this service")),
+                                              ("received", _l("received this service"))],
+                           validators=[InputRequired()])
+    other_id = SelectField(_l("The other member"), coerce=int, validators=[InputRequired()])
+    done_on = DateField(_l("Date of the service"), validators=[InputRequired()])
+    description = StringField(_l("What was done"), validators=[DataRequired(), Length(max=500)])
+
+
+class CompleteForm(DurationMixin, FlaskForm):
+    done_on = DateField(_l("Date of the service"), validators=[InputRequired()])
+    description = StringField(_l("What was done"), validators=[DataRequired(), Length(max=500)])
+
+
+class DisputeForm(FlaskForm):
+    reason = StringField(_l("What is wrong with it?"), validators=[DataRequired(), Length(max=500)])
+
+
+class SettleForm(FlaskForm):
+    decision = RadioField(_l("Decision"), choices=[("cancel", _l("Cancel it (never posted)")),
+                                                   ("reverse", _l("Reverse it (undo the posting)")),
+                                                   ("keep", _l("Keep it as recorded"))],
+                          validators=[InputRequired()])
+    reason = StringField(_l("Reason, for both members and the log"), validators=[DataRequired(), Length(max=500)])
+
+
+class LimitsForm(FlaskForm):
+    floor = IntegerField(_l("Floor, in hours (zero or below)"), validators=[InputRequired(), NumberRange(-100, 0)])
+    ceiling = IntegerField(_l("Ceiling, in hours"), validators=[InputRequired(), NumberRange(0, 400)])
+    reason = StringField(_l("Why this member has limits of their own"),
+                         validators=[DataRequired(), Length(max=300)])
+
+
+class PrivacyForm(FlaskForm):
+    hidden = BooleanField(_l("Hide my time balance from other members (officers still see it)"))
