@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from ..forms.auth import EmptyForm
 from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
 from ..models import MemberStatus, Role
-from ..services import ballots, ledger, membership
+from ..services import ballots, ledger, membership, timebank
 from .forms import attempt, enter_club, render_form
 
 bp = Blueprint("clubs", __name__)
@@ -63,8 +63,11 @@ def club_home(club_id: int):
     accounts = ledger.my_accounts(current_user.id, club_id)
     check = membership.activation_check(current_user.id, club_id)
     waiting = [w for w in ballots.open_ballots_for(current_user.id) if w.ballot.club_id == club_id]
+    timebank.expire_due(club_id=club_id)
     return render_template("clubs/home.html", accounts=accounts, check=check, charter=membership.charter_of(club_id),
-                           action_form=EmptyForm(), waiting=waiting, months_left=membership.months_left(g.club))
+                           action_form=EmptyForm(), waiting=waiting, months_left=membership.months_left(g.club),
+                           to_confirm=timebank.to_confirm(current_user.id, club_id),
+                           time_limits=timebank.limits_of(current_user.id, club_id))
 
 
 @bp.get("/clubs/<id:club_id>/members")

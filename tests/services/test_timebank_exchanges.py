@@ -481,7 +481,8 @@ def test_who_settles_a_dispute(club):
     refused(NotPermitted, lambda: club.settle(club.manager, own, "reverse"), rule="R8")
     club.settle(club.treasurer, own, "reverse", reason="Le gérant ne peut pas juger")
     assert fetch(own).status == "reversed"
-    assert (club.balance(club.manager), club.balance(club.a)) == (0, 0)
+    # a keeps the +60 given to b; the manager's 60 to a is undone
+    assert (club.balance(club.manager), club.balance(club.a)) == (0, 60)
     # the treasurer is a party: not them either
     theirs = club.posted(club.treasurer, club.c, 30)
     club.dispute(club.c, theirs)

@@ -77,7 +77,7 @@ def offer(**changes) -> dict:
     return {"kind": "offer", "title": "Réparation de vélos", "category": "diy", **changes}
 
 
-def request(**changes) -> dict:
+def asking(**changes) -> dict:
     return {"kind": "request", "title": "Garde de chat", "category": "other",
             "expires_on": TODAY + timedelta(days=30), **changes}
 
@@ -124,18 +124,18 @@ def test_publish_an_offer_with_every_field(world):
 
 
 def test_publish_a_request_standing_from_today_to_a_year_and_a_day(world):
-    first = publish(world, world.a, request(expires_on=TODAY, description="Une semaine en août.",
+    first = publish(world, world.a, asking(expires_on=TODAY, description="Une semaine en août.",
                                             availability="Août", category="well_being"), today=TODAY)
-    last = publish(world, world.a, request(expires_on=TODAY + timedelta(days=366)), today=TODAY)
+    last = publish(world, world.a, asking(expires_on=TODAY + timedelta(days=366)), today=TODAY)
     assert (fresh(first).kind, fresh(first).expires_on, fresh(first).category) == ("request", TODAY, "well_being")
     assert fresh(last).expires_on == TODAY + timedelta(days=366)
 
 
 @pytest.mark.parametrize("values, field", [
-    (request(expires_on=None), "expires_on"),
-    (request(expires_on="2030-01-01"), "expires_on"),
-    (request(expires_on=TODAY - timedelta(days=1)), "expires_on"),
-    (request(expires_on=TODAY + timedelta(days=367)), "expires_on"),
+    (asking(expires_on=None), "expires_on"),
+    (asking(expires_on="2030-01-01"), "expires_on"),
+    (asking(expires_on=TODAY - timedelta(days=1)), "expires_on"),
+    (asking(expires_on=TODAY + timedelta(days=367)), "expires_on"),
     (offer(expires_on=TODAY + timedelta(days=5)), "expires_on"),
     (offer(category="plumbing"), "category"),
     (offer(category=None), "category"),
@@ -179,7 +179,7 @@ def test_a_member_of_another_club_cannot_publish_here(world):
 
 
 def test_the_author_updates_every_field(world):
-    lid = publish(world, world.a, request(description="Vieux texte", availability="Lundi"), today=TODAY)
+    lid = publish(world, world.a, asking(description="Vieux texte", availability="Lundi"), today=TODAY)
     tb.update_listing(world.a.id, world.club_id, lid, {
         "kind": "request", "title": "Garde de lapin", "description": "Dix jours.\nNourriture fournie.",
         "category": "childcare", "availability": "Vacances", "expires_on": TODAY + timedelta(days=60)},
@@ -199,7 +199,7 @@ def test_update_refusals_write_nothing(world):
 
     refused(NotPermitted, lambda: tb.update_listing(world.b.id, world.club_id, lid, offer(title="Volé")))
     refused(NotPermitted, lambda: tb.update_listing(world.manager.id, world.club_id, lid, offer(title="Chef")))
-    refused(InvalidInput, lambda: tb.update_listing(world.a.id, world.club_id, lid, request()), field="kind")
+    refused(InvalidInput, lambda: tb.update_listing(world.a.id, world.club_id, lid, asking()), field="kind")
     refused(InvalidInput, lambda: tb.update_listing(world.a.id, world.club_id, lid, offer(title="")),
             field="title")
     refused(InvalidInput, lambda: tb.update_listing(world.a.id, world.club_id, lid, offer(category="x")),
@@ -244,7 +244,7 @@ def shelf(world):
     ids = {
         "velos": publish(world, world.a, offer(title="Réparation de vélos", description="Atelier le samedi")),
         "meubles": publish(world, world.a, offer(title="Réparation de meubles")),
-        "creole": publish(world, world.a, request(title="Cours de cuisine creole", category="cooking",
+        "creole": publish(world, world.a, asking(title="Cours de cuisine creole", category="cooking",
                                                   expires_on=TODAY + timedelta(days=10)), today=TODAY),
         "remise": publish(world, world.a, offer(title="Remise 50% sur le pain", category="cooking")),
         "jardin": publish(world, world.a, offer(title="Jardin_partagé", category="gardening")),
@@ -364,7 +364,7 @@ def test_answering_an_offer_arranges_an_exchange_the_author_provides(world):
 
 
 def test_answering_a_request_arranges_an_exchange_the_answerer_provides(world):
-    lid = publish(world, world.a, request(), today=TODAY)
+    lid = publish(world, world.a, asking(), today=TODAY)
     exchange = tb.answer(world.c.id, world.club_id, lid, form_key=key(), today=TODAY)
     row = db.session.get(Exchange, exchange.id)
     assert row.status == ExchangeStatus.ARRANGED
@@ -374,7 +374,7 @@ def test_answering_a_request_arranges_an_exchange_the_answerer_provides(world):
 
 def test_answer_refusals_write_nothing(world):
     lid = publish(world, world.a, offer())
-    req = publish(world, world.a, request(expires_on=TODAY + timedelta(days=3)), today=TODAY)
+    req = publish(world, world.a, asking(expires_on=TODAY + timedelta(days=3)), today=TODAY)
     other_club_lid = tb.publish(world.other.members[2].id, world.other.club_id, offer(), form_key=key()).id
 
     refused(RuleViolation, lambda: tb.answer(world.a.id, world.club_id, lid, form_key=key()), rule="R12")
