@@ -762,7 +762,8 @@ class Standing:
     received: int = 0
     last_on: date | None = None
     partners: set[int] = field(default_factory=set)
-    #: False when the member hides their balance from the reader
+    #: False when the member hides their balance from the reader; hours given and received are hidden
+    #: with it (their difference is the balance)
     balance_shown: bool = True
 
     @property

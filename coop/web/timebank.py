@@ -82,7 +82,7 @@ def offers(club_id: int):
     _enter(club_id)
     form = SearchForm(request.args)
     page_text = request.args.get("page", "1")
-    if not form.validate() or not page_text.isdigit() or len(page_text) > 6:
+    if not form.validate() or not (page_text.isascii() and page_text.isdigit()) or len(page_text) > 6:
         flash(_("This search could not be understood."), "error")
         return render_template("time/offers.html", form=form, results=None), 400
     results = timebank.search(current_user.id, club_id, words=form.q.data or "", category=form.category.data or None,
@@ -266,7 +266,7 @@ def _member_arg() -> int | None:
     text = request.args.get("member", "")
     if not text:
         return None
-    if not text.isdigit() or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
         abort(404)
     return int(text)
 

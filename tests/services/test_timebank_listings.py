@@ -158,6 +158,16 @@ def test_publish_refuses_bad_values_and_the_key_stays_usable(world, values, fiel
     assert tb.publish(world.a.id, world.club_id, offer(), form_key=form_key).id
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: a datetime passes isinstance(date) in clean_listing, then "
+                   "comparing it with a date raises TypeError instead of InvalidInput")
+def test_publish_refuses_a_datetime_as_end_date(world):
+    from datetime import datetime
+
+    refused(InvalidInput, lambda: tb.publish(world.a.id, world.club_id,
+                                             asking(expires_on=datetime.combine(TODAY, datetime.min.time())),
+                                             form_key=key(), today=TODAY), field="expires_on")
+
+
 def test_publish_accepts_the_longest_values(world):
     lid = publish(world, world.a, offer(title="é" * 120, description="d" * 2000, availability="a" * 200))
     listing = fresh(lid)
