@@ -935,21 +935,22 @@ def check() -> list[ledger.Violation]:
             .join(Exchange, or_(Exchange.transaction_id == Posting.transaction_id,
                                 Exchange.reversal_id == Posting.transaction_id))):
         postings[txn_id][codes.get(account_id, f"#{account_id}")] = amount
-    for exchange in db.session.scalars(select(Exchange)):
-        posted_statuses = (ExchangeStatus.CONFIRMED, ExchangeStatus.REVERSED)
-        has_txn = exchange.transaction_id is not None
-        if (exchange.status in posted_statuses and not has_txn) or (
-                exchange.status not in posted_statuses + (ExchangeStatus.DISPUTED,) and has_txn):
-            found.append(ledger.Violation(11, exchange.club_id,
-                                          f"exchange {exchange.id} is {exchange.status} but transaction is "
-                                          f"{exchange.transaction_id}"))
-        if (exchange.status == ExchangeStatus.REVERSED) != (exchange.reversal_id is not None):
-            found.append(ledger.Violation(11, exchange.club_id, f"exchange {exchange.id} is {exchange.status} but "
-                                                                f"reversal is {exchange.reversal_id}"))
+    posted_statuses = (ExchangeStatus.CONFIRMED, ExchangeStatus.REVERSED)
+    for (exchange_id, club_id, status, transaction_id, reversal_id, provider_id, receiver_id,
+         minutes) in db.session.execute(select(
+            Exchange.id, Exchange.club_id, Exchange.status, Exchange.transaction_id, Exchange.reversal_id,
+            Exchange.provider_id, Exchange.receiver_id, Exchange.minutes)):
+        has_txn = transaction_id is not None
+        if (status in posted_statuses and not has_txn) or (
+                status not in posted_statuses + (ExchangeStatus.DISPUTED,) and has_txn):
+            found.append(ledger.Violation(11, club_id, f"exchange {exchange_id} is {status} but transaction is "
+                                                       f"{transaction_id}"))
+        if (status == ExchangeStatus.REVERSED) != (reversal_id is not None):
+            found.append(ledger.Violation(11, club_id, f"exchange {exchange_id} is {status} but reversal is "
+                                                       f"{reversal_id}"))
         if has_txn:
-            expected = {f"time:{exchange.provider_id}": exchange.minutes,
-                        f"time:{exchange.receiver_id}": -exchange.minutes}
-            if postings.get(exchange.transaction_id) != expected:
-                found.append(ledger.Violation(11, exchange.club_id, f"exchange {exchange.id} posts "
-                                              f"{postings.get(exchange.transaction_id)}, not {expected}"))
+            expected = {f"time:{provider_id}": minutes, f"time:{receiver_id}": -minutes}
+            if postings.get(transaction_id) != expected:
+                found.append(ledger.Violation(11, club_id, f"exchange {exchange_id} posts "
+                                                           f"{postings.get(transaction_id)}, not {expected}"))
     return found
