@@ -219,7 +219,7 @@ def listing_for(user_id: int, club_id: int, listing_id: int) -> Listing:
 
 def is_open(listing: Listing, today: date | None = None) -> bool:
     """Shown in the search and may be answered."""
-    return listing.status == ListingStatus.ACTIVE and (
+    return listing.status == ListingStatus.ACTIVE and listing.author.status == MemberStatus.ACTIVE and (
         listing.expires_on is None or listing.expires_on >= _today(today))
 
 
@@ -244,8 +244,12 @@ def search(user_id: int, club_id: int, *, words: str = "", category: str | None 
         raise InvalidInput(_l("Use at most %(n)d characters.", n=MAX_QUERY), field="q")
     if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= MAX_PAGE:
         raise InvalidInput(_l("No such page."), field="page")
+    # A member who left takes their offers and requests with them.
+    active_authors = select(Membership.id).where(Membership.club_id == club_id,
+                                                 Membership.status == MemberStatus.ACTIVE)
     conditions = [Listing.club_id == club_id, Listing.status == ListingStatus.ACTIVE,
-                  or_(Listing.expires_on.is_(None), Listing.expires_on >= _today(today))]
+                  or_(Listing.expires_on.is_(None), Listing.expires_on >= _today(today)),
+                  Listing.author_id.in_(active_authors)]
     for word in fold(words).split()[:10]:
         conditions.append(Listing.search_text.contains(word, autoescape=True))
     if category:
