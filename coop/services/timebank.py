@@ -27,7 +27,7 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -128,7 +128,7 @@ def clean_listing(values: dict[str, Any], *, today: date) -> dict[str, Any]:
     out["availability"] = one_line(values.get("availability"), "availability", maximum=200, required=False)
     expires = values.get("expires_on")
     if out["kind"] == ListingKind.REQUEST:
-        if not isinstance(expires, date):
+        if isinstance(expires, datetime) or not isinstance(expires, date):
             raise InvalidInput(_l("Say until when the request stands."), field="expires_on")
         if expires < today:
             raise InvalidInput(_l("Choose today or a later day."), field="expires_on")
@@ -305,7 +305,7 @@ def _check_minutes(minutes: object) -> int:
 
 
 def _check_day(done_on: object, today: date) -> date:
-    if not isinstance(done_on, date):
+    if isinstance(done_on, datetime) or not isinstance(done_on, date):
         raise InvalidInput(_l("Give the date of the service."), field="done_on")
     if done_on > today:
         raise InvalidInput(_l("The service cannot be in the future."), field="done_on")
@@ -463,9 +463,9 @@ def answer(user_id: int, club_id: int, listing_id: int, *, form_key: str, today:
         listing = _listing(club_id, listing_id)
         if listing.author_id == me.id:
             raise RuleViolation(_l("You cannot exchange time with yourself."), rule="R12")
+        author = _partner(club_id, listing.author_id, me)  # R12: an author who left is named as such
         if not is_open(listing, today):
             raise Conflict(_l("This offer or request is no longer open."))
-        author = _partner(club_id, listing.author_id, me)
         provider, receiver = (author, me) if listing.kind == ListingKind.OFFER else (me, author)
         already = session.scalar(select(Exchange.id).where(
             Exchange.listing_id == listing.id, Exchange.started_by_id == me.id,

@@ -158,8 +158,6 @@ def test_publish_refuses_bad_values_and_the_key_stays_usable(world, values, fiel
     assert tb.publish(world.a.id, world.club_id, offer(), form_key=form_key).id
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="BUG: a datetime passes isinstance(date) in clean_listing, then "
-                   "comparing it with a date raises TypeError instead of InvalidInput")
 def test_publish_refuses_a_datetime_as_end_date(world):
     from datetime import datetime
 
