@@ -35,7 +35,7 @@ class IdConverter(BaseConverter):
 def register_web(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
-    from . import auth, clubs, fund, invest, main, timebank, votes
+    from . import auth, books, clubs, fund, invest, main, timebank, votes
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -44,6 +44,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(votes.bp)
     app.register_blueprint(invest.bp)
     app.register_blueprint(timebank.bp)
+    app.register_blueprint(books.bp)
 
     _register_errors(app)
     _register_templates(app)

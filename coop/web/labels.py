@@ -151,3 +151,17 @@ EXCHANGE_STATUSES = {
     "expired": _l("expired"),
     "reversed": _l("reversed"),
 }
+TRANSACTION_KINDS = {
+    "opening": _l("opening"),
+    "contribution": _l("contribution"),
+    "disbursement": _l("disbursement"),
+    "repayment": _l("repayment"),
+    "return": _l("investment income"),
+    "fee": _l("fee"),
+    "refund": _l("refund"),
+    "distribution": _l("distribution"),
+    "exchange": _l("time exchange"),
+    "adjustment": _l("adjustment"),
+    "closing": _l("closing"),
+    "reversal": _l("reversal"),
+}

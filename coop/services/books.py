@@ -1,0 +1,479 @@
+"""The treasurer's books, read only: journal, account statements, trial balance, balance sheet,
+income statement.
+
+Every list is a page at a time with a keyset cursor (the last row's date and
+id), so page 1 and a page ten thousand rows deep cost the same queries.
+The manager and the treasurer read the whole club's books; a member reads
+their own accounts' statements.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, exists, func, select, tuple_
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..models import (
+    Account,
+    AccountType,
+    JournalTransaction,
+    Membership,
+    Posting,
+    Role,
+    TransactionKind,
+    Unit,
+    User,
+)
+from .errors import InvalidInput, NotFound, _l
+from .fund import sum_of
+from .membership import membership_for
+
+BOOKKEEPERS = {Role.MANAGER, Role.TREASURER}
+PAGE = 50
+MAX_PAGE = 500
+MAX_TEXT = 100
+
+
+def bookkeeper(user_id: int, club_id: int) -> Membership:
+    """The manager or the treasurer: they read every account of the club."""
+    return membership_for(user_id, club_id, roles=BOOKKEEPERS)
+
+
+# --- Cursors ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the last row's date and transaction id (newest first)."""
+
+    on: date
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.on.isoformat()}.{self.id}"
+
+    @classmethod
+    def parse(cls, text: object) -> Cursor | None:
+        if text in (None, ""):
+            return None
+        if not isinstance(text, str) or len(text) > 40 or "." not in text:
+            raise InvalidInput(_l("This page link is not valid."), field="after")
+        day, _, number = text.partition(".")
+        try:
+            on = date.fromisoformat(day)
+        except ValueError:
+            raise InvalidInput(_l("This page link is not valid."), field="after") from None
+        if not (number.isascii() and number.isdigit()) or len(number) > 18:
+            raise InvalidInput(_l("This page link is not valid."), field="after")
+        return cls(on, int(number))
+
+
+def _limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(_l("Between 1 and %(max)d lines a page.", max=MAX_PAGE), field="limit")
+    return limit
+
+
+def _before(cursor: Cursor | None):
+    """Rows after the cursor in newest-first order."""
+    if cursor is None:
+        return True
+    return tuple_(JournalTransaction.occurred_on, JournalTransaction.id) < tuple_(cursor.on, cursor.id)
+
+
+# --- Journal ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JournalFilter:
+    start: date | None = None
+    end: date | None = None
+    kind: str | None = None
+    membership_id: int | None = None
+    account_id: int | None = None
+    unit: str | None = None
+    text: str = ""
+
+    def check(self) -> None:
+        if self.start and self.end and self.start > self.end:
+            raise InvalidInput(_l("The start date is after the end date."), field="start")
+        if self.kind is not None and self.kind not in set(TransactionKind):
+            raise InvalidInput(_l("Choose a value from the list."), field="kind")
+        if self.unit is not None and self.unit not in set(Unit):
+            raise InvalidInput(_l("Choose a value from the list."), field="unit")
+        if not isinstance(self.text, str) or len(self.text) > MAX_TEXT:
+            raise InvalidInput(_l("Use at most %(n)d characters.", n=MAX_TEXT), field="text")
+        for name in ("membership_id", "account_id"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise InvalidInput(_l("Choose a value from the list."), field=name)
+
+    def as_args(self) -> dict[str, Any]:
+        """For links to the next page: the filters as query-string values."""
+        values = {"start": self.start.isoformat() if self.start else None,
+                  "end": self.end.isoformat() if self.end else None, "kind": self.kind,
+                  "member": self.membership_id, "account": self.account_id, "unit": self.unit,
+                  "text": self.text or None}
+        return {k: v for k, v in values.items() if v is not None}
+
+
+@dataclass
+class JournalRow:
+    transaction: JournalTransaction
+    author: str
+    #: the reversal that undid this transaction, if any
+    reversed_by: int | None = None
+
+
+@dataclass
+class JournalPage:
+    rows: list[JournalRow]
+    next: Cursor | None
+    accounts: dict[int, Account] = field(default_factory=dict)
+
+
+def journal(user_id: int, club_id: int, filters: JournalFilter | None = None, *, after: Cursor | None = None,
+            limit: int = PAGE) -> JournalPage:
+    """The club's transactions, newest first, filtered, one page."""
+    bookkeeper(user_id, club_id)
+    filters = filters or JournalFilter()
+    filters.check()
+    limit = _limit(limit)
+    conditions: list[Any] = [JournalTransaction.club_id == club_id, _before(after)]
+    if filters.start:
+        conditions.append(JournalTransaction.occurred_on >= filters.start)
+    if filters.end:
+        conditions.append(JournalTransaction.occurred_on <= filters.end)
+    if filters.kind:
+        conditions.append(JournalTransaction.kind == filters.kind)
+    if filters.unit:
+        conditions.append(JournalTransaction.unit == filters.unit)
+    if filters.text.strip():
+        conditions.append(JournalTransaction.memo.icontains(filters.text.strip(), autoescape=True))
+    if filters.account_id is not None:
+        conditions.append(exists().where(Posting.transaction_id == JournalTransaction.id,
+                                         Posting.club_id == club_id, Posting.account_id == filters.account_id))
+    if filters.membership_id is not None:
+        conditions.append(exists().where(Posting.transaction_id == JournalTransaction.id,
+                                         Posting.club_id == club_id, Account.id == Posting.account_id,
+                                         Account.membership_id == filters.membership_id))
+    author = aliased(User)
+    found = db.session.execute(
+        select(JournalTransaction, author.name).outerjoin(author, author.id == JournalTransaction.author_id)
+        .where(*conditions).order_by(JournalTransaction.occurred_on.desc(), JournalTransaction.id.desc())
+        .limit(limit + 1)).all()
+    rows = [JournalRow(txn, name or "") for txn, name in found[:limit]]
+    if rows:
+        reversals = dict(db.session.execute(select(JournalTransaction.reverses_id, JournalTransaction.id).where(
+            JournalTransaction.club_id == club_id,
+            JournalTransaction.reverses_id.in_([r.transaction.id for r in rows]))).all())
+        for row in rows:
+            row.reversed_by = reversals.get(row.transaction.id)
+    last = rows[-1].transaction if rows else None
+    return JournalPage(rows=rows, next=Cursor(last.occurred_on, last.id) if len(found) > limit else None,
+                       accounts=_accounts(club_id))
+
+
+def journal_lines(user_id: int, club_id: int, filters: JournalFilter | None = None):
+    """Every posting of the filtered journal, newest transaction first, for an export: read a page of
+    500 transactions at a time (keyset), so memory stays flat however long the journal."""
+    after = None
+    while True:
+        page = journal(user_id, club_id, filters, after=after, limit=MAX_PAGE)
+        for row in page.rows:
+            for posting in row.transaction.postings:
+                yield row, posting, page.accounts[posting.account_id]
+        if page.next is None:
+            return
+        after = page.next
+
+
+def accounts_of(user_id: int, club_id: int) -> list[Account]:
+    """Every account of the club, for the bookkeepers."""
+    bookkeeper(user_id, club_id)
+    return list(db.session.scalars(select(Account).where(Account.club_id == club_id)
+                                   .order_by(Account.unit, Account.code)))
+
+
+def _accounts(club_id: int) -> dict[int, Account]:
+    return {a.id: a for a in db.session.scalars(select(Account).where(Account.club_id == club_id))}
+
+
+def transaction_for(user_id: int, club_id: int, transaction_id: object) -> JournalTransaction:
+    bookkeeper(user_id, club_id)
+    if isinstance(transaction_id, bool) or not isinstance(transaction_id, int):
+        raise NotFound(_l("No such transaction in this club."))
+    txn = db.session.scalar(select(JournalTransaction).where(JournalTransaction.club_id == club_id,
+                                                             JournalTransaction.id == transaction_id))
+    if txn is None:
+        raise NotFound(_l("No such transaction in this club."))
+    return txn
+
+
+@dataclass(frozen=True)
+class TransactionDetail:
+    author: str
+    lines: list[tuple[Account, int]]
+    #: the transaction this one reverses, and the one that reversed it
+    reverses: JournalTransaction | None
+    reversed_by: JournalTransaction | None
+
+
+def transaction_detail(club_id: int, txn: JournalTransaction) -> TransactionDetail:
+    accounts = _accounts(club_id)
+    author = db.session.get(User, txn.author_id).name if txn.author_id else ""
+    reverses = db.session.get(JournalTransaction, txn.reverses_id) if txn.reverses_id else None
+    reversed_by = db.session.scalar(select(JournalTransaction).where(JournalTransaction.reverses_id == txn.id))
+    return TransactionDetail(author, [(accounts[p.account_id], p.amount) for p in txn.postings], reverses,
+                             reversed_by)
+
+
+# --- Account statements ----------------------------------------------------------------------------------
+
+
+def account_for(user_id: int, club_id: int, account_id: object) -> Account:
+    """The bookkeepers read any account of the club; a member their own."""
+    me = membership_for(user_id, club_id)
+    if isinstance(account_id, bool) or not isinstance(account_id, int):
+        raise NotFound(_l("No such account."))
+    account = db.session.scalar(select(Account).where(Account.club_id == club_id, Account.id == account_id))
+    if account is None or (me.role not in BOOKKEEPERS and account.membership_id != me.id):
+        raise NotFound(_l("No such account."))
+    return account
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    transaction_id: int
+    occurred_on: date
+    kind: str
+    memo: str
+    amount: int
+    #: the account's balance after this line
+    balance: int
+    reverses_id: int | None
+
+
+@dataclass
+class Statement:
+    account: Account
+    lines: list[StatementLine]
+    next: Cursor | None
+    #: balance after the newest line shown (the account's balance on page 1)
+    closing: int
+    #: balance before the oldest line shown
+    opening: int
+
+
+def statement(user_id: int, club_id: int, account_id: int, *, after: Cursor | None = None,
+              start: date | None = None, end: date | None = None, limit: int = PAGE) -> Statement:
+    """One account's lines, newest first, each with the balance after it.
+
+    The balance of the first line of a page is the account's cached balance less what the
+    lines after it (in time) moved: one aggregate, whatever the page's depth."""
+    account = account_for(user_id, club_id, account_id)
+    limit = _limit(limit)
+    if start and end and start > end:
+        raise InvalidInput(_l("The start date is after the end date."), field="start")
+    key = tuple_(JournalTransaction.occurred_on, JournalTransaction.id)
+    base = (select(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
+                   JournalTransaction.memo, JournalTransaction.reverses_id, sum_of(Posting.amount).label("amount"))
+            .join(Posting, Posting.transaction_id == JournalTransaction.id)
+            .where(Posting.club_id == club_id, Posting.account_id == account.id)
+            .group_by(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
+                      JournalTransaction.memo, JournalTransaction.reverses_id))
+    upper = after
+    if end is not None and (upper is None or upper.on > end):
+        upper = Cursor(end, 2**62)
+    stmt = base.where(key < tuple_(upper.on, upper.id)) if upper else base
+    if start is not None:
+        stmt = stmt.where(JournalTransaction.occurred_on >= start)
+    found = db.session.execute(stmt.order_by(JournalTransaction.occurred_on.desc(), JournalTransaction.id.desc())
+                               .limit(limit + 1)).all()
+    page = found[:limit]
+    if upper is None:
+        balance = account.balance
+    else:
+        later = db.session.scalar(
+            select(func.coalesce(sum_of(Posting.amount), 0))
+            .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+            .where(Posting.club_id == club_id, Posting.account_id == account.id,
+                   key >= tuple_(upper.on, upper.id)))
+        balance = account.balance - later
+    closing = balance
+    lines = []
+    for txn_id, on, kind, memo, reverses_id, amount in page:
+        lines.append(StatementLine(txn_id, on, kind, memo, amount, balance, reverses_id))
+        balance -= amount
+    last = page[-1] if page else None
+    more = len(found) > limit
+    return Statement(account=account, lines=lines, next=Cursor(last[1], last[0]) if more and last else None,
+                     closing=closing, opening=balance)
+
+
+def statement_lines(user_id: int, club_id: int, account_id: int, *, start: date | None = None,
+                    end: date | None = None) -> tuple[Account, list[StatementLine]]:
+    """The whole statement of a period, oldest first (for an export): the opening balance is what the
+    account held before the period."""
+    account = account_for(user_id, club_id, account_id)
+    if start and end and start > end:
+        raise InvalidInput(_l("The start date is after the end date."), field="start")
+    conditions = [Posting.club_id == club_id, Posting.account_id == account.id]
+    balance = 0
+    if start is not None:
+        balance = db.session.scalar(
+            select(func.coalesce(sum_of(Posting.amount), 0))
+            .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+            .where(*conditions, JournalTransaction.occurred_on < start))
+        conditions.append(JournalTransaction.occurred_on >= start)
+    if end is not None:
+        conditions.append(JournalTransaction.occurred_on <= end)
+    rows = db.session.execute(
+        select(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
+               JournalTransaction.memo, JournalTransaction.reverses_id, sum_of(Posting.amount))
+        .join(Posting, Posting.transaction_id == JournalTransaction.id).where(*conditions)
+        .group_by(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
+                  JournalTransaction.memo, JournalTransaction.reverses_id)
+        .order_by(JournalTransaction.occurred_on, JournalTransaction.id))
+    lines = []
+    for txn_id, on, kind, memo, reverses_id, amount in rows:
+        balance += amount
+        lines.append(StatementLine(txn_id, on, kind, memo, amount, balance, reverses_id))
+    return account, lines
+
+
+# --- Trial balance, balance sheet, income statement ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrialLine:
+    account: Account
+    debits: int
+    credits: int  # a positive number
+
+    @property
+    def balance(self) -> int:
+        return self.debits - self.credits
+
+
+@dataclass
+class TrialBalance:
+    unit: str
+    on: date | None
+    lines: list[TrialLine]
+
+    @property
+    def debits(self) -> int:
+        return sum(line.debits for line in self.lines)
+
+    @property
+    def credits(self) -> int:
+        return sum(line.credits for line in self.lines)
+
+    @property
+    def balanced(self) -> bool:
+        return self.debits == self.credits
+
+
+def _totals(club_id: int, *, start: date | None = None, end: date | None = None) -> dict[int, tuple[int, int]]:
+    """Per account: (debits, credits as a positive number) of postings dated in the period."""
+    stmt = (select(Posting.account_id,
+                   func.coalesce(sum_of(case((Posting.amount > 0, Posting.amount), else_=0)), 0),
+                   func.coalesce(sum_of(case((Posting.amount < 0, -Posting.amount), else_=0)), 0))
+            .where(Posting.club_id == club_id).group_by(Posting.account_id))
+    if start is not None or end is not None:
+        stmt = stmt.join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+        if start is not None:
+            stmt = stmt.where(JournalTransaction.occurred_on >= start)
+        if end is not None:
+            stmt = stmt.where(JournalTransaction.occurred_on <= end)
+    return {account_id: (int(d), int(c)) for account_id, d, c in db.session.execute(stmt)}
+
+
+def trial_balance(user_id: int, club_id: int, *, on: date | None = None) -> list[TrialBalance]:
+    """Debits and credits of every account up to a date, one table per unit; each table balances."""
+    bookkeeper(user_id, club_id)
+    totals = _totals(club_id, end=on)
+    tables = []
+    for unit in (Unit.MONEY, Unit.TIME):
+        accounts = db.session.scalars(select(Account).where(Account.club_id == club_id, Account.unit == unit)
+                                      .order_by(Account.code))
+        lines = [TrialLine(a, *totals.get(a.id, (0, 0))) for a in accounts]
+        tables.append(TrialBalance(unit, on, lines))
+    return tables
+
+
+@dataclass(frozen=True)
+class Section:
+    title_type: str
+    lines: list[tuple[Account, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(amount for _, amount in self.lines)
+
+
+@dataclass(frozen=True)
+class BalanceSheet:
+    on: date
+    assets: Section
+    liabilities: Section
+    equity: Section
+    #: income less expenses not yet shared into members' capital
+    result: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.assets.total == self.liabilities.total + self.equity.total + self.result
+
+
+def balance_sheet(user_id: int, club_id: int, *, on: date) -> BalanceSheet:
+    """Money accounts at the end of a day: assets = liabilities + equity + the result so far.
+    Liabilities, equity and income are shown as positive numbers."""
+    bookkeeper(user_id, club_id)
+    totals = _totals(club_id, end=on)
+    by_type: dict[str, list[tuple[Account, int]]] = {t: [] for t in AccountType}
+    for account in db.session.scalars(select(Account).where(Account.club_id == club_id, Account.unit == Unit.MONEY)
+                                      .order_by(Account.code)):
+        debits, credits = totals.get(account.id, (0, 0))
+        balance = debits - credits
+        by_type[account.type].append((account, balance if account.type in (AccountType.ASSET, AccountType.EXPENSE)
+                                      else -balance))
+    result = sum(a for _, a in by_type[AccountType.INCOME]) - sum(a for _, a in by_type[AccountType.EXPENSE])
+    return BalanceSheet(on, Section("asset", by_type[AccountType.ASSET]),
+                        Section("liability", by_type[AccountType.LIABILITY]),
+                        Section("equity", by_type[AccountType.EQUITY]), result)
+
+
+@dataclass(frozen=True)
+class IncomeStatement:
+    start: date
+    end: date
+    income: Section
+    expenses: Section
+
+    @property
+    def result(self) -> int:
+        return self.income.total - self.expenses.total
+
+
+def income_statement(user_id: int, club_id: int, *, start: date, end: date) -> IncomeStatement:
+    """Income and expenses of the money accounts dated in a period."""
+    bookkeeper(user_id, club_id)
+    if start > end:
+        raise InvalidInput(_l("The start date is after the end date."), field="start")
+    totals = _totals(club_id, start=start, end=end)
+    income, expenses = [], []
+    for account in db.session.scalars(select(Account).where(
+            Account.club_id == club_id, Account.unit == Unit.MONEY,
+            Account.type.in_((AccountType.INCOME, AccountType.EXPENSE))).order_by(Account.code)):
+        debits, credits = totals.get(account.id, (0, 0))
+        if account.type == AccountType.INCOME:
+            income.append((account, credits - debits))
+        else:
+            expenses.append((account, debits - credits))
+    return IncomeStatement(start, end, Section("income", income), Section("expense", expenses))
+
