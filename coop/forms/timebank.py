@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..services.timebank import DESCRIPTION_MAX, MAX_QUERY
@@ -11,12 +11,13 @@ from ..web import labels
 from .base import OneTimeForm
 
 
-def _choices(mapping: dict) -> list[tuple[str, object]]:
-    return list(mapping.items())
+def _choices(mapping: dict) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in mapping.items()]
 
 
 class ListingForm(OneTimeForm):
-    kind = RadioField(_l("I…"), choices=[("offer", _l("offer a service")), ("request", _l("ask for a service"))],
+    kind = RadioField(_l("I…"), choices=[SelectChoice("offer", _l("offer a service")),
+                                         SelectChoice("request", _l("ask for a service"))],
                       default="offer", validators=[InputRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=120)])
     category = SelectField(_l("Category"), choices=_choices(labels.CATEGORIES), validators=[InputRequired()])
@@ -41,15 +42,15 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Words"), validators=[Optional(), Length(max=MAX_QUERY)])
-    category = SelectField(_l("Category"), choices=[("", _l("All categories"))] + _choices(labels.CATEGORIES),
+    category = SelectField(_l("Category"), choices=[SelectChoice("", _l("All categories"))] + _choices(labels.CATEGORIES),
                            validators=[Optional()])
-    kind = SelectField(_l("Show"), choices=[("", _l("Offers and requests")), ("offer", _l("Offers only")),
-                                            ("request", _l("Requests only"))], validators=[Optional()])
+    kind = SelectField(_l("Show"), choices=[SelectChoice("", _l("Offers and requests")), SelectChoice("offer", _l("Offers only")),
+                                            SelectChoice("request", _l("Requests only"))], validators=[Optional()])
 
 
 class StatusForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=[("active", _l("open")), ("paused", _l("paused")),
-                                                ("closed", _l("closed"))], validators=[InputRequired()])
+    status = SelectField(_l("Status"), choices=[SelectChoice("active", _l("open")), SelectChoice("paused", _l("paused")),
+                                                SelectChoice("closed", _l("closed"))], validators=[InputRequired()])
 
 
 class DurationMixin:
@@ -62,8 +63,8 @@ class DurationMixin:
 
 
 class ExchangeForm(DurationMixin, OneTimeForm):
-    direction = RadioField(_l("I…"), choices=[("given", _l("gave this service")),
-                                              ("received", _l("received this service"))],
+    direction = RadioField(_l("I…"), choices=[SelectChoice("given", _l("gave this service")),
+                                              SelectChoice("received", _l("received this service"))],
                            validators=[InputRequired()])
     other_id = SelectField(_l("The other member"), coerce=int, validators=[InputRequired()])
     done_on = DateField(_l("Date of the service"), validators=[InputRequired()])
@@ -80,9 +81,9 @@ class DisputeForm(FlaskForm):
 
 
 class SettleForm(FlaskForm):
-    decision = RadioField(_l("Decision"), choices=[("cancel", _l("Cancel it (never posted)")),
-                                                   ("reverse", _l("Reverse it (undo the posting)")),
-                                                   ("keep", _l("Keep it as recorded"))],
+    decision = RadioField(_l("Decision"), choices=[SelectChoice("cancel", _l("Cancel it (never posted)")),
+                                                   SelectChoice("reverse", _l("Reverse it (undo the posting)")),
+                                                   SelectChoice("keep", _l("Keep it as recorded"))],
                           validators=[InputRequired()])
     reason = StringField(_l("Reason, for both members and the log"), validators=[DataRequired(), Length(max=500)])
 

@@ -60,6 +60,12 @@ class Club:
     def mid(self, user) -> int:
         return self.setup.membership_id(user)
 
+    def warm(self) -> None:
+        """Load the people's ids in this thread: racing threads must not lazy-load through the test's session."""
+        db.session.rollback()
+        for user in self.setup.members:
+            user.id  # noqa: B018
+
     def balance(self, user) -> int:
         db.session.rollback()
         return db.session.scalar(select(Account.balance).where(
@@ -341,7 +347,7 @@ def test_two_confirmations_past_the_floor_at_once_post_one(app, club, monkeypatc
     club.receive(club.c, club.manager, 480)  # c at −480 (−8 h)
     first = club.give(club.a, club.c, 90)  # each alone fits: −570 ≥ −600
     second = club.give(club.b, club.c, 90)  # together: −660 < −600
-    db.session.rollback()
+    club.warm()
     pause_after(monkeypatch, timebank, "_exchange")  # both have read their exchange before either posts
     outcomes = at_once(app, lambda: club.confirm(club.c, first), lambda: club.confirm(club.c, second))
     assert outcomes == ["LimitExceeded R12", "done"]
@@ -354,7 +360,7 @@ def test_two_confirmations_past_the_floor_at_once_post_one(app, club, monkeypatc
 
 def test_two_immediate_records_past_the_floor_at_once_post_one(app, club, monkeypatch):
     club.receive(club.c, club.manager, 480)
-    db.session.rollback()
+    club.warm()
     pause_after(monkeypatch, timebank, "_partner")
     outcomes = at_once(app, lambda: club.receive(club.c, club.a, 90), lambda: club.receive(club.c, club.b, 90))
     assert outcomes == ["LimitExceeded R12", "done"]
@@ -368,7 +374,7 @@ def test_two_immediate_records_past_the_floor_at_once_post_one(app, club, monkey
 
 def test_the_same_exchange_confirmed_twice_at_once_posts_once(app, club, monkeypatch):
     exchange_id = club.give(club.a, club.b, 60)
-    db.session.rollback()
+    club.warm()
     pause_after(monkeypatch, timebank, "membership_for")
     outcomes = at_once(app, lambda: club.confirm(club.b, exchange_id), lambda: club.confirm(club.b, exchange_id))
     assert outcomes == ["Conflict", "done"]
