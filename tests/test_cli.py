@@ -67,8 +67,10 @@ def test_check_fails_on_an_unbalanced_transaction(app, demo):
 
     result = run(app, "check")
     assert result.exit_code == 1
-    assert "1 violation(s)" in result.stderr
+    # Written behind the ledger's back, it is also outside the hash chain (invariant 12).
+    assert "2 violation(s)" in result.stderr
     assert f"invariant 1 (club {club_id}): transaction {txn_id} has 1 postings summing to 500" in result.stderr
+    assert f"invariant 12 (club {club_id}): 1 transaction(s) have no place in the hash chain" in result.stderr
 
 
 def test_check_fails_when_a_contribution_disagrees_with_the_capital_it_credited(app, demo):

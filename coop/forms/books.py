@@ -3,10 +3,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..web import labels
+from .base import MoneyField, OneTimeForm
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
 
 
 class QueryForm(FlaskForm):
@@ -20,8 +26,8 @@ class JournalFilterForm(QueryForm):
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
     kind = SelectField(_l("Kind"), validators=[Optional()])
-    unit = SelectField(_l("Unit"), choices=[("", _l("Money and time")), ("money", _l("Money")),
-                                            ("time", _l("Time"))], validators=[Optional()])
+    unit = SelectField(_l("Unit"), choices=[SelectChoice("", _l("Money and time")), SelectChoice("money", _l("Money")),
+                                            SelectChoice("time", _l("Time"))], validators=[Optional()])
     member = SelectField(_l("Member"), coerce=lambda v: int(v) if v not in (None, "") else None,
                          validators=[Optional()])
     account = SelectField(_l("Account"), coerce=lambda v: int(v) if v not in (None, "") else None,
@@ -30,7 +36,8 @@ class JournalFilterForm(QueryForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [("", _l("All kinds"))] + list(labels.TRANSACTION_KINDS.items())
+        self.kind.choices = [SelectChoice("", _l("All kinds"))] + [
+            SelectChoice(value, label) for value, label in labels.TRANSACTION_KINDS.items()]
 
 
 class DayForm(QueryForm):
@@ -43,11 +50,77 @@ class PeriodForm(QueryForm):
 
 
 class ExportForm(QueryForm):
-    sep = SelectField(_l("Separator"), choices=[("", _l("As my language")), ("comma", _l("comma ( , )")),
-                                                ("semicolon", _l("semicolon ( ; )"))], validators=[Optional()])
-    decimal = SelectField(_l("Decimals"), choices=[("", _l("As my language")), ("point", _l("point: 1234.56")),
-                                                   ("comma", _l("comma: 1234,56"))], validators=[Optional()])
+    sep = SelectField(_l("Separator"), choices=[SelectChoice("", _l("As my language")), SelectChoice("comma", _l("comma ( , )")),
+                                                SelectChoice("semicolon", _l("semicolon ( ; )"))], validators=[Optional()])
+    decimal = SelectField(_l("Decimals"), choices=[SelectChoice("", _l("As my language")),
+                                                   SelectChoice("point", _l("point: 1234.56")),
+                                                   SelectChoice("comma", _l("comma: 1234,56"))], validators=[Optional()])
 
 
 class PageForm(QueryForm):
     limit = IntegerField(_l("Lines a page"), validators=[Optional(), NumberRange(1, 500)])
+
+
+class ClosePeriodForm(FlaskForm):
+    through = DateField(_l("Close the books through (the last day of a month)"), validators=[InputRequired()])
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=300)])
+
+
+class AssertionForm(FlaskForm):
+    stated_on = DateField(_l("Day of the bank statement"), validators=[InputRequired()])
+    amount = MoneyField(_l("Balance the statement shows"), allow_negative=True, validators=[InputRequired()])
+    source = StringField(_l("Statement (optional)"), validators=[Optional(), Length(max=200)])
+
+
+class ResolveForm(FlaskForm):
+    note = StringField(_l("Why the books and the bank differ"), validators=[DataRequired(), Length(max=300)])
+
+
+class BankFileForm(FlaskForm):
+    file = FileField(_l("The bank's statement, as a CSV file"), validators=[FileRequired(_l("Choose a file."))])
+
+
+class BankColumnsForm(FlaskForm):
+    payload = HiddenField(validators=[DataRequired()])
+    filename = HiddenField()
+    date = SelectField(_l("Date column"), coerce=int, validators=[InputRequired()])
+    label = SelectField(_l("Label column"), coerce=_optional_int, validators=[Optional()])
+    amount = SelectField(_l("Amount column (signed)"), coerce=_optional_int, validators=[Optional()])
+    debit = SelectField(_l("Or: money-out column"), coerce=_optional_int, validators=[Optional()])
+    credit = SelectField(_l("and money-in column"), coerce=_optional_int, validators=[Optional()])
+    date_style = SelectField(_l("Dates are written"), choices=[SelectChoice("dmy", _l("day first: 31/01/2026")),
+                                                               SelectChoice("mdy", _l("month first: 01/31/2026")),
+                                                               SelectChoice("ymd", _l("year first: 2026-01-31"))])
+    decimal = SelectField(_l("Amounts are written"), choices=[SelectChoice("comma", _l("1 234,56 (comma)")),
+                                                              SelectChoice("point", _l("1,234.56 (point)"))])
+    window_days = IntegerField(_l("Match dates up to this many days apart"), default=3,
+                               validators=[InputRequired(), NumberRange(0, 15)])
+
+
+class WindowForm(FlaskForm):
+    window_days = IntegerField(_l("Days apart at most"), default=3, validators=[InputRequired(), NumberRange(0, 15)])
+
+
+class MatchForm(FlaskForm):
+    transaction_id = IntegerField(_l("Transaction"), validators=[InputRequired(), NumberRange(1, 2**53)])
+
+
+class FeeForm(OneTimeForm):
+    memo = StringField(_l("Description"), default="Frais bancaires", validators=[DataRequired(), Length(max=200)])
+
+
+class LineContributionForm(FlaskForm):
+    membership_id = SelectField(_l("From member"), coerce=int, validators=[InputRequired()])
+
+
+class ReconcileForm(FlaskForm):
+    through = DateField(_l("Reconciled through"), validators=[InputRequired()])
+
+
+class AuditFilterForm(QueryForm):
+    member = SelectField(_l("Person"), coerce=lambda v: int(v) if v not in (None, "") else None,
+                         validators=[Optional()])
+    object_type = SelectField(_l("Object"), validators=[Optional()])
+    object_id = IntegerField(_l("Number"), validators=[Optional(), NumberRange(1, 2**53)])
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])

@@ -1,5 +1,14 @@
 """Typed tables. No rules and no commits here: see ``coop.services``."""
 from .audit import AuditEntry, UsedFormKey
+from .books import (
+    AssertionStatus,
+    BalanceAssertion,
+    BankLine,
+    BankReconciliation,
+    BankStatement,
+    ClosingBalance,
+    PeriodClose,
+)
 from .club import (
     OFFICER_ROLES,
     Charter,
@@ -23,7 +32,7 @@ from .invest import (
     InvestmentNote,
     InvestmentStatus,
 )
-from .ledger import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
+from .ledger import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
 from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
 from .user import User
 from .vote import (
@@ -45,6 +54,14 @@ from .vote import (
 )
 
 __all__ = [
+    "AssertionStatus",
+    "BalanceAssertion",
+    "BankLine",
+    "BankReconciliation",
+    "BankStatement",
+    "ClosingBalance",
+    "LedgerHead",
+    "PeriodClose",
     "Category",
     "Exchange",
     "ExchangeStatus",

@@ -80,6 +80,7 @@ class JournalTransaction(db.Model):
         UniqueConstraint("club_id", "idempotency_key"),
         UniqueConstraint("reverses_id"),
         Index("ix_journal_transaction_club_date", "club_id", "occurred_on", "id"),
+        Index("ix_journal_transaction_club_seq", "club_id", "seq", unique=True),
         one_of("unit", Unit),
     )
 
@@ -96,6 +97,9 @@ class JournalTransaction(db.Model):
     #: the transaction this one undoes; unique, so a transaction is reversed at most once
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: place in the club's hash chain (1, 2, 3 …) and the chained hash (see coop/chain.py)
+    seq: Mapped[int | None]
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     postings: Mapped[list[Posting]] = relationship(
         back_populates="transaction", order_by="Posting.id", lazy="selectin"
@@ -119,3 +123,18 @@ class Posting(db.Model):
 
     transaction: Mapped[JournalTransaction] = relationship(back_populates="postings")
     account: Mapped[Account] = relationship(lazy="joined")
+
+
+class LedgerHead(db.Model):
+    """Per club: the end of the hash chain, and the last day of the closed periods.
+
+    Every posting locks this row first, so a club's transactions take their
+    place in the chain one at a time (and before any account lock: no deadlock)."""
+
+    __tablename__ = "ledger_head"
+
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+    #: no posting may be dated on or before this day (period close)
+    closed_through: Mapped[date | None]

@@ -9,27 +9,40 @@ their own accounts' statements.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import case, exists, func, select, tuple_
 from sqlalchemy.orm import aliased
 
+from ..amounts import next_month
 from ..extensions import db
 from ..models import (
+    OFFICER_ROLES,
     Account,
     AccountType,
+    AssertionStatus,
+    AuditEntry,
+    BalanceAssertion,
+    ClosingBalance,
     JournalTransaction,
+    LedgerHead,
     Membership,
+    PeriodClose,
     Posting,
     Role,
     TransactionKind,
     Unit,
     User,
 )
-from .errors import InvalidInput, NotFound, _l
-from .fund import sum_of
+from ..models.base import utcnow
+from . import ledger
+from .audit import record
+from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
+from .fund import may_record_money, sum_of
 from .membership import membership_for
+from .uow import unit_of_work
+from .validate import one_line
 
 BOOKKEEPERS = {Role.MANAGER, Role.TREASURER}
 PAGE = 50
@@ -477,3 +490,199 @@ def income_statement(user_id: int, club_id: int, *, start: date, end: date) -> I
             expenses.append((account, debits - credits))
     return IncomeStatement(start, end, Section("income", income), Section("expense", expenses))
 
+
+
+# --- Period close ----------------------------------------------------------------------------------------------
+
+
+def treasurer(user_id: int, club_id: int) -> Membership:
+    """The member who keeps the books: the treasurer (or the manager, when the charter lets them record money)."""
+    me = membership_for(user_id, club_id)
+    if not may_record_money(me):
+        raise NotPermitted(_l("Only the treasurer keeps the books."))
+    return me
+
+
+def balances_on(club_id: int, on: date) -> dict[int, int]:
+    """Every account's balance at the end of a day (postings dated on or before it)."""
+    return {account_id: debits - credits for account_id, (debits, credits) in _totals(club_id, end=on).items()}
+
+
+def close_period(user_id: int, club_id: int, *, through: date, note: str = "", today: date | None = None) -> PeriodClose:
+    """Close the books through the last day of a month (or of a year): no posting may be dated on or before it
+    any more; each account's balance that day is kept."""
+    today = today or date.today()
+    if not isinstance(through, date):
+        raise InvalidInput(_l("Choose the last day of a month."), field="through")
+    if next_month(through) != through + timedelta(days=1):
+        raise InvalidInput(_l("A period ends on the last day of a month."), field="through")
+    if through >= today:
+        raise RuleViolation(_l("Only a period that is over can be closed."), rule="period", field="through")
+    note = one_line(note, "note", maximum=300, required=False)
+    with unit_of_work() as session:
+        treasurer(user_id, club_id)
+        head = ledger.lock_for_posting(club_id)  # no posting slips into the period while it closes
+        if head.closed_through is not None and through <= head.closed_through:
+            raise Conflict(_l("The books are already closed through %(day)s.", day=head.closed_through.isoformat()),
+                          field="through")
+        period = PeriodClose(club_id=club_id, through=through, closed_by_id=user_id, note=note)
+        session.add(period)
+        session.flush()
+        balances = balances_on(club_id, through)
+        for account_id in session.scalars(select(Account.id).where(Account.club_id == club_id)):
+            session.add(ClosingBalance(period_close_id=period.id, account_id=account_id,
+                                       balance=balances.get(account_id, 0)))
+        before = head.closed_through
+        head.closed_through = through
+        record(user_id, club_id, "books.close", period, before={"closed_through": before},
+               after={"closed_through": through, "note": note})
+        return period
+
+
+def periods(user_id: int, club_id: int) -> list[PeriodClose]:
+    bookkeeper(user_id, club_id)
+    return list(db.session.scalars(select(PeriodClose).where(PeriodClose.club_id == club_id)
+                                   .order_by(PeriodClose.through.desc())))
+
+
+def closed_through(club_id: int) -> date | None:
+    return db.session.scalar(select(LedgerHead.closed_through).where(LedgerHead.club_id == club_id))
+
+
+# --- Balance assertions ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssertionView:
+    assertion: BalanceAssertion
+    account: Account
+    actual: int
+
+    @property
+    def difference(self) -> int:
+        return self.actual - self.assertion.expected
+
+    @property
+    def flagged(self) -> bool:
+        """A mismatch not yet explained."""
+        return self.difference != 0 and self.assertion.status == AssertionStatus.OPEN
+
+
+MAX_STATED = 10**13
+
+
+def assert_balance(user_id: int, club_id: int, *, stated_on: date, amount: int, account_id: int | None = None,
+                   source: str = "", today: date | None = None) -> BalanceAssertion:
+    """The treasurer states what a bank statement says the balance was at the end of a day."""
+    today = today or date.today()
+    if not isinstance(stated_on, date) or stated_on > today:
+        raise InvalidInput(_l("Choose a day that is not in the future."), field="stated_on")
+    if isinstance(amount, bool) or not isinstance(amount, int) or abs(amount) > MAX_STATED:
+        raise InvalidInput(_l("Enter the balance the statement shows."), field="amount")
+    source = one_line(source, "source", maximum=200, required=False)
+    with unit_of_work() as session:
+        treasurer(user_id, club_id)
+        account = ledger.find_account(club_id, "bank") if account_id is None else account_for(user_id, club_id,
+                                                                                                 account_id)
+        if account.unit != Unit.MONEY:
+            raise InvalidInput(_l("Choose a money account."), field="account_id")
+        assertion = BalanceAssertion(club_id=club_id, account_id=account.id, stated_on=stated_on, expected=amount,
+                                     source=source, created_by_id=user_id, status=AssertionStatus.OPEN)
+        session.add(assertion)
+        session.flush()
+        actual = balances_on(club_id, stated_on).get(account.id, 0)
+        record(user_id, club_id, "books.assert_balance", assertion, after={
+            "account": account.code, "on": stated_on, "expected": amount, "actual": actual})
+        return assertion
+
+
+def assertions(user_id: int, club_id: int) -> list[AssertionView]:
+    """Every assertion with what the books say today for its day: a later entry dated on or before it can
+    make a mismatch disappear."""
+    bookkeeper(user_id, club_id)
+    return _assertion_views(club_id)
+
+
+def _assertion_views(club_id: int) -> list[AssertionView]:
+    rows = list(db.session.scalars(select(BalanceAssertion).where(BalanceAssertion.club_id == club_id)
+                                   .order_by(BalanceAssertion.stated_on.desc(), BalanceAssertion.id.desc())))
+    accounts = _accounts(club_id)
+    views, cache = [], {}
+    for a in rows:
+        if a.stated_on not in cache:
+            cache[a.stated_on] = balances_on(club_id, a.stated_on)
+        views.append(AssertionView(a, accounts[a.account_id], cache[a.stated_on].get(a.account_id, 0)))
+    return views
+
+
+def flagged_assertions(club_id: int) -> list[AssertionView]:
+    return [v for v in _assertion_views(club_id) if v.flagged]
+
+
+def resolve_assertion(user_id: int, club_id: int, assertion_id: object, *, note: str) -> BalanceAssertion:
+    """The treasurer explains a mismatch (a bank error, a correction entered in the open period…)."""
+    note = one_line(note, "note", maximum=300)
+    with unit_of_work():
+        treasurer(user_id, club_id)
+        if isinstance(assertion_id, bool) or not isinstance(assertion_id, int):
+            raise NotFound(_l("No such balance check."))
+        assertion = db.session.scalar(select(BalanceAssertion).where(BalanceAssertion.club_id == club_id,
+                                                                     BalanceAssertion.id == assertion_id))
+        if assertion is None:
+            raise NotFound(_l("No such balance check."))
+        if assertion.status == AssertionStatus.RESOLVED:
+            raise Conflict(_l("This balance check is already resolved."))
+        actual = balances_on(club_id, assertion.stated_on).get(assertion.account_id, 0)
+        if actual == assertion.expected:
+            raise Conflict(_l("The books agree with this statement: there is nothing to resolve."))
+        assertion.status, assertion.resolution = AssertionStatus.RESOLVED, note
+        assertion.resolved_by_id, assertion.resolved_at = user_id, utcnow()
+        record(user_id, club_id, "books.resolve_assertion", assertion, after={
+            "note": note, "expected": assertion.expected, "actual": actual})
+        return assertion
+
+
+# --- Audit log --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AuditPage:
+    entries: list[tuple[AuditEntry, str]]
+    next: int | None
+
+
+def audit_log(user_id: int, club_id: int, *, actor_id: int | None = None, object_type: str | None = None,
+              object_id: int | None = None, start: date | None = None, end: date | None = None,
+              before_id: int | None = None, limit: int = PAGE) -> AuditPage:
+    """Who changed what, newest first, for the officers: filtered by person, object and dates."""
+    membership_for(user_id, club_id, roles=set(OFFICER_ROLES))
+    limit = _limit(limit)
+    for name, value in (("actor_id", actor_id), ("object_id", object_id), ("before_id", before_id)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidInput(_l("Choose a value from the list."), field=name)
+    if object_type is not None and (not isinstance(object_type, str) or len(object_type) > 40):
+        raise InvalidInput(_l("Choose a value from the list."), field="object_type")
+    if start and end and start > end:
+        raise InvalidInput(_l("The start date is after the end date."), field="start")
+    conditions: list[Any] = [AuditEntry.club_id == club_id]
+    if actor_id is not None:
+        conditions.append(AuditEntry.actor_id == actor_id)
+    if object_type:
+        conditions.append(AuditEntry.object_type == object_type)
+    if object_id is not None:
+        conditions.append(AuditEntry.object_id == object_id)
+    if start:
+        conditions.append(AuditEntry.created_at >= datetime.combine(start, time.min))
+    if end:
+        conditions.append(AuditEntry.created_at < datetime.combine(end, time.min) + timedelta(days=1))
+    if before_id is not None:
+        conditions.append(AuditEntry.id < before_id)
+    found = db.session.execute(select(AuditEntry, User.name).outerjoin(User, User.id == AuditEntry.actor_id)
+                               .where(*conditions).order_by(AuditEntry.id.desc()).limit(limit + 1)).all()
+    entries = [(entry, name or "") for entry, name in found[:limit]]
+    return AuditPage(entries, entries[-1][0].id if len(found) > limit else None)
+
+
+def audit_object_types(club_id: int) -> list[str]:
+    return list(db.session.scalars(select(AuditEntry.object_type).where(
+        AuditEntry.club_id == club_id, AuditEntry.object_type != "").distinct().order_by(AuditEntry.object_type)))

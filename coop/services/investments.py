@@ -228,7 +228,9 @@ def enter_payment(user_id: int, club_id: int, investment_id: int, *, amount: int
 
 
 def _lock_club_money(club_id: int) -> None:
-    """Payments of one club are entered and approved one at a time (SQLite: the write lock is already held)."""
+    """Payments of one club are entered and approved one at a time (SQLite: the write lock is already held).
+    The ledger's chain head comes first, as in every posting, so locks are always taken in one order."""
+    ledger.lock_for_posting(club_id)
     if is_postgresql():
         db.session.execute(select(Account.id).where(Account.club_id == club_id, Account.code == "bank")
                            .with_for_update())

@@ -15,11 +15,12 @@ from datetime import date
 
 from sqlalchemy import func, select, text
 
+from .. import chain
 from ..extensions import db
-from ..models import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
+from ..models import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
 from . import rules
 from .audit import record
-from .errors import Conflict, InvalidInput, NotFound, _l
+from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
 from .uow import is_postgresql, unit_of_work
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -63,6 +64,48 @@ def open_account(
         session.add(account)
         session.flush()
         return account
+
+
+def lock_for_posting(club_id: int) -> LedgerHead:
+    """Take the club's chain head (made on first use), locked until the unit of work ends.
+
+    Every posting takes it before any account lock, so the club's
+    transactions join the hash chain one at a time and two postings never
+    wait on each other's account locks in opposite orders. A use case that
+    locks accounts itself before posting calls this first."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt = (select(LedgerHead).where(LedgerHead.club_id == club_id)
+            .execution_options(populate_existing=True))
+    if is_postgresql():
+        stmt = stmt.with_for_update()
+    head = db.session.scalar(stmt)
+    if head is None:
+        dialect = postgresql if is_postgresql() else sqlite
+        db.session.execute(dialect.insert(LedgerHead).values(club_id=club_id, seq=0, hash=chain.GENESIS)
+                           .on_conflict_do_nothing(index_elements=["club_id"]))
+        head = db.session.scalar(stmt)
+    return head
+
+
+def closed_message(through: date):
+    return _l("The books are closed through %(day)s: date this entry after it (corrections go into the open "
+              "period).", day=through.isoformat())
+
+
+def check_open(head: LedgerHead, occurred_on: date) -> None:
+    if head.closed_through is not None and occurred_on <= head.closed_through:
+        raise RuleViolation(closed_message(head.closed_through), rule="period", field="occurred_on")
+
+
+def _chain(head: LedgerHead, txn: JournalTransaction, lines: Sequence[Line]) -> None:
+    """Give the new transaction its place in the club's chain and move the head."""
+    txn.seq = head.seq + 1
+    txn.hash = chain.seal(head.hash, club_id=txn.club_id, seq=txn.seq, unit=str(txn.unit), kind=str(txn.kind),
+                          occurred_on=txn.occurred_on, memo=txn.memo, author_id=txn.author_id,
+                          idempotency_key=txn.idempotency_key, reverses_id=txn.reverses_id,
+                          postings=[(l.account_id, l.amount) for l in lines])
+    head.seq, head.hash = txn.seq, txn.hash
 
 
 def _lock_accounts(club_id: int, ids: Sequence[int]) -> dict[int, Account]:
@@ -132,6 +175,7 @@ def post(
         raise InvalidInput(_l("The description is too long (500 characters at most)."), field="memo")
 
     with unit_of_work() as session:
+        head = lock_for_posting(club_id)
         accounts = _lock_accounts(club_id, [l.account_id for l in norm])
         # After the locks: a concurrent replay of this key has committed by now.
         existing = session.scalar(
@@ -157,16 +201,19 @@ def post(
                 a = accounts[account_id]
                 rules.check_limits(a.code, a.balance, amount, a.floor, a.ceiling)
 
+        occurred_on = occurred_on or date.today()
+        check_open(head, occurred_on)
         txn = JournalTransaction(
             club_id=club_id,
             unit=unit,
             kind=kind,
             memo=memo,
-            occurred_on=occurred_on or date.today(),
+            occurred_on=occurred_on,
             author_id=author_id,
             idempotency_key=idempotency_key,
             reverses_id=reverses_id,
         )
+        _chain(head, txn, norm)
         session.add(txn)
         session.flush()
         session.add_all(
@@ -211,6 +258,9 @@ def post_many(club_id: int, *, unit: Unit, entries: Sequence[Entry], author_id: 
     if not prepared:
         return []
     with unit_of_work() as session:
+        head = lock_for_posting(club_id)
+        for entry, _ in prepared:
+            check_open(head, entry.occurred_on)
         accounts = _lock_accounts(club_id, sorted({l.account_id for _, norm in prepared for l in norm}))
         for account in accounts.values():
             if account.unit != unit:
@@ -230,12 +280,17 @@ def post_many(club_id: int, *, unit: Unit, entries: Sequence[Entry], author_id: 
                     a = accounts[account_id]
                     rules.check_limits(a.code, balances[account_id], amount, a.floor, a.ceiling)
                     balances[account_id] += amount
+        rows = []
+        for entry, norm in prepared:
+            txn = JournalTransaction(club_id=club_id, unit=unit, kind=TransactionKind(entry.kind), memo=entry.memo,
+                                     occurred_on=entry.occurred_on, author_id=author_id,
+                                     idempotency_key=entry.idempotency_key, reverses_id=None)
+            _chain(head, txn, norm)
+            rows.append({"club_id": club_id, "unit": unit, "kind": txn.kind, "memo": entry.memo,
+                         "occurred_on": entry.occurred_on, "author_id": author_id,
+                         "idempotency_key": entry.idempotency_key, "seq": txn.seq, "hash": txn.hash})
         ids = list(session.scalars(
-            insert(JournalTransaction).returning(JournalTransaction.id, sort_by_parameter_order=True),
-            [{"club_id": club_id, "unit": unit, "kind": TransactionKind(entry.kind), "memo": entry.memo,
-              "occurred_on": entry.occurred_on, "author_id": author_id, "idempotency_key": entry.idempotency_key}
-             for entry, _ in prepared],
-        ))
+            insert(JournalTransaction).returning(JournalTransaction.id, sort_by_parameter_order=True), rows))
         session.execute(insert(Posting), [
             {"club_id": club_id, "transaction_id": txn_id, "account_id": l.account_id, "amount": l.amount}
             for txn_id, (_, norm) in zip(ids, prepared, strict=True) for l in norm
@@ -451,6 +506,54 @@ def check() -> list[Violation]:
     )
     for club_id, key, count in dupes:
         found.append(Violation(5, club_id, f"idempotency key {key!r} used by {count} transactions"))
+    found.extend(check_chain())
+    return found
+
+
+def check_chain(chunk: int = 1000) -> list[Violation]:
+    """Invariant 12: each club's transactions, in ``seq`` order 1, 2, 3 …, each hash the seal of the
+    previous one and of the transaction's content as stored now; the head holds the last."""
+    s = db.session
+    found: list[Violation] = []
+    heads = {h.club_id: h for h in s.scalars(select(LedgerHead))}
+    clubs = [c for (c,) in s.execute(select(JournalTransaction.club_id).distinct())]
+    for club_id in sorted(set(clubs) | set(heads)):
+        prev, expected_seq, last_seq = chain.GENESIS, 1, 0
+        unsealed = s.scalar(select(func.count()).select_from(JournalTransaction).where(
+            JournalTransaction.club_id == club_id, JournalTransaction.seq.is_(None)))
+        if unsealed:
+            found.append(Violation(12, club_id, f"{unsealed} transaction(s) have no place in the hash chain"))
+        after = 0
+        while True:
+            txns = s.execute(select(
+                JournalTransaction.id, JournalTransaction.seq, JournalTransaction.hash, JournalTransaction.unit,
+                JournalTransaction.kind, JournalTransaction.occurred_on, JournalTransaction.memo,
+                JournalTransaction.author_id, JournalTransaction.idempotency_key, JournalTransaction.reverses_id)
+                .where(JournalTransaction.club_id == club_id, JournalTransaction.seq > after)
+                .order_by(JournalTransaction.seq).limit(chunk)).all()
+            if not txns:
+                break
+            lines: dict[int, list[tuple[int, int]]] = {}
+            for txn_id, account_id, amount in s.execute(select(
+                    Posting.transaction_id, Posting.account_id, Posting.amount)
+                    .where(Posting.transaction_id.in_([t.id for t in txns]))):
+                lines.setdefault(txn_id, []).append((account_id, amount))
+            for t in txns:
+                if t.seq != expected_seq:
+                    found.append(Violation(12, club_id, f"transaction {t.id} is number {t.seq} in the chain, "
+                                                        f"{expected_seq} was expected"))
+                digest = chain.seal(prev, club_id=club_id, seq=t.seq, unit=t.unit, kind=t.kind,
+                                    occurred_on=t.occurred_on, memo=t.memo, author_id=t.author_id,
+                                    idempotency_key=t.idempotency_key, reverses_id=t.reverses_id,
+                                    postings=lines.get(t.id, []))
+                if digest != t.hash:
+                    found.append(Violation(12, club_id, f"transaction {t.id} (number {t.seq}) does not match its "
+                                                        "hash: it or an earlier one was changed"))
+                prev, expected_seq, last_seq = t.hash or "", t.seq + 1, t.seq
+            after = txns[-1].seq
+        head = heads.get(club_id)
+        if last_seq and (head is None or head.seq != last_seq or head.hash != prev):
+            found.append(Violation(12, club_id, "the chain's head does not point at its last transaction"))
     return found
 
 

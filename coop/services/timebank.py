@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from ..amounts import duration
+from ..amounts import duration, months_between
 from ..extensions import db
 from ..models import (
     OFFICER_ROLES,
@@ -374,6 +374,7 @@ def _accounts(club_id: int, exchange: Exchange, *, lock: bool) -> dict[int, Acco
                f"time:{exchange.receiver_id}": exchange.receiver_id}
     stmt = select(Account).where(Account.club_id == club_id, Account.code.in_(by_code)).order_by(Account.id)
     if lock:
+        ledger.lock_for_posting(club_id)  # the chain head before any account, as every posting does
         stmt = stmt.execution_options(populate_existing=True)
         if is_postgresql():
             stmt = stmt.with_for_update()
@@ -745,6 +746,13 @@ def set_member_limits(user_id: int, club_id: int, membership_id: int, *, floor: 
         account = time_account(club_id, target.id)
         if (account.floor, account.ceiling) == (floor, ceiling):
             raise Conflict(_l("These are already the member's limits."))
+        if account.balance < floor:
+            raise RuleViolation(_l("%(name)s's time balance (%(balance)s) is below this floor.",
+                                   name=target.user.name, balance=duration(account.balance)), rule="R12", field="floor")
+        if account.balance > ceiling:
+            raise RuleViolation(_l("%(name)s's time balance (%(balance)s) is above this ceiling.",
+                                   name=target.user.name, balance=duration(account.balance)), rule="R12",
+                                field="ceiling")
         return ledger.set_limits(club_id, account.id, floor=floor, ceiling=ceiling, actor_id=user_id, reason=reason)
 
 
@@ -874,6 +882,19 @@ def hide_balance(user_id: int, club_id: int, hidden: bool) -> Membership:
                    after={"hidden": hidden})
             me.hides_time_balance = hidden
         return me
+
+
+def minutes_per_month(user_id: int, club_id: int) -> list[tuple[date, int]]:
+    """Minutes exchanged (posted, not reversed) month by month, from the first exchange to this month."""
+    membership_for(user_id, club_id)
+    by_day = db.session.execute(select(Exchange.done_on, func.sum(Exchange.minutes)).where(
+        Exchange.club_id == club_id, POSTED).group_by(Exchange.done_on)).all()
+    if not by_day:
+        return []
+    months: dict[date, int] = defaultdict(int)
+    for day, minutes in by_day:
+        months[day.replace(day=1)] += minutes
+    return [(m, months.get(m, 0)) for m in months_between(min(months), date.today())]
 
 
 # --- Statement --------------------------------------------------------------------------------------------

@@ -4,17 +4,37 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..amounts import duration
-from ..forms.books import DayForm, ExportForm, JournalFilterForm, PeriodForm
-from ..models import Unit
-from ..services import books, fund, membership
+from ..forms.auth import EmptyForm
+from ..forms.books import (
+    AssertionForm,
+    AuditFilterForm,
+    BankColumnsForm,
+    BankFileForm,
+    ClosePeriodForm,
+    DayForm,
+    ExportForm,
+    FeeForm,
+    JournalFilterForm,
+    LineContributionForm,
+    MatchForm,
+    PeriodForm,
+    ReconcileForm,
+    ResolveForm,
+    WindowForm,
+)
+from ..models import OFFICER_ROLES, MemberStatus, Unit
+from ..services import books, fund, membership, reconcile, timebank
 from ..services.books import Cursor, JournalFilter
+from . import sealed
+from .charts import line_chart
 from .exports import cents_text, csv_response, safe
-from .forms import enter_club
+from .forms import attempt, check_button, enter_club, render_form
 
 bp = Blueprint("books", __name__)
 
@@ -205,3 +225,285 @@ def time_or_money(value: int, unit: str) -> str:
     from ..amounts import money
 
     return duration(value) if unit == Unit.TIME else money(value, g.club.currency, str(get_locale() or "fr"))
+
+
+# --- Period close and balance assertions ----------------------------------------------------------------------
+
+
+def _checks_page(club_id: int, status: int = 200, **forms):
+    me = _bookkeeper(club_id)
+    close_form = forms.get("close_form") or ClosePeriodForm(formdata=None)
+    assertion_form = forms.get("assertion_form") or AssertionForm(formdata=None)
+    if "assertion_form" not in forms:
+        assertion_form.stated_on.data = date.today()
+    return render_template("books/checks.html", periods=books.periods(current_user.id, club_id),
+                           assertions=books.assertions(current_user.id, club_id),
+                           closed_through=books.closed_through(club_id), close_form=close_form,
+                           assertion_form=assertion_form, resolve_form=ResolveForm(formdata=None),
+                           accounts={a.id: a for a in books.accounts_of(current_user.id, club_id)},
+                           keeps_books=fund.may_record_money(me)), status
+
+
+@bp.get("/clubs/<id:club_id>/books/checks")
+def checks(club_id: int):
+    return _checks_page(club_id)
+
+
+def _checks_form(club_id: int, name: str, form, action, success: str):
+    _bookkeeper(club_id)
+    if form.validate_on_submit():
+        done = attempt(form, lambda: action(form))
+        if done is not None:
+            flash(success, "success")
+            return redirect(url_for("books.checks", club_id=club_id))
+    if not form.errors and not form.form_errors:
+        abort(400)
+    return _checks_page(club_id, getattr(form, "refusal_status", 400), **{name: form})
+
+
+@bp.post("/clubs/<id:club_id>/books/periods")
+def close_period(club_id: int):
+    return _checks_form(club_id, "close_form", ClosePeriodForm(), lambda f: books.close_period(
+        current_user.id, club_id, through=f.through.data, note=f.note.data or ""),
+        _("The period is closed: nothing more can be dated in it."))
+
+
+@bp.post("/clubs/<id:club_id>/books/assertions")
+def assert_balance(club_id: int):
+    return _checks_form(club_id, "assertion_form", AssertionForm(), lambda f: books.assert_balance(
+        current_user.id, club_id, stated_on=f.stated_on.data, amount=f.amount.cents, source=f.source.data or ""),
+        _("The bank balance is noted; the books are compared with it."))
+
+
+@bp.post("/clubs/<id:club_id>/books/assertions/<id:assertion_id>/resolve")
+def resolve_assertion(club_id: int, assertion_id: int):
+    _bookkeeper(club_id)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the books and the bank differ."), "error")
+        return _checks_page(club_id, 400)
+    books.resolve_assertion(current_user.id, club_id, assertion_id, note=form.note.data)
+    flash(_("The difference is explained and no longer flagged."), "success")
+    return redirect(url_for("books.checks", club_id=club_id))
+
+
+# --- Bank reconciliation ----------------------------------------------------------------------------------------
+
+BANK_SALT = "coop-bank-statement"
+COLUMN_GUESSES = {
+    "date": ("date", "date operation", "date de l'operation", "date comptable", "booking date", "transaction date"),
+    "label": ("libelle", "label", "description", "details", "libelle operation", "memo", "reference"),
+    "amount": ("montant", "amount", "montant eur", "montant (eur)", "montant cad"),
+    "debit": ("debit", "debit eur", "withdrawals", "retraits", "money out"),
+    "credit": ("credit", "credit eur", "deposits", "depots", "money in"),
+}
+
+
+def _guess(header: list[str], name: str) -> int | None:
+    from ..services.timebank import fold
+
+    for index, cell in enumerate(header):
+        if fold(cell).strip(" :") in COLUMN_GUESSES[name]:
+            return index
+    return None
+
+
+def _bank_page(club_id: int, status: int = 200, **forms):
+    me = _bookkeeper(club_id)
+    view = reconcile.overview(current_user.id, club_id)
+    contribution_form = LineContributionForm(formdata=None)
+    contribution_form.membership_id.choices = [(m.id, m.user.name)
+                                               for m in membership.members_of(current_user.id, club_id)]
+    reconcile_form = forms.get("reconcile_form") or ReconcileForm(formdata=None)
+    if "reconcile_form" not in forms:
+        reconcile_form.through.data = date.today()
+    return render_template("books/bank.html", view=view, window_form=forms.get("window_form") or WindowForm(
+        formdata=None), reconcile_form=reconcile_form, fee_form=FeeForm(), contribution_form=contribution_form,
+        action_form=EmptyForm(), keeps_books=fund.may_record_money(me)), status
+
+
+@bp.get("/clubs/<id:club_id>/books/bank")
+def bank(club_id: int):
+    return _bank_page(club_id)
+
+
+@bp.route("/clubs/<id:club_id>/books/bank/upload", methods=["GET", "POST"])
+def bank_upload(club_id: int):
+    _bookkeeper(club_id)
+    books.treasurer(current_user.id, club_id)
+    form = BankFileForm()
+    if form.validate_on_submit():
+        data = form.file.data.read(reconcile.MAX_BYTES + 1)
+        rows = attempt(form, lambda: reconcile.read_table(data))
+        if rows is not None:
+            columns = _columns_form(rows[0], formdata=None)
+            columns.payload.data = sealed.seal(BANK_SALT, club_id, data)
+            columns.filename.data = (form.file.data.filename or "")[:200]
+            return render_template("books/bank_columns.html", form=columns, header=rows[0], sample=rows[1:6],
+                                   preview=None)
+    return render_form("books/bank_upload.html", form)
+
+
+def _columns_form(header: list[str], **kwargs) -> BankColumnsForm:
+    form = BankColumnsForm(**kwargs)
+    numbered = [(i, f"{i + 1}. {cell[:40]}") for i, cell in enumerate(header)]
+    form.date.choices = numbered
+    for name in ("label", "amount", "debit", "credit"):
+        getattr(form, name).choices = [("", _("none"))] + numbered
+    if kwargs.get("formdata", True) is None:
+        for name in ("date", "label", "amount", "debit", "credit"):
+            getattr(form, name).data = _guess(header, name)
+        if form.amount.data is None and (form.debit.data is None or form.credit.data is None):
+            form.amount.data = None
+    return form
+
+
+@bp.post("/clubs/<id:club_id>/books/bank/columns")
+def bank_columns(club_id: int):
+    _bookkeeper(club_id)
+    payload = request.form.get("payload", "")
+    data = sealed.unseal(BANK_SALT, club_id, payload, reconcile.MAX_BYTES)
+    rows = reconcile.read_table(data)
+    form = _columns_form(rows[0])
+    if not form.validate_on_submit():
+        return render_template("books/bank_columns.html", form=form, header=rows[0], sample=rows[1:6],
+                               preview=None), 400
+    columns = reconcile.Columns(date=form.date.data, label=form.label.data, amount=form.amount.data,
+                                debit=form.debit.data, credit=form.credit.data, date_style=form.date_style.data,
+                                decimal=form.decimal.data)
+    if request.form.get("step") != "upload":
+        shown = attempt(form, lambda: reconcile.preview(current_user.id, club_id, data, columns))
+        status = 400 if shown is None or shown.errors else 200
+        return render_template("books/bank_columns.html", form=form, header=rows[0], sample=rows[1:6],
+                               preview=shown), status
+    done = attempt(form, lambda: reconcile.upload(current_user.id, club_id, data, columns,
+                                                 filename=form.filename.data or "",
+                                                 window_days=form.window_days.data))
+    if done is None:
+        return render_template("books/bank_columns.html", form=form, header=rows[0], sample=rows[1:6],
+                               preview=None), getattr(form, "refusal_status", 400)
+    statement, matched = done
+    flash(_("The statement is kept; %(matched)d line(s) matched the books at once.", matched=matched), "success")
+    return redirect(url_for("books.bank", club_id=club_id))
+
+
+@bp.post("/clubs/<id:club_id>/books/bank/auto-match")
+def bank_auto_match(club_id: int):
+    _bookkeeper(club_id)
+    form = WindowForm()
+    if not form.validate_on_submit():
+        return _bank_page(club_id, 400, window_form=form)
+    matched = reconcile.auto_match(current_user.id, club_id, window_days=form.window_days.data)
+    flash(_("%(matched)d line(s) matched.", matched=matched), "success")
+    return redirect(url_for("books.bank", club_id=club_id))
+
+
+@bp.get("/clubs/<id:club_id>/books/bank/lines/<id:line_id>")
+def bank_line(club_id: int, line_id: int):
+    _bookkeeper(club_id)
+    found = reconcile.candidates(current_user.id, club_id, line_id)
+    line = reconcile.line_for(current_user.id, club_id, line_id)
+    return render_template("books/bank_line.html", line=line, candidates=found, action_form=EmptyForm())
+
+
+@bp.post("/clubs/<id:club_id>/books/bank/lines/<id:line_id>/match")
+def bank_match(club_id: int, line_id: int):
+    _bookkeeper(club_id)
+    form = MatchForm()
+    if not form.validate_on_submit():
+        abort(400)
+    reconcile.match(current_user.id, club_id, line_id, form.transaction_id.data)
+    flash(_("The line is matched."), "success")
+    return redirect(url_for("books.bank", club_id=club_id))
+
+
+@bp.post("/clubs/<id:club_id>/books/bank/lines/<id:line_id>/unmatch")
+def bank_unmatch(club_id: int, line_id: int):
+    _bookkeeper(club_id)
+    check_button()
+    reconcile.unmatch(current_user.id, club_id, line_id)
+    flash(_("The match is undone."), "info")
+    return redirect(url_for("books.bank", club_id=club_id))
+
+
+@bp.post("/clubs/<id:club_id>/books/bank/lines/<id:line_id>/fee")
+def bank_fee(club_id: int, line_id: int):
+    _bookkeeper(club_id)
+    form = FeeForm()
+    if not form.validate_on_submit():
+        flash(_("Give the fee a description."), "error")
+        return _bank_page(club_id, 400)
+    reconcile.record_fee(current_user.id, club_id, line_id, memo=form.memo.data, form_key=form.form_key.data)
+    flash(_("The bank fee is posted and matched."), "success")
+    return redirect(url_for("books.bank", club_id=club_id))
+
+
+@bp.post("/clubs/<id:club_id>/books/bank/lines/<id:line_id>/contribution")
+def bank_contribution(club_id: int, line_id: int):
+    _bookkeeper(club_id)
+    form = LineContributionForm()
+    form.membership_id.choices = [(m.id, m.user.name) for m in membership.members_of(current_user.id, club_id)]
+    if not form.validate_on_submit():
+        abort(400)
+    reconcile.record_contribution(current_user.id, club_id, line_id, membership_id=form.membership_id.data)
+    flash(_("The contribution is recorded and matched."), "success")
+    return redirect(url_for("books.bank", club_id=club_id))
+
+
+@bp.post("/clubs/<id:club_id>/books/bank/reconcile")
+def bank_reconcile(club_id: int):
+    _bookkeeper(club_id)
+    form = ReconcileForm()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: reconcile.reconcile(current_user.id, club_id, through=form.through.data))
+        if done is not None:
+            flash(_("The bank is reconciled through %(day)s.", day=format_date(done.through)), "success")
+            return redirect(url_for("books.bank", club_id=club_id))
+    if not form.errors and not form.form_errors:
+        abort(400)
+    return _bank_page(club_id, getattr(form, "refusal_status", 400), reconcile_form=form)
+
+
+# --- Audit log and charts ----------------------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/audit")
+def audit(club_id: int):
+    enter_club(club_id, roles=set(OFFICER_ROLES))
+    form = AuditFilterForm(request.args)
+    form.member.choices = [("", _("Everybody"))] + [
+        (m.user_id, m.user.name) for m in membership.members_of(current_user.id, club_id,
+                                                                statuses=tuple(MemberStatus))]
+    form.object_type.choices = [("", _("Every object"))] + [(t, t) for t in books.audit_object_types(club_id)]
+    before = request.args.get("before", "")
+    if not form.validate() or (before and not (before.isascii() and before.isdigit() and len(before) < 18)):
+        return render_template("books/audit.html", form=form, page=None, args={}), 400
+    page = books.audit_log(current_user.id, club_id, actor_id=form.member.data,
+                           object_type=form.object_type.data or None, object_id=form.object_id.data,
+                           start=form.start.data, end=form.end.data, before_id=int(before) if before else None)
+    args = {k: v for k, v in request.args.items() if k != "before" and v}
+    return render_template("books/audit.html", form=form, page=page, args=args)
+
+
+@bp.get("/clubs/<id:club_id>/books/charts")
+def charts(club_id: int):
+    _bookkeeper(club_id)
+    history = fund.fund_history(current_user.id, club_id)
+    labels_ = [format_date(p.month, "MMM yy") for p in history]
+    cash = line_chart(labels_, [(_("Bank balance at the month's end"), "cash", [p.cash for p in history])])
+    contributions = line_chart(labels_, [(_("Contributions received"), "contributions",
+                                          [p.contributions for p in history])])
+    time_months = timebank.minutes_per_month(current_user.id, club_id)
+    exchanged = line_chart([format_date(m, "MMM yy") for m, _minutes in time_months],
+                           [(_("Hours exchanged"), "time", [minutes // 60 for _m, minutes in time_months])])
+    return render_template("books/charts.html", cash=cash, contributions=contributions, exchanged=exchanged,
+                           history=history, time_months=time_months)
+
+
+@bp.context_processor
+def _flags():
+    """Every books page says when a stated bank balance disagrees with the books."""
+    member = g.get("membership")
+    if member is None or member.role not in books.BOOKKEEPERS:
+        return {"flagged": []}
+    return {"flagged": books.flagged_assertions(member.club_id)}

@@ -1,15 +1,12 @@
 """Pooled savings: my savings, the fund, contributions, the month sheet, arrears, refunds, dissolution."""
 from __future__ import annotations
 
-import base64
-import zlib
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..forms.auth import EmptyForm
 from ..forms.fund import (
@@ -23,6 +20,7 @@ from ..forms.fund import (
 )
 from ..models import Role
 from ..services import fund, imports, membership
+from . import sealed
 from .charts import line_chart
 from .forms import attempt, enter_club, render_form
 
@@ -184,24 +182,15 @@ def month_sheet(club_id: int):
 # --- Importing a CSV file ----------------------------------------------------------------------------
 
 
-def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="coop-contribution-import")
+SALT = "coop-contribution-import"
 
 
 def _seal(club_id: int, data: bytes) -> str:
-    """The checked file travels with the confirmation form, signed: the server keeps no state."""
-    packed = base64.urlsafe_b64encode(zlib.compress(data, 6)).decode()
-    return _signer().dumps({"club": club_id, "user": current_user.id, "file": packed})
+    return sealed.seal(SALT, club_id, data)
 
 
 def _unseal(club_id: int, payload: str) -> bytes:
-    try:
-        sealed = _signer().loads(payload)
-        if sealed["club"] != club_id or sealed["user"] != current_user.id:
-            raise BadSignature("another club or person")
-        return zlib.decompress(base64.urlsafe_b64decode(sealed["file"]), bufsize=4096)[:imports.MAX_BYTES + 1]
-    except (BadSignature, KeyError, TypeError, ValueError, zlib.error):
-        abort(400)
+    return sealed.unseal(SALT, club_id, payload, imports.MAX_BYTES)
 
 
 @bp.route("/clubs/<id:club_id>/contributions/import", methods=["GET", "POST"])

@@ -30,6 +30,9 @@ KNOWN_POST_ENDPOINTS = {
     "invest.repayment", "invest.investment_return", "invest.sale", "invest.write_off", "invest.note",
     "time.privacy", "time.publish", "time.edit_listing", "time.listing_status", "time.answer", "time.record",
     "time.complete", "time.confirm", "time.dispute", "time.withdraw", "time.settle", "time.limits",
+    "books.close_period", "books.assert_balance", "books.resolve_assertion", "books.bank_upload",
+    "books.bank_columns", "books.bank_auto_match", "books.bank_match", "books.bank_unmatch", "books.bank_fee",
+    "books.bank_contribution", "books.bank_reconcile",
 }
 
 
@@ -55,7 +58,8 @@ def club_with_everything(make_club, make_user):
                    "contribution_id": contribution.id, "project_id": project.id, "ballot_id": ballot.id,
                    "kind": "funding",
                    # No investment or payment exists here: the token is refused before any lookup.
-                   "investment_id": 999_999, "payment_id": 999_999, "listing_id": 999_999, "exchange_id": 999_999}
+                   "investment_id": 999_999, "payment_id": 999_999, "listing_id": 999_999, "exchange_id": 999_999,
+                   "assertion_id": 999_999, "line_id": 999_999}
 
 
 def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):

@@ -1,0 +1,124 @@
+"""The treasurer's checks on the books: closed periods, balance assertions, bank statements and their
+reconciliation with the journal."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import one_of, utcnow
+
+
+class PeriodClose(db.Model):
+    """The books closed through a day (the end of a month or a year). Only ever added."""
+
+    __tablename__ = "period_close"
+    __table_args__ = (UniqueConstraint("club_id", "through"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    through: Mapped[date]
+    closed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    closed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+    balances: Mapped[list[ClosingBalance]] = relationship(lazy="selectin", order_by="ClosingBalance.account_id")
+
+
+class ClosingBalance(db.Model):
+    """What each account held at the end of a closed period."""
+
+    __tablename__ = "closing_balance"
+
+    period_close_id: Mapped[int] = mapped_column(ForeignKey("period_close.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    balance: Mapped[int] = mapped_column(BigInteger)
+
+
+class AssertionStatus(enum.StrEnum):
+    OPEN = "open"  # compared with the books each time it is read
+    RESOLVED = "resolved"  # a mismatch the treasurer explained
+
+
+class BalanceAssertion(db.Model):
+    """"The bank balance on day D is X", as a bank statement says."""
+
+    __tablename__ = "balance_assertion"
+    __table_args__ = (one_of("status", AssertionStatus), Index("ix_balance_assertion_club", "club_id", "stated_on"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    stated_on: Mapped[date]
+    #: the balance the statement shows, debit-positive like the account
+    expected: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(10), default=AssertionStatus.OPEN)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolution: Mapped[str | None] = mapped_column(String(300))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    resolved_at: Mapped[datetime | None]
+
+
+class BankStatement(db.Model):
+    """A bank statement file the treasurer uploaded; its lines wait to be matched."""
+
+    __tablename__ = "bank_statement"
+    __table_args__ = (Index("ix_bank_statement_club", "club_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_on: Mapped[date | None]
+    last_on: Mapped[date | None]
+
+
+class BankLine(db.Model):
+    """One line of a bank statement: positive when money came into the club's account."""
+
+    __tablename__ = "bank_line"
+    __table_args__ = (
+        UniqueConstraint("club_id", "fingerprint"),
+        UniqueConstraint("club_id", "transaction_id"),
+        Index("ix_bank_line_club_day", "club_id", "booked_on"),
+        Index("ix_bank_line_statement", "statement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statement.id"))
+    line_no: Mapped[int]
+    booked_on: Mapped[date]
+    amount: Mapped[int] = mapped_column(BigInteger)
+    label: Mapped[str] = mapped_column(String(300), default="")
+    #: date, amount, label and rank among identical lines: the same line uploaded twice is found
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    #: the journal transaction whose bank posting this line is (matched automatically or by hand)
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+    matched_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: True when the treasurer matched it by hand
+    by_hand: Mapped[bool] = mapped_column(default=False)
+    matched_at: Mapped[datetime | None]
+    reconciliation_id: Mapped[int | None] = mapped_column(ForeignKey("bank_reconciliation.id"))
+
+
+class BankReconciliation(db.Model):
+    """The treasurer marks the bank reconciled through a day: every line up to it matched."""
+
+    __tablename__ = "bank_reconciliation"
+    __table_args__ = (UniqueConstraint("club_id", "through"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    through: Mapped[date]
+    #: the bank's balance by the statement lines and the books' balance, both at ``through``
+    book_balance: Mapped[int] = mapped_column(BigInteger)
+    reconciled_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    reconciled_at: Mapped[datetime] = mapped_column(default=utcnow)
