@@ -388,10 +388,13 @@ def _post(exchange: Exchange, author_id: int) -> None:
     """Post the exchange once: the provider's account up, the receiver's down, limits checked under lock."""
     accounts = _accounts(exchange.club_id, exchange, lock=True)
     _check_limits(exchange.provider, exchange.receiver, exchange.minutes, accounts)
+    # A service done in a period the treasurer has closed is counted on the first open day.
+    closed = ledger.lock_for_posting(exchange.club_id).closed_through
+    on = exchange.done_on if closed is None or exchange.done_on > closed else closed + timedelta(days=1)
     txn = ledger.post(exchange.club_id, unit=Unit.TIME, kind=TransactionKind.EXCHANGE,
                       lines=[(accounts[exchange.provider_id].id, exchange.minutes),
                              (accounts[exchange.receiver_id].id, -exchange.minutes)],
-                      idempotency_key=f"exchange:{exchange.id}", occurred_on=exchange.done_on,
+                      idempotency_key=f"exchange:{exchange.id}", occurred_on=on,
                       memo=exchange.description, author_id=author_id)
     exchange.transaction_id = txn.id
     exchange.status = ExchangeStatus.CONFIRMED
