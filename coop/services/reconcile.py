@@ -70,8 +70,11 @@ def read_table(data: bytes) -> list[list[str]]:
         raise InvalidInput(_l("This is not a CSV text file."), field="file")
     first = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first.count)
-    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-            if any(cell.strip() for cell in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+                if any(cell.strip() for cell in row)]
+    except csv.Error:  # a cell past the csv module's size limit, a broken quote
+        raise InvalidInput(_l("This is not a CSV text file."), field="file") from None
     if len(rows) < 2:
         raise InvalidInput(_l("The file needs a line of column names and at least one line."), field="file")
     if len(rows) > MAX_LINES + 1:
@@ -114,7 +117,7 @@ def parse_day(text: str, style: str) -> date:
     if not match:
         raise ValueError(text)
     a, b, c = (int(x) for x in match.groups())
-    if len(match.group(1)) == 4:  # 2026-11-05 whatever the style
+    if len(match.group(1)) == 4 or style == "ymd":  # 2026-11-05 whatever the style; 26-11-05 year first
         y, m, d = a, b, c
     elif style == "mdy":
         m, d, y = a, b, c
@@ -125,21 +128,28 @@ def parse_day(text: str, style: str) -> date:
     return date(y, m, d)
 
 
-AMOUNT_SHAPE = re.compile(r"[+-]?\d+(\d{3})*([.,]\d{1,2})?")
-
-
 def parse_cents(text: str, decimal: str) -> int:
-    """``-1 234,56`` (comma) or ``-1,234.56`` (point) → ``-123456``; an empty cell is zero."""
+    """``-1 234,56`` (comma) or ``-1,234.56`` (point) → ``-123456``; an empty cell is zero.
+
+    A sign is a leading ``-`` or ``+``, a trailing ``-`` (as some banks write money out) or brackets
+    around the whole amount; thousands marks must group three digits, so an amount written the other
+    way (``12.50`` read with the comma style) is refused rather than read a hundred times too large."""
     raw = text.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("€", "").replace("$", "")
     if raw in ("", "-", "+"):
         return 0
-    negative = raw.startswith("-") or (raw.startswith("(") and raw.endswith(")"))
-    raw = raw.strip("()+-")
+    negative = False
+    if raw.startswith("(") and raw.endswith(")"):
+        negative, raw = True, raw[1:-1]
+    elif raw[:1] in "+-":
+        negative, raw = raw[0] == "-", raw[1:]
+    elif raw.endswith("-"):
+        negative, raw = True, raw[:-1]
     thousands, point = (".", ",") if decimal == "comma" else (",", ".")
-    raw = raw.replace("'", "").replace(thousands, "")
-    if raw.count(point) > 1 or not re.fullmatch(r"\d+(" + re.escape(point) + r"\d{1,2})?", raw):
+    raw = raw.replace("'", "")
+    shape = r"(\d{1,3}(" + re.escape(thousands) + r"\d{3})+|\d+)(" + re.escape(point) + r"\d{1,2})?"
+    if not re.fullmatch(shape, raw):
         raise ValueError(text)
-    whole, _, cents = raw.partition(point)
+    whole, _, cents = raw.replace(thousands, "").partition(point)
     value = int(whole) * 100 + int((cents + "00")[:2])
     if value > 10**12:
         raise ValueError(text)
