@@ -171,6 +171,28 @@ class ClubSetup:
         return self.memberships[user.id]
 
 
+@dataclass
+class SetupView:
+    """A test's names for the people of a ClubSetup: subclasses add their own (``a``, ``secretary`` …)."""
+
+    setup: ClubSetup
+
+    @property
+    def club_id(self) -> int:
+        return self.setup.club_id
+
+    @property
+    def manager(self):
+        return self.setup.manager
+
+    @property
+    def treasurer(self):
+        return self.setup.treasurer
+
+    def mid(self, user) -> int:
+        return self.setup.membership_id(user)
+
+
 @pytest.fixture
 def make_club(app, make_user):
     """A club with ``size`` active members (manager first), a treasurer, optionally activated."""

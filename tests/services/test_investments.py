@@ -18,7 +18,7 @@ from coop.models.ledger import JournalTransaction
 from coop.services import ballots, fund, investments, ledger, projects, tally
 from coop.services import membership as ms
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
-from tests.conftest import ClubSetup, at_once, key, snapshot
+from tests.conftest import SetupView, at_once, key, snapshot
 
 EACH = 200_000
 FUND = 6 * EACH  # 1,200,000
@@ -29,21 +29,7 @@ PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.", town="
 
 
 @dataclass
-class World:
-    setup: ClubSetup
-
-    @property
-    def club_id(self) -> int:
-        return self.setup.club_id
-
-    @property
-    def manager(self):
-        return self.setup.manager
-
-    @property
-    def treasurer(self):
-        return self.setup.treasurer
-
+class World(SetupView):
     @property
     def secretary(self):
         return self.setup.members[2]
@@ -51,9 +37,6 @@ class World:
     @property
     def member(self):  # a plain member
         return self.setup.members[3]
-
-    def mid(self, user) -> int:
-        return self.setup.membership_id(user)
 
 
 def make_world(make_club, **charter) -> World:

@@ -21,7 +21,7 @@ from coop.models import Account, AuditEntry, Exchange, JournalTransaction, Trans
 from coop.services import ledger, timebank
 from coop.services import membership as ms
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
-from tests.conftest import ClubSetup, at_once, key, pause_after, snapshot
+from tests.conftest import SetupView, at_once, key, pause_after, snapshot
 
 TODAY = date.today()
 
@@ -30,20 +30,10 @@ TODAY = date.today()
 
 
 @dataclass
-class Club:
-    setup: ClubSetup
-
+class Club(SetupView):
     @property
     def id(self) -> int:
         return self.setup.club_id
-
-    @property
-    def manager(self):
-        return self.setup.manager
-
-    @property
-    def treasurer(self):
-        return self.setup.treasurer
 
     @property
     def a(self):
@@ -56,9 +46,6 @@ class Club:
     @property
     def c(self):
         return self.setup.members[4]
-
-    def mid(self, user) -> int:
-        return self.setup.membership_id(user)
 
     def warm(self) -> None:
         """Load the people's ids in this thread: racing threads must not lazy-load through the test's session."""

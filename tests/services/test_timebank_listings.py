@@ -17,27 +17,14 @@ from coop.models import Exchange, ExchangeStatus, Listing
 from coop.services import membership as ms
 from coop.services import timebank as tb
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import ClubSetup, key, snapshot
+from tests.conftest import ClubSetup, SetupView, key, snapshot
 
 TODAY = date.today()
 
 
 @dataclass
-class World:
-    setup: ClubSetup
+class World(SetupView):
     other: ClubSetup | None = None  # a second club
-
-    @property
-    def club_id(self) -> int:
-        return self.setup.club_id
-
-    @property
-    def manager(self):
-        return self.setup.manager
-
-    @property
-    def treasurer(self):
-        return self.setup.treasurer
 
     @property
     def secretary(self):
@@ -54,9 +41,6 @@ class World:
     @property
     def c(self):
         return self.setup.members[5]
-
-    def mid(self, user) -> int:
-        return self.setup.membership_id(user)
 
 
 def make_world(make_club, size: int = 6) -> World:
