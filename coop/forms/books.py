@@ -88,10 +88,10 @@ class BankColumnsForm(FlaskForm):
     amount = SelectField(_l("Amount column (signed)"), coerce=_optional_int, validators=[Optional()])
     debit = SelectField(_l("Or: money-out column"), coerce=_optional_int, validators=[Optional()])
     credit = SelectField(_l("and money-in column"), coerce=_optional_int, validators=[Optional()])
-    date_style = SelectField(_l("Dates are written"), choices=[SelectChoice("dmy", _l("day first: 31/01/2026")),
+    date_style = SelectField(_l("Dates are written"), default="dmy", choices=[SelectChoice("dmy", _l("day first: 31/01/2026")),
                                                                SelectChoice("mdy", _l("month first: 01/31/2026")),
                                                                SelectChoice("ymd", _l("year first: 2026-01-31"))])
-    decimal = SelectField(_l("Amounts are written"), choices=[SelectChoice("comma", _l("1 234,56 (comma)")),
+    decimal = SelectField(_l("Amounts are written"), default="comma", choices=[SelectChoice("comma", _l("1 234,56 (comma)")),
                                                               SelectChoice("point", _l("1,234.56 (point)"))])
     window_days = IntegerField(_l("Match dates up to this many days apart"), default=3,
                                validators=[InputRequired(), NumberRange(0, 15)])
