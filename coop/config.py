@@ -66,6 +66,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
     RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "20 per hour")
+    RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "5 per minute;20 per hour")
+    RATELIMIT_EXCHANGE = os.environ.get("RATELIMIT_EXCHANGE", "30 per minute;300 per day")
 
     # Languages
     LANGUAGES = ("fr", "en")
@@ -74,6 +76,18 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
 
     INVITATION_DAYS = 14
+
+    # Mail: SMTP when MAIL_SERVER is set, the console otherwise.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25") or 25)
+    MAIL_STARTTLS = os.environ.get("MAIL_STARTTLS", "").lower() in ("1", "true", "yes")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Entraide <entraide@localhost>")
+    MAIL_TIMEOUT = 10
+    #: where the links in mail point (the address members use to reach Entraide)
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    PASSWORD_RESET_MINUTES = 60
 
     #: Reverse proxies in front of the app (TLS terminator, load balancer):
     #: their X-Forwarded-* headers are trusted, so HTTPS and client addresses
@@ -98,3 +112,5 @@ class TestConfig(Config):
     ARGON2_PARALLELISM = 1
     RATELIMIT_LOGIN = "1000 per minute"
     RATELIMIT_REGISTER = "1000 per minute"
+    RATELIMIT_RESET = "1000 per minute"
+    RATELIMIT_EXCHANGE = "1000 per minute"

@@ -45,3 +45,23 @@ class LanguageForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A button: CSRF only."""
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=EMAIL_MAX)])
+
+
+class ResetForm(FlaskForm):
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+    )
+
+
+class NotificationsForm(FlaskForm):
+    notify_ballots = BooleanField(_l("A vote opens in one of my clubs"))
+    notify_exchanges = BooleanField(_l("A member says they gave me a service, to confirm"))
+    notify_contributions = BooleanField(_l("The treasurer records a contribution of mine"))

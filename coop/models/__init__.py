@@ -34,7 +34,7 @@ from .invest import (
 )
 from .ledger import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
 from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
-from .user import User
+from .user import PasswordReset, User
 from .vote import (
     Ballot,
     BallotCount,
@@ -54,6 +54,7 @@ from .vote import (
 )
 
 __all__ = [
+    "PasswordReset",
     "AssertionStatus",
     "BalanceAssertion",
     "BankLine",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -23,6 +23,10 @@ class User(db.Model):
     session_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: which notifications the person wants by email
+    notify_ballots: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notify_exchanges: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notify_contributions: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     # Flask-Login protocol; every User that exists can log in.
     is_active = True
@@ -34,3 +38,17 @@ class User(db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class PasswordReset(db.Model):
+    """A one-time link to choose a new password: only its SHA-256 is kept; it expires."""
+
+    __tablename__ = "password_reset"
+    __table_args__ = (Index("ix_password_reset_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -5,7 +5,9 @@ Passwords are hashed with argon2id. The login cookie carries the user's
 old cookie stops working everywhere."""
 from __future__ import annotations
 
+import hashlib
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,12 +16,13 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import notify
 from ..extensions import db
-from ..models import User
+from ..models import PasswordReset, User
 from ..models.base import utcnow
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, _l
-from .uow import unit_of_work
+from .uow import after_commit, unit_of_work
 from .validate import one_line
 
 NAME_MAX = 120
@@ -177,4 +180,84 @@ def set_language(user_id: int, language: str) -> User:
             record(user_id, None, "user.set_language", user, before={"language": user.language},
                    after={"language": language})
             user.language = language
+        return user
+
+
+# --- Forgotten password ------------------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_reset(email: str) -> None:
+    """Mail a one-time link to choose a new password, when the address belongs to someone. The answer is the
+    same either way: nobody learns from it who has an account. Earlier links of that person stop working."""
+    email = normalise_email(email)
+    with unit_of_work() as session:
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            return
+        now = utcnow()
+        for old in session.scalars(select(PasswordReset).where(PasswordReset.user_id == user.id,
+                                                               PasswordReset.used_at.is_(None))):
+            old.used_at = now  # spent: only the newest link works
+        token = secrets.token_urlsafe(32)
+        minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+        reset = PasswordReset(user_id=user.id, token_hash=_token_hash(token), created_at=now,
+                              expires_at=now + timedelta(minutes=minutes))
+        session.add(reset)
+        session.flush()
+        record(user.id, None, "user.request_reset", reset)
+        user_id = user.id
+        after_commit(lambda: notify.password_reset(user_id, token))
+
+
+def _reset(token: object, *, lock: bool = False) -> PasswordReset:
+    invalid = NotFound(_l("This link is not valid any more: ask for a new one."))
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        raise invalid
+    stmt = select(PasswordReset).where(PasswordReset.token_hash == _token_hash(token))
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    reset = db.session.scalar(stmt)
+    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+        raise invalid
+    return reset
+
+
+def check_reset(token: str) -> None:
+    """The link still works (the page asks for the new password)."""
+    _reset(token)
+
+
+def reset_password(token: str, new: str) -> User:
+    """Choose a new password through a link: once, before it expires. Every session ends."""
+    _check_password(new, field="new_password")
+    with unit_of_work() as session:
+        reset = _reset(token, lock=True)
+        user = session.get(User, reset.user_id)
+        reset.used_at = utcnow()
+        user.password_hash = hash_password(new)
+        user.password_changed_at = reset.used_at
+        user.session_token = _new_token()
+        record(user.id, None, "user.reset_password", user)
+        return user
+
+
+NOTIFICATIONS = ("notify_ballots", "notify_exchanges", "notify_contributions")
+
+
+def set_notifications(user_id: int, **wanted: bool) -> User:
+    """Which notifications the person receives by email."""
+    if set(wanted) - set(NOTIFICATIONS) or any(not isinstance(v, bool) for v in wanted.values()):
+        raise InvalidInput(_l("Choose yes or no."))
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(_l("No such person."))
+        before = {name: getattr(user, name) for name in wanted}
+        for name, value in wanted.items():
+            setattr(user, name, value)
+        record(user_id, None, "user.set_notifications", user, before=before, after=wanted)
         return user

@@ -21,6 +21,7 @@ from typing import Any
 from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
+from .. import notify
 from ..extensions import db
 from ..models import (
     Ballot,
@@ -169,6 +170,7 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
             "kind": kind, "method": method, "secret": secret, "closes_at": closes_at, "threshold": threshold,
             "quorum_percent": ballot.quorum_percent, "eligible": ballot.eligible_count,
             "charter_version": charter.version})
+        notify.later("ballot_opened", ballot.id)
         return ballot
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, and_, cast, exists, func, select
 from sqlalchemy.orm import aliased
 
+from .. import notify
 from ..amounts import LazyMoney, month_start, months_between, next_month
 from ..extensions import db
 from ..models import (
@@ -233,6 +234,7 @@ def _post_contribution(user_id: int, club: Club, member: Membership, *, amount: 
     record(user_id, club.id, "contribution.record", contribution,
            after={"member": member.id, "amount": amount, "received_on": received_on, "method": method,
                   "reference": reference, "transaction": txn.id})
+    notify.later("contribution_recorded", contribution.id)
     return contribution
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from .. import notify
 from ..amounts import duration, months_between
 from ..extensions import db
 from ..models import (
@@ -427,6 +428,7 @@ def _submit(user_id: int, me: Membership, exchange: Exchange, minutes: object, d
                       _accounts(exchange.club_id, exchange, lock=False))
         exchange.status = ExchangeStatus.PENDING
         exchange.expires_on = today + timedelta(days=charter.exchange_expiry_days)
+        notify.later("exchange_to_confirm", exchange.id)
     record(user_id, exchange.club_id, "exchange.record", exchange, after={
         "provider": exchange.provider_id, "receiver": exchange.receiver_id, "minutes": exchange.minutes,
         "done_on": exchange.done_on, "status": exchange.status})

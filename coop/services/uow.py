@@ -2,7 +2,7 @@
 any error. Nested calls join the outer unit."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from ..database import IMMEDIATE
 from ..extensions import db
 
 _DEPTH = "coop_uow_depth"
+_AFTER = "coop_uow_after_commit"
 
 
 @contextmanager
@@ -34,14 +35,27 @@ def unit_of_work() -> Iterator[Session]:
     if session.get_bind().dialect.name == "sqlite":
         session.connection(execution_options={IMMEDIATE: True})
     session.info[_DEPTH] = 1
+    session.info[_AFTER] = []
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
+        session.info[_AFTER] = []
         raise
     finally:
         session.info[_DEPTH] = 0
+    for callback in session.info.pop(_AFTER, []):
+        callback()
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current unit of work has committed (never if it rolls back): mail is sent
+    about what is really recorded."""
+    session = db.session()
+    if not session.info.get(_DEPTH):
+        raise RuntimeError("after_commit outside a unit of work")
+    session.info.setdefault(_AFTER, []).append(callback)
 
 
 def is_postgresql() -> bool:

@@ -1,12 +1,12 @@
 """Register, log in, log out, change password."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
-from ..forms.auth import LoginForm, PasswordForm, RegisterForm
+from ..forms.auth import LoginForm, NotificationsForm, PasswordForm, RegisterForm, ResetForm, ResetRequestForm
 from ..services import auth
 from .forms import attempt, render_form
 from .main import safe_next
@@ -20,6 +20,10 @@ def _login_limit() -> str:
 
 def _register_limit() -> str:
     return current_app.config["RATELIMIT_REGISTER"]
+
+
+def _reset_limit() -> str:
+    return current_app.config["RATELIMIT_RESET"]
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -86,7 +90,44 @@ def change_password():
     return render_form("auth/password.html", form)
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 @login_required
 def settings():
-    return render_template("auth/settings.html")
+    form = NotificationsForm(obj=current_user if request.method == "GET" else None)
+    if form.validate_on_submit():
+        auth.set_notifications(current_user.id, **{name: bool(form[name].data) for name in auth.NOTIFICATIONS})
+        flash(_("Your choices of messages are saved."), "success")
+        return redirect(url_for("auth.settings"))
+    return render_form("auth/settings.html", form)
+
+
+# --- Forgotten password ----------------------------------------------------------------------------------------
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def request_reset():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: auth.request_reset(form.email.data) or True)
+        if done:
+            flash(_("If an account uses this address, a link to choose a new password is on its way. "
+                    "It works once, within %(minutes)d minutes.",
+                    minutes=current_app.config["PASSWORD_RESET_MINUTES"]), "info")
+            return redirect(url_for("auth.login"))
+    return render_form("auth/reset_request.html", form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def reset_password(token: str):
+    auth.check_reset(token)
+    form = ResetForm()
+    if form.validate_on_submit():
+        user = attempt(form, lambda: auth.reset_password(token, form.new_password.data))
+        if user is not None:
+            logout_user()
+            session.clear()
+            flash(_("Your new password is set. Log in with it; every device was logged out."), "success")
+            return redirect(url_for("auth.login"))
+    return render_form("auth/reset.html", form)

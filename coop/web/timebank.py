@@ -1,16 +1,15 @@
 """The time bank's pages (R12): offers and requests, exchanges, limits, reciprocity, statements."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from ..amounts import duration
+from ..extensions import limiter
 from ..forms.auth import EmptyForm
 from ..forms.timebank import (
     AnswerForm,
@@ -27,9 +26,19 @@ from ..forms.timebank import (
 from ..models import ExchangeStatus, ListingStatus, Role
 from ..services import membership, timebank
 from . import labels
+from .exports import csv_response, safe
 from .forms import attempt, check_button, enter_club, render_form
 
 bp = Blueprint("time", __name__)
+
+
+def _exchange_limit() -> str:
+    return current_app.config["RATELIMIT_EXCHANGE"]
+
+
+def _per_person() -> str:
+    """Exchanges are limited per person (several members may share one address)."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else get_remote_address()
 
 
 @bp.before_request
@@ -159,6 +168,7 @@ def _partners(club_id: int, me) -> list[tuple[int, str]]:
 
 
 @bp.route("/clubs/<id:club_id>/time/exchanges/new", methods=["GET", "POST"])
+@limiter.limit(_exchange_limit, methods=["POST"], key_func=_per_person)
 def record(club_id: int):
     me = enter_club(club_id)
     form = ExchangeForm()
@@ -219,6 +229,7 @@ def _exchange_form(club_id: int, exchange_id: int, name: str, form, action, succ
 
 
 @bp.post("/clubs/<id:club_id>/time/exchanges/<id:exchange_id>/complete")
+@limiter.limit(_exchange_limit, key_func=_per_person)
 def complete(club_id: int, exchange_id: int):
     me = enter_club(club_id)
     return _exchange_form(club_id, exchange_id, "complete_form", CompleteForm(), lambda f: timebank.complete(
@@ -283,23 +294,11 @@ def statement(club_id: int):
 def statement_csv(club_id: int):
     enter_club(club_id)
     member, lines = timebank.statement(current_user.id, club_id, _member_arg())
-    french = str(get_locale() or "fr").startswith("fr")
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";" if french else ",")
-    writer.writerow([_("Date"), _("Transaction"), _("Kind"), _("Description"), _("With"), _("Minutes"),
-                     _("Balance in minutes"), _("Hours"), _("Balance")])
-    for line in lines:
-        writer.writerow([line.occurred_on.isoformat(), line.transaction_id, line.kind, _safe(line.description),
-                         _safe(line.partner), line.amount, line.balance, duration(line.amount),
-                         duration(line.balance)])
-    name = f"time-{g.club.id}-{member.id}.csv"
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _safe(text: str) -> str:
-    """No spreadsheet formula from a member's text (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    rows = [[line.occurred_on.isoformat(), line.transaction_id, line.kind, safe(line.description), safe(line.partner),
+             line.amount, line.balance, duration(line.amount), duration(line.balance)] for line in lines]
+    return csv_response(f"time-{g.club.id}-{member.id}.csv", [
+        _("Date"), _("Transaction"), _("Kind"), _("Description"), _("With"), _("Minutes"), _("Balance in minutes"),
+        _("Hours"), _("Balance")], rows)
 
 
 # --- Officers: the club's flows, attention list, limits ------------------------------------------------------

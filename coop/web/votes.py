@@ -2,10 +2,7 @@
 ballots, voting, proxies, results and the register of decisions."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -26,6 +23,7 @@ from ..services import ballots, investments, membership, projects
 from ..services.ballots import Subject
 from . import labels
 from .explain import explain, subject_of
+from .exports import csv_response, safe
 from .forms import attempt, check_button, enter_club, render_form
 
 bp = Blueprint("votes", __name__)
@@ -386,25 +384,15 @@ def decisions(club_id: int):
 @bp.get("/clubs/<id:club_id>/decisions.csv")
 def decisions_csv(club_id: int):
     enter_club(club_id)
-    rows = ballots.decisions(current_user.id, club_id)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";" if _locale().startswith("fr") else ",")
-    writer.writerow([_("Number"), _("Closed on"), _("Decision"), _("Subject"), _("Voting method"), _("Secret"),
-                     _("Eligible"), _("Took part"), _("Yes"), _("No"), _("Abstentions"), _("Outcome"),
-                     _("Explanation"), _("Not applied because")])
-    for b in rows:
+    rows = []
+    for b in ballots.decisions(current_user.id, club_id):
         t = b.tally or {}
-        writer.writerow([b.id, b.closed_at.strftime("%Y-%m-%d %H:%M"), str(labels.BALLOT_KINDS[b.kind]),
-                         _safe(subject_of(b)), str(labels.VOTING_METHODS[b.method]), _("yes") if b.secret else _("no"),
-                         t.get("eligible", ""), t.get("participants", ""), t.get("yes", ""), t.get("no", ""),
-                         t.get("abstain", ""), str(labels.OUTCOMES[b.outcome]), _safe(" ".join(explain(b))),
-                         _safe(b.effect_error or "")])
-    name = f"decisions-{g.club.id}.csv"
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _safe(text: str) -> str:
-    """No spreadsheet formula from a member's text (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
+        rows.append([b.id, b.closed_at.strftime("%Y-%m-%d %H:%M"), str(labels.BALLOT_KINDS[b.kind]),
+                     safe(subject_of(b)), str(labels.VOTING_METHODS[b.method]), _("yes") if b.secret else _("no"),
+                     t.get("eligible", ""), t.get("participants", ""), t.get("yes", ""), t.get("no", ""),
+                     t.get("abstain", ""), str(labels.OUTCOMES[b.outcome]), safe(" ".join(explain(b))),
+                     safe(b.effect_error or "")])
+    return csv_response(f"decisions-{g.club.id}.csv", [
+        _("Number"), _("Closed on"), _("Decision"), _("Subject"), _("Voting method"), _("Secret"), _("Eligible"),
+        _("Took part"), _("Yes"), _("No"), _("Abstentions"), _("Outcome"), _("Explanation"),
+        _("Not applied because")], rows)

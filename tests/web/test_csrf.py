@@ -32,7 +32,7 @@ KNOWN_POST_ENDPOINTS = {
     "time.complete", "time.confirm", "time.dispute", "time.withdraw", "time.settle", "time.limits",
     "books.close_period", "books.assert_balance", "books.resolve_assertion", "books.bank_upload",
     "books.bank_columns", "books.bank_auto_match", "books.bank_match", "books.bank_unmatch", "books.bank_fee",
-    "books.bank_contribution", "books.bank_reconcile",
+    "books.bank_contribution", "books.bank_reconcile", "auth.settings", "auth.request_reset", "auth.reset_password",
 }
 
 
@@ -59,7 +59,7 @@ def club_with_everything(make_club, make_user):
                    "kind": "funding",
                    # No investment or payment exists here: the token is refused before any lookup.
                    "investment_id": 999_999, "payment_id": 999_999, "listing_id": 999_999, "exchange_id": 999_999,
-                   "assertion_id": 999_999, "line_id": 999_999}
+                   "assertion_id": 999_999, "line_id": 999_999, "token": "x" * 43}
 
 
 def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):
