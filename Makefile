@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := coop:create_app
 
-.PHONY: run install test test-sqlite messages translations bench clean
+.PHONY: run install test test-sqlite messages translations bench audit clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: install
 	@url="$${TEST_DATABASE_URL:-$$(bash .ci/pg-setup 2>/dev/null)}"; \
 	if [ -n "$$url" ]; then echo "PostgreSQL for the tests: $$url"; else echo "No PostgreSQL server: its tests will be skipped (or fail under CI=true)."; fi; \
 	TEST_DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+
+## Security checks: bandit on the code, pip-audit on the installed packages.
+audit: install
+	$(BIN)/pip install --quiet bandit pip-audit
+	$(BIN)/bandit -q -r coop
+	$(BIN)/pip-audit --progress-spinner off
 
 ## SQLite only, quick.
 test-sqlite: install

@@ -104,7 +104,8 @@ class ProductionConfig(Config):
 
 class TestConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-only-not-secret"
+    # bandit: a key for the test configuration only.
+    SECRET_KEY = "test-only-not-secret"  # nosec B105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     # Cheap hashes keep the suite fast; production parameters are tested separately.
     ARGON2_TIME_COST = 1

@@ -14,7 +14,8 @@ from ..models.base import utcnow
 from . import auth, ballots, fund, investments, membership, projects, timebank
 from .errors import Conflict, _l
 
-DEMO_PASSWORD = "entraide-demo"
+# bandit: the made-up demo club's password, printed by `flask coop demo` on purpose.
+DEMO_PASSWORD = "entraide-demo"  # nosec B105
 
 PEOPLE = [
     ("Camille Martin", "camille@demo.entraide.example", Role.MANAGER),
