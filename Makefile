@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := coop:create_app
 
-.PHONY: run install test test-sqlite messages translations bench audit clean
+.PHONY: run install test test-sqlite messages translations bench audit axe clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: install
 	@url="$${TEST_DATABASE_URL:-$$(bash .ci/pg-setup 2>/dev/null)}"; \
 	if [ -n "$$url" ]; then echo "PostgreSQL for the tests: $$url"; else echo "No PostgreSQL server: its tests will be skipped (or fail under CI=true)."; fi; \
 	TEST_DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+
+## axe-core (npm) for the accessibility tests; without it they skip (and fail under CI=true).
+axe:
+	npm install --no-save --no-audit --no-fund --prefix tests/e2e/node axe-core@4.10
 
 ## Security checks: bandit on the code, pip-audit on the installed packages.
 audit: install
