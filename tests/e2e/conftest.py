@@ -109,8 +109,8 @@ def new_page(chromium, request):
     """Pages in fresh browser contexts (one per person); a screenshot of each is kept when the test fails."""
     contexts = []
 
-    def make(locale: str = "fr-FR", width: int = 1280, height: int = 900):
-        context = chromium.new_context(locale=locale, viewport={"width": width, "height": height})
+    def make(locale: str = "fr-FR", width: int = 1280, height: int = 900, **options):
+        context = chromium.new_context(locale=locale, viewport={"width": width, "height": height}, **options)
         contexts.append(context)
         return context.new_page()
 

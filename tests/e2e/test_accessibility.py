@@ -1,0 +1,136 @@
+"""Accessibility and phones: axe-core (from npm, `make axe`) finds no serious or critical violation on the
+main pages, in French and in English; at 375 px wide the pages fit the screen (no sideways scrolling), and a
+screenshot of the French home page is kept."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, ROOT, _unavailable
+
+pytestmark = pytest.mark.e2e
+
+AXE = ROOT / "tests" / "e2e" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+#: The last elements sticking out past the phone's right edge, to say what to fix.
+WIDEST = ("[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > 376)"
+          ".slice(-4).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    if not AXE.exists():
+        _unavailable(f"the accessibility tests need axe-core at {AXE} (run `make axe`)")
+    return AXE.read_text()
+
+
+@pytest.fixture(scope="module")
+def scene(live_app):
+    """An active club with money, an open ballot on a project, an offer and an exchange to confirm."""
+    from coop.extensions import db
+    from coop.models.base import utcnow
+    from coop.services import auth, ballots, fund, membership, projects, timebank
+
+    tag = uuid.uuid4().hex[:6]
+    key = lambda: uuid.uuid4().hex  # noqa: E731
+    with live_app.app_context():
+        names = ["Alice Gérante", "Bruno Trésorier", "Chloé Membre", "Driss Membre", "Emma Membre"]
+        users = [auth.register(n, f"{n.split()[0].lower()}.a11y.{tag}@example.org", PASSWORD, "fr") for n in names]
+        club = membership.create_club(users[0].id, name=f"Cigale Accessible {tag}", town="Die", country="FR",
+                                      currency="EUR", form_key=key())
+        mid = {users[0].id: membership.membership_for(users[0].id, club.id).id}
+        for user in users[1:]:
+            _, code = membership.invite(users[0].id, club.id, form_key=key())
+            mid[user.id] = membership.admit(users[0].id, club.id, membership.join(user.id, code).id).id
+        membership.appoint(users[0].id, club.id, mid[users[1].id], "treasurer")
+        membership.activate(users[0].id, club.id)
+        for user in users:
+            fund.record_contribution(users[1].id, club.id, membership_id=mid[user.id], amount=200_000,
+                                     received_on=date.today(), method="transfer", idempotency_key=key())
+        project = projects.propose(users[2].id, club.id, {
+            "name": "Épicerie du Diois", "description": "Une épicerie en vrac.", "town": "Die",
+            "legal_form": "scop", "instrument": "loan", "amount_requested": 150_000, "stake_hundredths": None,
+            "holder_name": "Inès", "holder_contact": "ines@example.org"}, form_key=key())
+        projects.present(users[2].id, club.id, project.id)
+        ballot = ballots.open_ballot(users[0].id, club.id, kind="funding", method="yes_no",
+                                     closes_at=utcnow() + timedelta(days=7),
+                                     subject=ballots.Subject(project_ids=[project.id]), form_key=key())
+        listing = timebank.publish(users[3].id, club.id, {
+            "kind": "offer", "title": "Réparation de vélos", "category": "diy", "description": "Freins, pneus.",
+            "availability": "Le samedi", "expires_on": None}, form_key=key())
+        exchange = timebank.record_exchange(users[3].id, club.id, other_id=mid[users[2].id], direction="given",
+                                            minutes=90, done_on=date.today(), description="Vélo réparé",
+                                            form_key=key())
+        out = {"club": club.id, "project": project.id, "ballot": ballot.id, "listing": listing.id,
+               "exchange": exchange.id, "member": users[2].email, "treasurer": users[1].email}
+        db.session.remove()
+        db.engine.dispose()
+    return out
+
+
+def log_in(page, base: str, email: str) -> None:
+    page.goto(base + "/account/login")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form.stacked button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def member_pages(s: dict) -> list[str]:
+    c = f"/clubs/{s['club']}"
+    return ["/", f"{c}/", f"{c}/savings", f"{c}/fund", f"{c}/projects", f"{c}/projects/{s['project']}",
+            f"{c}/ballots", f"{c}/ballots/{s['ballot']}", f"{c}/investments", f"{c}/time", f"{c}/time/offers",
+            f"{c}/time/offers/{s['listing']}", f"{c}/time/exchanges/new", f"{c}/time/exchanges/{s['exchange']}",
+            f"{c}/time/statement", f"{c}/members", f"{c}/charter", "/account/"]
+
+
+def treasurer_pages(s: dict) -> list[str]:
+    c = f"/clubs/{s['club']}"
+    return [f"{c}/books", f"{c}/books/trial-balance", f"{c}/books/checks", f"{c}/books/bank", f"{c}/contributions",
+            f"{c}/contributions/new"]
+
+
+def serious_violations(page, axe_source: str) -> list[str]:
+    page.evaluate(axe_source)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] for n in v["nodes"][:3])
+            for v in result["violations"] if v["impact"] in SERIOUS]
+
+
+@pytest.mark.parametrize("locale", ["fr-FR", "en-CA"])
+def test_no_serious_accessibility_violation_on_the_main_pages(live_server, new_page, scene, axe_source, locale):
+    found = {}
+    for email, paths in ((scene["member"], member_pages(scene)), (scene["treasurer"], treasurer_pages(scene))):
+        page = new_page(locale=locale, bypass_csp=True)  # axe is injected as a script; the app's CSP forbids that
+        log_in(page, live_server, email)
+        for path in paths:
+            response = page.goto(live_server + path)
+            assert response.status == 200, path
+            problems = serious_violations(page, axe_source)
+            if problems:
+                found[path] = problems
+    for path in ("/account/login", "/account/register", "/account/reset"):
+        page = new_page(locale=locale, bypass_csp=True)
+        page.goto(live_server + path)
+        if problems := serious_violations(page, axe_source):
+            found[path] = problems
+    assert not found, "\n".join(f"{path}: {p}" for path, problems in found.items() for p in problems)
+
+
+def test_pages_fit_a_375_pixel_phone_in_french(live_server, new_page, scene):
+    page = new_page(locale="fr-FR", width=375, height=812)
+    log_in(page, live_server, scene["member"])
+    too_wide = {}
+    for path in member_pages(scene):
+        page.goto(live_server + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 375:
+            too_wide[path] = (width, page.evaluate(WIDEST))
+    assert not too_wide, f"pages wider than the phone: {too_wide}"
+    page.goto(live_server + f"/clubs/{scene['club']}/")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "home-375-fr.png"), full_page=True)
+    assert (ARTIFACTS / "home-375-fr.png").stat().st_size > 10_000
