@@ -56,7 +56,7 @@ def link(endpoint: str, **values) -> str:
         return url_for(endpoint, _external=True, **values)
 
 
-def _send(user: User, subject, template: str, **context) -> bool:
+def _send(user: User, subject, template: str, /, **context) -> bool:
     """``subject`` is a lazy string: it is translated here, in the recipient's language."""
     with force_locale(user.language or "fr"):
         return mail.send(user.email, str(subject), render_template(f"mail/{template}.txt", user=user, **context))
