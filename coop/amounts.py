@@ -58,8 +58,16 @@ def to_decimal(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
+#: Amounts in a currency read the way its country writes them: a Québec club's dollars are "1 234,56 $"
+#: in French and "$1,234.56" in English, not "$CA" / "CA$".
+CURRENCY_REGION = {"CAD": "CA"}
+
+
 def money(cents: int, currency: str, locale: str) -> str:
-    """``123456`` → ``1 234,56 €`` (fr) or ``€1,234.56`` (en)."""
+    """``123456`` → ``1 234,56 €`` (fr) or ``€1,234.56`` (en); in CAD ``1 234,56 $`` or ``$1,234.56``."""
+    region = CURRENCY_REGION.get(currency)
+    if region and "_" not in locale:
+        locale = f"{locale}_{region}"
     return format_currency(to_decimal(cents), currency, locale=locale)
 
 

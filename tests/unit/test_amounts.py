@@ -143,18 +143,18 @@ def _spaces(text: str) -> str:
     [
         pytest.param(123456, "EUR", "fr", "1 234,56 €", id="EUR fr"),
         pytest.param(123456, "EUR", "en", "€1,234.56", id="EUR en"),
-        pytest.param(123456, "CAD", "fr", "1 234,56 $CA", id="CAD fr"),
-        pytest.param(123456, "CAD", "en", "CA$1,234.56", id="CAD en"),
+        pytest.param(123456, "CAD", "fr", "1 234,56 $", id="CAD fr: as written in Québec"),
+        pytest.param(123456, "CAD", "en", "$1,234.56", id="CAD en: as written in Canada"),
         pytest.param(123456, "CAD", "fr_CA", "1 234,56 $", id="CAD fr_CA"),
         pytest.param(123456, "CAD", "en_CA", "$1,234.56", id="CAD en_CA"),
         pytest.param(750, "EUR", "fr", "7,50 €", id="monthly minimum fr"),
         pytest.param(750, "EUR", "en", "€7.50", id="monthly minimum en"),
         pytest.param(5, "EUR", "fr", "0,05 €", id="five cents"),
-        pytest.param(0, "CAD", "en", "CA$0.00", id="zero"),
+        pytest.param(0, "CAD", "en", "$0.00", id="zero"),
         pytest.param(-123456, "EUR", "fr", "-1 234,56 €", id="negative fr"),
         pytest.param(-123456, "EUR", "en", "-€1,234.56", id="negative en"),
         pytest.param(100_000_000, "EUR", "fr", "1 000 000,00 €", id="a million fr"),
-        pytest.param(100_000_000, "CAD", "en", "CA$1,000,000.00", id="a million en"),
+        pytest.param(100_000_000, "CAD", "en", "$1,000,000.00", id="a million en"),
     ],
 )
 def test_money_is_shown_in_the_members_language(cents, currency, locale, shown):
