@@ -48,7 +48,7 @@ from .audit import record
 from .errors import Conflict, CoopError, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for, use_form_key
 from .uow import is_postgresql, unit_of_work
-from .validate import one_line, paragraphs
+from .validate import is_id, one_line, paragraphs
 
 #: The charter's threshold for each kind of decision (R7).
 THRESHOLD_OF = {
@@ -100,7 +100,7 @@ def _enum(value: object, choices, name: str):
 def _ids(values: Iterable[object], name: str) -> list[int]:
     out = []
     for value in values:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_id(value):
             raise InvalidInput(_l("Choose from the list."), field=name)
         if value in out:
             raise InvalidInput(_l("Each option may appear only once."), field=name)
@@ -194,7 +194,7 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         options = [BallotOption(label=p.name, project_id=p.id) for p in chosen]
         return options, projects.recused_member_ids(ids)
     if kind in (BallotKind.ADMISSION, BallotKind.EXCLUSION):
-        if isinstance(subject.membership_id, bool) or not isinstance(subject.membership_id, int):
+        if not is_id(subject.membership_id):
             raise InvalidInput(_l("Choose the member concerned."), field="membership_id")
         if kind == BallotKind.ADMISSION:
             target = membership.check_admission(club_id, subject.membership_id)
@@ -344,7 +344,7 @@ def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int],
             for proxy in given:  # voting in person ends the proxy (R9)
                 proxy.ended_at = now
         else:
-            if isinstance(for_member, bool) or not isinstance(for_member, int):
+            if not is_id(for_member):
                 raise NotFound(_l("No such member."))
             if not _live_proxy(ballot.id, giver_id=for_member, holder_id=member.id):
                 raise NotPermitted(_l("You do not hold this member's proxy for this ballot."))
@@ -378,7 +378,7 @@ def give_proxy(user_id: int, club_id: int, ballot_id: int, holder_id: int, *, no
         me = _voter(ballot.id, member.id)
         if me is None:
             raise NotPermitted(_l("You joined after this ballot opened: you do not vote on it."))
-        if isinstance(holder_id, bool) or not isinstance(holder_id, int) or holder_id == member.id:
+        if not is_id(holder_id) or holder_id == member.id:
             raise InvalidInput(_l("Choose another member."), field="holder_id")
         holder = _voter(ballot.id, holder_id)
         if holder is None or holder.membership.status != MemberStatus.ACTIVE:

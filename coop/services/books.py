@@ -42,7 +42,7 @@ from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolatio
 from .fund import may_record_money, sum_of
 from .membership import membership_for
 from .uow import unit_of_work
-from .validate import one_line
+from .validate import is_id, one_line
 
 BOOKKEEPERS = {Role.MANAGER, Role.TREASURER}
 PAGE = 50
@@ -121,7 +121,7 @@ class JournalFilter:
             raise InvalidInput(_l("Use at most %(n)d characters.", n=MAX_TEXT), field="text")
         for name in ("membership_id", "account_id"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            if value is not None and not is_id(value):
                 raise InvalidInput(_l("Choose a value from the list."), field=name)
 
     def as_args(self) -> dict[str, Any]:
@@ -217,7 +217,7 @@ def _accounts(club_id: int) -> dict[int, Account]:
 
 def transaction_for(user_id: int, club_id: int, transaction_id: object) -> JournalTransaction:
     bookkeeper(user_id, club_id)
-    if isinstance(transaction_id, bool) or not isinstance(transaction_id, int):
+    if not is_id(transaction_id):
         raise NotFound(_l("No such transaction in this club."))
     txn = db.session.scalar(select(JournalTransaction).where(JournalTransaction.club_id == club_id,
                                                              JournalTransaction.id == transaction_id))
@@ -250,7 +250,7 @@ def transaction_detail(club_id: int, txn: JournalTransaction) -> TransactionDeta
 def account_for(user_id: int, club_id: int, account_id: object) -> Account:
     """The bookkeepers read any account of the club; a member their own."""
     me = membership_for(user_id, club_id)
-    if isinstance(account_id, bool) or not isinstance(account_id, int):
+    if not is_id(account_id):
         raise NotFound(_l("No such account."))
     account = db.session.scalar(select(Account).where(Account.club_id == club_id, Account.id == account_id))
     if account is None or (me.role not in BOOKKEEPERS and account.membership_id != me.id):
@@ -624,7 +624,7 @@ def resolve_assertion(user_id: int, club_id: int, assertion_id: object, *, note:
     note = one_line(note, "note", maximum=300)
     with unit_of_work():
         treasurer(user_id, club_id)
-        if isinstance(assertion_id, bool) or not isinstance(assertion_id, int):
+        if not is_id(assertion_id):
             raise NotFound(_l("No such balance check."))
         assertion = db.session.scalar(select(BalanceAssertion).where(BalanceAssertion.club_id == club_id,
                                                                      BalanceAssertion.id == assertion_id))
@@ -658,7 +658,7 @@ def audit_log(user_id: int, club_id: int, *, actor_id: int | None = None, object
     membership_for(user_id, club_id, roles=set(OFFICER_ROLES))
     limit = _limit(limit)
     for name, value in (("actor_id", actor_id), ("object_id", object_id), ("before_id", before_id)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        if value is not None and not is_id(value):
             raise InvalidInput(_l("Choose a value from the list."), field=name)
     if object_type is not None and (not isinstance(object_type, str) or len(object_type) > 40):
         raise InvalidInput(_l("Choose a value from the list."), field="object_type")

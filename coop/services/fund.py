@@ -37,7 +37,7 @@ from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for
 from .uow import unit_of_work
-from .validate import one_line
+from .validate import is_id, one_line
 
 
 def sum_of(column):
@@ -80,7 +80,7 @@ def _is_officer(member: Membership) -> bool:
 
 def _member_of(club_id: int, membership_id: int) -> Membership:
     """A membership of this club (any status), or NotFound: another club's ids are never found."""
-    if not isinstance(membership_id, int) or isinstance(membership_id, bool):
+    if not is_id(membership_id):
         raise NotFound(_l("No such member."))
     found = db.session.scalar(
         select(Membership).where(Membership.id == membership_id, Membership.club_id == club_id)

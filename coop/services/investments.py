@@ -49,7 +49,7 @@ from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolatio
 from .membership import charter_of, membership_for, use_form_key
 from .projects import recused_member_ids
 from .uow import is_postgresql, unit_of_work
-from .validate import one_line
+from .validate import is_id, one_line
 
 MAX_AMOUNT = 10**10
 #: French IR-PME: shares kept five years keep the income-tax reduction.
@@ -107,7 +107,7 @@ def _officer(user_id: int, club_id: int) -> Membership:
 
 
 def _mentor(club_id: int, membership_id: object, field: str) -> Membership:
-    if isinstance(membership_id, bool) or not isinstance(membership_id, int):
+    if not is_id(membership_id):
         raise InvalidInput(_l("Choose a member from the list."), field=field)
     mentor = db.session.scalar(select(Membership).where(
         Membership.id == membership_id, Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE))
@@ -123,7 +123,7 @@ def record_investment(user_id: int, club_id: int, project_id: int, *, mentor_id:
         officer = _officer(user_id, club_id)
         if officer.club.status not in (ClubStatus.ACTIVE,):
             raise RuleViolation(_l("Only an active club makes new investments."), rule="R5")
-        if isinstance(project_id, bool) or not isinstance(project_id, int):
+        if not is_id(project_id):
             raise NotFound(_l("No such project."))
         project = session.scalar(select(Project).where(Project.id == project_id, Project.club_id == club_id)
                                  .with_for_update(of=Project))
@@ -160,7 +160,7 @@ def record_investment(user_id: int, club_id: int, project_id: int, *, mentor_id:
 
 
 def _investment(club_id: int, investment_id: object) -> Investment:
-    if isinstance(investment_id, bool) or not isinstance(investment_id, int):
+    if not is_id(investment_id):
         raise NotFound(_l("No such investment."))
     investment = db.session.scalar(select(Investment).where(Investment.id == investment_id,
                                                             Investment.club_id == club_id))
@@ -237,7 +237,7 @@ def _lock_club_money(club_id: int) -> None:
 
 
 def _payment(club_id: int, payment_id: object) -> Disbursement:
-    if isinstance(payment_id, bool) or not isinstance(payment_id, int):
+    if not is_id(payment_id):
         raise NotFound(_l("No such payment."))
     stmt = select(Disbursement).where(Disbursement.id == payment_id, Disbursement.club_id == club_id)
     if is_postgresql():

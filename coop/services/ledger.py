@@ -22,6 +22,7 @@ from . import rules
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
 from .uow import is_postgresql, unit_of_work
+from .validate import is_id
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 MAX_LINES = 200
@@ -132,7 +133,7 @@ def _normalise(lines: Sequence[Line | tuple[int, int]]) -> list[Line]:
     result = []
     for line in lines:
         account_id, amount = (line.account_id, line.amount) if isinstance(line, Line) else line
-        if isinstance(account_id, bool) or not isinstance(account_id, int):
+        if not is_id(account_id):
             raise InvalidInput(_l("Unknown account."))
         if isinstance(amount, int) and not isinstance(amount, bool) and abs(amount) > MAX_AMOUNT:
             raise InvalidInput(_l("This amount is too large."))

@@ -43,7 +43,7 @@ from .books import bookkeeper, treasurer
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
 from .membership import use_form_key
 from .uow import unit_of_work
-from .validate import one_line
+from .validate import is_id, one_line
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_LINES = 5000
@@ -326,7 +326,7 @@ def auto_match(user_id: int, club_id: int, *, window_days: int = 3) -> int:
 
 
 def _line(club_id: int, line_id: object, *, lock: bool = True) -> BankLine:
-    if isinstance(line_id, bool) or not isinstance(line_id, int):
+    if not is_id(line_id):
         raise NotFound(_l("No such bank line."))
     stmt = select(BankLine).where(BankLine.club_id == club_id, BankLine.id == line_id)
     if lock:
@@ -344,7 +344,7 @@ def match(user_id: int, club_id: int, line_id: int, transaction_id: int) -> Bank
         line = _line(club_id, line_id)
         if line.transaction_id is not None:
             raise Conflict(_l("This bank line is already matched."))
-        if isinstance(transaction_id, bool) or not isinstance(transaction_id, int):
+        if not is_id(transaction_id):
             raise NotFound(_l("No such transaction in this club."))
         movement = next((m for m in _bank_movements(club_id, unmatched_only=False) if m.id == transaction_id), None)
         if movement is None:

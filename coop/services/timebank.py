@@ -59,7 +59,7 @@ from .audit import record
 from .errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for, use_form_key
 from .uow import is_postgresql, unit_of_work
-from .validate import one_line, paragraphs
+from .validate import is_id, one_line, paragraphs
 
 #: One exchange is at most a day's work; longer help is recorded day by day.
 MAX_MINUTES = 24 * 60
@@ -96,7 +96,7 @@ def _today(today: date | None) -> date:
 
 
 def _id(value: object, message) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_id(value):
         raise NotFound(message)
     return value
 
@@ -281,7 +281,7 @@ def listings_of(user_id: int, club_id: int) -> list[Listing]:
 
 def _partner(club_id: int, membership_id: object, me: Membership) -> Membership:
     """The other member of an exchange: someone else, active, in this club (R12)."""
-    if isinstance(membership_id, bool) or not isinstance(membership_id, int):
+    if not is_id(membership_id):
         raise InvalidInput(_l("Choose a member from the list."), field="other_id")
     if membership_id == me.id:
         raise RuleViolation(_l("You cannot exchange time with yourself."), rule="R12", field="other_id")

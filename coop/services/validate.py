@@ -5,6 +5,15 @@ import unicodedata
 
 from .errors import InvalidInput, _l
 
+#: Ids are 32-bit integers in the database: anything outside 1..2³¹−1 names nothing (and would be an
+#: error on PostgreSQL rather than "not found").
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: object) -> bool:
+    """A whole number that can be a row's id."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
 
 def one_line(value: object, field: str, *, maximum: int, required: bool = True) -> str:
     """A single line of text: white space folded, no control characters, not too long."""

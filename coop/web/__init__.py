@@ -12,9 +12,8 @@ from werkzeug.routing import BaseConverter, ValidationError
 from .. import amounts
 from ..extensions import db
 from ..services.errors import CoopError
+from ..services.validate import MAX_ID
 from . import labels
-
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(BaseConverter):

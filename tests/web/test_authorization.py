@@ -1,0 +1,393 @@
+"""Who reaches what: every route of ``app.url_map`` × six kinds of visitor, with the status each must get.
+
+The visitors: anonymous, an outsider (logged in, manager of a club of their own, not of this one), and the
+``club`` fixture's plain member (members[3]), secretary (members[2]), treasurer (members[1]) and manager
+(members[0]). Every URL is built with real ids from one world (``World`` below), so a refusal is the role's,
+not a missing row's.
+
+GET: the page as each visitor opens it. POST: what a request carrying a valid CSRF token and no other field
+gets, so the role checks that come before the form's are what answers (the views check the form first in
+some places: then a member with no right gets the form's 400, as the code does; its service refuses the
+real request). A refusal (4xx) must leave every table as it was.
+
+A new route without a rule here fails ``test_every_route_has_a_rule``: decide who may reach it, then add it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from coop import notify
+from coop.extensions import db
+from coop.models import BankLine, Contribution
+from coop.models.base import utcnow
+from coop.services import auth, ballots, books, investments, ledger, membership, projects, reconcile, timebank
+from tests.conftest import hidden_fields, key, snapshot
+from tests.services.test_investment_flow import PROJECT, approved, fund_club
+
+ROLES = ("anonymous", "outsider", "member", "secretary", "treasurer", "manager")
+LOGIN = "login"  # a 302 to the login page
+TODAY = date.today()
+
+
+# --- Shapes of access ---------------------------------------------------------------------------------------------
+
+
+def public(status: int = 200) -> dict:
+    return dict.fromkeys(ROLES, status)
+
+
+def logged_in(status: int = 200, anonymous=LOGIN) -> dict:
+    """Any logged-in person (the club's or not)."""
+    return {"anonymous": anonymous, **dict.fromkeys(ROLES[1:], status)}
+
+
+def in_club(member, secretary=None, treasurer=None, manager=None) -> dict:
+    """Under /clubs/<id>: anonymous to the login page, outsiders 404; each role of the club as given."""
+    secretary = member if secretary is None else secretary
+    treasurer = secretary if treasurer is None else treasurer
+    manager = treasurer if manager is None else manager
+    return {"anonymous": LOGIN, "outsider": 404, "member": member, "secretary": secretary,
+            "treasurer": treasurer, "manager": manager}
+
+
+def members(status: int = 200) -> dict:
+    """Any member of the club."""
+    return in_club(status)
+
+
+def officers(status: int = 200, refused: int = 403) -> dict:
+    return in_club(refused, status, status, status)
+
+
+def bookkeepers(status: int = 200, refused: int = 403) -> dict:
+    """The manager and the treasurer (services.books.BOOKKEEPERS)."""
+    return in_club(refused, refused, status, status)
+
+
+def treasurer_only(status: int = 200, refused: int = 403) -> dict:
+    """The treasurer: the charter's default does not let the manager record money."""
+    return in_club(refused, refused, status, refused)
+
+
+def manager_only(status: int = 200, refused: int = 403) -> dict:
+    return in_club(refused, refused, refused, status)
+
+
+@dataclass(frozen=True)
+class Rule:
+    get: dict | None = None
+    post: dict | None = None
+    ids: dict = field(default_factory=dict)  # URL argument -> name of the world's id, where not the default
+    acts: bool = False  # a POST with nothing but its token writes for some role (a button, or a form of defaults)
+
+
+# --- The rules ------------------------------------------------------------------------------------------------------
+
+RULES: dict[str, Rule] = {
+    # Main and account pages.
+    "main.index": Rule(get=public()),
+    "main.health": Rule(get=public()),
+    "main.switch_language": Rule(post=public(400)),  # no language chosen
+    "auth.register": Rule(get=logged_in(302, anonymous=200), post=logged_in(302, anonymous=400)),
+    "auth.login": Rule(get=logged_in(302, anonymous=200), post=logged_in(302, anonymous=400)),
+    "auth.logout": Rule(post=logged_in(302), acts=True),
+    "auth.change_password": Rule(get=logged_in(), post=logged_in(400)),
+    "auth.settings": Rule(get=logged_in(), post=logged_in(302), acts=True),  # three unticked boxes are a valid answer
+    "auth.request_reset": Rule(get=public(), post=public(400)),
+    "auth.reset_password": Rule(get=public(), post=public(400)),  # a live link: the form asks for the password
+    # Creating and joining a club.
+    "clubs.create_club": Rule(get=logged_in(), post=logged_in(400)),
+    "clubs.join": Rule(get=logged_in(), post=logged_in(400)),
+    # A club's pages.
+    "clubs.club_home": Rule(get=members()),
+    "clubs.members": Rule(get=members()),
+    "clubs.accounts": Rule(get=members()),
+    "clubs.charter": Rule(get=members()),
+    # An active club admits by ballot (R7) and elects its officers (R3); it is already active (409).
+    "clubs.admit": Rule(post=manager_only(400), ids={"membership_id": "pending"}),
+    "clubs.decline": Rule(post=manager_only(302), ids={"membership_id": "pending"}, acts=True),
+    "clubs.appoint": Rule(post=manager_only(400), ids={"membership_id": "other"}),
+    "clubs.activate": Rule(post=manager_only(409)),
+    # Members may leave, officers who keep the money hand over first (R3).
+    "clubs.leave": Rule(post=in_club(302, 302, 400, 400), acts=True),
+    "clubs.edit_charter": Rule(get=manager_only(), post=manager_only(400)),
+    "clubs.invitations": Rule(get=manager_only(), post=manager_only(302), acts=True),  # the button makes a code
+    "clubs.revoke_invitation": Rule(post=manager_only(302), acts=True),
+    # Pooled savings.
+    "fund.my_savings": Rule(get=members(), post=members(400)),
+    "fund.position": Rule(get=members()),
+    # Members and the secretary are sent to their own savings.
+    "fund.contributions": Rule(get=in_club(302, 302, 200, 200)),
+    "fund.record_contribution": Rule(get=treasurer_only(), post=treasurer_only(400)),
+    "fund.reverse_contribution": Rule(get=treasurer_only(), post=treasurer_only(400)),
+    "fund.import_contributions": Rule(get=treasurer_only(), post=treasurer_only(400)),
+    # The form is read before anyone's role: no payload is a 400 for every member (imports.confirm checks the role).
+    "fund.confirm_import": Rule(post=members(400)),
+    "fund.month_sheet": Rule(get=bookkeepers(), post=bookkeepers(400)),
+    "fund.arrears": Rule(get=bookkeepers()),
+    "fund.refunds": Rule(get=bookkeepers()),
+    "fund.refund": Rule(get=bookkeepers(), post=bookkeepers(400), ids={"membership_id": "leaver"}),
+    "fund.dissolution": Rule(get=members()),  # everyone sees their own line of the plan
+    "fund.distribute": Rule(post=members(400), ids={"membership_id": "other"}),  # no amount: refused before the role
+    "fund.close": Rule(post=treasurer_only(400)),  # only a dissolving club closes (R13)
+    # Projects: the draft is the plain member's; its proposer and the manager steer it.
+    "votes.project_list": Rule(get=members()),
+    "votes.propose": Rule(get=members(), post=members(400)),
+    "votes.project": Rule(get=members()),
+    "votes.edit_project": Rule(get=in_club(200, 403, 403, 200), post=in_club(400, 403, 403, 400)),
+    "votes.present": Rule(post=in_club(302, 403, 403, 302), acts=True),
+    "votes.withdraw": Rule(post=in_club(302, 403, 403, 302), acts=True),
+    "votes.declare_link": Rule(post=members(400)),
+    # Ballots: an open dissolution ballot nobody has voted on yet.
+    "votes.ballot_list": Rule(get=members()),
+    "votes.ballot": Rule(get=members()),
+    "votes.vote": Rule(post=members(400)),
+    "votes.give_proxy": Rule(post=members(400)),
+    "votes.withdraw_proxy": Rule(post=members(409)),  # nobody gave a proxy
+    "votes.close": Rule(post=manager_only(400)),  # not everyone has voted (R9)
+    "votes.cancel": Rule(post=manager_only(400)),  # no reason given
+    "votes.open_ballot": Rule(get=manager_only(), post=manager_only(400)),
+    "votes.propose_amendment": Rule(get=manager_only(), post=manager_only(400)),
+    "votes.decisions": Rule(get=members()),
+    "votes.decisions_csv": Rule(get=members()),
+    # Investments: the approved project, its investment (the plain member mentors it) and a payment the
+    # treasurer entered: another officer approves it (R11).
+    "invest.investment_list": Rule(get=members()),
+    "invest.investment": Rule(get=members()),
+    "invest.record": Rule(get=officers(), post=officers(400), ids={"project_id": "approved_project"}),
+    "invest.enter_payment": Rule(post=officers(400)),
+    "invest.approve": Rule(post=in_club(403, 302, 400, 302), acts=True),
+    "invest.cancel": Rule(post=officers(400)),
+    # The follow-up forms are read before the role (the service refuses the real request): 400 for every member.
+    "invest.loan_terms": Rule(post=members(400)),
+    "invest.repayment": Rule(post=members(400)),
+    "invest.investment_return": Rule(post=members(400)),
+    "invest.sale": Rule(post=members(400)),
+    "invest.write_off": Rule(post=members(400)),
+    "invest.note": Rule(post=members(400)),
+    # Time bank: the offer is the plain member's; the exchange was recorded by members[4] as given to the
+    # plain member, who must confirm it. Officers see every exchange but are not parties to this one.
+    "time.overview": Rule(get=members()),
+    "time.privacy": Rule(post=members(302)),  # an unticked box: shown, as it already is
+    "time.offers": Rule(get=members()),
+    "time.publish": Rule(get=members(), post=members(400)),
+    "time.listing": Rule(get=members()),
+    "time.edit_listing": Rule(get=in_club(200, 404, 404, 404), post=in_club(400, 404, 404, 404)),
+    "time.listing_status": Rule(post=members(400)),
+    "time.answer": Rule(post=in_club(400, 302, 302, 302), acts=True),  # the author cannot answer their own offer (R12)
+    "time.record": Rule(get=members(), post=members(400)),
+    "time.exchange": Rule(get=members()),
+    "time.complete": Rule(post=members(400)),
+    "time.confirm": Rule(post=in_club(302, 404, 404, 404), acts=True),
+    "time.dispute": Rule(post=members(400)),
+    "time.withdraw": Rule(post=in_club(403, 404, 404, 404)),  # the receiver disputes; only the recorder withdraws
+    "time.settle": Rule(post=members(400)),
+    "time.statement": Rule(get=members()),
+    "time.statement_csv": Rule(get=members()),
+    "time.club_view": Rule(get=officers()),
+    "time.limits": Rule(get=manager_only(), post=manager_only(400), ids={"membership_id": "member"}),
+    # The books: the bank account's statement is the bookkeepers'; a member reaches only their own accounts.
+    "books.journal": Rule(get=bookkeepers()),
+    "books.journal_csv": Rule(get=bookkeepers()),
+    "books.transaction": Rule(get=bookkeepers()),
+    "books.account_statement": Rule(get=bookkeepers(refused=404)),
+    "books.account_statement_csv": Rule(get=bookkeepers(refused=404)),
+    "books.trial_balance": Rule(get=bookkeepers()),
+    "books.trial_balance_csv": Rule(get=bookkeepers()),
+    "books.balance_sheet": Rule(get=bookkeepers()),
+    "books.income": Rule(get=bookkeepers()),
+    "books.capital_csv": Rule(get=bookkeepers()),
+    "books.charts": Rule(get=bookkeepers()),
+    "books.checks": Rule(get=bookkeepers()),
+    "books.close_period": Rule(post=bookkeepers(400)),
+    "books.assert_balance": Rule(post=bookkeepers(400)),
+    "books.resolve_assertion": Rule(post=bookkeepers(400)),
+    "books.bank": Rule(get=bookkeepers()),
+    "books.bank_upload": Rule(get=treasurer_only(), post=treasurer_only(400)),
+    "books.bank_columns": Rule(post=bookkeepers(400)),  # no sealed file
+    "books.bank_auto_match": Rule(post=bookkeepers(400)),
+    "books.bank_line": Rule(get=bookkeepers()),
+    "books.bank_match": Rule(post=bookkeepers(400)),
+    "books.bank_unmatch": Rule(post=treasurer_only(409)),  # the line is not matched
+    "books.bank_fee": Rule(post=treasurer_only(302), acts=True),  # the fee's description has a default: the −1,00 line is posted
+    "books.bank_contribution": Rule(post=bookkeepers(400)),
+    "books.bank_reconcile": Rule(post=bookkeepers(400)),
+    "books.audit": Rule(get=officers()),
+}
+
+
+# --- The world ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    ids: dict
+    browsers: dict  # role -> Browser (None: anonymous, a fresh client)
+
+
+def _bank_line(setup) -> int:
+    data = "\n".join(["Date;Libellé;Montant", f"{TODAY.strftime('%d/%m/%Y')};FRAIS;-1,00", ""]).encode()
+    statement, _ = reconcile.upload(setup.treasurer.id, setup.club_id, data, reconcile.Columns(0, 1, 2))
+    line = db.session.scalar(select(BankLine.id).where(BankLine.statement_id == statement.id))
+    db.session.rollback()
+    return line
+
+
+def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
+    """A club as the ``club`` fixture makes it, with one of everything a URL names."""
+    setup = make_club(6, activate=False)
+    membership.appoint(setup.manager.id, setup.club_id, setup.membership_id(setup.members[2]), "secretary")
+    membership.activate(setup.manager.id, setup.club_id)
+    c = setup.club_id
+    manager, treasurer, secretary, member, other, leaver = setup.members
+    mid = setup.membership_id
+    fund_club(setup, 300_000)  # 18,000 in the fund
+    contribution = db.session.scalar(select(Contribution).where(Contribution.club_id == c).order_by(Contribution.id))
+    approved_project = approved(setup)  # proposed by the secretary, voted by all six, approved
+    investment = investments.record_investment(treasurer.id, c, approved_project, mentor_id=mid(member),
+                                               form_key=key())
+    payment = investments.enter_payment(treasurer.id, c, investment.id, amount=100_000, paid_on=TODAY,
+                                        form_key=key())
+    draft = projects.propose(member.id, c, {**PROJECT, "name": "Épicerie"}, form_key=key())
+    membership.leave(leaver.id, c)  # 3,000 of capital to refund
+    ballot = ballots.open_ballot(manager.id, c, kind="dissolution", method="yes_no",
+                                 closes_at=utcnow() + timedelta(days=7), subject=ballots.Subject(), form_key=key())
+    _, code = membership.invite(manager.id, c, form_key=key())
+    pending = membership.join(make_user().id, code)
+    invitation, code = membership.invite(manager.id, c, form_key=key())
+    listing = timebank.publish(member.id, c, {"kind": "offer", "title": "Réparer un vélo", "category": "diy",
+                                              "description": "", "availability": "", "expires_on": None},
+                               form_key=key())
+    exchange = timebank.record_exchange(other.id, c, other_id=mid(member), direction="given", minutes=90,
+                                        done_on=TODAY, description="Jardinage", form_key=key())
+    line = _bank_line(setup)
+    assertion = books.assert_balance(treasurer.id, c, stated_on=TODAY, amount=1_234)
+    sent = {}
+    monkeypatch.setattr(notify, "password_reset", lambda user_id, token: sent.setdefault("token", token))
+    auth.request_reset(make_user().email)
+    ids = {
+        "club_id": c, "project_id": draft.id, "approved_project": approved_project, "ballot_id": ballot.id,
+        "investment_id": investment.id, "payment_id": payment.id, "contribution_id": contribution.id,
+        "transaction_id": contribution.transaction_id, "account_id": ledger.find_account(c, "bank").id,
+        "membership_id": mid(member), "member": mid(member), "other": mid(other), "leaver": mid(leaver),
+        "pending": pending.id, "invitation_id": invitation.id, "listing_id": listing.id,
+        "exchange_id": exchange.id, "line_id": line, "assertion_id": assertion.id, "kind": "funding",
+        "token": sent["token"], "code": code,
+    }
+    db.session.rollback()
+    outsider = make_club(1, treasurer=False, activate=False).manager  # a manager, of another club
+    people = {"outsider": outsider, "member": member, "secretary": secretary, "treasurer": treasurer,
+              "manager": manager}
+    browsers = {"anonymous": make_browser(), **{role: make_browser(user) for role, user in people.items()}}
+    return World(ids, browsers)
+
+
+@pytest.fixture
+def world(make_user, make_club, make_browser, monkeypatch):
+    return lambda: build_world(make_user, make_club, make_browser, monkeypatch)
+
+
+def url_for_rule(rule, world: World) -> str:
+    spec = RULES[rule.endpoint]
+    values = {name: world.ids[spec.ids.get(name, name)] for name in rule.arguments}
+    return rule.build(values, append_unknown=False)[1]
+
+
+def outcome(response) -> int | str:
+    if response.status_code == 302 and "/account/login" in response.headers["Location"]:
+        return LOGIN
+    return response.status_code
+
+
+def token_of(browser) -> str:
+    shown = browser.get("/")
+    assert shown.status_code == 200
+    return hidden_fields(shown.text)["csrf_token"]
+
+
+def rules_of(app) -> dict:
+    return {rule.endpoint: rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+
+
+# --- Tests ----------------------------------------------------------------------------------------------------------
+
+
+def test_every_route_has_a_rule_and_every_rule_a_route(app):
+    routes = rules_of(app)
+    assert len(routes) > 100  # the walk found the app's routes
+    assert sorted(set(routes) - set(RULES)) == [], "routes without a rule: decide who may reach them"
+    assert sorted(set(RULES) - set(routes)) == [], "rules for routes that no longer exist"
+    for endpoint, rule in routes.items():
+        methods = rule.methods - {"HEAD", "OPTIONS"}
+        spec = RULES[endpoint]
+        assert ("GET" in methods) == (spec.get is not None), endpoint
+        assert ("POST" in methods) == (spec.post is not None), endpoint
+        assert set(spec.get or ROLES) == set(ROLES) and set(spec.post or ROLES) == set(ROLES), endpoint
+        assert set(spec.ids.values()) <= {"pending", "other", "leaver", "member", "approved_project"}, endpoint
+
+
+def test_every_page_answers_each_visitor_as_its_rule_says(app, world):
+    shown = world()
+    expected, seen = {}, {}
+    for endpoint, rule in sorted(rules_of(app).items()):
+        if RULES[endpoint].get is None:
+            continue
+        url = url_for_rule(rule, shown)
+        for role in ROLES:
+            expected[(endpoint, role)] = RULES[endpoint].get[role]
+            seen[(endpoint, role)] = outcome(shown.browsers[role].get(url))
+    assert 500 not in seen.values(), [k for k, v in seen.items() if v == 500]
+    assert {k: v for k, v in seen.items() if v != expected[k]} == {}
+
+
+def post_as(world: World, role: str, url: str, tokens: dict) -> tuple[int | str, bool]:
+    """POST a valid CSRF token and nothing else; the outcome, and whether anything was written."""
+    browser = world.browsers[role]
+    if role not in tokens:
+        tokens[role] = token_of(browser)
+    before = snapshot()
+    response = browser.client.post(url, data={"csrf_token": tokens[role]})
+    return outcome(response), snapshot() != before
+
+
+def test_every_form_that_may_not_act_answers_each_visitor_as_its_rule_says_and_writes_nothing(app, world):
+    """One world for every POST route whose rule has nobody acting: each answer as its rule says, and no
+    request writes anything (a refusal, a form sent back, or a redirect with nothing to do)."""
+    shown = world()
+    tokens, seen, wrote = {}, {}, []
+    for endpoint, rule in sorted(rules_of(app).items()):
+        spec = RULES[endpoint]
+        if spec.post is None or spec.acts:
+            continue
+        url = url_for_rule(rule, shown)
+        for role in ROLES:
+            seen[(endpoint, role)], written = post_as(shown, role, url, tokens)
+            if written:
+                wrote.append((endpoint, role))
+    assert 500 not in seen.values(), [k for k, v in seen.items() if v == 500]
+    assert {k: v for k, v in seen.items() if v != RULES[k[0]].post[k[1]]} == {}
+    assert wrote == []
+
+
+ACTING = sorted(endpoint for endpoint, spec in RULES.items() if spec.acts)
+
+
+@pytest.mark.parametrize("endpoint", ACTING)
+def test_every_form_that_acts_answers_each_visitor_as_its_rule_says(app, world, endpoint):
+    """A world of its own, and a fresh one for each role after another role's request wrote something: each
+    role's answer is its own. A refusal writes nothing."""
+    spec = RULES[endpoint]
+    rule = rules_of(app)[endpoint]
+    shown, tokens, dirty, seen = world(), {}, False, {}
+    for role in ROLES:
+        if dirty:
+            shown, tokens, dirty = world(), {}, False
+        seen[role], dirty = post_as(shown, role, url_for_rule(rule, shown), tokens)
+        if seen[role] != 302:
+            assert not dirty, f"{endpoint}: {role}'s refused request wrote something"
+    assert 500 not in seen.values()
+    assert seen == spec.post
