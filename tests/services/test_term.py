@@ -102,7 +102,7 @@ def test_tick_puts_every_club_past_its_term_in_management(make_club, app):
     result = app.test_cli_runner().invoke(args=["coop", "tick"])
 
     assert result.exit_code == 0, result.output
-    assert "2 club(s) reached the end of their term." in result.output
+    assert "2 club(s) reached the end of their term;" in result.output
     assert [status(s) for s in (first, second, current)] == ["in_management", "in_management", "active"]
 
 
