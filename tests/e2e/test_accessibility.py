@@ -134,3 +134,38 @@ def test_pages_fit_a_375_pixel_phone_in_french(live_server, new_page, scene):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "home-375-fr.png"), full_page=True)
     assert (ARTIFACTS / "home-375-fr.png").stat().st_size > 10_000
+
+
+def test_a_member_logs_in_and_records_an_exchange_with_the_keyboard_alone(live_server, new_page, scene):
+    """No mouse: Tab reaches the skip link first, then the fields in reading order; Enter sends the form."""
+    page = new_page(locale="fr-FR")
+    page.goto(live_server + "/account/login")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    for _ in range(30):  # through the header's links to the first field of the form
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "email":
+            break
+    assert page.evaluate("document.activeElement.name") == "email"
+    page.keyboard.type(scene["member"])
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "password"
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/account/login" not in page.url
+
+    page.goto(live_server + f"/clubs/{scene['club']}/time/exchanges/new")
+    page.locator("input[name=direction][value=received]").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")  # the other member: the first one in the list is chosen with the arrow keys
+    page.keyboard.press("ArrowDown")
+    for name, value in (("hours", "1"), ("minutes", "15")):
+        page.locator(f"input[name={name}]").focus()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(value)
+    page.locator("input[name=description]").focus()
+    page.keyboard.type("Aide au clavier")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_text("L’échange de 1 h 15 est enregistré et comptabilisé.").is_visible()
