@@ -1,11 +1,19 @@
-"""Ledger posting through the service layer against a raw-SQL baseline.
+"""Entraide's benchmarks: `make bench` (python -m bench).
 
-    python -m bench [--n 2000] [--database-url URL]
+    python -m bench [--clubs 1000] [--runs 50] [--n 2000] [--database-url URL]
 
-Runs on SQLite (a temporary file) and, when BENCH_DATABASE_URL or
-TEST_DATABASE_URL is set, on PostgreSQL. Prints a table and writes
-bench/results.json with the machine it ran on. Figures live here, never in
-timed tests.
+For each database (SQLite in a temporary file; PostgreSQL when
+BENCH_DATABASE_URL or TEST_DATABASE_URL is set, in a database of its own):
+
+- ledger posting through the service layer against a raw-SQL baseline
+  doing the same row writes;
+- the main pages' server time with one club (small) and inside a large
+  install (``--clubs`` clubs of 20 members, about 1,000 postings per club,
+  built by bench/generate.py), and the peak memory of the process that
+  served them at large scale.
+
+Prints a table and writes bench/results.json with the machine it ran on.
+Figures live here, never in timed tests. ``--clubs 50`` makes a quick run.
 """
 from __future__ import annotations
 
@@ -126,6 +134,25 @@ def _summary(timings):
     }
 
 
+def pages(url: str, clubs: int, runs: int) -> dict:
+    """Build an install of ``clubs`` clubs and time club 1's pages in a fresh process."""
+    import subprocess
+    import sys
+
+    from bench.generate import Size, build, results_ballot
+
+    app = _app(url)
+    built = build(app, Size(clubs=clubs))
+    results_ballot(app, built)
+    out = subprocess.run([sys.executable, "-m", "bench.pages", url, str(runs)], capture_output=True, text=True,
+                         cwd=HERE.parent, check=False)
+    if out.returncode:
+        raise SystemExit(f"page timings failed: {out.stderr[-2000:]}")
+    measured = json.loads(out.stdout.strip().splitlines()[-1])
+    measured.update({"clubs": clubs, "postings": built.rows["posting"], "build_seconds": round(built.seconds, 1)})
+    return measured
+
+
 def run(url: str, n: int) -> dict:
     app = _app(url)
     club_id, a, b = _setup_club(app)
@@ -145,20 +172,32 @@ def run(url: str, n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000, help="postings per measurement (default 2000)")
+    parser.add_argument("--clubs", type=int, default=1000, help="clubs in the large install (default 1000)")
+    parser.add_argument("--runs", type=int, default=50, help="runs per page (default 50)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL"))
     args = parser.parse_args()
 
     results = {"machine": {"python": platform.python_version(), "platform": platform.platform(),
-                           "cpus": os.cpu_count()}, "n": args.n, "backends": {}}
+                           "cpus": os.cpu_count()}, "n": args.n, "clubs": args.clubs, "runs": args.runs,
+               "backends": {}}
+    urls = {}
     with tempfile.TemporaryDirectory() as tmp:
-        results["backends"]["sqlite"] = run(f"sqlite:///{tmp}/bench.sqlite", args.n)
-    if args.database_url:
-        url = args.database_url
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
-        if url.endswith("/coop_test"):
-            url = url + "_bench"  # never the test database
-        results["backends"]["postgresql"] = run(url, args.n)
+        urls["sqlite"] = lambda name: f"sqlite:///{tmp}/{name}.sqlite"
+        if args.database_url:
+            url = args.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            if url.endswith("/coop_test"):
+                url = url + "_bench"  # never the test database
+            urls["postgresql"] = lambda _name, url=url: url
+        for backend, url_for in urls.items():
+            figures = run(url_for("posting"), args.n)
+            small = pages(url_for("small"), 1, args.runs)
+            large = pages(url_for("large"), args.clubs, args.runs)
+            figures["pages"] = {"small": small, "large": large, "ratio_large_to_small": {
+                name: round(large["pages"][name]["median_ms"] / small["pages"][name]["median_ms"], 2)
+                for name in small["pages"]}}
+            results["backends"][backend] = figures
 
     print(f"{'backend':<12}{'path':<10}{'median ms':>12}{'p95 ms':>10}{'per s':>10}")
     for backend, figures in results["backends"].items():
@@ -166,6 +205,15 @@ def main() -> None:
             f = figures[path]
             print(f"{backend:<12}{path:<10}{f['median_ms']:>12}{f['p95_ms']:>10}{f['per_second']:>10}")
         print(f"{backend:<12}service / raw = {figures['ratio_service_to_raw']}")
+    print()
+    print(f"{'backend':<12}{'page':<28}{'small ms':>10}{'large ms':>10}{'large p95':>11}{'ratio':>7}")
+    for backend, figures in results["backends"].items():
+        small, large = figures["pages"]["small"]["pages"], figures["pages"]["large"]["pages"]
+        for name in small:
+            print(f"{backend:<12}{name:<28}{small[name]['median_ms']:>10}{large[name]['median_ms']:>10}"
+                  f"{large[name]['p95_ms']:>11}{figures['pages']['ratio_large_to_small'][name]:>7}")
+        print(f"{backend:<12}peak memory serving the large install: {figures['pages']['large']['peak_memory_mb']} MB "
+              f"({figures['pages']['large']['postings']} postings)")
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 
 
