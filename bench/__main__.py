@@ -153,6 +153,25 @@ def pages(url: str, clubs: int, runs: int) -> dict:
     return measured
 
 
+def recording(url: str, n: int) -> dict:
+    """Exchanges and contributions through the services against raw SQL, in eight clubs of twenty."""
+    from bench.generate import Size, build
+    from bench.recording import measure
+
+    app = _app(url)
+    build(app, Size(clubs=8, first_club_exchanges_per_member=13))
+    figures = measure(app, n)
+    with app.app_context():
+        from coop.extensions import db
+        from coop.services import fund, ledger, timebank
+
+        problems = ledger.check() + fund.check_contributions() + timebank.check()
+        db.engine.dispose()
+    if problems:
+        raise SystemExit(f"invariants broken after the recording benchmark: {problems[:3]}")
+    return figures
+
+
 def run(url: str, n: int) -> dict:
     app = _app(url)
     club_id, a, b = _setup_club(app)
@@ -192,6 +211,7 @@ def main() -> None:
             urls["postgresql"] = lambda _name, url=url: url
         for backend, url_for in urls.items():
             figures = run(url_for("posting"), args.n)
+            figures["recording"] = recording(url_for("recording"), args.n)
             small = pages(url_for("small"), 1, args.runs)
             large = pages(url_for("large"), args.clubs, args.runs)
             figures["pages"] = {"small": small, "large": large, "ratio_large_to_small": {
@@ -205,6 +225,12 @@ def main() -> None:
             f = figures[path]
             print(f"{backend:<12}{path:<10}{f['median_ms']:>12}{f['p95_ms']:>10}{f['per_second']:>10}")
         print(f"{backend:<12}service / raw = {figures['ratio_service_to_raw']}")
+    print()
+    print(f"{'backend':<12}{'recording':<26}{'raw per s':>11}{'service per s':>15}{'ratio':>7}")
+    for backend, figures in results["backends"].items():
+        for name, f in figures["recording"].items():
+            print(f"{backend:<12}{name:<26}{f['raw_sql']['per_second']:>11}{f['service']['per_second']:>15}"
+                  f"{f['ratio_service_to_raw']:>7}")
     print()
     print(f"{'backend':<12}{'page':<28}{'small ms':>10}{'large ms':>10}{'large p95':>11}{'ratio':>7}")
     for backend, figures in results["backends"].items():
