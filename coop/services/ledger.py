@@ -21,7 +21,7 @@ from ..models import Account, AccountType, JournalTransaction, LedgerHead, Posti
 from . import rules
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
-from .uow import is_postgresql, unit_of_work
+from .uow import held, is_postgresql, unit_of_work
 from .validate import is_id
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -76,6 +76,10 @@ def lock_for_posting(club_id: int) -> LedgerHead:
     locks accounts itself before posting calls this first."""
     from sqlalchemy.dialects import postgresql, sqlite
 
+    locked = held()
+    heads = locked.setdefault("heads", {}) if locked is not None else {}
+    if club_id in heads:  # already locked by this unit of work: its in-memory state is the truth
+        return heads[club_id]
     stmt = (select(LedgerHead).where(LedgerHead.club_id == club_id)
             .execution_options(populate_existing=True))
     if is_postgresql():
@@ -86,6 +90,7 @@ def lock_for_posting(club_id: int) -> LedgerHead:
         db.session.execute(dialect.insert(LedgerHead).values(club_id=club_id, seq=0, hash=chain.GENESIS)
                            .on_conflict_do_nothing(index_elements=["club_id"]))
         head = db.session.scalar(stmt)
+    heads[club_id] = head
     return head
 
 
@@ -109,20 +114,36 @@ def _chain(head: LedgerHead, txn: JournalTransaction, lines: Sequence[Line]) -> 
     head.seq, head.hash = txn.seq, txn.hash
 
 
+def remember_locked(accounts) -> None:
+    """Accounts a use case has just locked itself (and read fresh): postings in this unit of work reuse them."""
+    locked = held()
+    if locked is not None:
+        cache = locked.setdefault("accounts", {})
+        for account in accounts:
+            cache[account.id] = account
+
+
 def _lock_accounts(club_id: int, ids: Sequence[int]) -> dict[int, Account]:
     """Lock the accounts a transaction touches, in id order (no deadlocks),
     and read their balances as committed. On SQLite the unit of work already
     holds the write lock (BEGIN IMMEDIATE)."""
-    stmt = (
-        select(Account)
-        .where(Account.club_id == club_id, Account.id.in_(sorted(set(ids))))
-        .order_by(Account.id)
-        .execution_options(populate_existing=True)
-    )
-    if is_postgresql():
-        stmt = stmt.with_for_update()
-    accounts = {a.id: a for a in db.session.scalars(stmt)}
-    if len(accounts) != len(set(ids)):
+    wanted = set(ids)
+    locked = held()
+    cache = locked.setdefault("accounts", {}) if locked is not None else {}
+    accounts = {i: cache[i] for i in wanted if i in cache and cache[i].club_id == club_id}
+    missing = sorted(wanted - accounts.keys())
+    if missing:
+        stmt = (
+            select(Account)
+            .where(Account.club_id == club_id, Account.id.in_(missing))
+            .order_by(Account.id)
+            .execution_options(populate_existing=True)
+        )
+        if is_postgresql():
+            stmt = stmt.with_for_update()
+        for account in db.session.scalars(stmt):
+            accounts[account.id] = cache[account.id] = account
+    if len(accounts) != len(wanted):
         raise NotFound(_l("One of the accounts does not exist in this club."))
     return accounts
 

@@ -382,6 +382,8 @@ def _accounts(club_id: int, exchange: Exchange, *, lock: bool) -> dict[int, Acco
     accounts = {by_code[a.code]: a for a in db.session.scalars(stmt)}
     if len(accounts) != 2:
         raise NotFound(_l("No such account."))
+    if lock:
+        ledger.remember_locked(accounts.values())
     return accounts
 
 

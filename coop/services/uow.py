@@ -12,6 +12,7 @@ from ..extensions import db
 
 _DEPTH = "coop_uow_depth"
 _AFTER = "coop_uow_after_commit"
+_CACHE = "coop_uow_cache"
 
 
 @contextmanager
@@ -45,6 +46,7 @@ def unit_of_work() -> Iterator[Session]:
         raise
     finally:
         session.info[_DEPTH] = 0
+        session.info.pop(_CACHE, None)
     for callback in session.info.pop(_AFTER, []):
         callback()
 
@@ -56,6 +58,14 @@ def after_commit(callback: Callable[[], None]) -> None:
     if not session.info.get(_DEPTH):
         raise RuntimeError("after_commit outside a unit of work")
     session.info.setdefault(_AFTER, []).append(callback)
+
+
+def held() -> dict | None:
+    """What the current unit of work has locked (and may reuse until it ends); None outside a unit."""
+    session = db.session()
+    if not session.info.get(_DEPTH):
+        return None
+    return session.info.setdefault(_CACHE, {})
 
 
 def is_postgresql() -> bool:
