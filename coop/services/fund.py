@@ -220,8 +220,8 @@ def _post_contribution(user_id: int, club: Club, member: Membership, *, amount: 
     charter = charter_of(club.id)
     rules.check_yearly_cap(paid_in_year(member.id, received_on.year), amount, charter.max_yearly_contribution,
                            club.currency)
-    bank = ledger.find_account(club.id, "bank")
-    capital = _capital_account(club.id, member.id)
+    accounts = ledger.lock_codes(club.id, ["bank", f"capital:{member.id}"])
+    bank, capital = accounts["bank"], accounts[f"capital:{member.id}"]
     txn = ledger.post(club.id, unit=Unit.MONEY, kind=TransactionKind.CONTRIBUTION,
                       lines=[(bank.id, amount), (capital.id, -amount)], idempotency_key=idempotency_key,
                       occurred_on=received_on, memo=f"{member.user.name} — {reference}".rstrip(" —"),

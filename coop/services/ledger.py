@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from .. import chain
 from ..extensions import db
@@ -112,6 +112,21 @@ def _chain(head: LedgerHead, txn: JournalTransaction, lines: Sequence[Line]) -> 
                           idempotency_key=txn.idempotency_key, reverses_id=txn.reverses_id,
                           postings=[(l.account_id, l.amount) for l in lines])
     head.seq, head.hash = txn.seq, txn.hash
+
+
+def lock_codes(club_id: int, codes: Sequence[str]) -> dict[str, Account]:
+    """The club's accounts with these codes, locked for posting (chain head first) and kept for the unit of
+    work's postings; NotFound when one is missing."""
+    lock_for_posting(club_id)
+    stmt = (select(Account).where(Account.club_id == club_id, Account.code.in_(sorted(set(codes))))
+            .order_by(Account.id).execution_options(populate_existing=True))
+    if is_postgresql():
+        stmt = stmt.with_for_update()
+    found = {a.code: a for a in db.session.scalars(stmt)}
+    if len(found) != len(set(codes)):
+        raise NotFound(_l("No such account."))
+    remember_locked(found.values())
+    return found
 
 
 def remember_locked(accounts) -> None:
@@ -238,9 +253,10 @@ def post(
         _chain(head, txn, norm)
         session.add(txn)
         session.flush()
-        session.add_all(
-            Posting(club_id=club_id, transaction_id=txn.id, account_id=l.account_id, amount=l.amount) for l in norm
-        )
+        # One statement for all the postings (no per-row RETURNING): they are read back through txn.postings.
+        session.execute(insert(Posting), [
+            {"club_id": club_id, "transaction_id": txn.id, "account_id": l.account_id, "amount": l.amount}
+            for l in norm])
         # The rows are locked and freshly read: the new balance is exact.
         for account_id, amount in net.items():
             accounts[account_id].balance += amount
@@ -264,8 +280,6 @@ def post_many(club_id: int, *, unit: Unit, entries: Sequence[Entry], author_id: 
     """Post many transactions of one unit in one go (an imported file): the
     same checks as ``post``, with the accounts locked once and the rows
     written in bulk. Every key must be new; returns the transaction ids in order."""
-    from sqlalchemy import insert
-
     unit = Unit(unit)
     prepared = []
     for entry in entries:

@@ -198,12 +198,10 @@ def use_form_key(user_id: int, key: str) -> None:
     """Spend a form's one-time key inside the current unit of work: a replayed form is refused."""
     if not isinstance(key, str) or not 16 <= len(key) <= 64:
         raise InvalidInput(_l("This form has expired; please reload the page and try again."))
-    if db.session.get(UsedFormKey, key) is not None:
-        raise Conflict(_l("This form has already been sent."))
     db.session.add(UsedFormKey(key=key, user_id=user_id))
     try:
         db.session.flush()
-    except IntegrityError:  # the same form sent twice at the same moment
+    except IntegrityError:  # sent before, or twice at the same moment: the key is taken
         raise Conflict(_l("This form has already been sent.")) from None
 
 

@@ -418,12 +418,12 @@ def _submit(user_id: int, me: Membership, exchange: Exchange, minutes: object, d
     exchange.done_on = _check_day(done_on, today)
     exchange.description = one_line(description, "description", maximum=500)
     _both_active(exchange)
-    charter = charter_of(exchange.club_id)
     exchange.recorded_by_id = me.id
     exchange.recorded_at = utcnow()
     db.session.flush()
     # The receiver's own word is the confirmation; otherwise the charter decides.
-    if me.id == exchange.receiver_id or not charter.exchange_needs_confirmation:
+    charter = None if me.id == exchange.receiver_id else charter_of(exchange.club_id)
+    if charter is None or not charter.exchange_needs_confirmation:
         _post(exchange, user_id)
     else:
         _check_limits(exchange.provider, exchange.receiver, exchange.minutes,
