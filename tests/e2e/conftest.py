@@ -54,8 +54,10 @@ def live_server(tmp_path_factory):
         "COOP_INSTANCE_PATH": str(instance),
         "DATABASE_URL": f"sqlite:///{instance / 'e2e.sqlite'}",
         "SECRET_KEY": "e2e-only",
-        # Every journey registers its people from 127.0.0.1: room for all of them within the hour.
+        # Every journey registers and logs its people in from 127.0.0.1: room for all of them (the limits
+        # themselves are tested in tests/web).
         "RATELIMIT_REGISTER": "500 per hour",
+        "RATELIMIT_LOGIN": "500 per minute",
     }
     env.pop("COOP_ENV", None)
     LIVE["database_url"] = env["DATABASE_URL"]
@@ -143,4 +145,16 @@ def register(page, base: str, name: str, email: str, password: str = PASSWORD) -
     page.get_by_label("Adresse courriel").fill(email)
     page.get_by_label("Mot de passe", exact=True).fill(password)
     page.get_by_label("Confirmer le mot de passe").fill(password)
-    page.get_by_role("button", name="Créer mon compte").click()
+    # Wait for the answer: a busy machine hashes slowly, and the next goto would cut the request short.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Créer mon compte").click()
+
+
+def log_in(page, base: str, email: str, password: str = PASSWORD) -> None:
+    """Log in (in the page's language), and wait until the server has answered."""
+    page.goto(base + "/account/login")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert "/account/login" not in page.url, f"{email} could not log in"

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, ROOT, _unavailable
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, ROOT, _unavailable, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -70,12 +70,6 @@ def scene(live_app):
     return out
 
 
-def log_in(page, base: str, email: str) -> None:
-    page.goto(base + "/account/login")
-    page.locator("input[name=email]").fill(email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form.stacked button[type=submit]").click()
-    page.wait_for_load_state()
 
 
 def member_pages(s: dict) -> list[str]:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -42,11 +42,6 @@ def active_club(live_app):
     return club_id, emails
 
 
-def log_in(page, base, email):
-    page.goto(base + "/account/login")
-    page.get_by_label("Adresse courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
 
 
 def test_members_approve_a_project_by_vote(live_server, new_page, active_club):

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -44,11 +44,6 @@ def time_club(live_app):
     return club_id, emails, people
 
 
-def log_in(page, base, email):
-    page.goto(base + "/account/login")
-    page.get_by_label("Adresse courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
 
 
 def my_balance(page) -> str:
