@@ -310,10 +310,16 @@ def _auto_match(club_id: int, user_id: int, window_days: int) -> int:
                 best = ((gap, m.occurred_on, m.id), m)
         if best is not None:
             taken.add(best[1].id)
-            line.transaction_id, line.matched_by_id, line.by_hand, line.matched_at = best[1].id, user_id, False, utcnow()
+            _match(line, best[1].id, user_id, by_hand=False)
             matched += 1
     db.session.flush()
     return matched
+
+
+def _match(line: BankLine, transaction_id: int | None, user_id: int | None, *, by_hand: bool) -> None:
+    """Tie a bank line to a transaction of the books (or untie it, with None)."""
+    line.transaction_id, line.matched_by_id, line.by_hand = transaction_id, user_id, by_hand
+    line.matched_at = utcnow() if transaction_id is not None else None
 
 
 def auto_match(user_id: int, club_id: int, *, window_days: int = 3) -> int:
@@ -355,7 +361,7 @@ def match(user_id: int, club_id: int, line_id: int, transaction_id: int) -> Bank
         if movement.amount != line.amount:
             raise RuleViolation(_l("The amounts differ: a line matches a movement of the same amount."),
                                 rule="reconciliation", field="transaction_id")
-        line.transaction_id, line.matched_by_id, line.by_hand, line.matched_at = transaction_id, user_id, True, utcnow()
+        _match(line, transaction_id, user_id, by_hand=True)
         record(user_id, club_id, "bank.match", line, after={"transaction": transaction_id})
         return line
 
@@ -369,7 +375,7 @@ def unmatch(user_id: int, club_id: int, line_id: int) -> BankLine:
         if line.reconciliation_id is not None:
             raise Conflict(_l("This line is part of a reconciled period."))
         before = line.transaction_id
-        line.transaction_id, line.matched_by_id, line.by_hand, line.matched_at = None, None, False, None
+        _match(line, None, None, by_hand=False)
         record(user_id, club_id, "bank.unmatch", line, before={"transaction": before})
         return line
 
@@ -399,7 +405,7 @@ def record_fee(user_id: int, club_id: int, line_id: int, *, memo: str, form_key:
                           lines=[(fees.id, -line.amount), (bank.id, line.amount)],
                           idempotency_key=f"bank-line:{line.id}", occurred_on=line.booked_on, memo=memo,
                           author_id=user_id)
-        line.transaction_id, line.matched_by_id, line.by_hand, line.matched_at = txn.id, user_id, True, utcnow()
+        _match(line, txn.id, user_id, by_hand=True)
         record(user_id, club_id, "bank.record_fee", line, after={"transaction": txn.id, "amount": line.amount})
         return line
 
@@ -418,8 +424,7 @@ def record_contribution(user_id: int, club_id: int, line_id: int, *, membership_
         contribution = fund.record_contribution(
             user_id, club_id, membership_id=membership_id, amount=line.amount, received_on=line.booked_on,
             method="transfer", bank_reference=line.label[:80], idempotency_key=f"bank-line:{line.id}", today=today)
-        line.transaction_id, line.matched_by_id, line.by_hand, line.matched_at = (
-            contribution.transaction_id, user_id, True, utcnow())
+        _match(line, contribution.transaction_id, user_id, by_hand=True)
         record(user_id, club_id, "bank.record_contribution", line, after={"contribution": contribution.id})
         return line
 

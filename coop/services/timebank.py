@@ -159,15 +159,20 @@ def publish(user_id: int, club_id: int, values: dict[str, Any], *, form_key: str
         return listing
 
 
-def _listing(club_id: int, listing_id: object, *, lock: bool = False) -> Listing:
-    listing_id = _id(listing_id, _l("No such offer or request."))
-    stmt = select(Listing).where(Listing.id == listing_id, Listing.club_id == club_id)
+def _scoped(model, club_id: int, object_id: object, message, *, lock: bool = False):
+    """A listing or an exchange of this club by id (locked when asked), or NotFound with ``message``."""
+    object_id = _id(object_id, message)
+    stmt = select(model).where(model.id == object_id, model.club_id == club_id)
     if lock:
-        stmt = stmt.with_for_update(of=Listing).execution_options(populate_existing=True)
-    listing = db.session.scalar(stmt)
-    if listing is None:
-        raise NotFound(_l("No such offer or request."))
-    return listing
+        stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
+    found = db.session.scalar(stmt)
+    if found is None:
+        raise NotFound(message)
+    return found
+
+
+def _listing(club_id: int, listing_id: object, *, lock: bool = False) -> Listing:
+    return _scoped(Listing, club_id, listing_id, _l("No such offer or request."), lock=lock)
 
 
 def _own_listing(user_id: int, club_id: int, listing_id: object) -> tuple[Membership, Listing]:
@@ -493,14 +498,7 @@ def answer(user_id: int, club_id: int, listing_id: int, *, form_key: str, today:
 
 
 def _exchange(club_id: int, exchange_id: object, *, lock: bool = False) -> Exchange:
-    exchange_id = _id(exchange_id, _l("No such exchange."))
-    stmt = select(Exchange).where(Exchange.id == exchange_id, Exchange.club_id == club_id)
-    if lock:
-        stmt = stmt.with_for_update(of=Exchange).execution_options(populate_existing=True)
-    exchange = db.session.scalar(stmt)
-    if exchange is None:
-        raise NotFound(_l("No such exchange."))
-    return exchange
+    return _scoped(Exchange, club_id, exchange_id, _l("No such exchange."), lock=lock)
 
 
 def _party(me: Membership, exchange: Exchange) -> None:
