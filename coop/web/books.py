@@ -34,7 +34,7 @@ from ..services.books import Cursor, JournalFilter
 from . import sealed
 from .charts import line_chart
 from .exports import cents_text, csv_response, safe
-from .forms import attempt, check_button, enter_club, render_form
+from .forms import attempt, check_button, enter_club, post_on_page, render_form
 
 bp = Blueprint("books", __name__)
 
@@ -251,14 +251,8 @@ def checks(club_id: int):
 
 def _checks_form(club_id: int, name: str, form, action, success: str):
     _bookkeeper(club_id)
-    if form.validate_on_submit():
-        done = attempt(form, lambda: action(form))
-        if done is not None:
-            flash(success, "success")
-            return redirect(url_for("books.checks", club_id=club_id))
-    if not form.errors and not form.form_errors:
-        abort(400)
-    return _checks_page(club_id, getattr(form, "refusal_status", 400), **{name: form})
+    return post_on_page(form, action, success, url_for("books.checks", club_id=club_id),
+                        lambda status: _checks_page(club_id, status, **{name: form}))
 
 
 @bp.post("/clubs/<id:club_id>/books/periods")

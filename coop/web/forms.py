@@ -62,3 +62,20 @@ def check_button() -> None:
 
     if not EmptyForm().validate_on_submit():
         abort(400)
+
+
+def post_on_page(form: FlaskForm, action: Callable[[FlaskForm], object], success, done_url: str,
+                 show: Callable[[int], object], field_for: Callable[[str], str] | None = None):
+    """A form posted from a page that carries several: run the service call and go back to the page with
+    ``success`` (text, or a function of the result), or show the page again (``show(status)``) with the
+    form's errors. A post without any field error is malformed: 400."""
+    from flask import abort, flash, redirect
+
+    if form.validate_on_submit():
+        done = attempt(form, lambda: action(form), field_for=field_for)
+        if done is not None:
+            flash(success(done) if callable(success) else success, "success")
+            return redirect(done_url)
+    if not form.errors and not form.form_errors:
+        abort(400)
+    return show(getattr(form, "refusal_status", 400))

@@ -25,7 +25,7 @@ from ..forms.votes import (
 from ..models import OFFICER_ROLES, ProjectStatus
 from ..services import fund, investments, membership, projects
 from .charts import line_chart
-from .forms import attempt, check_button, enter_club, render_form
+from .forms import attempt, check_button, enter_club, post_on_page, render_form
 
 bp = Blueprint("invest", __name__)
 
@@ -156,14 +156,9 @@ def _follow_up(club_id: int, investment_id: int, name: str, action, success: str
     """One follow-up form: run the service call, or show the page again with the form's errors."""
     enter_club(club_id)
     form = FOLLOW_UP_FORMS[name]()
-    if form.validate_on_submit():
-        done = attempt(form, lambda: action(form))
-        if done is not None:
-            flash(success, "success")
-            return redirect(url_for("invest.investment", club_id=club_id, investment_id=investment_id))
-    if not form.errors and not form.form_errors:
-        abort(400)
-    return _page(club_id, investment_id, getattr(form, "refusal_status", 400), **{name: form})
+    return post_on_page(form, action, success,
+                        url_for("invest.investment", club_id=club_id, investment_id=investment_id),
+                        lambda status: _page(club_id, investment_id, status, **{name: form}))
 
 
 def _hundredths(field) -> int | None:

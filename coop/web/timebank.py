@@ -27,7 +27,7 @@ from ..models import ExchangeStatus, ListingStatus, Role
 from ..services import membership, timebank
 from . import labels
 from .exports import csv_response, safe
-from .forms import attempt, check_button, enter_club, render_form
+from .forms import attempt, check_button, enter_club, post_on_page, render_form
 
 bp = Blueprint("time", __name__)
 
@@ -218,14 +218,9 @@ def exchange(club_id: int, exchange_id: int):
 
 def _exchange_form(club_id: int, exchange_id: int, name: str, form, action, success):
     enter_club(club_id)
-    if form.validate_on_submit():
-        done = attempt(form, lambda: action(form), field_for=lambda f: "hours" if f == "minutes" else f)
-        if done is not None:
-            flash(success(done) if callable(success) else success, "success")
-            return redirect(url_for("time.exchange", club_id=club_id, exchange_id=exchange_id))
-    if not form.errors and not form.form_errors:
-        abort(400)
-    return _exchange_page(club_id, exchange_id, getattr(form, "refusal_status", 400), **{name: form})
+    return post_on_page(form, action, success, url_for("time.exchange", club_id=club_id, exchange_id=exchange_id),
+                        lambda status: _exchange_page(club_id, exchange_id, status, **{name: form}),
+                        field_for=lambda f: "hours" if f == "minutes" else f)
 
 
 @bp.post("/clubs/<id:club_id>/time/exchanges/<id:exchange_id>/complete")
