@@ -281,6 +281,17 @@ class Statement:
     opening: int
 
 
+def _lines(club_id: int, account_id: int):
+    """One statement line per transaction touching the account: its number, day, kind, memo, what it reverses
+    and the account's net movement."""
+    return (select(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
+                   JournalTransaction.memo, JournalTransaction.reverses_id, sum_of(Posting.amount).label("amount"))
+            .join(Posting, Posting.transaction_id == JournalTransaction.id)
+            .where(Posting.club_id == club_id, Posting.account_id == account_id)
+            .group_by(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
+                      JournalTransaction.memo, JournalTransaction.reverses_id))
+
+
 def statement(user_id: int, club_id: int, account_id: int, *, after: Cursor | None = None,
               start: date | None = None, end: date | None = None, limit: int = PAGE) -> Statement:
     """One account's lines, newest first, each with the balance after it.
@@ -292,12 +303,7 @@ def statement(user_id: int, club_id: int, account_id: int, *, after: Cursor | No
     if start and end and start > end:
         raise InvalidInput(_l("The start date is after the end date."), field="start")
     key = tuple_(JournalTransaction.occurred_on, JournalTransaction.id)
-    base = (select(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
-                   JournalTransaction.memo, JournalTransaction.reverses_id, sum_of(Posting.amount).label("amount"))
-            .join(Posting, Posting.transaction_id == JournalTransaction.id)
-            .where(Posting.club_id == club_id, Posting.account_id == account.id)
-            .group_by(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
-                      JournalTransaction.memo, JournalTransaction.reverses_id))
+    base = _lines(club_id, account.id)
     upper = after
     if end is not None and (upper is None or upper.on > end):
         upper = Cursor(end, 2**62)
@@ -334,23 +340,18 @@ def statement_lines(user_id: int, club_id: int, account_id: int, *, start: date 
     account = account_for(user_id, club_id, account_id)
     if start and end and start > end:
         raise InvalidInput(_l("The start date is after the end date."), field="start")
-    conditions = [Posting.club_id == club_id, Posting.account_id == account.id]
-    balance = 0
+    balance, period = 0, []
     if start is not None:
         balance = db.session.scalar(
             select(func.coalesce(sum_of(Posting.amount), 0))
             .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
-            .where(*conditions, JournalTransaction.occurred_on < start))
-        conditions.append(JournalTransaction.occurred_on >= start)
+            .where(Posting.club_id == club_id, Posting.account_id == account.id,
+                   JournalTransaction.occurred_on < start))
+        period.append(JournalTransaction.occurred_on >= start)
     if end is not None:
-        conditions.append(JournalTransaction.occurred_on <= end)
-    rows = db.session.execute(
-        select(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
-               JournalTransaction.memo, JournalTransaction.reverses_id, sum_of(Posting.amount))
-        .join(Posting, Posting.transaction_id == JournalTransaction.id).where(*conditions)
-        .group_by(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
-                  JournalTransaction.memo, JournalTransaction.reverses_id)
-        .order_by(JournalTransaction.occurred_on, JournalTransaction.id))
+        period.append(JournalTransaction.occurred_on <= end)
+    rows = db.session.execute(_lines(club_id, account.id).where(*period)
+                              .order_by(JournalTransaction.occurred_on, JournalTransaction.id))
     lines = []
     for txn_id, on, kind, memo, reverses_id, amount in rows:
         balance += amount
