@@ -13,9 +13,12 @@ import shutil
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from datetime import time as dt_time
 from html.parser import HTMLParser
 
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 
@@ -24,6 +27,23 @@ from coop.config import TestConfig
 from coop.extensions import db
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# The whole run happens on one calendar day. The clock is moved back to one second past
+# today's local midnight and keeps ticking from there: a suite that starts at 23:50 does not
+# see "today" change under it (a date taken when a module was collected would then disagree
+# with the one a service takes when the test runs). The live server of the browser journeys
+# starts at the same moment (``TRAVEL``).
+_DAY_START = datetime.combine(date.today(), dt_time(0, 0, 1)).astimezone()
+_travel = time_machine.travel(_DAY_START, tick=True)
+_travel.start()
+#: The moment the clock was moved to, as a POSIX timestamp (for processes the tests start).
+TRAVEL = _DAY_START.timestamp()
+
+
+def pytest_unconfigure(config):
+    _travel.stop()
+
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"]
 

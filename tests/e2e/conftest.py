@@ -28,6 +28,12 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: `flask …` with the clock set to the moment given as first argument, and ticking.
+SERVE_FROM = (
+    "import sys, time_machine; time_machine.travel(float(sys.argv[1]), tick=True).start(); "
+    "from flask.cli import main; sys.argv = ['flask', *sys.argv[2:]]; main()"
+)
+
 #: What the running server uses, for journeys that prepare their club through the services.
 LIVE: dict[str, str] = {}
 
@@ -65,7 +71,10 @@ def live_server(tmp_path_factory):
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     port = _free_port()
     log = open(instance / "server.log", "w")
-    server = subprocess.Popen([*flask, "run", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
+    # The server keeps the tests' clock (tests/conftest.py moves it to the start of today), so
+    # that the pages and the services the journeys call agree on the day even across midnight.
+    server = subprocess.Popen([sys.executable, "-c", SERVE_FROM, str(time.time()),
+                               "run", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
                               stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
