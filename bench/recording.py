@@ -1,6 +1,10 @@
 """Recording a time exchange and a contribution through the service layer, against a raw-SQL baseline
 that writes the same rows (the ledger's chain head and accounts locked, a sealed transaction, its postings,
-the balances and the head moved, the exchange or contribution row, the form key and the audit entry).
+the balances and the head moved, the exchange or contribution row, the form key and the audit entry) after
+the reads the rules cannot do without: the acting member and the other member, active, in this club (R12,
+R4); for a contribution, the replayed form (R4), the charter's yearly cap and what the member paid this year.
+The baseline is what a careful hand-written implementation would send; the ratio is what the service layer
+(validation, the ORM, the audit, the unit of work) costs on top of it.
 
 One thread works in club 1; eight threads work each in a club of its own (clubs 1–8), as members of many
 clubs would. Throughput is operations per second of wall time.
@@ -49,7 +53,8 @@ def service_contribution(people: dict, i: int) -> None:
                              idempotency_key=uuid.uuid4().hex)
 
 
-def _raw_posting(conn, club_id: int, kind: str, unit: str, memo: str, author: int, lines, pg: bool) -> int:
+def _raw_posting(conn, club_id: int, kind: str, unit: str, memo: str, author: int, lines, pg: bool,
+                 key: str | None = None) -> int:
     from coop.chain import seal
 
     for_update = " FOR UPDATE" if pg else ""
@@ -58,7 +63,7 @@ def _raw_posting(conn, club_id: int, kind: str, unit: str, memo: str, author: in
     ids = sorted(a for a, _ in lines)
     conn.execute(text("SELECT id, balance, floor, ceiling FROM account WHERE id IN (:a, :b) ORDER BY id" + for_update),
                  {"a": ids[0], "b": ids[1]})
-    key, today = uuid.uuid4().hex, date.today()
+    key, today = key or uuid.uuid4().hex, date.today()
     digest = seal(prev, club_id=club_id, seq=seq + 1, unit=unit, kind=kind, occurred_on=today, memo=memo,
                   author_id=author, idempotency_key=key, reverses_id=None, postings=lines)
     txn = conn.execute(text(
@@ -82,9 +87,15 @@ def _audit(conn, club_id: int, actor: int, action: str, object_type: str, object
                  {"c": club_id, "a": actor, "ac": action, "t": object_type, "o": object_id, "af": json.dumps(after)})
 
 
+_MEMBER = text("SELECT id, status, role FROM membership WHERE club_id = :c AND user_id = :u AND status = 'active'")
+_PARTNER = text("SELECT id, club_id, status FROM membership WHERE id = :m")
+
+
 def raw_exchange(conn, people: dict, i: int, pg: bool) -> None:
     members, accounts, club = people["members"], people["accounts"], people["club"]
     provider, receiver = members[i % len(members)], members[(i + 1) % len(members)]
+    conn.execute(_MEMBER, {"c": club, "u": receiver[1]}).one()
+    conn.execute(_PARTNER, {"m": provider[0]}).one()
     conn.execute(text("INSERT INTO used_form_key (key, user_id, used_at) VALUES (:k, :u, CURRENT_TIMESTAMP)"),
                  {"k": uuid.uuid4().hex, "u": receiver[1]})
     txn = _raw_posting(conn, club, "exchange", "time", "Aide au jardin", receiver[1],
@@ -102,8 +113,18 @@ def raw_contribution(conn, people: dict, i: int, pg: bool) -> None:
     member = members[i % len(members)]
     if pg:  # the service locks the club's row first (money is recorded one entry at a time per club)
         conn.execute(text("SELECT id FROM club WHERE id = :c FOR UPDATE"), {"c": club})
+    conn.execute(_MEMBER, {"c": club, "u": people["treasurer"]}).one()
+    conn.execute(_PARTNER, {"m": member[0]}).one()
+    key = uuid.uuid4().hex
+    conn.execute(text("SELECT id FROM journal_transaction WHERE club_id = :c AND idempotency_key = :k"),
+                 {"c": club, "k": key}).first()
+    conn.execute(text("SELECT max_yearly_contribution FROM charter WHERE club_id = :c ORDER BY version DESC LIMIT 1"),
+                 {"c": club}).one()
+    conn.execute(text("SELECT coalesce(sum(amount), 0) FROM contribution WHERE membership_id = :m "
+                      "AND received_on BETWEEN :a AND :b"),
+                 {"m": member[0], "a": date(date.today().year, 1, 1), "b": date(date.today().year, 12, 31)}).one()
     txn = _raw_posting(conn, club, "contribution", "money", f"Membre — VIR-{i}", people["treasurer"],
-                       [(accounts["bank"], 1000), (accounts[f"capital:{member[0]}"], -1000)], pg)
+                       [(accounts["bank"], 1000), (accounts[f"capital:{member[0]}"], -1000)], pg, key)
     contribution = conn.execute(text(
         "INSERT INTO contribution (club_id, membership_id, amount, received_on, method, bank_reference, source, "
         "transaction_id, recorded_by_id, created_at) VALUES (:c, :m, 1000, :d, 'transfer', :ref, 'form', :t, :u, "

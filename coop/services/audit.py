@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
+
 from ..extensions import db
 from ..models import AuditEntry
+from ..models.base import utcnow
 
 
 def record(
@@ -15,21 +18,26 @@ def record(
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Add an entry to the current unit of work (it commits or rolls back with it)."""
+) -> None:
+    """Write an entry in the current unit of work (it commits or rolls back with it).
+
+    One prepared insert on the unit's connection: every recording writes an entry, and nothing reads it back
+    in the same unit."""
     if obj is not None and getattr(obj, "id", 0) is None:
         db.session.flush()
-    entry = AuditEntry(
-        club_id=club_id,
-        actor_id=actor_id,
-        action=action,
-        object_type=type(obj).__name__ if obj is not None else "",
-        object_id=getattr(obj, "id", None),
-        before=_plain(before),
-        after=_plain(after),
-    )
-    db.session.add(entry)
-    return entry
+    db.session.connection().execute(_INSERT, {
+        "club_id": club_id,
+        "actor_id": actor_id,
+        "action": action,
+        "object_type": type(obj).__name__ if obj is not None else "",
+        "object_id": getattr(obj, "id", None),
+        "before": _plain(before),
+        "after": _plain(after),
+        "created_at": utcnow(),
+    })
+
+
+_INSERT = insert(AuditEntry.__table__)
 
 
 def _plain(values: dict[str, Any] | None) -> dict[str, Any] | None:

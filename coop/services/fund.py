@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import BigInteger, and_, cast, exists, func, select
+from sqlalchemy import BigInteger, and_, bindparam, cast, exists, func, select
 from sqlalchemy.orm import aliased
 
 from .. import notify
@@ -36,7 +37,7 @@ from . import ledger, rules
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for
-from .uow import unit_of_work
+from .uow import insert_now, unit_of_work
 from .validate import is_id, one_line
 
 
@@ -177,13 +178,18 @@ def _not_reversed(transaction_id_column):
 
 def paid_in_year(membership_id: int, year: int) -> int:
     """What a member has paid in one calendar year, reversed contributions left out (R4)."""
-    return db.session.scalar(
-        select(func.coalesce(sum_of(Contribution.amount), 0)).where(
-            Contribution.membership_id == membership_id,
-            Contribution.received_on >= date(year, 1, 1),
-            Contribution.received_on <= date(year, 12, 31),
-            _not_reversed(Contribution.transaction_id),
-        )
+    return db.session.scalar(_paid_between(), {"member": membership_id, "first": date(year, 1, 1),
+                                               "last": date(year, 12, 31)})
+
+
+@cache
+def _paid_between():
+    # Built once: it runs with every contribution recorded.
+    return select(func.coalesce(sum_of(Contribution.amount), 0)).where(
+        Contribution.membership_id == bindparam("member"),
+        Contribution.received_on >= bindparam("first"),
+        Contribution.received_on <= bindparam("last"),
+        _not_reversed(Contribution.transaction_id),
     )
 
 
@@ -202,14 +208,16 @@ def _check_contribution_values(amount, received_on, method, reference, today):
     return method, reference
 
 
+@cache
+def _by_key():
+    return select(Contribution).join(JournalTransaction, JournalTransaction.id == Contribution.transaction_id).where(
+        JournalTransaction.club_id == bindparam("club"), JournalTransaction.idempotency_key == bindparam("key"))
+
+
 def _post_contribution(user_id: int, club: Club, member: Membership, *, amount: int, received_on: date, method: str,
                        reference: str, idempotency_key: str, source: str) -> Contribution:
     """Inside a unit of work holding the club's lock."""
-    existing = db.session.scalar(
-        select(Contribution).join(JournalTransaction, JournalTransaction.id == Contribution.transaction_id).where(
-            JournalTransaction.club_id == club.id, JournalTransaction.idempotency_key == idempotency_key
-        )
-    )
+    existing = db.session.scalar(_by_key(), {"club": club.id, "key": idempotency_key})
     if existing is not None:
         if (existing.membership_id, existing.amount, existing.received_on) == (member.id, amount, received_on):
             return existing  # the same form again: posted once
@@ -229,8 +237,7 @@ def _post_contribution(user_id: int, club: Club, member: Membership, *, amount: 
     contribution = Contribution(club_id=club.id, membership_id=member.id, amount=amount, received_on=received_on,
                                 method=method, bank_reference=reference, source=source, transaction_id=txn.id,
                                 recorded_by_id=user_id)
-    db.session.add(contribution)
-    db.session.flush()
+    insert_now(contribution)
     record(user_id, club.id, "contribution.record", contribution,
            after={"member": member.id, "amount": amount, "received_on": received_on, "method": method,
                   "reference": reference, "transaction": txn.id})

@@ -12,16 +12,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import chain
 from ..extensions import db
 from ..models import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
+from ..models.base import utcnow
 from . import rules
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
-from .uow import held, is_postgresql, unit_of_work
+from .uow import attach_written, held, is_postgresql, unit_of_work
 from .validate import is_id
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -80,18 +83,31 @@ def lock_for_posting(club_id: int) -> LedgerHead:
     heads = locked.setdefault("heads", {}) if locked is not None else {}
     if club_id in heads:  # already locked by this unit of work: its in-memory state is the truth
         return heads[club_id]
-    stmt = (select(LedgerHead).where(LedgerHead.club_id == club_id)
-            .execution_options(populate_existing=True))
-    if is_postgresql():
-        stmt = stmt.with_for_update()
-    head = db.session.scalar(stmt)
+    pg = is_postgresql()
+    head = db.session.scalar(_head_stmt(pg), {"club": club_id})
     if head is None:
-        dialect = postgresql if is_postgresql() else sqlite
+        dialect = postgresql if pg else sqlite
         db.session.execute(dialect.insert(LedgerHead).values(club_id=club_id, seq=0, hash=chain.GENESIS)
                            .on_conflict_do_nothing(index_elements=["club_id"]))
-        head = db.session.scalar(stmt)
+        head = db.session.scalar(_head_stmt(pg), {"club": club_id})
     heads[club_id] = head
     return head
+
+
+@cache
+def _head_stmt(pg: bool):
+    # Built once (per database kind): every posting starts with it.
+    stmt = select(LedgerHead).where(LedgerHead.club_id == bindparam("club")).execution_options(populate_existing=True)
+    return stmt.with_for_update() if pg else stmt
+
+
+@cache
+def _accounts_stmt(by: str, pg: bool):
+    """A club's accounts by code or by id (``keys``), read fresh, in id order, locked on PostgreSQL."""
+    stmt = (select(Account).where(Account.club_id == bindparam("club"),
+                                  getattr(Account, by).in_(bindparam("keys", expanding=True)))
+            .order_by(Account.id).execution_options(populate_existing=True))
+    return stmt.with_for_update() if pg else stmt
 
 
 def closed_message(through: date):
@@ -104,13 +120,18 @@ def check_open(head: LedgerHead, occurred_on: date) -> None:
         raise RuleViolation(closed_message(head.closed_through), rule="period", field="occurred_on")
 
 
-def _chain(head: LedgerHead, txn: JournalTransaction, lines: Sequence[Line]) -> None:
-    """Give the new transaction its place in the club's chain and move the head."""
+def _seal(head: LedgerHead, txn: JournalTransaction, lines: Sequence[Line]) -> None:
+    """Give the new transaction its place in the club's chain, after the head."""
     txn.seq = head.seq + 1
     txn.hash = chain.seal(head.hash, club_id=txn.club_id, seq=txn.seq, unit=str(txn.unit), kind=str(txn.kind),
                           occurred_on=txn.occurred_on, memo=txn.memo, author_id=txn.author_id,
                           idempotency_key=txn.idempotency_key, reverses_id=txn.reverses_id,
                           postings=[(l.account_id, l.amount) for l in lines])
+
+
+def _chain(head: LedgerHead, txn: JournalTransaction, lines: Sequence[Line]) -> None:
+    """Give the new transaction its place in the club's chain and move the head."""
+    _seal(head, txn, lines)
     head.seq, head.hash = txn.seq, txn.hash
 
 
@@ -118,11 +139,8 @@ def lock_codes(club_id: int, codes: Sequence[str]) -> dict[str, Account]:
     """The club's accounts with these codes, locked for posting (chain head first) and kept for the unit of
     work's postings; NotFound when one is missing."""
     lock_for_posting(club_id)
-    stmt = (select(Account).where(Account.club_id == club_id, Account.code.in_(sorted(set(codes))))
-            .order_by(Account.id).execution_options(populate_existing=True))
-    if is_postgresql():
-        stmt = stmt.with_for_update()
-    found = {a.code: a for a in db.session.scalars(stmt)}
+    found = {a.code: a for a in db.session.scalars(_accounts_stmt("code", is_postgresql()),
+                                                   {"club": club_id, "keys": sorted(set(codes))})}
     if len(found) != len(set(codes)):
         raise NotFound(_l("No such account."))
     remember_locked(found.values())
@@ -148,15 +166,7 @@ def _lock_accounts(club_id: int, ids: Sequence[int]) -> dict[int, Account]:
     accounts = {i: cache[i] for i in wanted if i in cache and cache[i].club_id == club_id}
     missing = sorted(wanted - accounts.keys())
     if missing:
-        stmt = (
-            select(Account)
-            .where(Account.club_id == club_id, Account.id.in_(missing))
-            .order_by(Account.id)
-            .execution_options(populate_existing=True)
-        )
-        if is_postgresql():
-            stmt = stmt.with_for_update()
-        for account in db.session.scalars(stmt):
+        for account in db.session.scalars(_accounts_stmt("id", is_postgresql()), {"club": club_id, "keys": missing}):
             accounts[account.id] = cache[account.id] = account
     if len(accounts) != len(wanted):
         raise NotFound(_l("One of the accounts does not exist in this club."))
@@ -215,12 +225,10 @@ def post(
         head = lock_for_posting(club_id)
         accounts = _lock_accounts(club_id, [l.account_id for l in norm])
         # After the locks: a concurrent replay of this key has committed by now.
-        existing = session.scalar(
-            select(JournalTransaction).where(
-                JournalTransaction.club_id == club_id, JournalTransaction.idempotency_key == idempotency_key
-            )
-        )
-        if existing is not None:
+        session.flush()  # what the use case added before posting reaches the database before the rows below
+        existing_id = session.connection().execute(_FIND_KEY, {"club": club_id, "key": idempotency_key}).scalar()
+        if existing_id is not None:
+            existing = session.get(JournalTransaction, existing_id)
             if _same_content(existing, unit, kind, norm):
                 return existing
             raise Conflict(_l("This form was already used for another entry."))
@@ -240,29 +248,47 @@ def post(
 
         occurred_on = occurred_on or date.today()
         check_open(head, occurred_on)
-        txn = JournalTransaction(
-            club_id=club_id,
-            unit=unit,
-            kind=kind,
-            memo=memo,
-            occurred_on=occurred_on,
-            author_id=author_id,
-            idempotency_key=idempotency_key,
-            reverses_id=reverses_id,
-        )
-        _chain(head, txn, norm)
-        session.add(txn)
-        session.flush()
-        # One statement for all the postings (no per-row RETURNING): they are read back through txn.postings.
-        session.execute(insert(Posting), [
-            {"club_id": club_id, "transaction_id": txn.id, "account_id": l.account_id, "amount": l.amount}
-            for l in norm])
-        # The rows are locked and freshly read: the new balance is exact.
-        for account_id, amount in net.items():
-            accounts[account_id].balance += amount
-        session.flush()
-        session.expire(txn, ["postings"])
-        return txn
+        txn = JournalTransaction(club_id=club_id, unit=unit, kind=kind, memo=memo, occurred_on=occurred_on,
+                                 author_id=author_id, idempotency_key=idempotency_key, reverses_id=reverses_id,
+                                 created_at=utcnow())
+        _seal(head, txn, norm)
+        return _write(session, head, txn, norm, {i: accounts[i] for i, amount in net.items() if amount}, net)
+
+
+def _write(session, head: LedgerHead, txn: JournalTransaction, lines: list[Line], moved: dict[int, Account],
+           net: dict[int, int]) -> JournalTransaction:
+    """The rows of one checked, sealed transaction, in prepared statements on the unit of work's connection:
+    the hot path of every recording (the ORM's unit of work would cost as much again as the writes).
+
+    The locked head and accounts held in the session are moved to their new committed values; the
+    transaction comes back as a persistent object whose postings load on first use."""
+    conn = session.connection()
+    txn.id = conn.execute(_INSERT_TXN, {c: getattr(txn, c) for c in _TXN_COLUMNS}).scalar_one()
+    conn.execute(_INSERT_POSTING, [
+        {"club_id": txn.club_id, "transaction_id": txn.id, "account_id": l.account_id, "amount": l.amount}
+        for l in lines])
+    # The rows are locked and freshly read: the new balances are exact.
+    conn.execute(_MOVE_BALANCE, [{"moved_id": i, "new": a.balance + net[i]} for i, a in moved.items()])
+    for i, account in moved.items():
+        set_committed_value(account, "balance", account.balance + net[i])
+    conn.execute(_MOVE_HEAD, {"head_club": head.club_id, "new_seq": txn.seq, "new_hash": txn.hash})
+    set_committed_value(head, "seq", txn.seq)
+    set_committed_value(head, "hash", txn.hash)
+    attach_written(txn)
+    return txn
+
+
+_TXN_COLUMNS = ("club_id", "unit", "kind", "memo", "occurred_on", "author_id", "idempotency_key", "reverses_id",
+                "created_at", "seq", "hash")
+_TXN, _POSTING, _ACCOUNT, _HEAD = (JournalTransaction.__table__, Posting.__table__, Account.__table__,
+                                   LedgerHead.__table__)
+# Built once: the statements of every posting.
+_FIND_KEY = select(_TXN.c.id).where(_TXN.c.club_id == bindparam("club"), _TXN.c.idempotency_key == bindparam("key"))
+_INSERT_TXN = insert(_TXN).returning(_TXN.c.id)
+_INSERT_POSTING = insert(_POSTING)
+_MOVE_BALANCE = update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("moved_id")).values(balance=bindparam("new"))
+_MOVE_HEAD = (update(_HEAD).where(_HEAD.c.club_id == bindparam("head_club"))
+              .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 
 
 @dataclass(frozen=True)

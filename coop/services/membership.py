@@ -9,10 +9,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..amounts import add_months
@@ -62,18 +63,19 @@ def membership_for(user_id: int, club_id: int, *, roles: set[Role] | None = None
         raise NotFound(_l("No such club."))
     if lock:
         _lock_club(club_id)
-    membership = db.session.scalar(
-        select(Membership).where(
-            Membership.club_id == club_id,
-            Membership.user_id == user_id,
-            Membership.status == MemberStatus.ACTIVE,
-        )
-    )
+    membership = db.session.scalar(_active_member(), {"club": club_id, "user": user_id})
     if membership is None:
         raise NotFound(_l("No such club."))
     if roles and membership.role not in roles:
         raise NotPermitted(_l("Only the club's %(roles)s may do this.", roles=_role_names(roles)))
     return membership
+
+
+@cache
+def _active_member():
+    # Built once: every use case starts with it.
+    return select(Membership).where(Membership.club_id == bindparam("club"), Membership.user_id == bindparam("user"),
+                                    Membership.status == MemberStatus.ACTIVE)
 
 
 def _role_names(roles: set[Role]) -> str:
@@ -105,13 +107,16 @@ def members_of(user_id: int, club_id: int, *, statuses: tuple[str, ...] = (Membe
     )
 
 
+@cache
+def _current_charter():
+    return select(Charter).where(Charter.club_id == bindparam("club")).order_by(Charter.version.desc()).limit(1)
+
+
 def charter_of(club_id: int, version: int | None = None) -> Charter:
-    stmt = select(Charter).where(Charter.club_id == club_id)
     if version is None:
-        stmt = stmt.order_by(Charter.version.desc()).limit(1)
+        charter = db.session.scalar(_current_charter(), {"club": club_id})
     else:
-        stmt = stmt.where(Charter.version == version)
-    charter = db.session.scalar(stmt)
+        charter = db.session.scalar(select(Charter).where(Charter.club_id == club_id, Charter.version == version))
     if charter is None:
         raise NotFound(_l("No such charter version."))
     return charter
@@ -198,11 +203,13 @@ def use_form_key(user_id: int, key: str) -> None:
     """Spend a form's one-time key inside the current unit of work: a replayed form is refused."""
     if not isinstance(key, str) or not 16 <= len(key) <= 64:
         raise InvalidInput(_l("This form has expired; please reload the page and try again."))
-    db.session.add(UsedFormKey(key=key, user_id=user_id))
     try:
-        db.session.flush()
+        db.session.connection().execute(_SPEND_KEY, {"key": key, "user_id": user_id, "used_at": utcnow()})
     except IntegrityError:  # sent before, or twice at the same moment: the key is taken
         raise Conflict(_l("This form has already been sent.")) from None
+
+
+_SPEND_KEY = insert(UsedFormKey.__table__)
 
 
 def _member_accounts(club_id: int, membership: Membership, charter: Charter) -> list[Account]:

@@ -58,7 +58,7 @@ from . import ledger
 from .audit import record
 from .errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for, use_form_key
-from .uow import is_postgresql, unit_of_work
+from .uow import insert_now, unit_of_work, update_now
 from .validate import is_id, one_line, paragraphs
 
 #: One exchange is at most a day's work; longer help is recorded day by day.
@@ -378,17 +378,12 @@ def _accounts(club_id: int, exchange: Exchange, *, lock: bool) -> dict[int, Acco
     """Both members' time accounts by membership id; locked (in id order) to post."""
     by_code = {f"time:{exchange.provider_id}": exchange.provider_id,
                f"time:{exchange.receiver_id}": exchange.receiver_id}
-    stmt = select(Account).where(Account.club_id == club_id, Account.code.in_(by_code)).order_by(Account.id)
     if lock:
-        ledger.lock_for_posting(club_id)  # the chain head before any account, as every posting does
-        stmt = stmt.execution_options(populate_existing=True)
-        if is_postgresql():
-            stmt = stmt.with_for_update()
+        return {by_code[code]: a for code, a in ledger.lock_codes(club_id, list(by_code)).items()}
+    stmt = select(Account).where(Account.club_id == club_id, Account.code.in_(by_code)).order_by(Account.id)
     accounts = {by_code[a.code]: a for a in db.session.scalars(stmt)}
     if len(accounts) != 2:
         raise NotFound(_l("No such account."))
-    if lock:
-        ledger.remember_locked(accounts.values())
     return accounts
 
 
@@ -404,9 +399,7 @@ def _post(exchange: Exchange, author_id: int) -> None:
                              (accounts[exchange.receiver_id].id, -exchange.minutes)],
                       idempotency_key=f"exchange:{exchange.id}", occurred_on=on,
                       memo=exchange.description, author_id=author_id)
-    exchange.transaction_id = txn.id
-    exchange.status = ExchangeStatus.CONFIRMED
-    exchange.confirmed_at = utcnow()
+    update_now(exchange, transaction_id=txn.id, status=ExchangeStatus.CONFIRMED, confirmed_at=utcnow())
 
 
 def _both_active(exchange: Exchange) -> None:
@@ -425,7 +418,10 @@ def _submit(user_id: int, me: Membership, exchange: Exchange, minutes: object, d
     _both_active(exchange)
     exchange.recorded_by_id = me.id
     exchange.recorded_at = utcnow()
-    db.session.flush()
+    if exchange.id is None:
+        insert_now(exchange)
+    else:
+        db.session.flush()
     # The receiver's own word is the confirmation; otherwise the charter decides.
     charter = None if me.id == exchange.receiver_id else charter_of(exchange.club_id)
     if charter is None or not charter.exchange_needs_confirmation:
@@ -451,7 +447,7 @@ def record_exchange(user_id: int, club_id: int, *, other_id: int, direction: str
     today = _today(today)
     if direction not in DIRECTIONS:
         raise InvalidInput(_l("Say whether you gave or received the service."), field="direction")
-    with unit_of_work() as session:
+    with unit_of_work():
         me = membership_for(user_id, club_id)
         _trading(me)
         other = _partner(club_id, other_id, me)
@@ -463,7 +459,6 @@ def record_exchange(user_id: int, club_id: int, *, other_id: int, direction: str
         _check_day(done_on, today)
         one_line(description, "description", maximum=500)
         use_form_key(user_id, form_key)
-        session.add(exchange)
         return _submit(user_id, me, exchange, minutes, done_on, description, today)
 
 

@@ -143,6 +143,29 @@ def test_exactly_at_the_limits(books, refused):
     assert ledger.check() == []
 
 
+def test_a_posting_undone_with_its_unit_of_work_or_savepoint_leaves_nothing_behind(books):
+    """The ledger writes its rows itself: a rollback must forget the transaction it returned, or the next
+    posting (which SQLite may give the same id) would collide with it in the session."""
+    from coop.services.uow import unit_of_work
+
+    with pytest.raises(RuntimeError), unit_of_work():
+        undone = contribute(books, 1, 500)
+        raise RuntimeError("the use case fails after posting")
+    assert undone not in db.session
+    with unit_of_work():
+        savepoint = db.session.begin_nested()
+        in_savepoint = contribute(books, 1, 700)
+        savepoint.rollback()
+        kept = contribute(books, 2, 900)
+    assert in_savepoint not in db.session and kept in db.session
+    again = contribute(books, 3, 1100)
+    assert row_counts() == (2, 4)
+    assert sorted((p.account_id, p.amount) for p in db.session.get(JournalTransaction, again.id).postings) == sorted(
+        [(books.bank, 1100), (books.capital[3], -1100)])
+    assert balances(books.bank, books.capital[1], books.capital[2]) == [2000, 0, -900]
+    assert ledger.check() == []
+
+
 # --- post(): refusals ------------------------------------------------------------------------
 
 
