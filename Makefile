@@ -50,8 +50,12 @@ messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o coop/translations/messages.pot .
 	$(BIN)/pybabel update -i coop/translations/messages.pot -d coop/translations --no-fuzzy-matching --ignore-obsolete
 
+## Benchmarks (docs/bench.md): SQLite, and PostgreSQL as for the tests; wrk from Debian.
+## BENCH_ARGS=--quick for a reduced size.
 bench: install
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -q wrk >/dev/null || true
+	@url="$${BENCH_DATABASE_URL:-$${TEST_DATABASE_URL:-$$(bash .ci/pg-setup 2>/dev/null)}}"; \
+	BENCH_DATABASE_URL="$$url" $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -172,11 +172,29 @@ def recording(url: str, n: int) -> dict:
     return figures
 
 
+def balance_reads(app, account_id: int, n: int) -> list[float]:
+    """Reading one account's balance through the ledger, each read its own short transaction."""
+    from coop.extensions import db
+    from coop.services import ledger
+
+    timings = []
+    with app.app_context():
+        for _ in range(n):
+            start = time.perf_counter()
+            ledger.balance_of(account_id)
+            db.session.commit()
+            timings.append(time.perf_counter() - start)
+        db.session.remove()
+    return timings
+
+
 def run(url: str, n: int) -> dict:
+    """Plain postings between two accounts, through the ledger and in raw SQL; then reading a balance."""
     app = _app(url)
     club_id, a, b = _setup_club(app)
     raw = _summary(raw_posts(app, club_id, a, b, n))
     service = _summary(service_posts(app, club_id, a, b, n))
+    reads = _summary(balance_reads(app, a, n))
     with app.app_context():
         from coop.extensions import db
         from coop.services import ledger
@@ -185,20 +203,70 @@ def run(url: str, n: int) -> dict:
         db.engine.dispose()
     if problems:
         raise SystemExit(f"ledger check failed after the benchmark: {problems[:3]}")
-    return {"raw_sql": raw, "service": service, "ratio_service_to_raw": round(service["per_second"] / raw["per_second"], 3)}
+    return {"posting": {"raw_sql": raw, "service": service,
+                        "ratio_service_to_raw": round(service["per_second"] / raw["per_second"], 3)},
+            "balance_read": reads}
+
+
+def serving(url: str, seconds: int) -> dict:
+    """Requests per second through gunicorn and wrk on the install at ``url`` (club 1's member)."""
+    from bench import serving as http
+    from bench.generate import member_email
+
+    missing = http.available()
+    if missing:
+        print(f"No requests per second: {missing}.")
+        return {"skipped": missing}
+    return http.measure(url, member_email(url), seconds=seconds)
+
+
+def peer(url: str, n: int, ours: dict) -> dict:
+    """django-hordak on the same PostgreSQL server, in a database of its own; ratios ours / hordak."""
+    from bench.peer import run_peer
+
+    measured = run_peer(url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1] + "_peer", n)
+    measured["ratio_ours_to_peer"] = {
+        "posting": round(ours["posting"]["service"]["per_second"] / measured["posting"]["per_second"], 2),
+        "balance_read": round(ours["balance_read"]["per_second"] / measured["balance_read"]["per_second"], 2)}
+    return measured
+
+
+def _machine(urls: dict) -> dict:
+    import sqlite3
+
+    machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+               "sqlite": sqlite3.sqlite_version}
+    try:
+        with open("/proc/cpuinfo") as cpu:
+            machine["cpu"] = next((line.split(":", 1)[1].strip() for line in cpu if line.startswith("model name")), "")
+        with open("/proc/meminfo") as mem:
+            machine["memory_mb"] = int(mem.readline().split()[1]) // 1024
+    except OSError:
+        pass
+    if "postgresql" in urls:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(urls["postgresql"]("version"))
+        with engine.connect() as conn:
+            machine["postgresql"] = conn.execute(text("SHOW server_version")).scalar()
+        engine.dispose()
+    return machine
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=2000, help="postings per measurement (default 2000)")
+    parser.add_argument("--n", type=int, default=2000, help="operations per recording measure (default 2000)")
     parser.add_argument("--clubs", type=int, default=1000, help="clubs in the large install (default 1000)")
     parser.add_argument("--runs", type=int, default=50, help="runs per page (default 50)")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds of wrk per endpoint (default 10)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a reduced size for a quick run: 50 clubs, 500 operations, 5 s of wrk")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL"))
     args = parser.parse_args()
+    if args.quick:
+        args.clubs, args.n, args.seconds = min(args.clubs, 50), min(args.n, 500), min(args.seconds, 5)
 
-    results = {"machine": {"python": platform.python_version(), "platform": platform.platform(),
-                           "cpus": os.cpu_count()}, "n": args.n, "clubs": args.clubs, "runs": args.runs,
-               "backends": {}}
+    started = time.time()
     urls = {}
     with tempfile.TemporaryDirectory() as tmp:
         urls["sqlite"] = lambda name: f"sqlite:///{tmp}/{name}.sqlite"
@@ -209,6 +277,10 @@ def main() -> None:
             if url.endswith("/coop_test"):
                 url = url + "_bench"  # never the test database
             urls["postgresql"] = lambda _name, url=url: url
+        else:
+            print("No PostgreSQL (set BENCH_DATABASE_URL or TEST_DATABASE_URL): SQLite only, no peer comparison.")
+        results = {"machine": _machine(urls), "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+                   "n": args.n, "clubs": args.clubs, "runs": args.runs, "backends": {}}
         for backend, url_for in urls.items():
             figures = run(url_for("posting"), args.n)
             figures["recording"] = recording(url_for("recording"), args.n)
@@ -217,30 +289,65 @@ def main() -> None:
             figures["pages"] = {"small": small, "large": large, "ratio_large_to_small": {
                 name: round(large["pages"][name]["median_ms"] / small["pages"][name]["median_ms"], 2)
                 for name in small["pages"]}}
+            figures["serving"] = serving(url_for("large"), args.seconds)
+            if backend == "postgresql":
+                figures["peer"] = peer(url_for("peer"), args.n, figures)
             results["backends"][backend] = figures
-
-    print(f"{'backend':<12}{'path':<10}{'median ms':>12}{'p95 ms':>10}{'per s':>10}")
-    for backend, figures in results["backends"].items():
-        for path in ("raw_sql", "service"):
-            f = figures[path]
-            print(f"{backend:<12}{path:<10}{f['median_ms']:>12}{f['p95_ms']:>10}{f['per_second']:>10}")
-        print(f"{backend:<12}service / raw = {figures['ratio_service_to_raw']}")
-    print()
-    print(f"{'backend':<12}{'recording':<26}{'raw per s':>11}{'service per s':>15}{'ratio':>7}")
-    for backend, figures in results["backends"].items():
-        for name, f in figures["recording"].items():
-            print(f"{backend:<12}{name:<26}{f['raw_sql']['per_second']:>11}{f['service']['per_second']:>15}"
-                  f"{f['ratio_service_to_raw']:>7}")
-    print()
-    print(f"{'backend':<12}{'page':<28}{'small ms':>10}{'large ms':>10}{'large p95':>11}{'ratio':>7}")
-    for backend, figures in results["backends"].items():
-        small, large = figures["pages"]["small"]["pages"], figures["pages"]["large"]["pages"]
-        for name in small:
-            print(f"{backend:<12}{name:<28}{small[name]['median_ms']:>10}{large[name]['median_ms']:>10}"
-                  f"{large[name]['p95_ms']:>11}{figures['pages']['ratio_large_to_small'][name]:>7}")
-        print(f"{backend:<12}peak memory serving the large install: {figures['pages']['large']['peak_memory_mb']} MB "
-              f"({figures['pages']['large']['postings']} postings)")
+    results["seconds"] = round(time.time() - started)
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+
+
+def table(results: dict) -> str:
+    """The figures as the README shows them (markdown)."""
+    lines = []
+    backends = results["backends"]
+    names = list(backends)
+    lines.append("| measure | " + " | ".join(names) + " | target |")
+    lines.append("|---|" + "---|" * len(names) + "---|")
+
+    def row(label: str, values: list[str], target: str = "") -> None:
+        lines.append(f"| {label} | " + " | ".join(values) + f" | {target} |")
+
+    def each(get) -> list[str]:
+        out = []
+        for name in names:
+            try:
+                out.append(get(backends[name]))
+            except KeyError:
+                out.append("—")
+        return out
+
+    row("posting: raw SQL / service, per s", each(
+        lambda f: f"{f['posting']['raw_sql']['per_second']:.0f} / {f['posting']['service']['per_second']:.0f}"))
+    row("posting: service / raw", each(lambda f: f"{f['posting']['ratio_service_to_raw']:.2f}"), "≥ 0.5")
+    for name in backends[names[0]]["recording"]:
+        row(f"{name}: raw / service, per s", each(
+            lambda f, name=name: f"{f['recording'][name]['raw_sql']['per_second']:.0f} / "
+                                 f"{f['recording'][name]['service']['per_second']:.0f}"))
+        row(f"{name}: service / raw", each(
+            lambda f, name=name: f"{f['recording'][name]['ratio_service_to_raw']:.2f}"), "≥ 0.5")
+    for page in backends[names[0]]["pages"]["small"]["pages"]:
+        row(f"{page}: median ms small → large (p95 large)", each(
+            lambda f, page=page: f"{f['pages']['small']['pages'][page]['median_ms']:.1f} → "
+                                 f"{f['pages']['large']['pages'][page]['median_ms']:.1f} "
+                                 f"({f['pages']['large']['pages'][page]['p95_ms']:.1f})"), "≤ 50")
+        row(f"{page}: large / small", each(lambda f, page=page: f"{f['pages']['ratio_large_to_small'][page]:.2f}"),
+            "≤ 1.5")
+    row("peak memory serving the large install, MB", each(lambda f: f"{f['pages']['large']['peak_memory_mb']:.0f}"),
+        "≤ 200")
+    row("postings in the large install", each(lambda f: f"{f['pages']['large']['postings']:,}"))
+    for endpoint in ("trivial", "member home", "exchange form"):
+        row(f"wrk, {endpoint}: requests/s (ratio to trivial)", each(
+            lambda f, e=endpoint: f"{f['serving']['endpoints'][e]['requests_per_second']:.0f} "
+                                  f"({f['serving']['endpoints'][e]['ratio_to_trivial']:.2f})"))
+    row("django-hordak: posting per s, ours / hordak", each(
+        lambda f: f"{f['posting']['service']['per_second']:.0f} / {f['peer']['posting']['per_second']:.0f} "
+                  f"= {f['peer']['ratio_ours_to_peer']['posting']:.1f}×"), "≥ 2×")
+    row("django-hordak: balance reads per s, ours / hordak", each(
+        lambda f: f"{f['balance_read']['per_second']:.0f} / {f['peer']['balance_read']['per_second']:.0f} "
+                  f"= {f['peer']['ratio_ours_to_peer']['balance_read']:.1f}×"), "≥ 2×")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

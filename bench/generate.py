@@ -277,3 +277,17 @@ def results_ballot(app, built: Built) -> int:
         db.session.remove()
         db.engine.dispose()
     return ballot_id
+
+
+def member_email(url: str) -> str:
+    """The e-mail of a plain member of club 1 (they log in with PASSWORD)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT u.email FROM user_account u JOIN membership m ON m.user_id = u.id "
+                "WHERE m.club_id = 1 AND m.role = 'member' ORDER BY m.id LIMIT 1")).scalar_one()
+    finally:
+        engine.dispose()

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, update
+from sqlalchemy import bindparam, event, insert, inspect, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -137,9 +137,15 @@ def _written_for_good(session: Session) -> None:
 def update_now(obj: Any, **values: Any) -> None:
     """Write these columns of a persistent row at once (one statement) and keep ``obj`` in step with them."""
     table = inspect(obj).mapper.local_table
-    db.session.connection().execute(update(table).where(table.c.id == obj.id).values(**values))
+    params = {"row_id": obj.id, **{f"new_{column}": value for column, value in values.items()}}
+    db.session.connection().execute(_updates(table, tuple(sorted(values))), params)
     for key, value in values.items():
         set_committed_value(obj, key, value)
+
+
+@cache
+def _updates(table, columns: tuple[str, ...]):
+    return update(table).where(table.c.id == bindparam("row_id")).values({c: bindparam(f"new_{c}") for c in columns})
 
 
 @cache
