@@ -15,6 +15,7 @@ from datetime import date
 from functools import cache
 
 from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import chain
@@ -224,58 +225,103 @@ def post(
     with unit_of_work() as session:
         head = lock_for_posting(club_id)
         accounts = _lock_accounts(club_id, [l.account_id for l in norm])
-        # After the locks: a concurrent replay of this key has committed by now.
         session.flush()  # what the use case added before posting reaches the database before the rows below
-        existing_id = session.connection().execute(_FIND_KEY, {"club": club_id, "key": idempotency_key}).scalar()
-        if existing_id is not None:
-            existing = session.get(JournalTransaction, existing_id)
-            if _same_content(existing, unit, kind, norm):
-                return existing
-            raise Conflict(_l("This form was already used for another entry."))
-
-        for account in accounts.values():
-            if account.unit != unit:
-                raise InvalidInput(_l("Time credits and money never mix in one transaction."), field="unit")
-
-        # Several lines may touch one account: check each account's net change.
+        # Several lines may touch one account: each account's net change is what moves and what is checked.
         net: dict[int, int] = {}
         for line in norm:
             net[line.account_id] = net.get(line.account_id, 0) + line.amount
-        for account_id, amount in net.items():
-            if amount:
-                a = accounts[account_id]
-                rules.check_limits(a.code, a.balance, amount, a.floor, a.ceiling)
-
         occurred_on = occurred_on or date.today()
-        check_open(head, occurred_on)
+        try:
+            for account in accounts.values():
+                if account.unit != unit:
+                    raise InvalidInput(_l("Time credits and money never mix in one transaction."), field="unit")
+            for account_id, amount in net.items():
+                if amount:
+                    a = accounts[account_id]
+                    rules.check_limits(a.code, a.balance, amount, a.floor, a.ceiling)
+            check_open(head, occurred_on)
+        except (InvalidInput, RuleViolation):
+            # A form sent again after its entry moved a balance to its limit (or the books were closed) finds
+            # its entry rather than a refusal.
+            replayed = _replayed(club_id, idempotency_key, unit, kind, norm)
+            if replayed is not None:
+                return replayed
+            raise
         txn = JournalTransaction(club_id=club_id, unit=unit, kind=kind, memo=memo, occurred_on=occurred_on,
                                  author_id=author_id, idempotency_key=idempotency_key, reverses_id=reverses_id,
                                  created_at=utcnow())
         _seal(head, txn, norm)
-        return _write(session, head, txn, norm, {i: accounts[i] for i, amount in net.items() if amount}, net)
+        written = _write(session, head, txn, norm, {i: accounts[i] for i, amount in net.items() if amount}, net)
+        if written is None:  # the key was taken: the same entry again (the chain head, locked, did not move)
+            return _replayed(club_id, idempotency_key, unit, kind, norm)
+        return written
+
+
+def _replayed(club_id: int, key: str, unit: str, kind: str, lines: list[Line]) -> JournalTransaction | None:
+    """The transaction already posted under this key, if any: returned when it is the same entry, refused
+    (Conflict) when the key was used for another."""
+    existing = db.session.scalar(select(JournalTransaction).where(JournalTransaction.club_id == club_id,
+                                                                  JournalTransaction.idempotency_key == key))
+    if existing is None or _same_content(existing, unit, kind, lines):
+        return existing
+    raise Conflict(_l("This form was already used for another entry."))
 
 
 def _write(session, head: LedgerHead, txn: JournalTransaction, lines: list[Line], moved: dict[int, Account],
-           net: dict[int, int]) -> JournalTransaction:
-    """The rows of one checked, sealed transaction, in prepared statements on the unit of work's connection:
-    the hot path of every recording (the ORM's unit of work would cost as much again as the writes).
+           net: dict[int, int]) -> JournalTransaction | None:
+    """The rows of one checked, sealed transaction, written by prepared statements on the unit of work's
+    connection (the hot path of every recording: the ORM's flush would cost as much again as the writes).
+    On PostgreSQL they travel as one statement. None, and nothing written, if the key is already taken
+    (the unique key decides, under the chain head's lock).
 
     The locked head and accounts held in the session are moved to their new committed values; the
     transaction comes back as a persistent object whose postings load on first use."""
     conn = session.connection()
-    txn.id = conn.execute(_INSERT_TXN, {c: getattr(txn, c) for c in _TXN_COLUMNS}).scalar_one()
-    conn.execute(_INSERT_POSTING, [
-        {"club_id": txn.club_id, "transaction_id": txn.id, "account_id": l.account_id, "amount": l.amount}
-        for l in lines])
-    # The rows are locked and freshly read: the new balances are exact.
-    conn.execute(_MOVE_BALANCE, [{"moved_id": i, "new": a.balance + net[i]} for i, a in moved.items()])
+    values = {c: getattr(txn, c) for c in _TXN_COLUMNS}
+    balances = {i: a.balance + net[i] for i, a in moved.items()}
+    if conn.dialect.name == "postgresql":
+        params = {**values, **{f"a{n}": l.account_id for n, l in enumerate(lines)},
+                  **{f"x{n}": l.amount for n, l in enumerate(lines)},
+                  **{f"m{n}": i for n, i in enumerate(balances)}, **{f"b{n}": b for n, b in enumerate(balances.values())}}
+        txn.id = conn.execute(_one_statement(len(lines), len(balances)), params).scalar()
+        if txn.id is None:
+            return None
+    else:
+        txn.id = conn.execute(_INSERT_TXN, values).scalar()
+        if txn.id is None:
+            return None
+        conn.execute(_INSERT_POSTING, [
+            {"club_id": txn.club_id, "transaction_id": txn.id, "account_id": l.account_id, "amount": l.amount}
+            for l in lines])
+        if balances:
+            conn.execute(_MOVE_BALANCE, [{"moved_id": i, "new": b} for i, b in balances.items()])
+        conn.execute(_MOVE_HEAD, {"head_club": head.club_id, "new_seq": txn.seq, "new_hash": txn.hash})
+    # The rows are locked and were read fresh: the new balances are exact.
     for i, account in moved.items():
-        set_committed_value(account, "balance", account.balance + net[i])
-    conn.execute(_MOVE_HEAD, {"head_club": head.club_id, "new_seq": txn.seq, "new_hash": txn.hash})
+        set_committed_value(account, "balance", balances[i])
     set_committed_value(head, "seq", txn.seq)
     set_committed_value(head, "hash", txn.hash)
     attach_written(txn)
     return txn
+
+
+@cache
+def _one_statement(lines: int, moved: int):
+    """PostgreSQL: the transaction, its postings (in their order: the chain seals them so), the balances and
+    the chain head in one statement; every part hangs on the inserted row, so a taken key writes nothing."""
+    postings = ", ".join(f"({n}, CAST(:a{n} AS INTEGER), CAST(:x{n} AS BIGINT))" for n in range(lines))
+    parts = [
+        "WITH t AS (INSERT INTO journal_transaction (" + ", ".join(_TXN_COLUMNS) + ") VALUES ("
+        + ", ".join(f":{c}" for c in _TXN_COLUMNS) + ") ON CONFLICT (club_id, idempotency_key) DO NOTHING RETURNING id)",
+        "p AS (INSERT INTO posting (club_id, transaction_id, account_id, amount) SELECT :club_id, t.id, v.account_id, "
+        f"v.amount FROM t, (VALUES {postings}) AS v(n, account_id, amount) ORDER BY v.n)",
+        "h AS (UPDATE ledger_head SET seq = :seq, hash = :hash FROM t WHERE ledger_head.club_id = :club_id)",
+    ]
+    if moved:
+        balances = ", ".join(f"(CAST(:m{n} AS INTEGER), CAST(:b{n} AS BIGINT))" for n in range(moved))
+        parts.append(f"b AS (UPDATE account SET balance = v.balance FROM t, (VALUES {balances}) AS v(id, balance) "
+                     "WHERE account.id = v.id)")
+    return text(",\n".join(parts) + "\nSELECT id FROM t")
 
 
 _TXN_COLUMNS = ("club_id", "unit", "kind", "memo", "occurred_on", "author_id", "idempotency_key", "reverses_id",
@@ -283,8 +329,8 @@ _TXN_COLUMNS = ("club_id", "unit", "kind", "memo", "occurred_on", "author_id", "
 _TXN, _POSTING, _ACCOUNT, _HEAD = (JournalTransaction.__table__, Posting.__table__, Account.__table__,
                                    LedgerHead.__table__)
 # Built once: the statements of every posting.
-_FIND_KEY = select(_TXN.c.id).where(_TXN.c.club_id == bindparam("club"), _TXN.c.idempotency_key == bindparam("key"))
-_INSERT_TXN = insert(_TXN).returning(_TXN.c.id)
+_INSERT_TXN = (sqlite_insert(_TXN).on_conflict_do_nothing(index_elements=["club_id", "idempotency_key"])
+               .returning(_TXN.c.id))
 _INSERT_POSTING = insert(_POSTING)
 _MOVE_BALANCE = update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("moved_id")).values(balance=bindparam("new"))
 _MOVE_HEAD = (update(_HEAD).where(_HEAD.c.club_id == bindparam("head_club"))
