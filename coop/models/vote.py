@@ -221,7 +221,11 @@ class BallotVoter(db.Model):
     Says nothing of the choice."""
 
     __tablename__ = "ballot_voter"
-    __table_args__ = (UniqueConstraint("ballot_id", "membership_id"),)
+    __table_args__ = (
+        UniqueConstraint("ballot_id", "membership_id"),
+        # A person's open ballots across their clubs (the home page) start from their memberships.
+        Index("ix_ballot_voter_member", "membership_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))

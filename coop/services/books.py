@@ -286,7 +286,7 @@ def _lines(club_id: int, account_id: int):
     and the account's net movement."""
     return (select(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
                    JournalTransaction.memo, JournalTransaction.reverses_id, sum_of(Posting.amount).label("amount"))
-            .join(Posting, Posting.transaction_id == JournalTransaction.id)
+            .join(Posting, ledger.POSTING_TRANSACTION)
             .where(Posting.club_id == club_id, Posting.account_id == account_id)
             .group_by(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
                       JournalTransaction.memo, JournalTransaction.reverses_id))
@@ -318,7 +318,7 @@ def statement(user_id: int, club_id: int, account_id: int, *, after: Cursor | No
     else:
         later = db.session.scalar(
             select(func.coalesce(sum_of(Posting.amount), 0))
-            .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+            .join(JournalTransaction, ledger.POSTING_TRANSACTION)
             .where(Posting.club_id == club_id, Posting.account_id == account.id,
                    key >= tuple_(upper.on, upper.id)))
         balance = account.balance - later
@@ -344,7 +344,7 @@ def statement_lines(user_id: int, club_id: int, account_id: int, *, start: date 
     if start is not None:
         balance = db.session.scalar(
             select(func.coalesce(sum_of(Posting.amount), 0))
-            .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+            .join(JournalTransaction, ledger.POSTING_TRANSACTION)
             .where(Posting.club_id == club_id, Posting.account_id == account.id,
                    JournalTransaction.occurred_on < start))
         period.append(JournalTransaction.occurred_on >= start)
@@ -399,7 +399,7 @@ def _totals(club_id: int, *, start: date | None = None, end: date | None = None)
                    func.coalesce(sum_of(case((Posting.amount < 0, -Posting.amount), else_=0)), 0))
             .where(Posting.club_id == club_id).group_by(Posting.account_id))
     if start is not None or end is not None:
-        stmt = stmt.join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+        stmt = stmt.join(JournalTransaction, ledger.POSTING_TRANSACTION)
         if start is not None:
             stmt = stmt.where(JournalTransaction.occurred_on >= start)
         if end is not None:

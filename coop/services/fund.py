@@ -553,16 +553,16 @@ def fund_history(user_id: int, club_id: int) -> list[MonthPoint]:
     bank = ledger.find_account(club_id, "bank")
     by_day = db.session.execute(
         select(JournalTransaction.occurred_on, JournalTransaction.kind, sum_of(Posting.amount))
-        .join(Posting, Posting.transaction_id == JournalTransaction.id)
+        .join(Posting, ledger.POSTING_TRANSACTION)
         .where(Posting.club_id == club_id, Posting.account_id == bank.id)
         .group_by(JournalTransaction.occurred_on, JournalTransaction.kind)
         .order_by(JournalTransaction.occurred_on)
     ).all()
     invested_by_day = db.session.execute(
         select(JournalTransaction.occurred_on, sum_of(Posting.amount))
-        .join(Posting, Posting.transaction_id == JournalTransaction.id)
+        .join(Posting, ledger.POSTING_TRANSACTION)
         .join(Account, Account.id == Posting.account_id)
-        .where(Posting.club_id == club_id, Account.unit == Unit.MONEY, Account.type == "asset",
+        .where(Posting.club_id == club_id, Account.club_id == club_id, Account.unit == Unit.MONEY, Account.type == "asset",
                Account.code != "bank")
         .group_by(JournalTransaction.occurred_on)
     ).all()
@@ -692,8 +692,8 @@ def _plan(club_id: int) -> list[DistributionLine]:
     distributed = dict(db.session.execute(
         select(Account.membership_id, sum_of(Posting.amount))
         .join(Posting, Posting.account_id == Account.id)
-        .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
-        .where(Account.club_id == club_id, Account.code.like("capital:%"),
+        .join(JournalTransaction, ledger.POSTING_TRANSACTION)
+        .where(Account.club_id == club_id, Posting.club_id == club_id, Account.code.like("capital:%"),
                JournalTransaction.kind == TransactionKind.DISTRIBUTION,
                _not_reversed(JournalTransaction.id))
         .group_by(Account.membership_id)

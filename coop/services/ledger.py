@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -114,6 +114,11 @@ def _accounts_stmt(by: str, pg: bool):
 def closed_message(through: date):
     return _l("The books are closed through %(day)s: date this entry after it (corrections go into the open "
               "period).", day=through.isoformat())
+
+
+#: Postings joined to their transaction within the club. With the club's filter on the postings, the database
+#: reaches the club's transactions through their club-led index instead of reading every club's.
+POSTING_TRANSACTION = and_(JournalTransaction.id == Posting.transaction_id, JournalTransaction.club_id == Posting.club_id)
 
 
 def check_open(head: LedgerHead, occurred_on: date) -> None:

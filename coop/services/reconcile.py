@@ -272,7 +272,7 @@ def _bank_movements(club_id: int, *, unmatched_only: bool = True):
     bank = _bank(club_id)
     stmt = (select(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.memo,
                    fund.sum_of(Posting.amount).label("amount"))
-            .join(Posting, Posting.transaction_id == JournalTransaction.id)
+            .join(Posting, ledger.POSTING_TRANSACTION)
             .where(Posting.club_id == club_id, Posting.account_id == bank.id)
             .group_by(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.memo)
             .having(fund.sum_of(Posting.amount) != 0))

@@ -919,7 +919,7 @@ def statement(user_id: int, club_id: int, membership_id: int | None = None) -> t
     rows = db.session.execute(
         select(Posting.amount, JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.kind,
                JournalTransaction.memo)
-        .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+        .join(JournalTransaction, ledger.POSTING_TRANSACTION)
         .where(Posting.club_id == club_id, Posting.account_id == account.id)
         .order_by(JournalTransaction.occurred_on, JournalTransaction.id)).all()
     txn_ids = [r[1] for r in rows]
