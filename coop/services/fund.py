@@ -83,12 +83,15 @@ def _member_of(club_id: int, membership_id: int) -> Membership:
     """A membership of this club (any status), or NotFound: another club's ids are never found."""
     if not is_id(membership_id):
         raise NotFound(_l("No such member."))
-    found = db.session.scalar(
-        select(Membership).where(Membership.id == membership_id, Membership.club_id == club_id)
-    )
+    found = db.session.scalar(_membership_in_club(), {"member": membership_id, "club": club_id})
     if found is None:
         raise NotFound(_l("No such member."))
     return found
+
+
+@cache
+def _membership_in_club():
+    return select(Membership).where(Membership.id == bindparam("member"), Membership.club_id == bindparam("club"))
 
 
 def _visible_member(user_id: int, club_id: int, membership_id: int | None) -> tuple[Membership, Membership]:
