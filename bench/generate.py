@@ -62,6 +62,7 @@ def _ids():
 
 def build(app, size: Size, *, today: date | None = None, batch: int = 20_000) -> Built:
     """Fill an empty, migrated database. Returns what was written and how long it took."""
+    from coop.database import refresh_statistics
     from coop.extensions import db
     from coop.models import (
         Account,
@@ -245,6 +246,7 @@ def build(app, size: Size, *, today: date | None = None, batch: int = 20_000) ->
                         conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), :n)"),
                                      {"n": counters[name]})
                 conn.execute(text("ANALYZE"))
+        refresh_statistics(db.engine)  # SQLite: what `flask coop tick` does on a real install
         db.engine.dispose()
     return Built(size, time.perf_counter() - started, {name: len(rows[name]) for name, _ in order}, people)
 

@@ -6,6 +6,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from .database import refresh_statistics
+from .extensions import db
 from .services import ballots, fund, investments, ledger, timebank
 from .services.errors import CoopError
 
@@ -57,11 +59,13 @@ def _print_logins(logins, password: str) -> None:
 @coop_cli.command("tick")
 def tick_command() -> None:
     """Close the ballots whose deadline has passed and apply their decisions; put clubs past their
-    term in management (R5); expire the exchanges not confirmed in time (R12). Run it from cron."""
+    term in management (R5); expire the exchanges not confirmed in time (R12); on SQLite, refresh the
+    query planner's statistics. Run it from cron."""
     from .services import ballots, membership
 
     closed = ballots.tick()
     ended = membership.end_terms()
     expired = timebank.expire_due()
+    refresh_statistics(db.engine)
     click.echo(f"{closed} ballot(s) closed; {ended} club(s) reached the end of their term; "
                f"{expired} exchange(s) expired.")

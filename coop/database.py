@@ -35,3 +35,16 @@ def configure_engine(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let SQLite's query planner know the tables' sizes. PostgreSQL keeps its statistics itself
+    (autovacuum); SQLite keeps none until asked, and without them may walk every club's rows where an
+    index would reach one person's (the home page's open ballots: 5 ms instead of 0.2 at 1,000 clubs).
+    A bounded ANALYZE takes milliseconds; ``flask coop tick`` runs it."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
