@@ -296,6 +296,16 @@ def main() -> None:
     results["seconds"] = round(time.time() - started)
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    show_in_readme(results)
+
+
+def show_in_readme(results: dict, readme: Path = HERE.parent / "README.md") -> None:
+    """Put the table between the README's bench markers, so that the README shows the latest run."""
+    text_ = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start in text_ and end in text_:
+        before, rest = text_.split(start, 1)
+        readme.write_text(before + start + "\n" + table(results) + "\n" + end + rest.split(end, 1)[1])
 
 
 def table(results: dict) -> str:
