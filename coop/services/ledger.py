@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 from sqlalchemy import and_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -310,10 +310,11 @@ def _write(session, head: LedgerHead, txn: JournalTransaction, lines: list[Line]
     return txn
 
 
-@cache
+@lru_cache(maxsize=64)
 def _one_statement(lines: int, moved: int):
-    """PostgreSQL: the transaction, its postings (in their order: the chain seals them so), the balances and
-    the chain head in one statement; every part hangs on the inserted row, so a taken key writes nothing."""
+    """PostgreSQL: the transaction, its postings (in the caller's order, which their ids keep for statements
+    and reversals), the balances and the chain head in one statement; every part hangs on the inserted row,
+    so a taken key writes nothing. Only whole numbers and fixed column names enter the text."""
     postings = ", ".join(f"({n}, CAST(:a{n} AS INTEGER), CAST(:x{n} AS BIGINT))" for n in range(lines))
     parts = [
         "WITH t AS (INSERT INTO journal_transaction (" + ", ".join(_TXN_COLUMNS) + ") VALUES ("

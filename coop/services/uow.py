@@ -81,12 +81,13 @@ def insert_now(obj: Any) -> Any:
     """Write a new row at once with one prepared insert and keep ``obj`` in the session as persistent and fully
     loaded (every column read back): the recording hot paths' rows, without the flush machinery.
 
-    Columns are taken as set on the object (foreign keys by id: relationships are not synced here);
-    the ones left unset get their defaults."""
+    ``obj`` must be new (not yet added to the session). Columns are taken as set on the object: foreign keys
+    by id, since relationships are not synced here; the ones left unset get their defaults. After a rollback
+    the object is gone from the session: use its values only if the unit of work commits."""
     session = db.session()
     state = inspect(obj)
-    if state.pending:
-        session.expunge(obj)
+    if not state.transient:
+        raise RuntimeError("insert_now takes a new object that the session does not know yet")
     table = state.mapper.local_table
     values = {prop.columns[0].key: state.dict[prop.key] for prop in state.mapper.column_attrs if prop.key in state.dict}
     row = session.connection().execute(_inserts(table), values).one()
@@ -104,8 +105,12 @@ def attach_written(obj: Any) -> None:
     session = db.session()
     make_transient_to_detached(obj)
     session.add(obj)
+    _remember_written(session, obj, inserted=True)
+
+
+def _remember_written(session: Session, obj: Any, *, inserted: bool) -> None:
     writer = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_WRITTEN, []).append((writer, obj))
+    session.info.setdefault(_WRITTEN, []).append((writer, obj, inserted))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -118,14 +123,17 @@ def _forget_written(session: Session, rolled_back) -> None:
             if obj in session:
                 session.expire(obj)
     kept = []
-    for writer, obj in session.info.get(_WRITTEN, ()):
+    for writer, obj, inserted in session.info.get(_WRITTEN, ()):
         outer = writer
         while outer is not None and outer is not rolled_back:
             outer = outer.parent
         if outer is None:
-            kept.append((writer, obj))
+            kept.append((writer, obj, inserted))
         elif obj in session:
-            session.expunge(obj)
+            if inserted:
+                session.expunge(obj)
+            else:  # its row is back to what it was: read it again
+                session.expire(obj)
     session.info[_WRITTEN] = kept
 
 
@@ -135,12 +143,15 @@ def _written_for_good(session: Session) -> None:
 
 
 def update_now(obj: Any, **values: Any) -> None:
-    """Write these columns of a persistent row at once (one statement) and keep ``obj`` in step with them."""
+    """Write these columns of a persistent row at once (one statement) and keep ``obj`` in step with them
+    (read again if the transaction or savepoint that wrote them rolls back)."""
+    session = db.session()
     table = inspect(obj).mapper.local_table
     params = {"row_id": obj.id, **{f"new_{column}": value for column, value in values.items()}}
-    db.session.connection().execute(_updates(table, tuple(sorted(values))), params)
+    session.connection().execute(_updates(table, tuple(sorted(values))), params)
     for key, value in values.items():
         set_committed_value(obj, key, value)
+    _remember_written(session, obj, inserted=False)
 
 
 @cache

@@ -166,6 +166,24 @@ def test_a_posting_undone_with_its_unit_of_work_or_savepoint_leaves_nothing_behi
     assert ledger.check() == []
 
 
+def test_rows_written_directly_follow_a_savepoint_rolled_back(books):
+    """A row updated by a prepared statement inside a savepoint that rolls back is read again, not kept as
+    written; a row inserted that way leaves the session; only new objects may be inserted that way."""
+    from coop.models import Account
+    from coop.services.uow import insert_now, unit_of_work, update_now
+
+    with unit_of_work():
+        bank = db.session.get(Account, books.bank)
+        savepoint = db.session.begin_nested()
+        update_now(bank, name="Banque renommée")
+        assert bank.name == "Banque renommée"
+        savepoint.rollback()
+        assert bank.name != "Banque renommée"
+        with pytest.raises(RuntimeError):
+            insert_now(bank)
+    assert db.session.get(Account, books.bank).name != "Banque renommée"
+
+
 # --- post(): refusals ------------------------------------------------------------------------
 
 
