@@ -3,8 +3,9 @@ that writes the same rows (the ledger's chain head and accounts locked, a sealed
 the balances and the head moved, the exchange or contribution row, the audit entry and, for an exchange,
 the form's one-time key) after the reads the rules cannot do without: the acting member and the other
 member, active, in this club (R12, R4); for a contribution, the replayed form (R4), the charter's yearly
-cap and what the member paid this year. The baseline is what a careful hand-written implementation would send; the ratio is what the service layer
-(validation, the ORM, the audit, the unit of work) costs on top of it.
+cap and what the member paid this year. The baseline is what a careful hand-written implementation would
+send; the ratio is what the service layer (validation, the ORM, the audit, the unit of work) costs on top
+of it.
 
 One thread works in club 1; eight threads work each in a club of its own (clubs 1–8), as members of many
 clubs would. Throughput is operations per second of wall time.
