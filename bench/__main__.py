@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import tempfile
 import time
 import uuid
@@ -85,53 +84,27 @@ def service_posts(app, club_id, a, b, n):
 def raw_posts(app, club_id, a, b, n):
     """The floor: the same row writes as the ledger in plain SQL — lock the club's chain head and the two
     accounts, insert a sealed transaction and two postings, move two balances and the head, commit."""
-    from datetime import date
-
-    from coop.chain import seal
+    from bench.recording import _raw_posting
     from coop.database import IMMEDIATE
     from coop.extensions import db
 
     timings = []
     with app.app_context():
         pg = db.engine.dialect.name == "postgresql"
-        for_update = " FOR UPDATE" if pg else ""
-        head_sql = "SELECT seq, hash FROM ledger_head WHERE club_id = :c" + for_update
-        lock = "SELECT id, balance FROM account WHERE id IN (:a, :b) ORDER BY id" + for_update
         with db.engine.connect() as conn:
             conn = conn.execution_options(**{IMMEDIATE: True})
             for _ in range(n):
                 start = time.perf_counter()
                 with conn.begin():
-                    seq, prev = conn.execute(text(head_sql), {"c": club_id}).one()
-                    conn.execute(text(lock), {"a": a, "b": b})
-                    key, today = uuid.uuid4().hex, date.today()
-                    digest = seal(prev, club_id=club_id, seq=seq + 1, unit="money", kind="adjustment",
-                                  occurred_on=today, memo="", author_id=None, idempotency_key=key, reverses_id=None,
-                                  postings=[(a, 100), (b, -100)])
-                    txn = conn.execute(
-                        text("INSERT INTO journal_transaction (club_id, unit, kind, memo, occurred_on, "
-                             "idempotency_key, created_at, seq, hash) VALUES (:c, 'money', 'adjustment', '', :d, :k, "
-                             "CURRENT_TIMESTAMP, :s, :h) RETURNING id"),
-                        {"c": club_id, "k": key, "d": today, "s": seq + 1, "h": digest},
-                    ).scalar_one()
-                    conn.execute(text("INSERT INTO posting (club_id, transaction_id, account_id, amount) VALUES "
-                                      "(:c, :t, :a, 100), (:c, :t, :b, -100)"), {"c": club_id, "t": txn, "a": a, "b": b})
-                    conn.execute(text("UPDATE account SET balance = balance + 100 WHERE id = :a"), {"a": a})
-                    conn.execute(text("UPDATE account SET balance = balance - 100 WHERE id = :b"), {"b": b})
-                    conn.execute(text("UPDATE ledger_head SET seq = :s, hash = :h WHERE club_id = :c"),
-                                 {"s": seq + 1, "h": digest, "c": club_id})
+                    _raw_posting(conn, club_id, "adjustment", "money", "", None, [(a, 100), (b, -100)], pg)
                 timings.append(time.perf_counter() - start)
     return timings
 
 
 def _summary(timings):
-    ordered = sorted(timings)
-    return {
-        "runs": len(timings),
-        "median_ms": round(statistics.median(ordered) * 1000, 3),
-        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 3),
-        "per_second": round(len(timings) / sum(timings), 1),
-    }
+    from bench.stats import median_p95
+
+    return {"runs": len(timings), **median_p95(timings), "per_second": round(len(timings) / sum(timings), 1)}
 
 
 def pages(url: str, clubs: int, runs: int) -> dict:

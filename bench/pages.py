@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import resource
-import statistics
 import sys
 import time
 
 from bench.generate import PASSWORD
+from bench.stats import median_p95
 
 
 def _app(url: str):
@@ -45,9 +45,7 @@ def peak_memory_mb() -> float:
 
 
 def _summary(timings: list[float]) -> dict:
-    ordered = sorted(timings)
-    return {"runs": len(ordered), "median_ms": round(statistics.median(ordered) * 1000, 2),
-            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000, 2)}
+    return {"runs": len(timings), **median_p95(timings, digits=2)}
 
 
 def measure(url: str, runs: int) -> dict:

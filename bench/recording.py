@@ -13,13 +13,14 @@ clubs would. Throughput is operations per second of wall time.
 from __future__ import annotations
 
 import json
-import statistics
 import threading
 import time
 import uuid
 from datetime import date
 
 from sqlalchemy import select, text
+
+from bench.stats import median_p95
 
 
 def _people(app, club_id: int) -> dict:
@@ -54,7 +55,7 @@ def service_contribution(people: dict, i: int) -> None:
                              idempotency_key=uuid.uuid4().hex)
 
 
-def _raw_posting(conn, club_id: int, kind: str, unit: str, memo: str, author: int, lines, pg: bool,
+def _raw_posting(conn, club_id: int, kind: str, unit: str, memo: str, author: int | None, lines, pg: bool,
                  key: str | None = None) -> int:
     from coop.chain import seal
 
@@ -72,9 +73,10 @@ def _raw_posting(conn, club_id: int, kind: str, unit: str, memo: str, author: in
         "created_at, seq, hash) VALUES (:c, :u, :k, :m, :d, :a, :key, CURRENT_TIMESTAMP, :s, :h) RETURNING id"),
         {"c": club_id, "u": unit, "k": kind, "m": memo, "d": today, "a": author, "key": key, "s": seq + 1,
          "h": digest}).scalar_one()
+    (a, x), (b, y) = lines
+    conn.execute(text("INSERT INTO posting (club_id, transaction_id, account_id, amount) VALUES "
+                      "(:c, :t, :a, :x), (:c, :t, :b, :y)"), {"c": club_id, "t": txn, "a": a, "x": x, "b": b, "y": y})
     for account_id, amount in lines:
-        conn.execute(text("INSERT INTO posting (club_id, transaction_id, account_id, amount) VALUES (:c, :t, :a, :x)"),
-                     {"c": club_id, "t": txn, "a": account_id, "x": amount})
         conn.execute(text("UPDATE account SET balance = balance + :x WHERE id = :a"), {"x": amount, "a": account_id})
     conn.execute(text("UPDATE ledger_head SET seq = :s, hash = :h WHERE club_id = :c"),
                  {"s": seq + 1, "h": digest, "c": club_id})
@@ -171,10 +173,8 @@ def _run(app, clubs: list[dict], worker, op, n: int) -> dict:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    ordered = sorted(timings)
-    return {"operations": len(ordered), "threads": len(clubs), "median_ms": round(statistics.median(ordered) * 1000, 3),
-            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000, 3),
-            "per_second": round(len(ordered) / wall, 1)}
+    return {"operations": len(timings), "threads": len(clubs), **median_p95(timings),
+            "per_second": round(len(timings) / wall, 1)}
 
 
 def measure(app, n: int) -> dict:
