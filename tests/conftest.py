@@ -1,15 +1,16 @@
 """Fixtures shared by every layer.
 
-Database tests run twice, on SQLite and on PostgreSQL (``backend``). The
-schema comes from the Alembic migrations, built once per run and per
-backend; each test gets it empty. Without a PostgreSQL server its tests
-skip, except under ``CI=true`` where they fail.
+Database tests run twice, on SQLite and on PostgreSQL (``backend``). Each
+backend has one database and one application for the whole run, its schema
+built by the Alembic migrations; each test gets it empty (``Database.reset``).
+Without a PostgreSQL server its tests skip, except under ``CI=true`` where
+they fail.
 """
 from __future__ import annotations
 
 import os
 import re
-import shutil
+import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -20,11 +21,11 @@ from html.parser import HTMLParser
 import pytest
 import time_machine
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 
 from coop import create_app
 from coop.config import TestConfig
-from coop.extensions import db
+from coop.extensions import db, limiter
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -55,37 +56,187 @@ def _pg_url() -> str:
     return url
 
 
-def _no_postgresql():
-    message = "PostgreSQL tests need a server: set TEST_DATABASE_URL or run `make test` as root with Debian's postgresql"
+def _unavailable(message: str):
     if CI:
         pytest.fail("CI=true but " + message)
     pytest.skip(message)
 
 
 def _config(url: str) -> type[TestConfig]:
-    return type("BoundTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url})
+    options: dict = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        # The tests need no durability: a commit does not wait for the disk (what the database does on a
+        # commit is otherwise the same). Production keeps synchronous_commit on.
+        options["connect_args"] = {"options": "-c synchronous_commit=off"}
+    return type("BoundTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url,
+                                                   "SQLALCHEMY_ENGINE_OPTIONS": options})
 
 
-def _migrate(url: str) -> None:
+def _migrate(app) -> None:
     import flask_migrate
 
-    app = create_app(_config(url))
     with app.app_context():
         flask_migrate.upgrade()
+        db.session.remove()
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("schema") / "template.sqlite"
-    _migrate(f"sqlite:///{path}")
-    return str(path)
+class Database:
+    """One database and one application per backend for the whole run.
+
+    The app, its engine and the engine's statement cache are made once; each test starts from the
+    migrated schema with no rows (``reset``): SQLite restores a copy of the empty database kept in
+    memory, PostgreSQL deletes every row and restarts the sequences, both through the same engine.
+    """
+
+    def __init__(self, name: str, url: str) -> None:
+        self.name = name
+        self.url = url
+        self.app = create_app(_config(url))
+        self.app.test_client_class = OwnContextClient
+        self._config = dict(self.app.config)
+        _migrate(self.app)
+        with self.app.app_context():
+            if name == "sqlite":
+                self._empty = sqlite3.connect(":memory:")
+                raw = db.engine.raw_connection()
+                try:
+                    raw.driver_connection.backup(self._empty)
+                finally:
+                    raw.close()
+            else:
+                tables = db.session.execute(text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )).scalars().all()
+                db.session.remove()
+                self._tables = tables
+                # Replica mode silences the append-only triggers (and the foreign keys) for the clean-up only.
+                self._wipe = "".join(f"DELETE FROM {t}; " for t in tables)
+                self._restart = ("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                 "WHERE c.relkind = 'S' AND n.nspname = 'public'")
+        #: Standard clubs already built in this run: the database as each left it (see ``remembered``).
+        self._kept: dict[tuple, tuple[object, object]] = {}
+        #: What the database holds since the last reset, as the list of remembered builds made on it;
+        #: None once anything else ran a statement.
+        self.trail: tuple | None = ()
+        self._quiet = False
+        with self.app.app_context():
+            event.listen(db.engine, "before_cursor_execute", self._statement_seen)
+
+    def _statement_seen(self, *_args) -> None:
+        if not self._quiet:
+            self.trail = None
+
+    def _raw(self, work) -> object:
+        with self.app.app_context():
+            raw = db.engine.raw_connection()
+            try:
+                result = work(raw.driver_connection)
+                if self.name == "postgresql":
+                    raw.driver_connection.commit()
+                return result
+            finally:
+                raw.close()
+
+    def reset(self) -> None:
+        """No rows, the settings as made, no rate-limit counts: what a test starts from."""
+        self.app.config.clear()
+        self.app.config.update(self._config)
+        limiter.reset()
+        self._restore(None)
+        self.trail = ()
+
+    def _take(self) -> object:
+        """Everything the database holds now."""
+        def take(conn):
+            if self.name == "sqlite":
+                copy = sqlite3.connect(":memory:")
+                conn.backup(copy)
+                return copy
+            rows = {}
+            with conn.cursor() as cursor:
+                for table in self._tables:
+                    with cursor.copy(f"COPY {table} TO STDOUT") as copy:
+                        data = b"".join(bytes(chunk) for chunk in copy)
+                    if data:
+                        rows[table] = data
+                cursor.execute("SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences "
+                               "WHERE schemaname = 'public' AND last_value IS NOT NULL")
+                sequences = cursor.fetchall()
+            return rows, sequences
+
+        return self._raw(take)
+
+    def _restore(self, kept: object | None) -> None:
+        """Back to what ``_take`` saw (None: no rows at all)."""
+        def restore(conn):
+            if self.name == "sqlite":
+                (kept or self._empty).backup(conn)
+                return
+            rows, sequences = kept or ({}, [])
+            with conn.cursor() as cursor:
+                cursor.execute("SET session_replication_role = replica; " + self._wipe)
+                for table, data in rows.items():
+                    with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                        copy.write(data)
+                cursor.execute("SET session_replication_role = DEFAULT; " + self._restart)
+                for name, value in sequences:
+                    cursor.execute("SELECT setval(%s, %s, true)", (name, value))
+
+        self._raw(restore)
+
+    def remembered(self, key: tuple, build, hydrate):
+        """``build()`` once per run for this state of the database: the next test that asks for the same
+        build on the same state gets the database as the first build left it, and ``hydrate`` turns the
+        kept result (plain values) into the test's objects. Anything else a test ran in between makes
+        the state unknown, and then every build is made for real."""
+        if self.trail is None:
+            return hydrate(build())
+        trail = (*self.trail, key)
+        if trail in self._kept:
+            kept, result = self._kept[trail]
+            self._quiet = True
+            try:
+                self._restore(kept)
+                return hydrate(result)
+            finally:
+                db.session.rollback()
+                self._quiet = False
+                self.trail = trail
+        result = build()
+        db.session.rollback()
+        self._quiet = True
+        try:
+            self._kept[trail] = (self._take(), result)
+            return hydrate(result)
+        finally:
+            db.session.rollback()
+            self._quiet = False
+            self.trail = trail
+
+    def close(self) -> None:
+        with self.app.app_context():
+            db.engine.dispose()
+        if self.name == "sqlite":
+            self._empty.close()
+            for kept, _ in self._kept.values():
+                kept.close()
 
 
 @pytest.fixture(scope="session")
-def pg_schema() -> str:
+def sqlite_database(tmp_path_factory):
+    path = tmp_path_factory.mktemp("database") / "test.sqlite"
+    database = Database("sqlite", f"sqlite:///{path}")
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def postgresql_database():
     if not PG_URL:
-        _no_postgresql()
+        _unavailable("PostgreSQL tests need a server: set TEST_DATABASE_URL or run `make test` as root with "
+                     "Debian's postgresql")
     url = _pg_url()
     engine = create_engine(url)
     try:
@@ -93,39 +244,30 @@ def pg_schema() -> str:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     except Exception as exc:  # a configured but unreachable server
+        _unavailable(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
+    finally:
         engine.dispose()
-        if CI:
-            pytest.fail(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
-        pytest.skip(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
-    engine.dispose()
-    _migrate(url)
-    return url
-
-
-def _empty_postgresql(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
-            )
-        ]
-        # Replica mode silences the append-only triggers for this clean-up only.
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    database = Database("postgresql", url)
+    yield database
+    database.close()
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        path = tmp_path / "test.sqlite"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
-    url = request.getfixturevalue("pg_schema")
-    _empty_postgresql(url)
-    return url
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database(request, backend) -> Database:
+    """The run's database for this backend, emptied for the test."""
+    database = request.getfixturevalue(f"{backend}_database")
+    database.reset()
+    return database
+
+
+@pytest.fixture
+def database_url(database) -> str:
+    return database.url
 
 
 class OwnContextClient(FlaskClient):
@@ -142,18 +284,11 @@ class OwnContextClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database_url):
-    app = create_app(_config(database_url))
-    app.test_client_class = OwnContextClient
+def app(database):
+    app = database.app
     with app.app_context():
         yield app
         db.session.remove()
-        db.engine.dispose()
-
-
-@pytest.fixture
-def backend(database_url) -> str:
-    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
 
 
 # --- Factories ------------------------------------------------------------------------
@@ -169,13 +304,13 @@ def key() -> str:
 def make_user(app):
     from coop.services import auth
 
-    counter = iter(range(1, 10_000))
-
     def make(name: str | None = None, email: str | None = None, language: str = "fr", password: str = PASSWORD):
-        n = next(counter)
+        make.count += 1
+        n = make.count
         return auth.register(name or f"Membre {n}", email or f"membre{n}-{uuid.uuid4().hex[:6]}@example.org",
                              password, language)
 
+    make.count = 0
     return make
 
 
@@ -214,30 +349,47 @@ class SetupView:
 
 
 @pytest.fixture
-def make_club(app, make_user):
-    """A club with ``size`` active members (manager first), a treasurer, optionally activated."""
+def make_club(database, make_user):
+    """A club with ``size`` active members (manager first), a treasurer, optionally a secretary (the third
+    member, appointed while the club forms), optionally activated.
+
+    Built through the services once per run for each set of arguments (and what was built before it in
+    the test): later tests get the database as that first build left it (``Database.remembered``)."""
+    from coop.models import User
     from coop.services import membership
 
-    def make(size: int = 5, *, treasurer: bool = True, activate: bool = True, currency: str = "EUR",
-             name: str = "Cigale des Tests"):
+    def build(size, treasurer, secretary, activate, currency, name):
         manager = make_user()
         club = membership.create_club(manager.id, name=name, town="Die", country="FR", currency=currency,
                                       form_key=key())
-        setup = ClubSetup(club.id, manager, None, [manager],
-                          {manager.id: membership.membership_for(manager.id, club.id).id})
+        members = [manager.id]
+        memberships = {manager.id: membership.membership_for(manager.id, club.id).id}
         for _ in range(size - 1):
             user = make_user()
             _, code = membership.invite(manager.id, club.id, form_key=key())
             asked = membership.join(user.id, code)
             membership.admit(manager.id, club.id, asked.id)
-            setup.members.append(user)
-            setup.memberships[user.id] = asked.id
-        if treasurer and size > 1:
-            setup.treasurer = setup.members[1]
-            membership.appoint(manager.id, club.id, setup.memberships[setup.treasurer.id], "treasurer")
+            members.append(user.id)
+            memberships[user.id] = asked.id
+        treasurer_id = members[1] if treasurer and size > 1 else None
+        if treasurer_id:
+            membership.appoint(manager.id, club.id, memberships[treasurer_id], "treasurer")
+        if secretary:
+            membership.appoint(manager.id, club.id, memberships[members[2]], "secretary")
         if activate:
             membership.activate(manager.id, club.id)
-        return setup
+        return club.id, members, treasurer_id, memberships, make_user.count
+
+    def hydrate(built) -> ClubSetup:
+        club_id, members, treasurer_id, memberships, users_made = built
+        make_user.count = users_made
+        users = [db.session.get(User, user_id) for user_id in members]
+        return ClubSetup(club_id, users[0], users[1] if treasurer_id else None, users, dict(memberships))
+
+    def make(size: int = 5, *, treasurer: bool = True, secretary: bool = False, activate: bool = True,
+             currency: str = "EUR", name: str = "Cigale des Tests"):
+        args = (size, treasurer, secretary, activate, currency, name)
+        return database.remembered(("club", make_user.count, *args), lambda: build(*args), hydrate)
 
     return make
 

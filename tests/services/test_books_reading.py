@@ -16,7 +16,6 @@ from sqlalchemy import event, select
 from coop.extensions import db
 from coop.models import JournalTransaction, TransactionKind, Unit
 from coop.services import books, fund, investments, ledger, reconcile, timebank
-from coop.services import membership as ms
 from coop.services.books import Cursor, JournalFilter
 from coop.services.errors import InvalidInput, NotFound, NotPermitted
 from tests.conftest import fund_club, key, snapshot
@@ -462,9 +461,7 @@ def test_balance_sheet_and_income_statement_after_a_return_and_a_bank_fee(make_c
     """Six members pay 300,000 each today (1,800,000); a loan of 300,000 goes out today; it pays 35.50 of
     interest; the bank charges a 12.50 fee. Bank 1,800,000 − 300,000 + 3,550 − 1,250 = 1,502,300; with the
     loan, assets 1,802,300 = capital 1,800,000 + result 2,300 (income 3,550 − expenses 1,250)."""
-    setup = make_club(6, activate=False)
-    ms.appoint(setup.manager.id, setup.club_id, setup.membership_id(setup.members[2]), "secretary")
-    ms.activate(setup.manager.id, setup.club_id)
+    setup = make_club(6, secretary=True)
     fund_club(setup, 300_000)
     project_id = approved(setup)
     investment = investments.record_investment(setup.treasurer.id, setup.club_id, project_id,

@@ -130,9 +130,7 @@ def other(make_club):
 
 @pytest.fixture
 def with_secretary(make_club):
-    setup = make_club(5, activate=False)
-    ms.appoint(setup.manager.id, setup.club_id, mid(setup, setup.members[2]), "secretary")
-    ms.activate(setup.manager.id, setup.club_id)
+    setup = make_club(5, secretary=True)
     return setup
 
 

@@ -32,11 +32,10 @@ SHARES = dict(instrument="equity", legal_form="sas", stake_hundredths=3000)
 
 def make_world(make_club, **charter):
     """Six members; the secretary (members[2]) is appointed while the club forms; 300,000 each paid in."""
-    setup = make_club(6, activate=False)
-    ms.appoint(setup.manager.id, setup.club_id, setup.membership_id(setup.members[2]), "secretary")
+    setup = make_club(6, secretary=True, activate=not charter)
     if charter:
         ms.amend_charter(setup.manager.id, setup.club_id, charter)
-    ms.activate(setup.manager.id, setup.club_id)
+        ms.activate(setup.manager.id, setup.club_id)
     fund_club(setup, 300_000)
     return setup
 

@@ -40,11 +40,10 @@ class World(SetupView):
 
 
 def make_world(make_club, **charter) -> World:
-    setup = make_club(6, activate=False)
-    ms.appoint(setup.manager.id, setup.club_id, setup.membership_id(setup.members[2]), "secretary")
+    setup = make_club(6, secretary=True, activate=not charter)
     if charter:
         ms.amend_charter(setup.manager.id, setup.club_id, charter)
-    ms.activate(setup.manager.id, setup.club_id)
+        ms.activate(setup.manager.id, setup.club_id)
     for user in setup.members:
         fund.record_contribution(setup.treasurer.id, setup.club_id, membership_id=setup.membership_id(user),
                                  amount=EACH, received_on=TODAY, method="transfer", idempotency_key=key())

@@ -44,10 +44,7 @@ class World(SetupView):
 
 
 def make_world(make_club, size: int = 6) -> World:
-    setup = make_club(size, activate=False)
-    ms.appoint(setup.manager.id, setup.club_id, setup.membership_id(setup.members[2]), "secretary")
-    ms.activate(setup.manager.id, setup.club_id)
-    return World(setup)
+    return World(make_club(size, secretary=True))
 
 
 @pytest.fixture

@@ -239,9 +239,7 @@ def _bank_line(setup) -> int:
 
 def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     """A club as the ``club`` fixture makes it, with one of everything a URL names."""
-    setup = make_club(6, activate=False)
-    membership.appoint(setup.manager.id, setup.club_id, setup.membership_id(setup.members[2]), "secretary")
-    membership.activate(setup.manager.id, setup.club_id)
+    setup = make_club(6, secretary=True)
     c = setup.club_id
     manager, treasurer, secretary, member, other, leaver = setup.members
     mid = setup.membership_id
