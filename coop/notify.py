@@ -15,8 +15,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import mail
+from .explain import subject_of
 from .extensions import db
 from .models import Ballot, BallotVoter, Club, Contribution, Exchange, ExchangeStatus, Membership, User
+from .services.uow import after_commit
 
 _suppressed: ContextVar[bool] = ContextVar("coop_notify_suppressed", default=False)
 
@@ -33,8 +35,6 @@ def suppressed():
 
 def later(kind: str, object_id: int) -> None:
     """Send notification ``kind`` about ``object_id`` once the current unit of work has committed."""
-    from .services.uow import after_commit
-
     if _suppressed.get():
         return
     handler = HANDLERS[kind]
@@ -69,13 +69,11 @@ def ballot_opened(ballot_id: int) -> None:
                                 .join(BallotVoter, BallotVoter.membership_id == Membership.id)
                                 .where(BallotVoter.ballot_id == ballot_id, BallotVoter.recused.is_(False),
                                        User.notify_ballots.is_(True)))
-    from .web.explain import subject_of
-
     for user in voters:
         with force_locale(user.language or "fr"):
             subject_text = subject_of(ballot)
         _send(user, _l("A vote is open: %(subject)s", subject=subject_text), "ballot_opened", ballot=ballot,
-              club=club, subject=subject_text, url=link("votes.ballot", club_id=ballot.club_id, ballot_id=ballot.id))
+              club=club, subject=subject_text, url=link("ballots.ballot", club_id=ballot.club_id, ballot_id=ballot.id))
 
 
 def exchange_to_confirm(exchange_id: int) -> None:
@@ -85,7 +83,7 @@ def exchange_to_confirm(exchange_id: int) -> None:
     user = exchange.receiver.user
     if user.notify_exchanges:
         _send(user, _l("An exchange to confirm"), "exchange_to_confirm", exchange=exchange,
-              url=link("time.exchange", club_id=exchange.club_id, exchange_id=exchange.id))
+              url=link("timebank.exchange", club_id=exchange.club_id, exchange_id=exchange.id))
 
 
 def contribution_recorded(contribution_id: int) -> None:

@@ -50,3 +50,20 @@ class MoneyField(StringField):
     def set_cents(self, cents: int, locale: str) -> None:
         self.cents = cents
         self.data = decimal_text(cents, locale)
+
+
+class StakeField(StringField):
+    """A percentage with up to two decimals (``12,5``), in hundredths of a percent."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.hundredths = None
+        text = (self.data or "").replace("%", "").strip()
+        if not text:
+            return
+        if len(text) > 12:
+            raise ValueError(_l("Enter a percentage such as 12,5."))
+        try:
+            self.hundredths = parse_money(text)
+        except AmountError:
+            raise ValueError(_l("Enter a percentage such as 12,5.")) from None

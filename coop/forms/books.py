@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..web import labels
+from .. import labels
 from .base import MoneyField, OneTimeForm
 
 

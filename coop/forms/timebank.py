@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from .. import labels
 from ..services.timebank import DESCRIPTION_MAX, MAX_QUERY
-from ..web import labels
 from .base import OneTimeForm
 
 

@@ -9,11 +9,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, ValidationError
 
-from .. import amounts
+from .. import amounts, labels
 from ..extensions import db
 from ..services.errors import CoopError
 from ..services.validate import MAX_ID
-from . import labels
 
 
 class IdConverter(BaseConverter):
@@ -34,16 +33,10 @@ class IdConverter(BaseConverter):
 def register_web(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
-    from . import auth, books, clubs, fund, invest, main, timebank, votes
+    from . import auth, ballots, books, clubs, fund, investments, main, projects, timebank
 
-    app.register_blueprint(main.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(clubs.bp)
-    app.register_blueprint(fund.bp)
-    app.register_blueprint(votes.bp)
-    app.register_blueprint(invest.bp)
-    app.register_blueprint(timebank.bp)
-    app.register_blueprint(books.bp)
+    for area in (main, auth, clubs, fund, projects, ballots, investments, timebank, books):
+        app.register_blueprint(area.bp)
 
     _register_errors(app)
     _register_templates(app)

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..extensions import limiter
 from ..forms.auth import LoginForm, NotificationsForm, PasswordForm, RegisterForm, ResetForm, ResetRequestForm
 from ..services import auth
-from .forms import attempt, render_form
+from .handling import attempt, render_form
 from .main import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/account")

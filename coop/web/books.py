@@ -34,7 +34,7 @@ from ..services.books import Cursor, JournalFilter
 from . import sealed
 from .charts import line_chart
 from .exports import cents_text, csv_response, safe
-from .forms import attempt, check_button, enter_club, post_on_page, render_form
+from .handling import attempt, check_button, enter_club, post_on_page, render_form
 
 bp = Blueprint("books", __name__)
 

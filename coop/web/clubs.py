@@ -10,7 +10,7 @@ from ..forms.auth import EmptyForm
 from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
 from ..models import MemberStatus, Role
 from ..services import ballots, ledger, membership, timebank
-from .forms import attempt, enter_club, render_form
+from .handling import attempt, enter_club, render_form
 
 bp = Blueprint("clubs", __name__)
 

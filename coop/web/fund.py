@@ -22,7 +22,7 @@ from ..models import Role
 from ..services import fund, imports, membership
 from . import sealed
 from .charts import line_chart
-from .forms import attempt, enter_club, render_form
+from .handling import attempt, enter_club, render_form
 
 bp = Blueprint("fund", __name__)
 

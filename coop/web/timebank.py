@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
+from .. import labels
 from ..amounts import duration
 from ..extensions import limiter
 from ..forms.auth import EmptyForm
@@ -25,11 +26,10 @@ from ..forms.timebank import (
 )
 from ..models import ExchangeStatus, ListingStatus, Role
 from ..services import membership, timebank
-from . import labels
 from .exports import csv_response, safe
-from .forms import attempt, check_button, enter_club, post_on_page, render_form
+from .handling import attempt, check_button, enter_club, post_on_page, render_form
 
-bp = Blueprint("time", __name__)
+bp = Blueprint("timebank", __name__)
 
 
 def _exchange_limit() -> str:
@@ -61,7 +61,7 @@ def _enter(club_id: int, roles=None):
 def overview(club_id: int):
     me = _enter(club_id)
     return render_template(
-        "time/overview.html", me=me, standing=timebank.standing(current_user.id, club_id),
+        "timebank/overview.html", me=me, standing=timebank.standing(current_user.id, club_id),
         to_confirm=timebank.to_confirm(current_user.id, club_id),
         exchanges=timebank.exchanges_of(current_user.id, club_id, limit=20),
         listings=timebank.listings_of(current_user.id, club_id),
@@ -80,7 +80,7 @@ def privacy(club_id: int):
     timebank.hide_balance(current_user.id, club_id, bool(form.hidden.data))
     flash(_("Your time balance is now hidden from other members.") if form.hidden.data
           else _("Your time balance is now shown to other members."), "success")
-    return redirect(url_for("time.overview", club_id=club_id))
+    return redirect(url_for("timebank.overview", club_id=club_id))
 
 
 # --- Offers and requests ---------------------------------------------------------------------------
@@ -93,11 +93,11 @@ def offers(club_id: int):
     page_text = request.args.get("page", "1")
     if not form.validate() or not (page_text.isascii() and page_text.isdigit()) or len(page_text) > 6:
         flash(_("This search could not be understood."), "error")
-        return render_template("time/offers.html", form=form, results=None), 400
+        return render_template("timebank/offers.html", form=form, results=None), 400
     results = timebank.search(current_user.id, club_id, words=form.q.data or "", category=form.category.data or None,
                               kind=form.kind.data or None, page=int(page_text))
     args = {k: v for k, v in (("q", form.q.data), ("category", form.category.data), ("kind", form.kind.data)) if v}
-    return render_template("time/offers.html", form=form, results=results, args=args)
+    return render_template("timebank/offers.html", form=form, results=results, args=args)
 
 
 @bp.route("/clubs/<id:club_id>/time/offers/new", methods=["GET", "POST"])
@@ -110,15 +110,15 @@ def publish(club_id: int):
         if done is not None:
             flash(_("Your offer is published.") if done.kind == "offer" else _("Your request is published."),
                   "success")
-            return redirect(url_for("time.listing", club_id=club_id, listing_id=done.id))
-    return render_form("time/listing_form.html", form, listing=None)
+            return redirect(url_for("timebank.listing", club_id=club_id, listing_id=done.id))
+    return render_form("timebank/listing_form.html", form, listing=None)
 
 
 @bp.get("/clubs/<id:club_id>/time/offers/<id:listing_id>")
 def listing(club_id: int, listing_id: int):
     me = _enter(club_id)
     shown = timebank.listing_for(current_user.id, club_id, listing_id)
-    return render_template("time/listing.html", listing=shown, me=me, open=timebank.is_open(shown),
+    return render_template("timebank/listing.html", listing=shown, me=me, open=timebank.is_open(shown),
                            status_form=StatusForm(status=shown.status), answer_form=AnswerForm())
 
 
@@ -133,8 +133,8 @@ def edit_listing(club_id: int, listing_id: int):
         done = attempt(form, lambda: timebank.update_listing(current_user.id, club_id, listing_id, form.values()))
         if done is not None:
             flash(_("Your changes are saved."), "success")
-            return redirect(url_for("time.listing", club_id=club_id, listing_id=listing_id))
-    return render_form("time/listing_form.html", form, listing=shown)
+            return redirect(url_for("timebank.listing", club_id=club_id, listing_id=listing_id))
+    return render_form("timebank/listing_form.html", form, listing=shown)
 
 
 @bp.post("/clubs/<id:club_id>/time/offers/<id:listing_id>/status")
@@ -145,7 +145,7 @@ def listing_status(club_id: int, listing_id: int):
         abort(400)
     done = timebank.set_listing_status(current_user.id, club_id, listing_id, form.status.data)
     flash(_("It is now %(status)s.", status=labels.LISTING_STATUSES[done.status]), "success")
-    return redirect(url_for("time.listing", club_id=club_id, listing_id=listing_id))
+    return redirect(url_for("timebank.listing", club_id=club_id, listing_id=listing_id))
 
 
 @bp.post("/clubs/<id:club_id>/time/offers/<id:listing_id>/answer")
@@ -157,7 +157,7 @@ def answer(club_id: int, listing_id: int):
     done = timebank.answer(current_user.id, club_id, listing_id, form_key=form.form_key.data)
     flash(_("%(name)s will see your answer. Once the service is done, either of you records its duration.",
             name=timebank.listing_for(current_user.id, club_id, listing_id).author.user.name), "success")
-    return redirect(url_for("time.exchange", club_id=club_id, exchange_id=done.id))
+    return redirect(url_for("timebank.exchange", club_id=club_id, exchange_id=done.id))
 
 
 # --- Exchanges ----------------------------------------------------------------------------------------
@@ -182,8 +182,8 @@ def record(club_id: int):
             form_key=form.form_key.data), field_for=lambda f: "hours" if f == "minutes" else f)
         if done is not None:
             flash(_recorded(done, me), "success")
-            return redirect(url_for("time.exchange", club_id=club_id, exchange_id=done.id))
-    return render_form("time/record.html", form)
+            return redirect(url_for("timebank.exchange", club_id=club_id, exchange_id=done.id))
+    return render_form("timebank/record.html", form)
 
 
 def _recorded(exchange, me) -> str:
@@ -205,7 +205,7 @@ def _exchange_page(club_id: int, exchange_id: int, status: int = 200, **submitte
         me.role == Role.TREASURER and not party
         and any(m.role == Role.MANAGER for m in (shown.provider, shown.receiver)))
     return render_template(
-        "time/exchange.html", exchange=shown, me=me, party=party, settler=settler,
+        "timebank/exchange.html", exchange=shown, me=me, party=party, settler=settler,
         complete_form=complete_form, dispute_form=submitted.get("dispute_form") or DisputeForm(formdata=None),
         settle_form=submitted.get("settle_form") or SettleForm(formdata=None), action_form=EmptyForm(),
         expired=shown.expires_on is not None and shown.expires_on < date.today()), status
@@ -218,7 +218,7 @@ def exchange(club_id: int, exchange_id: int):
 
 def _exchange_form(club_id: int, exchange_id: int, name: str, form, action, success):
     enter_club(club_id)
-    return post_on_page(form, action, success, url_for("time.exchange", club_id=club_id, exchange_id=exchange_id),
+    return post_on_page(form, action, success, url_for("timebank.exchange", club_id=club_id, exchange_id=exchange_id),
                         lambda status: _exchange_page(club_id, exchange_id, status, **{name: form}),
                         field_for=lambda f: "hours" if f == "minutes" else f)
 
@@ -239,7 +239,7 @@ def confirm(club_id: int, exchange_id: int):
     done = timebank.confirm(current_user.id, club_id, exchange_id)
     flash(_("Thank you: %(duration)s go to %(name)s.", duration=duration(done.minutes),
             name=done.provider.user.name), "success")
-    return redirect(url_for("time.exchange", club_id=club_id, exchange_id=exchange_id))
+    return redirect(url_for("timebank.exchange", club_id=club_id, exchange_id=exchange_id))
 
 
 @bp.post("/clubs/<id:club_id>/time/exchanges/<id:exchange_id>/dispute")
@@ -255,7 +255,7 @@ def withdraw(club_id: int, exchange_id: int):
     check_button()
     timebank.withdraw(current_user.id, club_id, exchange_id)
     flash(_("The exchange is withdrawn."), "info")
-    return redirect(url_for("time.exchange", club_id=club_id, exchange_id=exchange_id))
+    return redirect(url_for("timebank.exchange", club_id=club_id, exchange_id=exchange_id))
 
 
 @bp.post("/clubs/<id:club_id>/time/exchanges/<id:exchange_id>/settle")
@@ -281,7 +281,7 @@ def _member_arg() -> int | None:
 def statement(club_id: int):
     _enter(club_id)
     member, lines = timebank.statement(current_user.id, club_id, _member_arg())
-    return render_template("time/statement.html", member=member, lines=list(reversed(lines)),
+    return render_template("timebank/statement.html", member=member, lines=list(reversed(lines)),
                            limits=timebank.limits_of(current_user.id, club_id, member.id))
 
 
@@ -302,7 +302,7 @@ def statement_csv(club_id: int):
 @bp.get("/clubs/<id:club_id>/time/club")
 def club_view(club_id: int):
     me = _enter(club_id, roles={Role.MANAGER, Role.TREASURER, Role.SECRETARY})
-    return render_template("time/club.html", flows=timebank.flows(current_user.id, club_id),
+    return render_template("timebank/club.html", flows=timebank.flows(current_user.id, club_id),
                            attention=timebank.attention(current_user.id, club_id),
                            members=timebank.reciprocity(current_user.id, club_id),
                            disputes=timebank.disputes(current_user.id, club_id)
@@ -325,5 +325,5 @@ def limits(club_id: int, membership_id: int):
         if done is not None:
             flash(_("%(name)s's limits are now %(floor)s and %(ceiling)s.", name=member.member.user.name,
                     floor=duration(done.floor), ceiling=duration(done.ceiling)), "success")
-            return redirect(url_for("time.club_view", club_id=club_id))
-    return render_form("time/limits.html", form, member=member)
+            return redirect(url_for("timebank.club_view", club_id=club_id))
+    return render_form("timebank/limits.html", form, member=member)

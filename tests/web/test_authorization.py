@@ -135,61 +135,61 @@ RULES: dict[str, Rule] = {
     "fund.distribute": Rule(post=members(400), ids={"membership_id": "other"}),  # no amount: refused before the role
     "fund.close": Rule(post=treasurer_only(400)),  # only a dissolving club closes (R13)
     # Projects: the draft is the plain member's; its proposer and the manager steer it.
-    "votes.project_list": Rule(get=members()),
-    "votes.propose": Rule(get=members(), post=members(400)),
-    "votes.project": Rule(get=members()),
-    "votes.edit_project": Rule(get=in_club(200, 403, 403, 200), post=in_club(400, 403, 403, 400)),
-    "votes.present": Rule(post=in_club(302, 403, 403, 302), acts=True),
-    "votes.withdraw": Rule(post=in_club(302, 403, 403, 302), acts=True),
-    "votes.declare_link": Rule(post=members(400)),
+    "projects.project_list": Rule(get=members()),
+    "projects.propose": Rule(get=members(), post=members(400)),
+    "projects.project": Rule(get=members()),
+    "projects.edit_project": Rule(get=in_club(200, 403, 403, 200), post=in_club(400, 403, 403, 400)),
+    "projects.present": Rule(post=in_club(302, 403, 403, 302), acts=True),
+    "projects.withdraw": Rule(post=in_club(302, 403, 403, 302), acts=True),
+    "projects.declare_link": Rule(post=members(400)),
     # Ballots: an open dissolution ballot nobody has voted on yet.
-    "votes.ballot_list": Rule(get=members()),
-    "votes.ballot": Rule(get=members()),
-    "votes.vote": Rule(post=members(400)),
-    "votes.give_proxy": Rule(post=members(400)),
-    "votes.withdraw_proxy": Rule(post=members(409)),  # nobody gave a proxy
-    "votes.close": Rule(post=manager_only(400)),  # not everyone has voted (R9)
-    "votes.cancel": Rule(post=manager_only(400)),  # no reason given
-    "votes.open_ballot": Rule(get=manager_only(), post=manager_only(400)),
-    "votes.propose_amendment": Rule(get=manager_only(), post=manager_only(400)),
-    "votes.decisions": Rule(get=members()),
-    "votes.decisions_csv": Rule(get=members()),
+    "ballots.ballot_list": Rule(get=members()),
+    "ballots.ballot": Rule(get=members()),
+    "ballots.vote": Rule(post=members(400)),
+    "ballots.give_proxy": Rule(post=members(400)),
+    "ballots.withdraw_proxy": Rule(post=members(409)),  # nobody gave a proxy
+    "ballots.close": Rule(post=manager_only(400)),  # not everyone has voted (R9)
+    "ballots.cancel": Rule(post=manager_only(400)),  # no reason given
+    "ballots.open_ballot": Rule(get=manager_only(), post=manager_only(400)),
+    "ballots.propose_amendment": Rule(get=manager_only(), post=manager_only(400)),
+    "ballots.decisions": Rule(get=members()),
+    "ballots.decisions_csv": Rule(get=members()),
     # Investments: the approved project, its investment (the plain member mentors it) and a payment the
     # treasurer entered: another officer approves it (R11).
-    "invest.investment_list": Rule(get=members()),
-    "invest.investment": Rule(get=members()),
-    "invest.record": Rule(get=officers(), post=officers(400), ids={"project_id": "approved_project"}),
-    "invest.enter_payment": Rule(post=officers(400)),
-    "invest.approve": Rule(post=in_club(403, 302, 400, 302), acts=True),
-    "invest.cancel": Rule(post=officers(400)),
+    "investments.investment_list": Rule(get=members()),
+    "investments.investment": Rule(get=members()),
+    "investments.record": Rule(get=officers(), post=officers(400), ids={"project_id": "approved_project"}),
+    "investments.enter_payment": Rule(post=officers(400)),
+    "investments.approve": Rule(post=in_club(403, 302, 400, 302), acts=True),
+    "investments.cancel": Rule(post=officers(400)),
     # The follow-up forms are read before the role (the service refuses the real request): 400 for every member.
-    "invest.loan_terms": Rule(post=members(400)),
-    "invest.repayment": Rule(post=members(400)),
-    "invest.investment_return": Rule(post=members(400)),
-    "invest.sale": Rule(post=members(400)),
-    "invest.write_off": Rule(post=members(400)),
-    "invest.note": Rule(post=members(400)),
+    "investments.loan_terms": Rule(post=members(400)),
+    "investments.repayment": Rule(post=members(400)),
+    "investments.investment_return": Rule(post=members(400)),
+    "investments.sale": Rule(post=members(400)),
+    "investments.write_off": Rule(post=members(400)),
+    "investments.note": Rule(post=members(400)),
     # Time bank: the offer is the plain member's; the exchange was recorded by members[4] as given to the
     # plain member, who must confirm it. Officers see every exchange but are not parties to this one.
-    "time.overview": Rule(get=members()),
-    "time.privacy": Rule(post=members(302)),  # an unticked box: shown, as it already is
-    "time.offers": Rule(get=members()),
-    "time.publish": Rule(get=members(), post=members(400)),
-    "time.listing": Rule(get=members()),
-    "time.edit_listing": Rule(get=in_club(200, 404, 404, 404), post=in_club(400, 404, 404, 404)),
-    "time.listing_status": Rule(post=members(400)),
-    "time.answer": Rule(post=in_club(400, 302, 302, 302), acts=True),  # the author cannot answer their own offer (R12)
-    "time.record": Rule(get=members(), post=members(400)),
-    "time.exchange": Rule(get=members()),
-    "time.complete": Rule(post=members(400)),
-    "time.confirm": Rule(post=in_club(302, 404, 404, 404), acts=True),
-    "time.dispute": Rule(post=members(400)),
-    "time.withdraw": Rule(post=in_club(403, 404, 404, 404)),  # the receiver disputes; only the recorder withdraws
-    "time.settle": Rule(post=members(400)),
-    "time.statement": Rule(get=members()),
-    "time.statement_csv": Rule(get=members()),
-    "time.club_view": Rule(get=officers()),
-    "time.limits": Rule(get=manager_only(), post=manager_only(400), ids={"membership_id": "member"}),
+    "timebank.overview": Rule(get=members()),
+    "timebank.privacy": Rule(post=members(302)),  # an unticked box: shown, as it already is
+    "timebank.offers": Rule(get=members()),
+    "timebank.publish": Rule(get=members(), post=members(400)),
+    "timebank.listing": Rule(get=members()),
+    "timebank.edit_listing": Rule(get=in_club(200, 404, 404, 404), post=in_club(400, 404, 404, 404)),
+    "timebank.listing_status": Rule(post=members(400)),
+    "timebank.answer": Rule(post=in_club(400, 302, 302, 302), acts=True),  # the author cannot answer their own offer (R12)
+    "timebank.record": Rule(get=members(), post=members(400)),
+    "timebank.exchange": Rule(get=members()),
+    "timebank.complete": Rule(post=members(400)),
+    "timebank.confirm": Rule(post=in_club(302, 404, 404, 404), acts=True),
+    "timebank.dispute": Rule(post=members(400)),
+    "timebank.withdraw": Rule(post=in_club(403, 404, 404, 404)),  # the receiver disputes; only the recorder withdraws
+    "timebank.settle": Rule(post=members(400)),
+    "timebank.statement": Rule(get=members()),
+    "timebank.statement_csv": Rule(get=members()),
+    "timebank.club_view": Rule(get=officers()),
+    "timebank.limits": Rule(get=manager_only(), post=manager_only(400), ids={"membership_id": "member"}),
     # The books: the bank account's statement is the bookkeepers'; a member reaches only their own accounts.
     "books.journal": Rule(get=bookkeepers()),
     "books.journal_csv": Rule(get=bookkeepers()),

@@ -37,18 +37,20 @@ from wtforms.fields.core import UnboundField
 
 from coop.extensions import db
 from coop.forms import auth as auth_forms
+from coop.forms import ballots as ballots_forms
 from coop.forms import books as books_forms
 from coop.forms import clubs as clubs_forms
 from coop.forms import fund as fund_forms
-from coop.forms import timebank as time_forms
-from coop.forms import votes as votes_forms
+from coop.forms import investments as investments_forms
+from coop.forms import projects as projects_forms
+from coop.forms import timebank as timebank_forms
 from coop.forms.base import MoneyField
 from coop.models import Membership, MemberStatus, User
 from coop.services import ballots, fund, investments, ledger, timebank
 from coop.web import books as books_views
 from coop.web import fund as fund_views
 from coop.web import sealed
-from coop.web.votes import FORM_KINDS
+from coop.web.ballots import FORM_KINDS
 from tests.conftest import PASSWORD, Browser, form_values, hidden_fields, snapshot
 from tests.web.test_authorization import build_world
 
@@ -179,40 +181,40 @@ FUZZ: dict[str, Fuzz] = {
     "fund.refund": Fuzz("treasurer", (fund_forms.AmountForm,), ids={"membership_id": "leaver"}),
     "fund.distribute": Fuzz("treasurer", (fund_forms.AmountForm,), ids={"membership_id": "other"}),
     "fund.close": Fuzz("treasurer"),
-    "votes.propose": Fuzz("member", (votes_forms.ProjectForm,)),
-    "votes.edit_project": Fuzz("member", (votes_forms.ProjectForm,)),
-    "votes.present": Fuzz("member"),
-    "votes.withdraw": Fuzz("member", last=True),
-    "votes.declare_link": Fuzz("member", (votes_forms.LinkForm,)),
-    "votes.open_ballot": Fuzz("manager", (votes_forms.BallotForm,), args={"kind": "kind"}),
-    "votes.propose_amendment": Fuzz("manager", (votes_forms.CharterBallotForm,)),
-    "votes.vote": Fuzz("member", extra={"choice": "vote", "reason": "text", "proxy_for": "proxy_for"}),
-    "votes.give_proxy": Fuzz("member", (votes_forms.ProxyForm,)),
-    "votes.withdraw_proxy": Fuzz("member"),
-    "votes.close": Fuzz("manager"),
-    "votes.cancel": Fuzz("manager", (votes_forms.CancelForm,), last=True),
-    "invest.record": Fuzz("treasurer", (votes_forms.InvestmentForm,), ids={"project_id": "approved_project"}),
-    "invest.enter_payment": Fuzz("treasurer", (votes_forms.PaymentForm,)),
-    "invest.approve": Fuzz("manager"),
-    "invest.cancel": Fuzz("treasurer", (votes_forms.CancelPaymentForm,), last=True),
-    "invest.loan_terms": Fuzz("treasurer", (votes_forms.LoanTermsForm,)),
-    "invest.repayment": Fuzz("treasurer", (votes_forms.RepaymentForm,)),
-    "invest.investment_return": Fuzz("treasurer", (votes_forms.ReturnForm,)),
-    "invest.sale": Fuzz("treasurer", (votes_forms.SaleForm,)),
-    "invest.write_off": Fuzz("treasurer", (votes_forms.WriteOffForm,), last=True),
-    "invest.note": Fuzz("member", (votes_forms.NoteForm,)),
-    "time.privacy": Fuzz("member", (time_forms.PrivacyForm,)),
-    "time.publish": Fuzz("member", (time_forms.ListingForm,)),
-    "time.edit_listing": Fuzz("member", (time_forms.ListingForm,)),
-    "time.listing_status": Fuzz("member", (time_forms.StatusForm,), last=True),
-    "time.answer": Fuzz("secretary", (time_forms.AnswerForm,)),
-    "time.record": Fuzz("member", (time_forms.ExchangeForm,)),
-    "time.complete": Fuzz("member", (time_forms.CompleteForm,)),
-    "time.confirm": Fuzz("member", last=True),
-    "time.dispute": Fuzz("member", (time_forms.DisputeForm,)),
-    "time.withdraw": Fuzz("member"),
-    "time.settle": Fuzz("manager", (time_forms.SettleForm,)),
-    "time.limits": Fuzz("manager", (time_forms.LimitsForm,), ids={"membership_id": "member"}),
+    "projects.propose": Fuzz("member", (projects_forms.ProjectForm,)),
+    "projects.edit_project": Fuzz("member", (projects_forms.ProjectForm,)),
+    "projects.present": Fuzz("member"),
+    "projects.withdraw": Fuzz("member", last=True),
+    "projects.declare_link": Fuzz("member", (projects_forms.LinkForm,)),
+    "ballots.open_ballot": Fuzz("manager", (ballots_forms.BallotForm,), args={"kind": "kind"}),
+    "ballots.propose_amendment": Fuzz("manager", (ballots_forms.CharterBallotForm,)),
+    "ballots.vote": Fuzz("member", extra={"choice": "vote", "reason": "text", "proxy_for": "proxy_for"}),
+    "ballots.give_proxy": Fuzz("member", (ballots_forms.ProxyForm,)),
+    "ballots.withdraw_proxy": Fuzz("member"),
+    "ballots.close": Fuzz("manager"),
+    "ballots.cancel": Fuzz("manager", (ballots_forms.CancelForm,), last=True),
+    "investments.record": Fuzz("treasurer", (investments_forms.InvestmentForm,), ids={"project_id": "approved_project"}),
+    "investments.enter_payment": Fuzz("treasurer", (investments_forms.PaymentForm,)),
+    "investments.approve": Fuzz("manager"),
+    "investments.cancel": Fuzz("treasurer", (investments_forms.CancelPaymentForm,), last=True),
+    "investments.loan_terms": Fuzz("treasurer", (investments_forms.LoanTermsForm,)),
+    "investments.repayment": Fuzz("treasurer", (investments_forms.RepaymentForm,)),
+    "investments.investment_return": Fuzz("treasurer", (investments_forms.ReturnForm,)),
+    "investments.sale": Fuzz("treasurer", (investments_forms.SaleForm,)),
+    "investments.write_off": Fuzz("treasurer", (investments_forms.WriteOffForm,), last=True),
+    "investments.note": Fuzz("member", (investments_forms.NoteForm,)),
+    "timebank.privacy": Fuzz("member", (timebank_forms.PrivacyForm,)),
+    "timebank.publish": Fuzz("member", (timebank_forms.ListingForm,)),
+    "timebank.edit_listing": Fuzz("member", (timebank_forms.ListingForm,)),
+    "timebank.listing_status": Fuzz("member", (timebank_forms.StatusForm,), last=True),
+    "timebank.answer": Fuzz("secretary", (timebank_forms.AnswerForm,)),
+    "timebank.record": Fuzz("member", (timebank_forms.ExchangeForm,)),
+    "timebank.complete": Fuzz("member", (timebank_forms.CompleteForm,)),
+    "timebank.confirm": Fuzz("member", last=True),
+    "timebank.dispute": Fuzz("member", (timebank_forms.DisputeForm,)),
+    "timebank.withdraw": Fuzz("member"),
+    "timebank.settle": Fuzz("manager", (timebank_forms.SettleForm,)),
+    "timebank.limits": Fuzz("manager", (timebank_forms.LimitsForm,), ids={"membership_id": "member"}),
     "books.close_period": Fuzz("treasurer", (books_forms.ClosePeriodForm,)),
     "books.assert_balance": Fuzz("treasurer", (books_forms.AssertionForm,)),
     "books.resolve_assertion": Fuzz("treasurer", (books_forms.ResolveForm,)),

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from ..models import Ballot
 from . import labels
+from .models import Ballot
 
 
 def rounded_percent(part: int, whole: int) -> int:

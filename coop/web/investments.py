@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from ..amounts import decimal_text
 from ..forms.auth import EmptyForm
-from ..forms.votes import (
+from ..forms.investments import (
     CancelPaymentForm,
     InvestmentForm,
     LoanTermsForm,
@@ -25,9 +25,9 @@ from ..forms.votes import (
 from ..models import OFFICER_ROLES, ProjectStatus
 from ..services import fund, investments, membership, projects
 from .charts import line_chart
-from .forms import attempt, check_button, enter_club, post_on_page, render_form
+from .handling import attempt, check_button, enter_club, post_on_page, render_form
 
-bp = Blueprint("invest", __name__)
+bp = Blueprint("investments", __name__)
 
 
 @bp.before_request
@@ -43,7 +43,7 @@ def investment_list(club_id: int):
     chart = line_chart([format_date(month, "MMM yy") for month, _paid, _back in portfolio.chart],
                        [(_("Capital paid out (total)"), "invested", [p for _m, p, _b in portfolio.chart]),
                         (_("Money returned (total)"), "contributions", [b for _m, _p, b in portfolio.chart])])
-    return render_template("invest/investments.html", portfolio=portfolio, chart=chart)
+    return render_template("investments/investments.html", portfolio=portfolio, chart=chart)
 
 
 @bp.route("/clubs/<id:club_id>/projects/<id:project_id>/invest", methods=["GET", "POST"])
@@ -64,8 +64,8 @@ def record(club_id: int, project_id: int):
         if done is not None:
             flash(_("The investment in %(name)s is recorded. An officer can now enter its payment.",
                     name=done.name), "success")
-            return redirect(url_for("invest.investment", club_id=club_id, investment_id=done.id))
-    return render_form("invest/record.html", form, project=project)
+            return redirect(url_for("investments.investment", club_id=club_id, investment_id=done.id))
+    return render_form("investments/record.html", form, project=project)
 
 
 FOLLOW_UP_FORMS = {"form": PaymentForm, "terms_form": LoanTermsForm, "repayment_form": RepaymentForm,
@@ -96,7 +96,7 @@ def _page(club_id: int, investment_id: int, status: int = 200, **submitted):
         terms.term_periods.data, terms.frequency.data = shown.term_periods, shown.frequency
         terms.first_due_on.data = shown.first_due_on
     (line,) = [x for x in investments.portfolio(current_user.id, club_id).lines if x.investment.id == shown.id]
-    return render_template("invest/investment.html", investment=shown, line=line, me=me,
+    return render_template("investments/investment.html", investment=shown, line=line, me=me,
                            payments=investments.payments_of(current_user.id, club_id, investment_id),
                            events=investments.events_of(current_user.id, club_id, investment_id),
                            notes=investments.notes_of(current_user.id, club_id, investment_id),
@@ -125,7 +125,7 @@ def enter_payment(club_id: int, investment_id: int):
         if done is not None:
             flash(_("The payment is entered. A second officer must approve it before it is posted (R11)."),
                   "success")
-            return redirect(url_for("invest.investment", club_id=club_id, investment_id=investment_id))
+            return redirect(url_for("investments.investment", club_id=club_id, investment_id=investment_id))
     if not form.errors and not form.form_errors:
         abort(400)
     return _page(club_id, investment_id, getattr(form, "refusal_status", 400), form=form)
@@ -137,7 +137,7 @@ def approve(club_id: int, payment_id: int):
     check_button()
     payment = investments.approve_payment(current_user.id, club_id, payment_id)
     flash(_("The payment is approved and posted to the books."), "success")
-    return redirect(url_for("invest.investment", club_id=club_id, investment_id=payment.investment_id))
+    return redirect(url_for("investments.investment", club_id=club_id, investment_id=payment.investment_id))
 
 
 @bp.post("/clubs/<id:club_id>/payments/<id:payment_id>/cancel")
@@ -149,7 +149,7 @@ def cancel(club_id: int, payment_id: int):
         abort(400)
     payment = investments.cancel_payment(current_user.id, club_id, payment_id, form.reason.data)
     flash(_("The payment is cancelled."), "info")
-    return redirect(url_for("invest.investment", club_id=club_id, investment_id=payment.investment_id))
+    return redirect(url_for("investments.investment", club_id=club_id, investment_id=payment.investment_id))
 
 
 def _follow_up(club_id: int, investment_id: int, name: str, action, success: str):
@@ -157,7 +157,7 @@ def _follow_up(club_id: int, investment_id: int, name: str, action, success: str
     enter_club(club_id)
     form = FOLLOW_UP_FORMS[name]()
     return post_on_page(form, action, success,
-                        url_for("invest.investment", club_id=club_id, investment_id=investment_id),
+                        url_for("investments.investment", club_id=club_id, investment_id=investment_id),
                         lambda status: _page(club_id, investment_id, status, **{name: form}))
 
 

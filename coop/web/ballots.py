@@ -1,5 +1,5 @@
-"""Projects and ballots: proposing, presenting, declaring links, opening
-ballots, voting, proxies, results and the register of decisions."""
+"""Ballots: opening them (a charter amendment too), voting, proxies, closing or cancelling, results and
+the register of decisions."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -7,26 +7,17 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import labels
+from ..explain import explain, subject_of
 from ..forms.auth import EmptyForm
-from ..forms.votes import (
-    CancelForm,
-    CharterBallotForm,
-    LinkForm,
-    ProjectForm,
-    ProxyForm,
-    choices_of,
-    proxy_prefix,
-    vote_form_class,
-)
+from ..forms.ballots import BallotForm, CancelForm, CharterBallotForm, ProxyForm, choices_of, proxy_prefix, vote_form_class
 from ..models import BallotKind, Role
-from ..services import ballots, investments, membership, projects
+from ..services import ballots, membership
 from ..services.ballots import Subject
-from . import labels
-from .explain import explain, subject_of
 from .exports import csv_response, safe
-from .forms import attempt, check_button, enter_club, render_form
+from .handling import attempt, check_button, enter_club, render_form
 
-bp = Blueprint("votes", __name__)
+bp = Blueprint("ballots", __name__)
 
 
 @bp.before_request
@@ -39,101 +30,6 @@ def _locale() -> str:
     return str(get_locale() or "fr")
 
 
-# --- Projects ------------------------------------------------------------------------------
-
-
-@bp.get("/clubs/<id:club_id>/projects")
-def project_list(club_id: int):
-    enter_club(club_id)
-    rows = projects.projects_of(current_user.id, club_id)
-    return render_template("votes/projects.html", projects=rows)
-
-
-@bp.route("/clubs/<id:club_id>/projects/new", methods=["GET", "POST"])
-def propose(club_id: int):
-    enter_club(club_id)
-    form = ProjectForm()
-    if form.validate_on_submit():
-        project = attempt(form, lambda: projects.propose(current_user.id, club_id, form.values(),
-                                                         form_key=form.form_key.data), field_for=form.field_for)
-        if project is not None:
-            flash(_("Your project is saved as a draft. Present it when it is ready."), "success")
-            return redirect(url_for("votes.project", club_id=club_id, project_id=project.id))
-    return render_form("votes/project_form.html", form, project=None)
-
-
-@bp.get("/clubs/<id:club_id>/projects/<id:project_id>")
-def project(club_id: int, project_id: int):
-    me = enter_club(club_id)
-    shown = projects.project_for(current_user.id, club_id, project_id)
-    return render_template("votes/project.html", **_project_page(me, shown, LinkForm()))
-
-
-def _project_page(me, shown, link_form: LinkForm) -> dict:
-    """What the project page shows: its links, its ballots, its investment, and the forms."""
-    links = projects.links_of([shown.id])
-    return dict(project=shown, links=links, linked=any(link.membership_id == me.id for link in links),
-                may_steer=projects.may_steer(me, shown), link_form=link_form, action_form=EmptyForm(),
-                project_ballots=ballots.ballots_on_project(current_user.id, shown.club_id, shown.id),
-                investment=investments.investment_of_project(shown.club_id, shown.id))
-
-
-@bp.route("/clubs/<id:club_id>/projects/<id:project_id>/edit", methods=["GET", "POST"])
-def edit_project(club_id: int, project_id: int):
-    enter_club(club_id)
-    shown = projects.project_to_edit(current_user.id, club_id, project_id)
-    form = ProjectForm()
-    if not form.is_submitted():
-        for name in ("name", "description", "town", "legal_form", "instrument", "holder_name", "holder_contact"):
-            form[name].data = getattr(shown, name)
-        form.amount_requested.set_cents(shown.amount_requested, _locale())
-        if shown.stake_hundredths:
-            form.stake.data = _percent_text(shown.stake_hundredths)
-    if form.validate_on_submit():
-        changed = attempt(form, lambda: projects.update(current_user.id, club_id, project_id, form.values()),
-                          field_for=form.field_for)
-        if changed is not None:
-            flash(_("The project is updated."), "success")
-            return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
-    return render_form("votes/project_form.html", form, project=shown)
-
-
-def _percent_text(hundredths: int) -> str:
-    from ..amounts import decimal_text
-
-    return decimal_text(hundredths, _locale())
-
-
-@bp.post("/clubs/<id:club_id>/projects/<id:project_id>/present")
-def present(club_id: int, project_id: int):
-    enter_club(club_id)
-    check_button()
-    projects.present(current_user.id, club_id, project_id)
-    flash(_("The project is presented to the club."), "success")
-    return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
-
-
-@bp.post("/clubs/<id:club_id>/projects/<id:project_id>/withdraw")
-def withdraw(club_id: int, project_id: int):
-    enter_club(club_id)
-    check_button()
-    projects.withdraw(current_user.id, club_id, project_id)
-    flash(_("The project is withdrawn."), "info")
-    return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
-
-
-@bp.post("/clubs/<id:club_id>/projects/<id:project_id>/link")
-def declare_link(club_id: int, project_id: int):
-    me = enter_club(club_id)
-    form = LinkForm()
-    shown = projects.project_for(current_user.id, club_id, project_id)
-    if form.validate_on_submit() and attempt(form, lambda: projects.declare_link(
-            current_user.id, club_id, project_id, form.nature.data)) is not None:
-        flash(_("Your link is declared: you will not vote on this project (R8)."), "success")
-        return redirect(url_for("votes.project", club_id=club_id, project_id=project_id))
-    return render_form("votes/project.html", form, **_project_page(me, shown, form))
-
-
 # --- Ballots -------------------------------------------------------------------------------
 
 
@@ -142,7 +38,7 @@ def ballot_list(club_id: int):
     enter_club(club_id)
     rows = ballots.ballots_of(current_user.id, club_id)
     voted = ballots.my_participation(current_user.id, club_id)
-    return render_template("votes/ballots.html", ballots=rows, voted=voted)
+    return render_template("ballots/ballots.html", ballots=rows, voted=voted)
 
 
 #: The kinds opened from the ballot form (the charter has its own form).
@@ -162,8 +58,6 @@ def open_ballot(club_id: int, kind: str):
     enter_club(club_id, roles={Role.MANAGER})
     if kind not in FORM_KINDS:
         abort(404)
-    from ..forms.votes import BallotForm
-
     form = BallotForm()
     choices = ballots.subject_choices(current_user.id, club_id)
     form.method.choices = _method_choices(kind)
@@ -195,8 +89,8 @@ def open_ballot(club_id: int, kind: str):
             form_key=form.form_key.data), field_for=_subject_field)
         if opened is not None:
             flash(_("The ballot is open until %(when)s.", when=format_datetime(opened.closes_at, "short")), "success")
-            return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=opened.id))
-    return render_form("votes/ballot_new.html", form, kind=kind, relevant=relevant)
+            return redirect(url_for("ballots.ballot", club_id=club_id, ballot_id=opened.id))
+    return render_form("ballots/ballot_new.html", form, kind=kind, relevant=relevant)
 
 
 def _subject_field(name: str) -> str:
@@ -220,7 +114,7 @@ def propose_amendment(club_id: int):
         if opened is not None:
             flash(_("The amendment is put to the vote until %(when)s.",
                     when=format_datetime(opened.closes_at, "short")), "success")
-            return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=opened.id))
+            return redirect(url_for("ballots.ballot", club_id=club_id, ballot_id=opened.id))
     return render_form("clubs/charter_edit.html", form, ballot=True)
 
 
@@ -265,7 +159,7 @@ def _ballot_page(club_id: int, ballot_id: int, *, submitted=None, status: int = 
                 flash(str(message), "error")
     proxy_form = ProxyForm()
     proxy_form.holder_id.choices = [(m.id, m.user.name) for m in page.proxy_holders]
-    return render_template("votes/ballot.html", page=page, ballot=page.ballot, forms=forms, proxy_form=proxy_form,
+    return render_template("ballots/ballot.html", page=page, ballot=page.ballot, forms=forms, proxy_form=proxy_form,
                            action_form=EmptyForm(), cancel_form=CancelForm(), explanation=explain(page.ballot),
                            subject=subject_of(page.ballot), me=me,
                            charter_changes=_changes(page.ballot)), status
@@ -322,7 +216,7 @@ def vote(club_id: int, ballot_id: int):
                 flash(_("Your vote is recorded."), "success")
             else:
                 flash(_("The vote of %(name)s is recorded.", name=done.membership.user.name), "success")
-            return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
+            return redirect(url_for("ballots.ballot", club_id=club_id, ballot_id=ballot_id))
     if not form.errors and not form.form_errors:
         abort(400)
     return _ballot_page(club_id, ballot_id, submitted=form, status=getattr(form, "refusal_status", 400))
@@ -338,7 +232,7 @@ def give_proxy(club_id: int, ballot_id: int):
         abort(400)
     proxy = ballots.give_proxy(current_user.id, club_id, ballot_id, form.holder_id.data)
     flash(_("%(name)s holds your proxy for this ballot.", name=proxy.holder.user.name), "success")
-    return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
+    return redirect(url_for("ballots.ballot", club_id=club_id, ballot_id=ballot_id))
 
 
 @bp.post("/clubs/<id:club_id>/ballots/<id:ballot_id>/proxy/withdraw")
@@ -347,7 +241,7 @@ def withdraw_proxy(club_id: int, ballot_id: int):
     check_button()
     ballots.withdraw_proxy(current_user.id, club_id, ballot_id)
     flash(_("Your proxy is withdrawn: you vote yourself."), "info")
-    return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
+    return redirect(url_for("ballots.ballot", club_id=club_id, ballot_id=ballot_id))
 
 
 @bp.post("/clubs/<id:club_id>/ballots/<id:ballot_id>/close")
@@ -356,7 +250,7 @@ def close(club_id: int, ballot_id: int):
     check_button()
     ballots.close_early(current_user.id, club_id, ballot_id)
     flash(_("The ballot is closed."), "success")
-    return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
+    return redirect(url_for("ballots.ballot", club_id=club_id, ballot_id=ballot_id))
 
 
 @bp.post("/clubs/<id:club_id>/ballots/<id:ballot_id>/cancel")
@@ -368,7 +262,7 @@ def cancel(club_id: int, ballot_id: int):
         return _ballot_page(club_id, ballot_id, status=400)
     ballots.cancel(current_user.id, club_id, ballot_id, form.reason.data)
     flash(_("The ballot is cancelled."), "info")
-    return redirect(url_for("votes.ballot", club_id=club_id, ballot_id=ballot_id))
+    return redirect(url_for("ballots.ballot", club_id=club_id, ballot_id=ballot_id))
 
 
 # --- The register of decisions ------------------------------------------------------------------
@@ -378,7 +272,7 @@ def cancel(club_id: int, ballot_id: int):
 def decisions(club_id: int):
     enter_club(club_id)
     rows = ballots.decisions(current_user.id, club_id)
-    return render_template("votes/decisions.html", rows=[(b, subject_of(b), explain(b)) for b in rows])
+    return render_template("ballots/decisions.html", rows=[(b, subject_of(b), explain(b)) for b in rows])
 
 
 @bp.get("/clubs/<id:club_id>/decisions.csv")
