@@ -8,7 +8,8 @@ from flask.cli import AppGroup
 
 from .database import refresh_statistics
 from .extensions import db
-from .services import ballots, fund, investments, ledger, timebank
+from .services import ballots, fund, investments, ledger, membership, timebank
+from .services.demo import DEMO_PASSWORD, demo_logins_present, load_demo
 from .services.errors import CoopError
 
 coop_cli = AppGroup("coop", help="Entraide administration.")
@@ -33,8 +34,6 @@ def check_command() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing (exit 0) when the database already has data.")
 def demo_command(if_empty: bool) -> None:
     """Load the demo club (8 members) into an empty database."""
-    from .services.demo import DEMO_PASSWORD, demo_logins_present, load_demo
-
     try:
         logins = load_demo()
     except CoopError as err:
@@ -61,8 +60,6 @@ def tick_command() -> None:
     """Close the ballots whose deadline has passed and apply their decisions; put clubs past their
     term in management (R5); expire the exchanges not confirmed in time (R12); on SQLite, refresh the
     query planner's statistics. Run it from cron."""
-    from .services import ballots, membership
-
     closed = ballots.tick()
     ended = membership.end_terms()
     expired = timebank.expire_due()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from ..models.club import Threshold
+from ..models.vote import Method, Outcome
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,6 @@ def decide(method: str, threshold: str, quorum_percent: int, eligible: int, part
     no objection. Majority judgment and approval: quorum; the first-ranked
     option, alone at its rank, wins if enough participants accept it (a
     grade of fair or better, or an approval) to meet the threshold."""
-    from ..models.vote import Method, Outcome
-
     summary: dict = {"eligible": eligible, "participants": participants, "quorum_percent": quorum_percent,
                      "threshold": str(threshold)}
     quorum = quorum_met(participants, eligible, quorum_percent)

@@ -33,6 +33,7 @@ class IdConverter(BaseConverter):
 def register_web(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
+    # The blueprints import this package's helper modules: they are loaded once the package is.
     from . import auth, ballots, books, clubs, fund, investments, main, projects, timebank
 
     for area in (main, auth, clubs, fund, projects, ballots, investments, timebank, books):

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import labels
+from ..amounts import duration, money
 from ..explain import explain, subject_of
 from ..forms.auth import EmptyForm
 from ..forms.ballots import BallotForm, CancelForm, CharterBallotForm, ProxyForm, choices_of, proxy_prefix, vote_form_class
@@ -169,8 +170,6 @@ def _changes(ballot) -> list[tuple[str, str, str]]:
     """A charter amendment's settings: label, value in force when the ballot opened, value proposed."""
     if ballot.kind != BallotKind.CHARTER or not ballot.proposal:
         return []
-    from ..amounts import duration, money
-
     base = membership.charter_values(membership.charter_of(ballot.club_id, ballot.charter_version))
     hours = {v: k for k, v in CharterBallotForm.HOURS.items()}
 

@@ -9,7 +9,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..amounts import duration
+from ..amounts import duration, money
 from ..forms.auth import EmptyForm
 from ..forms.books import (
     AssertionForm,
@@ -31,6 +31,7 @@ from ..forms.books import (
 from ..models import OFFICER_ROLES, MemberStatus, Unit
 from ..services import books, fund, membership, reconcile, timebank
 from ..services.books import Cursor, JournalFilter
+from ..services.timebank import fold
 from . import sealed
 from .charts import line_chart
 from .exports import cents_text, csv_response, safe
@@ -222,8 +223,6 @@ CAPITAL_COLUMNS = ["member", "name", "status", "contributed", "refunded", "capit
 def time_or_money(value: int, unit: str) -> str:
     from flask_babel import get_locale
 
-    from ..amounts import money
-
     return duration(value) if unit == Unit.TIME else money(value, g.club.currency, str(get_locale() or "fr"))
 
 
@@ -294,8 +293,6 @@ COLUMN_GUESSES = {
 
 
 def _guess(header: list[str], name: str) -> int | None:
-    from ..services.timebank import fold
-
     for index, cell in enumerate(header):
         if fold(cell).strip(" :") in COLUMN_GUESSES[name]:
             return index

@@ -8,6 +8,7 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import amounts
 from ..forms.auth import EmptyForm
 from ..forms.fund import (
     AmountForm,
@@ -223,8 +224,6 @@ def confirm_import(club_id: int):
 
 
 def format_currency_cents(cents: int) -> str:
-    from .. import amounts
-
     return amounts.money(cents, g.club.currency, _locale())
 
 

@@ -6,6 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..amounts import decimal_text
 from ..forms.auth import EmptyForm
 from ..forms.projects import LinkForm, ProjectForm
 from ..services import ballots, investments, projects
@@ -84,8 +85,6 @@ def edit_project(club_id: int, project_id: int):
 
 
 def _percent_text(hundredths: int) -> str:
-    from ..amounts import decimal_text
-
     return decimal_text(hundredths, _locale())
 
 
