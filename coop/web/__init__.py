@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Flask, abort, flash, g, render_template, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -13,6 +12,7 @@ from .. import amounts, labels
 from ..extensions import db
 from ..services.errors import CoopError
 from ..services.validate import MAX_ID
+from .handling import locale_name
 
 
 class IdConverter(BaseConverter):
@@ -107,7 +107,7 @@ def _register_errors(app: Flask) -> None:
 def _register_templates(app: Flask) -> None:
     @app.template_filter("money")
     def money_filter(cents: int, currency: str) -> str:
-        return amounts.money(cents, currency, str(get_locale() or "fr"))
+        return amounts.money(cents, currency, locale_name())
 
     @app.template_filter("duration")
     def duration_filter(minutes: int) -> str:
@@ -115,7 +115,7 @@ def _register_templates(app: Flask) -> None:
 
     @app.template_filter("amount_input")
     def amount_input_filter(cents: int) -> str:
-        return amounts.decimal_text(cents, str(get_locale() or "fr"))
+        return amounts.decimal_text(cents, locale_name())
 
     @app.template_filter("percent")
     def percent_filter(value) -> str:
@@ -145,7 +145,7 @@ def _register_templates(app: Flask) -> None:
     @app.context_processor
     def inject():
         return {
-            "current_locale": str(get_locale() or "fr"),
+            "current_locale": locale_name(),
             "club": g.get("club"),
             "membership": g.get("membership"),
             "keeps_money": g.get("keeps_money", False),

@@ -3,9 +3,9 @@ the register of decisions."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import labels
 from ..amounts import duration, money
@@ -16,19 +16,9 @@ from ..models import BallotKind, Role
 from ..services import ballots, membership
 from ..services.ballots import Subject
 from .exports import csv_response, safe
-from .handling import attempt, check_button, enter_club, render_form
+from .handling import attempt, check_button, enter_club, locale_name, members_only, render_form
 
-bp = Blueprint("ballots", __name__)
-
-
-@bp.before_request
-@login_required
-def _logged_in():
-    """Every page here needs a logged-in person."""
-
-
-def _locale() -> str:
-    return str(get_locale() or "fr")
+bp = members_only(Blueprint("ballots", __name__))
 
 
 # --- Ballots -------------------------------------------------------------------------------
@@ -105,7 +95,7 @@ def propose_amendment(club_id: int):
     form = CharterBallotForm()
     current = membership.charter_values(membership.charter_of(club_id))
     if not form.is_submitted():
-        form.fill(current, _locale())
+        form.fill(current, locale_name())
     if form.validate_on_submit():
         changes = {k: v for k, v in form.values().items() if current.get(k) != v}
         opened = attempt(form, lambda: ballots.open_ballot(
@@ -175,7 +165,7 @@ def _changes(ballot) -> list[tuple[str, str, str]]:
 
     def shown(name: str, value) -> str:
         if name in CharterBallotForm.MONEY:
-            return money(value, g.club.currency, _locale())
+            return money(value, g.club.currency, locale_name())
         if name in hours:
             return duration(value)
         if name.startswith("threshold_"):

@@ -7,7 +7,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..amounts import duration, money
 from ..forms.auth import EmptyForm
@@ -35,15 +35,9 @@ from ..services.timebank import fold
 from . import sealed
 from .charts import line_chart
 from .exports import cents_text, csv_response, safe
-from .handling import attempt, check_button, enter_club, post_on_page, render_form
+from .handling import attempt, check_button, enter_club, locale_name, members_only, post_on_page, render_form
 
-bp = Blueprint("books", __name__)
-
-
-@bp.before_request
-@login_required
-def _logged_in():
-    """Every page here needs a logged-in person."""
+bp = members_only(Blueprint("books", __name__))
 
 
 def _bookkeeper(club_id: int):
@@ -221,9 +215,8 @@ CAPITAL_COLUMNS = ["member", "name", "status", "contributed", "refunded", "capit
 
 @bp.app_template_filter("time_or_money")
 def time_or_money(value: int, unit: str) -> str:
-    from flask_babel import get_locale
 
-    return duration(value) if unit == Unit.TIME else money(value, g.club.currency, str(get_locale() or "fr"))
+    return duration(value) if unit == Unit.TIME else money(value, g.club.currency, locale_name())
 
 
 # --- Period close and balance assertions ----------------------------------------------------------------------

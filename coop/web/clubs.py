@@ -2,23 +2,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..forms.auth import EmptyForm
 from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
 from ..models import MemberStatus, Role
 from ..services import ballots, ledger, membership, timebank
-from .handling import attempt, enter_club, render_form
+from .handling import attempt, enter_club, locale_name, members_only, render_form
 
-bp = Blueprint("clubs", __name__)
-
-
-@bp.before_request
-@login_required
-def _logged_in():
-    """Every page here needs a logged-in person."""
+bp = members_only(Blueprint("clubs", __name__))
 
 
 # --- Creating and joining ---------------------------------------------------------------
@@ -137,7 +130,7 @@ def edit_charter(club_id: int):
     enter_club(club_id, roles={Role.MANAGER})
     form = CharterForm()
     if not form.is_submitted():
-        form.fill(membership.charter_values(membership.charter_of(club_id)), str(get_locale() or "fr"))
+        form.fill(membership.charter_values(membership.charter_of(club_id)), locale_name())
     if form.validate_on_submit():
         amended = attempt(form, lambda: membership.amend_charter(current_user.id, club_id, form.values()),
                           field_for=form.field_for)

@@ -7,11 +7,12 @@ import io
 from collections.abc import Iterable, Sequence
 
 from flask import Response, request
-from flask_babel import get_locale
+
+from .handling import locale_name
 
 
 def _french() -> bool:
-    return str(get_locale() or "fr").startswith("fr")
+    return locale_name().startswith("fr")
 
 
 def separator() -> str:

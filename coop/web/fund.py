@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import amounts
 from ..forms.auth import EmptyForm
@@ -23,19 +23,9 @@ from ..models import Role
 from ..services import fund, imports, membership
 from . import sealed
 from .charts import line_chart
-from .handling import attempt, enter_club, render_form
+from .handling import attempt, enter_club, locale_name, members_only, render_form
 
-bp = Blueprint("fund", __name__)
-
-
-@bp.before_request
-@login_required
-def _logged_in():
-    """Every page here needs a logged-in person."""
-
-
-def _locale() -> str:
-    return str(get_locale() or "fr")
+bp = members_only(Blueprint("fund", __name__))
 
 
 # --- A member's savings ----------------------------------------------------------------------
@@ -47,7 +37,7 @@ def my_savings(club_id: int):
     form = PledgeForm()
     current = fund.pledge_in_force(me.id, date.today())
     if not form.is_submitted() and current is not None:
-        form.monthly_amount.set_cents(current.monthly_amount, _locale())
+        form.monthly_amount.set_cents(current.monthly_amount, locale_name())
         form.rhythm.data = current.rhythm
     if form.validate_on_submit():
         pledge = attempt(form, lambda: fund.set_pledge(current_user.id, club_id,
@@ -168,7 +158,7 @@ def month_sheet(club_id: int):
         for line in lines:
             left = max(line.due - line.paid_in_month, 0)
             if left:
-                form[f"amount_{line.membership.id}"].set_cents(left, _locale())
+                form[f"amount_{line.membership.id}"].set_cents(left, locale_name())
     if form.validate_on_submit():
         entries = [(line.membership.id, form[f"amount_{line.membership.id}"].cents) for line in lines]
         done = attempt(form, lambda: fund.record_month(
@@ -224,7 +214,7 @@ def confirm_import(club_id: int):
 
 
 def format_currency_cents(cents: int) -> str:
-    return amounts.money(cents, g.club.currency, _locale())
+    return amounts.money(cents, g.club.currency, locale_name())
 
 
 # --- Arrears -------------------------------------------------------------------------------------
@@ -255,7 +245,7 @@ def refund(club_id: int, membership_id: int):
         abort(404)
     form = AmountForm()
     if not form.is_submitted():
-        form.amount.set_cents(leaver.capital, _locale())
+        form.amount.set_cents(leaver.capital, locale_name())
     if form.validate_on_submit():
         done = attempt(form, lambda: fund.refund(current_user.id, club_id, membership_id, amount=form.amount.cents,
                                                  idempotency_key=form.form_key.data))

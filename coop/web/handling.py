@@ -1,11 +1,14 @@
-"""Glue between a form and one service call."""
+"""What the views share: a blueprint of members-only pages, entering a club, the page's language, and the
+glue between a form and one service call."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import render_template
+from flask import Blueprint, render_template
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from ..services.errors import CoopError, NotFound, NotPermitted
@@ -79,3 +82,19 @@ def post_on_page(form: FlaskForm, action: Callable[[FlaskForm], object], success
     if not form.errors and not form.form_errors:
         abort(400)
     return show(getattr(form, "refusal_status", 400))
+
+
+def members_only(bp: Blueprint) -> Blueprint:
+    """``bp`` with every page behind the login."""
+
+    @bp.before_request
+    @login_required
+    def _logged_in():
+        """Every page here needs a logged-in person."""
+
+    return bp
+
+
+def locale_name() -> str:
+    """The page's language ("fr" or "en"), as the amount formatters take it."""
+    return str(get_locale() or "fr")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..amounts import decimal_text
 from ..forms.auth import EmptyForm
@@ -25,15 +25,9 @@ from ..forms.investments import (
 from ..models import OFFICER_ROLES, ProjectStatus
 from ..services import fund, investments, membership, projects
 from .charts import line_chart
-from .handling import attempt, check_button, enter_club, post_on_page, render_form
+from .handling import attempt, check_button, enter_club, locale_name, members_only, post_on_page, render_form
 
-bp = Blueprint("investments", __name__)
-
-
-@bp.before_request
-@login_required
-def _logged_in():
-    """Every page here needs a logged-in person."""
+bp = members_only(Blueprint("investments", __name__))
 
 
 @bp.get("/clubs/<id:club_id>/investments")
@@ -92,7 +86,7 @@ def _page(club_id: int, investment_id: int, status: int = 200, **submitted):
                 f.label.field_id = f.id
     if "terms_form" not in submitted and shown.term_periods:
         terms = forms["terms_form"]
-        terms.rate.data = decimal_text(shown.rate_basis_points or 0, str(get_locale() or "fr"))
+        terms.rate.data = decimal_text(shown.rate_basis_points or 0, locale_name())
         terms.term_periods.data, terms.frequency.data = shown.term_periods, shown.frequency
         terms.first_due_on.data = shown.first_due_on
     (line,) = [x for x in investments.portfolio(current_user.id, club_id).lines if x.investment.id == shown.id]

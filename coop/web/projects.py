@@ -2,27 +2,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..amounts import decimal_text
 from ..forms.auth import EmptyForm
 from ..forms.projects import LinkForm, ProjectForm
 from ..services import ballots, investments, projects
-from .handling import attempt, check_button, enter_club, render_form
+from .handling import attempt, check_button, enter_club, locale_name, members_only, render_form
 
-bp = Blueprint("projects", __name__)
-
-
-@bp.before_request
-@login_required
-def _logged_in():
-    """Every page here needs a logged-in person."""
-
-
-def _locale() -> str:
-    return str(get_locale() or "fr")
+bp = members_only(Blueprint("projects", __name__))
 
 
 # --- Projects ------------------------------------------------------------------------------
@@ -72,7 +61,7 @@ def edit_project(club_id: int, project_id: int):
     if not form.is_submitted():
         for name in ("name", "description", "town", "legal_form", "instrument", "holder_name", "holder_contact"):
             form[name].data = getattr(shown, name)
-        form.amount_requested.set_cents(shown.amount_requested, _locale())
+        form.amount_requested.set_cents(shown.amount_requested, locale_name())
         if shown.stake_hundredths:
             form.stake.data = _percent_text(shown.stake_hundredths)
     if form.validate_on_submit():
@@ -85,7 +74,7 @@ def edit_project(club_id: int, project_id: int):
 
 
 def _percent_text(hundredths: int) -> str:
-    return decimal_text(hundredths, _locale())
+    return decimal_text(hundredths, locale_name())
 
 
 @bp.post("/clubs/<id:club_id>/projects/<id:project_id>/present")

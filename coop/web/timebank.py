@@ -6,7 +6,7 @@ from datetime import date
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import labels
 from ..amounts import duration
@@ -27,9 +27,9 @@ from ..forms.timebank import (
 from ..models import ExchangeStatus, ListingStatus, Role
 from ..services import membership, timebank
 from .exports import csv_response, safe
-from .handling import attempt, check_button, enter_club, post_on_page, render_form
+from .handling import attempt, check_button, enter_club, members_only, post_on_page, render_form
 
-bp = Blueprint("timebank", __name__)
+bp = members_only(Blueprint("timebank", __name__))
 
 
 def _exchange_limit() -> str:
@@ -39,12 +39,6 @@ def _exchange_limit() -> str:
 def _per_person() -> str:
     """Exchanges are limited per person (several members may share one address)."""
     return f"user:{current_user.id}" if current_user.is_authenticated else get_remote_address()
-
-
-@bp.before_request
-@login_required
-def _logged_in():
-    """Every page here needs a logged-in person."""
 
 
 def _enter(club_id: int, roles=None):
