@@ -23,9 +23,7 @@ skipped, so importing a file twice posts nothing new.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 import unicodedata
 from collections import Counter
@@ -34,6 +32,7 @@ from datetime import date
 
 from sqlalchemy import insert, select
 
+from .. import csvfile
 from ..amounts import AmountError, LazyMoney, parse_money
 from ..extensions import db
 from ..models import (
@@ -54,7 +53,6 @@ from .fund import MAX_CONTRIBUTION, OPEN_STATUSES, REFERENCE_MAX, _money_keeper,
 from .uow import unit_of_work
 
 MAX_LINES = 20_000
-MAX_BYTES = 2 * 1024 * 1024
 
 HEADERS = {
     "member": ("member", "email", "e-mail", "membre", "courriel", "adresse courriel"),
@@ -89,7 +87,7 @@ def parse_date(text: str) -> date:
 
 @dataclass
 class ImportLine:
-    number: int  # the line in the file, header = 1
+    number: int  # the line of the file the row starts on, the first being 1
     email: str
     amount: int | None = None
     received_on: date | None = None
@@ -123,23 +121,9 @@ class ImportPreview:
         return sum(line.amount for line in self.to_post)
 
 
-def _read_rows(data: bytes) -> tuple[dict[str, int], list[list[str]]]:
-    if not data or not data.strip():
-        raise InvalidInput(_l("The file is empty."), field="file")
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(_l("The file is too large (2 MB at most)."), field="file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(_l("Save the file as UTF-8 text (CSV UTF-8) and try again."), field="file") from None
-    if "\x00" in text:
-        raise InvalidInput(_l("This is not a CSV text file."), field="file")
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    if len(rows) > MAX_LINES + 1:
-        raise InvalidInput(_l("The file has too many lines (%(n)d at most).", n=MAX_LINES), field="file")
-    header = [_fold(cell) for cell in rows[0]]
+def _read_rows(data: bytes) -> tuple[dict[str, int], list[csvfile.Row]]:
+    rows = csvfile.read(data, separators=(",", ";"), max_lines=MAX_LINES)
+    header = [_fold(cell) for cell in rows[0].cells] if rows else []  # blank rows alone name no column
     columns: dict[str, int] = {}
     for name, aliases in HEADERS.items():
         for index, cell in enumerate(header):
@@ -152,17 +136,14 @@ def _read_rows(data: bytes) -> tuple[dict[str, int], list[list[str]]]:
     return columns, rows[1:]
 
 
-def _parse_lines(columns: dict[str, int], rows: list[list[str]], today: date) -> list[ImportLine]:
+def _parse_lines(columns: dict[str, int], rows: list[csvfile.Row], today: date) -> list[ImportLine]:
     lines = []
-    for offset, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines are nobody's mistake
-
+    for number, row in rows:
         def cell(name: str, row: list[str] = row) -> str:
             index = columns.get(name)
             return row[index].strip() if index is not None and index < len(row) else ""
 
-        line = ImportLine(number=offset, email=cell("member").lower())
+        line = ImportLine(number=number, email=cell("member").lower())
         if any(columns[name] >= len(row) for name in REQUIRED):
             line.errors.append(_l("Some columns are missing on this line."))
             lines.append(line)

@@ -14,9 +14,7 @@ debit of the ``bank`` account (debit-positive ledger).
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from datetime import date
 
 from sqlalchemy import exists, func, select
 
+from .. import csvfile
 from ..extensions import db
 from ..models import (
     Account,
@@ -45,7 +44,6 @@ from .membership import use_form_key
 from .uow import unit_of_work
 from .validate import is_id, one_line
 
-MAX_BYTES = 2 * 1024 * 1024
 MAX_LINES = 5000
 MAX_WINDOW = 15
 DATE_STYLES = ("dmy", "mdy", "ymd")
@@ -55,31 +53,18 @@ DECIMAL_STYLES = ("comma", "point")
 # --- Reading a bank file ------------------------------------------------------------------------------------------
 
 
-def read_table(data: bytes) -> list[list[str]]:
-    """The file's rows: UTF-8 (with or without a byte-order mark) or Windows-1252, the separator guessed
-    from the first line among ``;``, ``,`` and tab."""
-    if not data or not data.strip():
-        raise InvalidInput(_l("The file is empty."), field="file")
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(_l("The file is too large (2 MB at most)."), field="file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    if "\x00" in text:
-        raise InvalidInput(_l("This is not a CSV text file."), field="file")
-    first = text.split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first.count)
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-                if any(cell.strip() for cell in row)]
-    except csv.Error:  # a cell past the csv module's size limit, a broken quote
-        raise InvalidInput(_l("This is not a CSV text file."), field="file") from None
+def _read(data: bytes) -> list[csvfile.Row]:
+    """The file's rows with their lines: UTF-8 (with or without a byte-order mark) or Windows-1252, the
+    separator guessed from the first line among ``;``, ``,`` and tab."""
+    rows = csvfile.read(data, separators=(";", ",", "\t"), max_lines=MAX_LINES, fallback="cp1252")
     if len(rows) < 2:
         raise InvalidInput(_l("The file needs a line of column names and at least one line."), field="file")
-    if len(rows) > MAX_LINES + 1:
-        raise InvalidInput(_l("The file has too many lines (%(n)d at most).", n=MAX_LINES), field="file")
     return rows
+
+
+def read_table(data: bytes) -> list[list[str]]:
+    """The file's rows, blank ones left out: the column names, then the bank's lines."""
+    return [row.cells for row in _read(data)]
 
 
 @dataclass(frozen=True)
@@ -185,12 +170,12 @@ def _cell(row: list[str], index: int | None) -> str:
     return row[index] if index is not None and index < len(row) else ""
 
 
-def _parse(rows: list[list[str]], columns: Columns) -> Preview:
-    header, body = rows[0], rows[1:]
+def _parse(rows: list[csvfile.Row], columns: Columns) -> Preview:
+    header, body = rows[0].cells, rows[1:]
     columns.check(len(header))
     preview = Preview(header=header)
     seen: Counter = Counter()
-    for number, row in enumerate(body, start=2):
+    for number, row in body:
         label = " ".join(_cell(row, columns.label).split())[:300]
         line = ParsedLine(number, None, None, label)
         try:
@@ -219,7 +204,7 @@ def _parse(rows: list[list[str]], columns: Columns) -> Preview:
 def preview(user_id: int, club_id: int, data: bytes, columns: Columns) -> Preview:
     """What the file holds, line by line, with the lines already uploaded before marked as such."""
     bookkeeper(user_id, club_id)
-    result = _parse(read_table(data), columns)
+    result = _parse(_read(data), columns)
     prints = [line.fingerprint for line in result.lines if line.fingerprint]
     known = set()
     for start in range(0, len(prints), 500):

@@ -9,6 +9,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import csvfile
 from ..amounts import duration, money
 from ..forms.auth import EmptyForm
 from ..forms.books import (
@@ -317,7 +318,7 @@ def bank_upload(club_id: int):
     books.treasurer(current_user.id, club_id)
     form = BankFileForm()
     if form.validate_on_submit():
-        data = form.file.data.read(reconcile.MAX_BYTES + 1)
+        data = form.file.data.read(csvfile.MAX_BYTES + 1)
         rows = attempt(form, lambda: reconcile.read_table(data))
         if rows is not None:
             columns = _columns_form(rows[0], formdata=None)
@@ -346,7 +347,7 @@ def _columns_form(header: list[str], **kwargs) -> BankColumnsForm:
 def bank_columns(club_id: int):
     _bookkeeper(club_id)
     payload = request.form.get("payload", "")
-    data = sealed.unseal(BANK_SALT, club_id, payload, reconcile.MAX_BYTES)
+    data = sealed.unseal(BANK_SALT, club_id, payload, csvfile.MAX_BYTES)
     rows = reconcile.read_table(data)
     form = _columns_form(rows[0])
     if not form.validate_on_submit():

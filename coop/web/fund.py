@@ -8,7 +8,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import amounts
+from .. import amounts, csvfile
 from ..forms.auth import EmptyForm
 from ..forms.fund import (
     AmountForm,
@@ -181,7 +181,7 @@ def _seal(club_id: int, data: bytes) -> str:
 
 
 def _unseal(club_id: int, payload: str) -> bytes:
-    return sealed.unseal(SALT, club_id, payload, imports.MAX_BYTES)
+    return sealed.unseal(SALT, club_id, payload, csvfile.MAX_BYTES)
 
 
 @bp.route("/clubs/<id:club_id>/contributions/import", methods=["GET", "POST"])
@@ -191,7 +191,7 @@ def import_contributions(club_id: int):
     form = ImportForm()
     result, confirm_form = None, None
     if form.validate_on_submit():
-        data = form.file.data.read(imports.MAX_BYTES + 1)
+        data = form.file.data.read(csvfile.MAX_BYTES + 1)
         result = attempt(form, lambda: imports.preview(current_user.id, club_id, data))
         if result is not None and not result.error_count:
             confirm_form = ConfirmImportForm(payload=_seal(club_id, data))

@@ -12,6 +12,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from coop import csvfile
 from coop.extensions import db
 from coop.models import (
     Account,
@@ -215,8 +216,8 @@ def test_read_table_refuses_more_than_2_mb():
     header = b"Date;Montant;Libelle\n"
     line = b"05/03/2025;1,00;" + b"x" * 500 + b"\n"  # 517 bytes: 4 100 lines weigh 2 119 700 bytes
     body = line * 4100
-    fits = header + body[:reconcile.MAX_BYTES - len(header) - 1] + b"\n"
-    assert len(fits) == reconcile.MAX_BYTES and len(read_table(fits)) > 4000 // 2
+    fits = header + body[:csvfile.MAX_BYTES - len(header) - 1] + b"\n"
+    assert len(fits) == csvfile.MAX_BYTES and len(read_table(fits)) > 4000 // 2
     with pytest.raises(InvalidInput) as err:
         read_table(fits + b"x")
     assert err.value.field == "file"
