@@ -316,7 +316,8 @@ def _apply_time_limits(club_id: int, old: dict, new: dict) -> None:
                                                             Account.membership_id.is_not(None))):
         if (account.floor, account.ceiling) != before:
             continue
-        rules.check_new_limits(account.balance, new["time_floor_minutes"], new["time_ceiling_minutes"])
+        rules.check_time_limit(rules.LimitCheck.CHARTER_LIMITS, account.balance, new["time_floor_minutes"],
+                               new["time_ceiling_minutes"])
         account.floor, account.ceiling = new["time_floor_minutes"], new["time_ceiling_minutes"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ..models.club import THRESHOLD_FIELDS, Threshold
 from .errors import InvalidInput, LimitExceeded, RuleViolation, _l
@@ -166,6 +167,76 @@ def check_new_limits(balance: int, floor: int | None, ceiling: int | None) -> No
             rule="ceiling",
             field="ceiling",
         )
+
+
+# --- Time credits (R12) ------------------------------------------------------------------------
+
+
+class LimitCheck(StrEnum):
+    """What moves a member's time balance or its limits: each keeps its own wording."""
+
+    EXCHANGE = "exchange"  # a service given or received
+    REVERSAL = "reversal"  # a disputed exchange undone by an officer
+    MEMBER_LIMITS = "member_limits"  # the manager sets one member's own limits
+    CHARTER_LIMITS = "charter_limits"  # the charter changes the members' limits
+
+
+def check_time_bound(field: str, value: object) -> None:
+    """R12: a floor or ceiling the manager sets for one member stays within the charter's bounds.
+
+    Checked before the rest of the form (the reason), so kept apart from ``check_time_limit``."""
+    from ..amounts import duration
+
+    bound = CHARTER_BOUNDS[f"time_{field}_minutes"]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(_l("This value must be a whole number."), field=field)
+    if not bound.low <= value <= bound.high:
+        raise RuleViolation(
+            _l("Allowed values are %(low)s to %(high)s.", low=duration(bound.low), high=duration(bound.high)),
+            rule=bound.rule, field=field)
+
+
+def check_time_limit(check: LimitCheck, balance: int, floor: int | None, ceiling: int | None, *,
+                     minutes: int = 0, name: str = "") -> None:
+    """R12, in words a member understands: would ``name``'s time balance pass a limit?
+
+    For an exchange or a reversal, ``floor`` and ``ceiling`` are the member's and ``minutes`` is what their
+    balance moves by (negative when they receive, or give back in a reversal); a balance already outside
+    a limit (the limit was tightened) may still move back toward it. For new limits, ``floor`` and
+    ``ceiling`` are the new ones and must contain the balance."""
+    from ..amounts import duration
+
+    if check is LimitCheck.CHARTER_LIMITS:
+        check_new_limits(balance, floor, ceiling)  # the ledger's words, as for any account
+    elif check is LimitCheck.MEMBER_LIMITS:
+        if floor is not None and balance < floor:
+            raise RuleViolation(_l("%(name)s's time balance (%(balance)s) is below this floor.",
+                                   name=name, balance=duration(balance)), rule="R12", field="floor")
+        if ceiling is not None and balance > ceiling:
+            raise RuleViolation(_l("%(name)s's time balance (%(balance)s) is above this ceiling.",
+                                   name=name, balance=duration(balance)), rule="R12", field="ceiling")
+    elif minutes < 0 and floor is not None and balance + minutes < floor:
+        if check is LimitCheck.REVERSAL:
+            raise LimitExceeded(_l(
+                "Reversing would take %(name)s's time balance (%(balance)s) below their floor of %(floor)s. "
+                "Lower their floor first, with a reason.", name=name, balance=duration(balance),
+                floor=duration(floor)), rule="R12")
+        raise LimitExceeded(_l(
+            "%(name)s's time balance is %(balance)s and their floor is %(floor)s: receiving %(minutes)s would "
+            "take it below (at most %(room)s more).", name=name, balance=duration(balance),
+            floor=duration(floor), minutes=duration(-minutes),
+            room=duration(max(0, balance - floor))), rule="R12", field="minutes")
+    elif minutes > 0 and ceiling is not None and balance + minutes > ceiling:
+        if check is LimitCheck.REVERSAL:
+            raise LimitExceeded(_l(
+                "Reversing would take %(name)s's time balance (%(balance)s) above their ceiling of %(ceiling)s. "
+                "Raise their ceiling first, with a reason.", name=name, balance=duration(balance),
+                ceiling=duration(ceiling)), rule="R12")
+        raise LimitExceeded(_l(
+            "%(name)s's time balance is %(balance)s and their ceiling is %(ceiling)s: giving %(minutes)s would "
+            "take it above (at most %(room)s more).", name=name, balance=duration(balance),
+            ceiling=duration(ceiling), minutes=duration(minutes),
+            room=duration(max(0, ceiling - balance))), rule="R12", field="minutes")
 
 
 # --- Pooled savings (R4, R13) ------------------------------------------------------

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from .. import notify
-from ..amounts import duration, months_between
+from ..amounts import months_between
 from ..extensions import db
 from ..models import (
     OFFICER_ROLES,
@@ -56,8 +56,9 @@ from ..models import (
 from ..models.base import utcnow
 from . import ledger
 from .audit import record
-from .errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation, _l
+from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for, use_form_key
+from .rules import LimitCheck, check_time_bound, check_time_limit
 from .uow import insert_now, unit_of_work, update_now
 from .validate import is_id, one_line, paragraphs
 
@@ -75,9 +76,6 @@ MAX_QUERY = 100
 GENEROUS_MINUTES = 5 * 60
 #: Attention list: no exchange for this long.
 QUIET_DAYS = 91
-#: Limits a manager may set for one member (the charter's bounds, R12).
-FLOOR_BOUNDS = (-6_000, 0)
-CEILING_BOUNDS = (0, 24_000)
 #: Clubs where members still trade time.
 TRADING = (ClubStatus.FORMING, ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT)
 #: An exchange that still counts on the books.
@@ -357,21 +355,14 @@ def _limits(account: Account, warning_percent: int) -> Limits:
     return Limits(account.balance, account.floor, account.ceiling, warning_percent)
 
 
-def _check_limits(provider: Membership, receiver: Membership, minutes: int, accounts: dict[int, Account]) -> None:
-    """R12, in words a member understands: which limit, whose balance, how far."""
-    given, received = accounts[provider.id], accounts[receiver.id]
-    if received.floor is not None and received.balance - minutes < received.floor:
-        raise LimitExceeded(_l(
-            "%(name)s's time balance is %(balance)s and their floor is %(floor)s: receiving %(minutes)s would "
-            "take it below (at most %(room)s more).", name=receiver.user.name, balance=duration(received.balance),
-            floor=duration(received.floor), minutes=duration(minutes),
-            room=duration(max(0, received.balance - received.floor))), rule="R12", field="minutes")
-    if given.ceiling is not None and given.balance + minutes > given.ceiling:
-        raise LimitExceeded(_l(
-            "%(name)s's time balance is %(balance)s and their ceiling is %(ceiling)s: giving %(minutes)s would "
-            "take it above (at most %(room)s more).", name=provider.user.name, balance=duration(given.balance),
-            ceiling=duration(given.ceiling), minutes=duration(minutes),
-            room=duration(max(0, given.ceiling - given.balance))), rule="R12", field="minutes")
+def _check_limits(check: LimitCheck, exchange: Exchange, accounts: dict[int, Account]) -> None:
+    """R12 for both members of an exchange, or of its reversal: first the one whose balance goes down."""
+    down, up = exchange.receiver, exchange.provider
+    if check is LimitCheck.REVERSAL:
+        down, up = up, down
+    for member, minutes in ((down, -exchange.minutes), (up, exchange.minutes)):
+        account = accounts[member.id]
+        check_time_limit(check, account.balance, account.floor, account.ceiling, minutes=minutes, name=member.user.name)
 
 
 def _accounts(club_id: int, exchange: Exchange, *, lock: bool) -> dict[int, Account]:
@@ -390,7 +381,7 @@ def _accounts(club_id: int, exchange: Exchange, *, lock: bool) -> dict[int, Acco
 def _post(exchange: Exchange, author_id: int) -> None:
     """Post the exchange once: the provider's account up, the receiver's down, limits checked under lock."""
     accounts = _accounts(exchange.club_id, exchange, lock=True)
-    _check_limits(exchange.provider, exchange.receiver, exchange.minutes, accounts)
+    _check_limits(LimitCheck.EXCHANGE, exchange, accounts)
     # A service done in a period the treasurer has closed is counted on the first open day.
     closed = ledger.lock_for_posting(exchange.club_id).closed_through
     on = exchange.done_on if closed is None or exchange.done_on > closed else closed + timedelta(days=1)
@@ -427,8 +418,7 @@ def _submit(user_id: int, me: Membership, exchange: Exchange, minutes: object, d
     if charter is None or not charter.exchange_needs_confirmation:
         _post(exchange, user_id)
     else:
-        _check_limits(exchange.provider, exchange.receiver, exchange.minutes,
-                      _accounts(exchange.club_id, exchange, lock=False))
+        _check_limits(LimitCheck.EXCHANGE, exchange, _accounts(exchange.club_id, exchange, lock=False))
         exchange.status = ExchangeStatus.PENDING
         exchange.expires_on = today + timedelta(days=charter.exchange_expiry_days)
         notify.later("exchange_to_confirm", exchange.id)
@@ -623,18 +613,7 @@ def settle(user_id: int, club_id: int, exchange_id: int, *, decision: str, reaso
         if decision in ("reverse", "keep") and not posted:
             raise Conflict(_l("This exchange was never posted: cancel it."))
         if decision == "reverse":
-            accounts = _accounts(club_id, exchange, lock=True)
-            given, received = accounts[exchange.provider_id], accounts[exchange.receiver_id]
-            if given.floor is not None and given.balance - exchange.minutes < given.floor:
-                raise LimitExceeded(_l(
-                    "Reversing would take %(name)s's time balance (%(balance)s) below their floor of %(floor)s. "
-                    "Lower their floor first, with a reason.", name=exchange.provider.user.name,
-                    balance=duration(given.balance), floor=duration(given.floor)), rule="R12")
-            if received.ceiling is not None and received.balance + exchange.minutes > received.ceiling:
-                raise LimitExceeded(_l(
-                    "Reversing would take %(name)s's time balance (%(balance)s) above their ceiling of %(ceiling)s. "
-                    "Raise their ceiling first, with a reason.", name=exchange.receiver.user.name,
-                    balance=duration(received.balance), ceiling=duration(received.ceiling)), rule="R12")
+            _check_limits(LimitCheck.REVERSAL, exchange, _accounts(club_id, exchange, lock=True))
             reversal = ledger.reverse(club_id, exchange.transaction_id, reason=reason, author_id=user_id,
                                       idempotency_key=f"exchange-reversal:{exchange.id}", occurred_on=_today(today))
             exchange.reversal_id = reversal.id
@@ -721,16 +700,6 @@ def _visible(user_id: int, club_id: int, membership_id: int | None) -> Membershi
     return target
 
 
-def _hours_bound(value: object, bounds: tuple[int, int], field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(_l("This value must be a whole number."), field=field)
-    low, high = bounds
-    if not low <= value <= high:
-        raise RuleViolation(_l("Allowed values are %(low)s to %(high)s.", low=duration(low), high=duration(high)),
-                            rule="R12", field=field)
-    return value
-
-
 def set_member_limits(user_id: int, club_id: int, membership_id: int, *, floor: int, ceiling: int,
                       reason: str) -> Account:
     """The manager gives one member limits of their own, saying why (logged)."""
@@ -740,19 +709,13 @@ def set_member_limits(user_id: int, club_id: int, membership_id: int, *, floor: 
         if target.status != MemberStatus.ACTIVE:
             raise RuleViolation(_l("%(name)s is not an active member of the club.", name=target.user.name),
                                 rule="R12")
-        floor = _hours_bound(floor, FLOOR_BOUNDS, "floor")
-        ceiling = _hours_bound(ceiling, CEILING_BOUNDS, "ceiling")
+        check_time_bound("floor", floor)
+        check_time_bound("ceiling", ceiling)
         reason = one_line(reason, "reason", maximum=300)
         account = time_account(club_id, target.id)
         if (account.floor, account.ceiling) == (floor, ceiling):
             raise Conflict(_l("These are already the member's limits."))
-        if account.balance < floor:
-            raise RuleViolation(_l("%(name)s's time balance (%(balance)s) is below this floor.",
-                                   name=target.user.name, balance=duration(account.balance)), rule="R12", field="floor")
-        if account.balance > ceiling:
-            raise RuleViolation(_l("%(name)s's time balance (%(balance)s) is above this ceiling.",
-                                   name=target.user.name, balance=duration(account.balance)), rule="R12",
-                                field="ceiling")
+        check_time_limit(LimitCheck.MEMBER_LIMITS, account.balance, floor, ceiling, name=target.user.name)
         return ledger.set_limits(club_id, account.id, floor=floor, ceiling=ceiling, actor_id=user_id, reason=reason)
 
 

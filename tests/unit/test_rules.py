@@ -392,3 +392,113 @@ def test_new_limits_excluding_the_balance_are_refused(balance, floor, ceiling, e
     assert type(refusal.value) is error
     assert refusal.value.rule == rule
     assert refusal.value.field == field
+
+
+# --- check_time_limit (R12) ---------------------------------------------------------------
+
+EXCHANGE, REVERSAL = rules.LimitCheck.EXCHANGE, rules.LimitCheck.REVERSAL
+MEMBER, CHARTER = rules.LimitCheck.MEMBER_LIMITS, rules.LimitCheck.CHARTER_LIMITS
+
+
+@pytest.mark.parametrize(
+    ("check", "balance", "floor", "ceiling", "minutes"),
+    [
+        pytest.param(EXCHANGE, 0, -600, 2400, -600, id="receive down to -10 h exactly"),
+        pytest.param(EXCHANGE, 2300, -600, 2400, 100, id="give up to +40 h exactly"),
+        pytest.param(EXCHANGE, -700, -600, 2400, 60, id="below a tightened floor, giving moves back up"),
+        pytest.param(EXCHANGE, -700, -600, 2400, 100, id="below a tightened floor, giving goes back to it"),
+        pytest.param(EXCHANGE, 2500, -600, 2400, -60, id="above a tightened ceiling, receiving moves back down"),
+        pytest.param(EXCHANGE, 0, None, None, -(10**6), id="no floor"),
+        pytest.param(EXCHANGE, 0, None, None, 10**6, id="no ceiling"),
+        pytest.param(REVERSAL, 60, 0, 2400, -60, id="reversal: down to the floor exactly"),
+        pytest.param(REVERSAL, 2340, -600, 2400, 60, id="reversal: up to the ceiling exactly"),
+        pytest.param(REVERSAL, -700, -600, 2400, 60, id="reversal: below a tightened floor, moving back up"),
+        pytest.param(MEMBER, -600, -600, 2400, 0, id="member limits: balance on the floor"),
+        pytest.param(MEMBER, 2400, -600, 2400, 0, id="member limits: balance on the ceiling"),
+        pytest.param(MEMBER, 0, 0, 0, 0, id="member limits: 0 to 0 at 0"),
+        pytest.param(CHARTER, -1200, -1200, 4800, 0, id="charter limits: balance on the floor"),
+        pytest.param(CHARTER, 4800, -1200, 4800, 0, id="charter limits: balance on the ceiling"),
+    ],
+)
+def test_time_within_limits_passes(check, balance, floor, ceiling, minutes):
+    rules.check_time_limit(check, balance, floor, ceiling, minutes=minutes, name="Ada")
+
+
+@pytest.mark.parametrize(
+    ("check", "balance", "floor", "ceiling", "minutes", "error", "rule", "field", "words"),
+    [
+        pytest.param(EXCHANGE, 0, -600, 2400, -601, LimitExceeded, "R12", "minutes",
+                     ["Ada's time balance is 0 h", "their floor is −10 h", "receiving 10 h 01", "at most 10 h more"],
+                     id="receive one minute past -10 h"),
+        pytest.param(EXCHANGE, 2300, -600, 2400, 101, LimitExceeded, "R12", "minutes",
+                     ["Ada's time balance is 38 h 20", "their ceiling is 40 h", "giving 1 h 41", "at most 1 h 40 more"],
+                     id="give one minute past +40 h"),
+        pytest.param(EXCHANGE, -700, -600, 2400, -1, LimitExceeded, "R12", "minutes",
+                     ["their floor is −10 h", "receiving 0 h 01", "at most 0 h more"],
+                     id="below a tightened floor, receiving more"),
+        pytest.param(EXCHANGE, 2500, -600, 2400, 1, LimitExceeded, "R12", "minutes",
+                     ["their ceiling is 40 h", "giving 0 h 01", "at most 0 h more"],
+                     id="above a tightened ceiling, giving more"),
+        pytest.param(EXCHANGE, 0, 0, 0, -1, LimitExceeded, "R12", "minutes", ["floor is 0 h"], id="floor 0"),
+        pytest.param(REVERSAL, 59, 0, 2400, -60, LimitExceeded, "R12", None,
+                     ["Reversing would take Ada's time balance (0 h 59) below their floor of 0 h",
+                      "Lower their floor first"],
+                     id="reversal: one minute past the floor"),
+        pytest.param(REVERSAL, 2341, -600, 2400, 60, LimitExceeded, "R12", None,
+                     ["Reversing would take Ada's time balance (39 h 01) above their ceiling of 40 h",
+                      "Raise their ceiling first"],
+                     id="reversal: one minute past the ceiling"),
+        pytest.param(MEMBER, -601, -600, 2400, 0, RuleViolation, "R12", "floor",
+                     ["Ada's time balance (−10 h 01) is below this floor."], id="member limits: one below the floor"),
+        pytest.param(MEMBER, 2401, -600, 2400, 0, RuleViolation, "R12", "ceiling",
+                     ["Ada's time balance (40 h 01) is above this ceiling."],
+                     id="member limits: one above the ceiling"),
+        pytest.param(CHARTER, -1201, -1200, 4800, 0, RuleViolation, "floor", "floor",
+                     ["The balance (-1201) is already below this floor."], id="charter limits: one below the floor"),
+        pytest.param(CHARTER, 4801, -1200, 4800, 0, RuleViolation, "ceiling", "ceiling",
+                     ["The balance (4801) is already above this ceiling."], id="charter limits: one above the ceiling"),
+        pytest.param(CHARTER, 0, 1, 0, 0, InvalidInput, None, "floor", ["The floor must not be above the ceiling."],
+                     id="charter limits: floor above ceiling"),
+    ],
+)
+def test_time_past_a_limit_is_refused(check, balance, floor, ceiling, minutes, error, rule, field, words):
+    with pytest.raises(error) as refusal:
+        rules.check_time_limit(check, balance, floor, ceiling, minutes=minutes, name="Ada")
+    assert type(refusal.value) is error
+    assert (refusal.value.rule, refusal.value.field) == (rule, field)
+    for word in words:
+        assert word in str(refusal.value.message)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("floor", -6_000, id="floor -100 h"),
+        pytest.param("floor", 0, id="floor 0"),
+        pytest.param("ceiling", 0, id="ceiling 0"),
+        pytest.param("ceiling", 24_000, id="ceiling 400 h"),
+    ],
+)
+def test_a_members_own_limits_within_the_charters_bounds_pass(field, value):
+    rules.check_time_bound(field, value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error", "rule", "words"),
+    [
+        pytest.param("floor", -6_001, RuleViolation, "R12", "Allowed values are −100 h to 0 h.", id="floor past -100 h"),
+        pytest.param("floor", 1, RuleViolation, "R12", "Allowed values are −100 h to 0 h.", id="floor above 0"),
+        pytest.param("ceiling", -1, RuleViolation, "R12", "Allowed values are 0 h to 400 h.", id="ceiling below 0"),
+        pytest.param("ceiling", 24_001, RuleViolation, "R12", "Allowed values are 0 h to 400 h.",
+                     id="ceiling past 400 h"),
+        pytest.param("floor", "-600", InvalidInput, None, "This value must be a whole number.", id="text"),
+        pytest.param("ceiling", 60.0, InvalidInput, None, "This value must be a whole number.", id="float"),
+        pytest.param("ceiling", True, InvalidInput, None, "This value must be a whole number.", id="bool"),
+    ],
+)
+def test_a_members_own_limits_outside_the_charters_bounds_are_refused(field, value, error, rule, words):
+    with pytest.raises(error) as refusal:
+        rules.check_time_bound(field, value)
+    assert type(refusal.value) is error
+    assert (refusal.value.rule, refusal.value.field) == (rule, field)
+    assert words in str(refusal.value.message)
