@@ -37,7 +37,8 @@ from . import ledger, rules
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for
-from .uow import insert_now, unit_of_work
+from .rows import insert_now
+from .uow import unit_of_work
 from .validate import is_id, one_line
 
 

@@ -4,7 +4,9 @@ read balances and check every invariant.
 ``post`` is the only way rows reach ``journal_transaction`` and
 ``posting``. It is a primitive: domain services (contributions, exchanges,
 disbursements) decide who may post what, then call it inside their own
-unit of work.
+unit of work. They use the names without a leading underscore only: the
+speed work (statement caches, PostgreSQL's one-statement posting, the chain
+head and accounts kept locked for the unit of work) stays in here.
 """
 from __future__ import annotations
 
@@ -25,11 +27,12 @@ from ..models.base import utcnow
 from . import rules
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
-from .uow import attach_written, held, is_postgresql, unit_of_work
+from .rows import attach_written, held
+from .uow import is_postgresql, unit_of_work
 from .validate import is_id
 
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
-MAX_LINES = 200
+_KEY_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+_MAX_LINES = 200
 #: far above any real club's amounts, far below the 64-bit limit
 MAX_AMOUNT = 10**13
 
@@ -111,7 +114,7 @@ def _accounts_stmt(by: str, pg: bool):
     return stmt.with_for_update() if pg else stmt
 
 
-def closed_message(through: date):
+def _closed_message(through: date):
     return _l("The books are closed through %(day)s: date this entry after it (corrections go into the open "
               "period).", day=through.isoformat())
 
@@ -121,9 +124,9 @@ def closed_message(through: date):
 POSTING_TRANSACTION = and_(JournalTransaction.id == Posting.transaction_id, JournalTransaction.club_id == Posting.club_id)
 
 
-def check_open(head: LedgerHead, occurred_on: date) -> None:
+def _check_open(head: LedgerHead, occurred_on: date) -> None:
     if head.closed_through is not None and occurred_on <= head.closed_through:
-        raise RuleViolation(closed_message(head.closed_through), rule="period", field="occurred_on")
+        raise RuleViolation(_closed_message(head.closed_through), rule="period", field="occurred_on")
 
 
 def _seal(head: LedgerHead, txn: JournalTransaction, lines: Sequence[Line]) -> None:
@@ -149,11 +152,11 @@ def lock_codes(club_id: int, codes: Sequence[str]) -> dict[str, Account]:
                                                    {"club": club_id, "keys": sorted(set(codes))})}
     if len(found) != len(set(codes)):
         raise NotFound(_l("No such account."))
-    remember_locked(found.values())
+    _remember_locked(found.values())
     return found
 
 
-def remember_locked(accounts) -> None:
+def _remember_locked(accounts) -> None:
     """Accounts a use case has just locked itself (and read fresh): postings in this unit of work reuse them."""
     locked = held()
     if locked is not None:
@@ -180,8 +183,8 @@ def _lock_accounts(club_id: int, ids: Sequence[int]) -> dict[int, Account]:
 
 
 def _normalise(lines: Sequence[Line | tuple[int, int]]) -> list[Line]:
-    if not isinstance(lines, Sequence) or len(lines) > MAX_LINES:
-        raise InvalidInput(_l("A transaction has between 2 and %(max)d postings.", max=MAX_LINES))
+    if not isinstance(lines, Sequence) or len(lines) > _MAX_LINES:
+        raise InvalidInput(_l("A transaction has between 2 and %(max)d postings.", max=_MAX_LINES))
     result = []
     for line in lines:
         account_id, amount = (line.account_id, line.amount) if isinstance(line, Line) else line
@@ -195,7 +198,7 @@ def _normalise(lines: Sequence[Line | tuple[int, int]]) -> list[Line]:
 
 
 def _check_key(key: str) -> None:
-    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+    if not isinstance(key, str) or not _KEY_PATTERN.match(key):
         raise InvalidInput(_l("This form has expired; please reload the page and try again."))
 
 
@@ -244,7 +247,7 @@ def post(
                 if amount:
                     a = accounts[account_id]
                     rules.check_limits(a.code, a.balance, amount, a.floor, a.ceiling)
-            check_open(head, occurred_on)
+            _check_open(head, occurred_on)
         except (InvalidInput, RuleViolation):
             # A form sent again after its entry moved a balance to its limit (or the books were closed) finds
             # its entry rather than a refusal.
@@ -378,7 +381,7 @@ def post_many(club_id: int, *, unit: Unit, entries: Sequence[Entry], author_id: 
     with unit_of_work() as session:
         head = lock_for_posting(club_id)
         for entry, _ in prepared:
-            check_open(head, entry.occurred_on)
+            _check_open(head, entry.occurred_on)
         accounts = _lock_accounts(club_id, sorted({l.account_id for _, norm in prepared for l in norm}))
         for account in accounts.values():
             if account.unit != unit:
@@ -514,7 +517,7 @@ class Violation:
         return f"invariant {self.invariant} ({where}): {self.detail}"
 
 
-APPEND_ONLY_TABLES = ("journal_transaction", "posting")
+_APPEND_ONLY_TABLES = ("journal_transaction", "posting")
 
 
 def _triggers_present() -> set[str]:
@@ -531,11 +534,15 @@ def _triggers_present() -> set[str]:
 
 
 def check() -> list[Violation]:
-    """Verify invariants 1–6 of the ledger over every club. Read only."""
+    """Verify invariants 1–6 of the ledger, then the hash chain (12), over every club. Read only."""
+    return (_check_balanced() + _check_append_only() + _check_balances() + _check_limits_respected()
+            + _check_replay_keys() + check_chain())
+
+
+def _check_balanced() -> list[Violation]:
+    """Invariant 1: two postings at least, summing to zero, within the transaction's club; and 6: in its unit."""
     s = db.session
     found: list[Violation] = []
-
-    # 1. Balanced, two postings at least, one unit (also 6: no mixing), same club.
     unbalanced = s.execute(
         select(Posting.transaction_id, JournalTransaction.club_id, func.sum(Posting.amount), func.count())
         .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
@@ -567,16 +574,20 @@ def check() -> list[Violation]:
             found.append(Violation(6, club_id, f"posting {posting_id} puts {account_unit} into {txn_unit} transaction {txn_id}"))
         if account_club != club_id or posting_club != club_id:
             found.append(Violation(1, club_id, f"posting {posting_id} of transaction {txn_id} crosses clubs"))
+    return found
 
-    # 2. Append-only guards in place; reversals mirror their original.
+
+def _check_append_only() -> list[Violation]:
+    """Invariant 2: the append-only guards are in place, and a reversal nets to zero with its original on every
+    account they touch."""
+    found: list[Violation] = []
     present = _triggers_present()
-    for table in APPEND_ONLY_TABLES:
+    for table in _APPEND_ONLY_TABLES:
         for action in ("update", "delete"):
             name = f"{table}.{table}_no_{action}"
             if name not in present:
                 found.append(Violation(2, None, f"trigger {table}_no_{action} is missing or disabled"))
-    # A reversal and its original net to zero on every account they touch.
-    unmirrored = s.execute(
+    unmirrored = db.session.execute(
         select(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.reverses_id)
         .join(
             Posting,
@@ -590,42 +601,47 @@ def check() -> list[Violation]:
     )
     for rev_id, club_id, orig_id in unmirrored:
         found.append(Violation(2, club_id, f"reversal {rev_id} does not mirror transaction {orig_id}"))
+    return found
 
-    # 3. Cached balances.
+
+def _check_balances() -> list[Violation]:
+    """Invariant 3: each account's cached balance is the sum of its postings."""
     sums = (
         select(Posting.account_id, func.sum(Posting.amount).label("total"))
         .group_by(Posting.account_id)
         .subquery()
     )
-    drift = s.execute(
+    drift = db.session.execute(
         select(Account.id, Account.club_id, Account.code, Account.balance, func.coalesce(sums.c.total, 0))
         .outerjoin(sums, sums.c.account_id == Account.id)
         .where(Account.balance != func.coalesce(sums.c.total, 0))
     )
-    for account_id, club_id, code, cached, actual in drift:
-        found.append(Violation(3, club_id, f"account {code} (#{account_id}) caches {cached} but its postings sum to {actual}"))
+    return [Violation(3, club_id, f"account {code} (#{account_id}) caches {cached} but its postings sum to {actual}")
+            for account_id, club_id, code, cached, actual in drift]
 
-    # 4. Floors and ceilings.
-    outside = s.execute(
+
+def _check_limits_respected() -> list[Violation]:
+    """Invariant 4: no balance beyond its account's floor or ceiling."""
+    outside = db.session.execute(
         select(Account.id, Account.club_id, Account.code, Account.balance, Account.floor, Account.ceiling).where(
             ((Account.floor.is_not(None)) & (Account.balance < Account.floor))
             | ((Account.ceiling.is_not(None)) & (Account.balance > Account.ceiling))
         )
     )
-    for account_id, club_id, code, balance, floor, ceiling in outside:
-        found.append(Violation(4, club_id, f"account {code} (#{account_id}) at {balance} is outside [{floor}, {ceiling}]"))
+    return [Violation(4, club_id, f"account {code} (#{account_id}) at {balance} is outside [{floor}, {ceiling}]")
+            for account_id, club_id, code, balance, floor, ceiling in outside]
 
-    # 5. One transaction per idempotency key (the unique key guards it; a
-    #    database without it is reported here).
-    dupes = s.execute(
+
+def _check_replay_keys() -> list[Violation]:
+    """Invariant 5: one transaction per idempotency key (the unique key guards it; a database without it is
+    reported here)."""
+    dupes = db.session.execute(
         select(JournalTransaction.club_id, JournalTransaction.idempotency_key, func.count())
         .group_by(JournalTransaction.club_id, JournalTransaction.idempotency_key)
         .having(func.count() > 1)
     )
-    for club_id, key, count in dupes:
-        found.append(Violation(5, club_id, f"idempotency key {key!r} used by {count} transactions"))
-    found.extend(check_chain())
-    return found
+    return [Violation(5, club_id, f"idempotency key {key!r} used by {count} transactions")
+            for club_id, key, count in dupes]
 
 
 def check_chain(chunk: int = 1000) -> list[Violation]:
@@ -674,23 +690,3 @@ def check_chain(chunk: int = 1000) -> list[Violation]:
             found.append(Violation(12, club_id, "the chain's head does not point at its last transaction"))
     return found
 
-
-# --- Reading, scoped to the acting person ---------------------------------------------
-
-
-def my_accounts(user_id: int, club_id: int) -> list[Account]:
-    from .membership import membership_for
-
-    me = membership_for(user_id, club_id)
-    return accounts_of(club_id, membership_id=me.id)
-
-
-def accounts_visible_to(user_id: int, club_id: int) -> list[Account]:
-    """Officers who keep the books see every account; a member sees their own."""
-    from ..models import Role
-    from .membership import membership_for
-
-    me = membership_for(user_id, club_id)
-    if me.role in (Role.MANAGER, Role.TREASURER):
-        return accounts_of(club_id)
-    return accounts_of(club_id, membership_id=me.id)

@@ -34,7 +34,7 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
-from . import rules
+from . import ledger, rules
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .uow import is_postgresql, unit_of_work
@@ -105,6 +105,19 @@ def members_of(user_id: int, club_id: int, *, statuses: tuple[str, ...] = (Membe
             .order_by(User.name)
         )
     )
+
+
+def my_accounts(user_id: int, club_id: int) -> list[Account]:
+    me = membership_for(user_id, club_id)
+    return ledger.accounts_of(club_id, membership_id=me.id)
+
+
+def accounts_visible_to(user_id: int, club_id: int) -> list[Account]:
+    """Officers who keep the books see every account; a member sees their own."""
+    me = membership_for(user_id, club_id)
+    if me.role in (Role.MANAGER, Role.TREASURER):
+        return ledger.accounts_of(club_id)
+    return ledger.accounts_of(club_id, membership_id=me.id)
 
 
 @cache

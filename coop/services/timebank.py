@@ -58,8 +58,9 @@ from . import ledger
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for, use_form_key
+from .rows import insert_now, update_now
 from .rules import LimitCheck, check_time_bound, check_time_limit
-from .uow import insert_now, unit_of_work, update_now
+from .uow import unit_of_work
 from .validate import is_id, one_line, paragraphs
 
 #: One exchange is at most a day's work; longer help is recorded day by day.

@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..forms.auth import EmptyForm
 from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
 from ..models import MemberStatus, Role
-from ..services import ballots, ledger, membership, timebank
+from ..services import ballots, membership, timebank
 from .handling import attempt, enter_club, locale_name, members_only, render_form
 
 bp = members_only(Blueprint("clubs", __name__))
@@ -53,7 +53,7 @@ def club_home(club_id: int):
     enter_club(club_id)
     if membership.end_term_if_due(club_id):
         enter_club(club_id)
-    accounts = ledger.my_accounts(current_user.id, club_id)
+    accounts = membership.my_accounts(current_user.id, club_id)
     check = membership.activation_check(current_user.id, club_id)
     waiting = [w for w in ballots.open_ballots_for(current_user.id) if w.ballot.club_id == club_id]
     timebank.expire_due(club_id=club_id)
@@ -171,4 +171,4 @@ def revoke_invitation(club_id: int, invitation_id: int):
 @bp.get("/clubs/<id:club_id>/accounts")
 def accounts(club_id: int):
     enter_club(club_id)
-    return render_template("clubs/accounts.html", accounts=ledger.accounts_visible_to(current_user.id, club_id))
+    return render_template("clubs/accounts.html", accounts=membership.accounts_visible_to(current_user.id, club_id))

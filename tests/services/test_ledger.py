@@ -170,7 +170,8 @@ def test_rows_written_directly_follow_a_savepoint_rolled_back(books):
     """A row updated by a prepared statement inside a savepoint that rolls back is read again, not kept as
     written; a row inserted that way leaves the session; only new objects may be inserted that way."""
     from coop.models import Account
-    from coop.services.uow import insert_now, unit_of_work, update_now
+    from coop.services.rows import insert_now, update_now
+    from coop.services.uow import unit_of_work
 
     with unit_of_work():
         bank = db.session.get(Account, books.bank)
@@ -182,6 +183,24 @@ def test_rows_written_directly_follow_a_savepoint_rolled_back(books):
         with pytest.raises(RuntimeError):
             insert_now(bank)
     assert db.session.get(Account, books.bank).name != "Banque renommée"
+
+
+def test_rows_locked_are_kept_for_their_unit_of_work_only(books):
+    """The chain head a unit of work locked is reused by its nested calls, forgotten when a savepoint rolls back
+    (PostgreSQL releases the locks taken in it) and when the unit ends."""
+    from coop.services.rows import held
+    from coop.services.uow import unit_of_work
+
+    assert held() is None
+    with unit_of_work():
+        head = ledger.lock_for_posting(books.club_id)
+        with unit_of_work():
+            assert held() == {"heads": {books.club_id: head}}
+        db.session.begin_nested().rollback()
+        assert held() == {}
+        ledger.lock_for_posting(books.club_id)
+    with unit_of_work():
+        assert held() == {}
 
 
 # --- post(): refusals ------------------------------------------------------------------------
