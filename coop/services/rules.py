@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..amounts import LazyMoney, duration
 from ..models.club import THRESHOLD_FIELDS, Threshold
 from .errors import InvalidInput, LimitExceeded, RuleViolation, _l
 
@@ -185,8 +186,6 @@ def check_time_bound(field: str, value: object) -> None:
     """R12: a floor or ceiling the manager sets for one member stays within the charter's bounds.
 
     Checked before the rest of the form (the reason), so kept apart from ``check_time_limit``."""
-    from ..amounts import duration
-
     bound = CHARTER_BOUNDS[f"time_{field}_minutes"]
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(_l("This value must be a whole number."), field=field)
@@ -204,8 +203,6 @@ def check_time_limit(check: LimitCheck, balance: int, floor: int | None, ceiling
     balance moves by (negative when they receive, or give back in a reversal); a balance already outside
     a limit (the limit was tightened) may still move back toward it. For new limits, ``floor`` and
     ``ceiling`` are the new ones and must contain the balance."""
-    from ..amounts import duration
-
     if check is LimitCheck.CHARTER_LIMITS:
         check_new_limits(balance, floor, ceiling)  # the ledger's words, as for any account
     elif check is LimitCheck.MEMBER_LIMITS:
@@ -244,8 +241,6 @@ def check_time_limit(check: LimitCheck, balance: int, floor: int | None, ceiling
 
 def check_pledge(monthly: int, minimum: int, yearly_cap: int, currency: str) -> None:
     """R4: a pledge is at least the monthly minimum and at most the yearly cap over twelve months."""
-    from ..amounts import LazyMoney
-
     if monthly < minimum:
         raise RuleViolation(
             _l("The charter asks for at least %(min)s a month.", min=LazyMoney(minimum, currency)),
@@ -258,8 +253,6 @@ def check_pledge(monthly: int, minimum: int, yearly_cap: int, currency: str) -> 
 
 def check_yearly_cap(paid_this_year: int, amount: int, yearly_cap: int, currency: str) -> None:
     """R4: what a member pays in one calendar year never passes the cap."""
-    from ..amounts import LazyMoney
-
     if paid_this_year + amount > yearly_cap:
         raise RuleViolation(
             _l("This would pass the yearly cap of %(cap)s: %(paid)s already received this year, %(left)s left.",
@@ -270,8 +263,6 @@ def check_yearly_cap(paid_this_year: int, amount: int, yearly_cap: int, currency
 
 def check_refund(amount: int, capital: int, available_cash: int, currency: str) -> None:
     """R13: a leaver is refunded no more than their capital, and no more than the cash available."""
-    from ..amounts import LazyMoney
-
     if amount <= 0:
         raise InvalidInput(_l("The amount must be more than zero."), field="amount")
     if amount > capital:
