@@ -47,6 +47,7 @@ from . import fund, investments, membership, projects, rules, tally
 from .audit import record
 from .errors import Conflict, CoopError, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for, use_form_key
+from .transitions import move, sources
 from .uow import is_postgresql, unit_of_work
 from .validate import is_id, one_line, paragraphs
 
@@ -468,7 +469,7 @@ def close_if_due(club_id: int, ballot_id: int, *, now: datetime | None = None) -
 def close_due_in(club_id: int, *, now: datetime | None = None) -> None:
     now = now or utcnow()
     for ballot_id in list(db.session.scalars(select(Ballot.id).where(
-            Ballot.club_id == club_id, Ballot.status == BallotStatus.OPEN, Ballot.closes_at <= now))):
+            Ballot.club_id == club_id, Ballot.status.in_(sources(Ballot, BallotStatus.CLOSED)), Ballot.closes_at <= now))):
         close_if_due(club_id, ballot_id, now=now)
 
 
@@ -476,7 +477,7 @@ def tick(*, now: datetime | None = None) -> int:
     """Close every ballot past its deadline, in every club (for cron). Returns how many closed."""
     now = now or utcnow()
     due = list(db.session.execute(select(Ballot.club_id, Ballot.id).where(
-        Ballot.status == BallotStatus.OPEN, Ballot.closes_at <= now).order_by(Ballot.closes_at)))
+        Ballot.status.in_(sources(Ballot, BallotStatus.CLOSED)), Ballot.closes_at <= now).order_by(Ballot.closes_at)))
     db.session.rollback()
     for club_id, ballot_id in due:
         close_if_due(club_id, ballot_id, now=now)
@@ -508,7 +509,7 @@ def cancel(user_id: int, club_id: int, ballot_id: int, reason: str, *, now: date
         membership_for(user_id, club_id, roles={Role.MANAGER})
         ballot = _ballot(club_id, ballot_id, lock=True)
         _still_open(ballot, now)
-        ballot.status = BallotStatus.CANCELLED
+        move(ballot, BallotStatus.CANCELLED)
         ballot.closed_at, ballot.closed_by_id, ballot.cancel_reason = now, user_id, reason
         for option in ballot.options:
             if option.project_id:
@@ -543,7 +544,7 @@ def _close(ballot: Ballot, actor_id: int | None, now: datetime) -> None:
     ordered = {o.id: counts.get(o.id, {}) for o in ballot.options}
     decision = tally.decide(ballot.method, ballot.threshold, ballot.quorum_percent, ballot.eligible_count,
                             _participants(ballot.id), ordered)
-    ballot.status = BallotStatus.CLOSED
+    move(ballot, BallotStatus.CLOSED)
     ballot.closed_at, ballot.closed_by_id = now, actor_id
     ballot.outcome = decision.outcome
     ballot.tally = decision.summary

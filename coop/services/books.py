@@ -41,6 +41,7 @@ from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .fund import may_record_money, sum_of
 from .membership import membership_for
+from .transitions import move
 from .uow import unit_of_work
 from .validate import is_id, one_line
 
@@ -636,7 +637,8 @@ def resolve_assertion(user_id: int, club_id: int, assertion_id: object, *, note:
         actual = balances_on(club_id, assertion.stated_on).get(assertion.account_id, 0)
         if actual == assertion.expected:
             raise Conflict(_l("The books agree with this statement: there is nothing to resolve."))
-        assertion.status, assertion.resolution = AssertionStatus.RESOLVED, note
+        move(assertion, AssertionStatus.RESOLVED)
+        assertion.resolution = note
         assertion.resolved_by_id, assertion.resolved_at = user_id, utcnow()
         record(user_id, club_id, "books.resolve_assertion", assertion, after={
             "note": note, "expected": assertion.expected, "actual": actual})

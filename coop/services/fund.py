@@ -38,6 +38,7 @@ from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for
 from .rows import insert_now
+from .transitions import move
 from .uow import unit_of_work
 from .validate import is_id, one_line
 
@@ -642,7 +643,7 @@ def begin_dissolution(club_id: int, *, decided_by: int | None, ballot_id: int | 
         if club.status not in (ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT):
             raise Conflict(_l("Only an active club can be dissolved."))
         before = club.status
-        club.status = ClubStatus.DISSOLVING
+        move(club, ClubStatus.DISSOLVING)
         closing = _close_results(club_id, decided_by)
         record(decided_by, club_id, "club.dissolve", club, before={"status": before},
                after={"status": "dissolving", "ballot": ballot_id, "closing_entry": closing})
@@ -753,7 +754,7 @@ def close_club(user_id: int, club_id: int) -> Club:
         if left:
             raise RuleViolation(_l("%(n)d accounts still hold money: share everything out first.", n=left),
                                 rule="R13")
-        club.status = ClubStatus.CLOSED
+        move(club, ClubStatus.CLOSED)
         record(user_id, club_id, "club.close", club, before={"status": "dissolving"}, after={"status": "closed"})
         return club
 

@@ -48,6 +48,7 @@ from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import charter_of, membership_for, use_form_key
 from .projects import recused_member_ids
+from .transitions import move
 from .uow import is_postgresql, unit_of_work
 from .validate import is_id, one_line
 
@@ -272,7 +273,7 @@ def approve_payment(user_id: int, club_id: int, payment_id: int) -> Disbursement
                                   idempotency_key=f"disbursement:{payment.id}", occurred_on=payment.paid_on,
                                   memo=f"{investment.name} {payment.bank_reference}".strip()[:200],
                                   author_id=user_id)
-        payment.status = DisbursementStatus.APPROVED
+        move(payment, DisbursementStatus.APPROVED)
         payment.approved_by_id = officer.id
         payment.approved_at = utcnow()
         payment.transaction_id = transaction.id
@@ -291,7 +292,7 @@ def cancel_payment(user_id: int, club_id: int, payment_id: int, reason: str) -> 
         payment = _payment(club_id, payment_id)
         if payment.status != DisbursementStatus.PENDING:
             raise Conflict(_l("Only a payment waiting for approval can be cancelled."))
-        payment.status = DisbursementStatus.CANCELLED
+        move(payment, DisbursementStatus.CANCELLED)
         payment.cancelled_at = utcnow()
         payment.cancel_reason = reason
         record(user_id, club_id, "disbursement.cancel", payment, after={"reason": reason})
@@ -592,7 +593,7 @@ def _close_if_settled(investment: Investment, status: InvestmentStatus, on: date
     pending = db.session.scalar(select(func.count()).select_from(Disbursement).where(
         Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.PENDING))
     if _outstanding(investment) == 0 and not pending:
-        investment.status = status
+        move(investment, status)
         investment.ended_on = on
         investment.end_reason = reason or None
 
@@ -726,7 +727,7 @@ def write_off(user_id: int, club_id: int, investment_id: int, *, reason: str, on
         use_form_key(user_id, form_key)
         event = _event(user_id, investment, EventKind.WRITE_OFF, on, book=outstanding, loss=outstanding,
                        note=reason, key=f"event:{form_key}")
-        investment.status = InvestmentStatus.WRITTEN_OFF
+        move(investment, InvestmentStatus.WRITTEN_OFF)
         investment.ended_on, investment.end_reason = on, reason
         return event
 

@@ -37,6 +37,7 @@ from ..models.base import utcnow
 from . import ledger, rules
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
+from .transitions import move, sources
 from .uow import is_postgresql, unit_of_work
 from .validate import one_line
 
@@ -433,9 +434,10 @@ def join(user_id: int, code: str) -> Membership:
             raise NotPermitted(_l("You were excluded from this club."))
         before = {"status": membership.status} if membership else None
         if membership is None:
-            membership = Membership(club_id=club.id, user_id=user_id)
+            membership = Membership(club_id=club.id, user_id=user_id, status=MemberStatus.PENDING)
             session.add(membership)
-        membership.status = MemberStatus.PENDING
+        else:
+            move(membership, MemberStatus.PENDING)
         membership.role = Role.MEMBER
         membership.requested_at = utcnow()
         membership.left_on = None
@@ -482,7 +484,7 @@ def check_admission(club_id: int, membership_id: int) -> Membership:
 
 def _admit(actor_id: int | None, club_id: int, membership: Membership, ballot_id: int | None = None) -> Membership:
     rules.check_room_for_member(active_count(club_id), charter_of(club_id).max_members)
-    membership.status = MemberStatus.ACTIVE
+    move(membership, MemberStatus.ACTIVE)
     membership.joined_on = date.today()
     _ensure_member_accounts(club_id, membership)
     record(actor_id, club_id, "membership.admit", membership, before={"status": "pending"},
@@ -499,7 +501,7 @@ def decline(user_id: int, club_id: int, membership_id: int) -> Membership:
 
 
 def _decline(actor_id: int | None, club_id: int, membership: Membership, ballot_id: int | None = None) -> Membership:
-    membership.status = MemberStatus.DECLINED
+    move(membership, MemberStatus.DECLINED)
     record(actor_id, club_id, "membership.decline", membership, before={"status": "pending"},
            after={"status": "declined", "ballot": ballot_id})
     return membership
@@ -534,7 +536,7 @@ def exclude_by_vote(club_id: int, membership_id: int, *, ballot_id: int) -> Memb
         _lock_club(club_id)
         target = check_exclusion(club_id, membership_id)
         before = {"status": target.status, "role": target.role}
-        target.status = MemberStatus.EXCLUDED
+        move(target, MemberStatus.EXCLUDED)
         target.role = Role.MEMBER
         target.role_until = None
         target.left_on = date.today()
@@ -633,7 +635,8 @@ def renew_term(club_id: int, *, ballot_id: int) -> Club:
         start = max(club.term_ends_on or date.today(), date.today())
         club.term_ends_on = _term_end(start, 12 * charter_of(club_id).term_years)
         club.renewals += 1
-        club.status = ClubStatus.ACTIVE
+        if club.status != ClubStatus.ACTIVE:  # an active club stays so
+            move(club, ClubStatus.ACTIVE)
         record(None, club_id, "club.renew", club, before=before,
                after={"term_ends_on": club.term_ends_on, "status": club.status, "renewals": club.renewals,
                       "ballot": ballot_id})
@@ -648,7 +651,7 @@ def leave(user_id: int, club_id: int) -> Membership:
         if membership.role in (Role.MANAGER, Role.TREASURER):
             raise RuleViolation(_l("Hand your office over to another member before leaving."), rule="R3")
         before = {"status": membership.status, "role": membership.role}
-        membership.status = MemberStatus.LEFT
+        move(membership, MemberStatus.LEFT)
         membership.role = Role.MEMBER
         membership.role_until = None
         membership.left_on = date.today()
@@ -712,7 +715,7 @@ def activate(user_id: int, club_id: int) -> Club:
             raise check.problems[0]
         charter = charter_of(club_id)
         today = date.today()
-        club.status = ClubStatus.ACTIVE
+        move(club, ClubStatus.ACTIVE)
         club.activated_on = today
         club.term_ends_on = _term_end(today, 12 * charter.term_years)
         record(user_id, club_id, "club.activate", club, before={"status": "forming"},
@@ -735,7 +738,7 @@ def end_term_if_due(club_id: int, *, today: date | None = None) -> bool:
         club = db.session.scalar(select(Club).where(Club.id == club_id).with_for_update())
         if club.status != ClubStatus.ACTIVE or club.term_ends_on is None or club.term_ends_on >= today:
             return False
-        club.status = ClubStatus.IN_MANAGEMENT
+        move(club, ClubStatus.IN_MANAGEMENT)
         record(None, club_id, "club.in_management", club, before={"status": "active"},
                after={"status": "in_management", "term_ended_on": club.term_ends_on})
         return True
@@ -744,7 +747,7 @@ def end_term_if_due(club_id: int, *, today: date | None = None) -> bool:
 def end_terms(*, today: date | None = None) -> int:
     """Every active club past its term goes into management; returns how many did."""
     today = today or date.today()
-    due = list(db.session.scalars(select(Club.id).where(Club.status == ClubStatus.ACTIVE,
+    due = list(db.session.scalars(select(Club.id).where(Club.status.in_(sources(Club, ClubStatus.IN_MANAGEMENT)),
                                                         Club.term_ends_on < today)))
     db.session.rollback()
     return sum(end_term_if_due(club_id, today=today) for club_id in due)

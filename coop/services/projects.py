@@ -22,6 +22,7 @@ from ..models.base import utcnow
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .membership import membership_for, use_form_key
+from .transitions import move
 from .uow import unit_of_work
 from .validate import one_line, paragraphs
 
@@ -138,7 +139,7 @@ def present(user_id: int, club_id: int, project_id: int) -> Project:
         if project.status != ProjectStatus.DRAFT:
             raise Conflict(_l("Only a draft can be presented."))
         _open_club(member)
-        project.status = ProjectStatus.PRESENTED
+        move(project, ProjectStatus.PRESENTED)
         project.presented_at = utcnow()
         record(user_id, club_id, "project.present", project, before={"status": "draft"}, after={"status": "presented"})
         return project
@@ -152,7 +153,7 @@ def withdraw(user_id: int, club_id: int, project_id: int) -> Project:
         if project.status not in EDITABLE:
             raise Conflict(_l("A project in vote or decided cannot be withdrawn."))
         before = project.status
-        project.status = ProjectStatus.WITHDRAWN
+        move(project, ProjectStatus.WITHDRAWN)
         record(user_id, club_id, "project.withdraw", project, before={"status": before}, after={"status": "withdrawn"})
         return project
 
@@ -228,16 +229,16 @@ def may_steer(member: Membership, project: Project) -> bool:
 def put_to_vote(project: Project) -> None:
     if project.status != ProjectStatus.PRESENTED:
         raise Conflict(_l("Only a presented project can be put to the vote."))
-    project.status = ProjectStatus.IN_VOTE
+    move(project, ProjectStatus.IN_VOTE)
 
 
 def decide(project: Project, *, approved: bool | None, actor_id: int | None, ballot_id: int) -> None:
     """The ballot's effect: approved, rejected, or (None: no decision) back to presented."""
     before = project.status
     if approved is None:
-        project.status = ProjectStatus.PRESENTED
+        move(project, ProjectStatus.PRESENTED)
     else:
-        project.status = ProjectStatus.APPROVED if approved else ProjectStatus.REJECTED
+        move(project, ProjectStatus.APPROVED if approved else ProjectStatus.REJECTED)
         project.decided_at = utcnow()
     record(actor_id, project.club_id, "project.decide", project, before={"status": before},
            after={"status": project.status, "ballot": ballot_id})

@@ -60,6 +60,7 @@ from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolatio
 from .membership import charter_of, membership_for, use_form_key
 from .rows import insert_now, update_now
 from .rules import LimitCheck, check_time_bound, check_time_limit
+from .transitions import check_move, move, sources
 from .uow import unit_of_work
 from .validate import is_id, one_line, paragraphs
 
@@ -211,7 +212,7 @@ def set_listing_status(user_id: int, club_id: int, listing_id: int, status: str)
         if listing.status == status:
             raise Conflict(_l("This offer or request is already in that state."))
         before = listing.status
-        listing.status = status
+        move(listing, status)
         listing.updated_at = utcnow()
         record(user_id, club_id, "listing.status", listing, before={"status": before}, after={"status": status})
         return listing
@@ -391,7 +392,7 @@ def _post(exchange: Exchange, author_id: int) -> None:
                              (accounts[exchange.receiver_id].id, -exchange.minutes)],
                       idempotency_key=f"exchange:{exchange.id}", occurred_on=on,
                       memo=exchange.description, author_id=author_id)
-    update_now(exchange, transaction_id=txn.id, status=ExchangeStatus.CONFIRMED, confirmed_at=utcnow())
+    update_now(exchange, transaction_id=txn.id, status=check_move(exchange, ExchangeStatus.CONFIRMED), confirmed_at=utcnow())
 
 
 def _both_active(exchange: Exchange) -> None:
@@ -420,7 +421,8 @@ def _submit(user_id: int, me: Membership, exchange: Exchange, minutes: object, d
         _post(exchange, user_id)
     else:
         _check_limits(LimitCheck.EXCHANGE, exchange, _accounts(exchange.club_id, exchange, lock=False))
-        exchange.status = ExchangeStatus.PENDING
+        if exchange.status != ExchangeStatus.PENDING:  # one recorded anew is pending already
+            move(exchange, ExchangeStatus.PENDING)
         exchange.expires_on = today + timedelta(days=charter.exchange_expiry_days)
         notify.later("exchange_to_confirm", exchange.id)
     record(user_id, exchange.club_id, "exchange.record", exchange, after={
@@ -554,7 +556,7 @@ def dispute(user_id: int, club_id: int, exchange_id: int, *, reason: str, today:
             raise RuleViolation(_l("This exchange expired on %(day)s; it will never be posted.",
                                    day=exchange.expires_on), rule="R12")
         before = exchange.status
-        exchange.status = ExchangeStatus.DISPUTED
+        move(exchange, ExchangeStatus.DISPUTED)
         exchange.dispute_reason, exchange.disputed_by_id, exchange.disputed_at = reason, me.id, utcnow()
         record(user_id, club_id, "exchange.dispute", exchange, before={"status": before},
                after={"status": exchange.status, "reason": reason})
@@ -574,7 +576,7 @@ def withdraw(user_id: int, club_id: int, exchange_id: int) -> Exchange:
         elif exchange.status != ExchangeStatus.ARRANGED:
             raise Conflict(_l("Only an exchange not yet posted can be withdrawn."))
         before = exchange.status
-        exchange.status = ExchangeStatus.CANCELLED
+        move(exchange, ExchangeStatus.CANCELLED)
         exchange.resolved_by_id, exchange.resolved_at = me.id, utcnow()
         record(user_id, club_id, "exchange.withdraw", exchange, before={"status": before},
                after={"status": exchange.status})
@@ -618,8 +620,8 @@ def settle(user_id: int, club_id: int, exchange_id: int, *, decision: str, reaso
             reversal = ledger.reverse(club_id, exchange.transaction_id, reason=reason, author_id=user_id,
                                       idempotency_key=f"exchange-reversal:{exchange.id}", occurred_on=_today(today))
             exchange.reversal_id = reversal.id
-        exchange.status = {"cancel": ExchangeStatus.CANCELLED, "reverse": ExchangeStatus.REVERSED,
-                           "keep": ExchangeStatus.CONFIRMED}[decision]
+        move(exchange, {"cancel": ExchangeStatus.CANCELLED, "reverse": ExchangeStatus.REVERSED,
+                        "keep": ExchangeStatus.CONFIRMED}[decision])
         exchange.resolution, exchange.resolved_by_id, exchange.resolved_at = reason, me.id, utcnow()
         record(user_id, club_id, f"exchange.{decision}", exchange, before={"status": ExchangeStatus.DISPUTED},
                after={"status": exchange.status, "reason": reason, "reversal": exchange.reversal_id})
@@ -629,7 +631,7 @@ def settle(user_id: int, club_id: int, exchange_id: int, *, decision: str, reaso
 def expire_due(*, club_id: int | None = None, today: date | None = None) -> int:
     """Arranged and pending exchanges past their day expire (charter: exchange_expiry_days). Returns how many."""
     today = _today(today)
-    due = [Exchange.status.in_((ExchangeStatus.ARRANGED, ExchangeStatus.PENDING)), Exchange.expires_on < today]
+    due = [Exchange.status.in_(sources(Exchange, ExchangeStatus.EXPIRED)), Exchange.expires_on < today]
     if club_id is not None:
         due.append(Exchange.club_id == club_id)
     if not db.session.scalar(select(Exchange.id).where(*due).limit(1)):
@@ -639,7 +641,7 @@ def expire_due(*, club_id: int | None = None, today: date | None = None) -> int:
                                        .execution_options(populate_existing=True)))
         for exchange in expired:
             before = exchange.status
-            exchange.status = ExchangeStatus.EXPIRED
+            move(exchange, ExchangeStatus.EXPIRED)
             record(None, exchange.club_id, "exchange.expire", exchange, before={"status": before},
                    after={"status": exchange.status, "expires_on": exchange.expires_on})
         return len(expired)
