@@ -165,3 +165,14 @@ TRANSACTION_KINDS = {
     "closing": _l("closing"),
     "reversal": _l("reversal"),
 }
+MEMBER_STATUSES = {
+    "pending": _l("waiting for admission"),
+    "active": _l("active"),
+    "declined": _l("declined"),
+    "left": _l("left the club"),
+    "excluded": _l("excluded"),
+}
+ASSERTION_STATUSES = {
+    "open": _l("open"),
+    "resolved": _l("explained"),
+}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import labels
 from ..models import (
     AssertionStatus,
     BalanceAssertion,
@@ -122,13 +123,25 @@ MACHINES: dict[type, Table] = {
     Exchange: EXCHANGE,
     BalanceAssertion: BALANCE_CHECK,
 }
+#: Each machine's statuses in the reader's words.
+WORDS = {
+    Club: labels.CLUB_STATUSES,
+    Membership: labels.MEMBER_STATUSES,
+    Project: labels.PROJECT_STATUSES,
+    Ballot: labels.BALLOT_STATUSES,
+    Investment: labels.INVESTMENT_STATUSES,
+    Disbursement: labels.PAYMENT_STATUSES,
+    Listing: labels.LISTING_STATUSES,
+    Exchange: labels.EXCHANGE_STATUSES,
+    BalanceAssertion: labels.ASSERTION_STATUSES,
+}
 
 
 def check_move(obj: Any, to: str) -> str:
     """``to``, once the table of ``obj``'s machine allows the move from its status; for a caller that writes
     the status itself (``update_now``, one statement)."""
     if to not in MACHINES[type(obj)].get(obj.status, ()):
-        raise Conflict(_l("This cannot be done: it is %(status)s.", status=str(obj.status).replace("_", " ")))
+        raise Conflict(_l("This cannot be done: it is %(status)s.", status=WORDS[type(obj)][obj.status]))
     return to
 
 
