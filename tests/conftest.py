@@ -356,14 +356,14 @@ def make_club(database, make_user):
     Built through the services once per run for each set of arguments (and what was built before it in
     the test): later tests get the database as that first build left it (``Database.remembered``)."""
     from coop.models import User
-    from coop.services import membership
+    from coop.services import access, membership
 
     def build(size, treasurer, secretary, activate, currency, name):
         manager = make_user()
         club = membership.create_club(manager.id, name=name, town="Die", country="FR", currency=currency,
                                       form_key=key())
         members = [manager.id]
-        memberships = {manager.id: membership.membership_for(manager.id, club.id).id}
+        memberships = {manager.id: access.membership_for(manager.id, club.id).id}
         for _ in range(size - 1):
             user = make_user()
             _, code = membership.invite(manager.id, club.id, form_key=key())

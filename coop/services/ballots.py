@@ -43,12 +43,14 @@ from ..models import (
     Role,
 )
 from ..models.base import utcnow
-from . import fund, investments, membership, projects, rules, tally
+from . import access, fund, investments, membership, projects, rules, tally
+from .access import membership_for
 from .audit import record
 from .errors import Conflict, CoopError, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
-from .membership import charter_of, membership_for, use_form_key
+from .lookup import in_club
+from .membership import charter_of, use_form_key
 from .transitions import move, sources
-from .uow import is_postgresql, unit_of_work
+from .uow import unit_of_work
 from .validate import is_id, one_line, paragraphs
 
 #: The charter's threshold for each kind of decision (R7).
@@ -136,7 +138,7 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
     if not isinstance(secret, bool):
         raise InvalidInput(_l("Choose yes or no."), field="secret")
     with unit_of_work() as session:
-        manager = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
+        manager = access.manager(user_id, club_id, lock=True)
         club = manager.club
         if club.status == ClubStatus.IN_MANAGEMENT and kind in NOT_IN_MANAGEMENT:
             raise RuleViolation(_l("The club is past its term: it takes no new investments and no new members."),
@@ -245,15 +247,7 @@ def _no_open_ballot(club_id: int, *where) -> None:
 
 
 def _ballot(club_id: int, ballot_id: int, *, lock: bool = False) -> Ballot:
-    if not isinstance(ballot_id, int) or isinstance(ballot_id, bool):
-        raise NotFound(_l("No such ballot."))
-    stmt = select(Ballot).where(Ballot.id == ballot_id, Ballot.club_id == club_id)
-    if lock and is_postgresql():
-        stmt = stmt.with_for_update(of=Ballot)
-    ballot = db.session.scalar(stmt)
-    if ballot is None:
-        raise NotFound(_l("No such ballot."))
-    return ballot
+    return in_club(Ballot, club_id, ballot_id, lock=lock, missing=_l("No such ballot."))
 
 
 def _voter(ballot_id: int, membership_id: int) -> BallotVoter | None:
@@ -489,7 +483,7 @@ def close_early(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
     now = now or utcnow()
     close_if_due(club_id, ballot_id, now=now)
     with unit_of_work():
-        membership_for(user_id, club_id, roles={Role.MANAGER})
+        access.manager(user_id, club_id)
         ballot = _ballot(club_id, ballot_id, lock=True)
         _still_open(ballot, now)
         taken_part = _participants(ballot.id)
@@ -506,7 +500,7 @@ def cancel(user_id: int, club_id: int, ballot_id: int, reason: str, *, now: date
     reason = one_line(reason, "reason", maximum=300)
     close_if_due(club_id, ballot_id, now=now)
     with unit_of_work():
-        membership_for(user_id, club_id, roles={Role.MANAGER})
+        access.manager(user_id, club_id)
         ballot = _ballot(club_id, ballot_id, lock=True)
         _still_open(ballot, now)
         move(ballot, BallotStatus.CANCELLED)
@@ -658,7 +652,7 @@ def ballot_page(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
     return BallotPage(ballot=ballot, me=me, my_choices=my_choices, my_reason=my_reason,
                       my_proxy=given[0] if given else None, held=held, proxy_holders=holders,
                       participants=participants,
-                      may_close_early=(ballot.is_open and member.role == Role.MANAGER
+                      may_close_early=(ballot.is_open and access.is_manager(member)
                                        and participants >= ballot.eligible_count),
                       votes=votes, voters=voters)
 
@@ -710,7 +704,7 @@ def decisions(user_id: int, club_id: int, *, now: datetime | None = None) -> lis
 
 def subject_choices(user_id: int, club_id: int) -> dict[str, list]:
     """What the manager may put to a vote now: presented projects, pending requests, active members."""
-    membership_for(user_id, club_id, roles={Role.MANAGER})
+    access.manager(user_id, club_id)
     session = db.session
     return {
         "projects": list(session.scalars(select(Project).where(Project.club_id == club_id,

@@ -18,7 +18,6 @@ from sqlalchemy.orm import aliased
 from ..amounts import next_month
 from ..extensions import db
 from ..models import (
-    OFFICER_ROLES,
     Account,
     AccountType,
     AssertionStatus,
@@ -27,33 +26,26 @@ from ..models import (
     ClosingBalance,
     JournalTransaction,
     LedgerHead,
-    Membership,
     PeriodClose,
     Posting,
-    Role,
     TransactionKind,
     Unit,
     User,
 )
 from ..models.base import utcnow
-from . import ledger
+from . import access, ledger
+from .access import membership_for
 from .audit import record
-from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
-from .fund import may_record_money, sum_of
-from .membership import membership_for
+from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
+from .fund import sum_of
+from .lookup import in_club
 from .transitions import move
 from .uow import unit_of_work
 from .validate import is_id, one_line
 
-BOOKKEEPERS = {Role.MANAGER, Role.TREASURER}
 PAGE = 50
 MAX_PAGE = 500
 MAX_TEXT = 100
-
-
-def bookkeeper(user_id: int, club_id: int) -> Membership:
-    """The manager or the treasurer: they read every account of the club."""
-    return membership_for(user_id, club_id, roles=BOOKKEEPERS)
 
 
 # --- Cursors ----------------------------------------------------------------------------------------
@@ -152,7 +144,7 @@ class JournalPage:
 def journal(user_id: int, club_id: int, filters: JournalFilter | None = None, *, after: Cursor | None = None,
             limit: int = PAGE) -> JournalPage:
     """The club's transactions, newest first, filtered, one page."""
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     filters = filters or JournalFilter()
     filters.check()
     limit = _limit(limit)
@@ -207,7 +199,7 @@ def journal_lines(user_id: int, club_id: int, filters: JournalFilter | None = No
 
 def accounts_of(user_id: int, club_id: int) -> list[Account]:
     """Every account of the club, for the bookkeepers."""
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     return list(db.session.scalars(select(Account).where(Account.club_id == club_id)
                                    .order_by(Account.unit, Account.code)))
 
@@ -217,14 +209,8 @@ def _accounts(club_id: int) -> dict[int, Account]:
 
 
 def transaction_for(user_id: int, club_id: int, transaction_id: object) -> JournalTransaction:
-    bookkeeper(user_id, club_id)
-    if not is_id(transaction_id):
-        raise NotFound(_l("No such transaction in this club."))
-    txn = db.session.scalar(select(JournalTransaction).where(JournalTransaction.club_id == club_id,
-                                                             JournalTransaction.id == transaction_id))
-    if txn is None:
-        raise NotFound(_l("No such transaction in this club."))
-    return txn
+    access.bookkeeper(user_id, club_id)
+    return in_club(JournalTransaction, club_id, transaction_id, missing=_l("No such transaction in this club."))
 
 
 @dataclass(frozen=True)
@@ -251,10 +237,8 @@ def transaction_detail(club_id: int, txn: JournalTransaction) -> TransactionDeta
 def account_for(user_id: int, club_id: int, account_id: object) -> Account:
     """The bookkeepers read any account of the club; a member their own."""
     me = membership_for(user_id, club_id)
-    if not is_id(account_id):
-        raise NotFound(_l("No such account."))
-    account = db.session.scalar(select(Account).where(Account.club_id == club_id, Account.id == account_id))
-    if account is None or (me.role not in BOOKKEEPERS and account.membership_id != me.id):
+    account = in_club(Account, club_id, account_id, missing=_l("No such account."))
+    if not access.is_bookkeeper(me) and account.membership_id != me.id:
         raise NotFound(_l("No such account."))
     return account
 
@@ -410,7 +394,7 @@ def _totals(club_id: int, *, start: date | None = None, end: date | None = None)
 
 def trial_balance(user_id: int, club_id: int, *, on: date | None = None) -> list[TrialBalance]:
     """Debits and credits of every account up to a date, one table per unit; each table balances."""
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     totals = _totals(club_id, end=on)
     tables = []
     for unit in (Unit.MONEY, Unit.TIME):
@@ -448,7 +432,7 @@ class BalanceSheet:
 def balance_sheet(user_id: int, club_id: int, *, on: date) -> BalanceSheet:
     """Money accounts at the end of a day: assets = liabilities + equity + the result so far.
     Liabilities, equity and income are shown as positive numbers."""
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     totals = _totals(club_id, end=on)
     by_type: dict[str, list[tuple[Account, int]]] = {t: [] for t in AccountType}
     for account in db.session.scalars(select(Account).where(Account.club_id == club_id, Account.unit == Unit.MONEY)
@@ -477,7 +461,7 @@ class IncomeStatement:
 
 def income_statement(user_id: int, club_id: int, *, start: date, end: date) -> IncomeStatement:
     """Income and expenses of the money accounts dated in a period."""
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     if start > end:
         raise InvalidInput(_l("The start date is after the end date."), field="start")
     totals = _totals(club_id, start=start, end=end)
@@ -497,14 +481,6 @@ def income_statement(user_id: int, club_id: int, *, start: date, end: date) -> I
 # --- Period close ----------------------------------------------------------------------------------------------
 
 
-def treasurer(user_id: int, club_id: int) -> Membership:
-    """The member who keeps the books: the treasurer (or the manager, when the charter lets them record money)."""
-    me = membership_for(user_id, club_id)
-    if not may_record_money(me):
-        raise NotPermitted(_l("Only the treasurer keeps the books."))
-    return me
-
-
 def balances_on(club_id: int, on: date) -> dict[int, int]:
     """Every account's balance at the end of a day (postings dated on or before it)."""
     return {account_id: debits - credits for account_id, (debits, credits) in _totals(club_id, end=on).items()}
@@ -522,7 +498,7 @@ def close_period(user_id: int, club_id: int, *, through: date, note: str = "", t
         raise RuleViolation(_l("Only a period that is over can be closed."), rule="period", field="through")
     note = one_line(note, "note", maximum=300, required=False)
     with unit_of_work() as session:
-        treasurer(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         head = ledger.lock_for_posting(club_id)  # no posting slips into the period while it closes
         if head.closed_through is not None and through <= head.closed_through:
             raise Conflict(_l("The books are already closed through %(day)s.", day=head.closed_through.isoformat()),
@@ -542,7 +518,7 @@ def close_period(user_id: int, club_id: int, *, through: date, note: str = "", t
 
 
 def periods(user_id: int, club_id: int) -> list[PeriodClose]:
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     return list(db.session.scalars(select(PeriodClose).where(PeriodClose.club_id == club_id)
                                    .order_by(PeriodClose.through.desc())))
 
@@ -583,7 +559,7 @@ def assert_balance(user_id: int, club_id: int, *, stated_on: date, amount: int, 
         raise InvalidInput(_l("Enter the balance the statement shows."), field="amount")
     source = one_line(source, "source", maximum=200, required=False)
     with unit_of_work() as session:
-        treasurer(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         account = ledger.find_account(club_id, "bank") if account_id is None else account_for(user_id, club_id,
                                                                                                  account_id)
         if account.unit != Unit.MONEY:
@@ -601,7 +577,7 @@ def assert_balance(user_id: int, club_id: int, *, stated_on: date, amount: int, 
 def assertions(user_id: int, club_id: int) -> list[AssertionView]:
     """Every assertion with what the books say today for its day: a later entry dated on or before it can
     make a mismatch disappear."""
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     return _assertion_views(club_id)
 
 
@@ -625,13 +601,8 @@ def resolve_assertion(user_id: int, club_id: int, assertion_id: object, *, note:
     """The treasurer explains a mismatch (a bank error, a correction entered in the open period…)."""
     note = one_line(note, "note", maximum=300)
     with unit_of_work():
-        treasurer(user_id, club_id)
-        if not is_id(assertion_id):
-            raise NotFound(_l("No such balance check."))
-        assertion = db.session.scalar(select(BalanceAssertion).where(BalanceAssertion.club_id == club_id,
-                                                                     BalanceAssertion.id == assertion_id))
-        if assertion is None:
-            raise NotFound(_l("No such balance check."))
+        access.money_keeper(user_id, club_id)
+        assertion = in_club(BalanceAssertion, club_id, assertion_id, missing=_l("No such balance check."))
         if assertion.status == AssertionStatus.RESOLVED:
             raise Conflict(_l("This balance check is already resolved."))
         actual = balances_on(club_id, assertion.stated_on).get(assertion.account_id, 0)
@@ -658,7 +629,7 @@ def audit_log(user_id: int, club_id: int, *, actor_id: int | None = None, object
               object_id: int | None = None, start: date | None = None, end: date | None = None,
               before_id: int | None = None, limit: int = PAGE) -> AuditPage:
     """Who changed what, newest first, for the officers: filtered by person, object and dates."""
-    membership_for(user_id, club_id, roles=set(OFFICER_ROLES))
+    access.officer(user_id, club_id)
     limit = _limit(limit)
     for name, value in (("actor_id", actor_id), ("object_id", object_id), ("before_id", before_id)):
         if value is not None and not is_id(value):

@@ -11,7 +11,7 @@ from .. import notify
 from ..extensions import db
 from ..models import Club, Role, User
 from ..models.base import utcnow
-from . import auth, ballots, fund, investments, membership, projects, timebank
+from . import access, auth, ballots, fund, investments, membership, projects, timebank
 from .errors import Conflict, _l
 
 # bandit: the made-up demo club's password, printed by `flask coop demo` on purpose.
@@ -60,7 +60,7 @@ def _load_demo(today: date | None) -> list[DemoLogin]:
     values = membership.charter_values(membership.charter_of(club.id))
     membership.amend_charter(manager.id, club.id, {**values, "min_monthly_contribution": 2000,
                                                    "max_proxies_per_holder": 1})
-    members = {manager.id: membership.membership_for(manager.id, club.id)}
+    members = {manager.id: access.membership_for(manager.id, club.id)}
     for user in users[1:]:
         _, code = membership.invite(manager.id, club.id, form_key=_key())
         requested = membership.join(user.id, code)

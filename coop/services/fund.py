@@ -29,18 +29,19 @@ from ..models import (
     Pledge,
     Posting,
     Rhythm,
-    Role,
     TransactionKind,
     Unit,
 )
-from . import ledger, rules
+from . import access, ledger, rules
+from .access import membership_for
 from .audit import record
-from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
-from .membership import charter_of, membership_for
+from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
+from .lookup import in_club
+from .membership import charter_of
 from .rows import insert_now
 from .transitions import move
 from .uow import unit_of_work
-from .validate import is_id, one_line
+from .validate import one_line
 
 
 def sum_of(column):
@@ -54,46 +55,12 @@ EARLIEST = date(2000, 1, 1)
 OPEN_STATUSES = (ClubStatus.FORMING, ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT)
 
 
-# --- Who may do what -----------------------------------------------------------------
-
-
-def may_record_money(member: Membership) -> bool:
-    if member.role == Role.TREASURER:
-        return True
-    return member.role == Role.MANAGER and charter_of(member.club_id).manager_records_money
-
-
-def _money_keeper(user_id: int, club_id: int, *, lock: bool = True) -> Membership:
-    """The acting treasurer (or manager, if the charter allows); a use case that
-    writes takes the club's lock, so that caps are checked against settled figures."""
-    me = membership_for(user_id, club_id, lock=lock)
-    if not may_record_money(me):
-        raise NotPermitted(_l("Only the treasurer records money."))
-    return me
-
-
-def money_keeper(user_id: int, club_id: int) -> Membership:
-    """For pages that only the people who record money may open."""
-    return _money_keeper(user_id, club_id, lock=False)
-
-
-def _is_officer(member: Membership) -> bool:
-    return member.role in (Role.TREASURER, Role.MANAGER)
+# --- Members and their capital -----------------------------------------------------------------
 
 
 def _member_of(club_id: int, membership_id: int) -> Membership:
     """A membership of this club (any status), or NotFound: another club's ids are never found."""
-    if not is_id(membership_id):
-        raise NotFound(_l("No such member."))
-    found = db.session.scalar(_membership_in_club(), {"member": membership_id, "club": club_id})
-    if found is None:
-        raise NotFound(_l("No such member."))
-    return found
-
-
-@cache
-def _membership_in_club():
-    return select(Membership).where(Membership.id == bindparam("member"), Membership.club_id == bindparam("club"))
+    return in_club(Membership, club_id, membership_id, missing=_l("No such member."))
 
 
 def _visible_member(user_id: int, club_id: int, membership_id: int | None) -> tuple[Membership, Membership]:
@@ -101,7 +68,7 @@ def _visible_member(user_id: int, club_id: int, membership_id: int | None) -> tu
     me = membership_for(user_id, club_id)
     if membership_id is None or membership_id == me.id:
         return me, me
-    if not (_is_officer(me) or may_record_money(me)):
+    if not access.is_bookkeeper(me):
         raise NotFound(_l("No such member."))
     return me, _member_of(club_id, membership_id)
 
@@ -257,7 +224,7 @@ def record_contribution(user_id: int, club_id: int, *, membership_id: int, amoun
     member's capital credited, once however often the form is sent (R4)."""
     method, reference = _check_contribution_values(amount, received_on, method, bank_reference, today or date.today())
     with unit_of_work():
-        me = _money_keeper(user_id, club_id)
+        me = access.money_keeper(user_id, club_id, lock=True)
         if me.club.status not in OPEN_STATUSES:
             raise RuleViolation(_l("This club no longer takes contributions."), rule="R5")
         member = _member_of(club_id, membership_id)
@@ -271,7 +238,7 @@ def reverse_contribution(user_id: int, club_id: int, contribution_id: int, *, re
     """A mistaken contribution is undone by a reversal with a reason; the row stays."""
     reason = one_line(reason, "reason", maximum=300)
     with unit_of_work():
-        _money_keeper(user_id, club_id)
+        access.money_keeper(user_id, club_id, lock=True)
         contribution = contribution_in(club_id, contribution_id)
         reversal = ledger.reverse(club_id, contribution.transaction_id, reason=reason,
                                   idempotency_key=idempotency_key, author_id=user_id)
@@ -281,12 +248,7 @@ def reverse_contribution(user_id: int, club_id: int, contribution_id: int, *, re
 
 
 def contribution_in(club_id: int, contribution_id: int) -> Contribution:
-    found = db.session.scalar(
-        select(Contribution).where(Contribution.id == contribution_id, Contribution.club_id == club_id)
-    )
-    if found is None:
-        raise NotFound(_l("No such contribution."))
-    return found
+    return in_club(Contribution, club_id, contribution_id, missing=_l("No such contribution."))
 
 
 @dataclass(frozen=True)
@@ -300,7 +262,7 @@ def contributions(user_id: int, club_id: int, *, membership_id: int | None = Non
                   limit: int = 50) -> list[ContributionRow]:
     """Newest first, a page at a time (keyset: ``before_id``). A member sees their own; officers every one."""
     me = membership_for(user_id, club_id)
-    if membership_id is None and not (_is_officer(me) or may_record_money(me)):
+    if membership_id is None and not access.is_bookkeeper(me):
         membership_id = me.id
     elif membership_id is not None:
         _visible_member(user_id, club_id, membership_id)
@@ -344,7 +306,7 @@ class MonthLine:
 
 def month_sheet(user_id: int, club_id: int, month: date) -> list[MonthLine]:
     """Every active member with what their pledge asks for this month and what was already received."""
-    _money_reader(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     month = month_start(month)
     members = _active_members(club_id)
     paid = dict(db.session.execute(
@@ -354,13 +316,6 @@ def month_sheet(user_id: int, club_id: int, month: date) -> list[MonthLine]:
         .group_by(Contribution.membership_id)
     ).all())
     return [MonthLine(m, due_in_month(pledge_in_force(m.id, month), month), paid.get(m.id, 0)) for m in members]
-
-
-def _money_reader(user_id: int, club_id: int) -> Membership:
-    me = membership_for(user_id, club_id)
-    if not (may_record_money(me) or _is_officer(me)):
-        raise NotPermitted(_l("Only the treasurer and the manager see every member's money."))
-    return me
 
 
 def _active_members(club_id: int) -> list[Membership]:
@@ -384,7 +339,7 @@ def record_month(user_id: int, club_id: int, *, lines: list[tuple[int, int | Non
         raise InvalidInput(_l("A member appears twice on the sheet."))
     recorded = []
     with unit_of_work():
-        me = _money_keeper(user_id, club_id)
+        me = access.money_keeper(user_id, club_id, lock=True)
         if me.club.status not in OPEN_STATUSES:
             raise RuleViolation(_l("This club no longer takes contributions."), rule="R5")
         for membership_id, amount in lines:
@@ -460,7 +415,7 @@ def my_standing(user_id: int, club_id: int, membership_id: int | None = None, to
 
 def arrears(user_id: int, club_id: int, today: date | None = None) -> list[Standing]:
     """Every active member behind on their pledge, the furthest behind first (officers only)."""
-    _money_reader(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     today = today or date.today()
     behind = [s for s in (_standing(m, today) for m in _active_members(club_id)) if s.arrears > 0]
     return sorted(behind, key=lambda s: (-s.arrears, s.membership.user.name))
@@ -533,7 +488,7 @@ def position(user_id: int, club_id: int) -> Position:
     A member sees the totals and their own line; officers every line."""
     me = membership_for(user_id, club_id)
     shares = _shares(club_id)
-    visible = shares if (_is_officer(me) or may_record_money(me)) else [s for s in shares if s.membership.id == me.id]
+    visible = shares if access.is_bookkeeper(me) else [s for s in shares if s.membership.id == me.id]
     return Position(
         currency=me.club.currency,
         cash=ledger.find_account(club_id, "bank").balance,
@@ -604,7 +559,7 @@ def refund(user_id: int, club_id: int, membership_id: int, *, amount: int, idemp
         raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
     memo = one_line(memo, "memo", maximum=200, required=False)
     with unit_of_work():
-        me = _money_keeper(user_id, club_id)
+        me = access.money_keeper(user_id, club_id, lock=True)
         member = _member_of(club_id, membership_id)
         bank = ledger.find_account(club_id, "bank")
         capital = _capital_account(club_id, member.id)
@@ -625,7 +580,7 @@ def refund(user_id: int, club_id: int, membership_id: int, *, amount: int, idemp
 
 def leavers_to_refund(user_id: int, club_id: int) -> list[MemberShare]:
     """Members who have left and still have capital in the club."""
-    _money_reader(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     return [s for s in _shares(club_id)
             if s.membership.status in (MemberStatus.LEFT, MemberStatus.EXCLUDED) and s.capital > 0]
 
@@ -687,7 +642,7 @@ def dissolution_plan(user_id: int, club_id: int) -> list[DistributionLine]:
     net of refunds (R13). A member sees their own line; officers every line."""
     me = membership_for(user_id, club_id)
     plan = _plan(club_id)
-    if _is_officer(me) or may_record_money(me):
+    if access.is_bookkeeper(me):
         return plan
     return [line for line in plan if line.membership.id == me.id]
 
@@ -719,7 +674,7 @@ def distribute(user_id: int, club_id: int, membership_id: int, *, amount: int, i
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
     with unit_of_work():
-        me = _money_keeper(user_id, club_id)
+        me = access.money_keeper(user_id, club_id, lock=True)
         if me.club.status != ClubStatus.DISSOLVING:
             raise RuleViolation(_l("Net assets are shared only once the club has voted its dissolution."), rule="R13")
         member = _member_of(club_id, membership_id)
@@ -745,7 +700,7 @@ def distribute(user_id: int, club_id: int, membership_id: int, *, amount: int, i
 def close_club(user_id: int, club_id: int) -> Club:
     """A dissolved club closes once every one of its accounts is at zero (R13)."""
     with unit_of_work():
-        me = _money_keeper(user_id, club_id)
+        me = access.money_keeper(user_id, club_id, lock=True)
         club = me.club
         if club.status != ClubStatus.DISSOLVING:
             raise RuleViolation(_l("Only a club being dissolved can be closed."), rule="R13")

@@ -46,10 +46,10 @@ from ..models import (
     Unit,
     User,
 )
-from . import ledger
+from . import access, ledger
 from .audit import record
 from .errors import InvalidInput, RuleViolation, _l
-from .fund import MAX_CONTRIBUTION, OPEN_STATUSES, REFERENCE_MAX, _money_keeper, charter_of, money_keeper, paid_in_year
+from .fund import MAX_CONTRIBUTION, OPEN_STATUSES, REFERENCE_MAX, charter_of, paid_in_year
 from .uow import unit_of_work
 
 MAX_LINES = 20_000
@@ -235,7 +235,7 @@ def _check_open(club) -> None:
 def preview(user_id: int, club_id: int, data: bytes, today: date | None = None) -> ImportPreview:
     """Every line of the file with its errors; nothing is written."""
     today = today or date.today()
-    me = money_keeper(user_id, club_id)
+    me = access.money_keeper(user_id, club_id)
     _check_open(me.club)
     columns, rows = _read_rows(data)
     lines = _parse_lines(columns, rows, today)
@@ -274,7 +274,7 @@ def confirm(user_id: int, club_id: int, data: bytes, today: date | None = None) 
     """Post every line of a file without errors, in one transaction; lines already imported are skipped."""
     today = today or date.today()
     with unit_of_work():
-        me = _money_keeper(user_id, club_id)
+        me = access.money_keeper(user_id, club_id, lock=True)
         _check_open(me.club)
         columns, rows = _read_rows(data)
         lines = _parse_lines(columns, rows, today)

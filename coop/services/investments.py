@@ -17,7 +17,6 @@ from sqlalchemy import case, func, select
 from ..amounts import add_months, money
 from ..extensions import db
 from ..models import (
-    OFFICER_ROLES,
     Account,
     AccountType,
     Ballot,
@@ -43,10 +42,12 @@ from ..models import (
     Unit,
 )
 from ..models.base import utcnow
-from . import fund, ledger, rules
+from . import access, fund, ledger, rules
+from .access import membership_for
 from .audit import record
-from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
-from .membership import charter_of, membership_for, use_form_key
+from .errors import Conflict, InvalidInput, NotPermitted, RuleViolation, _l
+from .lookup import in_club
+from .membership import charter_of, use_form_key
 from .projects import recused_member_ids
 from .transitions import move
 from .uow import is_postgresql, unit_of_work
@@ -103,10 +104,6 @@ def check_project(project: Project) -> None:
 # --- Recording an investment ----------------------------------------------------------------
 
 
-def _officer(user_id: int, club_id: int) -> Membership:
-    return membership_for(user_id, club_id, roles=set(OFFICER_ROLES))
-
-
 def _mentor(club_id: int, membership_id: object, field: str) -> Membership:
     if not is_id(membership_id):
         raise InvalidInput(_l("Choose a member from the list."), field=field)
@@ -121,15 +118,10 @@ def record_investment(user_id: int, club_id: int, project_id: int, *, mentor_id:
                       second_mentor_id: int | None = None, form_key: str) -> Investment:
     """An officer turns an approved project into an investment followed by one or two mentors."""
     with unit_of_work() as session:
-        officer = _officer(user_id, club_id)
+        officer = access.officer(user_id, club_id)
         if officer.club.status not in (ClubStatus.ACTIVE,):
             raise RuleViolation(_l("Only an active club makes new investments."), rule="R5")
-        if not is_id(project_id):
-            raise NotFound(_l("No such project."))
-        project = session.scalar(select(Project).where(Project.id == project_id, Project.club_id == club_id)
-                                 .with_for_update(of=Project))
-        if project is None:
-            raise NotFound(_l("No such project."))
+        project = in_club(Project, club_id, project_id, lock=True, missing=_l("No such project."))
         if project.status != ProjectStatus.APPROVED:
             raise Conflict(_l("Only a project members approved can become an investment."))
         if session.scalar(select(Investment.id).where(Investment.project_id == project.id)):
@@ -160,14 +152,8 @@ def record_investment(user_id: int, club_id: int, project_id: int, *, mentor_id:
         return investment
 
 
-def _investment(club_id: int, investment_id: object) -> Investment:
-    if not is_id(investment_id):
-        raise NotFound(_l("No such investment."))
-    investment = db.session.scalar(select(Investment).where(Investment.id == investment_id,
-                                                            Investment.club_id == club_id))
-    if investment is None:
-        raise NotFound(_l("No such investment."))
-    return investment
+def _investment(club_id: int, investment_id: object, *, lock: bool = False) -> Investment:
+    return in_club(Investment, club_id, investment_id, lock=lock, missing=_l("No such investment."))
 
 
 # --- Paying out: two officers (R11) -----------------------------------------------------------
@@ -213,7 +199,7 @@ def enter_payment(user_id: int, club_id: int, investment_id: int, *, amount: int
         raise InvalidInput(_l("Give the date of the transfer, at most a month ahead."), field="paid_on")
     reference = one_line(bank_reference, "bank_reference", maximum=80, required=False)
     with unit_of_work() as session:
-        officer = _officer(user_id, club_id)
+        officer = access.officer(user_id, club_id)
         _lock_club_money(club_id)
         investment = _investment(club_id, investment_id)
         _not_recused(officer, investment)
@@ -238,21 +224,13 @@ def _lock_club_money(club_id: int) -> None:
 
 
 def _payment(club_id: int, payment_id: object) -> Disbursement:
-    if not is_id(payment_id):
-        raise NotFound(_l("No such payment."))
-    stmt = select(Disbursement).where(Disbursement.id == payment_id, Disbursement.club_id == club_id)
-    if is_postgresql():
-        stmt = stmt.with_for_update(of=Disbursement)
-    payment = db.session.scalar(stmt)
-    if payment is None:
-        raise NotFound(_l("No such payment."))
-    return payment
+    return in_club(Disbursement, club_id, payment_id, lock=True, missing=_l("No such payment."))
 
 
 def approve_payment(user_id: int, club_id: int, payment_id: int) -> Disbursement:
     """A second officer approves: the payment posts to the ledger, once (R11)."""
     with unit_of_work():
-        officer = _officer(user_id, club_id)
+        officer = access.officer(user_id, club_id)
         _lock_club_money(club_id)
         payment = _payment(club_id, payment_id)
         if payment.status == DisbursementStatus.APPROVED:
@@ -288,7 +266,7 @@ def cancel_payment(user_id: int, club_id: int, payment_id: int, reason: str) -> 
     """An officer withdraws a payment not yet approved; the commitment goes."""
     reason = one_line(reason, "reason", maximum=300)
     with unit_of_work():
-        _officer(user_id, club_id)
+        access.officer(user_id, club_id)
         payment = _payment(club_id, payment_id)
         if payment.status != DisbursementStatus.PENDING:
             raise Conflict(_l("Only a payment waiting for approval can be cancelled."))
@@ -456,17 +434,8 @@ def _chart(club_id: int) -> list[tuple[date, int, int]]:
 MONTHS_PER_PERIOD = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3}
 
 
-def _money_keeper(user_id: int, club_id: int) -> Membership:
-    member = membership_for(user_id, club_id)
-    if not fund.may_record_money(member):
-        raise NotPermitted(_l("Only the treasurer records money (or the manager, if the charter says so)."))
-    return member
-
-
 def _followed(club_id: int, investment_id: object, *, lock: bool = True) -> Investment:
-    investment = _investment(club_id, investment_id)
-    if lock and is_postgresql():
-        db.session.execute(select(Investment.id).where(Investment.id == investment.id).with_for_update())
+    investment = _investment(club_id, investment_id, lock=lock)
     if investment.status != InvestmentStatus.ACTIVE:
         raise Conflict(_l("This investment is closed."))
     return investment
@@ -506,7 +475,7 @@ def set_loan_terms(user_id: int, club_id: int, investment_id: int, *, rate_basis
     if not isinstance(first_due_on, date) or first_due_on.year < 2000:
         raise InvalidInput(_l("Give the date of the first instalment."), field="first_due_on")
     with unit_of_work():
-        _money_keeper(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         investment = _followed(club_id, investment_id)
         if investment.instrument == "equity":
             raise Conflict(_l("Shares have no repayment schedule."))
@@ -608,7 +577,7 @@ def record_repayment(user_id: int, club_id: int, investment_id: int, *, principa
     received_on = _day(received_on, "received_on", today)
     note = one_line(note, "note", maximum=200, required=False)
     with unit_of_work():
-        _money_keeper(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         investment = _followed(club_id, investment_id)
         if investment.instrument == "equity":
             raise Conflict(_l("Shares are not repaid: record a dividend or a sale."))
@@ -632,7 +601,7 @@ def record_return(user_id: int, club_id: int, investment_id: int, *, amount: int
     received_on = _day(received_on, "received_on", today)
     note = one_line(note, "note", maximum=200, required=False)
     with unit_of_work():
-        _money_keeper(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         investment = _followed(club_id, investment_id)
         use_form_key(user_id, form_key)
         return _event(user_id, investment, EventKind.RETURN, received_on, income=amount, cash=amount, note=note,
@@ -684,7 +653,7 @@ def record_sale(user_id: int, club_id: int, investment_id: int, *, stake_sold_hu
     received_on = _day(received_on, "received_on", today)
     note = one_line(note, "note", maximum=200, required=False)
     with unit_of_work():
-        _money_keeper(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         investment = _followed(club_id, investment_id)
         if investment.instrument != "equity":
             raise Conflict(_l("Only shares are sold."))
@@ -716,7 +685,7 @@ def write_off(user_id: int, club_id: int, investment_id: int, *, reason: str, on
     reason = one_line(reason, "reason", maximum=300)
     on = _day(on, "on", today)
     with unit_of_work():
-        _money_keeper(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         investment = _followed(club_id, investment_id)
         if db.session.scalar(select(func.count()).select_from(Disbursement).where(
                 Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.PENDING)):

@@ -27,6 +27,7 @@ from ..models.base import utcnow
 from . import rules
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
+from .lookup import in_club
 from .rows import attach_written, held
 from .uow import is_postgresql, unit_of_work
 from .validate import is_id
@@ -436,13 +437,7 @@ def reverse(
     if not reason:
         raise InvalidInput(_l("Say why this entry is reversed."), field="reason")
     with unit_of_work() as session:
-        original = session.scalar(
-            select(JournalTransaction).where(
-                JournalTransaction.club_id == club_id, JournalTransaction.id == transaction_id
-            )
-        )
-        if original is None:
-            raise NotFound(_l("No such transaction in this club."))
+        original = in_club(JournalTransaction, club_id, transaction_id, missing=_l("No such transaction in this club."))
         already = session.scalar(
             select(JournalTransaction).where(JournalTransaction.reverses_id == original.id)
         )

@@ -34,11 +34,13 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
-from . import ledger, rules
+from . import access, ledger, rules
+from .access import lock_club, membership_for
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
+from .lookup import in_club
 from .transitions import move, sources
-from .uow import is_postgresql, unit_of_work
+from .uow import unit_of_work
 from .validate import one_line
 
 COUNTRIES = ("FR", "CA", "BE", "CH", "LU")
@@ -51,38 +53,6 @@ CHARTER_FIELDS = (*rules.CHARTER_BOUNDS, *rules.THRESHOLD_FIELDS, *rules.CHARTER
 
 
 # --- Looking things up, scoped to the acting person ---------------------------
-
-
-def membership_for(user_id: int, club_id: int, *, roles: set[Role] | None = None, lock: bool = False) -> Membership:
-    """The acting person's active membership of this club.
-
-    Not a member (or a pending, former, declined one): NotFound, as if the
-    club did not exist. A member without the role: NotPermitted. With
-    ``lock``, a use case that changes the club's membership first takes the
-    club's lock, so that two such changes never interleave."""
-    if not isinstance(club_id, int) or isinstance(club_id, bool):
-        raise NotFound(_l("No such club."))
-    if lock:
-        _lock_club(club_id)
-    membership = db.session.scalar(_active_member(), {"club": club_id, "user": user_id})
-    if membership is None:
-        raise NotFound(_l("No such club."))
-    if roles and membership.role not in roles:
-        raise NotPermitted(_l("Only the club's %(roles)s may do this.", roles=_role_names(roles)))
-    return membership
-
-
-@cache
-def _active_member():
-    # Built once: every use case starts with it.
-    return select(Membership).where(Membership.club_id == bindparam("club"), Membership.user_id == bindparam("user"),
-                                    Membership.status == MemberStatus.ACTIVE)
-
-
-def _role_names(roles: set[Role]) -> str:
-    names = {Role.MANAGER: _l("manager"), Role.TREASURER: _l("treasurer"), Role.SECRETARY: _l("secretary"),
-             Role.MEMBER: _l("members")}
-    return " / ".join(str(names[r]) for r in sorted(roles))
 
 
 def my_memberships(user_id: int) -> list[Membership]:
@@ -116,7 +86,7 @@ def my_accounts(user_id: int, club_id: int) -> list[Account]:
 def accounts_visible_to(user_id: int, club_id: int) -> list[Account]:
     """Officers who keep the books see every account; a member sees their own."""
     me = membership_for(user_id, club_id)
-    if me.role in (Role.MANAGER, Role.TREASURER):
+    if access.is_bookkeeper(me):
         return ledger.accounts_of(club_id)
     return ledger.accounts_of(club_id, membership_id=me.id)
 
@@ -198,12 +168,6 @@ def _activation_check(club_id: int) -> ActivationCheck:
         has_treasurer=any(m.role == Role.TREASURER for m in members),
         problems=problems,
     )
-
-
-def _lock_club(club_id: int) -> None:
-    """Serialise the membership changes of one club (SQLite: the write lock is already held)."""
-    if is_postgresql():
-        db.session.execute(select(Club.id).where(Club.id == club_id).with_for_update())
 
 
 # --- Creating a club ------------------------------------------------------------
@@ -295,7 +259,7 @@ def amend_charter(user_id: int, club_id: int, values: dict[str, Any]) -> Charter
     if unknown:
         raise InvalidInput(_l("Unknown charter setting."), field=sorted(unknown)[0])
     with unit_of_work() as session:
-        membership = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
+        membership = access.manager(user_id, club_id, lock=True)
         club = membership.club
         if club.status != ClubStatus.FORMING:
             raise RuleViolation(_l("Once the club is active, the charter changes only by a unanimous vote."),
@@ -353,7 +317,7 @@ def format_code(code: str) -> str:
 def invite(user_id: int, club_id: int, *, form_key: str) -> tuple[Invitation, str]:
     """A one-time invitation code. The code is returned once and stored only as a hash."""
     with unit_of_work() as session:
-        membership = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
+        membership = access.manager(user_id, club_id, lock=True)
         if membership.club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
             raise RuleViolation(_l("This club no longer admits members."), rule="R5")
         use_form_key(user_id, form_key)
@@ -372,7 +336,7 @@ def invite(user_id: int, club_id: int, *, form_key: str) -> tuple[Invitation, st
 
 
 def open_invitations(user_id: int, club_id: int) -> list[Invitation]:
-    membership_for(user_id, club_id, roles={Role.MANAGER})
+    access.manager(user_id, club_id)
     return list(
         db.session.scalars(
             select(Invitation)
@@ -385,12 +349,8 @@ def open_invitations(user_id: int, club_id: int) -> list[Invitation]:
 
 def revoke_invitation(user_id: int, club_id: int, invitation_id: int) -> Invitation:
     with unit_of_work():
-        membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
-        invitation = db.session.scalar(
-            select(Invitation).where(Invitation.id == invitation_id, Invitation.club_id == club_id)
-        )
-        if invitation is None:
-            raise NotFound(_l("No such invitation."))
+        access.manager(user_id, club_id, lock=True)
+        invitation = in_club(Invitation, club_id, invitation_id, missing=_l("No such invitation."))
         if not invitation.is_open:
             raise Conflict(_l("This invitation is already used, revoked or expired."))
         invitation.revoked_at = utcnow()
@@ -420,7 +380,7 @@ def _open_invitation(code: str, *, fresh: bool = False) -> Invitation:
 def join(user_id: int, code: str) -> Membership:
     """Ask to join the club of an invitation; the manager then admits or declines."""
     with unit_of_work() as session:
-        _lock_club(_open_invitation(code).club_id)
+        lock_club(_open_invitation(code).club_id)
         invitation = _open_invitation(code, fresh=True)  # unused still, now that we hold the lock
         club = session.get(Club, invitation.club_id)
         if club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
@@ -449,11 +409,7 @@ def join(user_id: int, code: str) -> Membership:
 
 
 def _pending_membership(club_id: int, membership_id: int) -> Membership:
-    membership = db.session.scalar(
-        select(Membership).where(Membership.id == membership_id, Membership.club_id == club_id)
-    )
-    if membership is None:
-        raise NotFound(_l("No such member."))
+    membership = in_club(Membership, club_id, membership_id, missing=_l("No such member."))
     if membership.status != MemberStatus.PENDING:
         raise Conflict(_l("This request has already been answered."))
     return membership
@@ -463,7 +419,7 @@ def admit(user_id: int, club_id: int, membership_id: int) -> Membership:
     """The manager admits a pending member while the club is forming (R1:
     not past the maximum). Once it is active, members vote (R7)."""
     with unit_of_work():
-        manager = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
+        manager = access.manager(user_id, club_id, lock=True)
         membership = _pending_membership(club_id, membership_id)
         if manager.club.status == ClubStatus.ACTIVE:
             raise RuleViolation(_l("In an active club, members are admitted by a vote: open a ballot."), rule="R7")
@@ -495,7 +451,7 @@ def _admit(actor_id: int | None, club_id: int, membership: Membership, ballot_id
 def decline(user_id: int, club_id: int, membership_id: int) -> Membership:
     """The manager turns a request down (a vote that fails does the same)."""
     with unit_of_work():
-        membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
+        access.manager(user_id, club_id, lock=True)
         membership = _pending_membership(club_id, membership_id)
         return _decline(user_id, club_id, membership)
 
@@ -512,7 +468,7 @@ def _decline(actor_id: int | None, club_id: int, membership: Membership, ballot_
 
 def admit_by_vote(club_id: int, membership_id: int, *, ballot_id: int, approved: bool) -> Membership:
     with unit_of_work():
-        _lock_club(club_id)
+        lock_club(club_id)
         if approved:
             return _admit(None, club_id, check_admission(club_id, membership_id), ballot_id)
         return _decline(None, club_id, _pending_membership(club_id, membership_id), ballot_id)
@@ -533,7 +489,7 @@ def check_exclusion(club_id: int, membership_id: int) -> Membership:
 def exclude_by_vote(club_id: int, membership_id: int, *, ballot_id: int) -> Membership:
     """The member leaves the club; the treasurer then refunds their capital (R13)."""
     with unit_of_work():
-        _lock_club(club_id)
+        lock_club(club_id)
         target = check_exclusion(club_id, membership_id)
         before = {"status": target.status, "role": target.role}
         move(target, MemberStatus.EXCLUDED)
@@ -562,7 +518,7 @@ def check_candidate(club_id: int, membership_id: int, role: str) -> Membership:
 def elect(club_id: int, membership_id: int, role: str, *, ballot_id: int) -> Membership:
     """The winner takes the office for the charter's term; the previous holder becomes a member."""
     with unit_of_work() as session:
-        _lock_club(club_id)
+        lock_club(club_id)
         target = check_candidate(club_id, membership_id, role)
         for holder in session.scalars(select(Membership).where(
                 Membership.club_id == club_id, Membership.role == role, Membership.id != target.id)):
@@ -601,7 +557,7 @@ def check_amendment(club_id: int, changes: dict[str, Any]) -> dict[str, Any]:
 def adopt_charter(club_id: int, changes: dict[str, Any], *, ballot_id: int, author_id: int | None) -> Charter:
     """A new charter version: the one in force with the changes members voted."""
     with unit_of_work() as session:
-        _lock_club(club_id)
+        lock_club(club_id)
         changed = check_amendment(club_id, changes)
         current = charter_of(club_id)
         old = charter_values(current)
@@ -673,7 +629,7 @@ def appoint(user_id: int, club_id: int, membership_id: int, role: str) -> Member
     except ValueError:
         raise InvalidInput(_l("Choose a role from the list."), field="role") from None
     with unit_of_work() as session:
-        manager = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
+        manager = access.manager(user_id, club_id, lock=True)
         if manager.club.status != ClubStatus.FORMING:
             raise RuleViolation(_l("Officers of an active club are elected by ballot."), rule="R3")
         target = session.scalar(
@@ -706,7 +662,7 @@ def activate(user_id: int, club_id: int) -> Club:
     """The manager activates a forming club: 5–20 members (R1) and a
     treasurer who is not the manager (R3). The term starts (R5)."""
     with unit_of_work():
-        manager = membership_for(user_id, club_id, roles={Role.MANAGER}, lock=True)
+        manager = access.manager(user_id, club_id, lock=True)
         club = manager.club
         if club.status != ClubStatus.FORMING:
             raise Conflict(_l("This club is already active."))

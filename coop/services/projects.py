@@ -16,12 +16,14 @@ from ..models import (
     Project,
     ProjectLink,
     ProjectStatus,
-    Role,
 )
 from ..models.base import utcnow
+from . import access
+from .access import membership_for
 from .audit import record
-from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
-from .membership import membership_for, use_form_key
+from .errors import Conflict, InvalidInput, NotPermitted, RuleViolation, _l
+from .lookup import in_club
+from .membership import use_form_key
 from .transitions import move
 from .uow import unit_of_work
 from .validate import one_line, paragraphs
@@ -95,20 +97,16 @@ def propose(user_id: int, club_id: int, values: dict[str, Any], *, form_key: str
 
 
 def _project(club_id: int, project_id: int, *, lock: bool = False) -> Project:
-    if not isinstance(project_id, int) or isinstance(project_id, bool):
-        raise NotFound(_l("No such project."))
-    stmt = select(Project).where(Project.id == project_id, Project.club_id == club_id)
-    if lock:
-        stmt = stmt.with_for_update(of=Project)
-    project = db.session.scalar(stmt)
-    if project is None:
-        raise NotFound(_l("No such project."))
-    return project
+    return in_club(Project, club_id, project_id, lock=lock, missing=_l("No such project."))
+
+
+def _steers(member: Membership, project: Project) -> bool:
+    """The proposer and the manager edit, present and withdraw a proposal."""
+    return member.id == project.proposed_by_id or access.is_manager(member)
 
 
 def _may_steer(member: Membership, project: Project) -> None:
-    """The proposer and the manager edit, present and withdraw a proposal."""
-    if member.id != project.proposed_by_id and member.role != Role.MANAGER:
+    if not _steers(member, project):
         raise NotPermitted(_l("Only the member who proposed this project, or the manager, may do this."))
 
 
@@ -220,7 +218,7 @@ def recused_member_ids(project_ids: list[int]) -> set[int]:
 
 
 def may_steer(member: Membership, project: Project) -> bool:
-    return project.status in EDITABLE and (member.id == project.proposed_by_id or member.role == Role.MANAGER)
+    return project.status in EDITABLE and _steers(member, project)
 
 
 # --- Called by the ballots service -----------------------------------------------------

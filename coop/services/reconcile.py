@@ -36,10 +36,10 @@ from ..models import (
     Unit,
 )
 from ..models.base import utcnow
-from . import fund, ledger
+from . import access, fund, ledger
 from .audit import record
-from .books import bookkeeper, treasurer
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
+from .lookup import in_club
 from .membership import use_form_key
 from .uow import unit_of_work
 from .validate import is_id, one_line
@@ -203,7 +203,7 @@ def _parse(rows: list[csvfile.Row], columns: Columns) -> Preview:
 
 def preview(user_id: int, club_id: int, data: bytes, columns: Columns) -> Preview:
     """What the file holds, line by line, with the lines already uploaded before marked as such."""
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     result = _parse(_read(data), columns)
     prints = [line.fingerprint for line in result.lines if line.fingerprint]
     known = set()
@@ -221,7 +221,7 @@ def upload(user_id: int, club_id: int, data: bytes, columns: Columns, *, filenam
     A file with a line that cannot be read is refused whole. Returns the statement and how many lines matched."""
     filename = one_line(filename, "file", maximum=200, required=False)
     with unit_of_work() as session:
-        treasurer(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         result = preview(user_id, club_id, data, columns)
         if result.errors:
             raise InvalidInput(_l("%(first)s Correct the file or the columns and try again.",
@@ -309,7 +309,7 @@ def _match(line: BankLine, transaction_id: int | None, user_id: int | None, *, b
 
 def auto_match(user_id: int, club_id: int, *, window_days: int = 3) -> int:
     with unit_of_work():
-        treasurer(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         matched = _auto_match(club_id, user_id, window_days)
         if matched:
             record(user_id, club_id, "bank.auto_match", None, after={"matched": matched, "window": window_days})
@@ -317,21 +317,13 @@ def auto_match(user_id: int, club_id: int, *, window_days: int = 3) -> int:
 
 
 def _line(club_id: int, line_id: object, *, lock: bool = True) -> BankLine:
-    if not is_id(line_id):
-        raise NotFound(_l("No such bank line."))
-    stmt = select(BankLine).where(BankLine.club_id == club_id, BankLine.id == line_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    line = db.session.scalar(stmt)
-    if line is None:
-        raise NotFound(_l("No such bank line."))
-    return line
+    return in_club(BankLine, club_id, line_id, lock=lock, missing=_l("No such bank line."))
 
 
 def match(user_id: int, club_id: int, line_id: int, transaction_id: int) -> BankLine:
     """The treasurer matches a line to a bank movement by hand: same amount, any date."""
     with unit_of_work():
-        treasurer(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         line = _line(club_id, line_id)
         if line.transaction_id is not None:
             raise Conflict(_l("This bank line is already matched."))
@@ -353,7 +345,7 @@ def match(user_id: int, club_id: int, line_id: int, transaction_id: int) -> Bank
 
 def unmatch(user_id: int, club_id: int, line_id: int) -> BankLine:
     with unit_of_work():
-        treasurer(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         line = _line(club_id, line_id)
         if line.transaction_id is None:
             raise Conflict(_l("This bank line is not matched."))
@@ -378,7 +370,7 @@ def record_fee(user_id: int, club_id: int, line_id: int, *, memo: str, form_key:
     fees debited) on the line's day and matched."""
     memo = one_line(memo, "memo", maximum=200)
     with unit_of_work():
-        treasurer(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         line = _line(club_id, line_id)
         if line.transaction_id is not None:
             raise Conflict(_l("This bank line is already matched."))
@@ -400,7 +392,7 @@ def record_contribution(user_id: int, club_id: int, line_id: int, *, membership_
     """The treasurer confirms that an unmatched money-in line is a member's contribution: it is recorded
     through the savings register (every rule of R4 applies) and matched."""
     with unit_of_work():
-        treasurer(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         line = _line(club_id, line_id)
         if line.transaction_id is not None:
             raise Conflict(_l("This bank line is already matched."))
@@ -430,7 +422,7 @@ class Overview:
 
 
 def overview(user_id: int, club_id: int, *, limit: int = 500) -> Overview:
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     lines = list(db.session.scalars(select(BankLine).where(BankLine.club_id == club_id)
                                     .order_by(BankLine.booked_on.desc(), BankLine.id.desc()).limit(limit)))
     last = db.session.scalar(select(func.max(BankReconciliation.through)).where(
@@ -442,13 +434,13 @@ def overview(user_id: int, club_id: int, *, limit: int = 500) -> Overview:
 
 
 def line_for(user_id: int, club_id: int, line_id: int) -> BankLine:
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     return _line(club_id, line_id, lock=False)
 
 
 def candidates(user_id: int, club_id: int, line_id: int) -> list:
     """Unmatched bank movements of the line's amount, nearest in date first."""
-    bookkeeper(user_id, club_id)
+    access.bookkeeper(user_id, club_id)
     line = _line(club_id, line_id, lock=False)
     found = [m for m in _bank_movements(club_id) if m.amount == line.amount]
     return sorted(found, key=lambda m: (abs((m.occurred_on - line.booked_on).days), m.id))
@@ -461,7 +453,7 @@ def reconcile(user_id: int, club_id: int, *, through: date, today: date | None =
     if not isinstance(through, date) or through > today:
         raise InvalidInput(_l("Choose a day that is not in the future."), field="through")
     with unit_of_work() as session:
-        treasurer(user_id, club_id)
+        access.money_keeper(user_id, club_id)
         last = session.scalar(select(func.max(BankReconciliation.through)).where(
             BankReconciliation.club_id == club_id))
         if last is not None and through <= last:

@@ -36,7 +36,6 @@ from .. import notify
 from ..amounts import months_between
 from ..extensions import db
 from ..models import (
-    OFFICER_ROLES,
     Account,
     Category,
     ClubStatus,
@@ -54,10 +53,12 @@ from ..models import (
     Unit,
 )
 from ..models.base import utcnow
-from . import ledger
+from . import access, ledger
+from .access import membership_for
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
-from .membership import charter_of, membership_for, use_form_key
+from .lookup import in_club
+from .membership import charter_of, use_form_key
 from .rows import insert_now, update_now
 from .rules import LimitCheck, check_time_bound, check_time_limit
 from .transitions import check_move, move, sources
@@ -93,12 +94,6 @@ def fold(text: str) -> str:
 
 def _today(today: date | None) -> date:
     return today or date.today()
-
-
-def _id(value: object, message) -> int:
-    if not is_id(value):
-        raise NotFound(message)
-    return value
 
 
 def _trading(member: Membership) -> None:
@@ -159,20 +154,8 @@ def publish(user_id: int, club_id: int, values: dict[str, Any], *, form_key: str
         return listing
 
 
-def _scoped(model, club_id: int, object_id: object, message, *, lock: bool = False):
-    """A listing or an exchange of this club by id (locked when asked), or NotFound with ``message``."""
-    object_id = _id(object_id, message)
-    stmt = select(model).where(model.id == object_id, model.club_id == club_id)
-    if lock:
-        stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
-    found = db.session.scalar(stmt)
-    if found is None:
-        raise NotFound(message)
-    return found
-
-
 def _listing(club_id: int, listing_id: object, *, lock: bool = False) -> Listing:
-    return _scoped(Listing, club_id, listing_id, _l("No such offer or request."), lock=lock)
+    return in_club(Listing, club_id, listing_id, lock=lock, missing=_l("No such offer or request."))
 
 
 def _own_listing(user_id: int, club_id: int, listing_id: object) -> tuple[Membership, Listing]:
@@ -486,7 +469,7 @@ def answer(user_id: int, club_id: int, listing_id: int, *, form_key: str, today:
 
 
 def _exchange(club_id: int, exchange_id: object, *, lock: bool = False) -> Exchange:
-    return _scoped(Exchange, club_id, exchange_id, _l("No such exchange."), lock=lock)
+    return in_club(Exchange, club_id, exchange_id, lock=lock, missing=_l("No such exchange."))
 
 
 def _party(me: Membership, exchange: Exchange) -> None:
@@ -588,7 +571,7 @@ SETTLEMENTS = ("cancel", "reverse", "keep")
 
 def _settler(user_id: int, club_id: int, exchange: Exchange) -> Membership:
     """The manager settles disputes; the treasurer does when the manager is a party."""
-    me = membership_for(user_id, club_id, roles={Role.MANAGER, Role.TREASURER})
+    me = access.bookkeeper(user_id, club_id)
     manager_party = db.session.scalar(select(Membership.id).where(
         Membership.club_id == club_id, Membership.role == Role.MANAGER, Membership.status == MemberStatus.ACTIVE,
         Membership.id.in_((exchange.provider_id, exchange.receiver_id))))
@@ -675,7 +658,7 @@ def to_confirm(user_id: int, club_id: int, today: date | None = None) -> list[Ex
 
 
 def disputes(user_id: int, club_id: int) -> list[Exchange]:
-    membership_for(user_id, club_id, roles={Role.MANAGER, Role.TREASURER})
+    access.bookkeeper(user_id, club_id)
     return list(db.session.scalars(select(Exchange).where(
         Exchange.club_id == club_id, Exchange.status == ExchangeStatus.DISPUTED).order_by(Exchange.id)))
 
@@ -693,21 +676,16 @@ def _visible(user_id: int, club_id: int, membership_id: int | None) -> Membershi
     me = membership_for(user_id, club_id)
     if membership_id is None or membership_id == me.id:
         return me
-    if me.role not in (Role.MANAGER, Role.TREASURER):
+    if not access.is_bookkeeper(me):
         raise NotFound(_l("No such member."))
-    membership_id = _id(membership_id, _l("No such member."))
-    target = db.session.scalar(select(Membership).where(Membership.id == membership_id,
-                                                        Membership.club_id == club_id))
-    if target is None:
-        raise NotFound(_l("No such member."))
-    return target
+    return in_club(Membership, club_id, membership_id, missing=_l("No such member."))
 
 
 def set_member_limits(user_id: int, club_id: int, membership_id: int, *, floor: int, ceiling: int,
                       reason: str) -> Account:
     """The manager gives one member limits of their own, saying why (logged)."""
     with unit_of_work():
-        membership_for(user_id, club_id, roles={Role.MANAGER})
+        access.manager(user_id, club_id)
         target = _visible(user_id, club_id, membership_id)
         if target.status != MemberStatus.ACTIVE:
             raise RuleViolation(_l("%(name)s is not an active member of the club.", name=target.user.name),
@@ -804,7 +782,7 @@ class Flows:
 
 
 def flows(user_id: int, club_id: int) -> Flows:
-    membership_for(user_id, club_id, roles=set(OFFICER_ROLES))
+    access.officer(user_id, club_id)
     pairs = _pairs(club_id)
     involved = {p for p, _r, _m, _d in pairs} | {r for _p, r, _m, _d in pairs}
     members = [m for m in db.session.scalars(select(Membership).where(Membership.club_id == club_id))
@@ -824,7 +802,7 @@ class Attention:
 def attention(user_id: int, club_id: int, today: date | None = None) -> list[Attention]:
     """Officers only: members near their floor, generous members who received nothing, members with no
     exchange for three months (counted from their joining when they never exchanged)."""
-    membership_for(user_id, club_id, roles=set(OFFICER_ROLES))
+    access.officer(user_id, club_id)
     today = _today(today)
     since = today - timedelta(days=QUIET_DAYS)
     out = []

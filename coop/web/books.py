@@ -30,7 +30,7 @@ from ..forms.books import (
     WindowForm,
 )
 from ..models import OFFICER_ROLES, MemberStatus, Unit
-from ..services import books, fund, membership, reconcile, timebank
+from ..services import access, books, fund, membership, reconcile, timebank
 from ..services.books import Cursor, JournalFilter
 from ..services.timebank import fold
 from . import sealed
@@ -42,7 +42,7 @@ bp = members_only(Blueprint("books", __name__))
 
 
 def _bookkeeper(club_id: int):
-    return enter_club(club_id, roles=books.BOOKKEEPERS)
+    return enter_club(club_id, roles=access.BOOKKEEPERS)
 
 
 def _bad_query(template: str, **context):
@@ -234,7 +234,7 @@ def _checks_page(club_id: int, status: int = 200, **forms):
                            closed_through=books.closed_through(club_id), close_form=close_form,
                            assertion_form=assertion_form, resolve_form=ResolveForm(formdata=None),
                            accounts={a.id: a for a in books.accounts_of(current_user.id, club_id)},
-                           keeps_books=fund.may_record_money(me)), status
+                           keeps_books=access.may_record_money(me)), status
 
 
 @bp.get("/clubs/<id:club_id>/books/checks")
@@ -304,7 +304,7 @@ def _bank_page(club_id: int, status: int = 200, **forms):
         reconcile_form.through.data = date.today()
     return render_template("books/bank.html", view=view, window_form=forms.get("window_form") or WindowForm(
         formdata=None), reconcile_form=reconcile_form, fee_form=FeeForm(), contribution_form=contribution_form,
-        action_form=EmptyForm(), keeps_books=fund.may_record_money(me)), status
+        action_form=EmptyForm(), keeps_books=access.may_record_money(me)), status
 
 
 @bp.get("/clubs/<id:club_id>/books/bank")
@@ -315,7 +315,7 @@ def bank(club_id: int):
 @bp.route("/clubs/<id:club_id>/books/bank/upload", methods=["GET", "POST"])
 def bank_upload(club_id: int):
     _bookkeeper(club_id)
-    books.treasurer(current_user.id, club_id)
+    access.money_keeper(current_user.id, club_id)
     form = BankFileForm()
     if form.validate_on_submit():
         data = form.file.data.read(csvfile.MAX_BYTES + 1)
@@ -489,6 +489,6 @@ def charts(club_id: int):
 def _flags():
     """Every books page says when a stated bank balance disagrees with the books."""
     member = g.get("membership")
-    if member is None or member.role not in books.BOOKKEEPERS:
+    if member is None or not access.is_bookkeeper(member):
         return {"flagged": []}
     return {"flagged": books.flagged_assertions(member.club_id)}

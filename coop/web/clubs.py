@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..forms.auth import EmptyForm
 from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
 from ..models import MemberStatus, Role
-from ..services import ballots, membership, timebank
+from ..services import access, ballots, membership, timebank
 from .handling import attempt, enter_club, locale_name, members_only, render_form
 
 bp = members_only(Blueprint("clubs", __name__))
@@ -66,7 +66,7 @@ def club_home(club_id: int):
 @bp.get("/clubs/<id:club_id>/members")
 def members(club_id: int):
     me = enter_club(club_id)
-    statuses = (MemberStatus.ACTIVE, MemberStatus.PENDING) if me.role == Role.MANAGER else (MemberStatus.ACTIVE,)
+    statuses = (MemberStatus.ACTIVE, MemberStatus.PENDING) if access.is_manager(me) else (MemberStatus.ACTIVE,)
     people = membership.members_of(current_user.id, club_id, statuses=statuses)
     return render_template("clubs/members.html", people=people, action_form=EmptyForm(), role_form=RoleForm())
 
@@ -121,7 +121,7 @@ def charter(club_id: int):
     history = membership.charter_history(current_user.id, club_id)
     version = request.args.get("version", type=int)
     shown = next((c for c in history if c.version == version), history[0]) if history else None
-    editable = me.role == Role.MANAGER and me.club.status == "forming"
+    editable = access.is_manager(me) and me.club.status == "forming"
     return render_template("clubs/charter.html", charter=shown, history=history, editable=editable)
 
 

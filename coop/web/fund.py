@@ -19,8 +19,7 @@ from ..forms.fund import (
     ReverseForm,
     month_form_class,
 )
-from ..models import Role
-from ..services import fund, imports, membership
+from ..services import access, fund, imports, membership
 from . import sealed
 from .charts import line_chart
 from .handling import attempt, enter_club, locale_name, members_only, render_form
@@ -85,7 +84,7 @@ def position(club_id: int):
 @bp.get("/clubs/<id:club_id>/contributions")
 def contributions(club_id: int):
     me = enter_club(club_id)
-    if not (g.keeps_money or me.role == Role.MANAGER):
+    if not access.is_bookkeeper(me):
         return redirect(url_for("fund.my_savings", club_id=club_id))
     before = request.args.get("before", type=int)
     if before is not None and not 0 < before < 2**31:
@@ -102,7 +101,7 @@ def _member_choices(club_id: int):
 @bp.route("/clubs/<id:club_id>/contributions/new", methods=["GET", "POST"])
 def record_contribution(club_id: int):
     enter_club(club_id)
-    fund.money_keeper(current_user.id, club_id)
+    access.money_keeper(current_user.id, club_id)
     form = ContributionForm()
     form.membership_id.choices = _member_choices(club_id)
     if not form.is_submitted():
@@ -122,7 +121,7 @@ def record_contribution(club_id: int):
 @bp.route("/clubs/<id:club_id>/contributions/<id:contribution_id>/reverse", methods=["GET", "POST"])
 def reverse_contribution(club_id: int, contribution_id: int):
     enter_club(club_id)
-    fund.money_keeper(current_user.id, club_id)
+    access.money_keeper(current_user.id, club_id)
     contribution = fund.contribution_in(club_id, contribution_id)
     form = ReverseForm()
     if form.validate_on_submit():
@@ -187,7 +186,7 @@ def _unseal(club_id: int, payload: str) -> bytes:
 @bp.route("/clubs/<id:club_id>/contributions/import", methods=["GET", "POST"])
 def import_contributions(club_id: int):
     enter_club(club_id)
-    fund.money_keeper(current_user.id, club_id)
+    access.money_keeper(current_user.id, club_id)
     form = ImportForm()
     result, confirm_form = None, None
     if form.validate_on_submit():

@@ -21,11 +21,11 @@ def enter_club(club_id: int, roles=None):
     from flask import g
     from flask_login import current_user
 
-    from ..services import fund, membership
+    from ..services import access
 
-    g.membership = membership.membership_for(current_user.id, club_id, roles=roles)
+    g.membership = access.membership_for(current_user.id, club_id, roles=roles)
     g.club = g.membership.club
-    g.keeps_money = fund.may_record_money(g.membership)
+    g.keeps_money = access.may_record_money(g.membership)
     return g.membership
 
 

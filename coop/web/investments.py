@@ -23,7 +23,7 @@ from ..forms.investments import (
     WriteOffForm,
 )
 from ..models import OFFICER_ROLES, ProjectStatus
-from ..services import fund, investments, membership, projects
+from ..services import access, investments, membership, projects
 from .charts import line_chart
 from .handling import attempt, check_button, enter_club, locale_name, members_only, post_on_page, render_form
 
@@ -98,7 +98,7 @@ def _page(club_id: int, investment_id: int, status: int = 200, **submitted):
                            stake_held=investments.stake_held(shown),
                            sale_agreed=investments.sale_ballot(club_id, shown.id) is not None,
                            action_form=EmptyForm(), cancel_form=CancelPaymentForm(), officer=me.is_officer,
-                           keeps_money=fund.may_record_money(me),
+                           keeps_money=access.may_record_money(me),
                            mentor=me.id in (shown.mentor_id, shown.second_mentor_id),
                            sellable_from=investments.sellable_from(shown), **forms), status
 

@@ -25,7 +25,7 @@ from ..forms.timebank import (
     StatusForm,
 )
 from ..models import ExchangeStatus, ListingStatus, Role
-from ..services import membership, timebank
+from ..services import access, membership, timebank
 from .exports import csv_response, safe
 from .handling import attempt, check_button, enter_club, members_only, post_on_page, render_form
 
@@ -60,7 +60,7 @@ def overview(club_id: int):
         exchanges=timebank.exchanges_of(current_user.id, club_id, limit=20),
         listings=timebank.listings_of(current_user.id, club_id),
         members=timebank.reciprocity(current_user.id, club_id),
-        disputes=timebank.disputes(current_user.id, club_id) if me.role in (Role.MANAGER, Role.TREASURER) else [],
+        disputes=timebank.disputes(current_user.id, club_id) if access.is_bookkeeper(me) else [],
         privacy_form=PrivacyForm(hidden=me.hides_time_balance), action_form=EmptyForm(),
         warning_percent=membership.charter_of(club_id).time_warning_percent)
 
@@ -300,7 +300,7 @@ def club_view(club_id: int):
                            attention=timebank.attention(current_user.id, club_id),
                            members=timebank.reciprocity(current_user.id, club_id),
                            disputes=timebank.disputes(current_user.id, club_id)
-                           if me.role in (Role.MANAGER, Role.TREASURER) else [],
+                           if access.is_bookkeeper(me) else [],
                            charter=membership.charter_of(club_id))
 
 

@@ -17,7 +17,7 @@ NAMES = ["Odile Gérante", "Marc Trésorier", "Lina Membre", "Hugo Membre", "Zo�
 def active_club(live_app):
     """Five people in an active club, made through the services; returns (club id, their emails)."""
     from coop.extensions import db
-    from coop.services import auth, fund, membership
+    from coop.services import access, auth, fund, membership
 
     tag = uuid.uuid4().hex[:6]
     with live_app.app_context():
@@ -32,7 +32,7 @@ def active_club(live_app):
         membership.appoint(users[0].id, club.id, ids[users[1].id], "treasurer")
         membership.activate(users[0].id, club.id)
         for user in users:  # savings enough for R10: 12,500 in the fund, a project may take 25 % of it
-            fund.record_contribution(users[1].id, club.id, membership_id=membership.membership_for(user.id, club.id).id,
+            fund.record_contribution(users[1].id, club.id, membership_id=access.membership_for(user.id, club.id).id,
                                      amount=250_000, received_on=date.today(), method="transfer",
                                      idempotency_key=uuid.uuid4().hex)
         emails = [u.email for u in users]

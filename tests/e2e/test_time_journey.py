@@ -22,7 +22,7 @@ TITLE = "Réparation de vélos"
 def time_club(live_app):
     """An active club of five; returns (club id, {first name: email}, {first name: (user id, membership id)})."""
     from coop.extensions import db
-    from coop.services import auth, membership
+    from coop.services import access, auth, membership
 
     tag = uuid.uuid4().hex[:6]
     with live_app.app_context():
@@ -30,7 +30,7 @@ def time_club(live_app):
                  for name in NAMES]
         club = membership.create_club(users[0].id, name=f"Cigale du Temps {tag}", town="Die", country="FR",
                                       currency="EUR", form_key=uuid.uuid4().hex)
-        ids = {users[0].id: membership.membership_for(users[0].id, club.id).id}
+        ids = {users[0].id: access.membership_for(users[0].id, club.id).id}
         for user in users[1:]:
             _, code = membership.invite(users[0].id, club.id, form_key=uuid.uuid4().hex)
             ids[user.id] = membership.admit(users[0].id, club.id, membership.join(user.id, code).id).id

@@ -26,7 +26,7 @@ from coop.models import (
     Project,
 )
 from coop.models.base import utcnow
-from coop.services import ballots, membership, projects
+from coop.services import access, ballots, membership, projects
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, APPROVED, NO, YES
@@ -485,11 +485,11 @@ def test_admission_by_vote(make_club, make_user, yes, no, outcome, status):
     if status == "active":
         assert member.joined_on == date.today()
         assert accounts == {f"capital:{asked}", f"time:{asked}"}
-        assert membership.membership_for(newcomer.id, setup.club_id).id == asked
+        assert access.membership_for(newcomer.id, setup.club_id).id == asked
     else:
         assert accounts == set()
         with pytest.raises(NotFound):
-            membership.membership_for(newcomer.id, setup.club_id)
+            access.membership_for(newcomer.id, setup.club_id)
 
 
 def test_the_manager_cannot_admit_directly_in_an_active_club(make_club, make_user):

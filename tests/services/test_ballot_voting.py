@@ -19,7 +19,7 @@ from coop.models import (
     Proxy,
 )
 from coop.models.base import utcnow
-from coop.services import ballots, membership, projects, rules
+from coop.services import access, ballots, membership, projects, rules
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, NO, YES
@@ -188,7 +188,7 @@ def test_a_member_admitted_after_the_opening_does_not_vote(make_club, make_user)
     ballot = open_funding(setup)
     newcomer = make_user()
     admit_by_vote(setup, newcomer)  # a second ballot, adopted while the first is open
-    assert membership.membership_for(newcomer.id, setup.club_id).status == "active"
+    assert access.membership_for(newcomer.id, setup.club_id).status == "active"
     before = snapshot()
 
     with pytest.raises(NotPermitted):

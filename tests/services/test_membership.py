@@ -19,8 +19,8 @@ from coop.models import (
     UsedFormKey,
 )
 from coop.models.base import utcnow
+from coop.services import access, rules
 from coop.services import membership as ms
-from coop.services import rules
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from tests.conftest import at_once, key, pause_after
 
@@ -106,7 +106,7 @@ def test_the_creator_of_a_club_is_its_active_manager(app, make_user):
     assert (club.name, club.town, club.country, club.currency) == ("Cigale du Vercors", "Die", "CA", "CAD")
     assert club.status == "forming"
     assert club.activated_on is None and club.term_ends_on is None
-    manager = ms.membership_for(founder.id, club.id)
+    manager = access.membership_for(founder.id, club.id)
     assert (manager.status, manager.role) == ("active", "manager")
     assert manager.joined_on == date.today()
     assert manager.role_until == months_later(date.today(), 12)  # R3: elected for a year
@@ -126,7 +126,7 @@ def test_a_new_club_has_the_default_charter_as_version_one(app, make_user):
 def test_a_new_club_has_a_bank_account_and_the_managers_capital_and_time_accounts(app, make_user):
     founder = make_user()
     club = new_club(founder)
-    manager = ms.membership_for(founder.id, club.id)
+    manager = access.membership_for(founder.id, club.id)
 
     accounts = {
         a.code: a for a in db.session.scalars(select(Account).where(Account.club_id == club.id))
@@ -540,7 +540,7 @@ def test_the_manager_admits_a_pending_member(app, make_club, make_user):
 
     ms.admit(setup.manager.id, setup.club_id, asked.id)
 
-    member = ms.membership_for(newcomer.id, setup.club_id)
+    member = access.membership_for(newcomer.id, setup.club_id)
     assert (member.id, member.status, member.joined_on) == (asked.id, "active", date.today())
     codes = set(db.session.scalars(select(Account.code).where(Account.membership_id == asked.id)))
     assert codes == {f"capital:{asked.id}", f"time:{asked.id}"}
@@ -599,7 +599,7 @@ def test_a_declined_person_is_not_a_member(app, make_club, make_user):
 
     assert reload(Membership, asked.id).status == "declined"
     with pytest.raises(NotFound):
-        ms.membership_for(newcomer.id, setup.club_id)
+        access.membership_for(newcomer.id, setup.club_id)
     assert not db.session.scalar(select(Account.id).where(Account.membership_id == asked.id))
 
 
@@ -648,7 +648,7 @@ def test_a_member_leaves(app, make_club):
     left = reload(Membership, setup.membership_id(leaver))
     assert (left.status, left.role, left.left_on) == ("left", "member", date.today())
     with pytest.raises(NotFound):
-        ms.membership_for(leaver.id, setup.club_id)
+        access.membership_for(leaver.id, setup.club_id)
     assert ms.active_count(setup.club_id) == 5
 
 
@@ -661,7 +661,7 @@ def test_a_former_member_may_ask_again(app, make_club):
     ms.admit(setup.manager.id, setup.club_id, asked.id)
 
     assert asked.id == setup.membership_id(leaver)
-    assert ms.membership_for(leaver.id, setup.club_id).status == "active"
+    assert access.membership_for(leaver.id, setup.club_id).status == "active"
     assert db.session.scalar(
         select(func.count()).select_from(Account).where(Account.membership_id == asked.id)
     ) == 2  # the same capital and time accounts
@@ -741,8 +741,8 @@ def test_appointing_another_manager_hands_the_management_over(app, make_club):
     ms.appoint(setup.manager.id, setup.club_id, setup.membership_id(successor), "manager")
 
     db.session.expire_all()
-    assert ms.membership_for(successor.id, setup.club_id).role == "manager"
-    assert ms.membership_for(setup.manager.id, setup.club_id).role == "member"
+    assert access.membership_for(successor.id, setup.club_id).role == "manager"
+    assert access.membership_for(setup.manager.id, setup.club_id).role == "member"
     with pytest.raises(NotPermitted):
         ms.invite(setup.manager.id, setup.club_id, form_key=key())
     ms.invite(successor.id, setup.club_id, form_key=key())
@@ -913,7 +913,7 @@ def test_only_the_manager_activates(app, make_club):
 # --- Scoping: a club is invisible to those outside it -----------------------------------
 
 LOOKUPS = {
-    "membership_for": lambda user_id, club_id: ms.membership_for(user_id, club_id),
+    "membership_for": lambda user_id, club_id: access.membership_for(user_id, club_id),
     "charter_history": ms.charter_history,
     "members_of": ms.members_of,
     "activation_check": ms.activation_check,
@@ -957,9 +957,9 @@ def test_a_person_who_is_not_an_active_member_finds_nothing(app, make_club, make
 )
 def test_a_club_id_that_is_not_a_club_is_not_found(app, make_club, disguise):
     setup = make_club(1, treasurer=False, activate=False)
-    assert ms.membership_for(setup.manager.id, setup.club_id).role == "manager"
+    assert access.membership_for(setup.manager.id, setup.club_id).role == "manager"
     with pytest.raises(NotFound):
-        ms.membership_for(setup.manager.id, disguise(setup.club_id))
+        access.membership_for(setup.manager.id, disguise(setup.club_id))
 
 
 def test_members_see_their_own_club(app, make_club):
@@ -969,9 +969,9 @@ def test_members_see_their_own_club(app, make_club):
     members = ms.members_of(member.id, setup.club_id)
 
     assert {m.user_id for m in members} == {u.id for u in setup.members}
-    assert ms.membership_for(member.id, setup.club_id).role == "member"
+    assert access.membership_for(member.id, setup.club_id).role == "member"
     with pytest.raises(NotPermitted):
-        ms.membership_for(member.id, setup.club_id, roles={Role.MANAGER, Role.TREASURER})
+        access.membership_for(member.id, setup.club_id, roles={Role.MANAGER, Role.TREASURER})
 
 
 def test_a_person_in_two_clubs_acts_in_each_by_their_role_there(app, make_club):
@@ -980,8 +980,8 @@ def test_a_person_in_two_clubs_acts_in_each_by_their_role_there(app, make_club):
     asked = ask_to_join(first, both)
     ms.admit(first.manager.id, first.club_id, asked.id)
 
-    assert ms.membership_for(both.id, second.club_id).role == "manager"
-    assert ms.membership_for(both.id, first.club_id).role == "member"
+    assert access.membership_for(both.id, second.club_id).role == "manager"
+    assert access.membership_for(both.id, first.club_id).role == "member"
     with pytest.raises(NotPermitted):
         ms.invite(both.id, first.club_id, form_key=key())
 

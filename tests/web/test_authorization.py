@@ -64,7 +64,7 @@ def officers(status: int = 200, refused: int = 403) -> dict:
 
 
 def bookkeepers(status: int = 200, refused: int = 403) -> dict:
-    """The manager and the treasurer (services.books.BOOKKEEPERS)."""
+    """The manager and the treasurer (services.access.BOOKKEEPERS)."""
     return in_club(refused, refused, status, status)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from coop.amounts import money, month_start, next_month
 from coop.extensions import db
 from coop.models import Account, Club, Contribution, JournalTransaction, Membership, Pledge
-from coop.services import fund
+from coop.services import access, fund
 from coop.services import membership as clubs
 from tests.conftest import ATTR, form_values, hidden_fields, key, say, snapshot
 
@@ -111,7 +111,7 @@ def test_the_club_fixture_holds_every_role(club):
     """The memberships the other tests rely on: three officers and three plain members, all active."""
     rows = fresh().scalars(select(Membership).where(Membership.club_id == club.club_id)).all()
     assert sorted(m.role for m in rows) == sorted(["manager", "treasurer", "secretary", "member", "member", "member"])
-    assert [clubs.membership_for(who(club, role).id, club.club_id).role for role in ROLES] == ROLES
+    assert [access.membership_for(who(club, role).id, club.club_id).role for role in ROLES] == ROLES
     assert fresh().scalar(select(func.count()).select_from(Membership).where(
         Membership.club_id == club.club_id, Membership.status != "active")) == 0
 
@@ -284,7 +284,7 @@ def test_an_english_speaking_member_reads_and_types_amounts_the_english_way(make
     english = make_user(language="en")
     _, code = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
     clubs.admit(setup.manager.id, setup.club_id, clubs.join(english.id, code).id)
-    setup.memberships[english.id] = clubs.membership_for(english.id, setup.club_id).id
+    setup.memberships[english.id] = access.membership_for(english.id, setup.club_id).id
     clubs.activate(setup.manager.id, setup.club_id)
     browser = make_browser(english)
     url = f"/clubs/{setup.club_id}/savings"

@@ -1,0 +1,108 @@
+"""Who may do what in a club: the acting member, and one refusal per permission.
+
+Every service asks here. Someone who is not an active member of a club gets
+``NotFound`` for anything in it, so a club's existence does not leak; a member
+without the permission gets ``NotPermitted``, always with the same message."""
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import bindparam, select
+
+from ..extensions import db
+from ..models import OFFICER_ROLES, Club, Membership, MemberStatus, Role
+from .errors import NotFound, NotPermitted, _l
+from .uow import is_postgresql
+
+#: The manager and the treasurer: they read every account and every member's figures, and settle disputes.
+BOOKKEEPERS = frozenset({Role.MANAGER, Role.TREASURER})
+
+
+# --- The acting member ---------------------------------------------------------------
+
+
+def membership_for(user_id: int, club_id: int, *, roles: set[Role] | None = None, lock: bool = False) -> Membership:
+    """The acting person's active membership of this club.
+
+    Not a member (or a pending, former, declined one): NotFound, as if the
+    club did not exist. A member without the role: NotPermitted. With
+    ``lock``, a use case that changes the club's membership first takes the
+    club's lock, so that two such changes never interleave."""
+    if not isinstance(club_id, int) or isinstance(club_id, bool):
+        raise NotFound(_l("No such club."))
+    if lock:
+        lock_club(club_id)
+    membership = db.session.scalar(_active_member(), {"club": club_id, "user": user_id})
+    if membership is None:
+        raise NotFound(_l("No such club."))
+    if roles and membership.role not in roles:
+        raise NotPermitted(_l("Only the club's %(roles)s may do this.", roles=_role_names(roles)))
+    return membership
+
+
+@cache
+def _active_member():
+    # Built once: every use case starts with it.
+    return select(Membership).where(Membership.club_id == bindparam("club"), Membership.user_id == bindparam("user"),
+                                    Membership.status == MemberStatus.ACTIVE)
+
+
+def _role_names(roles: set[Role]) -> str:
+    names = {Role.MANAGER: _l("manager"), Role.TREASURER: _l("treasurer"), Role.SECRETARY: _l("secretary"),
+             Role.MEMBER: _l("members")}
+    return " / ".join(str(names[r]) for r in sorted(roles))
+
+
+def lock_club(club_id: int) -> None:
+    """Serialise the membership changes of one club (SQLite: the write lock is already held)."""
+    if is_postgresql():
+        db.session.execute(select(Club.id).where(Club.id == club_id).with_for_update())
+
+
+# --- Permissions: a predicate on a membership, and the acting member who has it --------------
+
+
+def is_manager(member: Membership) -> bool:
+    return member.role == Role.MANAGER
+
+
+def is_bookkeeper(member: Membership) -> bool:
+    return member.role in BOOKKEEPERS
+
+
+def may_record_money(member: Membership) -> bool:
+    """The treasurer; the manager too where the charter says so."""
+    if member.role == Role.TREASURER:
+        return True
+    return member.role == Role.MANAGER and _charter(member.club_id).manager_records_money
+
+
+def manager(user_id: int, club_id: int, *, lock: bool = False) -> Membership:
+    return membership_for(user_id, club_id, roles={Role.MANAGER}, lock=lock)
+
+
+def officer(user_id: int, club_id: int) -> Membership:
+    """The manager, the treasurer or the secretary."""
+    return membership_for(user_id, club_id, roles=set(OFFICER_ROLES))
+
+
+def bookkeeper(user_id: int, club_id: int) -> Membership:
+    return membership_for(user_id, club_id, roles=set(BOOKKEEPERS))
+
+
+def money_keeper(user_id: int, club_id: int, *, lock: bool = False) -> Membership:
+    """The member who records money and keeps the books. A use case that writes money takes the
+    club's lock (``lock``), so that caps are checked against settled figures."""
+    me = membership_for(user_id, club_id, lock=lock)
+    if may_record_money(me):
+        return me
+    if _charter(club_id).manager_records_money:
+        raise NotPermitted(_l("Only the treasurer records money (or the manager, if the charter says so)."))
+    raise NotPermitted(_l("Only the treasurer records money."))
+
+
+def _charter(club_id: int):
+    # Imported here: the membership service, which keeps the charter, builds on this module.
+    from .membership import charter_of
+
+    return charter_of(club_id)
