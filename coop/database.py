@@ -6,7 +6,7 @@ asks for ``BEGIN IMMEDIATE`` so it holds the write lock from its first read
 """
 from __future__ import annotations
 
-from sqlalchemy import event
+from sqlalchemy import BigInteger, cast, event, func
 from sqlalchemy.engine import Engine
 
 IMMEDIATE = "coop_sqlite_immediate"
@@ -48,3 +48,8 @@ def refresh_statistics(engine: Engine) -> None:
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
+
+
+def sum_of(column):
+    """SUM as a whole number on both databases (PostgreSQL's SUM of a bigint is a numeric)."""
+    return cast(func.sum(column), BigInteger)

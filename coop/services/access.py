@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..models import OFFICER_ROLES, Club, Membership, MemberStatus, Role
+from .charter import charter_of
 from .errors import NotFound, NotPermitted, _l
 from .uow import is_postgresql
 
@@ -74,7 +75,7 @@ def may_record_money(member: Membership) -> bool:
     """The treasurer; the manager too where the charter says so."""
     if member.role == Role.TREASURER:
         return True
-    return member.role == Role.MANAGER and _charter(member.club_id).manager_records_money
+    return member.role == Role.MANAGER and charter_of(member.club_id).manager_records_money
 
 
 def manager(user_id: int, club_id: int, *, lock: bool = False) -> Membership:
@@ -96,13 +97,8 @@ def money_keeper(user_id: int, club_id: int, *, lock: bool = False) -> Membershi
     me = membership_for(user_id, club_id, lock=lock)
     if may_record_money(me):
         return me
-    if _charter(club_id).manager_records_money:
+    if charter_of(club_id).manager_records_money:
         raise NotPermitted(_l("Only the treasurer records money (or the manager, if the charter says so)."))
     raise NotPermitted(_l("Only the treasurer records money."))
 
 
-def _charter(club_id: int):
-    # Imported here: the membership service, which keeps the charter, builds on this module.
-    from .membership import charter_of
-
-    return charter_of(club_id)

@@ -38,6 +38,7 @@ from ..models import (
     Method,
     Outcome,
     Project,
+    ProjectLink,
     ProjectStatus,
     Proxy,
     Role,
@@ -46,9 +47,11 @@ from ..models.base import utcnow
 from . import access, fund, investments, membership, projects, rules, tally
 from .access import membership_for
 from .audit import record
+from .charter import charter_of
 from .errors import Conflict, CoopError, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
+from .ledger import Violation
 from .lookup import in_club
-from .membership import charter_of, use_form_key
+from .membership import use_form_key
 from .transitions import move, sources
 from .uow import unit_of_work
 from .validate import is_id, one_line, paragraphs
@@ -413,6 +416,28 @@ def withdraw_proxy(user_id: int, club_id: int, ballot_id: int, *, now: datetime 
         return given[0]
 
 
+def declare_link(user_id: int, club_id: int, project_id: int, nature: str) -> ProjectLink:
+    """R8: the acting member declares a link to the project (family, business,
+    friendship, holder's creditor…). From now on they are recused on it,
+    including on a ballot already open if they have not voted in secret."""
+    nature = one_line(nature, "nature", maximum=200)
+    with unit_of_work() as session:
+        member = membership_for(user_id, club_id, lock=True)
+        project = in_club(Project, club_id, project_id, lock=True, missing=_l("No such project."))
+        if project.status == ProjectStatus.WITHDRAWN:
+            raise Conflict(_l("This project was withdrawn."))
+        existing = session.scalar(select(ProjectLink).where(ProjectLink.project_id == project.id,
+                                                            ProjectLink.membership_id == member.id))
+        if existing is not None:
+            raise Conflict(_l("You have already declared a link to this project."))
+        recuse_on_open_ballots(member, project)
+        link = ProjectLink(project_id=project.id, membership_id=member.id, nature=nature)
+        session.add(link)
+        session.flush()
+        record(user_id, club_id, "project.declare_link", link, after={"project": project.id, "nature": nature})
+        return link
+
+
 def recuse_on_open_ballots(member: Membership, project: Project) -> None:
     """A link declared while the project is in vote: the member stops voting on it (R8).
 
@@ -738,8 +763,6 @@ def my_participation(user_id: int, club_id: int) -> dict[int, BallotVoter]:
 def check() -> list:
     """Invariant 8: on every ballot, each option's counters add up to the members who took part
     (everyone answers every option), and an open ballot's counters agree with its recorded votes."""
-    from .ledger import Violation
-
     found = []
     voted = dict(db.session.execute(
         select(BallotVoter.ballot_id, func.count()).where(BallotVoter.voted.is_(True), BallotVoter.recused.is_(False))

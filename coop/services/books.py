@@ -16,6 +16,7 @@ from sqlalchemy import case, exists, func, select, tuple_
 from sqlalchemy.orm import aliased
 
 from ..amounts import next_month
+from ..database import sum_of
 from ..extensions import db
 from ..models import (
     Account,
@@ -37,7 +38,6 @@ from . import access, ledger
 from .access import membership_for
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
-from .fund import sum_of
 from .lookup import in_club
 from .transitions import move
 from .uow import unit_of_work

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Club, Role, User
 from ..models.base import utcnow
 from . import access, auth, ballots, fund, investments, membership, projects, timebank
+from .charter import charter_of
 from .errors import Conflict, _l
 
 # bandit: the made-up demo club's password, printed by `flask coop demo` on purpose.
@@ -57,7 +58,7 @@ def _load_demo(today: date | None) -> list[DemoLogin]:
     manager = users[0]
     club = membership.create_club(manager.id, name="Cigale du Vercors", town="Villard-de-Lans", country="FR",
                                   currency="EUR", form_key=_key())
-    values = membership.charter_values(membership.charter_of(club.id))
+    values = membership.charter_values(charter_of(club.id))
     membership.amend_charter(manager.id, club.id, {**values, "min_monthly_contribution": 2000,
                                                    "max_proxies_per_holder": 1})
     members = {manager.id: access.membership_for(manager.id, club.id)}
@@ -165,7 +166,7 @@ def _projects_and_ballots(club_id: int, users: list[User], members: dict) -> Non
         "stake_hundredths": 1000, "holder_name": "Paul Garnier", "holder_contact": "06 12 34 56 78"},
         form_key=_key())
     projects.present(users[4].id, club_id, shop.id)
-    projects.declare_link(users[7].id, club_id, shop.id, "Cousin du porteur de projet")
+    ballots.declare_link(users[7].id, club_id, shop.id, "Cousin du porteur de projet")
     ballot = ballots.open_ballot(users[0].id, club_id, kind="funding", method="yes_no",
                                  closes_at=now + timedelta(days=10), subject=ballots.Subject(project_ids=[shop.id]),
                                  form_key=_key(), now=now)

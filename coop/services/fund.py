@@ -10,11 +10,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import BigInteger, and_, bindparam, cast, exists, func, select
+from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 
 from .. import notify
 from ..amounts import LazyMoney, month_start, months_between, next_month
+from ..database import sum_of
 from ..extensions import db
 from ..models import (
     Account,
@@ -22,6 +23,8 @@ from ..models import (
     ClubStatus,
     Contribution,
     ContributionSource,
+    Disbursement,
+    DisbursementStatus,
     JournalTransaction,
     Membership,
     MemberStatus,
@@ -31,23 +34,18 @@ from ..models import (
     Rhythm,
     TransactionKind,
     Unit,
+    User,
 )
 from . import access, ledger, rules
 from .access import membership_for
 from .audit import record
+from .charter import charter_of
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
 from .lookup import in_club
-from .membership import charter_of
 from .rows import insert_now
 from .transitions import move
 from .uow import unit_of_work
 from .validate import one_line
-
-
-def sum_of(column):
-    """SUM as a whole number on both databases (PostgreSQL's SUM of a bigint is a numeric)."""
-    return cast(func.sum(column), BigInteger)
-
 
 MAX_CONTRIBUTION = 10**9  # ten million in cents: far above any cap
 REFERENCE_MAX = 80
@@ -319,8 +317,6 @@ def month_sheet(user_id: int, club_id: int, month: date) -> list[MonthLine]:
 
 
 def _active_members(club_id: int) -> list[Membership]:
-    from ..models import User
-
     return list(db.session.scalars(
         select(Membership).join(User, User.id == Membership.user_id)
         .where(Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE).order_by(User.name)
@@ -448,11 +444,19 @@ class Position:
         return self.cash - self.committed
 
 
-def committed_amount(club_id: int) -> int:
-    """Payments to enterprises entered but not yet approved by a second officer (R11)."""
-    from .investments import committed
+def committed_amount(club_id: int, *, excluding: int | None = None) -> int:
+    """Payments to enterprises entered but not yet approved by a second officer (R11): money the club has
+    promised (``excluding`` one payment, the one being approved)."""
+    stmt = select(func.coalesce(sum_of(Disbursement.amount), 0)).where(
+        Disbursement.club_id == club_id, Disbursement.status == DisbursementStatus.PENDING)
+    if excluding is not None:
+        stmt = stmt.where(Disbursement.id != excluding)
+    return db.session.scalar(stmt)
 
-    return committed(club_id)
+
+def available_cash(club_id: int, *, excluding: int | None = None) -> int:
+    """Cash that may still be paid out: the bank less what is already promised (R10)."""
+    return ledger.find_account(club_id, "bank").balance - committed_amount(club_id, excluding=excluding)
 
 
 def invested_amount(club_id: int) -> int:
@@ -568,7 +572,7 @@ def refund(user_id: int, club_id: int, membership_id: int, *, amount: int, idemp
         if replay is None:
             if member.status not in (MemberStatus.LEFT, MemberStatus.EXCLUDED):
                 raise RuleViolation(_l("Only a member who has left the club is refunded."), rule="R13")
-            rules.check_refund(amount, -capital.balance, bank.balance - committed_amount(club_id), me.club.currency)
+            rules.check_refund(amount, -capital.balance, available_cash(club_id), me.club.currency)
         # A replay of the same form returns the first refund; with other figures the ledger refuses it.
         txn = ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.REFUND,
                           lines=[(bank.id, -amount), (capital.id, amount)], idempotency_key=idempotency_key,

@@ -48,8 +48,9 @@ from ..models import (
 )
 from . import access, ledger
 from .audit import record
+from .charter import charter_of
 from .errors import InvalidInput, RuleViolation, _l
-from .fund import MAX_CONTRIBUTION, OPEN_STATUSES, REFERENCE_MAX, charter_of, paid_in_year
+from .fund import MAX_CONTRIBUTION, OPEN_STATUSES, REFERENCE_MAX, paid_in_year
 from .uow import unit_of_work
 
 MAX_LINES = 20_000

@@ -15,6 +15,7 @@ from flask_babel import get_locale
 from sqlalchemy import case, func, select
 
 from ..amounts import add_months, money
+from ..database import sum_of
 from ..extensions import db
 from ..models import (
     Account,
@@ -45,13 +46,14 @@ from ..models.base import utcnow
 from . import access, fund, ledger, rules
 from .access import membership_for
 from .audit import record
+from .charter import charter_of
 from .errors import Conflict, InvalidInput, NotPermitted, RuleViolation, _l
 from .lookup import in_club
-from .membership import charter_of, use_form_key
+from .membership import use_form_key
 from .projects import recused_member_ids
 from .transitions import move
 from .uow import is_postgresql, unit_of_work
-from .validate import is_id, one_line
+from .validate import is_id, one_line, paragraphs
 
 MAX_AMOUNT = 10**10
 #: French IR-PME: shares kept five years keep the income-tax reduction.
@@ -61,26 +63,16 @@ IR_PME_YEARS = 5
 # --- Figures -------------------------------------------------------------------------------
 
 
-def committed(club_id: int, *, excluding: int | None = None) -> int:
-    """Payments entered but not yet approved: money the club has promised."""
-    stmt = select(func.coalesce(fund.sum_of(Disbursement.amount), 0)).where(
-        Disbursement.club_id == club_id, Disbursement.status == DisbursementStatus.PENDING)
-    if excluding is not None:
-        stmt = stmt.where(Disbursement.id != excluding)
-    return db.session.scalar(stmt)
-
-
 def _caps(club_id: int, enterprise: str, *, excluding: int | None = None) -> rules.Caps:
     charter = charter_of(club_id)
-    cash = ledger.find_account(club_id, "bank").balance
-    fund_total = -db.session.scalar(select(func.coalesce(fund.sum_of(Account.balance), 0)).where(
+    fund_total = -db.session.scalar(select(func.coalesce(sum_of(Account.balance), 0)).where(
         Account.club_id == club_id, Account.code.like("capital:%"), Account.membership_id.is_not(None)))
     # Names compared in Python: SQL's lower() differs between databases beyond ASCII.
     owned = db.session.scalars(select(Investment.name).where(
         Investment.club_id == club_id, Investment.instrument == "equity", Investment.status == InvestmentStatus.ACTIVE,
         Investment.first_paid_on.is_not(None)))
     holds = any(" ".join(name.split()).casefold() == " ".join(enterprise.split()).casefold() for name in owned)
-    return rules.Caps(available_cash=cash - committed(club_id, excluding=excluding), fund=fund_total,
+    return rules.Caps(available_cash=fund.available_cash(club_id, excluding=excluding), fund=fund_total,
                       project_cap_percent=charter.project_cap_percent,
                       minority_stake_percent=charter.minority_stake_percent, holds_shares=bool(holds))
 
@@ -165,7 +157,7 @@ def _not_recused(member: Membership, investment: Investment) -> None:
 
 
 def _paid_and_promised(investment_id: int, *, excluding: int | None = None) -> int:
-    stmt = select(func.coalesce(fund.sum_of(Disbursement.amount), 0)).where(
+    stmt = select(func.coalesce(sum_of(Disbursement.amount), 0)).where(
         Disbursement.investment_id == investment_id,
         Disbursement.status.in_((DisbursementStatus.PENDING, DisbursementStatus.APPROVED)))
     if excluding is not None:
@@ -315,7 +307,7 @@ def paid_and_pending(club_id: int, investment_ids: list[int]) -> dict[int, tuple
     if not investment_ids:
         return out
     for investment_id, status, total in db.session.execute(
-            select(Disbursement.investment_id, Disbursement.status, fund.sum_of(Disbursement.amount))
+            select(Disbursement.investment_id, Disbursement.status, sum_of(Disbursement.amount))
             .where(Disbursement.club_id == club_id, Disbursement.investment_id.in_(investment_ids))
             .group_by(Disbursement.investment_id, Disbursement.status)):
         paid, pending = out[investment_id]
@@ -340,10 +332,10 @@ def check() -> list:
     (principal repaid, cost of shares sold, write-offs); every approved payment is posted."""
     found = []
     paid = dict(db.session.execute(
-        select(Disbursement.investment_id, fund.sum_of(Disbursement.amount))
+        select(Disbursement.investment_id, sum_of(Disbursement.amount))
         .where(Disbursement.status == DisbursementStatus.APPROVED).group_by(Disbursement.investment_id)).all())
     back = dict(db.session.execute(
-        select(InvestmentEvent.investment_id, fund.sum_of(InvestmentEvent.book))
+        select(InvestmentEvent.investment_id, sum_of(InvestmentEvent.book))
         .group_by(InvestmentEvent.investment_id)).all())
     for investment_id, club_id, balance in db.session.execute(
             select(Investment.id, Investment.club_id, Account.balance).join(Account, Account.id == Investment.account_id)):
@@ -396,8 +388,8 @@ def portfolio(user_id: int, club_id: int, *, today: date | None = None) -> Portf
     sums = {i: (0, 0, 0) for i in ids}
     for investment_id, book, income, loss in db.session.execute(
             select(InvestmentEvent.investment_id,
-                   fund.sum_of(case((InvestmentEvent.kind == EventKind.WRITE_OFF, 0), else_=InvestmentEvent.book)),
-                   fund.sum_of(InvestmentEvent.income), fund.sum_of(InvestmentEvent.loss))
+                   sum_of(case((InvestmentEvent.kind == EventKind.WRITE_OFF, 0), else_=InvestmentEvent.book)),
+                   sum_of(InvestmentEvent.income), sum_of(InvestmentEvent.loss))
             .where(InvestmentEvent.club_id == club_id).group_by(InvestmentEvent.investment_id)):
         sums[investment_id] = (book or 0, income or 0, loss or 0)
     balances = dict(db.session.execute(select(Account.id, Account.balance).where(
@@ -509,7 +501,7 @@ def schedule(investment: Investment, principal: int | None = None) -> list[tuple
 
 
 def _repaid(investment_id: int) -> int:
-    return db.session.scalar(select(func.coalesce(fund.sum_of(InvestmentEvent.book), 0)).where(
+    return db.session.scalar(select(func.coalesce(sum_of(InvestmentEvent.book), 0)).where(
         InvestmentEvent.investment_id == investment_id, InvestmentEvent.kind == EventKind.REPAYMENT))
 
 
@@ -704,8 +696,6 @@ def write_off(user_id: int, club_id: int, investment_id: int, *, reason: str, on
 def add_note(user_id: int, club_id: int, investment_id: int, *, text: str, written_on: date,
              today: date | None = None) -> InvestmentNote:
     """A mentor's news of the enterprise, dated."""
-    from .validate import paragraphs
-
     today = today or date.today()
     text = paragraphs(text, "text", maximum=4000)
     written_on = _day(written_on, "written_on", today)

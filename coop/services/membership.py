@@ -9,11 +9,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..amounts import add_months
@@ -37,6 +36,7 @@ from ..models.base import utcnow
 from . import access, ledger, rules
 from .access import lock_club, membership_for
 from .audit import record
+from .charter import charter_of
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .lookup import in_club
 from .transitions import move, sources
@@ -89,21 +89,6 @@ def accounts_visible_to(user_id: int, club_id: int) -> list[Account]:
     if access.is_bookkeeper(me):
         return ledger.accounts_of(club_id)
     return ledger.accounts_of(club_id, membership_id=me.id)
-
-
-@cache
-def _current_charter():
-    return select(Charter).where(Charter.club_id == bindparam("club")).order_by(Charter.version.desc()).limit(1)
-
-
-def charter_of(club_id: int, version: int | None = None) -> Charter:
-    if version is None:
-        charter = db.session.scalar(_current_charter(), {"club": club_id})
-    else:
-        charter = db.session.scalar(select(Charter).where(Charter.club_id == club_id, Charter.version == version))
-    if charter is None:
-        raise NotFound(_l("No such charter version."))
-    return charter
 
 
 def charter_history(user_id: int, club_id: int) -> list[Charter]:

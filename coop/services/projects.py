@@ -156,30 +156,6 @@ def withdraw(user_id: int, club_id: int, project_id: int) -> Project:
         return project
 
 
-def declare_link(user_id: int, club_id: int, project_id: int, nature: str) -> ProjectLink:
-    """R8: the acting member declares a link to the project (family, business,
-    friendship, holder's creditor…). From now on they are recused on it,
-    including on a ballot already open if they have not voted in secret."""
-    nature = one_line(nature, "nature", maximum=200)
-    from . import ballots  # the ballots service owns who may vote
-
-    with unit_of_work() as session:
-        member = membership_for(user_id, club_id, lock=True)
-        project = _project(club_id, project_id, lock=True)
-        if project.status == ProjectStatus.WITHDRAWN:
-            raise Conflict(_l("This project was withdrawn."))
-        existing = session.scalar(select(ProjectLink).where(ProjectLink.project_id == project.id,
-                                                            ProjectLink.membership_id == member.id))
-        if existing is not None:
-            raise Conflict(_l("You have already declared a link to this project."))
-        ballots.recuse_on_open_ballots(member, project)
-        link = ProjectLink(project_id=project.id, membership_id=member.id, nature=nature)
-        session.add(link)
-        session.flush()
-        record(user_id, club_id, "project.declare_link", link, after={"project": project.id, "nature": nature})
-        return link
-
-
 # --- Reading ----------------------------------------------------------------------
 
 

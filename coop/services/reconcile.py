@@ -23,6 +23,7 @@ from datetime import date
 from sqlalchemy import exists, func, select
 
 from .. import csvfile
+from ..database import sum_of
 from ..extensions import db
 from ..models import (
     Account,
@@ -38,6 +39,7 @@ from ..models import (
 from ..models.base import utcnow
 from . import access, fund, ledger
 from .audit import record
+from .books import balances_on
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
 from .lookup import in_club
 from .membership import use_form_key
@@ -256,11 +258,11 @@ def _bank_movements(club_id: int, *, unmatched_only: bool = True):
     """(transaction id, day, memo, net amount on the bank account) of the club's transactions that touch it."""
     bank = _bank(club_id)
     stmt = (select(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.memo,
-                   fund.sum_of(Posting.amount).label("amount"))
+                   sum_of(Posting.amount).label("amount"))
             .join(Posting, ledger.POSTING_TRANSACTION)
             .where(Posting.club_id == club_id, Posting.account_id == bank.id)
             .group_by(JournalTransaction.id, JournalTransaction.occurred_on, JournalTransaction.memo)
-            .having(fund.sum_of(Posting.amount) != 0))
+            .having(sum_of(Posting.amount) != 0))
     if unmatched_only:
         stmt = stmt.where(~exists().where(BankLine.club_id == club_id,
                                           BankLine.transaction_id == JournalTransaction.id))
@@ -471,10 +473,8 @@ def reconcile(user_id: int, club_id: int, *, through: date, today: date | None =
             raise RuleViolation(_l("%(lines)d bank line(s) and %(movements)d movement(s) of the books up to this day "
                                    "are not matched yet.", lines=open_lines, movements=len(missing)),
                                 rule="reconciliation", field="through")
-        bank_total = session.scalar(select(func.coalesce(fund.sum_of(BankLine.amount), 0)).where(
+        bank_total = session.scalar(select(func.coalesce(sum_of(BankLine.amount), 0)).where(
             BankLine.club_id == club_id, BankLine.booked_on <= through, BankLine.transaction_id.is_not(None)))
-        from .books import balances_on
-
         book = balances_on(club_id, through).get(_bank(club_id).id, 0)
         done = BankReconciliation(club_id=club_id, through=through, book_balance=book, reconciled_by_id=user_id)
         session.add(done)

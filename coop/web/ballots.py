@@ -15,6 +15,7 @@ from ..forms.ballots import BallotForm, CancelForm, CharterBallotForm, ProxyForm
 from ..models import BallotKind, Role
 from ..services import ballots, membership
 from ..services.ballots import Subject
+from ..services.charter import charter_of
 from .exports import csv_response, safe
 from .handling import attempt, check_button, enter_club, locale_name, members_only, render_form
 
@@ -93,7 +94,7 @@ def propose_amendment(club_id: int):
     """The manager puts a new wording of the charter to a vote (active clubs)."""
     enter_club(club_id, roles={Role.MANAGER})
     form = CharterBallotForm()
-    current = membership.charter_values(membership.charter_of(club_id))
+    current = membership.charter_values(charter_of(club_id))
     if not form.is_submitted():
         form.fill(current, locale_name())
     if form.validate_on_submit():
@@ -160,7 +161,7 @@ def _changes(ballot) -> list[tuple[str, str, str]]:
     """A charter amendment's settings: label, value in force when the ballot opened, value proposed."""
     if ballot.kind != BallotKind.CHARTER or not ballot.proposal:
         return []
-    base = membership.charter_values(membership.charter_of(ballot.club_id, ballot.charter_version))
+    base = membership.charter_values(charter_of(ballot.club_id, ballot.charter_version))
     hours = {v: k for k, v in CharterBallotForm.HOURS.items()}
 
     def shown(name: str, value) -> str:

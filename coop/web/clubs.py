@@ -9,6 +9,7 @@ from ..forms.auth import EmptyForm
 from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
 from ..models import MemberStatus, Role
 from ..services import access, ballots, membership, timebank
+from ..services.charter import charter_of
 from .handling import attempt, enter_club, locale_name, members_only, render_form
 
 bp = members_only(Blueprint("clubs", __name__))
@@ -57,7 +58,7 @@ def club_home(club_id: int):
     check = membership.activation_check(current_user.id, club_id)
     waiting = [w for w in ballots.open_ballots_for(current_user.id) if w.ballot.club_id == club_id]
     timebank.expire_due(club_id=club_id)
-    return render_template("clubs/home.html", accounts=accounts, check=check, charter=membership.charter_of(club_id),
+    return render_template("clubs/home.html", accounts=accounts, check=check, charter=charter_of(club_id),
                            action_form=EmptyForm(), waiting=waiting, months_left=membership.months_left(g.club),
                            to_confirm=timebank.to_confirm(current_user.id, club_id),
                            time_limits=timebank.limits_of(current_user.id, club_id))
@@ -130,7 +131,7 @@ def edit_charter(club_id: int):
     enter_club(club_id, roles={Role.MANAGER})
     form = CharterForm()
     if not form.is_submitted():
-        form.fill(membership.charter_values(membership.charter_of(club_id)), locale_name())
+        form.fill(membership.charter_values(charter_of(club_id)), locale_name())
     if form.validate_on_submit():
         amended = attempt(form, lambda: membership.amend_charter(current_user.id, club_id, form.values()),
                           field_for=form.field_for)

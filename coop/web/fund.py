@@ -20,6 +20,7 @@ from ..forms.fund import (
     month_form_class,
 )
 from ..services import access, fund, imports, membership
+from ..services.charter import charter_of
 from . import sealed
 from .charts import line_chart
 from .handling import attempt, enter_club, locale_name, members_only, render_form
@@ -46,7 +47,7 @@ def my_savings(club_id: int):
             flash(_("Your pledge is recorded; it applies from %(date)s.",
                     date=format_date(pledge.effective_from, "MMMM y")), "success")
             return redirect(url_for("fund.my_savings", club_id=club_id))
-    charter = membership.charter_of(club_id)
+    charter = charter_of(club_id)
     return render_form(
         "fund/my_savings.html", form,
         pledge=current, history=fund.pledge_history(current_user.id, club_id),

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, g, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from ..forms.auth import EmptyForm
+from ..services import access
 from ..services.errors import CoopError, NotFound, NotPermitted
 
 T = TypeVar("T")
@@ -18,11 +20,6 @@ T = TypeVar("T")
 
 def enter_club(club_id: int, roles=None):
     """The acting member of this club (404 for anyone else), made available to the templates."""
-    from flask import g
-    from flask_login import current_user
-
-    from ..services import access
-
     g.membership = access.membership_for(current_user.id, club_id, roles=roles)
     g.club = g.membership.club
     g.keeps_money = access.may_record_money(g.membership)
@@ -59,10 +56,6 @@ def render_form(template: str, form: FlaskForm, **context):
 
 def check_button() -> None:
     """A bare button: only its CSRF token to check (a missing one is a 400 from the CSRF guard)."""
-    from flask import abort
-
-    from ..forms.auth import EmptyForm
-
     if not EmptyForm().validate_on_submit():
         abort(400)
 

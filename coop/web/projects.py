@@ -100,7 +100,7 @@ def declare_link(club_id: int, project_id: int):
     me = enter_club(club_id)
     form = LinkForm()
     shown = projects.project_for(current_user.id, club_id, project_id)
-    if form.validate_on_submit() and attempt(form, lambda: projects.declare_link(
+    if form.validate_on_submit() and attempt(form, lambda: ballots.declare_link(
             current_user.id, club_id, project_id, form.nature.data)) is not None:
         flash(_("Your link is declared: you will not vote on this project (R8)."), "success")
         return redirect(url_for("projects.project", club_id=club_id, project_id=project_id))

@@ -26,6 +26,7 @@ from ..forms.timebank import (
 )
 from ..models import ExchangeStatus, ListingStatus, Role
 from ..services import access, membership, timebank
+from ..services.charter import charter_of
 from .exports import csv_response, safe
 from .handling import attempt, check_button, enter_club, members_only, post_on_page, render_form
 
@@ -62,7 +63,7 @@ def overview(club_id: int):
         members=timebank.reciprocity(current_user.id, club_id),
         disputes=timebank.disputes(current_user.id, club_id) if access.is_bookkeeper(me) else [],
         privacy_form=PrivacyForm(hidden=me.hides_time_balance), action_form=EmptyForm(),
-        warning_percent=membership.charter_of(club_id).time_warning_percent)
+        warning_percent=charter_of(club_id).time_warning_percent)
 
 
 @bp.post("/clubs/<id:club_id>/time/privacy")
@@ -301,7 +302,7 @@ def club_view(club_id: int):
                            members=timebank.reciprocity(current_user.id, club_id),
                            disputes=timebank.disputes(current_user.id, club_id)
                            if access.is_bookkeeper(me) else [],
-                           charter=membership.charter_of(club_id))
+                           charter=charter_of(club_id))
 
 
 @bp.route("/clubs/<id:club_id>/time/limits/<id:membership_id>", methods=["GET", "POST"])

@@ -28,6 +28,7 @@ from coop.models import (
 from coop.models.base import utcnow
 from coop.services import access, ballots, membership, projects
 from coop.services.ballots import Subject
+from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, APPROVED, NO, YES
 from tests.conftest import fund_for_projects, key, snapshot
@@ -166,7 +167,7 @@ def test_a_ballot_copies_an_amended_charter(make_club, make_user):
 def test_a_project_linked_member_is_recused_and_not_counted(make_club):
     setup = make_club(5)
     project_id = presented(setup)
-    projects.declare_link(setup.members[3].id, setup.club_id, project_id, "Cousine de la porteuse")
+    ballots.declare_link(setup.members[3].id, setup.club_id, project_id, "Cousine de la porteuse")
     ballot = open_(setup, "funding", Subject(project_ids=[project_id]))
     assert fresh(Ballot, ballot.id).eligible_count == 4
     voter = db.session.scalar(select(BallotVoter).where(BallotVoter.ballot_id == ballot.id,
@@ -622,7 +623,7 @@ def test_one_abstention_defeats_a_charter_amendment(make_club):
     # Unanimity asks every eligible member for a yes: 4 of 5 is not enough.
     assert ballot.outcome == "rejected"
     assert db.session.scalar(select(func.count()).select_from(Charter).where(Charter.club_id == setup.club_id)) == 1
-    assert membership.charter_of(setup.club_id).quorum_percent == 50
+    assert charter_of(setup.club_id).quorum_percent == 50
     assert fresh(Club, setup.club_id).charter_version == 1
 
 

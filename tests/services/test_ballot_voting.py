@@ -19,8 +19,9 @@ from coop.models import (
     Proxy,
 )
 from coop.models.base import utcnow
-from coop.services import access, ballots, membership, projects, rules
+from coop.services import access, ballots, projects, rules
 from coop.services.ballots import Subject
+from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, NO, YES
 from tests.conftest import admit_by_vote, at_once, fund_for_projects, key, pause_after, snapshot
@@ -207,7 +208,7 @@ def test_a_member_recused_before_the_opening_does_not_vote(make_club):
     setup = make_club(5)
     project_id = presented(setup)
     linked = setup.members[4]
-    projects.declare_link(linked.id, setup.club_id, project_id, "frère du porteur")
+    ballots.declare_link(linked.id, setup.club_id, project_id, "frère du porteur")
     ballot = open_funding(setup, project_id)
     assert ballot.eligible_count == 4  # five active members less the recused one (R6, R8)
     assert voter_row(ballot, setup.membership_id(linked)).recused
@@ -229,7 +230,7 @@ def test_a_link_declared_while_open_takes_the_vote_back(make_club):
     cast(setup, other, ballot, YES)
     assert counters(ballot) == {YES: 2, NO: 0, ABSTAIN: 0}
 
-    projects.declare_link(linked.id, setup.club_id, project_id, "associée du porteur")
+    ballots.declare_link(linked.id, setup.club_id, project_id, "associée du porteur")
 
     assert counters(ballot) == {YES: 1, NO: 0, ABSTAIN: 0}  # only the other member's yes is left
     mid = setup.membership_id(linked)
@@ -255,7 +256,7 @@ def test_a_link_declared_while_open_ends_the_proxies_and_takes_back_the_votes_ca
     cast(setup, holder, ballot, YES, for_member=setup.membership_id(giver))
     assert counters(ballot)[YES] == 1
 
-    projects.declare_link(holder.id, setup.club_id, project_id, "cousin")
+    ballots.declare_link(holder.id, setup.club_id, project_id, "cousin")
 
     assert counters(ballot) == {YES: 0, NO: 0, ABSTAIN: 0}
     assert live_proxies(ballot) == []
@@ -273,7 +274,7 @@ def test_a_link_cannot_be_declared_after_voting_in_secret(make_club):
     before = snapshot()
 
     with pytest.raises(Conflict):
-        projects.declare_link(member.id, setup.club_id, project_id, "cousin")
+        ballots.declare_link(member.id, setup.club_id, project_id, "cousin")
 
     assert snapshot() == before
     assert reload(Ballot, ballot.id).eligible_count == 5
@@ -285,7 +286,7 @@ def test_a_link_declared_in_a_secret_ballot_before_voting_recuses(make_club):
     ballot = open_funding(setup, project_id, secret=True)
     member = setup.members[4]
 
-    projects.declare_link(member.id, setup.club_id, project_id, "cousin")
+    ballots.declare_link(member.id, setup.club_id, project_id, "cousin")
 
     assert voter_row(ballot, setup.membership_id(member)).recused
     assert reload(Ballot, ballot.id).eligible_count == 4
@@ -370,7 +371,7 @@ def test_a_recused_member_neither_gives_nor_holds_a_proxy(make_club):
     setup = make_club(5)
     project_id = presented(setup)
     linked, other = setup.members[4], setup.members[3]
-    projects.declare_link(linked.id, setup.club_id, project_id, "cousin")
+    ballots.declare_link(linked.id, setup.club_id, project_id, "cousin")
     ballot = open_funding(setup, project_id)
     before = snapshot()
 
@@ -574,7 +575,7 @@ def test_closing_early_needs_the_manager(make_club):
 def test_closing_early_counts_recused_members_out(make_club):
     setup = make_club(5)
     project_id = presented(setup)
-    projects.declare_link(setup.members[4].id, setup.club_id, project_id, "cousin")
+    ballots.declare_link(setup.members[4].id, setup.club_id, project_id, "cousin")
     ballot = open_funding(setup, project_id)
     for user in setup.members[:4]:
         cast(setup, user, ballot, NO)
@@ -722,7 +723,7 @@ def test_a_ballot_keeps_the_rules_in_force_when_it_opened(make_club):
     ballots.close_early(setup.manager.id, setup.club_id, charter_ballot.id)
 
     assert reload(Ballot, charter_ballot.id).outcome == "adopted"
-    charter = membership.charter_of(setup.club_id)
+    charter = charter_of(setup.club_id)
     assert (charter.version, charter.quorum_percent, charter.threshold_investment) == (2, 100, "unanimity")
     assert db.session.scalar(select(Charter).where(Charter.club_id == setup.club_id, Charter.version == 1)
                              ).quorum_percent == 50  # the old version is kept

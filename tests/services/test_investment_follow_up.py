@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from coop.extensions import db
 from coop.models import Ballot, BallotVoter, Investment, InvestmentEvent
 from coop.models.base import utcnow
-from coop.services import ballots, investments, ledger, projects, tally
+from coop.services import ballots, investments, ledger, tally
 from coop.services import membership as ms
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
@@ -491,7 +491,7 @@ def test_one_stake_sale_ballot_at_a_time_and_none_while_an_agreed_sale_is_unreco
 def test_members_linked_to_the_enterprise_are_recused_on_its_sale(world):
     shares = paid(world, **SHARES)
     linked = world.members[5]
-    projects.declare_link(linked.id, world.club_id, shares.project_id, "Frère de la gérante")
+    ballots.declare_link(linked.id, world.club_id, shares.project_id, "Frère de la gérante")
 
     ballot = open_sale(world, shares)
     voters = {v.membership_id: v.recused for v in db.session.scalars(

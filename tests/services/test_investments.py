@@ -342,7 +342,7 @@ def test_the_officer_who_entered_a_payment_cannot_approve_it(world):
 def test_a_recused_officer_neither_enters_nor_approves(world):
     investment = invest(world)
     project_id = db.session.get(Investment, investment).project_id
-    projects.declare_link(world.treasurer.id, world.club_id, project_id, "Ma sœur tient le fournil")
+    ballots.declare_link(world.treasurer.id, world.club_id, project_id, "Ma sœur tient le fournil")
     refused_entry(world, investment, 100_000, RuleViolation, rule="R8", by=world.treasurer)
     entered = enter(world, investment, 100_000, by=world.manager)
     refused(RuleViolation, lambda: approve(world, entered, by=world.treasurer), rule="R8")
@@ -354,7 +354,7 @@ def test_an_officer_who_becomes_recused_after_entering_leaves_the_payment_unappr
     investment = invest(world)
     entered = enter(world, investment, 100_000, by=world.treasurer)
     project_id = db.session.get(Investment, investment).project_id
-    projects.declare_link(world.treasurer.id, world.club_id, project_id, "Associé du boulanger")
+    ballots.declare_link(world.treasurer.id, world.club_id, project_id, "Associé du boulanger")
     refused(RuleViolation, lambda: approve(world, entered, by=world.manager), rule="R8")
     refused(RuleViolation, lambda: approve(world, entered, by=world.secretary), rule="R8")
     investments.cancel_payment(world.manager.id, world.club_id, entered, "Saisi par un membre lié")

@@ -393,7 +393,7 @@ def test_a_declared_link_recuses_the_member_on_the_next_ballot(make_club):
     project = propose(setup, proposer)
     projects.present(proposer.id, setup.club_id, project.id)
 
-    link = projects.declare_link(linked.id, setup.club_id, project.id, "  sœur de la porteuse ")
+    link = ballots.declare_link(linked.id, setup.club_id, project.id, "  sœur de la porteuse ")
 
     saved = reload(ProjectLink, link.id)
     assert (saved.project_id, saved.membership_id, saved.nature) == (
@@ -413,11 +413,11 @@ def test_a_link_is_declared_once(make_club):
     setup = make_club(5)
     project = propose(setup)
     linked = setup.members[4]
-    projects.declare_link(linked.id, setup.club_id, project.id, "cousin")
+    ballots.declare_link(linked.id, setup.club_id, project.id, "cousin")
     before = snapshot()
 
     with pytest.raises(Conflict):
-        projects.declare_link(linked.id, setup.club_id, project.id, "associé")
+        ballots.declare_link(linked.id, setup.club_id, project.id, "associé")
 
     assert snapshot() == before
 
@@ -430,11 +430,11 @@ def test_no_link_to_a_withdrawn_project_and_no_empty_nature(make_club):
     before = snapshot()
 
     with pytest.raises(Conflict):
-        projects.declare_link(setup.members[3].id, setup.club_id, withdrawn.id, "cousin")
+        ballots.declare_link(setup.members[3].id, setup.club_id, withdrawn.id, "cousin")
     with pytest.raises(InvalidInput) as empty:
-        projects.declare_link(setup.members[3].id, setup.club_id, live.id, "   ")
+        ballots.declare_link(setup.members[3].id, setup.club_id, live.id, "   ")
     with pytest.raises(InvalidInput) as long:
-        projects.declare_link(setup.members[3].id, setup.club_id, live.id, "x" * 201)
+        ballots.declare_link(setup.members[3].id, setup.club_id, live.id, "x" * 201)
 
     assert empty.value.field == long.value.field == "nature"
     assert snapshot() == before
@@ -454,7 +454,7 @@ def test_another_clubs_project_is_not_found(make_club):
         lambda: projects.update(manager.id, ours.club_id, project.id, {**PROJECT, "town": "Crest"}),
         lambda: projects.present(manager.id, ours.club_id, project.id),
         lambda: projects.withdraw(manager.id, ours.club_id, project.id),
-        lambda: projects.declare_link(manager.id, ours.club_id, project.id, "cousin"),
+        lambda: ballots.declare_link(manager.id, ours.club_id, project.id, "cousin"),
         lambda: projects.project_for(manager.id, ours.club_id, project.id),
         # Asking with the other club's id is no better for someone who is not its member.
         lambda: projects.present(manager.id, theirs.club_id, project.id),
@@ -478,7 +478,7 @@ def test_an_unknown_project_id_is_not_found(make_club, bad_id):
     with pytest.raises(NotFound):
         projects.present(setup.manager.id, setup.club_id, bad_id)
     with pytest.raises(NotFound):
-        projects.declare_link(setup.manager.id, setup.club_id, bad_id, "cousin")
+        ballots.declare_link(setup.manager.id, setup.club_id, bad_id, "cousin")
 
     assert snapshot() == before
 
@@ -501,7 +501,7 @@ def test_a_non_member_or_former_member_finds_nothing(make_club, make_user):
         with pytest.raises(NotFound):
             projects.withdraw(user.id, setup.club_id, project.id)
         with pytest.raises(NotFound):
-            projects.declare_link(user.id, setup.club_id, project.id, "cousin")
+            ballots.declare_link(user.id, setup.club_id, project.id, "cousin")
         with pytest.raises(NotFound):
             projects.project_for(user.id, setup.club_id, project.id)
         with pytest.raises(NotFound):

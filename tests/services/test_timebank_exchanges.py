@@ -20,6 +20,7 @@ from coop.extensions import db
 from coop.models import Account, AuditEntry, Exchange, JournalTransaction, TransactionKind, Unit
 from coop.services import ledger, timebank
 from coop.services import membership as ms
+from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
 from tests.conftest import SetupView, at_once, key, pause_after, snapshot
 
@@ -132,7 +133,7 @@ def refused(error, call, *, rule: str | None = None, field: str | None = None):
 def no_confirmation(setup_maker) -> Club:
     """An active club whose charter posts an exchange the provider records, without confirmation."""
     setup = setup_maker(5, activate=False)
-    values = ms.charter_values(ms.charter_of(setup.club_id))
+    values = ms.charter_values(charter_of(setup.club_id))
     ms.amend_charter(setup.manager.id, setup.club_id, {**values, "exchange_needs_confirmation": False})
     ms.activate(setup.manager.id, setup.club_id)
     return Club(setup)
@@ -565,7 +566,7 @@ def test_a_charter_amendment_keeps_a_members_own_limits(make_club):
     club = Club(setup)
     timebank.set_member_limits(club.manager.id, club.id, club.mid(club.a), floor=-300, ceiling=300,
                                reason="Limites prudentes")
-    values = ms.charter_values(ms.charter_of(club.id))
+    values = ms.charter_values(charter_of(club.id))
     ms.amend_charter(club.manager.id, club.id, {**values, "time_floor_minutes": -1200,
                                                 "time_ceiling_minutes": 4800})
     assert club.limits(club.a) == (-300, 300)

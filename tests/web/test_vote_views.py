@@ -20,6 +20,7 @@ from coop.models.base import utcnow
 from coop.services import ballots, projects, tally
 from coop.services import membership as clubs
 from coop.services.ballots import Subject
+from coop.services.charter import charter_of
 from tests.conftest import form_values, fund_for_projects, hidden_fields, key, say, snapshot
 
 LONG = "x" * 10_000
@@ -517,7 +518,7 @@ def test_the_manager_proposes_a_charter_amendment(club, make_browser):
     page = browser.get(url(club, f"/ballots/{ballot.id}")).text
     rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", page)
     assert rows == [(say("Quorum, in percent of eligible members (R6)"), "50", "60")]
-    assert clubs.charter_of(club.club_id).quorum_percent == 50  # in force until the vote adopts it
+    assert charter_of(club.club_id).quorum_percent == 50  # in force until the vote adopts it
 
 
 def test_an_amendment_that_changes_nothing_is_refused(club, make_browser):
