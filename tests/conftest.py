@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 import pytest
 import time_machine
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import create_engine, event, func, select, text
 
 from coop import create_app
 from coop.config import TestConfig
@@ -461,28 +461,43 @@ def pause_after(monkeypatch, owner, name: str) -> None:
     monkeypatch.setattr(owner, name, paused)
 
 
-def at_once(app, *calls) -> list[str]:
-    """Run each call in its own thread and session; sorted outcomes: "done", "Conflict", "RuleViolation R1" …"""
-    outcomes = []
+def in_threads(app, *calls) -> list:
+    """Run each call in its own thread, app context and session, released together by a barrier;
+    what each call returned or raised, in the order of ``calls``."""
+    barrier = threading.Barrier(len(calls), timeout=60)
+    results: list = [None] * len(calls)
 
-    def run(call):
-        with app.app_context():
-            try:
-                call()
-                outcomes.append("done")
-            except Exception as exc:  # noqa: BLE001 - the outcome is what is tested
-                rule = getattr(exc, "rule", None)
-                outcomes.append(f"{type(exc).__name__} {rule}" if rule else type(exc).__name__)
-            finally:
-                db.session.remove()
+    def run(i: int) -> None:
+        try:
+            with app.app_context():
+                try:
+                    barrier.wait()
+                    results[i] = calls[i]()
+                finally:
+                    db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            results[i] = exc
 
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
     db.session.rollback()  # end the test's own read snapshot (SQLite WAL) before it counts
-    return sorted(outcomes)
+    return results
+
+
+def at_once(app, *calls) -> list[str]:
+    """Run each call in its own thread and session; sorted outcomes: "done", "Conflict", "RuleViolation R1" …"""
+
+    def outcome(result) -> str:
+        if not isinstance(result, BaseException):
+            return "done"
+        rule = getattr(result, "rule", None)
+        return f"{type(result).__name__} {rule}" if rule else type(result).__name__
+
+    return sorted(outcome(result) for result in in_threads(app, *calls))
 
 
 def say(message: str, **values) -> str:
@@ -492,6 +507,64 @@ def say(message: str, **values) -> str:
 
     with force_locale("fr"):
         return str(escape(gettext(message, **values)))
+
+
+# --- The default charter ---------------------------------------------------------------------
+
+# The charter a new club starts with (the column defaults of ``Charter``), pinned once here:
+# a changed default fails a test instead of passing silently.
+DEFAULT_CHARTER = {
+    "min_members": 5,
+    "max_members": 20,
+    "officer_term_months": 12,
+    "min_monthly_contribution": 750,
+    "max_yearly_contribution": 550_000,
+    "term_years": 5,
+    "max_renewals": 1,
+    "quorum_percent": 50,
+    "threshold_investment": "majority",
+    "threshold_membership": "two_thirds",
+    "threshold_officers": "majority",
+    "threshold_charter": "unanimity",
+    "threshold_stake_sale": "unanimity",
+    "threshold_renewal": "unanimity",
+    "threshold_dissolution": "unanimity",
+    "max_proxies_per_holder": 1,
+    "project_cap_percent": 25,
+    "minority_stake_percent": 33,
+    "time_floor_minutes": -600,
+    "time_ceiling_minutes": 2400,
+    "time_warning_percent": 80,
+    "exchange_needs_confirmation": True,
+    "manager_records_money": False,
+    "exchange_expiry_days": 30,
+}
+
+
+# --- Refusals -------------------------------------------------------------------------------
+
+UNCHECKED = object()  # ``refused`` leaves the error's rule or field unchecked
+
+
+def refused(call, error: type[Exception], *, rule=UNCHECKED, field=UNCHECKED, unchanged: bool = True):
+    """``call`` raises exactly ``error``, with this ``rule`` and ``field`` when given (``None`` included),
+    and, unless ``unchanged=False``, no row of any table changes. Returns the error for further asserts."""
+    before = snapshot() if unchanged else None
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error, f"{type(caught.value).__name__}: {caught.value}"
+    if rule is not UNCHECKED:
+        assert caught.value.rule == rule, caught.value
+    if field is not UNCHECKED:
+        assert caught.value.field == field, caught.value
+    if unchanged:
+        assert snapshot() == before
+    return caught.value
+
+
+def row_counts(*models) -> tuple[int, ...]:
+    """How many rows each of ``models`` holds, in order."""
+    return tuple(db.session.scalar(select(func.count()).select_from(model)) for model in models)
 
 
 # --- Web helpers ---------------------------------------------------------------------------

@@ -1,8 +1,6 @@
 """Accounts: registration, login, password change and logout rotate the session token, language, audit."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
@@ -12,7 +10,7 @@ from coop.extensions import db
 from coop.models import AuditEntry, User
 from coop.services import auth
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, at_once, pause_after
 
 
 def count(model) -> int:
@@ -333,35 +331,10 @@ def test_production_hashes_with_argon2id_at_owasp_strength():
 
 def test_two_simultaneous_registrations_of_one_email_give_one_account_and_a_conflict(app, monkeypatch):
     """A double click on the form: both requests pass the uniqueness check before either commits."""
-    both_checked = threading.Barrier(2)
-    new_token = auth._new_token
-
-    def token_after_both_checks():
-        try:
-            both_checked.wait(timeout=2)  # SQLite serialises writers: the second never gets here first
-        except threading.BrokenBarrierError:
-            pass
-        return new_token()
-
-    monkeypatch.setattr(auth, "_new_token", token_after_both_checks)
-    outcomes = []
+    pause_after(monkeypatch, auth, "_new_token")
 
     def register():
-        with app.app_context():
-            try:
-                auth.register("Camille", "camille@example.org", PASSWORD, "fr")
-                outcomes.append("registered")
-            except Exception as exc:  # noqa: BLE001 - the outcome is what is tested
-                outcomes.append(type(exc).__name__)
-            finally:
-                db.session.remove()
+        auth.register("Camille", "camille@example.org", PASSWORD, "fr")
 
-    threads = [threading.Thread(target=register) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert sorted(outcomes) == ["Conflict", "registered"]
-    db.session.rollback()  # end this thread's read snapshot (SQLite WAL) before counting
+    assert at_once(app, register, register) == ["Conflict", "done"]
     assert count(User) == 1

@@ -31,7 +31,7 @@ from coop.services.ballots import Subject
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, APPROVED, NO, YES
-from tests.conftest import fund_for_projects, key, snapshot
+from tests.conftest import fund_for_projects, key, refused
 
 WEEK = timedelta(days=7)
 
@@ -178,23 +178,11 @@ def test_a_project_linked_member_is_recused_and_not_counted(make_club):
 # --- Opening: refusals, each writing nothing ------------------------------------------------------------------------
 
 
-def refused(error, call, *, rule=None, field=None):
-    before = snapshot()
-    with pytest.raises(error) as caught:
-        call()
-    assert type(caught.value) is error
-    assert caught.value.rule == rule
-    if field is not None:
-        assert caught.value.field == field
-    assert snapshot() == before
-    return caught.value
-
-
 @pytest.mark.parametrize("who", [1, 2], ids=["treasurer", "member"])
 def test_only_the_manager_opens_a_ballot(make_club, who):
     setup = make_club(5)
     project_id = presented(setup)
-    refused(NotPermitted, lambda: open_(setup, "funding", Subject(project_ids=[project_id]), by=setup.members[who]))
+    refused(lambda: open_(setup, "funding", Subject(project_ids=[project_id]), by=setup.members[who]), NotPermitted, rule=None)
     assert fresh(Project, project_id).status == "presented"
 
 
@@ -206,22 +194,22 @@ def test_outsiders_and_other_clubs_get_not_found(make_club, make_user):
     pending_elsewhere = ask_to_join(other, make_user())
     outsider = make_user()
     subject = Subject(project_ids=[project_id])
-    refused(NotFound, lambda: open_(setup, "funding", subject, by=outsider))
-    refused(NotFound, lambda: open_(setup, "funding", subject, by=other.manager))
+    refused(lambda: open_(setup, "funding", subject, by=outsider), NotFound)
+    refused(lambda: open_(setup, "funding", subject, by=other.manager), NotFound)
     # The manager of A names things of club B: as if they did not exist.
-    refused(NotFound, lambda: open_(setup, "funding", Subject(project_ids=[theirs])))
-    refused(NotFound, lambda: open_(setup, "funding", Subject(project_ids=[project_id, theirs]), method="judgment"))
-    refused(NotFound, lambda: open_(setup, "admission", Subject(membership_id=pending_elsewhere)))
-    refused(NotFound, lambda: open_(setup, "exclusion", Subject(membership_id=mid(other, 4))))
-    refused(NotFound, lambda: open_(setup, "election", Subject(role="secretary", candidate_ids=[mid(other, 2)])))
+    refused(lambda: open_(setup, "funding", Subject(project_ids=[theirs])), NotFound)
+    refused(lambda: open_(setup, "funding", Subject(project_ids=[project_id, theirs]), method="judgment"), NotFound)
+    refused(lambda: open_(setup, "admission", Subject(membership_id=pending_elsewhere)), NotFound)
+    refused(lambda: open_(setup, "exclusion", Subject(membership_id=mid(other, 4))), NotFound)
+    refused(lambda: open_(setup, "election", Subject(role="secretary", candidate_ids=[mid(other, 2)])), NotFound)
     assert fresh(Project, theirs).status == "presented"
 
 
 def test_a_forming_club_does_not_vote(make_club):
     setup = make_club(5, activate=False)
     project_id = presented(setup)
-    refused(Conflict, lambda: open_(setup, "funding", Subject(project_ids=[project_id])))
-    refused(Conflict, lambda: open_(setup, "dissolution", Subject()))
+    refused(lambda: open_(setup, "funding", Subject(project_ids=[project_id])), Conflict)
+    refused(lambda: open_(setup, "dissolution", Subject()), Conflict)
 
 
 @pytest.mark.parametrize("kind", ["funding", "admission"])
@@ -229,7 +217,7 @@ def test_a_club_in_management_takes_no_investment_and_no_member(make_club, make_
     setup = make_club(5)
     subject = subject_for(kind, setup, make_user)  # presented / asked while the club was active
     set_club_status(setup.club_id, "in_management")
-    refused(RuleViolation, lambda: open_(setup, kind, subject), rule="R5")
+    refused(lambda: open_(setup, kind, subject), RuleViolation, rule="R5")
 
 
 @pytest.mark.parametrize("kind", ["exclusion", "election", "charter", "renewal", "dissolution"])
@@ -272,14 +260,14 @@ def test_the_deadline_is_10_minutes_to_90_days_away(make_club, offset, accepted)
         ballot = fresh(Ballot, call().id)
         assert ballot.closes_at == now + offset and ballot.opened_at == now
     else:
-        refused(InvalidInput, call, field="closes_at")
+        refused(call, InvalidInput, field="closes_at")
 
 
 def test_a_deadline_must_be_a_date_and_time(make_club):
     setup = make_club(5)
-    refused(InvalidInput, lambda: ballots.open_ballot(
+    refused(lambda: ballots.open_ballot(
         setup.manager.id, setup.club_id, kind="dissolution", method="yes_no", closes_at="2030-01-01",
-        subject=Subject(), form_key=key()), field="closes_at")
+        subject=Subject(), form_key=key()), InvalidInput, field="closes_at")
 
 
 def test_a_replayed_form_opens_nothing(make_club):
@@ -287,7 +275,7 @@ def test_a_replayed_form_opens_nothing(make_club):
     form_key = key()
     open_(setup, "dissolution", Subject(), form_key=form_key)
     # Another subject, so that only the spent key can refuse it.
-    error = refused(Conflict, lambda: open_(setup, "renewal", Subject(), form_key=form_key))
+    error = refused(lambda: open_(setup, "renewal", Subject(), form_key=form_key), Conflict)
     assert english(error) == "This form has already been sent."
 
 
@@ -319,7 +307,7 @@ def test_the_method_must_fit_the_decision(make_club, make_user, kind, method, pr
         subject = subject_for(kind, setup, make_user)
     else:
         subject = Subject()
-    refused(error, lambda: open_(setup, kind, subject, method=method, secret=secret), rule=rule, field=field)
+    refused(lambda: open_(setup, kind, subject, method=method, secret=secret), error, rule=rule, field=field)
     for project_id in subject.project_ids:
         assert fresh(Project, project_id).status == "presented"
 
@@ -333,23 +321,23 @@ def test_consent_fits_an_open_funding_decision(make_club):
 def test_only_a_presented_project_is_put_to_the_vote(make_club):
     setup = make_club(5)
     draft_id = draft(setup)
-    refused(Conflict, lambda: open_(setup, "funding", Subject(project_ids=[draft_id])))
+    refused(lambda: open_(setup, "funding", Subject(project_ids=[draft_id])), Conflict)
     first = presented(setup, "Premier")
     open_(setup, "funding", Subject(project_ids=[first]))
     assert fresh(Project, first).status == "in_vote"
     # Already in vote, alone or among others: refused, and the other project stays presented.
     second = presented(setup, "Second")
-    refused(Conflict, lambda: open_(setup, "funding", Subject(project_ids=[first])))
-    refused(Conflict, lambda: open_(setup, "funding", Subject(project_ids=[second, first]), method="judgment"))
+    refused(lambda: open_(setup, "funding", Subject(project_ids=[first])), Conflict)
+    refused(lambda: open_(setup, "funding", Subject(project_ids=[second, first]), method="judgment"), Conflict)
     assert fresh(Project, second).status == "presented"
 
 
 def test_a_subject_is_listed_once(make_club):
     setup = make_club(5)
     project_id = presented(setup)
-    refused(InvalidInput, lambda: open_(setup, "funding", Subject(project_ids=[project_id, project_id]),
-                                        method="judgment"), field="project_ids")
-    refused(InvalidInput, lambda: open_(setup, "funding", Subject(project_ids=[])), field="project_ids")
+    refused(lambda: open_(setup, "funding", Subject(project_ids=[project_id, project_id]),
+                          method="judgment"), InvalidInput, field="project_ids")
+    refused(lambda: open_(setup, "funding", Subject(project_ids=[])), InvalidInput, field="project_ids")
 
 
 @pytest.mark.parametrize("kind", ["admission", "exclusion", "election", "charter", "renewal", "dissolution"])
@@ -361,7 +349,7 @@ def test_two_open_ballots_on_the_same_subject_are_refused(make_club, make_user, 
         subject = Subject(role="secretary", candidate_ids=[mid(setup, 3)])
     elif kind == "charter":  # any other amendment
         subject = Subject(changes={"max_proxies_per_holder": 2})
-    error = refused(Conflict, lambda: open_(setup, kind, subject))
+    error = refused(lambda: open_(setup, kind, subject), Conflict)
     assert english(error) == "A ballot on this is already open."
 
 
@@ -496,7 +484,7 @@ def test_admission_by_vote(make_club, make_user, yes, no, outcome, status):
 def test_the_manager_cannot_admit_directly_in_an_active_club(make_club, make_user):
     setup = make_club(5)
     asked = ask_to_join(setup, make_user())
-    refused(RuleViolation, lambda: membership.admit(setup.manager.id, setup.club_id, asked), rule="R7")
+    refused(lambda: membership.admit(setup.manager.id, setup.club_id, asked), RuleViolation, rule="R7")
     assert fresh(Membership, asked).status == "pending"
 
 
@@ -510,7 +498,7 @@ def test_exclusion_by_vote(make_club):
     voter = db.session.scalar(select(BallotVoter).where(BallotVoter.ballot_id == ballot.id,
                                                         BallotVoter.membership_id == target))
     assert voter.recused is True
-    refused(RuleViolation, lambda: cast(setup, ballot, no=[target_user]), rule="R8")
+    refused(lambda: cast(setup, ballot, no=[target_user]), RuleViolation, rule="R8")
     # 3 yes 1 no: 9 >= 8, two thirds. Everyone eligible has voted, so the manager may close early.
     cast(setup, ballot, yes=setup.members[:3], no=[setup.members[3]])
     ballots.close_early(setup.manager.id, setup.club_id, ballot.id)
@@ -525,7 +513,7 @@ def test_exclusion_by_vote(make_club):
 @pytest.mark.parametrize("office", [0, 1], ids=["manager", "treasurer"])
 def test_an_officer_cannot_be_excluded(make_club, office):
     setup = make_club(5)
-    refused(RuleViolation, lambda: open_(setup, "exclusion", Subject(membership_id=mid(setup, office))), rule="R3")
+    refused(lambda: open_(setup, "exclusion", Subject(membership_id=mid(setup, office))), RuleViolation, rule="R3")
 
 
 # --- Elections ------------------------------------------------------------------------------------------------------
@@ -579,8 +567,8 @@ def test_one_officer_cannot_stand_for_the_other_office(make_club, others, role, 
     setup = make_club(5)
     candidates = [mid(setup, 2), mid(setup, holder)] if others else [mid(setup, holder)]
     method = "judgment" if others else "yes_no"
-    refused(RuleViolation, lambda: open_(setup, "election", Subject(role=role, candidate_ids=candidates),
-                                         method=method), rule="R3")
+    refused(lambda: open_(setup, "election", Subject(role=role, candidate_ids=candidates),
+                          method=method), RuleViolation, rule="R3")
 
 
 def test_an_election_may_be_open_when_the_manager_says_so(make_club):
@@ -637,7 +625,7 @@ def test_renewal_moves_the_term_once(make_club):
     club = fresh(Club, setup.club_id)
     assert (club.term_ends_on, club.renewals, club.status) == (years_later(term, 5), 1, "active")
     # The default charter allows one renewal (R5).
-    refused(RuleViolation, lambda: open_(setup, "renewal", Subject()), rule="R5")
+    refused(lambda: open_(setup, "renewal", Subject()), RuleViolation, rule="R5")
 
 
 def test_dissolution_by_vote(make_club):
@@ -649,7 +637,7 @@ def test_dissolution_by_vote(make_club):
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.club_id == setup.club_id, AuditEntry.action == "club.dissolve")) == 1
     # A dissolving club takes no more decisions.
-    refused(Conflict, lambda: open_(setup, "renewal", Subject()))
+    refused(lambda: open_(setup, "renewal", Subject()), Conflict)
 
 
 def test_a_dissolution_short_of_unanimity_changes_nothing(make_club):
@@ -751,12 +739,12 @@ def test_the_manager_closes_early_only_once_everyone_has_voted(make_club):
     project_id = presented(setup)
     ballot = open_(setup, "funding", Subject(project_ids=[project_id]))
     cast(setup, ballot, yes=setup.members[:3], no=[setup.members[3]])
-    refused(RuleViolation, lambda: ballots.close_early(setup.manager.id, setup.club_id, ballot.id), rule="R9")
+    refused(lambda: ballots.close_early(setup.manager.id, setup.club_id, ballot.id), RuleViolation, rule="R9")
     page = ballots.ballot_page(setup.manager.id, setup.club_id, ballot.id)
     assert not page.may_close_early
     cast(setup, ballot, no=[setup.members[4]])
     assert ballots.ballot_page(setup.manager.id, setup.club_id, ballot.id).may_close_early
-    refused(NotPermitted, lambda: ballots.close_early(setup.members[2].id, setup.club_id, ballot.id))
+    refused(lambda: ballots.close_early(setup.members[2].id, setup.club_id, ballot.id), NotPermitted, rule=None)
     now = utcnow()
     ballots.close_early(setup.manager.id, setup.club_id, ballot.id, now=now)
     ballot = fresh(Ballot, ballot.id)
@@ -764,7 +752,7 @@ def test_the_manager_closes_early_only_once_everyone_has_voted(make_club):
     assert (ballot.status, ballot.outcome, ballot.closed_by_id, ballot.closed_at) == (
         "closed", "adopted", setup.manager.id, now)
     assert fresh(Project, project_id).status == "approved"
-    refused(Conflict, lambda: ballots.close_early(setup.manager.id, setup.club_id, ballot.id))
+    refused(lambda: ballots.close_early(setup.manager.id, setup.club_id, ballot.id), Conflict)
 
 
 def test_cancelling_a_ballot_decides_nothing(make_club):
@@ -773,15 +761,15 @@ def test_cancelling_a_ballot_decides_nothing(make_club):
     ballot = open_(setup, "funding", Subject(project_ids=[a, b]), method="approval")
     oa = ballot.options[0].id
     ballots.vote(setup.members[2].id, setup.club_id, ballot.id, choices={oa: APPROVED})
-    refused(InvalidInput, lambda: ballots.cancel(setup.manager.id, setup.club_id, ballot.id, "  "), field="reason")
-    refused(NotPermitted, lambda: ballots.cancel(setup.members[2].id, setup.club_id, ballot.id, "Pas moi"))
+    refused(lambda: ballots.cancel(setup.manager.id, setup.club_id, ballot.id, "  "), InvalidInput, field="reason")
+    refused(lambda: ballots.cancel(setup.members[2].id, setup.club_id, ballot.id, "Pas moi"), NotPermitted, rule=None)
     ballots.cancel(setup.manager.id, setup.club_id, ballot.id, "Le porteur du projet B s'est retiré.")
     ballot = fresh(Ballot, ballot.id)
     assert (ballot.status, ballot.outcome, ballot.cancel_reason, ballot.closed_by_id) == (
         "cancelled", None, "Le porteur du projet B s'est retiré.", setup.manager.id)
     assert [fresh(Project, p).status for p in (a, b)] == ["presented", "presented"]
-    refused(Conflict, lambda: ballots.vote(setup.members[3].id, setup.club_id, ballot.id, choices={oa: APPROVED}))
-    refused(Conflict, lambda: ballots.cancel(setup.manager.id, setup.club_id, ballot.id, "Encore"))
+    refused(lambda: ballots.vote(setup.members[3].id, setup.club_id, ballot.id, choices={oa: APPROVED}), Conflict)
+    refused(lambda: ballots.cancel(setup.manager.id, setup.club_id, ballot.id, "Encore"), Conflict)
     assert ballots.decisions(setup.manager.id, setup.club_id) == []
     # The projects may be put to the vote again.
     assert open_(setup, "funding", Subject(project_ids=[a, b]), method="approval").id

@@ -26,7 +26,7 @@ from coop.models.base import utcnow
 from coop.services import books, fund, ledger
 from coop.services import membership as ms
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import at_once, key, pause_after, snapshot
+from tests.conftest import at_once, key, pause_after, refused, snapshot
 
 MONEY, TIME = Unit.MONEY, Unit.TIME
 JAN_5, JAN_10, JAN_15, JAN_20 = date(2026, 1, 5), date(2026, 1, 10), date(2026, 1, 15), date(2026, 1, 20)
@@ -74,17 +74,6 @@ def head_of(club_id: int) -> tuple[int, str]:
 def run_check(app):
     db.session.remove()  # the command sees what is committed, as it would from a shell
     return app.test_cli_runner().invoke(args=["coop", "check"])
-
-
-def refused(error, call, **attributes):
-    """``call`` fails with ``error`` (with these attributes) and writes nothing."""
-    before = snapshot()
-    with pytest.raises(error) as info:
-        call()
-    for name, value in attributes.items():
-        assert getattr(info.value, name) == value, (name, getattr(info.value, name))
-    assert snapshot() == before
-    return info.value
 
 
 # --- The append-only guards, lifted for a tampering test --------------------------------------------------------
@@ -305,8 +294,8 @@ def test_the_treasurer_closes_january_and_each_account_keeps_its_balance_that_da
 def test_only_the_treasurer_closes_a_period(january):
     setup = january
     manager, _, member = setup.members[:3]
-    refused(NotPermitted, lambda: books.close_period(manager.id, setup.club_id, through=JAN_31, today=FEB_1))
-    refused(NotPermitted, lambda: books.close_period(member.id, setup.club_id, through=JAN_31, today=FEB_1))
+    refused(lambda: books.close_period(manager.id, setup.club_id, through=JAN_31, today=FEB_1), NotPermitted)
+    refused(lambda: books.close_period(member.id, setup.club_id, through=JAN_31, today=FEB_1), NotPermitted)
     assert books.closed_through(setup.club_id) is None
 
 
@@ -323,8 +312,8 @@ def test_the_manager_closes_when_the_charter_lets_them_record_money(make_club):
 
 @pytest.mark.parametrize("through", [JAN_30, date(2026, 2, 27), date(2026, 2, 1), date(2025, 12, 30)])
 def test_a_period_ends_on_the_last_day_of_a_month(january, through):
-    error = refused(InvalidInput, lambda: books.close_period(january.treasurer.id, january.club_id, through=through,
-                                                             today=date(2026, 6, 1)))
+    error = refused(lambda: books.close_period(january.treasurer.id, january.club_id, through=through,
+                                               today=date(2026, 6, 1)), InvalidInput)
     assert error.field == "through"
 
 
@@ -337,17 +326,17 @@ def test_the_last_day_of_any_month_or_year_closes(make_club):
 
 def test_a_period_that_is_not_over_cannot_be_closed(january):
     # Jan 31 is closed from Feb 1 on, not on Jan 31 itself.
-    error = refused(RuleViolation, lambda: close_january(january, today=JAN_31))
+    error = refused(lambda: close_january(january, today=JAN_31), RuleViolation)
     assert (error.rule, error.field) == ("period", "through")
-    refused(RuleViolation, lambda: close_january(january, today=JAN_15), rule="period")
+    refused(lambda: close_january(january, today=JAN_15), RuleViolation, rule="period")
 
 
 def test_a_close_must_come_after_the_previous_one(january):
     close_january(january)
-    error = refused(Conflict, lambda: close_january(january, today=date(2026, 3, 1)))
+    error = refused(lambda: close_january(january, today=date(2026, 3, 1)), Conflict)
     assert error.field == "through"
-    refused(Conflict, lambda: books.close_period(january.treasurer.id, january.club_id, through=date(2025, 12, 31),
-                                                 today=date(2026, 3, 1)))
+    refused(lambda: books.close_period(january.treasurer.id, january.club_id, through=date(2025, 12, 31),
+                                       today=date(2026, 3, 1)), Conflict)
     books.close_period(january.treasurer.id, january.club_id, through=date(2026, 2, 28), today=date(2026, 3, 1))
     assert books.closed_through(january.club_id) == date(2026, 2, 28)
 
@@ -359,16 +348,16 @@ def test_nothing_is_posted_into_a_closed_period_whatever_the_use_case(january, m
     close_january(setup)
 
     for day in (JAN_31, JAN_15, date(2025, 12, 31)):
-        error = refused(RuleViolation, lambda day=day: ledger.post(
+        error = refused(lambda day=day: ledger.post(
             setup.club_id, unit=MONEY, kind=TransactionKind.CONTRIBUTION, occurred_on=day,
-            lines=[(bank, 1_000), (capital_x, -1_000)], idempotency_key=key()), rule="period")
+            lines=[(bank, 1_000), (capital_x, -1_000)], idempotency_key=key()), RuleViolation, rule="period")
         assert error.field == "occurred_on"
         assert "2026-01-31" in str(error.message)
-    refused(RuleViolation, lambda: contribute(setup, member, 1_000, JAN_15), rule="period")
-    refused(RuleViolation, lambda: contribute(setup, member, 1_000, JAN_31), rule="period")
-    refused(RuleViolation, lambda: ledger.reverse(setup.club_id, setup.exchange_id, reason="Erreur",
-                                                  idempotency_key=key(), author_id=treasurer.id,
-                                                  occurred_on=JAN_31), rule="period")
+    refused(lambda: contribute(setup, member, 1_000, JAN_15), RuleViolation, rule="period")
+    refused(lambda: contribute(setup, member, 1_000, JAN_31), RuleViolation, rule="period")
+    refused(lambda: ledger.reverse(setup.club_id, setup.exchange_id, reason="Erreur",
+                                   idempotency_key=key(), author_id=treasurer.id,
+                                   occurred_on=JAN_31), RuleViolation, rule="period")
 
     # The day after is open: corrections go there.
     contribution = contribute(setup, member, 1_000, FEB_1)
@@ -406,7 +395,7 @@ def test_a_form_sent_again_after_the_close_returns_what_it_recorded(january):
     assert posted.id == setup.exchange_id
     assert snapshot() == before
     # The same key with other content is still a conflict, not a closed-period refusal.
-    refused(Conflict, lambda: contribute(setup, manager, 31_000, JAN_5, idempotency_key="replay-me-jan-5"))
+    refused(lambda: contribute(setup, manager, 31_000, JAN_5, idempotency_key="replay-me-jan-5"), Conflict)
 
 
 # --- 3. Balance checks -------------------------------------------------------------------------------------------
@@ -458,30 +447,30 @@ def test_the_treasurer_explains_a_difference_once(march):
     agrees, off = stated(setup, 100_000), stated(setup, 99_000)
     treasurer = setup.treasurer.id
 
-    refused(InvalidInput, lambda: books.resolve_assertion(treasurer, setup.club_id, off, note="  "))
-    refused(Conflict, lambda: books.resolve_assertion(treasurer, setup.club_id, agrees, note="Rien à dire"))
-    refused(NotPermitted, lambda: books.resolve_assertion(setup.manager.id, setup.club_id, off, note="Frais"))
-    refused(NotPermitted, lambda: books.resolve_assertion(setup.members[2].id, setup.club_id, off, note="Frais"))
+    refused(lambda: books.resolve_assertion(treasurer, setup.club_id, off, note="  "), InvalidInput)
+    refused(lambda: books.resolve_assertion(treasurer, setup.club_id, agrees, note="Rien à dire"), Conflict)
+    refused(lambda: books.resolve_assertion(setup.manager.id, setup.club_id, off, note="Frais"), NotPermitted)
+    refused(lambda: books.resolve_assertion(setup.members[2].id, setup.club_id, off, note="Frais"), NotPermitted)
 
     resolved = books.resolve_assertion(treasurer, setup.club_id, off, note="Erreur de la banque, corrigée en avril")
     assert (resolved.status, resolved.resolution, resolved.resolved_by_id) == (
         "resolved", "Erreur de la banque, corrigée en avril", treasurer)
     assert views(setup)[off] == (100_000, 1_000, False)
     assert flagged(setup) == {}
-    refused(Conflict, lambda: books.resolve_assertion(treasurer, setup.club_id, off, note="Encore"))
+    refused(lambda: books.resolve_assertion(treasurer, setup.club_id, off, note="Encore"), Conflict)
 
 
 def test_only_the_treasurer_states_a_balance_and_never_for_a_future_day(march):
     setup = march
     manager, _, member = setup.members[:3]
     for user in (manager, member):
-        refused(NotPermitted, lambda user=user: books.assert_balance(user.id, setup.club_id, stated_on=MAR_31,
-                                                                      amount=100_000))
-    error = refused(InvalidInput, lambda: stated(setup, 100_000, on=date(2026, 4, 1), today=MAR_31))
+        refused(lambda user=user: books.assert_balance(user.id, setup.club_id, stated_on=MAR_31,
+                                                       amount=100_000), NotPermitted)
+    error = refused(lambda: stated(setup, 100_000, on=date(2026, 4, 1), today=MAR_31), InvalidInput)
     assert error.field == "stated_on"
-    refused(InvalidInput, lambda: stated(setup, 100_000, on=date.today() + timedelta(days=1)))
-    refused(InvalidInput, lambda: stated(setup, 100_000, account_id=acc(setup.club_id,
-                                                                         f"time:{setup.membership_id(member)}")))
+    refused(lambda: stated(setup, 100_000, on=date.today() + timedelta(days=1)), InvalidInput)
+    refused(lambda: stated(setup, 100_000, account_id=acc(setup.club_id,
+                                                          f"time:{setup.membership_id(member)}")), InvalidInput)
     assert stated(setup, 100_000, on=MAR_31, today=MAR_31)  # the day itself is not in the future
 
 
@@ -489,7 +478,7 @@ def test_another_clubs_balance_check_is_not_found(march, make_club):
     other = make_club(5, name="Fourmi des Tests")
     theirs = books.assert_balance(other.treasurer.id, other.club_id, stated_on=MAR_31, amount=5)
     theirs_id = theirs.id
-    refused(NotFound, lambda: books.resolve_assertion(march.treasurer.id, march.club_id, theirs_id, note="Frais"))
+    refused(lambda: books.resolve_assertion(march.treasurer.id, march.club_id, theirs_id, note="Frais"), NotFound)
     assert [v.assertion.id for v in books.assertions(march.treasurer.id, march.club_id)] == []
     assert views(other) == {theirs_id: (0, -5, True)}
 
@@ -529,7 +518,7 @@ def test_the_audit_log_filters_by_person_object_and_dates_and_pages(make_club):
     assert len(books.audit_log(treasurer, club, start=today, end=today, limit=500).entries) == len(ids)
     assert books.audit_log(treasurer, club, end=today - timedelta(days=1)).entries == []
     assert books.audit_log(treasurer, club, start=today + timedelta(days=1)).entries == []
-    refused(InvalidInput, lambda: books.audit_log(treasurer, club, start=today, end=today - timedelta(days=1)))
+    refused(lambda: books.audit_log(treasurer, club, start=today, end=today - timedelta(days=1)), InvalidInput)
 
     # Pages of 3, each continuing below the last id shown, add up to the whole log with no repeat.
     pages, before_id = [], None
@@ -547,8 +536,8 @@ def test_the_audit_log_filters_by_person_object_and_dates_and_pages(make_club):
 def test_only_officers_read_the_audit_log(make_club):
     setup = make_club(5)
     other = make_club(5, name="Fourmi des Tests")
-    refused(NotPermitted, lambda: books.audit_log(setup.members[2].id, setup.club_id))
-    refused(NotFound, lambda: books.audit_log(other.members[1].id, setup.club_id))
+    refused(lambda: books.audit_log(setup.members[2].id, setup.club_id), NotPermitted)
+    refused(lambda: books.audit_log(other.members[1].id, setup.club_id), NotFound)
     assert books.audit_log(setup.treasurer.id, setup.club_id).entries
 
 

@@ -18,25 +18,13 @@ from coop.models import JournalTransaction, TransactionKind, Unit
 from coop.services import books, fund, investments, ledger, reconcile, timebank
 from coop.services.books import Cursor, JournalFilter
 from coop.services.errors import InvalidInput, NotFound, NotPermitted
-from tests.conftest import fund_club, key, snapshot
+from tests.conftest import fund_club, key, refused
 from tests.services.test_investment_flow import approved
 
 TODAY = date.today()
 
 
 # --- Helpers --------------------------------------------------------------------------------------------
-
-
-def refused(call, error, *, field=None, rule=None):
-    """``call`` is refused with exactly ``error`` (field and rule checked) and nothing is written."""
-    before = snapshot()
-    with pytest.raises(error) as caught:
-        call()
-    assert type(caught.value) is error
-    assert caught.value.field == field
-    assert caught.value.rule == rule
-    assert snapshot() == before
-    return caught.value
 
 
 def contribute(setup, user, amount: int, on: date, reference: str = "") -> object:
@@ -524,7 +512,7 @@ def test_only_the_bookkeepers_read_the_club_books(journal_club, make_club):
                  lambda: books.income_statement(plain.id, s.club_id, start=TODAY, end=TODAY),
                  lambda: books.transaction_for(plain.id, s.club_id, s.t["c1"]),
                  lambda: books.accounts_of(plain.id, s.club_id)):
-        refused(call, NotPermitted)
+        refused(call, NotPermitted, rule=None, field=None)
     for outsider in (other.treasurer, other.manager):
         refused(lambda who=outsider: books.journal(who.id, s.club_id), NotFound)
         refused(lambda who=outsider: books.statement(who.id, s.club_id, bank), NotFound)

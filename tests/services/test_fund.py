@@ -2,7 +2,6 @@
 position, refunds to leavers, dissolution and the register's own invariant (R4, R13)."""
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -26,11 +25,10 @@ from coop.models import (
 from coop.services import fund, ledger
 from coop.services import membership as ms
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import key
+from tests.conftest import DEFAULT_CHARTER, in_threads, key, refused
 
-MIN = 750  # the default charter: 7.50 a month at least …
-CAP = 550_000  # … and 5,500 a year at most (R4)
-UNSET = object()
+MIN = DEFAULT_CHARTER["min_monthly_contribution"]  # 7.50 a month at least …
+CAP = DEFAULT_CHARTER["max_yearly_contribution"]  # … and 5,500 a year at most (R4)
 
 
 # --- Helpers ----------------------------------------------------------------------------
@@ -85,20 +83,11 @@ def state():
     return counts, balances, clubs
 
 
-def refused(exc, call, *, rule=UNSET, field=UNSET):
-    """``call`` raises exactly ``exc`` (with this rule and field) and writes nothing."""
-    before = state()
-    with pytest.raises(exc) as info:
-        call()
-    assert type(info.value) is exc, f"{type(info.value).__name__}: {info.value}"
-    assert state() == before
-    if rule is not UNSET:
-        assert info.value.rule == rule
-    if field is not UNSET:
-        assert info.value.field == field
-    assert ledger.check() == []
-    assert fund.check_contributions() == []
-    return info.value
+def refused_and_consistent(call, error, **expected):
+    """Refused as ``refused`` checks, nothing written, and the ledger and the contributions still agree."""
+    caught = refused(call, error, **expected)
+    consistent()
+    return caught
 
 
 def consistent():
@@ -189,7 +178,7 @@ def test_pledge_at_the_bounds_is_accepted(club, amount):
 @pytest.mark.parametrize("amount", [MIN - 1, 45_834], ids=["one cent below the minimum", "12x passes the cap"])
 def test_pledge_outside_the_bounds_is_refused_r4(club, amount):
     _, _, a, _, _ = people(club)
-    refused(RuleViolation, lambda: pledge(club, a, amount), rule="R4", field="monthly_amount")
+    refused_and_consistent(lambda: pledge(club, a, amount), RuleViolation, rule="R4", field="monthly_amount")
 
 
 def test_pledge_bounds_follow_the_charter(make_club):
@@ -198,8 +187,8 @@ def test_pledge_bounds_follow_the_charter(make_club):
                      {"min_monthly_contribution": 1_000, "max_yearly_contribution": 120_000})
     ms.activate(setup.manager.id, setup.club_id)
     _, _, a, b, c = people(setup)
-    refused(RuleViolation, lambda: pledge(setup, a, 999), rule="R4", field="monthly_amount")
-    refused(RuleViolation, lambda: pledge(setup, a, 10_001), rule="R4", field="monthly_amount")
+    refused_and_consistent(lambda: pledge(setup, a, 999), RuleViolation, rule="R4", field="monthly_amount")
+    refused_and_consistent(lambda: pledge(setup, a, 10_001), RuleViolation, rule="R4", field="monthly_amount")
     assert pledge(setup, b, 1_000).monthly_amount == 1_000
     assert pledge(setup, c, 10_000).monthly_amount == 10_000  # twelve months: the cap exactly
 
@@ -207,37 +196,37 @@ def test_pledge_bounds_follow_the_charter(make_club):
 @pytest.mark.parametrize("amount", [0, -750, 7.5, "750", None, True, fund.MAX_CONTRIBUTION + 1], ids=repr)
 def test_pledge_amount_must_be_a_positive_whole_number(club, amount):
     _, _, a, _, _ = people(club)
-    refused(InvalidInput, lambda: pledge(club, a, amount), field="monthly_amount")
+    refused_and_consistent(lambda: pledge(club, a, amount), InvalidInput, field="monthly_amount")
 
 
 @pytest.mark.parametrize("rhythm", ["weekly", "", None, "Monthly"], ids=repr)
 def test_pledge_rhythm_must_come_from_the_list(club, rhythm):
     _, _, a, _, _ = people(club)
-    refused(InvalidInput, lambda: pledge(club, a, 2000, rhythm), field="rhythm")
+    refused_and_consistent(lambda: pledge(club, a, 2000, rhythm), InvalidInput, field="rhythm")
 
 
 def test_the_same_pledge_again_conflicts(club):
     _, _, a, _, _ = people(club)
     pledge(club, a, 2000, today=date(2025, 3, 15))
-    refused(Conflict, lambda: pledge(club, a, 2000, today=date(2025, 4, 2)))
+    refused_and_consistent(lambda: pledge(club, a, 2000, today=date(2025, 4, 2)), Conflict)
     pledge(club, a, 2000, "quarterly", today=date(2025, 4, 2))  # another rhythm is a change
     assert count(Pledge) == 2
 
 
 def test_pledge_by_someone_outside_the_club_not_found(club, other, make_user):
     stranger = make_user()
-    refused(NotFound, lambda: fund.set_pledge(stranger.id, club.club_id, monthly_amount=2000, rhythm="monthly"))
+    refused_and_consistent(lambda: fund.set_pledge(stranger.id, club.club_id, monthly_amount=2000, rhythm="monthly"), NotFound)
     theirs = other.members[3]
-    refused(NotFound, lambda: fund.set_pledge(theirs.id, club.club_id, monthly_amount=2000, rhythm="monthly"))
+    refused_and_consistent(lambda: fund.set_pledge(theirs.id, club.club_id, monthly_amount=2000, rhythm="monthly"), NotFound)
     _, _, a, _, _ = people(club)
     ms.leave(a.id, club.club_id)
-    refused(NotFound, lambda: pledge(club, a, 2000))
+    refused_and_consistent(lambda: pledge(club, a, 2000), NotFound)
 
 
 def test_pledge_history_is_private(club):
     _, treasurer, a, b, _ = people(club)
     pledge(club, a, 2000)
-    refused(NotFound, lambda: fund.pledge_history(b.id, club.club_id, mid(club, a)))
+    refused_and_consistent(lambda: fund.pledge_history(b.id, club.club_id, mid(club, a)), NotFound)
     assert [p.monthly_amount for p in fund.pledge_history(treasurer.id, club.club_id, mid(club, a))] == [2000]
     assert [p.monthly_amount for p in fund.pledge_history(club.manager.id, club.club_id, mid(club, a))] == [2000]
     assert fund.pledge_history(b.id, club.club_id) == []
@@ -288,9 +277,9 @@ def test_the_same_key_for_another_entry_conflicts(club):
     _, _, a, b, _ = people(club)
     k = key()
     pay(club, a, 2500, k=k)
-    refused(Conflict, lambda: pay(club, a, 2600, k=k))
-    refused(Conflict, lambda: pay(club, b, 2500, k=k))
-    refused(Conflict, lambda: pay(club, a, 2500, date(2025, 3, 6), k=k))
+    refused_and_consistent(lambda: pay(club, a, 2600, k=k), Conflict)
+    refused_and_consistent(lambda: pay(club, b, 2500, k=k), Conflict)
+    refused_and_consistent(lambda: pay(club, a, 2500, date(2025, 3, 6), k=k), Conflict)
 
 
 def test_yearly_cap_reached_exactly_then_one_cent_over(club):
@@ -298,15 +287,15 @@ def test_yearly_cap_reached_exactly_then_one_cent_over(club):
     pay(club, a, 549_000, date(2025, 1, 10))
     pay(club, a, 1_000, date(2025, 12, 31))  # 5,500.00 exactly
     assert capital(club, a) == CAP
-    refused(RuleViolation, lambda: pay(club, a, 1, date(2025, 12, 31)), rule="R4", field="amount")
-    refused(RuleViolation, lambda: pay(club, a, 1, date(2025, 6, 1)), rule="R4", field="amount")
+    refused_and_consistent(lambda: pay(club, a, 1, date(2025, 12, 31)), RuleViolation, rule="R4", field="amount")
+    refused_and_consistent(lambda: pay(club, a, 1, date(2025, 6, 1)), RuleViolation, rule="R4", field="amount")
 
 
 def test_yearly_cap_passed_by_one_cent_is_refused(club):
     _, _, a, _, _ = people(club)
     pay(club, a, 549_000, date(2025, 1, 10))
-    refused(RuleViolation, lambda: pay(club, a, 1_001, date(2025, 11, 30)), rule="R4", field="amount")
-    refused(RuleViolation, lambda: pay(club, a, CAP + 1, date(2024, 5, 1)), rule="R4", field="amount")
+    refused_and_consistent(lambda: pay(club, a, 1_001, date(2025, 11, 30)), RuleViolation, rule="R4", field="amount")
+    refused_and_consistent(lambda: pay(club, a, CAP + 1, date(2024, 5, 1)), RuleViolation, rule="R4", field="amount")
 
 
 def test_yearly_cap_counts_only_the_same_calendar_year(club):
@@ -316,7 +305,7 @@ def test_yearly_cap_counts_only_the_same_calendar_year(club):
     pay(club, a, CAP, date(2026, 1, 1))
     pay(club, b, CAP, date(2025, 6, 1))  # another member's payments are theirs
     assert capital(club, a) == 3 * CAP
-    refused(RuleViolation, lambda: pay(club, a, 1, date(2025, 12, 31)), rule="R4")
+    refused_and_consistent(lambda: pay(club, a, 1, date(2025, 12, 31)), RuleViolation, rule="R4")
 
 
 def test_yearly_cap_follows_the_charter(make_club):
@@ -325,13 +314,13 @@ def test_yearly_cap_follows_the_charter(make_club):
     ms.activate(setup.manager.id, setup.club_id)
     _, _, a, _, _ = people(setup)
     pay(setup, a, 120_000)
-    refused(RuleViolation, lambda: pay(setup, a, 1), rule="R4", field="amount")
+    refused_and_consistent(lambda: pay(setup, a, 1), RuleViolation, rule="R4", field="amount")
 
 
 def test_reversed_contributions_do_not_count_toward_the_cap(club):
     _, treasurer, a, _, _ = people(club)
     wrong = pay(club, a, CAP, date(2025, 2, 1))
-    refused(RuleViolation, lambda: pay(club, a, 1, date(2025, 2, 2)), rule="R4")
+    refused_and_consistent(lambda: pay(club, a, 1, date(2025, 2, 2)), RuleViolation, rule="R4")
     fund.reverse_contribution(treasurer.id, club.club_id, wrong.id, reason="Saisie en double", idempotency_key=key())
     assert fund.paid_in_year(mid(club, a), 2025) == 0
     pay(club, a, CAP, date(2025, 2, 2))
@@ -343,16 +332,16 @@ def test_contribution_for_a_member_who_left_is_refused_r4(club):
     _, _, a, _, _ = people(club)
     pay(club, a, 1000)
     ms.leave(a.id, club.club_id)
-    refused(RuleViolation, lambda: pay(club, a, 1000), rule="R4", field="membership_id")
+    refused_and_consistent(lambda: pay(club, a, 1000), RuleViolation, rule="R4", field="membership_id")
 
 
 def test_contribution_for_a_pending_member_is_refused_r4(club, make_user):
     newcomer = make_user()
     _, code = ms.invite(club.manager.id, club.club_id, form_key=key())
     asked = ms.join(newcomer.id, code)
-    refused(RuleViolation, lambda: fund.record_contribution(
+    refused_and_consistent(lambda: fund.record_contribution(
         club.treasurer.id, club.club_id, membership_id=asked.id, amount=1000, received_on=date(2025, 3, 5),
-        method="transfer", idempotency_key=key()), rule="R4", field="membership_id")
+        method="transfer", idempotency_key=key()), RuleViolation, rule="R4", field="membership_id")
 
 
 @pytest.mark.parametrize("target", ["other club", "unknown", "text", "bool"])
@@ -363,25 +352,25 @@ def test_contribution_for_someone_not_of_this_club_not_found(club, other, target
         "text": str(mid(club, club.members[2])),
         "bool": True,
     }[target]
-    refused(NotFound, lambda: fund.record_contribution(
+    refused_and_consistent(lambda: fund.record_contribution(
         club.treasurer.id, club.club_id, membership_id=membership_id, amount=1000, received_on=date(2025, 3, 5),
-        method="transfer", idempotency_key=key()))
+        method="transfer", idempotency_key=key()), NotFound)
     assert cash(other) == 0
 
 
 def test_a_plain_member_cannot_record_money(club):
     _, _, a, b, _ = people(club)
-    refused(NotPermitted, lambda: pay(club, b, 1000, by=a))
-    refused(NotPermitted, lambda: pay(club, a, 1000, by=a))
+    refused_and_consistent(lambda: pay(club, b, 1000, by=a), NotPermitted)
+    refused_and_consistent(lambda: pay(club, a, 1000, by=a), NotPermitted)
 
 
 def test_a_secretary_cannot_record_money(with_secretary):
     secretary = with_secretary.members[2]
-    refused(NotPermitted, lambda: pay(with_secretary, with_secretary.members[3], 1000, by=secretary))
+    refused_and_consistent(lambda: pay(with_secretary, with_secretary.members[3], 1000, by=secretary), NotPermitted)
 
 
 def test_the_manager_records_money_only_where_the_charter_says_so(club, manager_keeps_money):
-    refused(NotPermitted, lambda: pay(club, club.members[2], 1000, by=club.manager))
+    refused_and_consistent(lambda: pay(club, club.members[2], 1000, by=club.manager), NotPermitted)
     c = pay(manager_keeps_money, manager_keeps_money.members[2], 1000, by=manager_keeps_money.manager)
     assert c.recorded_by_id == manager_keeps_money.manager.id
     assert cash(manager_keeps_money) == 1000
@@ -392,8 +381,8 @@ def test_the_manager_records_money_only_where_the_charter_says_so(club, manager_
 
 def test_someone_outside_the_club_cannot_record_money(club, other, make_user):
     stranger = make_user()
-    refused(NotFound, lambda: pay(club, club.members[2], 1000, by=stranger))
-    refused(NotFound, lambda: pay(club, club.members[2], 1000, by=other.treasurer))
+    refused_and_consistent(lambda: pay(club, club.members[2], 1000, by=stranger), NotFound)
+    refused_and_consistent(lambda: pay(club, club.members[2], 1000, by=other.treasurer), NotFound)
 
 
 @pytest.mark.parametrize(
@@ -403,7 +392,7 @@ def test_someone_outside_the_club_cannot_record_money(club, other, make_user):
     ids=["tomorrow", "before 2000", "text", "None", "a datetime"],
 )
 def test_contribution_date_must_be_a_past_date(club, received_on):
-    refused(InvalidInput, lambda: pay(club, club.members[2], 1000, received_on), field="received_on")
+    refused_and_consistent(lambda: pay(club, club.members[2], 1000, received_on), InvalidInput, field="received_on")
 
 
 def test_contribution_today_is_accepted(club):
@@ -412,25 +401,25 @@ def test_contribution_today_is_accepted(club):
 
 @pytest.mark.parametrize("method", ["paypal", "", None, "Transfer"], ids=repr)
 def test_contribution_method_must_come_from_the_list(club, method):
-    refused(InvalidInput, lambda: pay(club, club.members[2], 1000, method=method), field="method")
+    refused_and_consistent(lambda: pay(club, club.members[2], 1000, method=method), InvalidInput, field="method")
 
 
 @pytest.mark.parametrize("amount", [0, -100, 1.5, 100.0, "100", None, True, fund.MAX_CONTRIBUTION + 1], ids=repr)
 def test_contribution_amount_must_be_a_positive_whole_number(club, amount):
-    refused(InvalidInput, lambda: pay(club, club.members[2], amount), field="amount")
+    refused_and_consistent(lambda: pay(club, club.members[2], amount), InvalidInput, field="amount")
 
 
 def test_bank_reference_at_most_80_characters(club):
-    refused(InvalidInput, lambda: pay(club, club.members[2], 1000, bank_reference="R" * 81),
-            field="bank_reference")
-    refused(InvalidInput, lambda: pay(club, club.members[2], 1000, bank_reference="VIR\x00042"),
-            field="bank_reference")
+    refused_and_consistent(lambda: pay(club, club.members[2], 1000, bank_reference="R" * 81), InvalidInput,
+                           field="bank_reference")
+    refused_and_consistent(lambda: pay(club, club.members[2], 1000, bank_reference="VIR\x00042"), InvalidInput,
+                           field="bank_reference")
     assert pay(club, club.members[2], 1000, bank_reference="R" * 80).bank_reference == "R" * 80
 
 
 def test_no_contribution_once_the_club_is_dissolving(club):
     begin_and_check(club)
-    refused(RuleViolation, lambda: pay(club, club.members[2], 1000), rule="R5")
+    refused_and_consistent(lambda: pay(club, club.members[2], 1000), RuleViolation, rule="R5")
 
 
 # --- reverse_contribution ------------------------------------------------------------------
@@ -459,8 +448,8 @@ def test_reversal_posts_the_mirror_and_keeps_the_row(club):
 @pytest.mark.parametrize("reason", ["", "   ", None], ids=repr)
 def test_reversal_needs_a_reason(club, reason):
     c = pay(club, club.members[2], 2500)
-    refused(InvalidInput, lambda: fund.reverse_contribution(club.treasurer.id, club.club_id, c.id, reason=reason,
-                                                            idempotency_key=key()), field="reason")
+    refused_and_consistent(lambda: fund.reverse_contribution(club.treasurer.id, club.club_id, c.id, reason=reason,
+                                                             idempotency_key=key()), InvalidInput, field="reason")
 
 
 def test_reversing_twice_conflicts_but_a_replay_returns_the_reversal(club):
@@ -471,25 +460,25 @@ def test_reversing_twice_conflicts_but_a_replay_returns_the_reversal(club):
     assert fund.reverse_contribution(club.treasurer.id, club.club_id, c.id, reason="Erreur",
                                      idempotency_key=k).id == rev.id
     assert state()[0]["JournalTransaction"] == before[0]["JournalTransaction"]
-    refused(Conflict, lambda: fund.reverse_contribution(club.treasurer.id, club.club_id, c.id, reason="Encore",
-                                                        idempotency_key=key()))
+    refused_and_consistent(lambda: fund.reverse_contribution(club.treasurer.id, club.club_id, c.id, reason="Encore",
+                                                             idempotency_key=key()), Conflict)
 
 
 def test_reversing_another_clubs_contribution_not_found(club, other):
     theirs = pay(other, other.members[2], 2500)
-    refused(NotFound, lambda: fund.reverse_contribution(club.treasurer.id, club.club_id, theirs.id, reason="Erreur",
-                                                        idempotency_key=key()))
-    refused(NotFound, lambda: fund.reverse_contribution(club.treasurer.id, club.club_id, theirs.id + 1000,
-                                                        reason="Erreur", idempotency_key=key()))
+    refused_and_consistent(lambda: fund.reverse_contribution(club.treasurer.id, club.club_id, theirs.id, reason="Erreur",
+                                                             idempotency_key=key()), NotFound)
+    refused_and_consistent(lambda: fund.reverse_contribution(club.treasurer.id, club.club_id, theirs.id + 1000,
+                                                             reason="Erreur", idempotency_key=key()), NotFound)
     assert cash(other) == 2500
 
 
 def test_only_the_treasurer_reverses(club):
     c = pay(club, club.members[2], 2500)
-    refused(NotPermitted, lambda: fund.reverse_contribution(club.members[2].id, club.club_id, c.id, reason="Erreur",
-                                                            idempotency_key=key()))
-    refused(NotPermitted, lambda: fund.reverse_contribution(club.manager.id, club.club_id, c.id, reason="Erreur",
-                                                            idempotency_key=key()))
+    refused_and_consistent(lambda: fund.reverse_contribution(club.members[2].id, club.club_id, c.id, reason="Erreur",
+                                                             idempotency_key=key()), NotPermitted)
+    refused_and_consistent(lambda: fund.reverse_contribution(club.manager.id, club.club_id, c.id, reason="Erreur",
+                                                             idempotency_key=key()), NotPermitted)
 
 
 # --- Listing contributions -------------------------------------------------------------------
@@ -500,7 +489,7 @@ def test_a_member_lists_only_their_own_contributions(club):
     mine = pay(club, a, 1000)
     pay(club, b, 2000)
     assert [r.contribution.id for r in fund.contributions(a.id, club.club_id)] == [mine.id]
-    refused(NotFound, lambda: fund.contributions(a.id, club.club_id, membership_id=mid(club, b)))
+    refused_and_consistent(lambda: fund.contributions(a.id, club.club_id, membership_id=mid(club, b)), NotFound)
     assert len(fund.contributions(treasurer.id, club.club_id)) == 2
     assert len(fund.contributions(manager.id, club.club_id)) == 2
     assert [r.contribution.amount for r in fund.contributions(treasurer.id, club.club_id,
@@ -571,9 +560,9 @@ def test_month_sheet_is_for_officers(with_secretary, other):
     manager, treasurer, secretary, b, _ = people(setup)
     assert len(fund.month_sheet(manager.id, setup.club_id, date(2025, 1, 1))) == 5
     assert len(fund.month_sheet(treasurer.id, setup.club_id, date(2025, 1, 1))) == 5
-    refused(NotPermitted, lambda: fund.month_sheet(b.id, setup.club_id, date(2025, 1, 1)))
-    refused(NotPermitted, lambda: fund.month_sheet(secretary.id, setup.club_id, date(2025, 1, 1)))
-    refused(NotFound, lambda: fund.month_sheet(other.treasurer.id, setup.club_id, date(2025, 1, 1)))
+    refused_and_consistent(lambda: fund.month_sheet(b.id, setup.club_id, date(2025, 1, 1)), NotPermitted)
+    refused_and_consistent(lambda: fund.month_sheet(secretary.id, setup.club_id, date(2025, 1, 1)), NotPermitted)
+    refused_and_consistent(lambda: fund.month_sheet(other.treasurer.id, setup.club_id, date(2025, 1, 1)), NotFound)
 
 
 def month_lines(setup, amounts) -> list[tuple[int, int | None]]:
@@ -617,7 +606,8 @@ def test_record_month_one_refused_line_refuses_the_sheet(pledged):
     _, _, a, _, c = people(pledged)
     pay(pledged, c, 549_000, date(2025, 1, 5))
     lines = month_lines(pledged, [2000, 9000, 12_000, None, 1_001])  # c would pass the cap by one cent
-    err = refused(RuleViolation, lambda: record_month(pledged, lines), rule="R4", field=f"amount_{mid(pledged, c)}")
+    err = refused_and_consistent(lambda: record_month(pledged, lines), RuleViolation, rule="R4",
+                                 field=f"amount_{mid(pledged, c)}")
     assert c.name in str(err.message)
     # With c's line at the cap exactly, the sheet goes through.
     assert len(record_month(pledged, month_lines(pledged, [2000, 9000, 12_000, None, 1_000]))) == 4
@@ -628,32 +618,32 @@ def test_record_month_with_a_leaver_refuses_the_sheet(pledged):
     _, _, a, _, _ = people(pledged)
     lines = month_lines(pledged, [2000, 9000, 12_000, None, MIN])
     ms.leave(a.id, pledged.club_id)
-    refused(RuleViolation, lambda: record_month(pledged, lines), rule="R4", field=f"amount_{mid(pledged, a)}")
+    refused_and_consistent(lambda: record_month(pledged, lines), RuleViolation, rule="R4", field=f"amount_{mid(pledged, a)}")
 
 
 @pytest.mark.parametrize("bad", [-100, 1.5, "20", True], ids=repr)
 def test_record_month_malformed_line_refuses_the_sheet(pledged, bad):
     _, _, a, _, _ = people(pledged)
     lines = month_lines(pledged, [2000, 9000, bad, None, MIN])
-    refused(InvalidInput, lambda: record_month(pledged, lines), field=f"amount_{mid(pledged, a)}")
+    refused_and_consistent(lambda: record_month(pledged, lines), InvalidInput, field=f"amount_{mid(pledged, a)}")
 
 
 def test_record_month_with_another_clubs_member_writes_nothing(pledged, other):
     lines = [*month_lines(pledged, [2000, 9000]), (mid(other, other.members[2]), 1000)]
-    refused(NotFound, lambda: record_month(pledged, lines))
+    refused_and_consistent(lambda: record_month(pledged, lines), NotFound)
 
 
 def test_record_month_refusals(pledged):
     _, _, a, b, _ = people(pledged)
-    refused(InvalidInput, lambda: record_month(pledged, []))
-    refused(InvalidInput, lambda: record_month(pledged, month_lines(pledged, [None, 0, None, 0, None])))
-    refused(InvalidInput, lambda: record_month(pledged, [(mid(pledged, a), 1000), (mid(pledged, a), 1000)]))
-    refused(InvalidInput, lambda: record_month(pledged, month_lines(pledged, [2000]),
-                                               received_on=date.today() + timedelta(days=1)), field="received_on")
-    refused(InvalidInput, lambda: record_month(pledged, month_lines(pledged, [2000]), method="paypal"),
-            field="method")
-    refused(NotPermitted, lambda: record_month(pledged, month_lines(pledged, [2000]), by=b))
-    refused(NotPermitted, lambda: record_month(pledged, month_lines(pledged, [2000]), by=pledged.manager))
+    refused_and_consistent(lambda: record_month(pledged, []), InvalidInput)
+    refused_and_consistent(lambda: record_month(pledged, month_lines(pledged, [None, 0, None, 0, None])), InvalidInput)
+    refused_and_consistent(lambda: record_month(pledged, [(mid(pledged, a), 1000), (mid(pledged, a), 1000)]), InvalidInput)
+    refused_and_consistent(lambda: record_month(pledged, month_lines(pledged, [2000]),
+                                                received_on=date.today() + timedelta(days=1)), InvalidInput, field="received_on")
+    refused_and_consistent(lambda: record_month(pledged, month_lines(pledged, [2000]), method="paypal"), InvalidInput,
+                           field="method")
+    refused_and_consistent(lambda: record_month(pledged, month_lines(pledged, [2000]), by=b), NotPermitted)
+    refused_and_consistent(lambda: record_month(pledged, month_lines(pledged, [2000]), by=pledged.manager), NotPermitted)
 
 
 # --- Arrears and standing ---------------------------------------------------------------------
@@ -744,18 +734,18 @@ def test_arrears_leave_out_members_who_left(behind):
 
 def test_a_member_sees_only_their_own_standing(behind, other):
     manager, treasurer, a, b, _ = people(behind)
-    refused(NotFound, lambda: fund.my_standing(b.id, behind.club_id, mid(behind, a), today=TODAY))
+    refused_and_consistent(lambda: fund.my_standing(b.id, behind.club_id, mid(behind, a), today=TODAY), NotFound)
     assert fund.my_standing(a.id, behind.club_id, mid(behind, a), today=TODAY).arrears == 4000
     assert fund.my_standing(treasurer.id, behind.club_id, mid(behind, a), today=TODAY).arrears == 4000
     assert fund.my_standing(manager.id, behind.club_id, mid(behind, a), today=TODAY).arrears == 4000
-    refused(NotFound, lambda: fund.my_standing(treasurer.id, behind.club_id, mid(other, other.members[2]),
-                                               today=TODAY))
-    refused(NotFound, lambda: fund.my_standing(other.members[2].id, behind.club_id, today=TODAY))
+    refused_and_consistent(lambda: fund.my_standing(treasurer.id, behind.club_id, mid(other, other.members[2]),
+                                                    today=TODAY), NotFound)
+    refused_and_consistent(lambda: fund.my_standing(other.members[2].id, behind.club_id, today=TODAY), NotFound)
 
 
 def test_arrears_are_for_officers(behind, other):
-    refused(NotPermitted, lambda: fund.arrears(behind.members[2].id, behind.club_id, today=TODAY))
-    refused(NotFound, lambda: fund.arrears(other.treasurer.id, behind.club_id, today=TODAY))
+    refused_and_consistent(lambda: fund.arrears(behind.members[2].id, behind.club_id, today=TODAY), NotPermitted)
+    refused_and_consistent(lambda: fund.arrears(other.treasurer.id, behind.club_id, today=TODAY), NotFound)
 
 
 # --- The fund's position and its history ------------------------------------------------------
@@ -823,7 +813,7 @@ def test_a_member_sees_their_own_line_and_the_totals(club, other):
     assert (mine.cash, mine.invested, mine.total_capital) == (everyone.cash, everyone.invested,
                                                              everyone.total_capital) == (40_000, 0, 40_000)
     assert len(fund.position(manager.id, club.club_id).members) == 5
-    refused(NotFound, lambda: fund.position(other.members[2].id, club.club_id))
+    refused_and_consistent(lambda: fund.position(other.members[2].id, club.club_id), NotFound)
 
 
 def test_position_agrees_with_the_ledger(club):
@@ -857,7 +847,7 @@ def test_fund_history_month_by_month(club, other):
     assert (points[-1].cash, points[-1].invested) == (cash(club), 1_000)
     assert sum(p.contributions for p in points) == 5_500
     assert fund.fund_history(treasurer.id, club.club_id) == points
-    refused(NotFound, lambda: fund.fund_history(other.members[2].id, club.club_id))
+    refused_and_consistent(lambda: fund.fund_history(other.members[2].id, club.club_id), NotFound)
 
 
 def test_every_amount_read_back_is_a_whole_number(club):
@@ -918,22 +908,22 @@ def test_refund_in_parts_up_to_the_capital(leaver):
     refund(leaver, a, 4_000)
     refund(leaver, a, 6_000)
     assert capital(leaver, a) == 0
-    refused(RuleViolation, lambda: refund(leaver, a, 1), rule="R13", field="amount")
+    refused_and_consistent(lambda: refund(leaver, a, 1), RuleViolation, rule="R13", field="amount")
 
 
 def test_refund_above_the_capital_is_refused_r13(leaver):
     _, _, a, _, _ = people(leaver)
-    refused(RuleViolation, lambda: refund(leaver, a, 10_001), rule="R13", field="amount")
+    refused_and_consistent(lambda: refund(leaver, a, 10_001), RuleViolation, rule="R13", field="amount")
 
 
 def test_refund_above_the_cash_is_refused_r13(leaver):
     _, _, a, _, _ = people(leaver)
     invest(leaver, open_investment(leaver), 25_000)  # 50.00 left in the bank, a's capital is 100.00
     assert cash(leaver) == 5_000
-    refused(RuleViolation, lambda: refund(leaver, a, 5_001), rule="R13", field="amount")
+    refused_and_consistent(lambda: refund(leaver, a, 5_001), RuleViolation, rule="R13", field="amount")
     refund(leaver, a, 5_000)  # exactly the cash
     assert (cash(leaver), capital(leaver, a)) == (0, 5_000)
-    refused(RuleViolation, lambda: refund(leaver, a, 1), rule="R13", field="amount")
+    refused_and_consistent(lambda: refund(leaver, a, 1), RuleViolation, rule="R13", field="amount")
 
 
 def test_refund_above_the_cash_left_by_another_refund(club):
@@ -945,14 +935,14 @@ def test_refund_above_the_cash_left_by_another_refund(club):
     ms.leave(a.id, club.club_id)
     ms.leave(b.id, club.club_id)
     refund(club, a, 10_000)  # cash 50.00, b's capital 100.00
-    refused(RuleViolation, lambda: refund(club, b, 5_001), rule="R13", field="amount")
+    refused_and_consistent(lambda: refund(club, b, 5_001), RuleViolation, rule="R13", field="amount")
     refund(club, b, 5_000)
     assert cash(club) == 0
 
 
 def test_only_a_member_who_left_is_refunded(leaver):
     _, _, _, b, _ = people(leaver)
-    refused(RuleViolation, lambda: refund(leaver, b, 1_000), rule="R13")
+    refused_and_consistent(lambda: refund(leaver, b, 1_000), RuleViolation, rule="R13")
 
 
 def test_a_refund_replayed_returns_the_same_transaction(leaver):
@@ -962,30 +952,30 @@ def test_a_refund_replayed_returns_the_same_transaction(leaver):
     before = state()
     assert refund(leaver, a, 3_000, k=k).id == first.id
     assert state() == before
-    refused(Conflict, lambda: refund(leaver, a, 3_001, k=k))
+    refused_and_consistent(lambda: refund(leaver, a, 3_001, k=k), Conflict)
     assert capital(leaver, a) == 7_000
 
 
 @pytest.mark.parametrize("amount", [0, -100, 1.5, "100", None, True], ids=repr)
 def test_refund_amount_must_be_a_positive_whole_number(leaver, amount):
     _, _, a, _, _ = people(leaver)
-    refused(InvalidInput, lambda: refund(leaver, a, amount), field="amount")
+    refused_and_consistent(lambda: refund(leaver, a, amount), InvalidInput, field="amount")
 
 
 def test_refund_by_others_than_the_treasurer(leaver, other):
     manager, _, a, b, _ = people(leaver)
-    refused(NotPermitted, lambda: refund(leaver, a, 1_000, by=b))
-    refused(NotPermitted, lambda: refund(leaver, a, 1_000, by=manager))
-    refused(NotFound, lambda: refund(leaver, a, 1_000, by=other.treasurer))
-    refused(NotPermitted, lambda: fund.leavers_to_refund(b.id, leaver.club_id))
+    refused_and_consistent(lambda: refund(leaver, a, 1_000, by=b), NotPermitted)
+    refused_and_consistent(lambda: refund(leaver, a, 1_000, by=manager), NotPermitted)
+    refused_and_consistent(lambda: refund(leaver, a, 1_000, by=other.treasurer), NotFound)
+    refused_and_consistent(lambda: fund.leavers_to_refund(b.id, leaver.club_id), NotPermitted)
 
 
 def test_refund_of_another_clubs_member_not_found(leaver, other):
     leaving = other.members[2]
     pay(other, leaving, 1_000)
     ms.leave(leaving.id, other.club_id)
-    refused(NotFound, lambda: fund.refund(leaver.treasurer.id, leaver.club_id, mid(other, leaving), amount=1_000,
-                                          idempotency_key=key()))
+    refused_and_consistent(lambda: fund.refund(leaver.treasurer.id, leaver.club_id, mid(other, leaving), amount=1_000,
+                                               idempotency_key=key()), NotFound)
 
 
 # --- Dissolution (R13) ------------------------------------------------------------------------------
@@ -1024,13 +1014,13 @@ def test_begin_dissolution(funded):
     [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "club.dissolve")).all()
     assert (entry.actor_id, entry.before, entry.after) == (
         funded.manager.id, {"status": "active"}, {"status": "dissolving", "ballot": None, "closing_entry": None})
-    refused(Conflict, lambda: fund.begin_dissolution(funded.club_id, decided_by=funded.manager.id))
+    refused_and_consistent(lambda: fund.begin_dissolution(funded.club_id, decided_by=funded.manager.id), Conflict)
 
 
 def test_begin_dissolution_refusals(make_club):
     forming = make_club(5, activate=False)
-    refused(Conflict, lambda: fund.begin_dissolution(forming.club_id, decided_by=forming.manager.id))
-    refused(NotFound, lambda: fund.begin_dissolution(forming.club_id + 1000, decided_by=None))
+    refused_and_consistent(lambda: fund.begin_dissolution(forming.club_id, decided_by=forming.manager.id), Conflict)
+    refused_and_consistent(lambda: fund.begin_dissolution(forming.club_id + 1000, decided_by=None), NotFound)
 
 
 def test_the_plan_is_pro_rata_to_net_contributions_and_sums_to_cash(funded):
@@ -1075,7 +1065,7 @@ def test_the_plan_leaves_out_refunded_leavers(funded):
 def test_distribute_everything_then_close(funded):
     _, treasurer, a, b, c = people(funded)
     begin_and_check(funded)
-    refused(RuleViolation, lambda: fund.close_club(treasurer.id, funded.club_id), rule="R13")
+    refused_and_consistent(lambda: fund.close_club(treasurer.id, funded.club_id), RuleViolation, rule="R13")
     for user, amount in ((a, 10_000), (b, 20_000), (c, 30_001)):
         txn = distribute(funded, user, amount)
         assert db.session.get(JournalTransaction, txn.id).kind == "distribution"
@@ -1101,7 +1091,7 @@ def test_the_plan_stays_the_same_as_distributions_are_paid(funded):
     assert plan[mid(funded, b)] == (20_000, 20_000, 0)
     assert plan[mid(funded, c)] == (30_001, 30_001, 0)
     # b's part is 200.00: one cent more is refused by R13, not by the ledger.
-    refused(RuleViolation, lambda: distribute(funded, b, 20_001), rule="R13", field="amount")
+    refused_and_consistent(lambda: distribute(funded, b, 20_001), RuleViolation, rule="R13", field="amount")
 
 
 def test_a_gain_is_shared_out_and_the_club_closes(funded):
@@ -1140,14 +1130,14 @@ def test_a_loss_is_shared_out_and_the_club_closes(funded):
 def test_distribute_more_than_the_remaining_part_is_refused_r13(funded):
     _, _, a, _, _ = people(funded)
     begin_and_check(funded)
-    refused(RuleViolation, lambda: distribute(funded, a, 10_001), rule="R13", field="amount")
+    refused_and_consistent(lambda: distribute(funded, a, 10_001), RuleViolation, rule="R13", field="amount")
     distribute(funded, a, 10_000)
-    refused(RuleViolation, lambda: distribute(funded, a, 1), rule="R13", field="amount")
-    refused(RuleViolation, lambda: distribute(funded, funded.manager, 1), rule="R13", field="amount")
+    refused_and_consistent(lambda: distribute(funded, a, 1), RuleViolation, rule="R13", field="amount")
+    refused_and_consistent(lambda: distribute(funded, funded.manager, 1), RuleViolation, rule="R13", field="amount")
 
 
 def test_distribute_before_dissolution_is_refused_r13(funded):
-    refused(RuleViolation, lambda: distribute(funded, funded.members[2], 1_000), rule="R13")
+    refused_and_consistent(lambda: distribute(funded, funded.members[2], 1_000), RuleViolation, rule="R13")
 
 
 def test_distribute_replayed_posts_once(funded):
@@ -1158,38 +1148,38 @@ def test_distribute_replayed_posts_once(funded):
     before = state()
     assert distribute(funded, a, 10_000, k=k).id == first.id
     assert state() == before
-    refused(Conflict, lambda: distribute(funded, a, 9_000, k=k))
+    refused_and_consistent(lambda: distribute(funded, a, 9_000, k=k), Conflict)
 
 
 def test_distribute_refusals(funded, other):
     manager, _, a, b, _ = people(funded)
     begin_and_check(funded)
-    refused(NotPermitted, lambda: distribute(funded, a, 1_000, by=b))
-    refused(NotPermitted, lambda: distribute(funded, a, 1_000, by=manager))
-    refused(NotFound, lambda: distribute(funded, a, 1_000, by=other.treasurer))
-    refused(NotFound, lambda: fund.distribute(funded.treasurer.id, funded.club_id, mid(other, other.members[2]),
-                                              amount=1_000, idempotency_key=key()))
+    refused_and_consistent(lambda: distribute(funded, a, 1_000, by=b), NotPermitted)
+    refused_and_consistent(lambda: distribute(funded, a, 1_000, by=manager), NotPermitted)
+    refused_and_consistent(lambda: distribute(funded, a, 1_000, by=other.treasurer), NotFound)
+    refused_and_consistent(lambda: fund.distribute(funded.treasurer.id, funded.club_id, mid(other, other.members[2]),
+                                                   amount=1_000, idempotency_key=key()), NotFound)
     for amount in (0, -1, 1.5, "10", True):
-        refused(InvalidInput, lambda amount=amount: distribute(funded, a, amount), field="amount")
+        refused_and_consistent(lambda amount=amount: distribute(funded, a, amount), InvalidInput, field="amount")
 
 
 def test_close_refusals(funded):
     _, treasurer, a, b, c = people(funded)
-    refused(RuleViolation, lambda: fund.close_club(treasurer.id, funded.club_id), rule="R13")  # not dissolving
+    refused_and_consistent(lambda: fund.close_club(treasurer.id, funded.club_id), RuleViolation, rule="R13")  # not dissolving
     begin_and_check(funded)
     distribute(funded, a, 10_000)
     distribute(funded, b, 20_000)
-    refused(RuleViolation, lambda: fund.close_club(treasurer.id, funded.club_id), rule="R13")  # c's part is left
-    refused(NotPermitted, lambda: fund.close_club(b.id, funded.club_id))
+    refused_and_consistent(lambda: fund.close_club(treasurer.id, funded.club_id), RuleViolation, rule="R13")  # c's part is left
+    refused_and_consistent(lambda: fund.close_club(b.id, funded.club_id), NotPermitted)
     distribute(funded, c, 30_001)
     fund.close_club(treasurer.id, funded.club_id)
-    refused(RuleViolation, lambda: fund.close_club(treasurer.id, funded.club_id), rule="R13")
-    refused(RuleViolation, lambda: pay(funded, a, 1_000), rule="R5")
+    refused_and_consistent(lambda: fund.close_club(treasurer.id, funded.club_id), RuleViolation, rule="R13")
+    refused_and_consistent(lambda: pay(funded, a, 1_000), RuleViolation, rule="R5")
 
 
 def test_the_plan_is_for_members_only(funded, other):
     begin_and_check(funded)
-    refused(NotFound, lambda: fund.dissolution_plan(other.members[2].id, funded.club_id))
+    refused_and_consistent(lambda: fund.dissolution_plan(other.members[2].id, funded.club_id), NotFound)
 
 
 # --- check_contributions ---------------------------------------------------------------------------
@@ -1266,32 +1256,6 @@ def test_check_reports_capital_moved_by_another_kind(funded):
 # --- Concurrency --------------------------------------------------------------------------------------
 
 
-def run_together(app, *calls) -> list:
-    """Each call in its own thread, app context and session, released at once by a barrier."""
-    barrier = threading.Barrier(len(calls), timeout=60)
-    results: list = [None] * len(calls)
-
-    def target(i: int) -> None:
-        try:
-            with app.app_context():
-                try:
-                    barrier.wait()
-                    results[i] = calls[i]()
-                finally:
-                    db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            results[i] = exc
-
-    db.session.remove()  # the main thread holds no lock or snapshot meanwhile
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck"
-    return results
-
-
 def test_concurrent_contributions_never_pass_the_yearly_cap(app, club):
     _, _, a, _, _ = people(club)
     pay(club, a, 500_000, date(2025, 2, 1))
@@ -1302,7 +1266,7 @@ def test_concurrent_contributions_never_pass_the_yearly_cap(app, club):
                                                 received_on=date(2025, 6, 1), method="transfer",
                                                 idempotency_key=key()).id
 
-    results = run_together(app, record(30_000), record(30_000))  # either alone fits, both pass the cap
+    results = in_threads(app, record(30_000), record(30_000))  # either alone fits, both pass the cap
     ok = [r for r in results if isinstance(r, int)]
     refusals = [r for r in results if isinstance(r, RuleViolation)]
     assert len(ok) == 1, results
@@ -1322,7 +1286,7 @@ def test_concurrent_replays_of_one_form_post_once(app, club):
         return fund.record_contribution(treasurer_id, club_id, membership_id=member, amount=2_500,
                                         received_on=date(2025, 6, 1), method="transfer", idempotency_key=k).id
 
-    results = run_together(app, send, send)
+    results = in_threads(app, send, send)
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == 1
     assert (count(Contribution), count(JournalTransaction)) == (1, 1)

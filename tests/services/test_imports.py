@@ -15,10 +15,10 @@ from coop.models import Account, AuditEntry, Contribution, JournalTransaction, P
 from coop.services import fund, imports, ledger
 from coop.services import membership as ms
 from coop.services.errors import InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import key, snapshot
+from tests.conftest import DEFAULT_CHARTER, key, refused, snapshot
 
 TODAY = date(2026, 6, 15)
-CAP = 550_000  # the default charter's yearly cap per member (R4)
+CAP = DEFAULT_CHARTER["max_yearly_contribution"]  # 5,500 a year per member (R4)
 HEADER = "member,amount,date,method,reference"
 
 
@@ -79,18 +79,6 @@ def pay(setup, user, amount: int, on: date):
                                     received_on=on, method="transfer", idempotency_key=key(), today=TODAY)
 
 
-def refused_whole(exc, call, *, field="file"):
-    """``call`` raises ``exc`` about the file and no row of any table changes."""
-    before = snapshot()
-    with pytest.raises(exc) as info:
-        call()
-    assert type(info.value) is exc, f"{type(info.value).__name__}: {info.value}"
-    if field is not None:
-        assert info.value.field == field
-    assert snapshot() == before
-    return info.value
-
-
 def consistent():
     db.session.rollback()
     assert ledger.check() == []
@@ -112,14 +100,14 @@ def test_a_file_without_an_amount_column_is_refused(club, header):
     data = csv(sep.join([club.members[2].email, "30", "05/01/2026"]), header=header)
     for call in (lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY),
                  lambda: confirm(club, data)):
-        err = refused_whole(InvalidInput, call)
+        err = refused(call, InvalidInput, field="file")
         assert as_en(err.message) == en(
             "The first line must name the columns; missing: %(columns)s. Expected: member, amount, date, and "
             "optionally method and reference.", columns="amount")
 
 
 def test_a_file_missing_several_columns_names_them_all(club):
-    err = refused_whole(InvalidInput, lambda: preview(club, b"nom,prenom\nA,B\n"))
+    err = refused(lambda: preview(club, b"nom,prenom\nA,B\n"), InvalidInput, field="file")
     assert "member, amount, date" in as_en(err.message)
 
 
@@ -178,7 +166,7 @@ def test_every_bad_line_gets_exactly_one_message_and_nothing_is_written(club):
     good = {line.number: line.amount for line in result.lines if not line.errors}
     assert good == {2: 3000, 5: 1200, 10: 30_000, 12: 300_000, 13: 250_000, 17: 123_456}
 
-    err = refused_whole(InvalidInput, lambda: confirm(club, data))
+    err = refused(lambda: confirm(club, data), InvalidInput, field="file")
     assert as_en(err.message) == en(
         "The file has %(n)d lines with errors: correct them and preview it again.", n=10)
     assert count(AuditEntry, AuditEntry.action == "contribution.import") == 0
@@ -200,7 +188,7 @@ def test_each_kind_of_bad_amount(club, amount, message):
     data = csv(f"{club.members[3].email};{amount};05/01/2026", header="member;amount;date")
     result = preview(club, data)
     assert errors_by_line(result) == {2: [en(message)]}
-    refused_whole(InvalidInput, lambda: confirm(club, data))
+    refused(lambda: confirm(club, data), InvalidInput, field="file")
 
 
 @pytest.mark.parametrize("text", ["31/02/2026", "soon", "", "2026/01/05", "05-01-2026", "32/01/2026",
@@ -295,7 +283,7 @@ def test_a_file_that_is_not_utf8_is_refused(club):
     data = f"courriel;montant;date;référence\n{club.members[3].email};10;05/01/2026;réf é\n".encode("latin-1")
     for call in (lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY),
                  lambda: confirm(club, data)):
-        err = refused_whole(InvalidInput, call)
+        err = refused(call, InvalidInput, field="file")
         assert as_en(err.message) == en("Save the file as UTF-8 text (CSV UTF-8) and try again.")
 
 
@@ -303,16 +291,16 @@ def test_a_file_that_is_not_utf8_is_refused(club):
 def test_an_empty_file_is_refused(club, data):
     for call in (lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY),
                  lambda: confirm(club, data)):
-        err = refused_whole(InvalidInput, call)
+        err = refused(call, InvalidInput, field="file")
         assert as_en(err.message) == en("The file is empty.")
 
 
 @pytest.mark.parametrize("data", [b"member,amount,date\n", b"member,amount,date", b"member;amount;date\n\n;;\n"],
                          ids=["header", "header without newline", "header and blank lines"])
 def test_a_file_with_only_its_header_is_refused(club, data):
-    err = refused_whole(InvalidInput, lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY))
+    err = refused(lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY), InvalidInput, field="file")
     assert as_en(err.message) == en("The file has no line to import.")
-    refused_whole(InvalidInput, lambda: confirm(club, data))
+    refused(lambda: confirm(club, data), InvalidInput, field="file")
 
 
 def test_blank_lines_are_ignored_and_numbers_stay_those_of_the_file(club):
@@ -442,7 +430,7 @@ def test_a_contribution_recorded_by_form_counts_toward_the_cap_of_an_import(club
     over = csv(f"{m3.email},1.01,05/02/2026", header="member,amount,date")
     assert errors_by_line(preview(club, over)) == {
         2: [en("Over the yearly cap of %(cap)s for %(name)s (R4).", cap=LazyMoney(CAP, "EUR"), name=m3.name)]}
-    refused_whole(InvalidInput, lambda: confirm(club, over))
+    refused(lambda: confirm(club, over), InvalidInput, field="file")
     outcome = confirm(club, csv(f"{m3.email},1.00,05/02/2026", header="member,amount,date"))
     assert outcome.created == 1
     assert fund.paid_in_year(mid(club, m3), 2026) == CAP
@@ -463,15 +451,15 @@ def test_only_the_treasurer_may_import(make_club, who):
     ms.activate(setup.manager.id, setup.club_id)
     actor = setup.manager if who == "manager" else setup.members[2]
     data = GOOD.format(email=setup.members[3].email).encode()
-    refused_whole(NotPermitted, lambda: imports.preview(actor.id, setup.club_id, data, today=TODAY), field=None)
-    refused_whole(NotPermitted, lambda: confirm(setup, data, by=actor), field=None)
+    refused(lambda: imports.preview(actor.id, setup.club_id, data, today=TODAY), NotPermitted)
+    refused(lambda: confirm(setup, data, by=actor), NotPermitted)
 
 
 def test_a_member_of_another_club_finds_nothing(club, make_club):
     other = make_club(5)
     data = GOOD.format(email=club.members[3].email).encode()
-    refused_whole(NotFound, lambda: imports.preview(other.treasurer.id, club.club_id, data, today=TODAY), field=None)
-    refused_whole(NotFound, lambda: confirm(club, data, by=other.treasurer), field=None)
+    refused(lambda: imports.preview(other.treasurer.id, club.club_id, data, today=TODAY), NotFound)
+    refused(lambda: confirm(club, data, by=other.treasurer), NotFound)
 
 
 def test_another_clubs_members_are_unknown(club, make_club):
@@ -501,7 +489,7 @@ def test_each_confirmed_file_leaves_one_audit_entry(club):
     second = csv(f"{m3.email},20,06/01/2026,transfer,R2", f"{m3.email},30,07/01/2026,transfer,R3")
     confirm(club, first)
     confirm(club, second)
-    refused_whole(InvalidInput, lambda: confirm(club, csv(f"{m3.email},-1,07/01/2026,transfer,R9")))
+    refused(lambda: confirm(club, csv(f"{m3.email},-1,07/01/2026,transfer,R9")), InvalidInput, field="file")
     preview(club, first)
     db.session.rollback()
     entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "contribution.import")

@@ -19,7 +19,7 @@ from coop.services import ballots, investments, ledger, tally
 from coop.services import membership as ms
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import key, snapshot
+from tests.conftest import key, refused
 from tests.services.test_investment_flow import approved, fund_club
 
 TODAY = date.today()
@@ -121,17 +121,6 @@ def agree_sale(setup, investment, *, voters=None) -> Ballot:
 def sell(setup, investment, stake: int, price: int, on: date = date(2026, 6, 1), **kw):
     return investments.record_sale(setup.treasurer.id, setup.club_id, investment.id, stake_sold_hundredths=stake,
                                    price=price, received_on=on, form_key=key(), **kw)
-
-
-def refused(call, error, *, field=None, rule=None):
-    """``call`` is refused with ``error`` (its field and rule checked) and nothing is written."""
-    before = snapshot()
-    with pytest.raises(error) as caught:
-        call()
-    assert caught.value.field == field
-    assert caught.value.rule == rule
-    assert snapshot() == before
-    return caught.value
 
 
 # --- Loan schedules ------------------------------------------------------------------------------
@@ -244,7 +233,7 @@ def test_the_widest_terms_allowed_are_accepted(world):
 
 def test_shares_have_no_loan_terms(world):
     shares = paid(world, **SHARES)
-    refused(lambda: terms(world, shares), Conflict)
+    refused(lambda: terms(world, shares), Conflict, field=None)
 
 
 @pytest.mark.parametrize("who", [secretary, plain, lambda s: s.manager])
@@ -256,14 +245,14 @@ def test_only_the_treasurer_records_money_on_an_investment(world, who):
     agree_sale(world, shares)
     user = who(world)
 
-    refused(lambda: terms(world, loan, user=user), NotPermitted)
-    refused(lambda: repay(world, loan, 1_000, user=user), NotPermitted)
+    refused(lambda: terms(world, loan, user=user), NotPermitted, rule=None, field=None)
+    refused(lambda: repay(world, loan, 1_000, user=user), NotPermitted, rule=None, field=None)
     refused(lambda: investments.record_return(user.id, world.club_id, loan.id, amount=1_000, received_on=TODAY,
-                                              form_key=key()), NotPermitted)
+                                              form_key=key()), NotPermitted, rule=None, field=None)
     refused(lambda: investments.record_sale(user.id, world.club_id, shares.id, stake_sold_hundredths=1000,
-                                            price=10_000, received_on=TODAY, form_key=key()), NotPermitted)
+                                            price=10_000, received_on=TODAY, form_key=key()), NotPermitted, rule=None, field=None)
     refused(lambda: investments.write_off(user.id, world.club_id, loan.id, reason="Faillite", on=TODAY,
-                                          form_key=key()), NotPermitted)
+                                          form_key=key()), NotPermitted, rule=None, field=None)
 
 
 def test_the_manager_records_money_when_the_charter_says_so(make_club):
@@ -279,7 +268,7 @@ def test_the_manager_records_money_when_the_charter_says_so(make_club):
     assert balance(setup.club_id, f"investment:{investment.project_id}") == 200_000
     assert balance(setup.club_id, "income:returns") == -2_750
     # the secretary still may not
-    refused(lambda: repay(setup, investment, 1_000, user=secretary(setup)), NotPermitted)
+    refused(lambda: repay(setup, investment, 1_000, user=secretary(setup)), NotPermitted, rule=None, field=None)
 
 
 def test_another_club_cannot_reach_an_investment(world, make_club):
@@ -328,12 +317,12 @@ def test_a_loan_repaid_in_full_is_closed_and_takes_no_more_events(world):
     assert (closed.status, closed.ended_on) == ("repaid", date(2026, 5, 2))
     assert balance(world.club_id, f"investment:{investment.project_id}") == 0
 
-    refused(lambda: repay(world, investment, 0, 100), Conflict)
+    refused(lambda: repay(world, investment, 0, 100), Conflict, field=None)
     refused(lambda: investments.record_return(world.treasurer.id, world.club_id, investment.id, amount=100,
-                                              received_on=TODAY, form_key=key()), Conflict)
-    refused(lambda: terms(world, investment), Conflict)
+                                              received_on=TODAY, form_key=key()), Conflict, field=None)
+    refused(lambda: terms(world, investment), Conflict, field=None)
     refused(lambda: investments.write_off(world.treasurer.id, world.club_id, investment.id, reason="Rien",
-                                          on=TODAY, form_key=key()), Conflict)
+                                          on=TODAY, form_key=key()), Conflict, field=None)
 
 
 def test_more_principal_than_is_owed_is_refused(world):
@@ -373,14 +362,14 @@ def test_a_repayment_of_today_is_accepted(world):
 
 def test_shares_are_not_repaid(world):
     shares = paid(world, **SHARES)
-    refused(lambda: repay(world, shares, 1_000), Conflict)
+    refused(lambda: repay(world, shares, 1_000), Conflict, field=None)
 
 
 def test_a_replayed_repayment_form_is_refused(world):
     investment = paid(world)
     form_key = key()
     repay(world, investment, 1_000, form_key=form_key)
-    refused(lambda: repay(world, investment, 1_000, form_key=form_key), Conflict)
+    refused(lambda: repay(world, investment, 1_000, form_key=form_key), Conflict, field=None)
     assert balance(world.club_id, f"investment:{investment.project_id}") == 299_000
 
 
@@ -433,7 +422,7 @@ def test_a_return_in_the_future_or_replayed_is_refused(world):
     investments.record_return(world.treasurer.id, world.club_id, investment.id, amount=100, received_on=TODAY,
                               form_key=form_key)
     refused(lambda: investments.record_return(world.treasurer.id, world.club_id, investment.id, amount=100,
-                                              received_on=TODAY, form_key=form_key), Conflict)
+                                              received_on=TODAY, form_key=form_key), Conflict, field=None)
 
 
 # --- Stake sales (R7) ---------------------------------------------------------------------------
@@ -441,25 +430,25 @@ def test_a_return_in_the_future_or_replayed_is_refused(world):
 
 def test_a_sale_without_an_adopted_ballot_is_refused_with_r7(world):
     shares = paid(world, **SHARES)
-    refused(lambda: sell(world, shares, 1000, 100_000), RuleViolation, rule="R7")
+    refused(lambda: sell(world, shares, 1000, 100_000), RuleViolation, rule="R7", field=None)
 
     ballot = open_sale(world, shares)  # open, not decided
-    refused(lambda: sell(world, shares, 1000, 100_000), RuleViolation, rule="R7")
+    refused(lambda: sell(world, shares, 1000, 100_000), RuleViolation, rule="R7", field=None)
 
     for user in world.members[:-1]:
         ballots.vote(user.id, world.club_id, ballot.id, choices={ballot.options[0].id: tally.YES})
     ballots.vote(world.members[-1].id, world.club_id, ballot.id, choices={ballot.options[0].id: tally.NO})
     ballots.close_early(world.manager.id, world.club_id, ballot.id)
     assert db.session.get(Ballot, ballot.id).outcome == "rejected"  # one no: not unanimous
-    refused(lambda: sell(world, shares, 1000, 100_000), RuleViolation, rule="R7")
+    refused(lambda: sell(world, shares, 1000, 100_000), RuleViolation, rule="R7", field=None)
 
 
 def test_a_stake_sale_ballot_needs_shares_the_club_holds(world):
     loan = paid(world)
     unpaid = recorded(world, name="Scierie", **SHARES, amount_requested=100_000)
 
-    refused(lambda: open_sale(world, loan), Conflict)
-    refused(lambda: open_sale(world, unpaid), Conflict)
+    refused(lambda: open_sale(world, loan), Conflict, field=None)
+    refused(lambda: open_sale(world, unpaid), Conflict, field=None)
     refused(lambda: ballots.open_ballot(world.manager.id, world.club_id, kind="stake_sale", method="yes_no",
                                         closes_at=utcnow() + timedelta(days=7), subject=Subject(investment_id=None),
                                         form_key=key()), NotFound)
@@ -470,19 +459,20 @@ def test_only_the_manager_opens_a_stake_sale_ballot(world):
     shares = paid(world, **SHARES)
     refused(lambda: ballots.open_ballot(world.treasurer.id, world.club_id, kind="stake_sale", method="yes_no",
                                         closes_at=utcnow() + timedelta(days=7),
-                                        subject=Subject(investment_id=shares.id), form_key=key()), NotPermitted)
+                                        subject=Subject(investment_id=shares.id), form_key=key()),
+            NotPermitted, rule=None, field=None)
 
 
 def test_one_stake_sale_ballot_at_a_time_and_none_while_an_agreed_sale_is_unrecorded(world):
     shares = paid(world, **SHARES)
     ballot = open_sale(world, shares)
     assert ballot.threshold == "unanimity"
-    refused(lambda: open_sale(world, shares), Conflict)  # already open
+    refused(lambda: open_sale(world, shares), Conflict, field=None)  # already open
 
     for user in world.members:
         ballots.vote(user.id, world.club_id, ballot.id, choices={ballot.options[0].id: tally.YES})
     ballots.close_early(world.manager.id, world.club_id, ballot.id)
-    refused(lambda: open_sale(world, shares), Conflict)  # agreed, not recorded yet
+    refused(lambda: open_sale(world, shares), Conflict, field=None)  # agreed, not recorded yet
 
     sell(world, shares, 1000, 100_000)
     assert open_sale(world, shares).status == "open"  # the sale is recorded: a new ballot may open
@@ -517,7 +507,7 @@ def test_one_sale_per_ballot(world):
     ballot = agree_sale(world, shares)
     first = sell(world, shares, 1000, 100_000)
     assert first.ballot_id == ballot.id
-    refused(lambda: sell(world, shares, 1000, 100_000), RuleViolation, rule="R7")
+    refused(lambda: sell(world, shares, 1000, 100_000), RuleViolation, rule="R7", field=None)
 
     again = agree_sale(world, shares)
     second = sell(world, shares, 1000, 100_000)
@@ -549,7 +539,7 @@ def test_a_sale_needs_a_price(world, price):
 
 def test_a_loan_is_not_sold(world):
     loan = paid(world)
-    refused(lambda: sell(world, loan, 1000, 100_000), Conflict)
+    refused(lambda: sell(world, loan, 1000, 100_000), Conflict, field=None)
 
 
 def test_shares_sold_in_three_steps_leave_the_books_at_their_cost(world):
@@ -586,7 +576,7 @@ def test_shares_sold_in_three_steps_leave_the_books_at_their_cost(world):
     assert investments.stake_held(exited) == 0
     assert investments.shares_held(world.club_id) == []
     assert investments.check() == []
-    refused(lambda: open_sale(world, shares), Conflict)  # nothing left to sell
+    refused(lambda: open_sale(world, shares), Conflict, field=None)  # nothing left to sell
 
 
 def test_a_sale_at_a_loss_goes_to_expense_losses(world):
@@ -618,7 +608,7 @@ def test_a_sale_dated_in_the_future_or_replayed_is_refused(world):
                             received_on=TODAY, form_key=form_key)
     agree_sale(world, shares)
     refused(lambda: investments.record_sale(world.treasurer.id, world.club_id, shares.id, stake_sold_hundredths=1000,
-                                            price=100_000, received_on=TODAY, form_key=form_key), Conflict)
+                                            price=100_000, received_on=TODAY, form_key=form_key), Conflict, field=None)
 
 
 # --- Write-offs ---------------------------------------------------------------------------------
@@ -641,7 +631,7 @@ def test_a_write_off_moves_what_is_left_to_losses_and_keeps_the_reason(world):
     assert (closed.status, closed.ended_on, closed.end_reason) == ("written_off", date(2026, 9, 1),
                                                                    "Liquidation judiciaire")
     assert investments.check() == []
-    refused(lambda: repay(world, investment, 0, 100), Conflict)
+    refused(lambda: repay(world, investment, 0, 100), Conflict, field=None)
 
 
 def test_a_write_off_waits_for_pending_payments(world):
@@ -650,7 +640,7 @@ def test_a_write_off_waits_for_pending_payments(world):
     pending = investments.enter_payment(world.treasurer.id, world.club_id, investment.id, amount=50_000,
                                         paid_on=PAID_ON, form_key=key())
     refused(lambda: investments.write_off(world.treasurer.id, world.club_id, investment.id, reason="Faillite",
-                                          on=TODAY, form_key=key()), Conflict)
+                                          on=TODAY, form_key=key()), Conflict, field=None)
 
     investments.cancel_payment(world.manager.id, world.club_id, pending.id, "Entreprise en faillite")
     investments.write_off(world.treasurer.id, world.club_id, investment.id, reason="Faillite", on=TODAY,
@@ -684,7 +674,7 @@ def test_shares_partly_sold_then_written_off_lose_only_what_is_left(world):
 def test_an_investment_with_nothing_paid_out_has_nothing_to_write_off(world):
     investment = recorded(world)
     refused(lambda: investments.write_off(world.treasurer.id, world.club_id, investment.id, reason="Abandon",
-                                          on=TODAY, form_key=key()), Conflict)
+                                          on=TODAY, form_key=key()), Conflict, field=None)
 
 
 # --- Notes --------------------------------------------------------------------------------------
@@ -706,7 +696,7 @@ def test_the_mentors_write_dated_notes(world):
 def test_only_the_mentors_write_notes(world, who):
     investment = recorded(world)
     refused(lambda: investments.add_note(who(world).id, world.club_id, investment.id, text="Bonjour",
-                                         written_on=TODAY), NotPermitted)
+                                         written_on=TODAY), NotPermitted, rule=None, field=None)
 
 
 @pytest.mark.parametrize("text_, on, field", [
@@ -746,7 +736,7 @@ def test_past_its_term_a_club_pays_nothing_out_but_follows_up(world):
     past_term(world)
 
     error = refused(lambda: investments.enter_payment(world.treasurer.id, world.club_id, loan.id, amount=1_000,
-                                                      paid_on=TODAY, form_key=key()), RuleViolation, rule="R5")
+                                                      paid_on=TODAY, form_key=key()), RuleViolation, rule="R5", field=None)
     assert error.field is None
 
     terms(world, loan, first=date(2026, 4, 15))
@@ -772,7 +762,7 @@ def test_past_its_term_a_pending_payment_is_not_approved(world):
                                         form_key=key())
     past_term(world)
     refused(lambda: investments.approve_payment(world.manager.id, world.club_id, pending.id), RuleViolation,
-            rule="R5")
+            rule="R5", field=None)
 
 
 # --- The portfolio against the ledger (invariant 9) -------------------------------------------

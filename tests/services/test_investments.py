@@ -18,7 +18,7 @@ from coop.models.ledger import JournalTransaction
 from coop.services import ballots, fund, investments, ledger, projects, tally
 from coop.services import membership as ms
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
-from tests.conftest import SetupView, at_once, key, snapshot
+from tests.conftest import SetupView, at_once, key, refused
 
 EACH = 200_000
 FUND = 6 * EACH  # 1,200,000
@@ -78,7 +78,7 @@ def not_put_to_vote(world: World, error_type, **changes):
     """R10 is checked when the ballot opens: this project cannot be put to the vote, and nothing is written."""
     project_id = proposed(world, **changes)
     projects.present(world.setup.members[4].id, world.club_id, project_id)
-    return refused(error_type, lambda: open_vote(world, project_id), rule="R10")
+    return refused(lambda: open_vote(world, project_id), error_type, rule="R10")
 
 
 def approved(world: World, **changes) -> int:
@@ -110,21 +110,8 @@ def pay(world: World, investment_id: int, amount: int, *, paid_on: date = TODAY)
     return payment_id
 
 
-def refused(error_type, call, *, rule: str | None = None, field: str | None = None):
-    """The call is refused with this error (and rule, field) and writes nothing."""
-    before = snapshot()
-    with pytest.raises(error_type) as caught:
-        call()
-    assert type(caught.value) is error_type, caught.value
-    assert caught.value.rule == rule, caught.value
-    if field is not None:
-        assert caught.value.field == field
-    assert snapshot() == before
-    return caught.value
-
-
 def refused_entry(world: World, investment_id: int, amount: int, error_type=LimitExceeded, *, rule="R10", by=None):
-    return refused(error_type, lambda: enter(world, investment_id, amount, by=by), rule=rule)
+    return refused(lambda: enter(world, investment_id, amount, by=by), error_type, rule=rule)
 
 
 def bank(world: World) -> int:
@@ -187,14 +174,14 @@ def test_cancelling_a_pending_payment_frees_its_commitment(make_club):
     second = invest(world, name="Scierie du Vercors", amount_requested=FUND)
     a = enter(world, first, 500_000)
     refused_entry(world, second, 700_001)
-    refused(InvalidInput, lambda: investments.cancel_payment(world.manager.id, world.club_id, a, "  "),
+    refused(lambda: investments.cancel_payment(world.manager.id, world.club_id, a, "  "), InvalidInput,
             field="reason")
     investments.cancel_payment(world.manager.id, world.club_id, a, "Mauvais RIB")
     assert fund.committed_amount(world.club_id) == 0
     cancelled = payment(a)
     assert cancelled.status == "cancelled" and cancelled.cancel_reason == "Mauvais RIB"
-    refused(Conflict, lambda: approve(world, a, by=world.secretary))
-    refused(Conflict, lambda: investments.cancel_payment(world.manager.id, world.club_id, a, "encore"))
+    refused(lambda: approve(world, a, by=world.secretary), Conflict)
+    refused(lambda: investments.cancel_payment(world.manager.id, world.club_id, a, "encore"), Conflict)
     b = enter(world, second, FUND)  # the whole bank is free again
     approve(world, b)
     assert bank(world) == 0 and held(world, first) == 0
@@ -298,7 +285,7 @@ def test_a_current_account_loan_only_where_the_club_already_holds_paid_shares(wo
     # The club sells its shares: the loan it voted may not grow any more (checked at entry and at approval).
     db.session.execute(update(Investment).where(Investment.id == shares).values(status="exited"))
     db.session.commit()
-    refused(RuleViolation, lambda: approve(world, second), rule="R10")
+    refused(lambda: approve(world, second), RuleViolation, rule="R10")
     refused_entry(world, current_account, 30_000, RuleViolation)
     assert payment(first).status == "approved" and payment(second).status == "pending"
 
@@ -318,10 +305,11 @@ def test_a_club_in_management_neither_enters_nor_approves_nor_records(world):
     pending = enter(world, investment, 100_000)
     project_id = approved(world, name="Scierie du Vercors")
     set_status(world.club_id, "in_management")
-    refused(RuleViolation, lambda: enter(world, investment, 100_000), rule="R5")
-    refused(RuleViolation, lambda: approve(world, pending), rule="R5")
-    refused(RuleViolation, lambda: investments.record_investment(
-        world.treasurer.id, world.club_id, project_id, mentor_id=world.mid(world.member), form_key=key()), rule="R5")
+    refused(lambda: enter(world, investment, 100_000), RuleViolation, rule="R5")
+    refused(lambda: approve(world, pending), RuleViolation, rule="R5")
+    refused(lambda: investments.record_investment(
+        world.treasurer.id, world.club_id, project_id, mentor_id=world.mid(world.member), form_key=key()),
+            RuleViolation, rule="R5")
     assert bank(world) == FUND
 
 
@@ -331,7 +319,7 @@ def test_a_club_in_management_neither_enters_nor_approves_nor_records(world):
 def test_the_officer_who_entered_a_payment_cannot_approve_it(world):
     investment = invest(world)
     entered = enter(world, investment, 100_000, by=world.secretary)
-    refused(RuleViolation, lambda: approve(world, entered, by=world.secretary), rule="R11")
+    refused(lambda: approve(world, entered, by=world.secretary), RuleViolation, rule="R11")
     approve(world, entered, by=world.treasurer)
     done = payment(entered)
     assert (done.status, done.entered_by_id, done.approved_by_id) == (
@@ -345,7 +333,7 @@ def test_a_recused_officer_neither_enters_nor_approves(world):
     ballots.declare_link(world.treasurer.id, world.club_id, project_id, "Ma sœur tient le fournil")
     refused_entry(world, investment, 100_000, RuleViolation, rule="R8", by=world.treasurer)
     entered = enter(world, investment, 100_000, by=world.manager)
-    refused(RuleViolation, lambda: approve(world, entered, by=world.treasurer), rule="R8")
+    refused(lambda: approve(world, entered, by=world.treasurer), RuleViolation, rule="R8")
     approve(world, entered, by=world.secretary)
     assert bank(world) == FUND - 100_000
 
@@ -355,8 +343,8 @@ def test_an_officer_who_becomes_recused_after_entering_leaves_the_payment_unappr
     entered = enter(world, investment, 100_000, by=world.treasurer)
     project_id = db.session.get(Investment, investment).project_id
     ballots.declare_link(world.treasurer.id, world.club_id, project_id, "Associé du boulanger")
-    refused(RuleViolation, lambda: approve(world, entered, by=world.manager), rule="R8")
-    refused(RuleViolation, lambda: approve(world, entered, by=world.secretary), rule="R8")
+    refused(lambda: approve(world, entered, by=world.manager), RuleViolation, rule="R8")
+    refused(lambda: approve(world, entered, by=world.secretary), RuleViolation, rule="R8")
     investments.cancel_payment(world.manager.id, world.club_id, entered, "Saisi par un membre lié")
     approve(world, enter(world, investment, 100_000, by=world.secretary), by=world.manager)
     assert disbursement_transactions(world.club_id) == 1
@@ -366,19 +354,19 @@ def test_a_plain_member_neither_enters_approves_nor_cancels_and_strangers_find_n
     investment = invest(world)
     refused_entry(world, investment, 100_000, NotPermitted, rule=None, by=world.member)
     entered = enter(world, investment, 100_000)
-    refused(NotPermitted, lambda: approve(world, entered, by=world.member))
-    refused(NotPermitted, lambda: investments.cancel_payment(world.member.id, world.club_id, entered, "non"))
+    refused(lambda: approve(world, entered, by=world.member), NotPermitted, rule=None)
+    refused(lambda: investments.cancel_payment(world.member.id, world.club_id, entered, "non"), NotPermitted, rule=None)
     stranger = make_user()
-    refused(NotFound, lambda: enter(world, investment, 100_000, by=stranger))
-    refused(NotFound, lambda: approve(world, entered, by=stranger))
+    refused(lambda: enter(world, investment, 100_000, by=stranger), NotFound)
+    refused(lambda: approve(world, entered, by=stranger), NotFound)
 
 
 def test_approving_twice_is_a_conflict(world):
     investment = invest(world)
     entered = enter(world, investment, 100_000)
     approve(world, entered)
-    refused(Conflict, lambda: approve(world, entered, by=world.secretary))
-    refused(Conflict, lambda: investments.cancel_payment(world.manager.id, world.club_id, entered, "trop tard"))
+    refused(lambda: approve(world, entered, by=world.secretary), Conflict)
+    refused(lambda: investments.cancel_payment(world.manager.id, world.club_id, entered, "trop tard"), Conflict)
     assert disbursement_transactions(world.club_id) == 1 and bank(world) == FUND - 100_000
 
 
@@ -411,14 +399,14 @@ def test_two_entries_at_once_commit_no_more_than_the_cash(app, make_club):
 def test_only_an_officer_records_an_investment_and_only_once(world):
     project_id = approved(world)
     mentor = world.mid(world.member)
-    refused(NotPermitted, lambda: investments.record_investment(world.member.id, world.club_id, project_id,
-                                                                mentor_id=mentor, form_key=key()))
+    refused(lambda: investments.record_investment(world.member.id, world.club_id, project_id,
+                                                  mentor_id=mentor, form_key=key()), NotPermitted, rule=None)
     recorded = investments.record_investment(world.secretary.id, world.club_id, project_id, mentor_id=mentor,
                                              form_key=key())
     assert (recorded.amount, recorded.instrument, recorded.name, recorded.status) == (
         300_000, "loan", "Fournil de Die", "active")
-    refused(Conflict, lambda: investments.record_investment(world.manager.id, world.club_id, project_id,
-                                                            mentor_id=mentor, form_key=key()))
+    refused(lambda: investments.record_investment(world.manager.id, world.club_id, project_id,
+                                                  mentor_id=mentor, form_key=key()), Conflict)
 
 
 def test_only_a_project_members_approved_becomes_an_investment(world):
@@ -428,10 +416,10 @@ def test_only_a_project_members_approved_becomes_an_investment(world):
     rejected = proposed(world, name="Refusé")
     voted(world, rejected, tally.NO)
     for project_id in (draft, presented, rejected):
-        refused(Conflict, lambda p=project_id: investments.record_investment(
-            world.treasurer.id, world.club_id, p, mentor_id=world.mid(world.member), form_key=key()))
-    refused(NotFound, lambda: investments.record_investment(
-        world.treasurer.id, world.club_id, 999_999, mentor_id=world.mid(world.member), form_key=key()))
+        refused(lambda p=project_id: investments.record_investment(
+            world.treasurer.id, world.club_id, p, mentor_id=world.mid(world.member), form_key=key()), Conflict)
+    refused(lambda: investments.record_investment(
+        world.treasurer.id, world.club_id, 999_999, mentor_id=world.mid(world.member), form_key=key()), NotFound)
 
 
 def test_mentors_are_active_members_of_the_club_and_two_of_them_differ(world, make_club):
@@ -446,11 +434,11 @@ def test_mentors_are_active_members_of_the_club_and_two_of_them_differ(world, ma
         return investments.record_investment(world.treasurer.id, world.club_id, project_id, mentor_id=mentor_id,
                                              second_mentor_id=second, form_key=key())
 
-    refused(InvalidInput, lambda: record(foreign), field="mentor_id")
-    refused(InvalidInput, lambda: record(gone), field="mentor_id")
-    refused(InvalidInput, lambda: record("3"), field="mentor_id")
-    refused(InvalidInput, lambda: record(mine, foreign), field="second_mentor_id")
-    refused(InvalidInput, lambda: record(mine, mine), field="second_mentor_id")
+    refused(lambda: record(foreign), InvalidInput, field="mentor_id")
+    refused(lambda: record(gone), InvalidInput, field="mentor_id")
+    refused(lambda: record("3"), InvalidInput, field="mentor_id")
+    refused(lambda: record(mine, foreign), InvalidInput, field="second_mentor_id")
+    refused(lambda: record(mine, mine), InvalidInput, field="second_mentor_id")
     recorded = record(mine, world.mid(world.secretary))
     assert (recorded.mentor_id, recorded.second_mentor_id) == (mine, world.mid(world.secretary))
 
@@ -460,14 +448,14 @@ def test_a_replayed_form_is_refused(world):
     form = key()
     investments.record_investment(world.treasurer.id, world.club_id, first, mentor_id=world.mid(world.member),
                                   form_key=form)
-    refused(Conflict, lambda: investments.record_investment(world.treasurer.id, world.club_id, second,
-                                                            mentor_id=world.mid(world.member), form_key=form))
+    refused(lambda: investments.record_investment(world.treasurer.id, world.club_id, second,
+                                                  mentor_id=world.mid(world.member), form_key=form), Conflict)
     investment = db.session.scalar(select(Investment.id).where(Investment.project_id == first))
     payment_form = key()
     investments.enter_payment(world.treasurer.id, world.club_id, investment, amount=1_000, paid_on=TODAY,
                               form_key=payment_form)
-    refused(Conflict, lambda: investments.enter_payment(world.treasurer.id, world.club_id, investment, amount=1_000,
-                                                        paid_on=TODAY, form_key=payment_form))
+    refused(lambda: investments.enter_payment(world.treasurer.id, world.club_id, investment, amount=1_000,
+                                              paid_on=TODAY, form_key=payment_form), Conflict)
 
 
 def test_shares_may_be_sold_five_years_after_the_first_payment_and_loans_have_no_such_date(world):

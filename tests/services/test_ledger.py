@@ -1,9 +1,9 @@
 """The ledger core: posting, refusals, idempotency, reversals, limits, append-only guards and concurrency."""
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import date
+from functools import partial
 
 import pytest
 import sqlalchemy.exc
@@ -21,6 +21,7 @@ from coop.models import (
 )
 from coop.services import ledger
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, RuleViolation
+from tests.conftest import in_threads, refused, row_counts
 from tests.services.conftest import Books, books_of
 
 MONEY, TIME = Unit.MONEY, Unit.TIME
@@ -32,13 +33,6 @@ def key() -> str:
 
 
 # --- Helpers ----------------------------------------------------------------------------
-
-
-def row_counts() -> tuple[int, int]:
-    return (
-        db.session.scalar(select(func.count()).select_from(JournalTransaction)),
-        db.session.scalar(select(func.count()).select_from(Posting)),
-    )
 
 
 def balances(*account_ids: int) -> list[int]:
@@ -62,24 +56,11 @@ def exchange(b: Books, giver: int, receiver: int, minutes: int, **kw):
                        idempotency_key=kw.pop("idempotency_key", key()), **kw)
 
 
-@pytest.fixture
-def refused(books):
-    """Assert a call raises ``exc`` and leaves rows and balances as they were."""
-    watched = [books.bank, *books.capital, *books.time]
-
-    def check(exc, call, **match):
-        before = (row_counts(), balances(*watched))
-        db.session.rollback()
-        with pytest.raises(exc) as info:
-            call()
-        db.session.rollback()
-        assert (row_counts(), balances(*watched)) == before
-        for attr, value in match.items():
-            assert getattr(info.value, attr) == value
-        assert ledger.check() == []
-        return info.value
-
-    return check
+def refused_and_balanced(call, error, **expected):
+    """Refused as ``refused`` checks, nothing written, and the ledger still checks out."""
+    caught = refused(call, error, **expected)
+    assert ledger.check() == []
+    return caught
 
 
 # --- post(): success ----------------------------------------------------------------------
@@ -98,7 +79,7 @@ def test_contribution_moves_balances_debit_positive(books):
     assert sorted((p.account_id, p.amount) for p in stored.postings) == sorted(
         [(books.bank, 3000), (books.capital[2], -3000)])
     assert all(p.club_id == books.club_id for p in stored.postings)
-    assert row_counts() == (1, 2)
+    assert row_counts(JournalTransaction, Posting) == (1, 2)
     assert ledger.check() == []
 
 
@@ -119,11 +100,11 @@ def test_line_objects_and_several_lines(books):
         assert ledger.balance_of(account_id) == posting_sum(account_id)
 
 
-def test_limits_are_checked_on_each_accounts_net_change(books, refused):
+def test_limits_are_checked_on_each_accounts_net_change(books):
     # -400 and -300 on one account: each line alone fits the floor of -600, together they do not.
-    refused(LimitExceeded, lambda: ledger.post(
+    refused_and_balanced(lambda: ledger.post(
         books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
-        lines=[(books.time[0], -400), (books.time[0], -300), (books.time[1], 700)]), rule="floor")
+        lines=[(books.time[0], -400), (books.time[0], -300), (books.time[1], 700)]), LimitExceeded, rule="floor")
     # -700 then +200 on one account nets to -500: within the floor.
     ledger.post(books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
                 lines=[(books.time[0], -700), (books.time[0], 200), (books.time[1], 500)])
@@ -131,15 +112,15 @@ def test_limits_are_checked_on_each_accounts_net_change(books, refused):
     assert ledger.check() == []
 
 
-def test_exactly_at_the_limits(books, refused):
+def test_exactly_at_the_limits(books):
     exchange(books, 1, 0, 600)  # time[0] at -600: its floor
-    refused(LimitExceeded, lambda: exchange(books, 1, 0, 1), rule="floor")
+    refused_and_balanced(lambda: exchange(books, 1, 0, 1), LimitExceeded, rule="floor")
     ledger.post(books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
                 lines=[(books.time[2], 2400), (books.time[1], -1200), (books.time[3], -600), (books.time[4], -600)])
     assert balances(*books.time) == [-600, -600, 2400, -600, -600]
     pool = ledger.open_account(books.club_id, code="time:pool", name="Réserve", type=AccountType.ASSET, unit=TIME).id
-    refused(LimitExceeded, lambda: ledger.post(books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
-                                               lines=[(books.time[2], 1), (pool, -1)]), rule="ceiling")
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
+                                             lines=[(books.time[2], 1), (pool, -1)]), LimitExceeded, rule="ceiling")
     assert ledger.check() == []
 
 
@@ -159,7 +140,7 @@ def test_a_posting_undone_with_its_unit_of_work_or_savepoint_leaves_nothing_behi
         kept = contribute(books, 2, 900)
     assert in_savepoint not in db.session and kept in db.session
     again = contribute(books, 3, 1100)
-    assert row_counts() == (2, 4)
+    assert row_counts(JournalTransaction, Posting) == (2, 4)
     assert sorted((p.account_id, p.amount) for p in db.session.get(JournalTransaction, again.id).postings) == sorted(
         [(books.bank, 1100), (books.capital[3], -1100)])
     assert balances(books.bank, books.capital[1], books.capital[2]) == [2000, 0, -900]
@@ -206,100 +187,100 @@ def test_rows_locked_are_kept_for_their_unit_of_work_only(books):
 # --- post(): refusals ------------------------------------------------------------------------
 
 
-def test_unbalanced_is_refused(books, refused):
-    err = refused(RuleViolation, lambda: ledger.post(
+def test_unbalanced_is_refused(books):
+    err = refused_and_balanced(lambda: ledger.post(
         books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
-        lines=[(books.bank, 100), (books.capital[0], -99)]))
+        lines=[(books.bank, 100), (books.capital[0], -99)]), RuleViolation)
     assert not isinstance(err, LimitExceeded)
 
 
 @pytest.mark.parametrize("lines", [[], "single"], ids=["no line", "one line"])
-def test_fewer_than_two_lines_refused(books, refused, lines):
+def test_fewer_than_two_lines_refused(books, lines):
     lines = [(books.bank, 100)] if lines == "single" else lines
-    refused(InvalidInput, lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION,
-                                              idempotency_key=key(), lines=lines))
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION,
+                                             idempotency_key=key(), lines=lines), InvalidInput)
 
 
-def test_zero_amount_refused(books, refused):
-    refused(InvalidInput, lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
-                                              lines=[(books.bank, 0), (books.capital[0], 0)]))
-    refused(InvalidInput, lambda: ledger.post(
+def test_zero_amount_refused(books):
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
+                                             lines=[(books.bank, 0), (books.capital[0], 0)]), InvalidInput)
+    refused_and_balanced(lambda: ledger.post(
         books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
-        lines=[(books.time[0], 60), (books.time[1], 0), (books.time[2], -60)]))
+        lines=[(books.time[0], 60), (books.time[1], 0), (books.time[2], -60)]), InvalidInput)
 
 
 @pytest.mark.parametrize("amount", [1.5, 100.0, "100", None, True], ids=repr)
-def test_non_integer_amount_refused(books, refused, amount):
-    refused(InvalidInput, lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
-                                              lines=[(books.bank, amount), (books.capital[0], -100)]))
+def test_non_integer_amount_refused(books, amount):
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
+                                             lines=[(books.bank, amount), (books.capital[0], -100)]), InvalidInput)
 
 
-def test_huge_amount_refused(books, refused):
+def test_huge_amount_refused(books):
     huge = ledger.MAX_AMOUNT + 1
-    refused(InvalidInput, lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
-                                              lines=[(books.bank, huge), (books.capital[0], -huge)]))
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
+                                             lines=[(books.bank, huge), (books.capital[0], -huge)]), InvalidInput)
 
 
-def test_account_of_another_club_not_found(books, make_club, refused):
+def test_account_of_another_club_not_found(books, make_club):
     other = books_of(make_club(5, name="Autre club"))
-    refused(NotFound, lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
-                                          lines=[(books.bank, 100), (other.capital[0], -100)]))
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
+                                             lines=[(books.bank, 100), (other.capital[0], -100)]), NotFound)
     assert balances(other.capital[0]) == [0]
 
 
-def test_unknown_account_not_found(books, refused):
+def test_unknown_account_not_found(books):
     missing = db.session.scalar(select(func.max(Account.id))) + 1000
-    refused(NotFound, lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
-                                          lines=[(books.bank, 100), (missing, -100)]))
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
+                                             lines=[(books.bank, 100), (missing, -100)]), NotFound)
 
 
 @pytest.mark.parametrize("bad_id", ["7", None, 1.0, True], ids=repr)
-def test_malformed_account_id_refused(books, refused, bad_id):
-    refused(InvalidInput, lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
-                                              lines=[(books.bank, 100), (bad_id, -100)]))
+def test_malformed_account_id_refused(books, bad_id):
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=key(),
+                                             lines=[(books.bank, 100), (bad_id, -100)]), InvalidInput)
 
 
 @pytest.mark.parametrize("unit", [MONEY, TIME])
-def test_money_and_time_never_mix(books, refused, unit):
-    refused(InvalidInput, lambda: ledger.post(books.club_id, unit=unit, kind=EXCHANGE, idempotency_key=key(),
-                                              lines=[(books.capital[0], 100), (books.time[1], -100)]), field="unit")
+def test_money_and_time_never_mix(books, unit):
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=unit, kind=EXCHANGE, idempotency_key=key(),
+                                             lines=[(books.capital[0], 100), (books.time[1], -100)]), InvalidInput, field="unit")
 
 
-def test_unit_must_match_the_accounts(books, refused):
-    refused(InvalidInput, lambda: ledger.post(books.club_id, unit=MONEY, kind=EXCHANGE, idempotency_key=key(),
-                                              lines=[(books.time[0], 60), (books.time[1], -60)]), field="unit")
+def test_unit_must_match_the_accounts(books):
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=MONEY, kind=EXCHANGE, idempotency_key=key(),
+                                             lines=[(books.time[0], 60), (books.time[1], -60)]), InvalidInput, field="unit")
 
 
-def test_bank_floor(books, refused):
+def test_bank_floor(books):
     # Nothing in the bank yet: paying out of it would take it below 0.
     expense = ledger.open_account(books.club_id, code="frais", name="Frais", type=AccountType.EXPENSE, unit=MONEY).id
-    refused(LimitExceeded, lambda: ledger.post(books.club_id, unit=MONEY, kind=TransactionKind.FEE,
-                                               idempotency_key=key(), lines=[(books.bank, -1), (expense, 1)]),
-            rule="floor")
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=MONEY, kind=TransactionKind.FEE,
+                                             idempotency_key=key(), lines=[(books.bank, -1), (expense, 1)]),
+                         LimitExceeded, rule="floor")
     contribute(books, 0, 500)
     ledger.post(books.club_id, unit=MONEY, kind=TransactionKind.FEE, idempotency_key=key(),
                 lines=[(books.bank, -500), (expense, 500)])
     assert balances(books.bank, expense) == [0, 500]
 
 
-def test_capital_ceiling(books, refused):
+def test_capital_ceiling(books):
     contribute(books, 0, 1000)
     # The bank can pay 50, but member 1's capital account (ceiling 0) cannot be debited.
-    refused(LimitExceeded, lambda: ledger.post(books.club_id, unit=MONEY, kind=TransactionKind.RETURN,
-                                               idempotency_key=key(),
-                                               lines=[(books.bank, -50), (books.capital[1], 50)]),
-            rule="ceiling")
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=MONEY, kind=TransactionKind.RETURN,
+                                             idempotency_key=key(),
+                                             lines=[(books.bank, -50), (books.capital[1], 50)]),
+                         LimitExceeded, rule="ceiling")
     ledger.post(books.club_id, unit=MONEY, kind=TransactionKind.RETURN, idempotency_key=key(),
                 lines=[(books.bank, -1000), (books.capital[0], 1000)])
     assert balances(books.bank, books.capital[0]) == [0, 0]
 
 
-def test_time_floor_and_ceiling(books, refused):
+def test_time_floor_and_ceiling(books):
     pool = ledger.open_account(books.club_id, code="time:pool", name="Réserve", type=AccountType.ASSET, unit=TIME).id
-    refused(LimitExceeded, lambda: ledger.post(books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
-                                               lines=[(books.time[0], -601), (pool, 601)]), rule="floor")
-    refused(LimitExceeded, lambda: ledger.post(books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
-                                               lines=[(books.time[0], 2401), (pool, -2401)]), rule="ceiling")
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
+                                             lines=[(books.time[0], -601), (pool, 601)]), LimitExceeded, rule="floor")
+    refused_and_balanced(lambda: ledger.post(books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
+                                             lines=[(books.time[0], 2401), (pool, -2401)]), LimitExceeded, rule="ceiling")
     ledger.post(books.club_id, unit=TIME, kind=EXCHANGE, idempotency_key=key(),
                 lines=[(books.time[0], 2400), (books.time[1], -600), (pool, -1800)])
     assert balances(books.time[0], books.time[1], pool) == [2400, -600, -1800]
@@ -307,12 +288,12 @@ def test_time_floor_and_ceiling(books, refused):
 
 @pytest.mark.parametrize("bad_key", ["short", "has spaces in it", "x" * 65, "ünïcödé-key", "", None, 12345678],
                          ids=repr)
-def test_malformed_idempotency_key_refused(books, refused, bad_key):
-    refused(InvalidInput, lambda: contribute(books, 0, 100, idempotency_key=bad_key))
+def test_malformed_idempotency_key_refused(books, bad_key):
+    refused_and_balanced(lambda: contribute(books, 0, 100, idempotency_key=bad_key), InvalidInput)
 
 
-def test_memo_length(books, refused):
-    refused(InvalidInput, lambda: contribute(books, 0, 100, memo="m" * 501), field="memo")
+def test_memo_length(books):
+    refused_and_balanced(lambda: contribute(books, 0, 100, memo="m" * 501), InvalidInput, field="memo")
     txn = contribute(books, 0, 100, memo="m" * 500)
     assert len(db.session.get(JournalTransaction, txn.id).memo) == 500
 
@@ -323,16 +304,16 @@ def test_memo_length(books, refused):
 def test_replay_same_content_returns_first_and_writes_nothing(books):
     k = key()
     first = contribute(books, 0, 2500, idempotency_key=k)
-    counts = row_counts()
+    counts = row_counts(JournalTransaction, Posting)
     again = ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=k,
                         lines=[(books.capital[0], -2500), (books.bank, 2500)])  # same lines, other order
     assert again.id == first.id
-    assert row_counts() == counts
+    assert row_counts(JournalTransaction, Posting) == counts
     assert balances(books.bank, books.capital[0]) == [2500, -2500]
 
 
 @pytest.mark.parametrize("change", ["amount", "account", "kind", "unit"])
-def test_replay_other_content_conflicts(books, refused, change):
+def test_replay_other_content_conflicts(books, change):
     k = key()
     contribute(books, 0, 2500, idempotency_key=k)
     calls = {
@@ -343,7 +324,7 @@ def test_replay_other_content_conflicts(books, refused, change):
         "unit": lambda: ledger.post(books.club_id, unit=TIME, kind=CONTRIBUTION, idempotency_key=k,
                                     lines=[(books.time[0], 60), (books.time[1], -60)]),
     }
-    refused(Conflict, calls[change])
+    refused_and_balanced(calls[change], Conflict)
 
 
 def test_key_is_unique_per_club_only(books, make_club):
@@ -370,52 +351,52 @@ def test_reverse_mirrors_and_restores(books):
     assert sorted((p.account_id, p.amount) for p in stored.postings) == sorted(
         (p.account_id, -p.amount) for p in db.session.get(JournalTransaction, original.id).postings)
     assert balances(books.time[0], books.time[1]) == [0, 0]
-    assert row_counts() == (2, 4)
+    assert row_counts(JournalTransaction, Posting) == (2, 4)
     assert ledger.check() == []
 
 
-def test_reverse_twice_conflicts_but_replay_returns_it(books, refused):
+def test_reverse_twice_conflicts_but_replay_returns_it(books):
     original = contribute(books, 0, 700)
     k = key()
     rev = ledger.reverse(books.club_id, original.id, reason="Erreur", idempotency_key=k, author_id=None)
     again = ledger.reverse(books.club_id, original.id, reason="Erreur", idempotency_key=k, author_id=None)
     assert again.id == rev.id
-    refused(Conflict, lambda: ledger.reverse(books.club_id, original.id, reason="Encore", idempotency_key=key(),
-                                             author_id=None))
+    refused_and_balanced(lambda: ledger.reverse(books.club_id, original.id, reason="Encore", idempotency_key=key(),
+                                                author_id=None), Conflict)
 
 
-def test_reversal_cannot_be_reversed(books, refused):
+def test_reversal_cannot_be_reversed(books):
     original = contribute(books, 0, 700)
     rev = ledger.reverse(books.club_id, original.id, reason="Erreur", idempotency_key=key(), author_id=None)
-    refused(Conflict, lambda: ledger.reverse(books.club_id, rev.id, reason="Annuler l'annulation",
-                                             idempotency_key=key(), author_id=None))
+    refused_and_balanced(lambda: ledger.reverse(books.club_id, rev.id, reason="Annuler l'annulation",
+                                                idempotency_key=key(), author_id=None), Conflict)
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])
-def test_reverse_needs_a_reason(books, refused, reason):
+def test_reverse_needs_a_reason(books, reason):
     original = contribute(books, 0, 700)
-    refused(InvalidInput, lambda: ledger.reverse(books.club_id, original.id, reason=reason, idempotency_key=key(),
-                                                 author_id=None), field="reason")
+    refused_and_balanced(lambda: ledger.reverse(books.club_id, original.id, reason=reason, idempotency_key=key(),
+                                                author_id=None), InvalidInput, field="reason")
 
 
-def test_reverse_other_clubs_transaction_not_found(books, make_club, refused):
+def test_reverse_other_clubs_transaction_not_found(books, make_club):
     other = books_of(make_club(5, name="Autre club"))
     theirs = contribute(other, 0, 700)
-    refused(NotFound, lambda: ledger.reverse(books.club_id, theirs.id, reason="Erreur", idempotency_key=key(),
-                                             author_id=None))
-    refused(NotFound, lambda: ledger.reverse(books.club_id, theirs.id + 1000, reason="Erreur",
-                                             idempotency_key=key(), author_id=None))
+    refused_and_balanced(lambda: ledger.reverse(books.club_id, theirs.id, reason="Erreur", idempotency_key=key(),
+                                                author_id=None), NotFound)
+    refused_and_balanced(lambda: ledger.reverse(books.club_id, theirs.id + 1000, reason="Erreur",
+                                                idempotency_key=key(), author_id=None), NotFound)
     assert ledger.balance_of(other.bank) == 700
 
 
-def test_reversal_respects_limits(books, refused):
+def test_reversal_respects_limits(books):
     contribution = contribute(books, 0, 1000)
     expense = ledger.open_account(books.club_id, code="frais", name="Frais", type=AccountType.EXPENSE, unit=MONEY).id
     ledger.post(books.club_id, unit=MONEY, kind=TransactionKind.FEE, idempotency_key=key(),
                 lines=[(books.bank, -1000), (expense, 1000)])
     # Undoing the contribution would take the (now empty) bank below its floor.
-    refused(LimitExceeded, lambda: ledger.reverse(books.club_id, contribution.id, reason="Erreur",
-                                                  idempotency_key=key(), author_id=None), rule="floor")
+    refused_and_balanced(lambda: ledger.reverse(books.club_id, contribution.id, reason="Erreur",
+                                                idempotency_key=key(), author_id=None), LimitExceeded, rule="floor")
 
 
 # --- set_limits() ----------------------------------------------------------------------------
@@ -449,25 +430,25 @@ def test_set_limits_to_none_removes_them(books):
     assert ledger.balance_of(books.bank) == -300
 
 
-def test_set_limits_refused_when_balance_outside(books, refused):
+def test_set_limits_refused_when_balance_outside(books):
     exchange(books, 1, 0, 300)  # time[0] at -300, time[1] at 300
-    refused(RuleViolation, lambda: ledger.set_limits(books.club_id, books.time[0], floor=-200, ceiling=2400,
-                                                     actor_id=None), rule="floor")
-    refused(RuleViolation, lambda: ledger.set_limits(books.club_id, books.time[1], floor=-600, ceiling=299,
-                                                     actor_id=None), rule="ceiling")
-    refused(InvalidInput, lambda: ledger.set_limits(books.club_id, books.time[1], floor=500, ceiling=100,
-                                                    actor_id=None))
-    refused(InvalidInput, lambda: ledger.set_limits(books.club_id, books.time[1], floor=-1.5, ceiling=None,
-                                                    actor_id=None), field="floor")
+    refused_and_balanced(lambda: ledger.set_limits(books.club_id, books.time[0], floor=-200, ceiling=2400,
+                                                   actor_id=None), RuleViolation, rule="floor")
+    refused_and_balanced(lambda: ledger.set_limits(books.club_id, books.time[1], floor=-600, ceiling=299,
+                                                   actor_id=None), RuleViolation, rule="ceiling")
+    refused_and_balanced(lambda: ledger.set_limits(books.club_id, books.time[1], floor=500, ceiling=100,
+                                                   actor_id=None), InvalidInput)
+    refused_and_balanced(lambda: ledger.set_limits(books.club_id, books.time[1], floor=-1.5, ceiling=None,
+                                                   actor_id=None), InvalidInput, field="floor")
     assert audit_entries(books.time[0]) == [] and audit_entries(books.time[1]) == []
     # Exactly at the balance is allowed.
     ledger.set_limits(books.club_id, books.time[0], floor=-300, ceiling=-300, actor_id=None)
     assert len(audit_entries(books.time[0])) == 1
 
 
-def test_set_limits_other_club_not_found(books, make_club, refused):
+def test_set_limits_other_club_not_found(books, make_club):
     other = books_of(make_club(5, name="Autre club"))
-    refused(NotFound, lambda: ledger.set_limits(books.club_id, other.bank, floor=None, ceiling=None, actor_id=None))
+    refused_and_balanced(lambda: ledger.set_limits(books.club_id, other.bank, floor=None, ceiling=None, actor_id=None), NotFound)
     assert db.session.get(Account, other.bank).floor == 0
 
 
@@ -528,7 +509,7 @@ def test_postgresql_refuses_truncate(books, backend):
             db.session.execute(text(f"TRUNCATE {table} CASCADE"))
         assert "append-only" in str(info.value)
         db.session.rollback()
-    assert row_counts() == (1, 2)
+    assert row_counts(JournalTransaction, Posting) == (1, 2)
 
 
 # --- Concurrency -----------------------------------------------------------------------------
@@ -537,29 +518,8 @@ THREADS = 16
 
 
 def run_together(app, work) -> list:
-    """Run ``work(i)`` in THREADS threads, each with its own app context and session, started at once."""
-    barrier = threading.Barrier(THREADS, timeout=60)
-    results: list = [None] * THREADS
-
-    def target(i: int) -> None:
-        try:
-            with app.app_context():
-                try:
-                    barrier.wait()
-                    results[i] = work(i)
-                finally:
-                    db.session.remove()
-        except BaseException as exc:  # reported by the main thread
-            results[i] = exc
-
-    db.session.remove()  # the main thread holds no lock or snapshot meanwhile
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck"
-    return results
+    """``work(i)`` for each of THREADS threads, started at once: what each returned or raised."""
+    return in_threads(app, *(partial(work, i) for i in range(THREADS)))
 
 
 def test_concurrent_spending_respects_the_floor(app, books):
@@ -580,7 +540,7 @@ def test_concurrent_spending_respects_the_floor(app, books):
     assert ledger.balance_of(books.time[0]) == -600 == posting_sum(books.time[0])
     for account_id in books.time:
         assert ledger.balance_of(account_id) == posting_sum(account_id)
-    assert row_counts() == (6, 12)
+    assert row_counts(JournalTransaction, Posting) == (6, 12)
     assert ledger.check() == []
 
 
@@ -612,6 +572,6 @@ def test_concurrent_replays_post_once(app, books):
     results = run_together(app, send)
     assert [r for r in results if not isinstance(r, int)] == []
     assert len(set(results)) == 1
-    assert row_counts() == (1, 2)
+    assert row_counts(JournalTransaction, Posting) == (1, 2)
     assert balances(books.bank, books.capital[0]) == [2000, -2000]
     assert ledger.check() == []

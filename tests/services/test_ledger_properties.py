@@ -14,23 +14,16 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import func, select
 
 from coop.extensions import db
 from coop.models import AccountType, JournalTransaction, Posting, TransactionKind, Unit
 from coop.services import ledger
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, RuleViolation
+from tests.conftest import row_counts
 
 
 def key() -> str:
     return uuid.uuid4().hex
-
-
-def row_counts() -> tuple[int, int]:
-    return (
-        db.session.scalar(select(func.count()).select_from(JournalTransaction)),
-        db.session.scalar(select(func.count()).select_from(Posting)),
-    )
 
 
 def a_club(make_club) -> int:
@@ -91,7 +84,7 @@ def test_random_postings_commit_only_when_balanced(app, make_club):
     @given(lines=postings())
     def check(lines):
         db.session.rollback()
-        before = row_counts()
+        before = row_counts(JournalTransaction, Posting)
         real = [(accounts[i], a) for i, a in lines]
         error = expected_error(lines)
         if error is None:
@@ -99,7 +92,7 @@ def test_random_postings_commit_only_when_balanced(app, make_club):
                               idempotency_key=key())
             for account_id, amount in real:
                 expected[account_id] += amount
-            assert row_counts() == (before[0] + 1, before[1] + len(lines))
+            assert row_counts(JournalTransaction, Posting) == (before[0] + 1, before[1] + len(lines))
             assert sorted((p.account_id, p.amount) for p in db.session.get(JournalTransaction, txn.id).postings) \
                 == sorted(real)
             outcomes["committed"] += 1
@@ -113,7 +106,7 @@ def test_random_postings_commit_only_when_balanced(app, make_club):
             else:
                 raise AssertionError(f"{lines} should have been refused with {error.__name__}")
             db.session.rollback()
-            assert row_counts() == before
+            assert row_counts(JournalTransaction, Posting) == before
             outcomes["refused"] += 1
             event(f"refused: {error.__name__}")
         assert {a: ledger.balance_of(a) for a in accounts} == expected
@@ -157,7 +150,7 @@ def test_ledger_state_machine(app, make_club):
                 self.accounts[account.id] = {"unit": unit, "balance": 0, "floor": floor, "ceiling": ceiling}
             # transaction id -> {"lines", "unit", "kind", "key", "reversed_by", "is_reversal"}
             self.txns: dict[int, dict] = {}
-            self.counts = row_counts()
+            self.counts = row_counts(JournalTransaction, Posting)
 
         def ids(self, unit: Unit) -> list[int]:
             return sorted(a for a, m in self.accounts.items() if m["unit"] == unit)
@@ -186,7 +179,7 @@ def test_ledger_state_machine(app, make_club):
                 db.session.rollback()
             else:
                 raise AssertionError(f"expected {error.__name__}")
-            assert row_counts() == self.counts
+            assert row_counts(JournalTransaction, Posting) == self.counts
 
         @rule(
             unit=st.sampled_from([Unit.MONEY, Unit.TIME]),
@@ -211,7 +204,7 @@ def test_ledger_state_machine(app, make_club):
                                      "is_reversal": False}
                 self.apply(lines)
                 self.counts = (self.counts[0] + 1, self.counts[1] + len(lines))
-                assert row_counts() == self.counts
+                assert row_counts(JournalTransaction, Posting) == self.counts
                 event("post: committed")
             else:
                 event("post: past a limit")
@@ -236,7 +229,7 @@ def test_ledger_state_machine(app, make_club):
                                      "key": k, "reversed_by": None, "is_reversal": True}
                 self.apply(mirror)
                 self.counts = (self.counts[0] + 1, self.counts[1] + len(mirror))
-                assert row_counts() == self.counts
+                assert row_counts(JournalTransaction, Posting) == self.counts
                 event("reverse: committed")
             else:
                 event("reverse: past a limit")
@@ -280,7 +273,7 @@ def test_ledger_state_machine(app, make_club):
             event("replay: same content")
             again = ledger.post(club_id, unit=t["unit"], kind=t["kind"], lines=lines, idempotency_key=t["key"])
             assert again.id == txn_id
-            assert row_counts() == self.counts
+            assert row_counts(JournalTransaction, Posting) == self.counts
 
         @precondition(lambda self: bool(self.txns))
         @rule(pick=st.integers(0, 10_000), extra=st.integers(1, 50))

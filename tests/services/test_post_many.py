@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from coop.extensions import db
 from coop.models import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
 from coop.services import ledger
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, RuleViolation
-from tests.conftest import key
+from tests.conftest import key, row_counts
 from tests.services.conftest import Books, books_of
+from tests.services.test_ledger import refused_and_balanced
 
 MONEY, TIME = Unit.MONEY, Unit.TIME
 CONTRIBUTION, DISBURSEMENT, EXCHANGE = TransactionKind.CONTRIBUTION, TransactionKind.DISBURSEMENT, TransactionKind.EXCHANGE
@@ -34,13 +35,6 @@ def post_many(b: Books, entries, unit: Unit = MONEY, author_id: int | None = Non
     return ledger.post_many(club_id or b.club_id, unit=unit, entries=entries, author_id=author_id)
 
 
-def row_counts() -> tuple[int, int]:
-    return (
-        db.session.scalar(select(func.count()).select_from(JournalTransaction)),
-        db.session.scalar(select(func.count()).select_from(Posting)),
-    )
-
-
 def every_balance() -> list[tuple[int, int]]:
     return db.session.execute(select(Account.id, Account.balance).order_by(Account.id)).all()
 
@@ -54,21 +48,6 @@ def open_money_account(b: Books, code: str, **limits) -> int:
     account = ledger.open_account(b.club_id, code=code, name=code.title(), type=AccountType.ASSET, unit=MONEY,
                                   **limits)
     return account.id
-
-
-def refused(exc, call, **match):
-    """``call`` raises exactly ``exc`` and leaves every row and balance as it was."""
-    db.session.rollback()
-    before = (row_counts(), every_balance())
-    with pytest.raises(exc) as info:
-        call()
-    assert type(info.value) is exc, f"{type(info.value).__name__}: {info.value}"
-    db.session.rollback()
-    assert (row_counts(), every_balance()) == before
-    for attr, value in match.items():
-        assert getattr(info.value, attr) == value
-    assert ledger.check() == []
-    return info.value
 
 
 # --- Success ---------------------------------------------------------------------------------------
@@ -101,7 +80,7 @@ def test_posts_several_balanced_transactions_in_order(books):
         assert all(p.club_id == books.club_id for p in txn.postings)
     assert balances(books.bank, invest, books.capital[0], books.capital[2], books.capital[3]) == [
         3000 + 4500 + 1500 - 6000 + 200, 6000, -3200, -4500, -1500]
-    assert row_counts() == (5, 11)
+    assert row_counts(JournalTransaction, Posting) == (5, 11)
     assert ledger.check() == []
 
 
@@ -127,10 +106,10 @@ def test_time_credits_post_in_bulk_too(books):
 
 def test_an_empty_batch_returns_nothing_and_writes_nothing(books):
     db.session.rollback()
-    before = (row_counts(), every_balance())
+    before = (row_counts(JournalTransaction, Posting), every_balance())
     assert post_many(books, []) == []
     db.session.rollback()
-    assert (row_counts(), every_balance()) == before
+    assert (row_counts(JournalTransaction, Posting), every_balance()) == before
 
 
 # --- Refusals: the whole batch or nothing ------------------------------------------------------------------
@@ -140,7 +119,7 @@ def test_an_unbalanced_entry_refuses_the_batch(books):
     entries = [contribution(books, 0, 1000),
                ledger.Entry(CONTRIBUTION, [(books.bank, 1000), (books.capital[1], -999)], key(), date(2026, 1, 5)),
                contribution(books, 2, 1000)]
-    err = refused(RuleViolation, lambda: post_many(books, entries), rule="ledger")
+    err = refused_and_balanced(lambda: post_many(books, entries), RuleViolation, rule="ledger")
     assert not isinstance(err, LimitExceeded)
 
 
@@ -149,18 +128,19 @@ def test_a_malformed_entry_refuses_the_batch(books, lines):
     bad = {"single": [(books.bank, 100)], "zero": [(books.bank, 0), (books.capital[0], 0)],
            "float": [(books.bank, 1.5), (books.capital[0], -1.5)]}[lines]
     entries = [contribution(books, 0, 1000), ledger.Entry(CONTRIBUTION, bad, key(), date(2026, 1, 5))]
-    refused(InvalidInput, lambda: post_many(books, entries))
+    refused_and_balanced(lambda: post_many(books, entries), InvalidInput)
 
 
 def test_a_bad_key_or_memo_refuses_the_batch(books):
-    refused(InvalidInput, lambda: post_many(books, [contribution(books, 0, 1000), contribution(books, 1, 10, k="short")]))
-    refused(InvalidInput, lambda: post_many(books, [contribution(books, 0, 1000, memo="x" * 501)]), field="memo")
+    refused_and_balanced(lambda: post_many(books, [contribution(books, 0, 1000), contribution(books, 1, 10, k="short")]),
+                         InvalidInput)
+    refused_and_balanced(lambda: post_many(books, [contribution(books, 0, 1000, memo="x" * 501)]), InvalidInput, field="memo")
 
 
 def test_the_same_key_twice_in_a_batch_is_a_conflict(books):
     k = key()
-    refused(Conflict, lambda: post_many(books, [contribution(books, 0, 1000, k), contribution(books, 1, 500),
-                                                contribution(books, 0, 1000, k)]))
+    refused_and_balanced(lambda: post_many(books, [contribution(books, 0, 1000, k), contribution(books, 1, 500),
+                                                   contribution(books, 0, 1000, k)]), Conflict)
 
 
 def test_a_key_already_in_the_ledger_is_a_conflict_and_nothing_is_written(books):
@@ -168,7 +148,7 @@ def test_a_key_already_in_the_ledger_is_a_conflict_and_nothing_is_written(books)
     ledger.post(books.club_id, unit=MONEY, kind=CONTRIBUTION, idempotency_key=k,
                 lines=[(books.bank, 1000), (books.capital[0], -1000)])
     # Even with the very same content: a batch takes only new keys.
-    refused(Conflict, lambda: post_many(books, [contribution(books, 1, 500), contribution(books, 0, 1000, k)]))
+    refused_and_balanced(lambda: post_many(books, [contribution(books, 1, 500), contribution(books, 0, 1000, k)]), Conflict)
     assert balances(books.bank, books.capital[0], books.capital[1]) == [1000, -1000, 0]
 
 
@@ -185,7 +165,7 @@ def test_limits_are_checked_in_order_not_on_the_end_result(books):
     invest = open_money_account(books, "stake:1")
     # The bank (floor 0) would dip to -50 at the second entry, though the batch ends at +50.
     dipping = [contribution(books, 0, 100), disbursement(books, invest, 150), contribution(books, 1, 100)]
-    refused(LimitExceeded, lambda: post_many(books, dipping), rule="floor")
+    refused_and_balanced(lambda: post_many(books, dipping), LimitExceeded, rule="floor")
     # The same money in another order never goes below the floor.
     post_many(books, [contribution(books, 0, 100), contribution(books, 1, 100), disbursement(books, invest, 150)])
     assert balances(books.bank, invest) == [50, 150]
@@ -197,12 +177,12 @@ def test_a_ceiling_passed_midway_refuses_the_batch(books):
     source = open_money_account(books, "source")
     up = lambda n: ledger.Entry(DISBURSEMENT, [(source, -n), (float_account, n)], key(), date(2026, 1, 5))  # noqa: E731
     down = lambda n: ledger.Entry(DISBURSEMENT, [(float_account, -n), (source, n)], key(), date(2026, 1, 6))  # noqa: E731
-    refused(LimitExceeded, lambda: post_many(books, [up(8000), up(8000), down(8000)]), rule="ceiling")
-    refused(LimitExceeded, lambda: post_many(books, [up(8000), down(9000), up(8000)]), rule="floor")
+    refused_and_balanced(lambda: post_many(books, [up(8000), up(8000), down(8000)]), LimitExceeded, rule="ceiling")
+    refused_and_balanced(lambda: post_many(books, [up(8000), down(9000), up(8000)]), LimitExceeded, rule="floor")
     post_many(books, [up(8000), down(8000), up(8000)])
     post_many(books, [up(2000)])  # exactly at the ceiling
     assert balances(float_account, source) == [10_000, -10_000]
-    refused(LimitExceeded, lambda: post_many(books, [up(1)]), rule="ceiling")
+    refused_and_balanced(lambda: post_many(books, [up(1)]), LimitExceeded, rule="ceiling")
     assert ledger.check() == []
 
 
@@ -210,30 +190,32 @@ def test_a_members_capital_cannot_go_above_zero_midway(books):
     """The capital account's ceiling of 0: a refund larger than what was paid so far is refused."""
     refund = ledger.Entry(TransactionKind.REFUND, [(books.bank, -500), (books.capital[2], 500)], key(),
                           date(2026, 1, 6))
-    refused(LimitExceeded, lambda: post_many(books, [contribution(books, 0, 1000), contribution(books, 2, 400), refund,
-                                                     contribution(books, 2, 400)]), rule="ceiling")
+    refused_and_balanced(lambda: post_many(books, [contribution(books, 0, 1000), contribution(books, 2, 400), refund,
+                                                   contribution(books, 2, 400)]), LimitExceeded, rule="ceiling")
 
 
 def test_money_and_time_never_mix(books):
     # A time entry in a money batch.
-    refused(InvalidInput, lambda: post_many(books, [
+    refused_and_balanced(lambda: post_many(books, [
         contribution(books, 0, 1000),
-        ledger.Entry(EXCHANGE, [(books.time[0], 60), (books.time[1], -60)], key(), date(2026, 1, 5))]), field="unit")
+        ledger.Entry(EXCHANGE, [(books.time[0], 60), (books.time[1], -60)], key(), date(2026, 1, 5))]),
+        InvalidInput, field="unit")
     # One entry touching both units.
-    refused(InvalidInput, lambda: post_many(books, [
-        ledger.Entry(CONTRIBUTION, [(books.bank, 60), (books.time[1], -60)], key(), date(2026, 1, 5))]), field="unit")
+    refused_and_balanced(lambda: post_many(books, [
+        ledger.Entry(CONTRIBUTION, [(books.bank, 60), (books.time[1], -60)], key(), date(2026, 1, 5))]),
+        InvalidInput, field="unit")
     # Money entries declared as a time batch.
-    refused(InvalidInput, lambda: post_many(books, [contribution(books, 0, 1000)], unit=TIME), field="unit")
+    refused_and_balanced(lambda: post_many(books, [contribution(books, 0, 1000)], unit=TIME), InvalidInput, field="unit")
 
 
 def test_accounts_of_another_club_are_not_found(books, make_club):
     other = books_of(make_club(5))
     # Another club's capital account in this club's batch.
-    refused(NotFound, lambda: post_many(books, [
+    refused_and_balanced(lambda: post_many(books, [
         contribution(books, 0, 1000),
-        ledger.Entry(CONTRIBUTION, [(books.bank, 500), (other.capital[0], -500)], key(), date(2026, 1, 5))]))
+        ledger.Entry(CONTRIBUTION, [(books.bank, 500), (other.capital[0], -500)], key(), date(2026, 1, 5))]), NotFound)
     # This club's accounts posted under the other club's id.
-    refused(NotFound, lambda: post_many(books, [contribution(books, 0, 1000)], club_id=other.club_id))
+    refused_and_balanced(lambda: post_many(books, [contribution(books, 0, 1000)], club_id=other.club_id), NotFound)
     # An account that does not exist at all.
-    refused(NotFound, lambda: post_many(books, [
-        ledger.Entry(CONTRIBUTION, [(books.bank, 500), (10**9, -500)], key(), date(2026, 1, 5))]))
+    refused_and_balanced(lambda: post_many(books, [
+        ledger.Entry(CONTRIBUTION, [(books.bank, 500), (10**9, -500)], key(), date(2026, 1, 5))]), NotFound)

@@ -22,7 +22,7 @@ from coop.services import ledger, timebank
 from coop.services import membership as ms
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
-from tests.conftest import SetupView, at_once, key, pause_after, snapshot
+from tests.conftest import SetupView, at_once, key, pause_after, refused
 
 TODAY = date.today()
 
@@ -116,20 +116,6 @@ def time_total(club_id: int) -> int:
         Account.club_id == club_id, Account.unit == Unit.TIME))
 
 
-def refused(error, call, *, rule: str | None = None, field: str | None = None):
-    """The call is refused with ``error`` (and its rule, field) and writes nothing."""
-    before = snapshot()
-    with pytest.raises(error) as caught:
-        call()
-    assert type(caught.value) is error
-    if rule is not None:
-        assert caught.value.rule == rule
-    if field is not None:
-        assert caught.value.field == field
-    assert snapshot() == before
-    return caught.value
-
-
 def no_confirmation(setup_maker) -> Club:
     """An active club whose charter posts an exchange the provider records, without confirmation."""
     setup = setup_maker(5, activate=False)
@@ -163,7 +149,7 @@ def test_the_provider_records_and_the_receiver_confirms_once(club):
     assert (club.balance(club.a), club.balance(club.b)) == (90, -90)
 
     # a second confirmation is refused and posts nothing more
-    refused(Conflict, lambda: club.confirm(club.b, exchange_id))
+    refused(lambda: club.confirm(club.b, exchange_id), Conflict)
     assert exchange_transactions(club.id) == 1
     assert (club.balance(club.a), club.balance(club.b)) == (90, -90)
     assert timebank.check() == []
@@ -235,11 +221,11 @@ def test_answering_a_request_makes_the_answerer_the_provider(club):
 
 def test_the_floor_refuses_and_names_the_floor_and_the_balance(club):
     club.receive(club.b, club.a, 570)  # b at −570 = −9 h 30
-    err = refused(LimitExceeded, lambda: club.receive(club.b, club.c, 60), rule="R12", field="minutes")
+    err = refused(lambda: club.receive(club.b, club.c, 60), LimitExceeded, rule="R12", field="minutes")
     message = str(err.message)
     assert "−9 h 30" in message and "−10 h" in message and club.b.name in message
     # recorded by the provider, to be confirmed later: refused as well
-    refused(LimitExceeded, lambda: club.give(club.c, club.b, 60), rule="R12")
+    refused(lambda: club.give(club.c, club.b, 60), LimitExceeded, rule="R12")
     # 30 minutes still fit, exactly down to the floor
     club.receive(club.b, club.c, 30)
     assert club.balance(club.b) == -600
@@ -249,7 +235,7 @@ def test_the_ceiling_refuses_and_names_it(club):
     timebank.set_member_limits(club.manager.id, club.id, club.mid(club.a), floor=-600, ceiling=120,
                                reason="Plafond bas le temps de faire connaissance")
     club.receive(club.b, club.a, 90)  # a at +1 h 30, ceiling +2 h
-    err = refused(LimitExceeded, lambda: club.receive(club.c, club.a, 60), rule="R12", field="minutes")
+    err = refused(lambda: club.receive(club.c, club.a, 60), LimitExceeded, rule="R12", field="minutes")
     message = str(err.message)
     assert "1 h 30" in message and "2 h" in message and club.a.name in message
     club.receive(club.c, club.a, 30)
@@ -257,38 +243,38 @@ def test_the_ceiling_refuses_and_names_it(club):
 
 
 def test_no_exchange_with_oneself_another_clubs_member_or_a_former_member(club, make_club):
-    refused(RuleViolation, lambda: club.give(club.a, club.a, 60), rule="R12", field="other_id")
+    refused(lambda: club.give(club.a, club.a, 60), RuleViolation, rule="R12", field="other_id")
     other = make_club(5, name="Fourmi")
     stranger = other.membership_id(other.members[3])
-    refused(RuleViolation, lambda: timebank.record_exchange(
+    refused(lambda: timebank.record_exchange(
         club.a.id, club.id, other_id=stranger, direction="given", minutes=60, done_on=TODAY,
-        description="Jardinage", form_key=key()), rule="R12", field="other_id")
+        description="Jardinage", form_key=key()), RuleViolation, rule="R12", field="other_id")
     ms.leave(club.c.id, club.id)
-    refused(RuleViolation, lambda: club.give(club.a, club.c, 60), rule="R12", field="other_id")
-    refused(RuleViolation, lambda: club.receive(club.a, club.c, 60), rule="R12", field="other_id")
+    refused(lambda: club.give(club.a, club.c, 60), RuleViolation, rule="R12", field="other_id")
+    refused(lambda: club.receive(club.a, club.c, 60), RuleViolation, rule="R12", field="other_id")
     # the former member can record nothing either
-    refused(NotFound, lambda: club.give(club.c, club.a, 60))
+    refused(lambda: club.give(club.c, club.a, 60), NotFound)
 
 
 def test_an_exchange_with_a_member_who_left_is_not_confirmed(club):
     exchange_id = club.give(club.c, club.b, 60)
     ms.leave(club.c.id, club.id)
-    refused(RuleViolation, lambda: club.confirm(club.b, exchange_id), rule="R12")
+    refused(lambda: club.confirm(club.b, exchange_id), RuleViolation, rule="R12")
     assert fetch(exchange_id).status == "pending"
 
 
 def test_only_the_receiver_confirms(club):
     exchange_id = club.give(club.a, club.b, 60)
-    refused(NotPermitted, lambda: club.confirm(club.a, exchange_id), rule="R12")
-    refused(NotFound, lambda: club.confirm(club.c, exchange_id))
-    refused(NotFound, lambda: club.confirm(club.manager, exchange_id))  # officers are no party either
-    refused(NotFound, lambda: club.confirm(club.b, exchange_id + 1000))
+    refused(lambda: club.confirm(club.a, exchange_id), NotPermitted, rule="R12")
+    refused(lambda: club.confirm(club.c, exchange_id), NotFound)
+    refused(lambda: club.confirm(club.manager, exchange_id), NotFound)  # officers are no party either
+    refused(lambda: club.confirm(club.b, exchange_id + 1000), NotFound)
     assert fetch(exchange_id).status == "pending"
 
 
 def test_an_expired_exchange_is_not_confirmed(club):
     exchange_id = club.give(club.a, club.b, 60)  # expires on TODAY + 30
-    refused(RuleViolation, lambda: club.confirm(club.b, exchange_id, today=TODAY + timedelta(days=31)),
+    refused(lambda: club.confirm(club.b, exchange_id, today=TODAY + timedelta(days=31)), RuleViolation,
             rule="R12")
     # the last day is still in time
     club.confirm(club.b, exchange_id, today=TODAY + timedelta(days=30))
@@ -297,7 +283,7 @@ def test_an_expired_exchange_is_not_confirmed(club):
 
 @pytest.mark.parametrize("minutes", [0, -30, 24 * 60 + 1, 10**9, True, "60", 1.5])
 def test_minutes_out_of_range_are_refused(club, minutes):
-    refused(InvalidInput, lambda: club.receive(club.b, club.a, minutes), field="minutes")
+    refused(lambda: club.receive(club.b, club.a, minutes), InvalidInput, field="minutes")
 
 
 def test_a_whole_day_is_the_longest_exchange(club):
@@ -308,13 +294,13 @@ def test_a_whole_day_is_the_longest_exchange(club):
 
 
 def test_dates_and_description_are_checked(club):
-    refused(InvalidInput, lambda: club.give(club.a, club.b, 60, done_on=TODAY + timedelta(days=1)),
+    refused(lambda: club.give(club.a, club.b, 60, done_on=TODAY + timedelta(days=1)), InvalidInput,
             field="done_on")
-    refused(InvalidInput, lambda: club.give(club.a, club.b, 60, done_on=TODAY - timedelta(days=367)),
+    refused(lambda: club.give(club.a, club.b, 60, done_on=TODAY - timedelta(days=367)), InvalidInput,
             field="done_on")
-    refused(InvalidInput, lambda: club.give(club.a, club.b, 60, description="   "), field="description")
-    refused(InvalidInput, lambda: club.give(club.a, club.b, 60, description=""), field="description")
-    refused(InvalidInput, lambda: club.record(club.a, club.b, "lent", 60), field="direction")
+    refused(lambda: club.give(club.a, club.b, 60, description="   "), InvalidInput, field="description")
+    refused(lambda: club.give(club.a, club.b, 60, description=""), InvalidInput, field="description")
+    refused(lambda: club.record(club.a, club.b, "lent", 60), InvalidInput, field="direction")
     # a year back (366 days) is still accepted, and yesterday's service posts on its own day
     old = club.receive(club.b, club.a, 30, done_on=TODAY - timedelta(days=366))
     assert fetch(old).done_on == TODAY - timedelta(days=366)
@@ -323,7 +309,7 @@ def test_dates_and_description_are_checked(club):
 def test_a_replayed_form_is_refused(club):
     form = key()
     club.receive(club.b, club.a, 60, form_key=form)
-    refused(Conflict, lambda: club.receive(club.b, club.a, 60, form_key=form))
+    refused(lambda: club.receive(club.b, club.a, 60, form_key=form), Conflict)
     assert exchange_transactions(club.id) == 1
     assert club.balance(club.b) == -60
 
@@ -376,14 +362,14 @@ def test_the_same_exchange_confirmed_twice_at_once_posts_once(app, club, monkeyp
 
 def test_the_recorder_withdraws_a_pending_exchange(club):
     exchange_id = club.give(club.a, club.b, 60)
-    refused(NotPermitted, lambda: timebank.withdraw(club.b.id, club.id, exchange_id))
-    refused(NotFound, lambda: timebank.withdraw(club.c.id, club.id, exchange_id))
+    refused(lambda: timebank.withdraw(club.b.id, club.id, exchange_id), NotPermitted)
+    refused(lambda: timebank.withdraw(club.c.id, club.id, exchange_id), NotFound)
     timebank.withdraw(club.a.id, club.id, exchange_id)
     withdrawn = fetch(exchange_id)
     assert withdrawn.status == "cancelled" and withdrawn.resolved_by_id == club.mid(club.a)
     assert withdrawn.transaction_id is None
-    refused(Conflict, lambda: club.confirm(club.b, exchange_id))
-    refused(Conflict, lambda: timebank.withdraw(club.a.id, club.id, exchange_id))
+    refused(lambda: club.confirm(club.b, exchange_id), Conflict)
+    refused(lambda: timebank.withdraw(club.a.id, club.id, exchange_id), Conflict)
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "exchange.withdraw", AuditEntry.object_id == exchange_id)) == 1
 
@@ -391,30 +377,30 @@ def test_the_recorder_withdraws_a_pending_exchange(club):
 def test_an_arranged_exchange_is_called_off_and_a_posted_one_is_not_withdrawn(club):
     offer = publish(club, club.a, "offer", "Cours de guitare")
     arranged = timebank.answer(club.b.id, club.id, offer, form_key=key()).id
-    refused(NotFound, lambda: timebank.withdraw(club.c.id, club.id, arranged))
+    refused(lambda: timebank.withdraw(club.c.id, club.id, arranged), NotFound)
     timebank.withdraw(club.b.id, club.id, arranged)
     assert fetch(arranged).status == "cancelled"
-    refused(Conflict, lambda: timebank.complete(club.a.id, club.id, arranged, minutes=60, done_on=TODAY,
-                                                description="Cours"))
+    refused(lambda: timebank.complete(club.a.id, club.id, arranged, minutes=60, done_on=TODAY,
+                                      description="Cours"), Conflict)
 
     posted = club.receive(club.b, club.a, 60)
-    refused(Conflict, lambda: timebank.withdraw(club.b.id, club.id, posted))
-    refused(Conflict, lambda: timebank.withdraw(club.a.id, club.id, posted))
+    refused(lambda: timebank.withdraw(club.b.id, club.id, posted), Conflict)
+    refused(lambda: timebank.withdraw(club.a.id, club.id, posted), Conflict)
     assert (club.balance(club.a), club.balance(club.b)) == (60, -60)
 
 
 def test_only_the_other_party_disputes_and_says_why(club):
     exchange_id = club.give(club.a, club.b, 120)
-    refused(NotPermitted, lambda: club.dispute(club.a, exchange_id))
-    refused(NotFound, lambda: club.dispute(club.c, exchange_id))
-    refused(InvalidInput, lambda: club.dispute(club.b, exchange_id, reason=""), field="reason")
-    refused(InvalidInput, lambda: club.dispute(club.b, exchange_id, reason="  \n "), field="reason")
+    refused(lambda: club.dispute(club.a, exchange_id), NotPermitted)
+    refused(lambda: club.dispute(club.c, exchange_id), NotFound)
+    refused(lambda: club.dispute(club.b, exchange_id, reason=""), InvalidInput, field="reason")
+    refused(lambda: club.dispute(club.b, exchange_id, reason="  \n "), InvalidInput, field="reason")
     club.dispute(club.b, exchange_id, reason="Une heure, pas deux")
     disputed = fetch(exchange_id)
     assert disputed.status == "disputed" and disputed.dispute_reason == "Une heure, pas deux"
     assert disputed.disputed_by_id == club.mid(club.b)
-    refused(Conflict, lambda: club.dispute(club.b, exchange_id))
-    refused(Conflict, lambda: club.confirm(club.b, exchange_id))
+    refused(lambda: club.dispute(club.b, exchange_id), Conflict)
+    refused(lambda: club.confirm(club.b, exchange_id), Conflict)
     assert (club.balance(club.a), club.balance(club.b)) == (0, 0)
 
 
@@ -424,16 +410,16 @@ def test_only_the_other_party_disputes_and_says_why(club):
 def test_the_manager_cancels_an_unposted_dispute(club):
     exchange_id = club.give(club.a, club.b, 120)
     club.dispute(club.b, exchange_id)
-    refused(Conflict, lambda: club.settle(club.manager, exchange_id, "reverse"))
-    refused(Conflict, lambda: club.settle(club.manager, exchange_id, "keep"))
-    refused(InvalidInput, lambda: club.settle(club.manager, exchange_id, "cancel", reason=""), field="reason")
+    refused(lambda: club.settle(club.manager, exchange_id, "reverse"), Conflict)
+    refused(lambda: club.settle(club.manager, exchange_id, "keep"), Conflict)
+    refused(lambda: club.settle(club.manager, exchange_id, "cancel", reason=""), InvalidInput, field="reason")
     club.settle(club.manager, exchange_id, "cancel", reason="Pas fait")
     cancelled = fetch(exchange_id)
     assert cancelled.status == "cancelled" and cancelled.resolution == "Pas fait"
     assert cancelled.resolved_by_id == club.mid(club.manager) and cancelled.transaction_id is None
     assert exchange_transactions(club.id) == 0
     assert (club.balance(club.a), club.balance(club.b)) == (0, 0)
-    refused(Conflict, lambda: club.settle(club.manager, exchange_id, "cancel"))
+    refused(lambda: club.settle(club.manager, exchange_id, "cancel"), Conflict)
 
 
 def test_the_manager_reverses_a_posted_dispute(club):
@@ -441,14 +427,14 @@ def test_the_manager_reverses_a_posted_dispute(club):
     club.receive(club.b, club.c, 30)  # other activity stays: b at −150, c at +30
     club.dispute(club.b, exchange_id)
     assert (club.balance(club.a), club.balance(club.b)) == (120, -150)  # disputed: still on the books
-    refused(Conflict, lambda: club.settle(club.manager, exchange_id, "cancel"))
+    refused(lambda: club.settle(club.manager, exchange_id, "cancel"), Conflict)
     club.settle(club.manager, exchange_id, "reverse", reason="Service non rendu")
     reversed_ = fetch(exchange_id)
     assert reversed_.status == "reversed" and reversed_.reversal_id is not None
     reversal = db.session.get(JournalTransaction, reversed_.reversal_id)
     assert reversal.kind == "reversal" and reversal.reverses_id == reversed_.transaction_id
     assert (club.balance(club.a), club.balance(club.b), club.balance(club.c)) == (0, -30, 30)
-    refused(Conflict, lambda: club.settle(club.manager, exchange_id, "reverse"))
+    refused(lambda: club.settle(club.manager, exchange_id, "reverse"), Conflict)
     assert timebank.check() == [] and ledger.check() == []
 
 
@@ -467,12 +453,12 @@ def test_who_settles_a_dispute(club):
     # the manager is not a party: the treasurer and plain members may not settle
     plain = club.posted(club.a, club.b, 60)
     club.dispute(club.b, plain)
-    refused(NotPermitted, lambda: club.settle(club.treasurer, plain, "keep"))
-    refused(NotPermitted, lambda: club.settle(club.c, plain, "keep"))
+    refused(lambda: club.settle(club.treasurer, plain, "keep"), NotPermitted)
+    refused(lambda: club.settle(club.c, plain, "keep"), NotPermitted)
     # the manager is a party: not them (R8), the treasurer instead
     own = club.posted(club.manager, club.a, 60)
     club.dispute(club.a, own)
-    refused(NotPermitted, lambda: club.settle(club.manager, own, "reverse"), rule="R8")
+    refused(lambda: club.settle(club.manager, own, "reverse"), NotPermitted, rule="R8")
     club.settle(club.treasurer, own, "reverse", reason="Le gérant ne peut pas juger")
     assert fetch(own).status == "reversed"
     # a keeps the +60 given to b; the manager's 60 to a is undone
@@ -480,7 +466,7 @@ def test_who_settles_a_dispute(club):
     # the treasurer is a party: not them either
     theirs = club.posted(club.treasurer, club.c, 30)
     club.dispute(club.c, theirs)
-    refused(NotPermitted, lambda: club.settle(club.treasurer, theirs, "reverse"), rule="R8")
+    refused(lambda: club.settle(club.treasurer, theirs, "reverse"), NotPermitted, rule="R8")
 
 
 def test_a_reversal_that_would_pass_the_providers_floor_is_refused(club):
@@ -488,7 +474,7 @@ def test_a_reversal_that_would_pass_the_providers_floor_is_refused(club):
     club.dispute(club.b, exchange_id)
     club.receive(club.a, club.c, 700)  # a spent it: 600 − 700 = −100
     # reversing takes 600 off a: −700 < −600
-    err = refused(LimitExceeded, lambda: club.settle(club.manager, exchange_id, "reverse"), rule="R12")
+    err = refused(lambda: club.settle(club.manager, exchange_id, "reverse"), LimitExceeded, rule="R12")
     assert club.a.name in str(err.message) and "−10 h" in str(err.message)
     assert fetch(exchange_id).status == "disputed"
     assert club.balance(club.a) == -100
@@ -515,7 +501,7 @@ def test_expire_due_expires_late_exchanges_only(club):
     assert [(e[0], e[1], e[2]) for e in entries] == [
         (pending, None, {"status": "pending"}), (arranged, None, {"status": "arranged"})]
     assert timebank.expire_due(today=TODAY + timedelta(days=31)) == 0
-    refused(Conflict, lambda: club.confirm(club.b, pending, today=TODAY + timedelta(days=31)))
+    refused(lambda: club.confirm(club.b, pending, today=TODAY + timedelta(days=31)), Conflict)
     assert (club.balance(club.a), club.balance(club.b), club.balance(club.c)) == (0, -30, 30)
 
 
@@ -529,14 +515,14 @@ def test_only_the_manager_sets_a_members_limits_within_bounds(club):
         return lambda: timebank.set_member_limits(by.id, club.id, target, floor=floor, ceiling=ceiling,
                                                   reason=reason)
 
-    refused(NotPermitted, set_limits(club.treasurer))
-    refused(NotPermitted, set_limits(club.b))
-    refused(RuleViolation, set_limits(club.manager, floor=-6_001), rule="R12", field="floor")
-    refused(RuleViolation, set_limits(club.manager, floor=1), rule="R12", field="floor")
-    refused(RuleViolation, set_limits(club.manager, ceiling=-1), rule="R12", field="ceiling")
-    refused(RuleViolation, set_limits(club.manager, ceiling=24_001), rule="R12", field="ceiling")
-    refused(InvalidInput, set_limits(club.manager, reason=" "), field="reason")
-    refused(Conflict, set_limits(club.manager, floor=-600, ceiling=2400))  # the charter's: nothing changes
+    refused(set_limits(club.treasurer), NotPermitted)
+    refused(set_limits(club.b), NotPermitted)
+    refused(set_limits(club.manager, floor=-6_001), RuleViolation, rule="R12", field="floor")
+    refused(set_limits(club.manager, floor=1), RuleViolation, rule="R12", field="floor")
+    refused(set_limits(club.manager, ceiling=-1), RuleViolation, rule="R12", field="ceiling")
+    refused(set_limits(club.manager, ceiling=24_001), RuleViolation, rule="R12", field="ceiling")
+    refused(set_limits(club.manager, reason=" "), InvalidInput, field="reason")
+    refused(set_limits(club.manager, floor=-600, ceiling=2400), Conflict)  # the charter's: nothing changes
 
     set_limits(club.manager)()
     assert club.limits(club.b) == (-120, 600)
@@ -546,7 +532,7 @@ def test_only_the_manager_sets_a_members_limits_within_bounds(club):
     assert entry.after == {"floor": -120, "ceiling": 600, "reason": "Nouvelle venue"}
 
     # the new floor applies to the next exchange: 2 h 30 no longer fits, 2 h does
-    refused(LimitExceeded, lambda: club.receive(club.b, club.a, 150), rule="R12")
+    refused(lambda: club.receive(club.b, club.a, 150), LimitExceeded, rule="R12")
     club.receive(club.b, club.a, 120)
     assert club.balance(club.b) == -120
 
@@ -558,7 +544,7 @@ def test_the_extreme_bounds_are_allowed(club):
     timebank.set_member_limits(club.manager.id, club.id, club.mid(club.b), floor=0, ceiling=0,
                                reason="En pause")
     assert club.limits(club.b) == (0, 0)
-    refused(LimitExceeded, lambda: club.receive(club.b, club.a, 1), rule="R12")
+    refused(lambda: club.receive(club.b, club.a, 1), LimitExceeded, rule="R12")
 
 
 def test_a_charter_amendment_keeps_a_members_own_limits(make_club):
@@ -574,7 +560,7 @@ def test_a_charter_amendment_keeps_a_members_own_limits(make_club):
     ms.activate(club.manager.id, club.id)
     # each limit holds: b may receive 11 h (beyond the old −10 h), a not 6 h
     club.receive(club.b, club.c, 660)
-    refused(LimitExceeded, lambda: club.receive(club.a, club.c, 360), rule="R12")
+    refused(lambda: club.receive(club.a, club.c, 360), LimitExceeded, rule="R12")
     assert (club.balance(club.b), club.balance(club.c)) == (-660, 660)
 
 

@@ -17,7 +17,7 @@ from coop.models import Exchange, ExchangeStatus, Listing
 from coop.services import membership as ms
 from coop.services import timebank as tb
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import ClubSetup, SetupView, key, snapshot
+from tests.conftest import ClubSetup, SetupView, key, refused, snapshot
 
 TODAY = date.today()
 
@@ -65,19 +65,6 @@ def asking(**changes) -> dict:
 
 def publish(world: World, user, values: dict, **kw) -> int:
     return tb.publish(user.id, world.club_id, values, form_key=key(), **kw).id
-
-
-def refused(exc_type, call, *, field=None, rule=None):
-    """``call`` raises exactly ``exc_type`` (with that field and rule) and writes nothing."""
-    before = snapshot()
-    with pytest.raises(exc_type) as info:
-        call()
-    assert type(info.value) is exc_type
-    assert info.value.rule == rule
-    if field is not None:
-        assert info.value.field == field
-    assert snapshot() == before
-    return info.value
 
 
 def fresh(listing_id: int) -> Listing:
@@ -133,7 +120,7 @@ def test_publish_a_request_standing_from_today_to_a_year_and_a_day(world):
 ])
 def test_publish_refuses_bad_values_and_the_key_stays_usable(world, values, field):
     form_key = key()
-    refused(InvalidInput, lambda: tb.publish(world.a.id, world.club_id, values, form_key=form_key, today=TODAY),
+    refused(lambda: tb.publish(world.a.id, world.club_id, values, form_key=form_key, today=TODAY), InvalidInput,
             field=field)
     # The refused form is corrected and sent again with the same key.
     assert tb.publish(world.a.id, world.club_id, offer(), form_key=form_key).id
@@ -142,9 +129,9 @@ def test_publish_refuses_bad_values_and_the_key_stays_usable(world, values, fiel
 def test_publish_refuses_a_datetime_as_end_date(world):
     from datetime import datetime
 
-    refused(InvalidInput, lambda: tb.publish(world.a.id, world.club_id,
-                                             asking(expires_on=datetime.combine(TODAY, datetime.min.time())),
-                                             form_key=key(), today=TODAY), field="expires_on")
+    refused(lambda: tb.publish(world.a.id, world.club_id,
+                               asking(expires_on=datetime.combine(TODAY, datetime.min.time())),
+                               form_key=key(), today=TODAY), InvalidInput, field="expires_on")
 
 
 def test_publish_accepts_the_longest_values(world):
@@ -156,12 +143,12 @@ def test_publish_accepts_the_longest_values(world):
 def test_publish_refuses_a_replayed_form(world):
     form_key = key()
     tb.publish(world.a.id, world.club_id, offer(), form_key=form_key)
-    refused(Conflict, lambda: tb.publish(world.a.id, world.club_id, offer(title="Autre"), form_key=form_key))
+    refused(lambda: tb.publish(world.a.id, world.club_id, offer(title="Autre"), form_key=form_key), Conflict)
 
 
 def test_a_member_of_another_club_cannot_publish_here(world):
     outsider = world.other.members[1]
-    refused(NotFound, lambda: tb.publish(outsider.id, world.club_id, offer(), form_key=key()))
+    refused(lambda: tb.publish(outsider.id, world.club_id, offer(), form_key=key()), NotFound)
 
 
 # --- update_listing / set_listing_status ----------------------------------------------------------------
@@ -186,41 +173,41 @@ def test_update_refusals_write_nothing(world):
     lid = publish(world, world.a, offer())
     other_club_lid = tb.publish(world.other.members[2].id, world.other.club_id, offer(), form_key=key()).id
 
-    refused(NotPermitted, lambda: tb.update_listing(world.b.id, world.club_id, lid, offer(title="Volé")))
-    refused(NotPermitted, lambda: tb.update_listing(world.manager.id, world.club_id, lid, offer(title="Chef")))
-    refused(InvalidInput, lambda: tb.update_listing(world.a.id, world.club_id, lid, asking()), field="kind")
-    refused(InvalidInput, lambda: tb.update_listing(world.a.id, world.club_id, lid, offer(title="")),
+    refused(lambda: tb.update_listing(world.b.id, world.club_id, lid, offer(title="Volé")), NotPermitted, rule=None)
+    refused(lambda: tb.update_listing(world.manager.id, world.club_id, lid, offer(title="Chef")), NotPermitted, rule=None)
+    refused(lambda: tb.update_listing(world.a.id, world.club_id, lid, asking()), InvalidInput, field="kind")
+    refused(lambda: tb.update_listing(world.a.id, world.club_id, lid, offer(title="")), InvalidInput,
             field="title")
-    refused(InvalidInput, lambda: tb.update_listing(world.a.id, world.club_id, lid, offer(category="x")),
+    refused(lambda: tb.update_listing(world.a.id, world.club_id, lid, offer(category="x")), InvalidInput,
             field="category")
-    refused(NotFound, lambda: tb.update_listing(world.a.id, world.club_id, other_club_lid, offer(title="Ici")))
-    refused(NotFound, lambda: tb.update_listing(world.a.id, world.club_id, str(lid), offer(title="Texte")))
-    refused(NotFound, lambda: tb.update_listing(world.other.members[2].id, world.club_id, lid, offer(title="X")))
+    refused(lambda: tb.update_listing(world.a.id, world.club_id, other_club_lid, offer(title="Ici")), NotFound)
+    refused(lambda: tb.update_listing(world.a.id, world.club_id, str(lid), offer(title="Texte")), NotFound)
+    refused(lambda: tb.update_listing(world.other.members[2].id, world.club_id, lid, offer(title="X")), NotFound)
     assert fresh(lid).title == "Réparation de vélos"
 
 
 def test_status_pause_resume_close_and_closed_is_final(world):
     lid = publish(world, world.a, offer())
     assert tb.set_listing_status(world.a.id, world.club_id, lid, "paused").status == "paused"
-    refused(Conflict, lambda: tb.set_listing_status(world.a.id, world.club_id, lid, "paused"))
+    refused(lambda: tb.set_listing_status(world.a.id, world.club_id, lid, "paused"), Conflict)
     assert tb.set_listing_status(world.a.id, world.club_id, lid, "active").status == "active"
     assert tb.set_listing_status(world.a.id, world.club_id, lid, "closed").status == "closed"
     assert fresh(lid).status == "closed"
-    refused(Conflict, lambda: tb.set_listing_status(world.a.id, world.club_id, lid, "active"))
-    refused(Conflict, lambda: tb.set_listing_status(world.a.id, world.club_id, lid, "paused"))
-    refused(Conflict, lambda: tb.update_listing(world.a.id, world.club_id, lid, offer(title="Encore")))
+    refused(lambda: tb.set_listing_status(world.a.id, world.club_id, lid, "active"), Conflict)
+    refused(lambda: tb.set_listing_status(world.a.id, world.club_id, lid, "paused"), Conflict)
+    refused(lambda: tb.update_listing(world.a.id, world.club_id, lid, offer(title="Encore")), Conflict)
     assert fresh(lid).status == "closed"
 
 
 def test_status_refusals_write_nothing(world):
     lid = publish(world, world.a, offer())
     other_club_lid = tb.publish(world.other.members[2].id, world.other.club_id, offer(), form_key=key()).id
-    refused(InvalidInput, lambda: tb.set_listing_status(world.a.id, world.club_id, lid, "deleted"), field="status")
-    refused(NotPermitted, lambda: tb.set_listing_status(world.b.id, world.club_id, lid, "closed"))
-    refused(NotPermitted, lambda: tb.set_listing_status(world.manager.id, world.club_id, lid, "paused"))
-    refused(NotFound, lambda: tb.set_listing_status(world.a.id, world.club_id, other_club_lid, "closed"))
-    refused(NotFound, lambda: tb.set_listing_status(world.other.members[2].id, world.club_id, lid, "closed"))
-    refused(NotFound, lambda: tb.listing_for(world.a.id, world.club_id, other_club_lid))
+    refused(lambda: tb.set_listing_status(world.a.id, world.club_id, lid, "deleted"), InvalidInput, field="status")
+    refused(lambda: tb.set_listing_status(world.b.id, world.club_id, lid, "closed"), NotPermitted, rule=None)
+    refused(lambda: tb.set_listing_status(world.manager.id, world.club_id, lid, "paused"), NotPermitted, rule=None)
+    refused(lambda: tb.set_listing_status(world.a.id, world.club_id, other_club_lid, "closed"), NotFound)
+    refused(lambda: tb.set_listing_status(world.other.members[2].id, world.club_id, lid, "closed"), NotFound)
+    refused(lambda: tb.listing_for(world.a.id, world.club_id, other_club_lid), NotFound)
     assert fresh(lid).status == "active"
 
 
@@ -278,8 +265,8 @@ def test_search_filters_by_category_and_kind(world, shelf):
     assert found(world, kind="offer", category="cooking") == [shelf["remise"]]
     assert found(world, kind="request", category="diy") == []
     assert found(world, words="réparation", kind="offer", category="diy") == [shelf["meubles"], shelf["velos"]]
-    refused(InvalidInput, lambda: tb.search(world.b.id, world.club_id, category="plumbing"), field="category")
-    refused(InvalidInput, lambda: tb.search(world.b.id, world.club_id, kind="gift"), field="kind")
+    refused(lambda: tb.search(world.b.id, world.club_id, category="plumbing"), InvalidInput, field="category")
+    refused(lambda: tb.search(world.b.id, world.club_id, kind="gift"), InvalidInput, field="kind")
 
 
 def test_search_hides_paused_closed_and_expired(world, shelf):
@@ -300,7 +287,7 @@ def test_search_never_shows_another_club(world, shelf):
     assert not set(other_ids) & set(shelf.values())
     assert len(other_ids) == 1
     # A member of the other club cannot search this one.
-    refused(NotFound, lambda: tb.search(world.other.members[0].id, world.club_id, words="vélos"))
+    refused(lambda: tb.search(world.other.members[0].id, world.club_id, words="vélos"), NotFound)
 
 
 def test_search_pages_newest_first(world):
@@ -323,14 +310,14 @@ def test_search_pages_newest_first(world):
 
 @pytest.mark.parametrize("page", [0, -1, 10_001, "2", 2.0, None, True])
 def test_search_refuses_a_page_out_of_range(world, page):
-    refused(InvalidInput, lambda: tb.search(world.a.id, world.club_id, page=page), field="page")
+    refused(lambda: tb.search(world.a.id, world.club_id, page=page), InvalidInput, field="page")
 
 
 def test_search_query_is_at_most_100_characters(world):
     lid = publish(world, world.a, offer(title="v" * 100))
     assert found(world, words="v" * 100) == [lid]
-    refused(InvalidInput, lambda: tb.search(world.b.id, world.club_id, words="v" * 101), field="q")
-    refused(InvalidInput, lambda: tb.search(world.b.id, world.club_id, words=None), field="q")
+    refused(lambda: tb.search(world.b.id, world.club_id, words="v" * 101), InvalidInput, field="q")
+    refused(lambda: tb.search(world.b.id, world.club_id, words=None), InvalidInput, field="q")
 
 
 # --- answer --------------------------------------------------------------------------------------------------
@@ -366,17 +353,17 @@ def test_answer_refusals_write_nothing(world):
     req = publish(world, world.a, asking(expires_on=TODAY + timedelta(days=3)), today=TODAY)
     other_club_lid = tb.publish(world.other.members[2].id, world.other.club_id, offer(), form_key=key()).id
 
-    refused(RuleViolation, lambda: tb.answer(world.a.id, world.club_id, lid, form_key=key()), rule="R12")
+    refused(lambda: tb.answer(world.a.id, world.club_id, lid, form_key=key()), RuleViolation, rule="R12")
     # The request is open on its last day, closed the day after.
-    refused(Conflict, lambda: tb.answer(world.b.id, world.club_id, req, form_key=key(),
-                                        today=TODAY + timedelta(days=4)))
-    refused(NotFound, lambda: tb.answer(world.b.id, world.club_id, other_club_lid, form_key=key()))
-    refused(NotFound, lambda: tb.answer(world.other.members[2].id, world.club_id, lid, form_key=key()))
+    refused(lambda: tb.answer(world.b.id, world.club_id, req, form_key=key(),
+                              today=TODAY + timedelta(days=4)), Conflict)
+    refused(lambda: tb.answer(world.b.id, world.club_id, other_club_lid, form_key=key()), NotFound)
+    refused(lambda: tb.answer(world.other.members[2].id, world.club_id, lid, form_key=key()), NotFound)
 
     tb.set_listing_status(world.a.id, world.club_id, lid, "paused")
-    refused(Conflict, lambda: tb.answer(world.b.id, world.club_id, lid, form_key=key()))
+    refused(lambda: tb.answer(world.b.id, world.club_id, lid, form_key=key()), Conflict)
     tb.set_listing_status(world.a.id, world.club_id, lid, "closed")
-    refused(Conflict, lambda: tb.answer(world.b.id, world.club_id, lid, form_key=key()))
+    refused(lambda: tb.answer(world.b.id, world.club_id, lid, form_key=key()), Conflict)
 
     assert tb.answer(world.b.id, world.club_id, req, form_key=key(), today=TODAY + timedelta(days=3))
 
@@ -385,8 +372,8 @@ def test_answering_twice_while_arranged_is_refused(world):
     lid = publish(world, world.a, offer())
     form_key = key()
     first = tb.answer(world.b.id, world.club_id, lid, form_key=form_key)
-    refused(Conflict, lambda: tb.answer(world.b.id, world.club_id, lid, form_key=form_key))  # replayed form
-    refused(Conflict, lambda: tb.answer(world.b.id, world.club_id, lid, form_key=key()))  # a second answer
+    refused(lambda: tb.answer(world.b.id, world.club_id, lid, form_key=form_key), Conflict)  # replayed form
+    refused(lambda: tb.answer(world.b.id, world.club_id, lid, form_key=key()), Conflict)  # a second answer
     # Another member may answer the same offer.
     assert tb.answer(world.c.id, world.club_id, lid, form_key=key()).id != first.id
     # Once the first is called off, B may answer again.
@@ -397,7 +384,7 @@ def test_answering_twice_while_arranged_is_refused(world):
 def test_answering_a_member_who_left_is_refused(world):
     lid = publish(world, world.a, offer())
     ms.leave(world.a.id, world.club_id)
-    refused(RuleViolation, lambda: tb.answer(world.b.id, world.club_id, lid, form_key=key()), rule="R12")
+    refused(lambda: tb.answer(world.b.id, world.club_id, lid, form_key=key()), RuleViolation, rule="R12")
     assert db.session.scalar(select(Exchange.id)) is None
 
 
@@ -446,7 +433,7 @@ def test_standing_counts_posted_exchanges_only(world, history):
     # Officers read anyone's; a plain member does not.
     assert figures(tb.standing(world.treasurer.id, world.club_id, a)) == (
         210, 60, 150, TODAY - timedelta(days=10), {b, c})
-    refused(NotFound, lambda: tb.standing(world.b.id, world.club_id, a))
+    refused(lambda: tb.standing(world.b.id, world.club_id, a), NotFound)
 
 
 def test_reciprocity_lists_every_active_member(world, history):
@@ -477,7 +464,7 @@ def test_a_hidden_balance_is_shown_to_its_owner_and_officers_only(world, history
     before = snapshot()
     tb.hide_balance(world.b.id, world.club_id, True)
     assert snapshot() == before
-    refused(InvalidInput, lambda: tb.hide_balance(world.b.id, world.club_id, "yes"), field="hidden")
+    refused(lambda: tb.hide_balance(world.b.id, world.club_id, "yes"), InvalidInput, field="hidden")
     tb.hide_balance(world.b.id, world.club_id, False)
     assert shown(world.c)[b] is True
 
@@ -490,7 +477,7 @@ def test_flows_matrix_for_officers_only(world, history):
         assert (result.given_to(a, b), result.given_to(b, a), result.given_to(c, a), result.given_to(b, c)) == (
             120, 60, 0, 0)
         assert {m.id for m in result.members} == set(world.setup.memberships.values())
-    refused(NotPermitted, lambda: tb.flows(world.a.id, world.club_id))
+    refused(lambda: tb.flows(world.a.id, world.club_id), NotPermitted, rule=None)
 
 
 def test_statement_runs_the_balance_in_date_order(world, history):
@@ -518,9 +505,9 @@ def test_statement_runs_the_balance_in_date_order(world, history):
         seen_target, seen = tb.statement(officer.id, world.club_id, world.mid(world.a))
         assert seen_target.id == world.mid(world.a)
         assert seen == lines
-    refused(NotFound, lambda: tb.statement(world.b.id, world.club_id, world.mid(world.a)))
-    refused(NotFound, lambda: tb.statement(world.manager.id, world.club_id, world.other.memberships[
-        world.other.members[1].id]))
+    refused(lambda: tb.statement(world.b.id, world.club_id, world.mid(world.a)), NotFound)
+    refused(lambda: tb.statement(world.manager.id, world.club_id, world.other.memberships[
+        world.other.members[1].id]), NotFound)
 
 
 # --- attention ------------------------------------------------------------------------------------------------
@@ -540,7 +527,7 @@ def test_attention_finds_near_floor_generous_and_quiet_members(make_club):
         got = {item.standing.member.id: (item.near_floor, item.gives_only, item.quiet)
                for item in tb.attention(officer.id, w.club_id, today=TODAY)}
         assert got == expected
-    refused(NotPermitted, lambda: tb.attention(a.id, w.club_id))
+    refused(lambda: tb.attention(a.id, w.club_id), NotPermitted, rule=None)
 
 
 def test_attention_counts_quiet_days_from_joining(make_club):
@@ -577,4 +564,4 @@ def test_limits_warn_at_exactly_80_percent(make_club):
     # Officers (manager, treasurer) read anyone's limits; a plain member does not.
     assert tb.limits_of(w.manager.id, w.club_id, w.mid(p)).balance == 1920
     assert tb.limits_of(w.treasurer.id, w.club_id, w.mid(q4)).near_floor is True
-    refused(NotFound, lambda: tb.limits_of(w.c.id, w.club_id, w.mid(p)))
+    refused(lambda: tb.limits_of(w.c.id, w.club_id, w.mid(p)), NotFound)
