@@ -53,11 +53,11 @@ def _app(url: str):
 
 
 def _setup_club(app):
-    from coop.services import auth, ledger, membership
+    from coop.services import auth, clubs, ledger
 
     with app.app_context():
         user = auth.register("Bench", f"bench-{uuid.uuid4().hex[:8]}@example.org", "bench-password", "fr")
-        club = membership.create_club(user.id, name="Bench", town="Die", country="FR", currency="EUR",
+        club = clubs.create_club(user.id, name="Bench", town="Die", country="FR", currency="EUR",
                                       form_key=uuid.uuid4().hex)
         a = ledger.open_account(club.id, code="bench:a", name="A", type="asset", unit="money")
         b = ledger.open_account(club.id, code="bench:b", name="B", type="asset", unit="money")

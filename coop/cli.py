@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from .database import refresh_statistics
 from .extensions import db
-from .services import ballots, fund, investments, ledger, membership, timebank
+from .services import ballots, clubs, fund, investments, ledger, timebank
 from .services.demo import DEMO_PASSWORD, demo_logins_present, load_demo
 from .services.errors import CoopError
 
@@ -61,7 +61,7 @@ def tick_command() -> None:
     term in management (R5); expire the exchanges not confirmed in time (R12); on SQLite, refresh the
     query planner's statistics. Run it from cron."""
     closed = ballots.tick()
-    ended = membership.end_terms()
+    ended = clubs.end_terms()
     expired = timebank.expire_due()
     refresh_statistics(db.engine)
     click.echo(f"{closed} ballot(s) closed; {ended} club(s) reached the end of their term; "

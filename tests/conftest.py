@@ -356,28 +356,28 @@ def make_club(database, make_user):
     Built through the services once per run for each set of arguments (and what was built before it in
     the test): later tests get the database as that first build left it (``Database.remembered``)."""
     from coop.models import User
-    from coop.services import access, membership
+    from coop.services import access, clubs
 
     def build(size, treasurer, secretary, activate, currency, name):
         manager = make_user()
-        club = membership.create_club(manager.id, name=name, town="Die", country="FR", currency=currency,
+        club = clubs.create_club(manager.id, name=name, town="Die", country="FR", currency=currency,
                                       form_key=key())
         members = [manager.id]
         memberships = {manager.id: access.membership_for(manager.id, club.id).id}
         for _ in range(size - 1):
             user = make_user()
-            _, code = membership.invite(manager.id, club.id, form_key=key())
-            asked = membership.join(user.id, code)
-            membership.admit(manager.id, club.id, asked.id)
+            _, code = clubs.invite(manager.id, club.id, form_key=key())
+            asked = clubs.join(user.id, code)
+            clubs.admit(manager.id, club.id, asked.id)
             members.append(user.id)
             memberships[user.id] = asked.id
         treasurer_id = members[1] if treasurer and size > 1 else None
         if treasurer_id:
-            membership.appoint(manager.id, club.id, memberships[treasurer_id], "treasurer")
+            clubs.appoint(manager.id, club.id, memberships[treasurer_id], "treasurer")
         if secretary:
-            membership.appoint(manager.id, club.id, memberships[members[2]], "secretary")
+            clubs.appoint(manager.id, club.id, memberships[members[2]], "secretary")
         if activate:
-            membership.activate(manager.id, club.id)
+            clubs.activate(manager.id, club.id)
         return club.id, members, treasurer_id, memberships, make_user.count
 
     def hydrate(built) -> ClubSetup:
@@ -423,10 +423,10 @@ def admit_by_vote(setup: ClubSetup, user) -> int:
     from datetime import timedelta
 
     from coop.models.base import utcnow
-    from coop.services import ballots, membership, tally
+    from coop.services import ballots, clubs, tally
 
-    _, code = membership.invite(setup.manager.id, setup.club_id, form_key=key())
-    asked = membership.join(user.id, code)
+    _, code = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
+    asked = clubs.join(user.id, code)
     ballot = ballots.open_ballot(setup.manager.id, setup.club_id, kind="admission", method="yes_no",
                                  closes_at=utcnow() + timedelta(days=7),
                                  subject=ballots.Subject(membership_id=asked.id), form_key=key())

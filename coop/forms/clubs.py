@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from ..services.membership import TEXT_MAX
+from ..services.clubs import TEXT_MAX
 from .base import MoneyField, OneTimeForm
 
 COUNTRY_CHOICES = [

@@ -44,14 +44,14 @@ from ..models import (
     Role,
 )
 from ..models.base import utcnow
-from . import access, fund, investments, membership, projects, rules, tally
+from . import access, clubs, fund, investments, projects, rules, tally
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
+from .clubs import use_form_key
 from .errors import Conflict, CoopError, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .ledger import Violation
 from .lookup import in_club
-from .membership import use_form_key
 from .transitions import move, sources
 from .uow import unit_of_work
 from .validate import is_id, one_line, paragraphs
@@ -203,9 +203,9 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         if not is_id(subject.membership_id):
             raise InvalidInput(_l("Choose the member concerned."), field="membership_id")
         if kind == BallotKind.ADMISSION:
-            target = membership.check_admission(club_id, subject.membership_id)
+            target = clubs.check_admission(club_id, subject.membership_id)
         else:
-            target = membership.check_exclusion(club_id, subject.membership_id)
+            target = clubs.check_exclusion(club_id, subject.membership_id)
         _no_open_ballot(club_id, Ballot.membership_id == target.id)
         ballot.membership_id = target.id
         # The member concerned does not vote on their own exclusion (R8).
@@ -217,14 +217,14 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         ids = _ids(subject.candidate_ids, "candidate_ids")
         if not ids:
             raise InvalidInput(_l("Choose at least one candidate."), field="candidate_ids")
-        candidates = [membership.check_candidate(club_id, i, role) for i in ids]
+        candidates = [clubs.check_candidate(club_id, i, role) for i in ids]
         _no_open_ballot(club_id, Ballot.kind == BallotKind.ELECTION, Ballot.role == role)
         ballot.role = role
         return [BallotOption(label=c.user.name, membership_id=c.id) for c in candidates], set()
     if kind == BallotKind.CHARTER:
         if not isinstance(subject.changes, dict):
             raise InvalidInput(_l("Give the settings to change."), field="changes")
-        ballot.proposal = membership.check_amendment(club_id, subject.changes)
+        ballot.proposal = clubs.check_amendment(club_id, subject.changes)
         _no_open_ballot(club_id, Ballot.kind == BallotKind.CHARTER)
         return [BallotOption(label="charter")], set()
     if kind == BallotKind.STAKE_SALE:
@@ -233,7 +233,7 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         ballot.investment_id = investment.id
         return [BallotOption(label=investment.name)], projects.recused_member_ids([investment.project_id])
     if kind == BallotKind.RENEWAL:
-        membership.check_renewal(session.get(Club, club_id))
+        clubs.check_renewal(session.get(Club, club_id))
         _no_open_ballot(club_id, Ballot.kind == BallotKind.RENEWAL)
         return [BallotOption(label="renewal")], set()
     _no_open_ballot(club_id, Ballot.kind == BallotKind.DISSOLUTION)
@@ -603,19 +603,19 @@ def _apply(ballot: Ballot, actor_id: int | None) -> None:
         return
     if kind == BallotKind.ADMISSION:
         if ballot.outcome in (Outcome.ADOPTED, Outcome.REJECTED):
-            membership.admit_by_vote(ballot.club_id, ballot.membership_id, ballot_id=ballot.id, approved=adopted)
+            clubs.admit_by_vote(ballot.club_id, ballot.membership_id, ballot_id=ballot.id, approved=adopted)
         return
     if not adopted:
         return
     if kind == BallotKind.EXCLUSION:
-        membership.exclude_by_vote(ballot.club_id, ballot.membership_id, ballot_id=ballot.id)
+        clubs.exclude_by_vote(ballot.club_id, ballot.membership_id, ballot_id=ballot.id)
     elif kind == BallotKind.ELECTION:
         winner = next(o for o in ballot.options if o.id == ballot.winner_option_id or len(ballot.options) == 1)
-        membership.elect(ballot.club_id, winner.membership_id, ballot.role, ballot_id=ballot.id)
+        clubs.elect(ballot.club_id, winner.membership_id, ballot.role, ballot_id=ballot.id)
     elif kind == BallotKind.CHARTER:
-        membership.adopt_charter(ballot.club_id, ballot.proposal, ballot_id=ballot.id, author_id=ballot.opened_by_id)
+        clubs.adopt_charter(ballot.club_id, ballot.proposal, ballot_id=ballot.id, author_id=ballot.opened_by_id)
     elif kind == BallotKind.RENEWAL:
-        membership.renew_term(ballot.club_id, ballot_id=ballot.id)
+        clubs.renew_term(ballot.club_id, ballot_id=ballot.id)
     elif kind == BallotKind.DISSOLUTION:
         fund.begin_dissolution(ballot.club_id, decided_by=actor_id, ballot_id=ballot.id)
 

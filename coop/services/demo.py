@@ -11,7 +11,7 @@ from .. import notify
 from ..extensions import db
 from ..models import Club, Role, User
 from ..models.base import utcnow
-from . import access, auth, ballots, fund, investments, membership, projects, timebank
+from . import access, auth, ballots, clubs, fund, investments, projects, timebank
 from .charter import charter_of
 from .errors import Conflict, _l
 
@@ -56,20 +56,20 @@ def _load_demo(today: date | None) -> list[DemoLogin]:
     today = today or date.today()
     users = [auth.register(name, email, DEMO_PASSWORD, "fr") for name, email, _ in PEOPLE]
     manager = users[0]
-    club = membership.create_club(manager.id, name="Cigale du Vercors", town="Villard-de-Lans", country="FR",
+    club = clubs.create_club(manager.id, name="Cigale du Vercors", town="Villard-de-Lans", country="FR",
                                   currency="EUR", form_key=_key())
-    values = membership.charter_values(charter_of(club.id))
-    membership.amend_charter(manager.id, club.id, {**values, "min_monthly_contribution": 2000,
+    values = clubs.charter_values(charter_of(club.id))
+    clubs.amend_charter(manager.id, club.id, {**values, "min_monthly_contribution": 2000,
                                                    "max_proxies_per_holder": 1})
     members = {manager.id: access.membership_for(manager.id, club.id)}
     for user in users[1:]:
-        _, code = membership.invite(manager.id, club.id, form_key=_key())
-        requested = membership.join(user.id, code)
-        members[user.id] = membership.admit(manager.id, club.id, requested.id)
+        _, code = clubs.invite(manager.id, club.id, form_key=_key())
+        requested = clubs.join(user.id, code)
+        members[user.id] = clubs.admit(manager.id, club.id, requested.id)
     for user, (_, _, role) in zip(users, PEOPLE, strict=True):
         if role not in (Role.MANAGER, Role.MEMBER):
-            membership.appoint(manager.id, club.id, members[user.id].id, role)
-    membership.activate(manager.id, club.id)
+            clubs.appoint(manager.id, club.id, members[user.id].id, role)
+    clubs.activate(manager.id, club.id)
 
     treasurer = users[1]
     monthly = [3000, 5000, 2000, 2500, 4000, 2000, 3000, 2000]

@@ -47,9 +47,9 @@ from . import access, fund, ledger, rules
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
+from .clubs import use_form_key
 from .errors import Conflict, InvalidInput, NotPermitted, RuleViolation, _l
 from .lookup import in_club
-from .membership import use_form_key
 from .projects import recused_member_ids
 from .transitions import move
 from .uow import is_postgresql, unit_of_work

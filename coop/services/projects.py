@@ -21,9 +21,9 @@ from ..models.base import utcnow
 from . import access
 from .access import membership_for
 from .audit import record
+from .clubs import use_form_key
 from .errors import Conflict, InvalidInput, NotPermitted, RuleViolation, _l
 from .lookup import in_club
-from .membership import use_form_key
 from .transitions import move
 from .uow import unit_of_work
 from .validate import one_line, paragraphs

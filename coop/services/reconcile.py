@@ -40,9 +40,9 @@ from ..models.base import utcnow
 from . import access, fund, ledger
 from .audit import record
 from .books import balances_on
+from .clubs import use_form_key
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
 from .lookup import in_club
-from .membership import use_form_key
 from .uow import unit_of_work
 from .validate import is_id, one_line
 

@@ -57,9 +57,9 @@ from . import access, ledger
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
+from .clubs import use_form_key
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .lookup import in_club
-from .membership import use_form_key
 from .rows import insert_now, update_now
 from .rules import LimitCheck, check_time_bound, check_time_limit
 from .transitions import check_move, move, sources

@@ -13,7 +13,7 @@ from ..explain import explain, subject_of
 from ..forms.auth import EmptyForm
 from ..forms.ballots import BallotForm, CancelForm, CharterBallotForm, ProxyForm, choices_of, proxy_prefix, vote_form_class
 from ..models import BallotKind, Role
-from ..services import ballots, membership
+from ..services import ballots, clubs
 from ..services.ballots import Subject
 from ..services.charter import charter_of
 from .exports import csv_response, safe
@@ -94,7 +94,7 @@ def propose_amendment(club_id: int):
     """The manager puts a new wording of the charter to a vote (active clubs)."""
     enter_club(club_id, roles={Role.MANAGER})
     form = CharterBallotForm()
-    current = membership.charter_values(charter_of(club_id))
+    current = clubs.charter_values(charter_of(club_id))
     if not form.is_submitted():
         form.fill(current, locale_name())
     if form.validate_on_submit():
@@ -161,7 +161,7 @@ def _changes(ballot) -> list[tuple[str, str, str]]:
     """A charter amendment's settings: label, value in force when the ballot opened, value proposed."""
     if ballot.kind != BallotKind.CHARTER or not ballot.proposal:
         return []
-    base = membership.charter_values(charter_of(ballot.club_id, ballot.charter_version))
+    base = clubs.charter_values(charter_of(ballot.club_id, ballot.charter_version))
     hours = {v: k for k, v in CharterBallotForm.HOURS.items()}
 
     def shown(name: str, value) -> str:

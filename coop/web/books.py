@@ -30,7 +30,7 @@ from ..forms.books import (
     WindowForm,
 )
 from ..models import OFFICER_ROLES, MemberStatus, Unit
-from ..services import access, books, fund, membership, reconcile, timebank
+from ..services import access, books, clubs, fund, reconcile, timebank
 from ..services.books import Cursor, JournalFilter
 from ..services.timebank import fold
 from . import sealed
@@ -61,7 +61,7 @@ def _amount(value: int, unit: str) -> str:
 def _journal_form(club_id: int) -> JournalFilterForm:
     form = JournalFilterForm(request.args)
     form.member.choices = [("", _("Every member"))] + [
-        (m.id, m.user.name) for m in membership.members_of(current_user.id, club_id)]
+        (m.id, m.user.name) for m in clubs.members_of(current_user.id, club_id)]
     form.account.choices = [("", _("Every account"))] + [
         (a.id, f"{a.code} — {a.name}") for a in books.accounts_of(current_user.id, club_id)]
     return form
@@ -298,7 +298,7 @@ def _bank_page(club_id: int, status: int = 200, **forms):
     view = reconcile.overview(current_user.id, club_id)
     contribution_form = LineContributionForm(formdata=None)
     contribution_form.membership_id.choices = [(m.id, m.user.name)
-                                               for m in membership.members_of(current_user.id, club_id)]
+                                               for m in clubs.members_of(current_user.id, club_id)]
     reconcile_form = forms.get("reconcile_form") or ReconcileForm(formdata=None)
     if "reconcile_form" not in forms:
         reconcile_form.through.data = date.today()
@@ -427,7 +427,7 @@ def bank_fee(club_id: int, line_id: int):
 def bank_contribution(club_id: int, line_id: int):
     _bookkeeper(club_id)
     form = LineContributionForm()
-    form.membership_id.choices = [(m.id, m.user.name) for m in membership.members_of(current_user.id, club_id)]
+    form.membership_id.choices = [(m.id, m.user.name) for m in clubs.members_of(current_user.id, club_id)]
     if not form.validate_on_submit():
         abort(400)
     reconcile.record_contribution(current_user.id, club_id, line_id, membership_id=form.membership_id.data)
@@ -457,7 +457,7 @@ def audit(club_id: int):
     enter_club(club_id, roles=set(OFFICER_ROLES))
     form = AuditFilterForm(request.args)
     form.member.choices = [("", _("Everybody"))] + [
-        (m.user_id, m.user.name) for m in membership.members_of(current_user.id, club_id,
+        (m.user_id, m.user.name) for m in clubs.members_of(current_user.id, club_id,
                                                                 statuses=tuple(MemberStatus))]
     form.object_type.choices = [("", _("Every object"))] + [(t, t) for t in books.audit_object_types(club_id)]
     before = request.args.get("before", "")

@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..forms.auth import EmptyForm
 from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
 from ..models import MemberStatus, Role
-from ..services import access, ballots, membership, timebank
+from ..services import access, ballots, clubs, timebank
 from ..services.charter import charter_of
 from .handling import attempt, enter_club, locale_name, members_only, render_form
 
@@ -22,7 +22,7 @@ bp = members_only(Blueprint("clubs", __name__))
 def create_club():
     form = ClubForm()
     if form.validate_on_submit():
-        club = attempt(form, lambda: membership.create_club(
+        club = attempt(form, lambda: clubs.create_club(
             current_user.id, name=form.name.data, town=form.town.data, country=form.country.data,
             currency=form.currency.data, form_key=form.form_key.data))
         if club is not None:
@@ -36,9 +36,9 @@ def join():
     form = JoinForm(code=request.args.get("code", "")[:40] or None)
     club = None
     if form.code.data and not form.is_submitted():
-        club = attempt(form, lambda: membership.invitation_club(form.code.data))
+        club = attempt(form, lambda: clubs.invitation_club(form.code.data))
     if form.validate_on_submit():
-        joined = attempt(form, lambda: membership.join(current_user.id, form.code.data))
+        joined = attempt(form, lambda: clubs.join(current_user.id, form.code.data))
         if joined is not None:
             flash(_("Your request to join %(name)s is sent. The manager will answer it.",
                     name=joined.club.name), "success")
@@ -52,14 +52,14 @@ def join():
 @bp.get("/clubs/<id:club_id>/")
 def club_home(club_id: int):
     enter_club(club_id)
-    if membership.end_term_if_due(club_id):
+    if clubs.end_term_if_due(club_id):
         enter_club(club_id)
-    accounts = membership.my_accounts(current_user.id, club_id)
-    check = membership.activation_check(current_user.id, club_id)
+    accounts = clubs.my_accounts(current_user.id, club_id)
+    check = clubs.activation_check(current_user.id, club_id)
     waiting = [w for w in ballots.open_ballots_for(current_user.id) if w.ballot.club_id == club_id]
     timebank.expire_due(club_id=club_id)
     return render_template("clubs/home.html", accounts=accounts, check=check, charter=charter_of(club_id),
-                           action_form=EmptyForm(), waiting=waiting, months_left=membership.months_left(g.club),
+                           action_form=EmptyForm(), waiting=waiting, months_left=clubs.months_left(g.club),
                            to_confirm=timebank.to_confirm(current_user.id, club_id),
                            time_limits=timebank.limits_of(current_user.id, club_id))
 
@@ -68,20 +68,20 @@ def club_home(club_id: int):
 def members(club_id: int):
     me = enter_club(club_id)
     statuses = (MemberStatus.ACTIVE, MemberStatus.PENDING) if access.is_manager(me) else (MemberStatus.ACTIVE,)
-    people = membership.members_of(current_user.id, club_id, statuses=statuses)
+    people = clubs.members_of(current_user.id, club_id, statuses=statuses)
     return render_template("clubs/members.html", people=people, action_form=EmptyForm(), role_form=RoleForm())
 
 
 @bp.post("/clubs/<id:club_id>/members/<id:membership_id>/admit")
 def admit(club_id: int, membership_id: int):
-    admitted = membership.admit(current_user.id, club_id, membership_id)
+    admitted = clubs.admit(current_user.id, club_id, membership_id)
     flash(_("%(name)s is now a member.", name=admitted.user.name), "success")
     return redirect(url_for("clubs.members", club_id=club_id))
 
 
 @bp.post("/clubs/<id:club_id>/members/<id:membership_id>/decline")
 def decline(club_id: int, membership_id: int):
-    declined = membership.decline(current_user.id, club_id, membership_id)
+    declined = clubs.decline(current_user.id, club_id, membership_id)
     flash(_("The request of %(name)s is declined.", name=declined.user.name), "info")
     return redirect(url_for("clubs.members", club_id=club_id))
 
@@ -93,7 +93,7 @@ def appoint(club_id: int, membership_id: int):
     if not form.validate_on_submit():
         flash(_("Choose a role from the list."), "error")
         return render_template("errors/http.html", status=400, message=_("Choose a role from the list.")), 400
-    target = membership.appoint(current_user.id, club_id, membership_id, form.role.data)
+    target = clubs.appoint(current_user.id, club_id, membership_id, form.role.data)
     flash(_("%(name)s's role is changed.", name=target.user.name), "success")
     return redirect(url_for("clubs.members", club_id=club_id))
 
@@ -101,14 +101,14 @@ def appoint(club_id: int, membership_id: int):
 @bp.post("/clubs/<id:club_id>/leave")
 def leave(club_id: int):
     club_name = enter_club(club_id).club.name
-    membership.leave(current_user.id, club_id)
+    clubs.leave(current_user.id, club_id)
     flash(_("You have left %(name)s.", name=club_name), "info")
     return redirect(url_for("main.index"))
 
 
 @bp.post("/clubs/<id:club_id>/activate")
 def activate(club_id: int):
-    club = membership.activate(current_user.id, club_id)
+    club = clubs.activate(current_user.id, club_id)
     flash(_("%(name)s is active. Its term ends on %(date)s.", name=club.name, date=club.term_ends_on), "success")
     return redirect(url_for("clubs.club_home", club_id=club_id))
 
@@ -119,7 +119,7 @@ def activate(club_id: int):
 @bp.get("/clubs/<id:club_id>/charter")
 def charter(club_id: int):
     me = enter_club(club_id)
-    history = membership.charter_history(current_user.id, club_id)
+    history = clubs.charter_history(current_user.id, club_id)
     version = request.args.get("version", type=int)
     shown = next((c for c in history if c.version == version), history[0]) if history else None
     editable = access.is_manager(me) and me.club.status == "forming"
@@ -131,9 +131,9 @@ def edit_charter(club_id: int):
     enter_club(club_id, roles={Role.MANAGER})
     form = CharterForm()
     if not form.is_submitted():
-        form.fill(membership.charter_values(charter_of(club_id)), locale_name())
+        form.fill(clubs.charter_values(charter_of(club_id)), locale_name())
     if form.validate_on_submit():
-        amended = attempt(form, lambda: membership.amend_charter(current_user.id, club_id, form.values()),
+        amended = attempt(form, lambda: clubs.amend_charter(current_user.id, club_id, form.values()),
                           field_for=form.field_for)
         if amended is not None:
             flash(_("The charter is now at version %(v)d.", v=amended.version), "success")
@@ -149,19 +149,19 @@ def invitations(club_id: int):
     enter_club(club_id, roles={Role.MANAGER})
     form = InviteForm()
     if form.validate_on_submit():
-        made = attempt(form, lambda: membership.invite(current_user.id, club_id, form_key=form.form_key.data))
+        made = attempt(form, lambda: clubs.invite(current_user.id, club_id, form_key=form.form_key.data))
         if made is not None:
             # Shown once, on the next page, then gone: only its hash is stored.
-            session["new_invitation"] = membership.format_code(made[1])
+            session["new_invitation"] = clubs.format_code(made[1])
             return redirect(url_for("clubs.invitations", club_id=club_id))
     new_code = session.pop("new_invitation", None)
     return render_form("clubs/invitations.html", form, new_code=new_code,
-                       invitations=membership.open_invitations(current_user.id, club_id), action_form=EmptyForm())
+                       invitations=clubs.open_invitations(current_user.id, club_id), action_form=EmptyForm())
 
 
 @bp.post("/clubs/<id:club_id>/invitations/<id:invitation_id>/revoke")
 def revoke_invitation(club_id: int, invitation_id: int):
-    membership.revoke_invitation(current_user.id, club_id, invitation_id)
+    clubs.revoke_invitation(current_user.id, club_id, invitation_id)
     flash(_("The invitation is revoked."), "info")
     return redirect(url_for("clubs.invitations", club_id=club_id))
 
@@ -172,4 +172,4 @@ def revoke_invitation(club_id: int, invitation_id: int):
 @bp.get("/clubs/<id:club_id>/accounts")
 def accounts(club_id: int):
     enter_club(club_id)
-    return render_template("clubs/accounts.html", accounts=membership.accounts_visible_to(current_user.id, club_id))
+    return render_template("clubs/accounts.html", accounts=clubs.accounts_visible_to(current_user.id, club_id))

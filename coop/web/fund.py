@@ -19,7 +19,7 @@ from ..forms.fund import (
     ReverseForm,
     month_form_class,
 )
-from ..services import access, fund, imports, membership
+from ..services import access, clubs, fund, imports
 from ..services.charter import charter_of
 from . import sealed
 from .charts import line_chart
@@ -96,7 +96,7 @@ def contributions(club_id: int):
 
 
 def _member_choices(club_id: int):
-    return [(m.id, m.user.name) for m in membership.members_of(current_user.id, club_id)]
+    return [(m.id, m.user.name) for m in clubs.members_of(current_user.id, club_id)]
 
 
 @bp.route("/clubs/<id:club_id>/contributions/new", methods=["GET", "POST"])

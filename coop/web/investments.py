@@ -23,7 +23,7 @@ from ..forms.investments import (
     WriteOffForm,
 )
 from ..models import OFFICER_ROLES, ProjectStatus
-from ..services import access, investments, membership, projects
+from ..services import access, clubs, investments, projects
 from .charts import line_chart
 from .handling import attempt, check_button, enter_club, locale_name, members_only, post_on_page, render_form
 
@@ -47,7 +47,7 @@ def record(club_id: int, project_id: int):
     if project.status != ProjectStatus.APPROVED:
         abort(404)
     form = InvestmentForm()
-    people = [(m.id, m.user.name) for m in membership.members_of(current_user.id, club_id)]
+    people = [(m.id, m.user.name) for m in clubs.members_of(current_user.id, club_id)]
     form.mentor_id.choices = people
     form.second_mentor_id.choices = [(0, _("nobody"))] + people
     if form.validate_on_submit():

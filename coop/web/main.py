@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 
 from ..forms.auth import LanguageForm
-from ..services import auth, ballots, membership
+from ..services import auth, ballots, clubs
 
 bp = Blueprint("main", __name__)
 
@@ -16,7 +16,7 @@ bp = Blueprint("main", __name__)
 def index():
     if not current_user.is_authenticated:
         return render_template("main/welcome.html")
-    return render_template("main/home.html", memberships=membership.my_memberships(current_user.id),
+    return render_template("main/home.html", memberships=clubs.my_memberships(current_user.id),
                            waiting=ballots.open_ballots_for(current_user.id))
 
 

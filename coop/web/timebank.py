@@ -25,7 +25,7 @@ from ..forms.timebank import (
     StatusForm,
 )
 from ..models import ExchangeStatus, ListingStatus, Role
-from ..services import access, membership, timebank
+from ..services import access, clubs, timebank
 from ..services.charter import charter_of
 from .exports import csv_response, safe
 from .handling import attempt, check_button, enter_club, members_only, post_on_page, render_form
@@ -159,7 +159,7 @@ def answer(club_id: int, listing_id: int):
 
 
 def _partners(club_id: int, me) -> list[tuple[int, str]]:
-    return [(m.id, m.user.name) for m in membership.members_of(current_user.id, club_id) if m.id != me.id]
+    return [(m.id, m.user.name) for m in clubs.members_of(current_user.id, club_id) if m.id != me.id]
 
 
 @bp.route("/clubs/<id:club_id>/time/exchanges/new", methods=["GET", "POST"])

@@ -31,21 +31,21 @@ def scene(live_app):
     """An active club with money, an open ballot on a project, an offer and an exchange to confirm."""
     from coop.extensions import db
     from coop.models.base import utcnow
-    from coop.services import access, auth, ballots, fund, membership, projects, timebank
+    from coop.services import access, auth, ballots, clubs, fund, projects, timebank
 
     tag = uuid.uuid4().hex[:6]
     key = lambda: uuid.uuid4().hex  # noqa: E731
     with live_app.app_context():
         names = ["Alice Gérante", "Bruno Trésorier", "Chloé Membre", "Driss Membre", "Emma Membre"]
         users = [auth.register(n, f"{n.split()[0].lower()}.a11y.{tag}@example.org", PASSWORD, "fr") for n in names]
-        club = membership.create_club(users[0].id, name=f"Cigale Accessible {tag}", town="Die", country="FR",
+        club = clubs.create_club(users[0].id, name=f"Cigale Accessible {tag}", town="Die", country="FR",
                                       currency="EUR", form_key=key())
         mid = {users[0].id: access.membership_for(users[0].id, club.id).id}
         for user in users[1:]:
-            _, code = membership.invite(users[0].id, club.id, form_key=key())
-            mid[user.id] = membership.admit(users[0].id, club.id, membership.join(user.id, code).id).id
-        membership.appoint(users[0].id, club.id, mid[users[1].id], "treasurer")
-        membership.activate(users[0].id, club.id)
+            _, code = clubs.invite(users[0].id, club.id, form_key=key())
+            mid[user.id] = clubs.admit(users[0].id, club.id, clubs.join(user.id, code).id).id
+        clubs.appoint(users[0].id, club.id, mid[users[1].id], "treasurer")
+        clubs.activate(users[0].id, club.id)
         for user in users:
             fund.record_contribution(users[1].id, club.id, membership_id=mid[user.id], amount=200_000,
                                      received_on=date.today(), method="transfer", idempotency_key=key())

@@ -17,20 +17,20 @@ NAMES = ["Odile Gérante", "Marc Trésorier", "Lina Membre", "Hugo Membre", "Zo�
 def active_club(live_app):
     """Five people in an active club, made through the services; returns (club id, their emails)."""
     from coop.extensions import db
-    from coop.services import access, auth, fund, membership
+    from coop.services import access, auth, clubs, fund
 
     tag = uuid.uuid4().hex[:6]
     with live_app.app_context():
         users = [auth.register(name, f"{name.split()[0].lower()}.{tag}@example.org", PASSWORD, "fr")
                  for name in NAMES]
-        club = membership.create_club(users[0].id, name=f"Cigale des Urnes {tag}", town="Crest", country="FR",
+        club = clubs.create_club(users[0].id, name=f"Cigale des Urnes {tag}", town="Crest", country="FR",
                                       currency="EUR", form_key=uuid.uuid4().hex)
         ids = {}
         for user in users[1:]:
-            _, code = membership.invite(users[0].id, club.id, form_key=uuid.uuid4().hex)
-            ids[user.id] = membership.admit(users[0].id, club.id, membership.join(user.id, code).id).id
-        membership.appoint(users[0].id, club.id, ids[users[1].id], "treasurer")
-        membership.activate(users[0].id, club.id)
+            _, code = clubs.invite(users[0].id, club.id, form_key=uuid.uuid4().hex)
+            ids[user.id] = clubs.admit(users[0].id, club.id, clubs.join(user.id, code).id).id
+        clubs.appoint(users[0].id, club.id, ids[users[1].id], "treasurer")
+        clubs.activate(users[0].id, club.id)
         for user in users:  # savings enough for R10: 12,500 in the fund, a project may take 25 % of it
             fund.record_contribution(users[1].id, club.id, membership_id=access.membership_for(user.id, club.id).id,
                                      amount=250_000, received_on=date.today(), method="transfer",

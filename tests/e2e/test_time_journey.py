@@ -22,20 +22,20 @@ TITLE = "Réparation de vélos"
 def time_club(live_app):
     """An active club of five; returns (club id, {first name: email}, {first name: (user id, membership id)})."""
     from coop.extensions import db
-    from coop.services import access, auth, membership
+    from coop.services import access, auth, clubs
 
     tag = uuid.uuid4().hex[:6]
     with live_app.app_context():
         users = [auth.register(name, f"{name.split()[0].lower()}.{tag}@example.org", PASSWORD, "fr")
                  for name in NAMES]
-        club = membership.create_club(users[0].id, name=f"Cigale du Temps {tag}", town="Die", country="FR",
+        club = clubs.create_club(users[0].id, name=f"Cigale du Temps {tag}", town="Die", country="FR",
                                       currency="EUR", form_key=uuid.uuid4().hex)
         ids = {users[0].id: access.membership_for(users[0].id, club.id).id}
         for user in users[1:]:
-            _, code = membership.invite(users[0].id, club.id, form_key=uuid.uuid4().hex)
-            ids[user.id] = membership.admit(users[0].id, club.id, membership.join(user.id, code).id).id
-        membership.appoint(users[0].id, club.id, ids[users[1].id], "treasurer")
-        membership.activate(users[0].id, club.id)
+            _, code = clubs.invite(users[0].id, club.id, form_key=uuid.uuid4().hex)
+            ids[user.id] = clubs.admit(users[0].id, club.id, clubs.join(user.id, code).id).id
+        clubs.appoint(users[0].id, club.id, ids[users[1].id], "treasurer")
+        clubs.activate(users[0].id, club.id)
         emails = {u.name.split()[0]: u.email for u in users}
         people = {u.name.split()[0]: (u.id, ids[u.id]) for u in users}
         club_id = club.id

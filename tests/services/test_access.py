@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from coop.extensions import db
 from coop.models import Membership
 from coop.services import access, lookup
-from coop.services import membership as ms
+from coop.services import clubs as ms
 from coop.services.errors import NotFound, NotPermitted, _l
 from coop.services.uow import unit_of_work
 

@@ -26,7 +26,7 @@ from coop.models import (
     Project,
 )
 from coop.models.base import utcnow
-from coop.services import access, ballots, membership, projects
+from coop.services import access, ballots, clubs, projects
 from coop.services.ballots import Subject
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
@@ -76,8 +76,8 @@ def draft(setup, name: str = "Brouillon") -> int:
 
 def ask_to_join(setup, user) -> int:
     """invite + join: a pending request in the club."""
-    _, code = membership.invite(setup.manager.id, setup.club_id, form_key=key())
-    return membership.join(user.id, code).id
+    _, code = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
+    return clubs.join(user.id, code).id
 
 
 def open_(setup, kind: str, subject: Subject, method: str = "yes_no", *, by=None, days: int = 7, **kwargs):
@@ -152,10 +152,10 @@ def test_a_ballot_copies_the_rules_in_force(make_club, make_user, kind):
 
 def test_a_ballot_copies_an_amended_charter(make_club, make_user):
     setup = make_club(5, activate=False)
-    membership.amend_charter(setup.manager.id, setup.club_id, {
+    clubs.amend_charter(setup.manager.id, setup.club_id, {
         "quorum_percent": 60, "max_proxies_per_holder": 2, "threshold_investment": "two_thirds",
         "threshold_membership": "majority", "threshold_officers": "two_thirds", "threshold_dissolution": "two_thirds"})
-    membership.activate(setup.manager.id, setup.club_id)
+    clubs.activate(setup.manager.id, setup.club_id)
     expected = {"funding": "two_thirds", "admission": "majority", "exclusion": "majority",
                 "election": "two_thirds", "charter": "unanimity", "renewal": "unanimity", "dissolution": "two_thirds"}
     for kind in KINDS:
@@ -484,7 +484,7 @@ def test_admission_by_vote(make_club, make_user, yes, no, outcome, status):
 def test_the_manager_cannot_admit_directly_in_an_active_club(make_club, make_user):
     setup = make_club(5)
     asked = ask_to_join(setup, make_user())
-    refused(lambda: membership.admit(setup.manager.id, setup.club_id, asked), RuleViolation, rule="R7")
+    refused(lambda: clubs.admit(setup.manager.id, setup.club_id, asked), RuleViolation, rule="R7")
     assert fresh(Membership, asked).status == "pending"
 
 
@@ -596,7 +596,7 @@ def test_a_unanimous_charter_amendment_adds_a_version(make_club):
     versions = db.session.scalars(select(Charter).where(Charter.club_id == setup.club_id)
                                   .order_by(Charter.version)).all()
     assert [(c.version, c.quorum_percent) for c in versions] == [(1, 50), (2, 60)]
-    assert membership.charter_values(versions[0]) | {"quorum_percent": 60} == membership.charter_values(versions[1])
+    assert clubs.charter_values(versions[0]) | {"quorum_percent": 60} == clubs.charter_values(versions[1])
     assert fresh(Club, setup.club_id).charter_version == 2
     # R9: the ballot already open keeps the rules it opened under.
     earlier = fresh(Ballot, earlier.id)
@@ -660,14 +660,14 @@ def test_an_admission_that_passes_into_a_full_club_is_recorded(make_club, make_u
     cast(setup, b1, yes=setup.members)
     cast(setup, b2, yes=setup.members)
     ballots.close_early(setup.manager.id, setup.club_id, b1.id)
-    assert membership.active_count(setup.club_id) == 20
+    assert clubs.active_count(setup.club_id) == 20
     ballots.close_early(setup.manager.id, setup.club_id, b2.id)  # does not raise
     b2 = fresh(Ballot, b2.id)
     assert (b2.status, b2.outcome) == ("closed", "adopted")
     assert b2.effect_error.startswith("R1")
     assert fresh(Membership, second).status == "pending"
     assert fresh(Membership, first).status == "active"
-    assert membership.active_count(setup.club_id) == 20
+    assert clubs.active_count(setup.club_id) == 20
     assert not db.session.scalars(select(Account).where(Account.membership_id == second)).all()
     refusals = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "ballot.effect_refused")).all()
     assert [(e.object_id, e.after["error"]) for e in refusals] == [(b2.id, b2.effect_error)]

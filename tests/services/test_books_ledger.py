@@ -24,7 +24,7 @@ from coop.models import (
 )
 from coop.models.base import utcnow
 from coop.services import books, fund, ledger
-from coop.services import membership as ms
+from coop.services import clubs as ms
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from tests.conftest import at_once, key, pause_after, refused, snapshot
 

@@ -22,8 +22,8 @@ from coop.models import (
     TransactionKind,
     Unit,
 )
+from coop.services import clubs as ms
 from coop.services import fund, ledger
-from coop.services import membership as ms
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from tests.conftest import DEFAULT_CHARTER, in_threads, key, refused
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from coop.amounts import LazyMoney
 from coop.extensions import db
 from coop.models import Account, AuditEntry, Contribution, JournalTransaction, Posting
+from coop.services import clubs as ms
 from coop.services import fund, imports, ledger
-from coop.services import membership as ms
 from coop.services.errors import InvalidInput, NotFound, NotPermitted, RuleViolation
 from tests.conftest import DEFAULT_CHARTER, key, refused, snapshot
 

@@ -16,7 +16,7 @@ from coop.extensions import db
 from coop.models import Ballot, BallotVoter, Investment, InvestmentEvent
 from coop.models.base import utcnow
 from coop.services import ballots, investments, ledger, tally
-from coop.services import membership as ms
+from coop.services import clubs as ms
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from tests.conftest import key, refused

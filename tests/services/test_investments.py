@@ -16,7 +16,7 @@ from coop.models import Club, Disbursement, Investment, TransactionKind
 from coop.models.base import utcnow
 from coop.models.ledger import JournalTransaction
 from coop.services import ballots, fund, investments, ledger, projects, tally
-from coop.services import membership as ms
+from coop.services import clubs as ms
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
 from tests.conftest import SetupView, at_once, key, refused
 

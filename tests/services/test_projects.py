@@ -484,12 +484,12 @@ def test_an_unknown_project_id_is_not_found(make_club, bad_id):
 
 
 def test_a_non_member_or_former_member_finds_nothing(make_club, make_user):
-    from coop.services import membership
+    from coop.services import clubs
 
     setup = make_club(6)
     proposer, leaver = setup.members[2], setup.members[5]
     project = propose(setup, proposer)
-    membership.leave(leaver.id, setup.club_id)
+    clubs.leave(leaver.id, setup.club_id)
     stranger = make_user()
     before = snapshot()
 
@@ -512,12 +512,12 @@ def test_a_non_member_or_former_member_finds_nothing(make_club, make_user):
 
 def test_a_leaver_who_proposed_loses_the_right_to_steer(make_club):
     """The proposer's right to edit goes with their membership; the manager keeps it."""
-    from coop.services import membership
+    from coop.services import clubs
 
     setup = make_club(6)
     proposer = setup.members[5]
     project = propose(setup, proposer)
-    membership.leave(proposer.id, setup.club_id)
+    clubs.leave(proposer.id, setup.club_id)
     before = snapshot()
 
     with pytest.raises(NotFound):

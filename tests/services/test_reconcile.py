@@ -26,8 +26,8 @@ from coop.models import (
     TransactionKind,
     Unit,
 )
+from coop.services import clubs as ms
 from coop.services import fund, ledger, reconcile
-from coop.services import membership as ms
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.reconcile import Columns, parse_cents, parse_day, read_table
 from tests.conftest import key, snapshot

@@ -10,7 +10,7 @@ from sqlalchemy import text, update
 from coop.extensions import db
 from coop.models import AuditEntry, Club
 from coop.models.base import utcnow
-from coop.services import ballots, membership, projects, tally
+from coop.services import ballots, clubs, projects, tally
 from coop.services.ballots import Subject
 from coop.services.errors import RuleViolation
 from tests.conftest import fund_for_projects, key, say, snapshot
@@ -28,10 +28,10 @@ def status(setup) -> str:
 
 def test_activation_starts_a_five_year_term(make_club):
     setup = make_club(5)
-    club = membership.club_for(setup.manager.id, setup.club_id)
+    club = clubs.club_for(setup.manager.id, setup.club_id)
     today = date.today()
     assert club.term_ends_on.year == today.year + 5 and club.term_ends_on.month == today.month
-    assert membership.months_left(club, today) == 60
+    assert clubs.months_left(club, today) == 60
 
 
 @pytest.mark.parametrize("ends, today, left", [
@@ -42,7 +42,7 @@ def test_activation_starts_a_five_year_term(make_club):
 ])
 def test_months_left_counts_whole_months(make_club, ends, today, left):
     club = Club(name="x", town="y", country="FR", currency="EUR", term_ends_on=ends)
-    assert membership.months_left(club, today) == left
+    assert clubs.months_left(club, today) == left
 
 
 def test_a_club_past_its_term_goes_into_management_and_funds_nothing_new(make_club):
@@ -55,8 +55,8 @@ def test_a_club_past_its_term_goes_into_management_and_funds_nothing_new(make_cl
     projects.present(setup.members[2].id, setup.club_id, project.id)
     end_term(setup, date.today() - timedelta(days=1))
 
-    assert membership.end_term_if_due(setup.club_id) is True
-    assert membership.end_term_if_due(setup.club_id) is False  # once
+    assert clubs.end_term_if_due(setup.club_id) is True
+    assert clubs.end_term_if_due(setup.club_id) is False  # once
     assert status(setup) == "in_management"
     assert db.session.query(AuditEntry).filter_by(action="club.in_management").count() == 1
     before = snapshot()
@@ -71,21 +71,21 @@ def test_a_club_past_its_term_goes_into_management_and_funds_nothing_new(make_cl
 def test_a_club_on_its_last_day_is_still_active(make_club):
     setup = make_club(5)
     end_term(setup, date.today())
-    assert membership.end_term_if_due(setup.club_id) is False
+    assert clubs.end_term_if_due(setup.club_id) is False
     assert status(setup) == "active"
 
 
 def test_a_unanimous_renewal_brings_a_club_in_management_back_once(make_club):
     setup = make_club(5)
     end_term(setup, date.today() - timedelta(days=1))
-    membership.end_terms()
+    clubs.end_terms()
     renewal = ballots.open_ballot(setup.manager.id, setup.club_id, kind="renewal", method="yes_no",
                                   closes_at=utcnow() + timedelta(days=7), subject=Subject(), form_key=key())
     for user in setup.members:
         ballots.vote(user.id, setup.club_id, renewal.id, choices={renewal.options[0].id: tally.YES})
     ballots.close_early(setup.manager.id, setup.club_id, renewal.id)
 
-    club = membership.club_for(setup.manager.id, setup.club_id)
+    club = clubs.club_for(setup.manager.id, setup.club_id)
     assert club.status == "active" and club.renewals == 1
     assert club.term_ends_on.year == date.today().year + 5
     with pytest.raises(RuleViolation) as again:

@@ -18,8 +18,8 @@ from sqlalchemy import func, select, text
 
 from coop.extensions import db
 from coop.models import Account, AuditEntry, Exchange, JournalTransaction, TransactionKind, Unit
+from coop.services import clubs as ms
 from coop.services import ledger, timebank
-from coop.services import membership as ms
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
 from tests.conftest import SetupView, at_once, key, pause_after, refused

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from coop.extensions import db
 from coop.models import Exchange, ExchangeStatus, Listing
-from coop.services import membership as ms
+from coop.services import clubs as ms
 from coop.services import timebank as tb
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from tests.conftest import ClubSetup, SetupView, key, refused, snapshot

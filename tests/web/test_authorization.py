@@ -24,7 +24,7 @@ from coop import notify
 from coop.extensions import db
 from coop.models import BankLine, Contribution
 from coop.models.base import utcnow
-from coop.services import auth, ballots, books, investments, ledger, membership, projects, reconcile, timebank
+from coop.services import auth, ballots, books, clubs, investments, ledger, projects, reconcile, timebank
 from tests.conftest import hidden_fields, key, snapshot
 from tests.services.test_investment_flow import PROJECT, approved, fund_club
 
@@ -251,12 +251,12 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     payment = investments.enter_payment(treasurer.id, c, investment.id, amount=100_000, paid_on=TODAY,
                                         form_key=key())
     draft = projects.propose(member.id, c, {**PROJECT, "name": "Épicerie"}, form_key=key())
-    membership.leave(leaver.id, c)  # 3,000 of capital to refund
+    clubs.leave(leaver.id, c)  # 3,000 of capital to refund
     ballot = ballots.open_ballot(manager.id, c, kind="dissolution", method="yes_no",
                                  closes_at=utcnow() + timedelta(days=7), subject=ballots.Subject(), form_key=key())
-    _, code = membership.invite(manager.id, c, form_key=key())
-    pending = membership.join(make_user().id, code)
-    invitation, code = membership.invite(manager.id, c, form_key=key())
+    _, code = clubs.invite(manager.id, c, form_key=key())
+    pending = clubs.join(make_user().id, code)
+    invitation, code = clubs.invite(manager.id, c, form_key=key())
     listing = timebank.publish(member.id, c, {"kind": "offer", "title": "Réparer un vélo", "category": "diy",
                                               "description": "", "availability": "", "expires_on": None},
                                form_key=key())

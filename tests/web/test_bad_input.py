@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from coop.services import membership
+from coop.services import clubs
 from tests.conftest import PASSWORD, form_values, key, say, snapshot
 
 NEW_PASSWORD = "un tout nouveau secret"
@@ -43,7 +43,7 @@ def open_form(make_browser, make_user, make_club):
                             {"name": "Cigale", "town": "Die", "country": "FR", "currency": "EUR"})
         if name == "join":
             setup = make_club(1, activate=False)
-            _, code = membership.invite(setup.manager.id, setup.club_id, form_key=key())
+            _, code = clubs.invite(setup.manager.id, setup.club_id, form_key=key())
             return OpenForm(make_browser(make_user()), "/join", {"code": code})
         setup = make_club(2, treasurer=False, activate=False)  # a forming club: its manager and one member
         browser = make_browser(setup.manager)

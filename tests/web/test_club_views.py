@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from coop.amounts import money
 from coop.extensions import db
 from coop.models import Charter, Club, Invitation, Membership
-from coop.services import membership as clubs
+from coop.services import clubs
 from tests.conftest import form_values, hidden_fields, key, say, snapshot
 
 

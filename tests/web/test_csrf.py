@@ -6,8 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from coop.models.base import utcnow
-from coop.services import ballots, fund, projects
-from coop.services import membership as clubs
+from coop.services import ballots, clubs, fund, projects
 from tests.conftest import PASSWORD, hidden_fields, key, say, snapshot
 
 #: What a person would otherwise send to each form, so that only the missing token is wrong.

@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 from coop.amounts import money, month_start, next_month
 from coop.extensions import db
 from coop.models import Account, Club, Contribution, JournalTransaction, Membership, Pledge
-from coop.services import access, fund
-from coop.services import membership as clubs
+from coop.services import access, clubs, fund
 from tests.conftest import ATTR, form_values, hidden_fields, key, say, snapshot
 
 ROLES = ["manager", "treasurer", "secretary", "member"]

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from coop.amounts import money
 from coop.extensions import db
 from coop.models import AuditEntry, Contribution, JournalTransaction
-from coop.services import membership as clubs
+from coop.services import clubs
 from tests.conftest import ATTR, HIDDEN, admit_by_vote, hidden_fields, key, say, snapshot
 
 ROLES = ["manager", "treasurer", "secretary", "member"]

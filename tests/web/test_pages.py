@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from coop.extensions import db
 from coop.models import User
-from coop.services import membership as clubs
+from coop.services import clubs
 from tests.conftest import admit_by_vote, key, say, snapshot
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from coop.extensions import db
 from coop.models import AuditEntry, Exchange, Listing, Membership
-from coop.services import ledger, membership, timebank
+from coop.services import clubs, ledger, timebank
 from tests.conftest import hidden_fields, key, say, snapshot
 
 TODAY = date.today()
@@ -411,7 +411,7 @@ def test_receiving_past_the_floor_is_refused_with_the_floor_and_balance(club, ma
 
 def test_the_other_member_must_be_someone_else_active_in_this_club(club, neighbour, make_browser):
     me, leaver = club.members[3], club.members[5]
-    membership.leave(leaver.id, club.club_id)
+    clubs.leave(leaver.id, club.club_id)
     browser = make_browser(me)
     form = browser.get(f"{base(club)}/exchanges/new").text
     select_html = re.search(r'<select[^>]*name="other_id"[^>]*>(.*?)</select>', form, re.S).group(1)

@@ -17,8 +17,7 @@ from sqlalchemy import select
 from coop.extensions import db
 from coop.models import Ballot, BallotVote, BallotVoter, Project, ProjectLink, Proxy
 from coop.models.base import utcnow
-from coop.services import ballots, projects, tally
-from coop.services import membership as clubs
+from coop.services import ballots, clubs, projects, tally
 from coop.services.ballots import Subject
 from coop.services.charter import charter_of
 from tests.conftest import form_values, fund_for_projects, hidden_fields, key, say, snapshot

@@ -20,7 +20,7 @@ from coop.models import (
 )
 from coop.models.base import utcnow
 from coop.services import access, rules
-from coop.services import membership as ms
+from coop.services import clubs as ms
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from tests.conftest import DEFAULT_CHARTER, at_once, key, pause_after, row_counts
