@@ -272,6 +272,13 @@ def _still_open(ballot: Ballot, now: datetime) -> None:
         raise Conflict(_l("This ballot is closed."))
 
 
+def _open_ballot(club_id: int, ballot_id: int, now: datetime) -> Ballot:
+    """The club's ballot, locked, while voting is open."""
+    ballot = _ballot(club_id, ballot_id, lock=True)
+    _still_open(ballot, now)
+    return ballot
+
+
 def _check_choices(ballot: Ballot, choices: dict[int, int], reason: str | None) -> tuple[dict[int, int], str | None]:
     """One value per option, from the method's scale; an objection needs its reason."""
     if not isinstance(choices, dict):
@@ -325,8 +332,7 @@ def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int],
     close_if_due(club_id, ballot_id, now=now)
     with unit_of_work() as session:
         member = membership_for(user_id, club_id)
-        ballot = _ballot(club_id, ballot_id, lock=True)
-        _still_open(ballot, now)
+        ballot = _open_ballot(club_id, ballot_id, now)
         choices, reason = _check_choices(ballot, choices, reason)
         me = _voter(ballot.id, member.id)
         if me is None:
@@ -371,8 +377,7 @@ def give_proxy(user_id: int, club_id: int, ballot_id: int, holder_id: int, *, no
     close_if_due(club_id, ballot_id, now=now)
     with unit_of_work() as session:
         member = membership_for(user_id, club_id)
-        ballot = _ballot(club_id, ballot_id, lock=True)
-        _still_open(ballot, now)
+        ballot = _open_ballot(club_id, ballot_id, now)
         me = _voter(ballot.id, member.id)
         if me is None:
             raise NotPermitted(_l("You joined after this ballot opened: you do not vote on it."))
@@ -402,8 +407,7 @@ def withdraw_proxy(user_id: int, club_id: int, ballot_id: int, *, now: datetime 
     close_if_due(club_id, ballot_id, now=now)
     with unit_of_work():
         member = membership_for(user_id, club_id)
-        ballot = _ballot(club_id, ballot_id, lock=True)
-        _still_open(ballot, now)
+        ballot = _open_ballot(club_id, ballot_id, now)
         given = _live_proxy(ballot.id, giver_id=member.id)
         if not given:
             raise Conflict(_l("You have not given your proxy on this ballot."))
@@ -509,8 +513,7 @@ def close_early(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
     close_if_due(club_id, ballot_id, now=now)
     with unit_of_work():
         access.manager(user_id, club_id)
-        ballot = _ballot(club_id, ballot_id, lock=True)
-        _still_open(ballot, now)
+        ballot = _open_ballot(club_id, ballot_id, now)
         taken_part = _participants(ballot.id)
         if taken_part < ballot.eligible_count:
             raise RuleViolation(_l("%(n)d eligible members have not voted yet: the ballot closes at its deadline.",
@@ -526,8 +529,7 @@ def cancel(user_id: int, club_id: int, ballot_id: int, reason: str, *, now: date
     close_if_due(club_id, ballot_id, now=now)
     with unit_of_work():
         access.manager(user_id, club_id)
-        ballot = _ballot(club_id, ballot_id, lock=True)
-        _still_open(ballot, now)
+        ballot = _open_ballot(club_id, ballot_id, now)
         move(ballot, BallotStatus.CANCELLED)
         ballot.closed_at, ballot.closed_by_id, ballot.cancel_reason = now, user_id, reason
         for option in ballot.options:

@@ -240,9 +240,7 @@ def amend_charter(user_id: int, club_id: int, values: dict[str, Any]) -> Charter
     """A new charter version with these values; manager only, while the club is forming.
 
     Once the club is active the charter changes by a unanimous ballot."""
-    unknown = set(values) - set(CHARTER_FIELDS)
-    if unknown:
-        raise InvalidInput(_l("Unknown charter setting."), field=sorted(unknown)[0])
+    _known_settings(values)
     with unit_of_work() as session:
         membership = access.manager(user_id, club_id, lock=True)
         club = membership.club
@@ -250,16 +248,7 @@ def amend_charter(user_id: int, club_id: int, values: dict[str, Any]) -> Charter
             raise RuleViolation(_l("Once the club is active, the charter changes only by a unanimous vote."),
                                 rule="R7")
         current = charter_of(club_id)
-        old = charter_values(current)
-        new = {**old, **values}
-        rules.check_charter(new)
-        active = active_count(club_id)
-        if new["max_members"] < active:
-            raise RuleViolation(
-                _l("The club already has %(count)d active members: the maximum cannot be lower.", count=active),
-                rule="R1", field="max_members")
-        if new == old:
-            raise Conflict(_l("Nothing was changed."))
+        old, new = _amended(club_id, values)
         charter = Charter(club_id=club_id, version=current.version + 1, author_id=user_id, **new)
         session.add(charter)
         club.charter_version = charter.version
@@ -520,11 +509,21 @@ def elect(club_id: int, membership_id: int, role: str, *, ballot_id: int) -> Mem
 
 
 def check_amendment(club_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """The charter with these changes: known settings, within bounds (R1–R12),
-    room for the current members; returns the settings that really change."""
-    unknown = set(changes) - set(CHARTER_FIELDS)
+    """The settings that these changes really change, once ``_amended`` accepts them."""
+    old, new = _amended(club_id, changes)
+    return {k: v for k, v in new.items() if old[k] != v}
+
+
+def _known_settings(values: dict[str, Any]) -> None:
+    unknown = set(values) - set(CHARTER_FIELDS)
     if unknown:
         raise InvalidInput(_l("Unknown charter setting."), field=sorted(unknown)[0])
+
+
+def _amended(club_id: int, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The charter in force and the one with these changes: known settings, within bounds (R1–R12), room
+    for the current members, and something really changed."""
+    _known_settings(changes)
     old = charter_values(charter_of(club_id))
     new = {**old, **changes}
     rules.check_charter(new)
@@ -533,10 +532,9 @@ def check_amendment(club_id: int, changes: dict[str, Any]) -> dict[str, Any]:
         raise RuleViolation(
             _l("The club already has %(count)d active members: the maximum cannot be lower.", count=active),
             rule="R1", field="max_members")
-    changed = {k: v for k, v in new.items() if old[k] != v}
-    if not changed:
+    if new == old:
         raise Conflict(_l("Nothing was changed."))
-    return changed
+    return old, new
 
 
 def adopt_charter(club_id: int, changes: dict[str, Any], *, ballot_id: int, author_id: int | None) -> Charter:

@@ -105,17 +105,19 @@ def _steers(member: Membership, project: Project) -> bool:
     return member.id == project.proposed_by_id or access.is_manager(member)
 
 
-def _may_steer(member: Membership, project: Project) -> None:
+def _steered(user_id: int, club_id: int, project_id: int, *, lock: bool = True) -> tuple[Membership, Project]:
+    """The acting member and the project they steer: its proposer or the manager (locked to change it)."""
+    member = membership_for(user_id, club_id)
+    project = _project(club_id, project_id, lock=lock)
     if not _steers(member, project):
         raise NotPermitted(_l("Only the member who proposed this project, or the manager, may do this."))
+    return member, project
 
 
 def update(user_id: int, club_id: int, project_id: int, values: dict[str, Any]) -> Project:
     fields = clean(values)
     with unit_of_work():
-        member = membership_for(user_id, club_id)
-        project = _project(club_id, project_id, lock=True)
-        _may_steer(member, project)
+        member, project = _steered(user_id, club_id, project_id)
         if project.status not in EDITABLE:
             raise Conflict(_l("A project cannot be changed once it is put to the vote."))
         before = {k: getattr(project, k) for k in fields}
@@ -131,9 +133,7 @@ def update(user_id: int, club_id: int, project_id: int, values: dict[str, Any]) 
 def present(user_id: int, club_id: int, project_id: int) -> Project:
     """The proposal is ready: the club can discuss it and the manager can put it to the vote."""
     with unit_of_work():
-        member = membership_for(user_id, club_id)
-        project = _project(club_id, project_id, lock=True)
-        _may_steer(member, project)
+        member, project = _steered(user_id, club_id, project_id)
         if project.status != ProjectStatus.DRAFT:
             raise Conflict(_l("Only a draft can be presented."))
         _open_club(member)
@@ -145,9 +145,7 @@ def present(user_id: int, club_id: int, project_id: int) -> Project:
 
 def withdraw(user_id: int, club_id: int, project_id: int) -> Project:
     with unit_of_work():
-        member = membership_for(user_id, club_id)
-        project = _project(club_id, project_id, lock=True)
-        _may_steer(member, project)
+        member, project = _steered(user_id, club_id, project_id)
         if project.status not in EDITABLE:
             raise Conflict(_l("A project in vote or decided cannot be withdrawn."))
         before = project.status
@@ -174,9 +172,7 @@ def project_for(user_id: int, club_id: int, project_id: int) -> Project:
 
 def project_to_edit(user_id: int, club_id: int, project_id: int) -> Project:
     """The project, for its proposer or the manager, while it may still change."""
-    member = membership_for(user_id, club_id)
-    project = _project(club_id, project_id)
-    _may_steer(member, project)
+    _member, project = _steered(user_id, club_id, project_id, lock=False)
     if project.status not in EDITABLE:
         raise Conflict(_l("A project cannot be changed once it is put to the vote."))
     return project
