@@ -25,7 +25,7 @@ from coop.models import (
 from coop.services import clubs as ms
 from coop.services import fund, ledger
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import DEFAULT_CHARTER, in_threads, key, refused
+from tests.conftest import DEFAULT_CHARTER, in_threads, key, refused, row_counts
 
 MIN = DEFAULT_CHARTER["min_monthly_contribution"]  # 7.50 a month at least …
 CAP = DEFAULT_CHARTER["max_yearly_contribution"]  # … and 5,500 a year at most (R4)
@@ -67,17 +67,13 @@ def capital(setup, user) -> int:
     return -account_balance(setup.club_id, f"capital:{mid(setup, user)}")
 
 
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
 COUNTED = (Contribution, JournalTransaction, Posting, Pledge, AuditEntry, Membership)
 
 
 def state():
     """Row counts of what pooled savings writes, every account's balance, every club's status."""
     db.session.rollback()
-    counts = {model.__name__: count(model) for model in COUNTED}
+    counts = {model.__name__: row_counts(model)[0] for model in COUNTED}
     balances = db.session.execute(select(Account.id, Account.balance).order_by(Account.id)).all()
     clubs = db.session.execute(select(Club.id, Club.status).order_by(Club.id)).all()
     return counts, balances, clubs
@@ -159,7 +155,7 @@ def test_a_change_applies_from_next_month_and_history_is_kept(club):
     assert fund.pledge_in_force(mid(club, a), date(2025, 6, 1)).id == second.id
     assert fund.pledge_in_force(mid(club, a), date(2026, 1, 1)).id == third.id
     assert [p.id for p in fund.pledge_history(a.id, club.club_id)] == [third.id, second.id, first.id]
-    assert count(Pledge) == 3
+    assert row_counts(Pledge) == (3,)
     assert fund.latest_pledge(mid(club, a)).id == third.id
 
 
@@ -210,7 +206,7 @@ def test_the_same_pledge_again_conflicts(club):
     pledge(club, a, 2000, today=date(2025, 3, 15))
     refused_and_consistent(lambda: pledge(club, a, 2000, today=date(2025, 4, 2)), Conflict)
     pledge(club, a, 2000, "quarterly", today=date(2025, 4, 2))  # another rhythm is a change
-    assert count(Pledge) == 2
+    assert row_counts(Pledge) == (2,)
 
 
 def test_pledge_by_someone_outside_the_club_not_found(club, other, make_user):
@@ -250,7 +246,7 @@ def test_contribution_posts_bank_debit_and_capital_credit(club):
     cap = ledger.find_account(club.club_id, f"capital:{mid(club, a)}").id
     assert sorted((p.account_id, p.amount) for p in txn.postings) == sorted([(bank, 2500), (cap, -2500)])
     assert (cash(club), capital(club, a)) == (2500, 2500)
-    assert (count(Contribution), count(JournalTransaction), count(Posting)) == (1, 1, 2)
+    assert row_counts(Contribution, JournalTransaction, Posting) == (1, 1, 2)
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)
                              .where(AuditEntry.action == "contribution.record")) == 1
     consistent()
@@ -587,7 +583,7 @@ def test_record_month_posts_each_line_and_skips_empty_ones(pledged):
     assert {r.received_on for r in recorded} == {date(2025, 1, 31)}
     assert cash(pledged) == 2000 + 9000 + MIN
     assert (capital(pledged, a), capital(pledged, b)) == (0, 0)
-    assert (count(Contribution), count(JournalTransaction)) == (3, 3)
+    assert row_counts(Contribution, JournalTransaction) == (3, 3)
     consistent()
 
 
@@ -1273,7 +1269,7 @@ def test_concurrent_contributions_never_pass_the_yearly_cap(app, club):
     assert len(refusals) == 1 and type(refusals[0]) is RuleViolation and refusals[0].rule == "R4", results
     assert fund.paid_in_year(member, 2025) == 530_000
     assert -account_balance(club_id, f"capital:{member}") == 530_000 == account_balance(club_id, "bank")
-    assert count(Contribution) == 2
+    assert row_counts(Contribution) == (2,)
     consistent()
 
 
@@ -1289,6 +1285,6 @@ def test_concurrent_replays_of_one_form_post_once(app, club):
     results = in_threads(app, send, send)
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == 1
-    assert (count(Contribution), count(JournalTransaction)) == (1, 1)
+    assert row_counts(Contribution, JournalTransaction) == (1, 1)
     assert -account_balance(club_id, f"capital:{member}") == 2_500
     consistent()

@@ -303,6 +303,28 @@ def test_a_file_with_only_its_header_is_refused(club, data):
     refused(lambda: confirm(club, data), InvalidInput, field="file")
 
 
+def test_a_cell_past_the_csv_readers_limit_is_refused_not_a_server_error(club):
+    """Found when the import and the bank statements came to share one reader: this was a 500."""
+    data = csv(f"{club.members[2].email},10,05/01/2026,transfer,{'x' * 200_000}")
+    for call in (lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY),
+                 lambda: confirm(club, data)):
+        err = refused(call, InvalidInput, field="file")
+        assert as_en(err.message) == en("This is not a CSV text file.")
+
+
+def test_a_file_holding_only_a_byte_order_mark_is_refused_not_a_server_error(club):
+    for call in (lambda: imports.preview(club.treasurer.id, club.club_id, b"\xef\xbb\xbf", today=TODAY),
+                 lambda: confirm(club, b"\xef\xbb\xbf")):
+        err = refused(call, InvalidInput, field="file")
+        assert as_en(err.message).startswith("The first line must name the columns; missing: member, amount, date.")
+
+
+def test_a_line_after_a_reference_over_two_lines_keeps_its_number_in_the_file(club):
+    m3, m4 = club.members[3], club.members[4]
+    data = csv(f'{m3.email},10,05/01/2026,transfer,"VIR 12\nsuite"', f"{m4.email},-1,05/01/2026,transfer,")
+    assert errors_by_line(preview(club, data)) == {2: [], 4: [en("The amount is negative.")]}
+
+
 def test_blank_lines_are_ignored_and_numbers_stay_those_of_the_file(club):
     m3, m4 = club.members[3], club.members[4]
     data = csv("", f"{m3.email},10,05/01/2026", ",,", "   ", f"{m4.email},-1,05/01/2026", "",

@@ -1,7 +1,6 @@
 """The ledger core: posting, refusals, idempotency, reversals, limits, append-only guards and concurrency."""
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from functools import partial
 
@@ -21,15 +20,11 @@ from coop.models import (
 )
 from coop.services import ledger
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, RuleViolation
-from tests.conftest import in_threads, refused, row_counts
+from tests.conftest import in_threads, key, refused, row_counts
 from tests.services.conftest import Books, books_of
 
 MONEY, TIME = Unit.MONEY, Unit.TIME
 CONTRIBUTION, EXCHANGE = TransactionKind.CONTRIBUTION, TransactionKind.EXCHANGE
-
-
-def key() -> str:
-    return uuid.uuid4().hex
 
 
 # --- Helpers ----------------------------------------------------------------------------

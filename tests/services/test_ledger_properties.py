@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import uuid
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -19,11 +18,7 @@ from coop.extensions import db
 from coop.models import AccountType, JournalTransaction, Posting, TransactionKind, Unit
 from coop.services import ledger
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, RuleViolation
-from tests.conftest import row_counts
-
-
-def key() -> str:
-    return uuid.uuid4().hex
+from tests.conftest import key, row_counts
 
 
 def a_club(make_club) -> int:

@@ -5,6 +5,7 @@ import pytest
 
 from coop.services import rules
 from coop.services.errors import InvalidInput, LimitExceeded, RuleViolation
+from tests.conftest import DEFAULT_CHARTER
 
 # --- check_charter: every setting within its bounds -----------------------------------
 
@@ -173,33 +174,7 @@ def test_charter_exchange_confirmation_is_yes_or_no(value, ok):
 
 
 def test_charter_with_every_default_passes():
-    rules.check_charter(
-        {
-            "min_members": 5,
-            "max_members": 20,
-            "officer_term_months": 12,
-            "min_monthly_contribution": 750,
-            "max_yearly_contribution": 550_000,
-            "term_years": 5,
-            "max_renewals": 1,
-            "quorum_percent": 50,
-            "threshold_investment": "majority",
-            "threshold_membership": "two_thirds",
-            "threshold_officers": "majority",
-            "threshold_charter": "unanimity",
-            "threshold_stake_sale": "unanimity",
-            "threshold_renewal": "unanimity",
-            "threshold_dissolution": "unanimity",
-            "max_proxies_per_holder": 1,
-            "project_cap_percent": 25,
-            "minority_stake_percent": 33,
-            "time_floor_minutes": -600,
-            "time_ceiling_minutes": 2400,
-            "time_warning_percent": 80,
-            "exchange_needs_confirmation": True,
-            "exchange_expiry_days": 30,
-        }
-    )
+    rules.check_charter(DEFAULT_CHARTER)
 
 
 # --- check_member_count, check_room_for_member (R1) ------------------------------------
