@@ -570,15 +570,22 @@ def withdraw(user_id: int, club_id: int, exchange_id: int) -> Exchange:
 SETTLEMENTS = ("cancel", "reverse", "keep")
 
 
+def may_settle(me: Membership, exchange: Exchange) -> bool:
+    """The manager settles disputes; the treasurer does when the manager is a party; a party never does (R8)."""
+    if exchange.party(me.id):
+        return False
+    if me.role == Role.MANAGER:
+        return True
+    return me.role == Role.TREASURER and db.session.scalar(select(Membership.id).where(
+        Membership.club_id == exchange.club_id, Membership.role == Role.MANAGER, Membership.status == MemberStatus.ACTIVE,
+        Membership.id.in_((exchange.provider_id, exchange.receiver_id)))) is not None
+
+
 def _settler(user_id: int, club_id: int, exchange: Exchange) -> Membership:
-    """The manager settles disputes; the treasurer does when the manager is a party."""
     me = access.bookkeeper(user_id, club_id)
-    manager_party = db.session.scalar(select(Membership.id).where(
-        Membership.club_id == club_id, Membership.role == Role.MANAGER, Membership.status == MemberStatus.ACTIVE,
-        Membership.id.in_((exchange.provider_id, exchange.receiver_id))))
     if exchange.party(me.id):
         raise NotPermitted(_l("You are a party to this exchange: another officer settles it."), rule="R8")
-    if me.role == Role.TREASURER and not manager_party:
+    if not may_settle(me, exchange):
         raise NotPermitted(_l("The manager settles disputes; the treasurer only when the manager is a party."))
     return me
 

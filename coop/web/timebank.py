@@ -195,12 +195,9 @@ def _exchange_page(club_id: int, exchange_id: int, status: int = 200, **submitte
     if "complete_form" not in submitted:
         complete_form.done_on.data = date.today()
         complete_form.description.data = shown.description
-    party = shown.party(me.id)
-    settler = (me.role == Role.MANAGER and not party) or (
-        me.role == Role.TREASURER and not party
-        and any(m.role == Role.MANAGER for m in (shown.provider, shown.receiver)))
     return render_template(
-        "timebank/exchange.html", exchange=shown, me=me, party=party, settler=settler,
+        "timebank/exchange.html", exchange=shown, me=me, party=shown.party(me.id),
+        settler=timebank.may_settle(me, shown),
         complete_form=complete_form, dispute_form=submitted.get("dispute_form") or DisputeForm(formdata=None),
         settle_form=submitted.get("settle_form") or SettleForm(formdata=None), action_form=EmptyForm(),
         expired=shown.expires_on is not None and shown.expires_on < date.today()), status
