@@ -86,7 +86,9 @@ def _forget_written(session: Session, rolled_back) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _written_for_good(session: Session) -> None:
-    session.info.pop(_WRITTEN, None)
+    # SQLAlchemy reports a savepoint's release as a commit too: only the outermost commit makes rows final.
+    if not session.in_nested_transaction():
+        session.info.pop(_WRITTEN, None)
 
 
 def update_now(obj: Any, **values: Any) -> None:

@@ -142,6 +142,21 @@ def test_a_posting_undone_with_its_unit_of_work_or_savepoint_leaves_nothing_behi
     assert ledger.check() == []
 
 
+def test_a_posting_before_a_released_savepoint_is_forgotten_when_its_unit_rolls_back(books):
+    """Releasing a savepoint is not the unit's commit (SQLAlchemy reports both as ``after_commit``): a
+    posting made before it must still leave the session when the whole unit of work rolls back."""
+    from coop.services.uow import unit_of_work
+
+    with pytest.raises(RuntimeError), unit_of_work():
+        before = contribute(books, 1, 500)
+        with db.session.begin_nested():
+            inside = contribute(books, 2, 700)
+        raise RuntimeError("the use case fails after its savepoint")
+    assert before not in db.session and inside not in db.session
+    assert row_counts(JournalTransaction, Posting) == (0, 0)
+    assert ledger.check() == []
+
+
 def test_rows_written_directly_follow_a_savepoint_rolled_back(books):
     """A row updated by a prepared statement inside a savepoint that rolls back is read again, not kept as
     written; a row inserted that way leaves the session; only new objects may be inserted that way."""
