@@ -500,6 +500,15 @@ def at_once(app, *calls) -> list[str]:
     return sorted(outcome(result) for result in in_threads(app, *calls))
 
 
+def english(message, **values) -> str:
+    """A message in English: a msgid with its values, a lazy string, or a refusal's message."""
+    from flask_babel import force_locale, gettext
+
+    message = getattr(message, "message", message)
+    with force_locale("en"):
+        return gettext(message, **values) if isinstance(message, str) else str(message)
+
+
 def say(message: str, **values) -> str:
     """A message as a French page shows it: translated and HTML-escaped."""
     from flask_babel import force_locale, gettext

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -12,17 +12,7 @@ from coop.services import access, lookup
 from coop.services import clubs as ms
 from coop.services.errors import NotFound, NotPermitted, _l
 from coop.services.uow import unit_of_work
-
-
-def en(message: str, **values) -> str:
-    with force_locale("en"):
-        return gettext(message, **values)
-
-
-def as_en(message) -> str:
-    with force_locale("en"):
-        return str(message)
-
+from tests.conftest import english
 
 # --- The people: each role of one club, a manager whose charter lets them record money, outsiders ------------
 
@@ -56,7 +46,7 @@ MANAGER_TOO = (NotPermitted, "Only the treasurer records money (or the manager, 
 
 
 def only(*roles: str) -> tuple[type, str]:
-    return NotPermitted, en("Only the club's %(roles)s may do this.", roles=" / ".join(roles))
+    return NotPermitted, english("Only the club's %(roles)s may do this.", roles=" / ".join(roles))
 
 
 NOT_MANAGER, NOT_OFFICER, NOT_BOOKKEEPER = only("manager"), only("manager", "secretary", "treasurer"), \
@@ -91,7 +81,7 @@ def test_each_permission_for_each_role(people, role, require, expected):
     with pytest.raises(refusal) as caught, force_locale("en"):  # the role names are read when refusing
         require(user_id, club_id)
     assert type(caught.value) is refusal
-    assert as_en(caught.value.message) == message
+    assert english(caught.value.message) == message
     assert (caught.value.rule, caught.value.field) == (None, None)
 
 
@@ -165,7 +155,7 @@ def test_the_lookup_finds_nothing_else(two_clubs, object_id, lock):
     with pytest.raises(NotFound) as caught:
         with unit_of_work():
             lookup.in_club(Membership, ours.club_id, wanted, lock=lock, missing=NO_SUCH)
-    assert as_en(caught.value.message) == "No such member."
+    assert english(caught.value.message) == "No such member."
 
 
 def test_the_locked_lookup_is_for_update_of_that_row_on_postgresql_only():

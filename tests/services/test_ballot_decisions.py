@@ -10,7 +10,6 @@ import calendar
 from datetime import date, timedelta
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from coop.extensions import db
@@ -31,7 +30,7 @@ from coop.services.ballots import Subject
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, APPROVED, NO, YES
-from tests.conftest import fund_for_projects, key, refused
+from tests.conftest import english, fund_for_projects, key, refused
 
 WEEK = timedelta(days=7)
 
@@ -50,11 +49,6 @@ def years_later(start: date, years: int) -> date:
 def fresh(model, id_):
     db.session.expire_all()
     return db.session.get(model, id_)
-
-
-def english(exc) -> str:
-    with force_locale("en"):
-        return str(exc.message)
 
 
 PROJECT = dict(description="Un projet local.", town="Die", legal_form="scop", instrument="loan",

@@ -6,7 +6,6 @@ import hashlib
 from datetime import date, timedelta
 
 import pytest
-from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
 from coop.amounts import LazyMoney
@@ -15,7 +14,7 @@ from coop.models import Account, AuditEntry, Contribution, JournalTransaction, P
 from coop.services import clubs as ms
 from coop.services import fund, imports, ledger
 from coop.services.errors import InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import DEFAULT_CHARTER, key, refused, snapshot
+from tests.conftest import DEFAULT_CHARTER, english, key, refused, snapshot
 
 TODAY = date(2026, 6, 15)
 CAP = DEFAULT_CHARTER["max_yearly_contribution"]  # 5,500 a year per member (R4)
@@ -29,20 +28,8 @@ def csv(*lines: str, header: str = HEADER, eol: str = "\n") -> bytes:
     return eol.join([header, *lines, ""]).encode()
 
 
-def en(message: str, **values) -> str:
-    """A message as the service means it, in English."""
-    with force_locale("en"):
-        return gettext(message, **values)
-
-
-def as_en(message) -> str:
-    """A lazily translated message, read in English."""
-    with force_locale("en"):
-        return str(message)
-
-
 def errors_by_line(result: imports.ImportPreview) -> dict[int, list[str]]:
-    return {line.number: [as_en(e) for e in line.errors] for line in result.lines}
+    return {line.number: [english(e) for e in line.errors] for line in result.lines}
 
 
 def preview(setup, data: bytes, *, by=None, today: date = TODAY) -> imports.ImportPreview:
@@ -101,14 +88,14 @@ def test_a_file_without_an_amount_column_is_refused(club, header):
     for call in (lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY),
                  lambda: confirm(club, data)):
         err = refused(call, InvalidInput, field="file")
-        assert as_en(err.message) == en(
+        assert english(err.message) == english(
             "The first line must name the columns; missing: %(columns)s. Expected: member, amount, date, and "
             "optionally method and reference.", columns="amount")
 
 
 def test_a_file_missing_several_columns_names_them_all(club):
     err = refused(lambda: preview(club, b"nom,prenom\nA,B\n"), InvalidInput, field="file")
-    assert "member, amount, date" in as_en(err.message)
+    assert "member, amount, date" in english(err.message)
 
 
 # --- One message per bad line --------------------------------------------------------------------------
@@ -145,20 +132,20 @@ def test_every_bad_line_gets_exactly_one_message_and_nothing_is_written(club):
     cap = LazyMoney(CAP, "EUR")
     assert errors_by_line(result) == {
         2: [],
-        3: [en("The amount is negative.")],
-        4: [en("No member of the club has the email “%(email)s”.", email="nobody@example.org")],
+        3: [english("The amount is negative.")],
+        4: [english("No member of the club has the email “%(email)s”.", email="nobody@example.org")],
         5: [],
-        6: [en("Duplicate of line %(n)d.", n=5)],
-        7: [en("The date is not a date such as 31/01/2026.")],
-        8: [en("The date is not a date such as 31/01/2026.")],
-        9: [en("The date is in the future.")],
+        6: [english("Duplicate of line %(n)d.", n=5)],
+        7: [english("The date is not a date such as 31/01/2026.")],
+        8: [english("The date is not a date such as 31/01/2026.")],
+        9: [english("The date is in the future.")],
         10: [],
-        11: [en("Over the yearly cap of %(cap)s for %(name)s (R4).", cap=cap, name=m3_name)],
+        11: [english("Over the yearly cap of %(cap)s for %(name)s (R4).", cap=cap, name=m3_name)],
         12: [],
         13: [],
-        14: [en("Over the yearly cap of %(cap)s for %(name)s (R4).", cap=cap, name=manager.name)],
-        15: [en("The amount is ambiguous: write thousands with a space.")],
-        16: [en("%(name)s is not an active member (R4).", name=m2_name)],
+        14: [english("Over the yearly cap of %(cap)s for %(name)s (R4).", cap=cap, name=manager.name)],
+        15: [english("The amount is ambiguous: write thousands with a space.")],
+        16: [english("%(name)s is not an active member (R4).", name=m2_name)],
         17: [],
     }
     assert result.error_count == 10
@@ -167,7 +154,7 @@ def test_every_bad_line_gets_exactly_one_message_and_nothing_is_written(club):
     assert good == {2: 3000, 5: 1200, 10: 30_000, 12: 300_000, 13: 250_000, 17: 123_456}
 
     err = refused(lambda: confirm(club, data), InvalidInput, field="file")
-    assert as_en(err.message) == en(
+    assert english(err.message) == english(
         "The file has %(n)d lines with errors: correct them and preview it again.", n=10)
     assert count(AuditEntry, AuditEntry.action == "contribution.import") == 0
     consistent()
@@ -187,7 +174,7 @@ def test_every_bad_line_gets_exactly_one_message_and_nothing_is_written(club):
 def test_each_kind_of_bad_amount(club, amount, message):
     data = csv(f"{club.members[3].email};{amount};05/01/2026", header="member;amount;date")
     result = preview(club, data)
-    assert errors_by_line(result) == {2: [en(message)]}
+    assert errors_by_line(result) == {2: [english(message)]}
     refused(lambda: confirm(club, data), InvalidInput, field="file")
 
 
@@ -195,18 +182,18 @@ def test_each_kind_of_bad_amount(club, amount, message):
                                   "05/13/2026", "5 janvier 2026"])
 def test_each_kind_of_bad_date(club, text):
     result = preview(club, csv(f"{club.members[3].email},10,{text}", header="member,amount,date"))
-    assert errors_by_line(result) == {2: [en("The date is not a date such as 31/01/2026.")]}
+    assert errors_by_line(result) == {2: [english("The date is not a date such as 31/01/2026.")]}
 
 
 def test_today_is_accepted_and_tomorrow_is_not(club):
     email = club.members[3].email
     result = preview(club, csv(f"{email},10,15/06/2026", f"{email},10,16/06/2026", header="member,amount,date"))
-    assert errors_by_line(result) == {2: [], 3: [en("The date is in the future.")]}
+    assert errors_by_line(result) == {2: [], 3: [english("The date is in the future.")]}
 
 
 def test_an_unknown_method_is_one_message(club):
     result = preview(club, csv(f"{club.members[3].email},10,05/01/2026,paypal,X"))
-    assert errors_by_line(result) == {2: [en("Unknown method: use transfer, cheque or cash.")]}
+    assert errors_by_line(result) == {2: [english("Unknown method: use transfer, cheque or cash.")]}
 
 
 def test_the_cap_counts_only_the_same_calendar_year(club):
@@ -217,7 +204,7 @@ def test_the_cap_counts_only_the_same_calendar_year(club):
                                header="member,amount,date"))
     assert errors_by_line(result) == {
         2: [],
-        3: [en("Over the yearly cap of %(cap)s for %(name)s (R4).", cap=LazyMoney(CAP, "EUR"), name=m3.name)],
+        3: [english("Over the yearly cap of %(cap)s for %(name)s (R4).", cap=LazyMoney(CAP, "EUR"), name=m3.name)],
     }
 
 
@@ -284,7 +271,7 @@ def test_a_file_that_is_not_utf8_is_refused(club):
     for call in (lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY),
                  lambda: confirm(club, data)):
         err = refused(call, InvalidInput, field="file")
-        assert as_en(err.message) == en("Save the file as UTF-8 text (CSV UTF-8) and try again.")
+        assert english(err.message) == english("Save the file as UTF-8 text (CSV UTF-8) and try again.")
 
 
 @pytest.mark.parametrize("data", [b"", b"   ", b"\r\n\r\n"], ids=["nothing", "spaces", "blank lines"])
@@ -292,14 +279,14 @@ def test_an_empty_file_is_refused(club, data):
     for call in (lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY),
                  lambda: confirm(club, data)):
         err = refused(call, InvalidInput, field="file")
-        assert as_en(err.message) == en("The file is empty.")
+        assert english(err.message) == english("The file is empty.")
 
 
 @pytest.mark.parametrize("data", [b"member,amount,date\n", b"member,amount,date", b"member;amount;date\n\n;;\n"],
                          ids=["header", "header without newline", "header and blank lines"])
 def test_a_file_with_only_its_header_is_refused(club, data):
     err = refused(lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY), InvalidInput, field="file")
-    assert as_en(err.message) == en("The file has no line to import.")
+    assert english(err.message) == english("The file has no line to import.")
     refused(lambda: confirm(club, data), InvalidInput, field="file")
 
 
@@ -309,20 +296,20 @@ def test_a_cell_past_the_csv_readers_limit_is_refused_not_a_server_error(club):
     for call in (lambda: imports.preview(club.treasurer.id, club.club_id, data, today=TODAY),
                  lambda: confirm(club, data)):
         err = refused(call, InvalidInput, field="file")
-        assert as_en(err.message) == en("This is not a CSV text file.")
+        assert english(err.message) == english("This is not a CSV text file.")
 
 
 def test_a_file_holding_only_a_byte_order_mark_is_refused_not_a_server_error(club):
     for call in (lambda: imports.preview(club.treasurer.id, club.club_id, b"\xef\xbb\xbf", today=TODAY),
                  lambda: confirm(club, b"\xef\xbb\xbf")):
         err = refused(call, InvalidInput, field="file")
-        assert as_en(err.message).startswith("The first line must name the columns; missing: member, amount, date.")
+        assert english(err.message).startswith("The first line must name the columns; missing: member, amount, date.")
 
 
 def test_a_line_after_a_reference_over_two_lines_keeps_its_number_in_the_file(club):
     m3, m4 = club.members[3], club.members[4]
     data = csv(f'{m3.email},10,05/01/2026,transfer,"VIR 12\nsuite"', f"{m4.email},-1,05/01/2026,transfer,")
-    assert errors_by_line(preview(club, data)) == {2: [], 4: [en("The amount is negative.")]}
+    assert errors_by_line(preview(club, data)) == {2: [], 4: [english("The amount is negative.")]}
 
 
 def test_blank_lines_are_ignored_and_numbers_stay_those_of_the_file(club):
@@ -330,7 +317,7 @@ def test_blank_lines_are_ignored_and_numbers_stay_those_of_the_file(club):
     data = csv("", f"{m3.email},10,05/01/2026", ",,", "   ", f"{m4.email},-1,05/01/2026", "",
                header="member,amount,date")
     result = preview(club, data)
-    assert errors_by_line(result) == {3: [], 6: [en("The amount is negative.")]}
+    assert errors_by_line(result) == {3: [], 6: [english("The amount is negative.")]}
     fixed = data.replace(b"-1,", b"1,")
     outcome = confirm(club, fixed)
     assert (outcome.created, outcome.skipped) == (2, 0)
@@ -428,7 +415,7 @@ def test_importing_a_file_again_after_a_member_left_skips_their_recorded_lines(c
 
     with_new_line = csv(f"{m4.email},30,06/01/2026,transfer,R3")
     refused = preview(club, with_new_line)
-    assert [as_en(e) for e in refused.lines[0].errors] == [en("%(name)s is not an active member (R4).", name=m4.name)]
+    assert [english(e) for e in refused.lines[0].errors] == [english("%(name)s is not an active member (R4).", name=m4.name)]
 
 
 def test_a_line_without_its_optional_columns_is_fine(club):
@@ -451,7 +438,7 @@ def test_a_contribution_recorded_by_form_counts_toward_the_cap_of_an_import(club
     db.session.rollback()
     over = csv(f"{m3.email},1.01,05/02/2026", header="member,amount,date")
     assert errors_by_line(preview(club, over)) == {
-        2: [en("Over the yearly cap of %(cap)s for %(name)s (R4).", cap=LazyMoney(CAP, "EUR"), name=m3.name)]}
+        2: [english("Over the yearly cap of %(cap)s for %(name)s (R4).", cap=LazyMoney(CAP, "EUR"), name=m3.name)]}
     refused(lambda: confirm(club, over), InvalidInput, field="file")
     outcome = confirm(club, csv(f"{m3.email},1.00,05/02/2026", header="member,amount,date"))
     assert outcome.created == 1
@@ -488,7 +475,7 @@ def test_another_clubs_members_are_unknown(club, make_club):
     other = make_club(5)
     email = other.members[3].email
     result = preview(club, GOOD.format(email=email).encode())
-    assert errors_by_line(result) == {2: [en("No member of the club has the email “%(email)s”.", email=email)]}
+    assert errors_by_line(result) == {2: [english("No member of the club has the email “%(email)s”.", email=email)]}
 
 
 def test_a_club_being_dissolved_takes_no_import(club):

@@ -9,7 +9,6 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from coop import csvfile
@@ -30,7 +29,7 @@ from coop.services import clubs as ms
 from coop.services import fund, ledger, reconcile
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.reconcile import Columns, parse_cents, parse_day, read_table
-from tests.conftest import key, snapshot
+from tests.conftest import english, key, snapshot
 
 D = date(2025, 3, 10)  # the days of most tests: in the past, one calendar year (R4 cap per year)
 COLS = Columns(date=0, amount=1, label=2)  # "Date;Montant;Libellé", day first, decimal comma
@@ -80,11 +79,6 @@ def line_on(club_id: int, on: date, amount: int) -> BankLine:
 def bank_balance(club_id: int) -> int:
     db.session.rollback()
     return ledger.find_account(club_id, "bank").balance
-
-
-def english(err) -> str:
-    with force_locale("en"):
-        return str(err.message)
 
 
 # --- parse_day ---------------------------------------------------------------------------------------------------
