@@ -31,7 +31,7 @@ def scene(live_app):
     """An active club with money, an open ballot on a project, an offer and an exchange to confirm."""
     from coop.extensions import db
     from coop.models.base import utcnow
-    from coop.services import access, auth, ballots, clubs, fund, projects, timebank
+    from coop.services import access, auth, ballots, clubs, fund, investments, projects, tally, timebank
 
     tag = uuid.uuid4().hex[:6]
     key = lambda: uuid.uuid4().hex  # noqa: E731
@@ -63,8 +63,29 @@ def scene(live_app):
         exchange = timebank.record_exchange(users[3].id, club.id, other_id=mid[users[2].id], direction="given",
                                             minutes=90, done_on=date.today(), description="Vélo réparé",
                                             form_key=key())
+        # A second project, voted and paid out as a loan: the investment pages have something to show.
+        bakery = projects.propose(users[2].id, club.id, {
+            "name": "Fournil des Trois Becs", "description": "Un fournil bio.", "town": "Saillans",
+            "legal_form": "sarl", "instrument": "loan", "amount_requested": 200_000, "stake_hundredths": None,
+            "holder_name": "Paul", "holder_contact": "paul@example.org"}, form_key=key())
+        projects.present(users[2].id, club.id, bakery.id)
+        vote = ballots.open_ballot(users[0].id, club.id, kind="funding", method="yes_no",
+                                   closes_at=utcnow() + timedelta(days=7),
+                                   subject=ballots.Subject(project_ids=[bakery.id]), form_key=key())
+        option = vote.options[0].id
+        for user in users:
+            ballots.vote(user.id, club.id, vote.id, choices={option: tally.YES})
+        ballots.close_early(users[0].id, club.id, vote.id)
+        loan = investments.record_investment(users[1].id, club.id, bakery.id, mentor_id=mid[users[3].id],
+                                             form_key=key())
+        payment = investments.enter_payment(users[1].id, club.id, loan.id, amount=200_000, paid_on=date.today(),
+                                            form_key=key())
+        investments.approve_payment(users[0].id, club.id, payment.id)
+        investments.set_loan_terms(users[1].id, club.id, loan.id, rate_basis_points=250, term_periods=24,
+                                   frequency="monthly", first_due_on=date.today() + timedelta(days=30))
         out = {"club": club.id, "project": project.id, "ballot": ballot.id, "listing": listing.id,
-               "exchange": exchange.id, "member": users[2].email, "treasurer": users[1].email}
+               "exchange": exchange.id, "member": users[2].email, "treasurer": users[1].email,
+               "investment": loan.id}
         db.session.remove()
         db.engine.dispose()
     return out
@@ -113,16 +134,50 @@ def test_no_serious_accessibility_violation_on_the_main_pages(live_server, new_p
     assert not found, "\n".join(f"{path}: {p}" for path, problems in found.items() for p in problems)
 
 
-def test_pages_fit_a_375_pixel_phone_in_french(live_server, new_page, scene):
+#: Links a crawl does not follow: downloads, and what ends the visit.
+NOT_PAGES = (".csv", "/logout", "/language")
+#: Enough for every page a member or a treasurer can reach in the scene (each listing, exchange, ballot …).
+MOST_PAGES = 120
+
+
+def crawl(page, base: str, start: list[str]) -> list[str]:
+    """Every page of this site reachable by links from ``start``, as the logged-in person sees them."""
+    seen, queue, visited = set(start), list(start), []
+    while queue and len(visited) < MOST_PAGES:
+        path = queue.pop(0)
+        response = page.goto(base + path)
+        if response is None or response.status != 200 or "text/html" not in response.headers.get("content-type", ""):
+            continue
+        visited.append(path)
+        links = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))")
+        for link in links:
+            link = link.split("#", 1)[0]
+            if link.startswith("/") and not link.startswith("//") and link not in seen \
+                    and not any(word in link for word in NOT_PAGES):
+                seen.add(link)
+                queue.append(link)
+    return visited
+
+
+@pytest.mark.parametrize("who", ["member", "treasurer"])
+def test_every_page_a_member_or_a_treasurer_reaches_fits_a_375_pixel_phone(live_server, new_page, scene, who):
+    """Found by following the links (not a list): a new page is measured as soon as a page links to it."""
     page = new_page(locale="fr-FR", width=375, height=812)
-    log_in(page, live_server, scene["member"])
+    log_in(page, live_server, scene[who])
+    visited = crawl(page, live_server, ["/", f"/clubs/{scene['club']}/"])
+    assert f"/clubs/{scene['club']}/investments/{scene['investment']}" in visited
     too_wide = {}
-    for path in member_pages(scene):
+    for path in visited:
         page.goto(live_server + path)
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > 375:
             too_wide[path] = (width, page.evaluate(WIDEST))
     assert not too_wide, f"pages wider than the phone: {too_wide}"
+
+
+def test_the_french_home_page_at_375_pixels(live_server, new_page, scene):
+    page = new_page(locale="fr-FR", width=375, height=812)
+    log_in(page, live_server, scene["member"])
     page.goto(live_server + f"/clubs/{scene['club']}/")
     assert page.locator("html").get_attribute("lang") == "fr"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
