@@ -36,6 +36,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    from . import ratelimit  # noqa: F401  (registers the entraide+db:// store before the limiter picks its store)
+
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

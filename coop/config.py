@@ -62,9 +62,13 @@ class Config:
     ARGON2_PARALLELISM = 2
 
     # Rate limits
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    #: Counted in the application's database, so that every worker and machine count together (coop/ratelimit.py);
+    #: a Redis or Memcached URL works too.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "entraide+db://")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
+    #: wrong passwords for one account, from any address (a botnet guessing one member's password)
+    RATELIMIT_LOGIN_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "10 per minute;50 per hour")
     RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "20 per hour")
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "5 per minute;20 per hour")
     RATELIMIT_EXCHANGE = os.environ.get("RATELIMIT_EXCHANGE", "30 per minute;300 per day")
@@ -112,6 +116,7 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1
     RATELIMIT_LOGIN = "1000 per minute"
+    RATELIMIT_LOGIN_ACCOUNT = "1000 per minute"
     RATELIMIT_REGISTER = "1000 per minute"
     RATELIMIT_RESET = "1000 per minute"
     RATELIMIT_EXCHANGE = "1000 per minute"

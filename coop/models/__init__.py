@@ -34,7 +34,7 @@ from .invest import (
 )
 from .ledger import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
 from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
-from .user import PasswordReset, User
+from .user import PasswordReset, RateCount, User
 from .vote import (
     Ballot,
     BallotCount,
@@ -115,5 +115,6 @@ __all__ = [
     "TransactionKind",
     "Unit",
     "UsedFormKey",
+    "RateCount",
     "User",
 ]

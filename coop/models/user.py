@@ -52,3 +52,15 @@ class PasswordReset(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class RateCount(db.Model):
+    """One rate limit's count for one key (an address, a person, an account) in its current window: kept in
+    the database so that every worker and every machine counts together (``coop/ratelimit.py``)."""
+
+    __tablename__ = "rate_count"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int]
+    #: when the window ends, in seconds since the epoch
+    expires_at: Mapped[float]

@@ -18,6 +18,19 @@ def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
+def _account_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_ACCOUNT"]
+
+
+def _account_tried() -> str:
+    """The account a login names: wrong passwords are counted per account too, whatever the address."""
+    return "account:" + (request.form.get("email") or "").strip().casefold()[:254]
+
+
+def _refused(response) -> bool:
+    return response.status_code == 401
+
+
 def _register_limit() -> str:
     return current_app.config["RATELIMIT_REGISTER"]
 
@@ -47,6 +60,7 @@ def register():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_tried, deduct_when=_refused)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
