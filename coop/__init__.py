@@ -3,6 +3,7 @@ decisions on local projects, time credits, a double-entry ledger)."""
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
@@ -27,6 +28,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     )
     app.config.from_object(config_class)
     _secret_key(app)
+    _addresses(app)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -66,6 +68,20 @@ def _secret_key(app: Flask) -> None:
     if app.config.get("PRODUCTION"):
         raise RuntimeError("SECRET_KEY must be set in the environment in production.")
     app.config["SECRET_KEY"] = local_secret_key()
+
+
+def _addresses(app: Flask) -> None:
+    """Where links in mail point, and which hosts are served: never what a request's Host header says."""
+    base_url = app.config.get("BASE_URL")
+    if not base_url:
+        if app.config.get("PRODUCTION"):
+            raise RuntimeError("BASE_URL must be set in the environment in production (the address members use).")
+        base_url = app.config["BASE_URL"] = "http://127.0.0.1:5000"
+    if app.config.get("TRUSTED_HOSTS") is None:
+        if app.config.get("PRODUCTION"):
+            app.config["TRUSTED_HOSTS"] = [urlsplit(base_url).hostname]
+        else:
+            app.config["TRUSTED_HOSTS"] = ["127.0.0.1", "localhost"]
 
 
 def select_locale() -> str | None:

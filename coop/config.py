@@ -2,7 +2,7 @@
 
 Local use needs nothing: SQLite in ``instance/`` and a secret key generated
 there on first run. Production (``COOP_ENV=production``) refuses to start
-without ``SECRET_KEY`` and ``DATABASE_URL``.
+without ``SECRET_KEY``, ``DATABASE_URL`` and ``BASE_URL``.
 """
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def _database_url() -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def _hosts(text: str) -> list[str] | None:
+    hosts = [host.strip() for host in text.split(",") if host.strip()]
+    return hosts or None
 
 
 def local_secret_key() -> str:
@@ -89,14 +94,19 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Entraide <entraide@localhost>")
     MAIL_TIMEOUT = 10
-    #: where the links in mail point (the address members use to reach Entraide)
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    #: where every link in mail points (the address members use to reach Entraide), never the request's
+    #: Host header; required in production, http://127.0.0.1:5000 locally (create_app)
+    BASE_URL = os.environ.get("BASE_URL", "")
     PASSWORD_RESET_MINUTES = 60
+    REGISTRATION_LINK_HOURS = 24
 
     #: Reverse proxies in front of the app (TLS terminator, load balancer):
     #: their X-Forwarded-* headers are trusted, so HTTPS and client addresses
     #: (rate limits) are seen right.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
+    #: Flask's own setting: a request for any other host is refused (400). Comma-separated in the environment;
+    #: unset, it is 127.0.0.1 and localhost locally, BASE_URL's host in production (create_app).
+    TRUSTED_HOSTS = _hosts(os.environ.get("TRUSTED_HOSTS", ""))
 
 
 class ProductionConfig(Config):
@@ -111,6 +121,8 @@ class TestConfig(Config):
     # bandit: a key for the test configuration only.
     SECRET_KEY = "test-only-not-secret"  # nosec B105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
+    BASE_URL = "http://localhost"  # the test client's host
+    TRUSTED_HOSTS = ["localhost", "127.0.0.1"]
     # Cheap hashes keep the suite fast; production parameters are tested separately.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8

@@ -6,10 +6,12 @@ Services call ``later(kind, id)``; the message is built and sent once their unit
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
+from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, render_template, url_for
+from flask import after_this_request, current_app, has_request_context, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -35,31 +37,62 @@ def suppressed():
 
 def later(kind: str, object_id: int) -> None:
     """Send notification ``kind`` about ``object_id`` once the current unit of work has committed."""
+    send_later(HANDLERS[kind], object_id)
+
+
+def send_later(handler: Callable[..., None], *args) -> None:
+    """``handler(*args)`` once the current unit of work has committed; during a request, once its answer has
+    gone out (``_after_answer``)."""
     if _suppressed.get():
         return
-    handler = HANDLERS[kind]
-    after_commit(lambda: _safely(handler, object_id))
+    after_commit(lambda: _after_answer(handler, *args))
 
 
-def _safely(handler, object_id: int) -> None:
+def _after_answer(handler: Callable[..., None], *args) -> None:
+    """Outside a request (commands, jobs, services called directly): now. In a request: when the server closes
+    the response, after sending it, in an application context of its own. So the page never waits for the
+    mail server, and an answer that mails someone takes the time of one that mails nobody (a reset asked for
+    an unknown address, a registration with an address already used)."""
+    if not has_request_context():
+        _safely(handler, *args)
+        return
+    app = current_app._get_current_object()
+
+    def send() -> None:
+        with app.app_context():
+            _safely(handler, *args)
+
+    @after_this_request
+    def when_answered(response):
+        response.call_on_close(send)
+        return response
+
+
+def _safely(handler, *args) -> None:
     try:
-        handler(object_id)
+        handler(*args)
     except Exception:  # noqa: BLE001 - a notification never undoes what was recorded
-        current_app.logger.exception("Notification %s for %s failed", handler.__name__, object_id)
+        # The first value only: what it is about (an id, an address), never a reset token.
+        current_app.logger.exception("Notification %s for %s failed", handler.__name__, args[0] if args else "")
 
 
 def link(endpoint: str, **values) -> str:
-    """An absolute link for a message: the request's own address, else BASE_URL (commands, jobs)."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        return url_for(endpoint, _external=True, **values)
+    """An absolute link for a message, always under BASE_URL: never the request's Host header, which whoever
+    sends the request chooses (a reset link mailed to evil.example would hand over the account)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path.rstrip("/") or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def _send(user: User, subject, template: str, /, **context) -> bool:
     """``subject`` is a lazy string: it is translated here, in the recipient's language."""
-    with force_locale(user.language or "fr"):
-        return mail.send(user.email, str(subject), render_template(f"mail/{template}.txt", user=user, **context))
+    return _send_to(user.email, user.language, subject, template, user=user, **context)
+
+
+def _send_to(address: str, language: str | None, subject, template: str, /, **context) -> bool:
+    """A message to an address that may have no account yet, in ``language``."""
+    with force_locale(language or "fr"):
+        return mail.send(address, str(subject), render_template(f"mail/{template}.txt", **context))
 
 
 def ballot_opened(ballot_id: int) -> None:
@@ -98,6 +131,18 @@ def password_reset(user_id: int, token: str) -> None:
     user = db.session.get(User, user_id)
     _send(user, _l("Choose a new password"), "password_reset", url=link("auth.reset_password", token=token),
           minutes=current_app.config["PASSWORD_RESET_MINUTES"])
+
+
+def registration_link(email: str, language: str, token: str) -> None:
+    hours = current_app.config["REGISTRATION_LINK_HOURS"]
+    _send_to(email, language, _l("Finish creating your Entraide account"), "registration_link",
+             url=link("auth.finish_registration", token=token), hours=hours)
+
+
+def registration_attempted(user_id: int) -> None:
+    user = db.session.get(User, user_id)
+    _send(user, _l("Someone tried to register with your address"), "registration_attempted",
+          login_url=link("auth.login"), reset_url=link("auth.request_reset"))
 
 
 HANDLERS = {

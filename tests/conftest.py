@@ -274,9 +274,11 @@ class OwnContextClient(FlaskClient):
     """Each request in its own application context, as under a real server:
     a fresh ``g`` (Flask-Login caches the user there) and database session.
     Afterwards the test's own session starts a new transaction, so it reads
-    what the request wrote."""
+    what the request wrote. The body is read in full and the response closed before ``open`` returns, as a
+    server does once it has sent the answer (mail is sent then: ``notify.send_later``)."""
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         db.session.rollback()

@@ -11,8 +11,15 @@ LANGUAGE_CHOICES = [SelectChoice("fr", "Français"), SelectChoice("en", "English
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
+    """The first step: the address, to which the link that finishes the registration is mailed."""
+
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=EMAIL_MAX), Email()])
+
+
+class FinishRegistrationForm(FlaskForm):
+    """The second step, from the link in the mail."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
     )

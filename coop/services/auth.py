@@ -5,14 +5,18 @@ Passwords are hashed with argon2id. The login cookie carries the user's
 old cookie stops working everywhere."""
 from __future__ import annotations
 
+import gzip
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +26,7 @@ from ..models import PasswordReset, User
 from ..models.base import utcnow
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, _l
-from .uow import after_commit, unit_of_work
+from .uow import unit_of_work
 from .validate import one_line
 
 NAME_MAX = 120
@@ -59,11 +63,38 @@ def normalise_email(email: str) -> str:
     return checked.normalized.lower()
 
 
-def _check_password(password: str, field: str = "password") -> None:
+COMMON_PASSWORDS = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
+#: Parts of a name or an email address shorter than this are too common to refuse a password for.
+PERSONAL_MIN = 3
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The 20,000 most used passwords (coop/data/README.md says where the list comes from)."""
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as fh:
+        return frozenset(line.strip() for line in fh if line.strip())
+
+
+def _letters(text: str) -> str:
+    """Only the letters and digits, case folded: "Camille.Durand" and "camille durand" are one guess."""
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def _check_password(password: str, field: str = "password", *, name: str = "", email: str = "") -> None:
+    """Long enough, not among the most used, and without the person's name or address: an attacker tries
+    those first."""
     if not isinstance(password, str) or len(password) < PASSWORD_MIN:
         raise InvalidInput(_l("Use at least %(n)d characters.", n=PASSWORD_MIN), field=field)
     if len(password) > PASSWORD_MAX:
         raise InvalidInput(_l("Use at most %(n)d characters.", n=PASSWORD_MAX), field=field)
+    if password.strip().lower() in _common_passwords():
+        raise InvalidInput(_l("The most used passwords are tried first: this one is among them. Choose another."),
+                           field=field)
+    personal = [_letters(email.rpartition("@")[0]), _letters(name), *(_letters(w) for w in name.split())]
+    typed = _letters(password)
+    if any(len(part) >= PERSONAL_MIN and part in typed for part in personal):
+        raise InvalidInput(_l("A password must not contain your name or your email address: they are tried first. "
+                              "Choose another."), field=field)
 
 
 def _check_name(name: str) -> str:
@@ -81,7 +112,7 @@ def _check_language(language: str) -> str:
 def register(name: str, email: str, password: str, language: str) -> User:
     name = _check_name(name)
     email = normalise_email(email)
-    _check_password(password)
+    _check_password(password, name=name, email=email)
     language = _check_language(language)
     password_hash = hash_password(password)  # slow: outside the write lock
     with unit_of_work() as session:
@@ -95,6 +126,52 @@ def register(name: str, email: str, password: str, language: str) -> User:
             raise Conflict(_l("An account already uses this email address."), field="email") from None
         record(user.id, None, "user.register", user, after={"email": email, "language": language})
         return user
+
+
+# --- Registration through a link mailed to the address ----------------------------------------------------------
+
+
+def _registration_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="coop.register")
+
+
+def request_registration(email: str, language: str) -> None:
+    """The first step of registering: mail the address. A new address gets a link to finish creating the
+    account; the owner of an existing account is told that someone tried to register with it. The answer and
+    the database are the same either way (nothing is written), so nobody learns who has an account."""
+    email = normalise_email(email)
+    language = _check_language(language)
+    with unit_of_work() as session:
+        owner = session.scalar(select(User.id).where(User.email == email))
+        if owner is not None:
+            notify.send_later(notify.registration_attempted, owner)
+        else:
+            notify.send_later(notify.registration_link, email, language, _registration_signer().dumps(email))
+
+
+def registration_email(token: object) -> str:
+    """The address a registration link was mailed to, while the link works: signed, not expired, and no
+    account made with it yet."""
+    invalid = NotFound(_l("This link is not valid any more: start again from the registration form."))
+    if not isinstance(token, str) or not 20 <= len(token) <= 500:
+        raise invalid
+    hours = current_app.config["REGISTRATION_LINK_HOURS"]
+    try:
+        email = _registration_signer().loads(token, max_age=hours * 3600)
+    except BadData:
+        raise invalid from None
+    if not isinstance(email, str) or db.session.scalar(select(User.id).where(User.email == email)):
+        raise invalid
+    return email
+
+
+def finish_registration(token: str, name: str, password: str, language: str) -> User:
+    """The second step: the address is proved by the link; create the account."""
+    email = registration_email(token)
+    try:
+        return register(name, email, password, language)
+    except Conflict:  # the same link used twice at the same moment
+        raise NotFound(_l("This link is not valid any more: start again from the registration form.")) from None
 
 
 # A real hash to verify against when the email is unknown, so that both
@@ -163,6 +240,7 @@ def change_password(user_id: int, current: str, new: str) -> User:
             raise NotPermitted(_l("Your current password is not right."), field="current_password") from None
         if current == new:
             raise InvalidInput(_l("Choose a password different from the current one."), field="new_password")
+        _check_password(new, field="new_password", name=user.name, email=user.email)
         user.password_hash = hash_password(new)
         user.password_changed_at = utcnow()
         user.session_token = _new_token()
@@ -209,8 +287,7 @@ def request_reset(email: str) -> None:
         session.add(reset)
         session.flush()
         record(user.id, None, "user.request_reset", reset)
-        user_id = user.id
-        after_commit(lambda: notify.password_reset(user_id, token))
+        notify.send_later(notify.password_reset, user.id, token)
 
 
 def _reset(token: object, *, lock: bool = False) -> PasswordReset:
@@ -237,6 +314,7 @@ def reset_password(token: str, new: str) -> User:
     with unit_of_work() as session:
         reset = _reset(token, lock=True)
         user = session.get(User, reset.user_id)
+        _check_password(new, field="new_password", name=user.name, email=user.email)
         reset.used_at = utcnow()
         user.password_hash = hash_password(new)
         user.password_changed_at = reset.used_at

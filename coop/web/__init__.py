@@ -5,7 +5,7 @@ from flask import Flask, abort, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .. import amounts, labels
@@ -84,6 +84,8 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         db.session.rollback()
+        if isinstance(err, SecurityError):  # a host not in TRUSTED_HOSTS: no page links can be built for it
+            return _("The request could not be understood."), 400, {"Content-Type": "text/plain; charset=utf-8"}
         messages = {
             400: _("The request could not be understood."),
             403: _("You may not do this."),

@@ -2,11 +2,20 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
-from ..forms.auth import LoginForm, NotificationsForm, PasswordForm, RegisterForm, ResetForm, ResetRequestForm
+from ..forms.auth import (
+    FinishRegistrationForm,
+    LoginForm,
+    NotificationsForm,
+    PasswordForm,
+    RegisterForm,
+    ResetForm,
+    ResetRequestForm,
+)
 from ..services import auth
 from .handling import attempt, render_form
 from .main import safe_next
@@ -42,20 +51,38 @@ def _reset_limit() -> str:
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_register_limit, methods=["POST"])
 def register():
+    """Step one: the address. The same answer whether it has an account or not (docs/security.md)."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
+    if form.validate_on_submit():
+        done = attempt(form, lambda: auth.request_registration(form.email.data, str(get_locale() or "fr")) or True)
+        if done:
+            flash(_("We have sent a message to this address to finish creating your account. Open the link in it "
+                    "within %(hours)d hours.", hours=current_app.config["REGISTRATION_LINK_HOURS"]), "info")
+            return redirect(url_for("main.index"))
+    return render_form("auth/register.html", form)
+
+
+@bp.route("/register/<token>", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def finish_registration(token: str):
+    """Step two, from the link in the mail: name, password, language; then the new member is logged in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    email = auth.registration_email(token)
+    form = FinishRegistrationForm()
     if request.method == "GET":
         form.language.data = session.get("language") or request.accept_languages.best_match(("fr", "en")) or "fr"
     if form.validate_on_submit():
-        user = attempt(form, lambda: auth.register(form.name.data, form.email.data, form.password.data,
-                                                   form.language.data))
+        user = attempt(form, lambda: auth.finish_registration(token, form.name.data, form.password.data,
+                                                              form.language.data))
         if user is not None:
             session.clear()
             login_user(user)
             flash(_("Welcome to Entraide, %(name)s.", name=user.name), "success")
             return redirect(url_for("main.index"))
-    return render_form("auth/register.html", form)
+    return render_form("auth/finish_registration.html", form, email=email)
 
 
 @bp.route("/login", methods=["GET", "POST"])

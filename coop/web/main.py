@@ -33,8 +33,9 @@ def switch_language():
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path on this site: never an open redirect, never a control character (a CR LF would split the
+    Location header: werkzeug refuses it with a 500, after the login was done)."""
+    if target and target.isprintable() and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and len(target) <= 2000:
             return target

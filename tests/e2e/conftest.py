@@ -4,6 +4,7 @@ driven by Playwright. Without Chromium or Playwright the journeys skip
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+
+from tests.smtp import Inbox, free_port
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -34,6 +38,9 @@ SERVE_FROM = (
     "from flask.cli import main; sys.argv = ['flask', *sys.argv[2:]]; main()"
 )
 
+#: The live server's outgoing mail.
+INBOX = Inbox()
+
 #: What the running server uses, for journeys that prepare their club through the services.
 LIVE: dict[str, str] = {}
 
@@ -54,12 +61,19 @@ def _free_port() -> int:
 def live_server(tmp_path_factory):
     """`flask db upgrade` then `flask run` on a free port, with its own instance folder."""
     instance = tmp_path_factory.mktemp("instance")
+    port = _free_port()
+    # Registration finishes from a link in a mail: the server's mail arrives here (``register``).
+    mail = Controller(INBOX, hostname="127.0.0.1", port=free_port())
+    mail.start()
     env = {
         **os.environ,
         "FLASK_APP": "coop:create_app",
         "COOP_INSTANCE_PATH": str(instance),
         "DATABASE_URL": f"sqlite:///{instance / 'e2e.sqlite'}",
         "SECRET_KEY": "e2e-only",
+        "BASE_URL": f"http://127.0.0.1:{port}",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(mail.port),
         # Every journey registers and logs its people in from 127.0.0.1: room for all of them (the limits
         # themselves are tested in tests/web).
         "RATELIMIT_REGISTER": "500 per hour",
@@ -69,7 +83,6 @@ def live_server(tmp_path_factory):
     LIVE["database_url"] = env["DATABASE_URL"]
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    port = _free_port()
     log = open(instance / "server.log", "w")
     # The server keeps the tests' clock (tests/conftest.py moves it to the start of today), so
     # that the pages and the services the journeys call agree on the day even across midnight.
@@ -91,6 +104,7 @@ def live_server(tmp_path_factory):
     server.terminate()
     server.wait(timeout=10)
     log.close()
+    mail.stop()
 
 
 @pytest.fixture(scope="session")
@@ -147,16 +161,27 @@ def pytest_runtest_makereport(item, call):
 PASSWORD = "un mot de passe solide"
 
 
-def register(page, base: str, name: str, email: str, password: str = PASSWORD) -> None:
-    """Create an account through the French registration form."""
+def register(page, base: str, name: str, email: str, password: str = PASSWORD, language: str | None = None) -> None:
+    """Create an account: the address on the registration form, then the rest on the page of the link mailed to
+    it (the mail leaves after the answer: wait for it). Fields by name, so in either language."""
     page.goto(base + "/account/register")
-    page.get_by_label("Nom", exact=True).fill(name)
-    page.get_by_label("Adresse courriel").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(password)
-    page.get_by_label("Confirmer le mot de passe").fill(password)
+    page.locator("input[name=email]").fill(email)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    deadline = time.monotonic() + 10
+    while not (links := [link for mail in INBOX.to(email)
+                         for link in re.findall(r"^(http://\S+/account/register/\S+)$", mail.body, re.M)]):
+        assert time.monotonic() < deadline, f"no registration link was mailed to {email}"
+        time.sleep(0.1)
+    page.goto(links[-1])
+    page.locator("input[name=name]").fill(name)
+    page.locator("input[name=password]").fill(password)
+    page.locator("input[name=confirm]").fill(password)
+    if language:
+        page.locator("select[name=language]").select_option(language)
     # Wait for the answer: a busy machine hashes slowly, and the next goto would cut the request short.
     with page.expect_navigation():
-        page.get_by_role("button", name="Créer mon compte").click()
+        page.locator("main form button[type=submit]").click()
 
 
 def log_in(page, base: str, email: str, password: str = PASSWORD) -> None:

@@ -10,7 +10,7 @@ from coop.extensions import db
 from coop.models import AuditEntry, User
 from coop.services import auth
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from tests.conftest import PASSWORD, at_once, pause_after, row_counts
+from tests.conftest import PASSWORD, at_once, english, pause_after, refused, row_counts
 
 
 def audit_actions(user_id: int) -> list[str]:
@@ -105,13 +105,49 @@ def test_register_refuses_bad_input_and_writes_nothing(app, name, email, passwor
     ("name", "password"),
     [
         pytest.param("x" * 120, PASSWORD, id="name of 120 characters"),
-        pytest.param("Camille", "x" * 10, id="password of 10"),
+        pytest.param("Camille", "kq7#vw2!zp", id="password of 10"),  # "x" * 10 is a common password
         pytest.param("Camille", "x" * 200, id="password of 200"),
     ],
 )
 def test_register_accepts_values_at_their_limits(app, name, password):
     user = auth.register(name, "limits@example.org", password, "en")
     assert auth.authenticate("limits@example.org", password).id == user.id
+
+
+# --- Weak passwords (issue 15) ------------------------------------------------------------------------------------
+
+COMMON = "The most used passwords are tried first: this one is among them. Choose another."
+PERSONAL = "A password must not contain your name or your email address: they are tried first. Choose another."
+
+
+@pytest.mark.parametrize("password", ["1234567890", "qwertyuiop", "Password123", " iloveyou12 ", "1q2w3e4r5t"])
+def test_register_refuses_a_password_among_the_most_used_and_says_why(app, password):
+    error = refused(lambda: auth.register("Camille", "camille@example.org", password, "fr"), InvalidInput,
+                    field="password")
+    assert english(error) == english(COMMON)
+
+
+@pytest.mark.parametrize(("name", "email", "password"), [
+    ("Camille Durand", "cd@example.org", "camille2024!!"),
+    ("Camille Durand", "cd@example.org", "mon nom est DURAND"),
+    ("Camille Durand", "cd@example.org", "camilledurand"),
+    ("Zoé", "camille.durand@example.org", "Camille.Durand-1985"),
+    ("Zoé", "kiwi@example.org", "j'aime le kiwi vert"),
+], ids=["first name", "last name", "whole name", "email's name", "short email's name"])
+def test_register_refuses_a_password_with_the_persons_name_or_email_in_it(app, name, email, password):
+    error = refused(lambda: auth.register(name, email, password, "fr"), InvalidInput, field="password")
+    assert english(error) == english(PERSONAL)
+
+
+def test_a_name_too_short_to_guess_from_does_not_refuse_a_password(app):
+    user = auth.register("Al Bo", "al@example.org", "albatros du bocage", "fr")
+    assert auth.authenticate("al@example.org", "albatros du bocage").id == user.id
+
+
+def test_a_new_password_is_checked_the_same_way_when_changed_or_reset(app, make_user):
+    user = make_user(name="Camille Durand")
+    refused(lambda: auth.change_password(user.id, PASSWORD, "qwertyuiop"), InvalidInput, field="new_password")
+    refused(lambda: auth.change_password(user.id, PASSWORD, "durand durand"), InvalidInput, field="new_password")
 
 
 def test_register_is_audited(app):

@@ -13,9 +13,10 @@ import email.policy
 import hashlib
 import logging
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
+import time_machine
 from flask_babel import force_locale, format_date, gettext
 from sqlalchemy import func, select, text
 
@@ -293,9 +294,10 @@ def test_one_persons_request_leaves_anothers_link_working(app, inbox, make_user)
     assert auth.authenticate(bruno.email, NEW_PASSWORD).id == bruno.id
 
 
-@pytest.mark.parametrize("password", ["", "court", "123456789", "x" * 201, None])
+@pytest.mark.parametrize("password", ["", "court", "123456789", "x" * 201, None, "qwertyuiop", "camille durand"])
 def test_a_password_too_short_or_too_long_is_refused_and_the_link_still_works(app, inbox, make_user, password):
-    user = make_user()
+    """Also one of the most used, and one with the person's name (issue 15)."""
+    user = make_user(name="Camille Durand")
     auth.request_reset(user.email)
     token = token_of(inbox.mail[0].body)
 
@@ -317,6 +319,71 @@ def test_a_made_up_token_is_not_found(app, make_user, token):
     with pytest.raises(NotFound):
         auth.reset_password(token, NEW_PASSWORD)
     assert snapshot() == before
+
+
+# --- Registration (issue 15) ------------------------------------------------------------------------------------
+
+
+def registration_token_of(body: str) -> str:
+    found = re.findall(r"/account/register/([A-Za-z0-9_.-]+)$", body, re.M)
+    assert len(found) == 1, body
+    return found[0]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_new_address_is_mailed_a_link_that_finishes_the_registration(app, inbox, language):
+    before = snapshot()
+    assert auth.request_registration(" Zoe@Example.ORG ", language) is None
+    assert snapshot() == before
+
+    [sent] = inbox.mail
+    assert sent.rcpt_tos == ("zoe@example.org",)
+    assert sent.subject == say_in(language, "Finish creating your Entraide account")
+    token = registration_token_of(sent.body)
+    assert f"{base_url(app)}/account/register/{token}\n" in sent.body
+    assert say_in(language, "To finish creating your Entraide account, open this link within %(hours)d hours and "
+                            "choose your name and password:", hours=24) in sent.body
+    assert auth.registration_email(token) == "zoe@example.org"
+
+    user = auth.finish_registration(token, "Zoé", NEW_PASSWORD, "en")
+    assert (user.email, user.name, user.language) == ("zoe@example.org", "Zoé", "en")
+    with pytest.raises(NotFound):  # one account per link
+        auth.finish_registration(token, "Zoé encore", NEW_PASSWORD, "en")
+
+
+def test_an_address_with_an_account_writes_nothing_and_mails_its_owner_a_warning(app, inbox, make_user):
+    owner = make_user(language="en")
+    before = snapshot()
+    assert auth.request_registration(owner.email.upper(), "fr") is None
+    assert snapshot() == before
+
+    [sent] = inbox.mail
+    assert sent.rcpt_tos == (owner.email,)
+    assert sent.subject == say_in("en", "Someone tried to register with your address")
+    assert sent.body.startswith(say_in("en", "Hello %(name)s,", name=owner.name))
+    assert f"{base_url(app)}/account/reset\n" in sent.body
+    assert "/account/register/" not in sent.body
+
+
+def test_a_registration_link_is_refused_when_forged_or_expired(app, inbox, monkeypatch):
+    auth.request_registration("zoe@example.org", "fr")
+    token = registration_token_of(inbox.mail[0].body)
+    forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    for bad in (forged, "", None, "x" * 501):
+        with pytest.raises(NotFound):
+            auth.registration_email(bad)
+    with time_machine.travel(datetime.now() + timedelta(hours=24, seconds=1)):
+        with pytest.raises(NotFound):
+            auth.registration_email(token)
+    assert auth.registration_email(token) == "zoe@example.org"
+
+
+def test_registration_refuses_a_malformed_address_or_language_and_mails_nothing(app, inbox):
+    for address, language, field in (("not-an-email", "fr", "email"), ("zoe@example.org", "de", "language")):
+        with pytest.raises(InvalidInput) as refusal:
+            auth.request_registration(address, language)
+        assert refusal.value.field == field
+    assert inbox.mail == []
 
 
 # --- Notification settings ------------------------------------------------------------------------------------------

@@ -66,3 +66,39 @@ def test_without_a_trusted_proxy_forwarded_headers_are_ignored(tmp_path, monkeyp
     direct = type("Direct", (config.Config,), {"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     response = create_app(direct).test_client().get("/healthz", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in response.headers
+
+
+# --- Where links point, and which hosts are served (issue 15) ---------------------------------------------------
+
+
+def _app(tmp_path, monkeypatch, base=config.Config, **settings):
+    monkeypatch.setattr(config, "INSTANCE", tmp_path)
+    return create_app(type("Custom", (base,), {"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://", **settings}))
+
+
+def test_production_refuses_to_start_without_a_base_url(tmp_path, monkeypatch):
+    with pytest.raises(RuntimeError, match="BASE_URL"):
+        _app(tmp_path, monkeypatch, config.ProductionConfig, BASE_URL="")
+
+
+def test_production_serves_only_the_host_of_its_base_url_unless_told_otherwise(tmp_path, monkeypatch):
+    app = _app(tmp_path, monkeypatch, config.ProductionConfig, BASE_URL="https://entraide.example/", TRUSTED_HOSTS=None)
+    assert app.config["TRUSTED_HOSTS"] == ["entraide.example"]
+    client = app.test_client()
+    assert client.get("/healthz", base_url="https://entraide.example").status_code == 200
+    assert client.get("/healthz", base_url="https://evil.example").status_code == 400
+
+
+def test_locally_only_127_0_0_1_and_localhost_are_served(tmp_path, monkeypatch):
+    client = _app(tmp_path, monkeypatch).test_client()
+    assert client.get("/healthz", base_url="http://127.0.0.1:5000").status_code == 200
+    assert client.get("/healthz", base_url="http://localhost").status_code == 200
+    assert client.get("/healthz", base_url="http://evil.example").status_code == 400
+
+
+def test_a_forwarded_host_counts_only_through_a_trusted_proxy_and_must_be_trusted_too(tmp_path, monkeypatch):
+    direct = _app(tmp_path, monkeypatch).test_client()
+    assert direct.get("/healthz", headers={"X-Forwarded-Host": "evil.example"}).status_code == 200  # ignored
+    proxied = _app(tmp_path, monkeypatch, TRUSTED_PROXIES=1).test_client()
+    assert proxied.get("/healthz", headers={"X-Forwarded-Host": "localhost"}).status_code == 200
+    assert proxied.get("/healthz", headers={"X-Forwarded-Host": "evil.example"}).status_code == 400

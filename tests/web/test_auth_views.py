@@ -1,14 +1,20 @@
 """Accounts through the browser: register, log in and out, change password, rate limits, language."""
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
 import pytest
+import time_machine
 from flask_babel import force_locale, gettext
 from markupsafe import escape
 from sqlalchemy import func, select
 
+from coop import mail
 from coop.extensions import db
 from coop.models import User
-from tests.conftest import PASSWORD, say
+from tests.conftest import PASSWORD, Browser, form_values, say, snapshot
+from tests.smtp import smtp_server
 
 
 def user_count() -> int:
@@ -28,15 +34,57 @@ def is_logged_in(client) -> bool:
     return response.status_code == 200
 
 
-GOOD = {"name": "Alice Martin", "email": "alice@example.org", "password": "un mot de passe sûr",
-        "confirm": "un mot de passe sûr", "language": "fr"}
+GOOD = {"name": "Alice Martin", "password": "un mot de passe sûr", "confirm": "un mot de passe sûr", "language": "fr"}
+EMAIL = "alice@example.org"
+SENT = ("We have sent a message to this address to finish creating your account. Open the link in it within "
+        "%(hours)d hours.")
+
+
+@pytest.fixture
+def inbox(app):
+    with smtp_server(app) as box:
+        yield box
+
+
+def flashes(page: str) -> list[str]:
+    return re.findall(r'<p class="flash [a-z]+" role="[a-z]+">(.*?)</p>', page, re.S)
+
+
+def link_to_finish(inbox, email: str) -> str:
+    """The path of the one registration link mailed to ``email``."""
+    [sent] = inbox.to(email)
+    found = re.findall(r"^http://localhost(/account/register/[A-Za-z0-9_.-]+)$", sent.body, re.M)
+    assert len(found) == 1, sent.body
+    return found[0]
+
+
+def register(browser, inbox, email: str = EMAIL, **values):
+    """Both steps: the address, then the rest from the link in the mail."""
+    assert browser.submit("/account/register", {"email": email}).status_code == 302
+    return browser.submit(link_to_finish(inbox, email.strip().lower()), {**GOOD, **values})
 
 
 # --- Register ------------------------------------------------------------------------------
 
 
-def test_register_logs_the_new_member_in(browser):
-    response = browser.submit("/account/register", GOOD)
+def test_registering_mails_a_link_and_the_link_creates_the_account_and_logs_in(browser, inbox):
+    before = snapshot()
+    response = browser.submit("/account/register", {"email": EMAIL})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert flashes(browser.get("/").text) == [say(SENT, hours=24)]
+    assert snapshot() == before  # nothing yet: the address is not proved
+    [sent] = inbox.mail
+    assert sent.rcpt_tos == (EMAIL,)
+    assert sent.subject == say("Finish creating your Entraide account")
+    path = link_to_finish(inbox, EMAIL)
+    page = browser.get(path)
+    assert page.status_code == 200
+    assert EMAIL in page.text
+    assert set(form_values(page.text)) == {"name", "password", "confirm", "language"}
+
+    response = browser.submit(path, GOOD)
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
@@ -44,29 +92,79 @@ def test_register_logs_the_new_member_in(browser):
     assert say("Welcome to Entraide, %(name)s.", name="Alice Martin") in home.text
     assert say("My clubs") in home.text
     assert is_logged_in(browser.client)
-    user = stored_user("alice@example.org")
+    user = stored_user(EMAIL)
     assert user is not None and user.name == "Alice Martin" and user.language == "fr"
+    # The link made one account: used again, it is dead.
+    assert browser.client.get(path).status_code == 302  # logged in: sent home
+    assert Browser(browser.client.application.test_client()).get(path).status_code == 404
 
 
-def test_register_stores_the_email_in_lower_case(browser):
-    response = browser.submit("/account/register", {**GOOD, "email": "Alice.Martin@Example.ORG"})
+def test_register_stores_the_email_in_lower_case(browser, inbox):
+    response = register(browser, inbox, "Alice.Martin@Example.ORG")
 
     assert response.status_code == 302
     assert stored_user("alice.martin@example.org") is not None
 
 
-def test_an_email_already_used_in_another_case_is_refused_next_to_the_email(browser, make_user):
-    make_user(email="alice@example.org")
-    before = user_count()
+def test_an_address_already_used_gets_the_same_answer_and_its_owner_a_warning(app, inbox, make_user):
+    """Issue 15: the page said "An account already uses this email address" (who has an account leaked)."""
+    owner = make_user(email=EMAIL, language="en")
 
-    response = browser.submit("/account/register", {**GOOD, "email": "ALICE@Example.org"})
+    def answer(email):
+        browser = Browser(app.test_client())
+        response = browser.submit("/account/register", {"email": email})
+        return browser, (response.status_code, response.headers.get("Location"), flashes(browser.get("/").text))
 
-    # A Conflict (409), the status the error hierarchy gives to "already there".
-    assert response.status_code == 409
-    assert 'id="email-error"' in response.text
-    assert say("An account already uses this email address.") in response.text
-    assert user_count() == before
+    _, fresh = answer("nouvelle@example.org")
+    before = snapshot()
+    browser, used = answer("ALICE@Example.org")
+
+    assert used == fresh == (302, "/", [say(SENT, hours=24)])
+    assert snapshot() == before
     assert not is_logged_in(browser.client)
+    [warning] = inbox.to(EMAIL)
+    with force_locale("en"):
+        assert warning.subject == gettext("Someone tried to register with your address")
+        assert warning.body.startswith(gettext("Hello %(name)s,", name=owner.name))
+    assert "http://localhost/account/login\n" in warning.body
+    assert "http://localhost/account/reset\n" in warning.body
+    assert "/account/register/" not in warning.body
+
+
+def test_no_mail_leaves_before_the_answer(app, browser, inbox, make_user, monkeypatch):
+    """Issue 15: the mail was sent within the request, so an address with an account answered later. Now the
+    message leaves once the response is sent and closed, for either kind of address."""
+    make_user(email=EMAIL)
+    events = []
+    served = app.wsgi_app
+
+    def watched(environ, start_response):
+        body = served(environ, start_response)
+        try:
+            yield from body
+            events.append("answered")
+        finally:
+            body.close()
+
+    sending = mail.send
+    monkeypatch.setattr(app, "wsgi_app", watched)
+    monkeypatch.setattr(mail, "send", lambda *args: events.append("mail") or sending(*args))
+    for email in (EMAIL, "nouvelle@example.org"):
+        browser.submit("/account/register", {"email": email})
+    assert events == ["answered", "answered", "mail"] * 2  # each: the form, then the answer, then the mail
+    assert len(inbox.mail) == 2
+
+
+@pytest.mark.parametrize("email", ["", "not-an-email", "alice@", "alice@example"])
+def test_register_refuses_a_bad_address_next_to_it_and_mails_nothing(browser, inbox, email):
+    before = snapshot()
+
+    response = browser.submit("/account/register", {"email": email})
+
+    assert response.status_code == 400
+    assert 'id="email-error"' in response.text
+    assert snapshot() == before
+    assert inbox.mail == []
 
 
 @pytest.mark.parametrize(
@@ -75,37 +173,58 @@ def test_an_email_already_used_in_another_case_is_refused_next_to_the_email(brow
         ("name", "", "name", None),
         ("name", "   ", "name", None),
         ("name", "x" * 121, "name", None),
-        ("email", "", "email", None),
-        ("email", "not-an-email", "email", None),
-        ("email", "alice@", "email", None),
-        ("email", "alice@example", "email", None),
         ("password", "", "password", None),
         ("password", "short", "password", None),
+        ("password", "qwertyuiop", "password",
+         "The most used passwords are tried first: this one is among them. Choose another."),
+        ("password", "alice la grande", "password",
+         "A password must not contain your name or your email address: they are tried first. Choose another."),
         ("confirm", "", "confirm", None),
         ("confirm", "un autre mot de passe", "confirm", "The two passwords differ."),
         ("language", "de", "language", None),
         ("language", "", "language", None),
     ],
-    ids=["empty name", "blank name", "name of 121 characters", "empty email", "malformed email",
-         "email without domain", "email without dot", "empty password", "short password", "empty confirmation",
-         "mismatched confirmation", "unknown language", "no language"],
+    ids=["empty name", "blank name", "name of 121 characters", "empty password", "short password",
+         "common password", "password with the name", "empty confirmation", "mismatched confirmation",
+         "unknown language", "no language"],
 )
-def test_register_refuses_bad_input_next_to_the_field_and_writes_nothing(browser, field, value, error_field,
-                                                                          message):
-    before = user_count()
+def test_finishing_refuses_bad_input_next_to_the_field_and_writes_nothing(browser, inbox, field, value, error_field,
+                                                                         message):
+    browser.submit("/account/register", {"email": EMAIL})
+    path = link_to_finish(inbox, EMAIL)
+    values = {**GOOD, field: value}
+    if field == "password":
+        values["confirm"] = value
+    before = snapshot()
 
-    response = browser.submit("/account/register", {**GOOD, field: value})
+    response = browser.submit(path, values)
 
     assert response.status_code == 400
     assert f'id="{error_field}-error"' in response.text
     if message:
         assert say(message) in response.text
-    assert user_count() == before
+    assert snapshot() == before
     assert not is_logged_in(browser.client)
+    assert browser.get(path).status_code == 200  # the link still works
 
 
-def test_a_name_of_120_characters_is_accepted(browser):
-    response = browser.submit("/account/register", {**GOOD, "name": "x" * 120})
+@pytest.mark.parametrize("token", ["abc", "x" * 60, "x" * 600])
+def test_a_made_up_registration_link_is_not_found(browser, token):
+    page = browser.get(f"/account/register/{token}")
+    assert page.status_code == 404
+    assert say("This link is not valid any more: start again from the registration form.") in page.text
+
+
+def test_a_registration_link_expires_after_the_hours_set(app, browser, inbox):
+    browser.submit("/account/register", {"email": EMAIL})
+    path = link_to_finish(inbox, EMAIL)
+    with time_machine.travel(datetime.now() + timedelta(hours=24, seconds=1)):
+        assert browser.get(path).status_code == 404
+    assert browser.get(path).status_code == 200
+
+
+def test_a_name_of_120_characters_is_accepted(browser, inbox):
+    response = register(browser, inbox, name="x" * 120)
 
     assert response.status_code == 302
 
@@ -168,6 +287,21 @@ def test_login_follows_next_only_to_a_path_of_this_site(browser, make_user, targ
 
     assert response.status_code == 302
     assert response.headers["Location"] == landing
+
+
+@pytest.mark.parametrize("target", ["/x%0D%0ASet-Cookie:%20a=b", "/x%0AX:1", "/x%09y", "/x%7F", "/x%E2%80%A8y"],
+                         ids=["CRLF", "LF", "tab", "DEL", "line separator"])
+def test_a_next_with_control_characters_logs_in_and_goes_home(browser, make_user, target):
+    """Issue 15: a CR LF in ``next`` was a 500 ("Nothing was saved") after logging the person in."""
+    user = make_user()
+
+    response = browser.submit(f"/account/login?next={target}", {"email": user.email, "password": PASSWORD},
+                              page="/account/login")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert "Set-Cookie" not in response.headers.get("Location", "")
+    assert is_logged_in(browser.client)
 
 
 def test_anonymous_visitors_are_sent_to_login_and_back(browser, make_user):
@@ -289,11 +423,10 @@ def test_registering_is_rate_limited(app, browser):
     app.config["RATELIMIT_REGISTER"] = "2 per minute"
 
     for n in range(2):
-        assert browser.submit("/account/register", {**GOOD, "email": f"bad{n}"}).status_code == 400
+        assert browser.submit("/account/register", {"email": f"bad{n}"}).status_code == 400
 
-    response = browser.submit("/account/register", GOOD)
+    response = browser.submit("/account/register", {"email": EMAIL})
     assert response.status_code == 429
-    assert stored_user(GOOD["email"]) is None
 
 
 # --- Language ------------------------------------------------------------------------------------

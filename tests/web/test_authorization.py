@@ -93,6 +93,8 @@ RULES: dict[str, Rule] = {
     "main.health": Rule(get=public()),
     "main.switch_language": Rule(post=public(400)),  # no language chosen
     "auth.register": Rule(get=logged_in(302, anonymous=200), post=logged_in(302, anonymous=400)),
+    "auth.finish_registration": Rule(get=logged_in(302, anonymous=200), post=logged_in(302, anonymous=400),
+                                     ids={"token": "registration"}),  # a live link: the form asks for the rest
     "auth.login": Rule(get=logged_in(302, anonymous=200), post=logged_in(302, anonymous=400)),
     "auth.logout": Rule(post=logged_in(302), acts=True),
     "auth.change_password": Rule(get=logged_in(), post=logged_in(400)),
@@ -267,6 +269,9 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     sent = {}
     monkeypatch.setattr(notify, "password_reset", lambda user_id, token: sent.setdefault("token", token))
     auth.request_reset(make_user().email)
+    monkeypatch.setattr(notify, "registration_link", lambda email, language, token: sent.setdefault("registration",
+                                                                                                      token))
+    auth.request_registration("nouvelle.venue@example.org", "fr")
     ids = {
         "club_id": c, "project_id": draft.id, "approved_project": approved_project, "ballot_id": ballot.id,
         "investment_id": investment.id, "payment_id": payment.id, "contribution_id": contribution.id,
@@ -274,7 +279,7 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
         "membership_id": mid(member), "member": mid(member), "other": mid(other), "leaver": mid(leaver),
         "pending": pending.id, "invitation_id": invitation.id, "listing_id": listing.id,
         "exchange_id": exchange.id, "line_id": line, "assertion_id": assertion.id, "kind": "funding",
-        "token": sent["token"], "code": code,
+        "token": sent["token"], "registration": sent["registration"], "code": code,
     }
     db.session.rollback()
     outsider = make_club(1, treasurer=False, activate=False).manager  # a manager, of another club
@@ -325,7 +330,8 @@ def test_every_route_has_a_rule_and_every_rule_a_route(app):
         assert ("GET" in methods) == (spec.get is not None), endpoint
         assert ("POST" in methods) == (spec.post is not None), endpoint
         assert set(spec.get or ROLES) == set(ROLES) and set(spec.post or ROLES) == set(ROLES), endpoint
-        assert set(spec.ids.values()) <= {"pending", "other", "leaver", "member", "approved_project"}, endpoint
+        assert set(spec.ids.values()) <= {"pending", "other", "leaver", "member", "approved_project",
+                                          "registration"}, endpoint
 
 
 def test_every_page_answers_each_visitor_as_its_rule_says(app, world):

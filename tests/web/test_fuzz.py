@@ -156,6 +156,7 @@ F = auth_forms
 FUZZ: dict[str, Fuzz] = {
     "main.switch_language": Fuzz("anonymous", (F.LanguageForm,), {"next": "text"}),
     "auth.register": Fuzz("anonymous", (F.RegisterForm,)),
+    "auth.finish_registration": Fuzz("anonymous", (F.FinishRegistrationForm,), ids={"token": "registration"}),
     "auth.login": Fuzz("anonymous", (F.LoginForm,)),
     "auth.logout": Fuzz("outsider", last=True),
     "auth.change_password": Fuzz("outsider", (F.PasswordForm,)),

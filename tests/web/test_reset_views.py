@@ -13,6 +13,7 @@ import pytest
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
+from coop import mail
 from coop.extensions import db
 from coop.models import AuditEntry, Contribution, Exchange, PasswordReset, User
 from coop.models.base import utcnow
@@ -145,6 +146,52 @@ def test_only_the_sha256_of_the_link_is_stored(browser, inbox, make_user):
     assert not [v for v in values if token in v]
     [reset] = db.session.scalars(select(PasswordReset)).all()
     assert reset.token_hash == hashlib.sha256(token.encode()).hexdigest()
+
+
+def test_a_request_for_an_unknown_host_is_refused_and_mails_nothing(app, client, inbox, make_user):
+    """Issue 15: a POST with ``Host: evil.example`` mailed a genuine link to http://evil.example/account/reset/…"""
+    user = make_user()
+    app.config["WTF_CSRF_ENABLED"] = False  # only the host is wrong
+    before = snapshot()
+    assert client.get("/account/reset", base_url="http://evil.example").status_code == 400
+    response = client.post("/account/reset", data={"email": user.email}, base_url="http://evil.example")
+    assert response.status_code == 400
+    assert snapshot() == before
+    assert inbox.mail == []
+
+
+def test_the_link_in_the_mail_starts_with_the_configured_base_url_whatever_the_request_said(app, browser, inbox,
+                                                                                              make_user):
+    app.config["BASE_URL"] = "https://entraide.example/"
+    user = make_user()
+    assert browser.client.get("/account/reset", base_url="http://127.0.0.1:5000").status_code == 200
+    ask(browser, user.email)
+    [sent] = inbox.mail
+    assert re.search(r"^https://entraide\.example/account/reset/[A-Za-z0-9_-]+$", sent.body, re.M), sent.body
+    assert "localhost" not in sent.body
+
+
+def test_the_link_leaves_only_after_the_answer(app, browser, inbox, make_user, monkeypatch):
+    """Issue 15: the mail was sent within the request, so a known address answered later than an unknown one.
+    Now it leaves once the response is sent and closed (no timing here: the order of events)."""
+    user = make_user()
+    events = []
+    served = app.wsgi_app
+
+    def watched(environ, start_response):
+        body = served(environ, start_response)
+        try:
+            yield from body
+            events.append("answered")
+        finally:
+            body.close()
+
+    sending = mail.send
+    monkeypatch.setattr(app, "wsgi_app", watched)
+    monkeypatch.setattr(mail, "send", lambda *args: events.append("mail") or sending(*args))
+    assert ask(browser, user.email).status_code == 302
+    assert events == ["answered", "answered", "mail"]  # the form, the answer, then the mail
+    assert len(inbox.mail) == 1
 
 
 # --- Using the link -------------------------------------------------------------------------------------------------
