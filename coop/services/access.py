@@ -5,12 +5,15 @@ Every service asks here. Someone who is not an active member of a club gets
 without the permission gets ``NotPermitted``, always with the same message."""
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 
+from flask_babel import format_date
 from sqlalchemy import bindparam, select
 
 from ..extensions import db
-from ..models import OFFICER_ROLES, Club, Membership, MemberStatus, Role
+from ..models import OFFICER_ROLES, Club, ClubStatus, Membership, MemberStatus, Role
+from . import rules
 from .charter import charter_of
 from .errors import NotFound, NotPermitted, _l
 from .uow import is_postgresql
@@ -36,7 +39,11 @@ def membership_for(user_id: int, club_id: int, *, roles: set[Role] | None = None
     membership = db.session.scalar(_active_member(), {"club": club_id, "user": user_id})
     if membership is None:
         raise NotFound(_l("No such club."))
-    if roles and membership.role not in roles:
+    if roles and role_of(membership) not in roles:
+        if membership.role in roles:  # the office, but not its powers any more (R3)
+            raise NotPermitted(_l("Your term as %(role)s ended on %(end)s: until the club holds an election, you act "
+                                  "as a member.", role=_role_names({membership.role}),
+                                  end=format_date(membership.role_until, "medium")), rule="R3")
         raise NotPermitted(_l("Only the club's %(roles)s may do this.", roles=_role_names(roles)))
     return membership
 
@@ -60,22 +67,59 @@ def lock_club(club_id: int) -> None:
         db.session.execute(select(Club.id).where(Club.id == club_id).with_for_update())
 
 
+# --- Dates: the club's term (R5) and an officer's (R3) -------------------------------------------
+
+
+def club_status(club: Club, *, today: date | None = None) -> str:
+    """The club's status today: past its term an active club is in management, recorded or not yet (R5).
+    Every rule that depends on the term asks here rather than reading ``club.status``."""
+    return rules.status_on(club.status, club.term_ends_on, today or date.today())
+
+
+def in_office(member: Membership, *, today: date | None = None) -> bool:
+    """An officer within their term (R3). Terms run once the club is active: a forming club elects nobody,
+    and activation starts its officers' terms."""
+    if rules.in_office(member.role_until, today or date.today()):
+        return True
+    return member.club.status == ClubStatus.FORMING
+
+
+def role_of(member: Membership, *, today: date | None = None) -> Role:
+    """The role whose powers the member holds today: an officer past their term is a plain member (R3)."""
+    if member.role == Role.MEMBER or in_office(member, today=today):
+        return Role(member.role)
+    return Role.MEMBER
+
+
+def may_call_election(member: Membership, *, today: date | None = None) -> bool:
+    """Who opens an election ballot: the manager, even past their term (the one power that outlives it, so the
+    club can always elect), and, once the manager's term is over, any active member, so that a manager who
+    does not call the election cannot keep the club from holding it (R3)."""
+    if member.role == Role.MANAGER:
+        return True
+    holder = db.session.scalar(select(Membership).where(
+        Membership.club_id == member.club_id, Membership.status == MemberStatus.ACTIVE,
+        Membership.role == Role.MANAGER))
+    return holder is None or not in_office(holder, today=today)
+
+
 # --- Permissions: a predicate on a membership, and the acting member who has it --------------
 
 
 def is_manager(member: Membership) -> bool:
-    return member.role == Role.MANAGER
+    return role_of(member) == Role.MANAGER
 
 
 def is_bookkeeper(member: Membership) -> bool:
-    return member.role in BOOKKEEPERS
+    return role_of(member) in BOOKKEEPERS
 
 
 def may_record_money(member: Membership) -> bool:
     """The treasurer; the manager too where the charter says so."""
-    if member.role == Role.TREASURER:
+    role = role_of(member)
+    if role == Role.TREASURER:
         return True
-    return member.role == Role.MANAGER and charter_of(member.club_id).manager_records_money
+    return role == Role.MANAGER and charter_of(member.club_id).manager_records_money
 
 
 def manager(user_id: int, club_id: int, *, lock: bool = False) -> Membership:

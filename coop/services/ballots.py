@@ -141,14 +141,16 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
     if not isinstance(secret, bool):
         raise InvalidInput(_l("Choose yes or no."), field="secret")
     with unit_of_work() as session:
-        manager = access.manager(user_id, club_id, lock=True)
-        club = manager.club
-        if club.status == ClubStatus.IN_MANAGEMENT and kind in NOT_IN_MANAGEMENT:
+        club = _opener(user_id, club_id, kind, lock=True).club
+        status = access.club_status(club, today=now.date())  # the term ends on its date, recorded or not (R5)
+        if status == ClubStatus.IN_MANAGEMENT and kind in NOT_IN_MANAGEMENT:
             raise RuleViolation(_l("The club is past its term: it takes no new investments and no new members."),
                                 rule="R5")
-        if club.status not in (ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT):
+        if status not in (ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT):
             raise Conflict(_l("Members vote once the club is active, and until it dissolves."))
         charter = charter_of(club_id)
+        if kind == BallotKind.FUNDING:  # below the minimum, only admission and dissolution bring a way out (R1)
+            rules.check_enough_members(clubs.active_count(club_id), charter.min_members)
         threshold = getattr(charter, THRESHOLD_OF[kind])
         ballot = Ballot(club_id=club_id, kind=kind, method=method, title=title, details=details, secret=secret,
                         opened_by_id=user_id, opened_at=now, closes_at=closes_at, charter_version=charter.version,
@@ -178,6 +180,16 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
             "charter_version": charter.version})
         notify.later("ballot_opened", ballot.id)
         return ballot
+
+
+def _opener(user_id: int, club_id: int, kind: str, *, lock: bool = False) -> Membership:
+    """The manager opens ballots. An election may also be opened by a manager past their term, and by any
+    member once the manager's term is over (R3, ``access.may_call_election``)."""
+    if kind == BallotKind.ELECTION:
+        me = membership_for(user_id, club_id, lock=lock)
+        if access.may_call_election(me):
+            return me
+    return access.manager(user_id, club_id, lock=lock)
 
 
 def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[int]]:
@@ -580,10 +592,15 @@ def _close(ballot: Ballot, actor_id: int | None, now: datetime) -> None:
         savepoint.commit()
     except CoopError as refusal:
         savepoint.rollback()
-        with force_locale("en"):
-            message = str(refusal.message)
-        ballot.effect_error = f"{refusal.rule}: {message}"[:300] if refusal.rule else message[:300]
-        record(actor_id, ballot.club_id, "ballot.effect_refused", ballot, after={"error": ballot.effect_error})
+        _effect_refused(ballot, actor_id, refusal)
+
+
+def _effect_refused(ballot: Ballot, actor_id: int | None, refusal: CoopError) -> None:
+    """The ballot closes and records, in English, why its decision could not apply."""
+    with force_locale("en"):
+        message = str(refusal.message)
+    ballot.effect_error = f"{refusal.rule}: {message}"[:300] if refusal.rule else message[:300]
+    record(actor_id, ballot.club_id, "ballot.effect_refused", ballot, after={"error": ballot.effect_error})
 
 
 def _apply(ballot: Ballot, actor_id: int | None) -> None:
@@ -591,17 +608,23 @@ def _apply(ballot: Ballot, actor_id: int | None) -> None:
     adopted = ballot.outcome == Outcome.ADOPTED
     kind = ballot.kind
     if kind == BallotKind.FUNDING:
+        # Adopted after the term ended: too late to invest (R5); the projects go back to presented.
+        too_late = adopted and access.club_status(db.session.get(Club, ballot.club_id),
+                                                  today=ballot.closed_at.date()) == ClubStatus.IN_MANAGEMENT
         for option in ballot.options:
             project = db.session.get(Project, option.project_id)
             if project.status != ProjectStatus.IN_VOTE:
                 continue
             if ballot.outcome == Outcome.REJECTED:
                 approved = False
-            elif adopted and (len(ballot.options) == 1 or option.id == ballot.winner_option_id):
+            elif adopted and not too_late and (len(ballot.options) == 1 or option.id == ballot.winner_option_id):
                 approved = True
             else:
                 approved = None  # no decision on it: back to presented, it may be voted on again
             projects.decide(project, approved=approved, actor_id=actor_id, ballot_id=ballot.id)
+        if too_late:
+            _effect_refused(ballot, actor_id, RuleViolation(
+                _l("The club is past its term: it makes no new investments."), rule="R5"))
         return
     if kind == BallotKind.ADMISSION:
         if ballot.outcome in (Outcome.ADOPTED, Outcome.REJECTED):
@@ -729,9 +752,10 @@ def decisions(user_id: int, club_id: int, *, now: datetime | None = None) -> lis
                                    .order_by(Ballot.closed_at, Ballot.id)))
 
 
-def subject_choices(user_id: int, club_id: int) -> dict[str, list]:
-    """What the manager may put to a vote now: presented projects, pending requests, active members."""
-    access.manager(user_id, club_id)
+def subject_choices(user_id: int, club_id: int, *, kind: str | None = None) -> dict[str, list]:
+    """What the manager (or whoever may open a ballot of this kind) may put to a vote now: presented projects,
+    pending requests, active members."""
+    _opener(user_id, club_id, kind)
     session = db.session
     return {
         "projects": list(session.scalars(select(Project).where(Project.club_id == club_id,

@@ -292,7 +292,7 @@ def invite(user_id: int, club_id: int, *, form_key: str) -> tuple[Invitation, st
     """A one-time invitation code. The code is returned once and stored only as a hash."""
     with unit_of_work() as session:
         membership = access.manager(user_id, club_id, lock=True)
-        if membership.club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
+        if access.club_status(membership.club) not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
             raise RuleViolation(_l("This club no longer admits members."), rule="R5")
         use_form_key(user_id, form_key)
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -357,7 +357,7 @@ def join(user_id: int, code: str) -> Membership:
         lock_club(_open_invitation(code).club_id)
         invitation = _open_invitation(code, fresh=True)  # unused still, now that we hold the lock
         club = session.get(Club, invitation.club_id)
-        if club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
+        if access.club_status(club) not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
             raise RuleViolation(_l("This club no longer admits members."), rule="R5")
         membership = session.scalar(
             select(Membership).where(Membership.club_id == club.id, Membership.user_id == user_id)
@@ -406,7 +406,7 @@ def check_admission(club_id: int, membership_id: int) -> Membership:
     """What must hold to admit this person: a pending request, room in the club (R1), a club that admits (R5)."""
     membership = _pending_membership(club_id, membership_id)
     club = membership.club
-    if club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
+    if access.club_status(club) not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
         raise RuleViolation(_l("This club no longer admits members."), rule="R5")
     rules.check_room_for_member(active_count(club_id), charter_of(club_id).max_members)
     return membership
@@ -657,9 +657,22 @@ def activate(user_id: int, club_id: int) -> Club:
         move(club, ClubStatus.ACTIVE)
         club.activated_on = today
         club.term_ends_on = _term_end(today, 12 * charter.term_years)
+        for officer in db.session.scalars(select(Membership).where(  # their terms run from today (R3)
+                Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE,
+                Membership.role != Role.MEMBER)):
+            officer.role_until = _term_end(today, charter.officer_term_months)
         record(user_id, club_id, "club.activate", club, before={"status": "forming"},
                after={"status": "active", "term_ends_on": club.term_ends_on})
         return club
+
+
+def lapsed_officers(user_id: int, club_id: int, *, today: date | None = None) -> list[Membership]:
+    """Officers past their term, who hold the office but no longer its powers until an election (R3)."""
+    membership_for(user_id, club_id)
+    return [m for m in db.session.scalars(select(Membership).where(
+        Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE, Membership.role != Role.MEMBER,
+        Membership.role_until.is_not(None)).order_by(Membership.role))
+        if not access.in_office(m, today=today)]
 
 
 # --- The club's term (R5) ----------------------------------------------------------------

@@ -47,7 +47,7 @@ from . import access, fund, ledger, rules
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
-from .clubs import use_form_key
+from .clubs import active_count, use_form_key
 from .errors import Conflict, InvalidInput, NotPermitted, RuleViolation, _l
 from .lookup import in_club
 from .projects import recused_member_ids
@@ -86,7 +86,7 @@ def _money_text(club_id: int):
 def check_project(project: Project) -> None:
     """R5 and R10 for a project about to be put to the vote."""
     club = project.proposed_by.club
-    if club.status == ClubStatus.IN_MANAGEMENT:
+    if access.club_status(club) == ClubStatus.IN_MANAGEMENT:
         raise RuleViolation(_l("The club is past its term: it makes no new investments."), rule="R5")
     rules.check_investment(project.amount_requested, project.instrument, project.legal_form,
                            project.stake_hundredths, _caps(project.club_id, project.name),
@@ -111,22 +111,24 @@ def record_investment(user_id: int, club_id: int, project_id: int, *, mentor_id:
     """An officer turns an approved project into an investment followed by one or two mentors."""
     with unit_of_work() as session:
         officer = access.officer(user_id, club_id)
-        if officer.club.status not in (ClubStatus.ACTIVE,):
+        club = officer.club
+        if access.club_status(club) not in (ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT):
             raise RuleViolation(_l("Only an active club makes new investments."), rule="R5")
         project = in_club(Project, club_id, project_id, lock=True, missing=_l("No such project."))
         if project.status != ProjectStatus.APPROVED:
             raise Conflict(_l("Only a project members approved can become an investment."))
         if session.scalar(select(Investment.id).where(Investment.project_id == project.id)):
             raise Conflict(_l("This project is already an investment."))
+        ballot_id = session.scalar(select(Ballot.id).join(BallotOption, BallotOption.ballot_id == Ballot.id).where(
+            BallotOption.project_id == project.id, Ballot.kind == BallotKind.FUNDING,
+            Ballot.status == BallotStatus.CLOSED, Ballot.outcome == Outcome.ADOPTED)
+            .order_by(Ballot.closed_at.desc()).limit(1))
+        _decided_in_term(club, ballot_id)
         mentor = _mentor(club_id, mentor_id, "mentor_id")
         second = _mentor(club_id, second_mentor_id, "second_mentor_id") if second_mentor_id is not None else None
         if second is not None and second.id == mentor.id:
             raise InvalidInput(_l("Choose two different mentors, or only one."), field="second_mentor_id")
         use_form_key(user_id, form_key)
-        ballot_id = session.scalar(select(Ballot.id).join(BallotOption, BallotOption.ballot_id == Ballot.id).where(
-            BallotOption.project_id == project.id, Ballot.kind == BallotKind.FUNDING,
-            Ballot.status == BallotStatus.CLOSED, Ballot.outcome == Outcome.ADOPTED)
-            .order_by(Ballot.closed_at.desc()).limit(1))
         # One asset account per investment, named after its project (unique per club).
         account = ledger.open_account(club_id, code=f"investment:{project.id}",
                                       name=f"Investissement — {project.name}"[:120], type=AccountType.ASSET,
@@ -142,6 +144,16 @@ def record_investment(user_id: int, club_id: int, project_id: int, *, mentor_id:
             "project": project.id, "amount": investment.amount, "instrument": investment.instrument,
             "mentor": mentor.id, "second_mentor": investment.second_mentor_id, "ballot": ballot_id})
         return investment
+
+
+def _decided_in_term(club: Club, ballot_id: int | None) -> None:
+    """R5: past its term a club carries out what members decided before it ended (follow-up), nothing newer.
+    Decided means the day the funding ballot closed; the term's last day still counts."""
+    if access.club_status(club) != ClubStatus.IN_MANAGEMENT:
+        return
+    closed = db.session.scalar(select(Ballot.closed_at).where(Ballot.id == ballot_id)) if ballot_id else None
+    if closed is None or closed.date() > club.term_ends_on:
+        raise RuleViolation(_l("The club is past its term: it makes no new investments."), rule="R5")
 
 
 def _investment(club_id: int, investment_id: object, *, lock: bool = False) -> Investment:
@@ -167,10 +179,13 @@ def _paid_and_promised(investment_id: int, *, excluding: int | None = None) -> i
 
 def _check_payment(investment: Investment, amount: int, *, excluding: int | None = None) -> None:
     club = investment.project.proposed_by.club
-    if club.status != ClubStatus.ACTIVE:
+    if access.club_status(club) not in (ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT):
         raise RuleViolation(_l("The club is past its term: it makes no new investments."), rule="R5")
+    _decided_in_term(club, investment.ballot_id)
     if investment.status != InvestmentStatus.ACTIVE:
         raise Conflict(_l("This investment is closed."))
+    # Below the charter's minimum of members, nothing is paid out until the club is back to it (R1).
+    rules.check_enough_members(active_count(club.id), charter_of(club.id).min_members)
     left = investment.amount - _paid_and_promised(investment.id, excluding=excluding)
     if amount > left:
         text = _money_text(investment.club_id)

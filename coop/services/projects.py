@@ -74,7 +74,7 @@ def clean(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _open_club(member: Membership) -> None:
-    status = member.club.status
+    status = access.club_status(member.club)  # the term ends on its date (R5)
     if status == ClubStatus.IN_MANAGEMENT:
         raise RuleViolation(_l("The club is past its term: it makes no new investments."), rule="R5")
     if status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):

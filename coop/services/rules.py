@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from ..amounts import LazyMoney, duration
-from ..models.club import THRESHOLD_FIELDS, Threshold
+from ..models.club import THRESHOLD_FIELDS, ClubStatus, Threshold
 from .errors import InvalidInput, LimitExceeded, RuleViolation, _l
 
 
@@ -90,6 +91,28 @@ def check_member_count(active: int, minimum: int, maximum: int) -> None:
             ),
             rule="R1",
         )
+
+
+def check_enough_members(active: int, minimum: int) -> None:
+    """R1: an active club below its charter's minimum opens no funding ballot and pays nothing out until it is
+    back to that number (admission and dissolution stay open to it)."""
+    if active < minimum:
+        raise RuleViolation(_l("The club has %(count)d active members; its charter asks for at least %(min)d: it "
+                               "funds nothing until it is back to that number.", count=active, min=minimum),
+                            rule="R1")
+
+
+def status_on(status: str, term_ends_on: date | None, today: date) -> str:
+    """R5: the club's status on this day. An active club past its term is in management from the day after
+    its last, whether or not ``flask coop tick`` or the club home has recorded it yet."""
+    if status == ClubStatus.ACTIVE and term_ends_on is not None and term_ends_on < today:
+        return ClubStatus.IN_MANAGEMENT
+    return status
+
+
+def in_office(role_until: date | None, today: date) -> bool:
+    """R3: an officer holds their powers until the last day of their term (no term recorded: no end)."""
+    return role_until is None or today <= role_until
 
 
 def check_room_for_member(active: int, maximum: int) -> None:

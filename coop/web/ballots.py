@@ -47,11 +47,12 @@ def _method_choices(kind: str):
 
 @bp.route("/clubs/<id:club_id>/ballots/new/<kind>", methods=["GET", "POST"])
 def open_ballot(club_id: int, kind: str):
-    enter_club(club_id, roles={Role.MANAGER})
+    # An election may be called by more than the manager in term (R3): the service decides who.
+    enter_club(club_id, roles=None if kind == BallotKind.ELECTION else {Role.MANAGER})
     if kind not in FORM_KINDS:
         abort(404)
     form = BallotForm()
-    choices = ballots.subject_choices(current_user.id, club_id)
+    choices = ballots.subject_choices(current_user.id, club_id, kind=kind)
     form.method.choices = _method_choices(kind)
     form.project_ids.choices = [(p.id, p.name) for p in choices["projects"]]
     people = choices["pending"] if kind == "admission" else choices["members"]

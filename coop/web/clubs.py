@@ -51,9 +51,9 @@ def join():
 
 @bp.get("/clubs/<id:club_id>/")
 def club_home(club_id: int):
-    enter_club(club_id)
+    me = enter_club(club_id)
     if clubs.end_term_if_due(club_id):
-        enter_club(club_id)
+        me = enter_club(club_id)
     accounts = clubs.my_accounts(current_user.id, club_id)
     check = clubs.activation_check(current_user.id, club_id)
     waiting = [w for w in ballots.open_ballots_for(current_user.id) if w.ballot.club_id == club_id]
@@ -61,7 +61,9 @@ def club_home(club_id: int):
     return render_template("clubs/home.html", accounts=accounts, check=check, charter=charter_of(club_id),
                            action_form=EmptyForm(), waiting=waiting, months_left=clubs.months_left(g.club),
                            to_confirm=timebank.to_confirm(current_user.id, club_id),
-                           time_limits=timebank.limits_of(current_user.id, club_id))
+                           time_limits=timebank.limits_of(current_user.id, club_id),
+                           lapsed=clubs.lapsed_officers(current_user.id, club_id),
+                           may_call_election=access.may_call_election(me))
 
 
 @bp.get("/clubs/<id:club_id>/members")

@@ -724,7 +724,10 @@ def test_a_note_of_4000_characters_is_accepted(world):
 
 
 def past_term(setup) -> None:
-    db.session.execute(text("UPDATE club SET status = 'in_management' WHERE id = :id"), {"id": setup.club_id})
+    """The term ended yesterday: what members approved today came after it, and is not paid out (R5). (An
+    investment approved before the term is: tests/services/test_lapse.py.)"""
+    db.session.execute(text("UPDATE club SET status = 'in_management', term_ends_on = :end WHERE id = :id"),
+                       {"id": setup.club_id, "end": date.today() - timedelta(days=1)})
     db.session.commit()
 
 

@@ -301,10 +301,13 @@ def test_a_current_account_loan_to_an_enterprise_named_exactly_as_the_shares_hel
 
 
 def test_a_club_in_management_neither_enters_nor_approves_nor_records(world):
+    """What members approved after the term ended (here: the day after its last) is not carried out (R5)."""
     investment = invest(world)
     pending = enter(world, investment, 100_000)
     project_id = approved(world, name="Scierie du Vercors")
     set_status(world.club_id, "in_management")
+    db.session.execute(update(Club).where(Club.id == world.club_id).values(term_ends_on=date.today() - timedelta(days=1)))
+    db.session.commit()
     refused(lambda: enter(world, investment, 100_000), RuleViolation, rule="R5")
     refused(lambda: approve(world, pending), RuleViolation, rule="R5")
     refused(lambda: investments.record_investment(
