@@ -111,7 +111,7 @@ def set_pledge(user_id: int, club_id: int, *, monthly_amount: int, rhythm: str, 
     with unit_of_work() as session:
         me = membership_for(user_id, club_id, lock=True)
         club = me.club
-        if club.status not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
+        if access.club_status(club, today=today) not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
             raise RuleViolation(_l("This club no longer takes pledges."), rule="R5")
         charter = charter_of(club_id)
         rules.check_pledge(monthly_amount, charter.min_monthly_contribution, charter.max_yearly_contribution,

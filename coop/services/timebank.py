@@ -574,9 +574,10 @@ def may_settle(me: Membership, exchange: Exchange) -> bool:
     """The manager settles disputes; the treasurer does when the manager is a party; a party never does (R8)."""
     if exchange.party(me.id):
         return False
-    if me.role == Role.MANAGER:
+    role = access.role_of(me)  # an officer past their term settles nothing (R3)
+    if role == Role.MANAGER:
         return True
-    return me.role == Role.TREASURER and db.session.scalar(select(Membership.id).where(
+    return role == Role.TREASURER and db.session.scalar(select(Membership.id).where(
         Membership.club_id == exchange.club_id, Membership.role == Role.MANAGER, Membership.status == MemberStatus.ACTIVE,
         Membership.id.in_((exchange.provider_id, exchange.receiver_id)))) is not None
 

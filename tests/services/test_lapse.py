@@ -264,3 +264,24 @@ def test_a_funding_ballot_that_closes_after_the_term_approves_nothing(make_club)
     closed = db.session.get(Ballot, ballot.id)
     assert closed.outcome == "adopted" and closed.effect_error.startswith("R5:")
     assert db.session.get(Project, project_id).status == "presented"
+
+
+def test_past_the_term_no_pledge_is_taken_though_nobody_refreshed_the_status(make_club):
+    setup = make_club(5)
+    end_term(setup, date.today() - timedelta(days=2))
+    refused(lambda: fund.set_pledge(setup.members[3].id, setup.club_id, monthly_amount=3_000, rhythm="monthly"),
+            RuleViolation, rule="R5")
+
+
+def test_a_treasurer_past_their_term_settles_no_dispute(make_club):
+    from coop.models import Exchange, ExchangeStatus
+    from coop.services import timebank
+
+    setup = make_club(5)
+    exchange = Exchange(club_id=setup.club_id, provider_id=setup.membership_id(setup.manager),
+                        receiver_id=setup.membership_id(setup.members[3]), status=ExchangeStatus.DISPUTED)
+    treasurer = db.session.get(Membership, setup.membership_id(setup.treasurer))
+    assert timebank.may_settle(treasurer, exchange)  # the manager is a party: the treasurer settles
+    treasurer.role_until = date.today() - timedelta(days=1)
+    assert not timebank.may_settle(treasurer, exchange)
+    db.session.rollback()
