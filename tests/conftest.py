@@ -520,6 +520,17 @@ def say(message: str, **values) -> str:
         return str(escape(gettext(message, **values)))
 
 
+def say_window() -> str:
+    """The date window's refusal (validate.check_day) as a French page shows it."""
+    from flask_babel import force_locale
+    from markupsafe import escape
+
+    from coop.services.validate import window_message
+
+    with force_locale("fr"):
+        return str(escape(str(window_message())))
+
+
 # --- The default charter ---------------------------------------------------------------------
 
 # The charter a new club starts with (the column defaults of ``Charter``), pinned once here:

@@ -7,8 +7,11 @@ import uuid
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
+from wtforms.validators import ValidationError
 
 from ..amounts import AmountError, decimal_text, parse_money
+from ..services.errors import InvalidInput
+from ..services.validate import check_day, form_key
 
 
 class OneTimeForm(FlaskForm):
@@ -18,8 +21,31 @@ class OneTimeForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.form_key.data:
+        self.sent_key = self.form_key.data if self.is_submitted() else None
+        if not self.form_key.data:  # a form to show (also the other forms of a page shown again after a post)
             self.form_key.data = uuid.uuid4().hex
+
+    def validate(self, extra_validators=None) -> bool:
+        """A form sent without its key is refused, not posted under the fresh key it is shown again with (8
+        identical posts would post 8 times). The services check the key too: the same function."""
+        valid = super().validate(extra_validators)
+        try:
+            form_key(self.sent_key)
+        except InvalidInput as refusal:
+            self.form_errors.append(str(refusal.message))
+            return False
+        return valid
+
+
+def in_window(form, field) -> None:
+    """A date field's validator: the window of dates every service accepts (validate.check_day), with its
+    message next to the field."""
+    if field.data is None:
+        return
+    try:
+        check_day(field.data, field.name)
+    except InvalidInput as refusal:
+        raise ValidationError(str(refusal.message)) from None
 
 
 class MoneyField(StringField):

@@ -8,7 +8,7 @@ from wtforms import DateField, HiddenField, IntegerField, SelectChoice, SelectFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import labels
-from .base import MoneyField, OneTimeForm
+from .base import MoneyField, OneTimeForm, in_window
 
 
 def _optional_int(value):
@@ -23,8 +23,8 @@ class QueryForm(FlaskForm):
 
 
 class JournalFilterForm(QueryForm):
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = DateField(_l("From"), validators=[Optional(), in_window])
+    end = DateField(_l("To"), validators=[Optional(), in_window])
     kind = SelectField(_l("Kind"), validators=[Optional()])
     unit = SelectField(_l("Unit"), choices=[SelectChoice("", _l("Money and time")), SelectChoice("money", _l("Money")),
                                             SelectChoice("time", _l("Time"))], validators=[Optional()])
@@ -41,12 +41,12 @@ class JournalFilterForm(QueryForm):
 
 
 class DayForm(QueryForm):
-    on = DateField(_l("On"), validators=[Optional()])
+    on = DateField(_l("On"), validators=[Optional(), in_window])
 
 
 class PeriodForm(QueryForm):
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = DateField(_l("From"), validators=[Optional(), in_window])
+    end = DateField(_l("To"), validators=[Optional(), in_window])
 
 
 class ExportForm(QueryForm):
@@ -62,12 +62,12 @@ class PageForm(QueryForm):
 
 
 class ClosePeriodForm(FlaskForm):
-    through = DateField(_l("Close the books through (the last day of a month)"), validators=[InputRequired()])
+    through = DateField(_l("Close the books through (the last day of a month)"), validators=[InputRequired(), in_window])
     note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=300)])
 
 
 class AssertionForm(FlaskForm):
-    stated_on = DateField(_l("Day of the bank statement"), validators=[InputRequired()])
+    stated_on = DateField(_l("Day of the bank statement"), validators=[InputRequired(), in_window])
     amount = MoneyField(_l("Balance the statement shows"), allow_negative=True, validators=[InputRequired()])
     source = StringField(_l("Statement (optional)"), validators=[Optional(), Length(max=200)])
 
@@ -114,7 +114,7 @@ class LineContributionForm(FlaskForm):
 
 
 class ReconcileForm(FlaskForm):
-    through = DateField(_l("Reconciled through"), validators=[InputRequired()])
+    through = DateField(_l("Reconciled through"), validators=[InputRequired(), in_window])
 
 
 class AuditFilterForm(QueryForm):
@@ -122,5 +122,5 @@ class AuditFilterForm(QueryForm):
                          validators=[Optional()])
     object_type = SelectField(_l("Object"), validators=[Optional()])
     object_id = IntegerField(_l("Number"), validators=[Optional(), NumberRange(1, 2**53)])
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = DateField(_l("From"), validators=[Optional(), in_window])
+    end = DateField(_l("To"), validators=[Optional(), in_window])

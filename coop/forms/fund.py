@@ -7,7 +7,7 @@ from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringFie
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..services.fund import REFERENCE_MAX
-from .base import MoneyField, OneTimeForm
+from .base import MoneyField, OneTimeForm, in_window
 
 RHYTHM_CHOICES = [
     SelectChoice("monthly", _l("every month")),
@@ -29,7 +29,7 @@ class PledgeForm(FlaskForm):
 class ContributionForm(OneTimeForm):
     membership_id = SelectField(_l("Member"), coerce=int, validators=[InputRequired()])
     amount = MoneyField(_l("Amount received"), validators=[DataRequired()])
-    received_on = DateField(_l("Received on"), validators=[InputRequired()])
+    received_on = DateField(_l("Received on"), validators=[InputRequired(), in_window])
     method = SelectField(_l("Method"), choices=METHOD_CHOICES, default="transfer")
     bank_reference = StringField(_l("Bank reference"), validators=[Optional(), Length(max=REFERENCE_MAX)])
 
@@ -41,7 +41,7 @@ class ReverseForm(OneTimeForm):
 class MonthForm(OneTimeForm):
     """The month sheet; one amount field per member is added at run time (``amount_<membership id>``)."""
 
-    received_on = DateField(_l("Received on"), validators=[InputRequired()])
+    received_on = DateField(_l("Received on"), validators=[InputRequired(), in_window])
     method = SelectField(_l("Method"), choices=METHOD_CHOICES, default="transfer")
 
 

@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from .base import MoneyField, OneTimeForm, StakeField
+from .base import MoneyField, OneTimeForm, StakeField, in_window
 
 
 class InvestmentForm(OneTimeForm):
@@ -24,7 +24,7 @@ class InvestmentForm(OneTimeForm):
 
 class PaymentForm(OneTimeForm):
     amount = MoneyField(_l("Amount paid out"), validators=[DataRequired()])
-    paid_on = DateField(_l("Transfer date"), validators=[InputRequired()])
+    paid_on = DateField(_l("Transfer date"), validators=[InputRequired(), in_window])
     bank_reference = StringField(_l("Bank reference"), validators=[Optional(), Length(max=80)])
 
 
@@ -37,34 +37,34 @@ class LoanTermsForm(FlaskForm):
     term_periods = IntegerField(_l("Number of instalments"), validators=[InputRequired(), NumberRange(1, 240)])
     frequency = SelectField(_l("Instalments"), choices=[SelectChoice("monthly", _l("every month")),
                                                         SelectChoice("quarterly", _l("every quarter"))])
-    first_due_on = DateField(_l("First instalment due on"), validators=[InputRequired()])
+    first_due_on = DateField(_l("First instalment due on"), validators=[InputRequired(), in_window])
 
 
 class RepaymentForm(OneTimeForm):
     principal = MoneyField(_l("Principal repaid"), validators=[Optional()])
     interest = MoneyField(_l("Interest"), validators=[Optional()])
-    received_on = DateField(_l("Received on"), validators=[InputRequired()])
+    received_on = DateField(_l("Received on"), validators=[InputRequired(), in_window])
     note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
 
 
 class ReturnForm(OneTimeForm):
     amount = MoneyField(_l("Dividends or interest received"), validators=[DataRequired()])
-    received_on = DateField(_l("Received on"), validators=[InputRequired()])
+    received_on = DateField(_l("Received on"), validators=[InputRequired(), in_window])
     note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
 
 
 class SaleForm(OneTimeForm):
     stake = StakeField(_l("Stake sold, in percent of the enterprise"), validators=[InputRequired()])
     price = MoneyField(_l("Price received"), validators=[InputRequired()])
-    received_on = DateField(_l("Received on"), validators=[InputRequired()])
+    received_on = DateField(_l("Received on"), validators=[InputRequired(), in_window])
     note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=200)])
 
 
 class WriteOffForm(OneTimeForm):
     reason = StringField(_l("Why is it lost?"), validators=[DataRequired(), Length(max=300)])
-    on = DateField(_l("Date"), validators=[InputRequired()])
+    on = DateField(_l("Date"), validators=[InputRequired(), in_window])
 
 
 class NoteForm(FlaskForm):
     text = TextAreaField(_l("News of the enterprise"), validators=[DataRequired(), Length(max=4000)])
-    written_on = DateField(_l("Date"), validators=[InputRequired()])
+    written_on = DateField(_l("Date"), validators=[InputRequired(), in_window])

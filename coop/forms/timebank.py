@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from .. import labels
 from ..services.timebank import DESCRIPTION_MAX, MAX_QUERY
-from .base import OneTimeForm
+from .base import OneTimeForm, in_window
 
 
 def _choices(mapping: dict) -> list[SelectChoice]:
@@ -23,7 +23,7 @@ class ListingForm(OneTimeForm):
     category = SelectField(_l("Category"), choices=_choices(labels.CATEGORIES), validators=[InputRequired()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=DESCRIPTION_MAX)])
     availability = StringField(_l("Availability"), validators=[Optional(), Length(max=200)])
-    expires_on = DateField(_l("For a request: stands until"), validators=[Optional()])
+    expires_on = DateField(_l("For a request: stands until"), validators=[Optional(), in_window])
 
     def values(self) -> dict:
         return {"kind": self.kind.data, "title": self.title.data, "category": self.category.data,
@@ -67,12 +67,12 @@ class ExchangeForm(DurationMixin, OneTimeForm):
                                               SelectChoice("received", _l("received this service"))],
                            validators=[InputRequired()])
     other_id = SelectField(_l("The other member"), coerce=int, validators=[InputRequired()])
-    done_on = DateField(_l("Date of the service"), validators=[InputRequired()])
+    done_on = DateField(_l("Date of the service"), validators=[InputRequired(), in_window])
     description = StringField(_l("What was done"), validators=[DataRequired(), Length(max=500)])
 
 
 class CompleteForm(DurationMixin, FlaskForm):
-    done_on = DateField(_l("Date of the service"), validators=[InputRequired()])
+    done_on = DateField(_l("Date of the service"), validators=[InputRequired(), in_window])
     description = StringField(_l("What was done"), validators=[DataRequired(), Length(max=500)])
 
 

@@ -41,7 +41,7 @@ from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
 from .lookup import in_club
 from .transitions import move
 from .uow import unit_of_work
-from .validate import is_id, one_line
+from .validate import check_day, is_id, one_line
 
 PAGE = 50
 MAX_PAGE = 500
@@ -93,6 +93,14 @@ def _before(cursor: Cursor | None):
 # --- Journal ---------------------------------------------------------------------------------------------
 
 
+def _check_period(start: object, end: object) -> None:
+    """A filter's dates, each optional, within the window of dates (validate.check_day)."""
+    if start is not None:
+        check_day(start, "start")
+    if end is not None:
+        check_day(end, "end")
+
+
 @dataclass(frozen=True)
 class JournalFilter:
     start: date | None = None
@@ -104,6 +112,7 @@ class JournalFilter:
     text: str = ""
 
     def check(self) -> None:
+        _check_period(self.start, self.end)
         if self.start and self.end and self.start > self.end:
             raise InvalidInput(_l("The start date is after the end date."), field="start")
         if self.kind is not None and self.kind not in set(TransactionKind):
@@ -285,6 +294,7 @@ def statement(user_id: int, club_id: int, account_id: int, *, after: Cursor | No
     lines after it (in time) moved: one aggregate, whatever the page's depth."""
     account = account_for(user_id, club_id, account_id)
     limit = _limit(limit)
+    _check_period(start, end)
     if start and end and start > end:
         raise InvalidInput(_l("The start date is after the end date."), field="start")
     key = tuple_(JournalTransaction.occurred_on, JournalTransaction.id)
@@ -323,6 +333,7 @@ def statement_lines(user_id: int, club_id: int, account_id: int, *, start: date 
     """The whole statement of a period, oldest first (for an export): the opening balance is what the
     account held before the period."""
     account = account_for(user_id, club_id, account_id)
+    _check_period(start, end)
     if start and end and start > end:
         raise InvalidInput(_l("The start date is after the end date."), field="start")
     balance, period = 0, []
@@ -395,6 +406,8 @@ def _totals(club_id: int, *, start: date | None = None, end: date | None = None)
 def trial_balance(user_id: int, club_id: int, *, on: date | None = None) -> list[TrialBalance]:
     """Debits and credits of every account up to a date, one table per unit; each table balances."""
     access.bookkeeper(user_id, club_id)
+    if on is not None:
+        check_day(on, "on")
     totals = _totals(club_id, end=on)
     tables = []
     for unit in (Unit.MONEY, Unit.TIME):
@@ -433,6 +446,7 @@ def balance_sheet(user_id: int, club_id: int, *, on: date) -> BalanceSheet:
     """Money accounts at the end of a day: assets = liabilities + equity + the result so far.
     Liabilities, equity and income are shown as positive numbers."""
     access.bookkeeper(user_id, club_id)
+    check_day(on, "on")
     totals = _totals(club_id, end=on)
     by_type: dict[str, list[tuple[Account, int]]] = {t: [] for t in AccountType}
     for account in db.session.scalars(select(Account).where(Account.club_id == club_id, Account.unit == Unit.MONEY)
@@ -462,6 +476,8 @@ class IncomeStatement:
 def income_statement(user_id: int, club_id: int, *, start: date, end: date) -> IncomeStatement:
     """Income and expenses of the money accounts dated in a period."""
     access.bookkeeper(user_id, club_id)
+    check_day(start, "start")
+    check_day(end, "end")
     if start > end:
         raise InvalidInput(_l("The start date is after the end date."), field="start")
     totals = _totals(club_id, start=start, end=end)
@@ -492,6 +508,7 @@ def close_period(user_id: int, club_id: int, *, through: date, note: str = "", t
     today = today or date.today()
     if not isinstance(through, date):
         raise InvalidInput(_l("Choose the last day of a month."), field="through")
+    check_day(through, "through", today=today)
     if next_month(through) != through + timedelta(days=1):
         raise InvalidInput(_l("A period ends on the last day of a month."), field="through")
     if through >= today:
@@ -553,6 +570,8 @@ def assert_balance(user_id: int, club_id: int, *, stated_on: date, amount: int, 
                    source: str = "", today: date | None = None) -> BalanceAssertion:
     """The treasurer states what a bank statement says the balance was at the end of a day."""
     today = today or date.today()
+    if isinstance(stated_on, date):
+        check_day(stated_on, "stated_on", today=today)
     if not isinstance(stated_on, date) or stated_on > today:
         raise InvalidInput(_l("Choose a day that is not in the future."), field="stated_on")
     if isinstance(amount, bool) or not isinstance(amount, int) or abs(amount) > MAX_STATED:
@@ -636,6 +655,7 @@ def audit_log(user_id: int, club_id: int, *, actor_id: int | None = None, object
             raise InvalidInput(_l("Choose a value from the list."), field=name)
     if object_type is not None and (not isinstance(object_type, str) or len(object_type) > 40):
         raise InvalidInput(_l("Choose a value from the list."), field="object_type")
+    _check_period(start, end)
     if start and end and start > end:
         raise InvalidInput(_l("The start date is after the end date."), field="start")
     conditions: list[Any] = [AuditEntry.club_id == club_id]

@@ -41,6 +41,7 @@ from .errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolatio
 from .lookup import in_club
 from .transitions import move, sources
 from .uow import unit_of_work
+from .validate import form_key as check_form_key
 from .validate import one_line
 
 COUNTRIES = ("FR", "CA", "BE", "CH", "LU")
@@ -164,8 +165,7 @@ def _clean_text(value: str, field: str, *, required: bool = True, maximum: int =
 
 def use_form_key(user_id: int, key: str) -> None:
     """Spend a form's one-time key inside the current unit of work: a replayed form is refused."""
-    if not isinstance(key, str) or not 16 <= len(key) <= 64:
-        raise InvalidInput(_l("This form has expired; please reload the page and try again."))
+    check_form_key(key)
     try:
         db.session.connection().execute(_SPEND_KEY, {"key": key, "user_id": user_id, "used_at": utcnow()})
     except IntegrityError:  # sent before, or twice at the same moment: the key is taken

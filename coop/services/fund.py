@@ -45,7 +45,7 @@ from .lookup import in_club
 from .rows import insert_now
 from .transitions import move
 from .uow import unit_of_work
-from .validate import one_line
+from .validate import check_day, form_ledger_key, one_line
 
 MAX_CONTRIBUTION = 10**9  # ten million in cents: far above any cap
 REFERENCE_MAX = 80
@@ -219,7 +219,16 @@ def record_contribution(user_id: int, club_id: int, *, membership_id: int, amoun
                         method: str, bank_reference: str = "", idempotency_key: str,
                         today: date | None = None) -> Contribution:
     """The treasurer records money received from a member: bank debited, the
-    member's capital credited, once however often the form is sent (R4)."""
+    member's capital credited, once however often the form is sent (R4). ``idempotency_key`` is the form's."""
+    return record_contribution_under(user_id, club_id, membership_id=membership_id, amount=amount,
+                                     received_on=received_on, method=method, bank_reference=bank_reference,
+                                     ledger_key=form_ledger_key(idempotency_key), today=today)
+
+
+def record_contribution_under(user_id: int, club_id: int, *, membership_id: int, amount: int, received_on: date,
+                              method: str, bank_reference: str = "", ledger_key: str,
+                              today: date | None = None) -> Contribution:
+    """record_contribution() under a ledger key a service makes (a bank line's), not a form's."""
     method, reference = _check_contribution_values(amount, received_on, method, bank_reference, today or date.today())
     with unit_of_work():
         me = access.money_keeper(user_id, club_id, lock=True)
@@ -227,14 +236,14 @@ def record_contribution(user_id: int, club_id: int, *, membership_id: int, amoun
             raise RuleViolation(_l("This club no longer takes contributions."), rule="R5")
         member = _member_of(club_id, membership_id)
         return _post_contribution(user_id, me.club, member, amount=amount, received_on=received_on, method=method,
-                                  reference=reference, idempotency_key=idempotency_key,
-                                  source=ContributionSource.FORM)
+                                  reference=reference, idempotency_key=ledger_key, source=ContributionSource.FORM)
 
 
 def reverse_contribution(user_id: int, club_id: int, contribution_id: int, *, reason: str,
                          idempotency_key: str) -> JournalTransaction:
     """A mistaken contribution is undone by a reversal with a reason; the row stays."""
     reason = one_line(reason, "reason", maximum=300)
+    idempotency_key = form_ledger_key(idempotency_key)
     with unit_of_work():
         access.money_keeper(user_id, club_id, lock=True)
         contribution = contribution_in(club_id, contribution_id)
@@ -305,7 +314,7 @@ class MonthLine:
 def month_sheet(user_id: int, club_id: int, month: date) -> list[MonthLine]:
     """Every active member with what their pledge asks for this month and what was already received."""
     access.bookkeeper(user_id, club_id)
-    month = month_start(month)
+    month = month_start(check_day(month, "month"))
     members = _active_members(club_id)
     paid = dict(db.session.execute(
         select(Contribution.membership_id, sum_of(Contribution.amount))
@@ -329,6 +338,7 @@ def record_month(user_id: int, club_id: int, *, lines: list[tuple[int, int | Non
     skipped; a refused line refuses the whole sheet, so nothing half-posts."""
     today = today or date.today()
     method, _ = _check_contribution_values(1, received_on, method, "", today)
+    sheet_key = form_ledger_key(form_key)
     if not lines or len(lines) > 200:
         raise InvalidInput(_l("There is nothing to record."))
     if len({m for m, _ in lines}) != len(lines):
@@ -346,7 +356,7 @@ def record_month(user_id: int, club_id: int, *, lines: list[tuple[int, int | Non
                 _check_contribution_values(amount, received_on, method, "", today)
                 recorded.append(_post_contribution(
                     user_id, me.club, member, amount=amount, received_on=received_on, method=method, reference="",
-                    idempotency_key=f"{form_key[:40]}:{membership_id}", source=ContributionSource.MONTH))
+                    idempotency_key=f"{sheet_key}:{membership_id}", source=ContributionSource.MONTH))
             except (RuleViolation, InvalidInput) as refusal:
                 raise type(refusal)(_l("%(name)s: %(reason)s", name=member.user.name, reason=refusal.message),
                                     rule=refusal.rule, field=f"amount_{membership_id}") from None
@@ -562,6 +572,7 @@ def refund(user_id: int, club_id: int, membership_id: int, *, amount: int, idemp
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
     memo = one_line(memo, "memo", maximum=200, required=False)
+    idempotency_key = form_ledger_key(idempotency_key)
     with unit_of_work():
         me = access.money_keeper(user_id, club_id, lock=True)
         member = _member_of(club_id, membership_id)
@@ -677,6 +688,7 @@ def distribute(user_id: int, club_id: int, membership_id: int, *, amount: int, i
     """The treasurer pays a member their part of a dissolving club's net assets."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
+    idempotency_key = f"{form_ledger_key(idempotency_key)}:{membership_id}"  # one form key for the page's lines
     with unit_of_work():
         me = access.money_keeper(user_id, club_id, lock=True)
         if me.club.status != ClubStatus.DISSOLVING:

@@ -52,6 +52,7 @@ from .charter import charter_of
 from .errors import InvalidInput, RuleViolation, _l
 from .fund import MAX_CONTRIBUTION, OPEN_STATUSES, REFERENCE_MAX, paid_in_year
 from .uow import unit_of_work
+from .validate import in_window, window_message
 
 MAX_LINES = 20_000
 
@@ -165,6 +166,8 @@ def _parse_lines(columns: dict[str, int], rows: list[csvfile.Row], today: date) 
             line.received_on = parse_date(cell("date"))
             if line.received_on > today:
                 line.errors.append(_l("The date is in the future."))
+            elif not in_window(line.received_on, today):
+                line.errors.append(window_message(today))
         except ValueError:
             line.errors.append(_l("The date is not a date such as 31/01/2026."))
         if cell("method"):

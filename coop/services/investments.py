@@ -53,7 +53,7 @@ from .lookup import in_club
 from .projects import recused_member_ids
 from .transitions import move
 from .uow import is_postgresql, unit_of_work
-from .validate import is_id, one_line, paragraphs
+from .validate import check_day, is_id, one_line, paragraphs
 
 MAX_AMOUNT = 10**10
 #: French IR-PME: shares kept five years keep the income-tax reduction.
@@ -202,8 +202,9 @@ def enter_payment(user_id: int, club_id: int, investment_id: int, *, amount: int
     """One officer enters a payment to the enterprise: a commitment until a second officer approves it."""
     today = today or date.today()
     amount = _cents(amount, "amount", allow_zero=False)
-    if not isinstance(paid_on, date) or paid_on > today + timedelta(days=31) or paid_on.year < 2000:
+    if not isinstance(paid_on, date) or paid_on > today + timedelta(days=31):
         raise InvalidInput(_l("Give the date of the transfer, at most a month ahead."), field="paid_on")
+    check_day(paid_on, "paid_on", today=today)
     reference = one_line(bank_reference, "bank_reference", maximum=80, required=False)
     with unit_of_work() as session:
         officer = access.officer(user_id, club_id)
@@ -462,9 +463,9 @@ def _cents(value: object, field: str, *, allow_zero: bool = True) -> int:
 
 
 def _day(value: object, field: str, today: date) -> date:
-    if not isinstance(value, date) or value > today or value.year < 2000:
+    if not isinstance(value, date) or value > today:
         raise InvalidInput(_l("Give a date that is not in the future."), field=field)
-    return value
+    return check_day(value, field, today=today)
 
 
 def set_loan_terms(user_id: int, club_id: int, investment_id: int, *, rate_basis_points: int, term_periods: int,
@@ -479,8 +480,7 @@ def set_loan_terms(user_id: int, club_id: int, investment_id: int, *, rate_basis
         frequency = Frequency(frequency)
     except ValueError:
         raise InvalidInput(_l("Choose a value from the list."), field="frequency") from None
-    if not isinstance(first_due_on, date) or first_due_on.year < 2000:
-        raise InvalidInput(_l("Give the date of the first instalment."), field="first_due_on")
+    check_day(first_due_on, "first_due_on")
     with unit_of_work():
         access.money_keeper(user_id, club_id)
         investment = _followed(club_id, investment_id)

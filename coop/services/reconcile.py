@@ -44,7 +44,7 @@ from .clubs import use_form_key
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
 from .lookup import in_club
 from .uow import unit_of_work
-from .validate import is_id, one_line
+from .validate import check_day, in_window, is_id, one_line, window_message
 
 MAX_LINES = 5000
 MAX_WINDOW = 15
@@ -106,11 +106,14 @@ def parse_day(text: str, style: str) -> date:
     a, b, c = (int(x) for x in match.groups())
     if len(match.group(1)) == 4 or style == "ymd":  # 2026-11-05 whatever the style; 26-11-05 year first
         y, m, d = a, b, c
+        year_digits = len(match.group(1))
     elif style == "mdy":
         m, d, y = a, b, c
+        year_digits = len(match.group(3))
     else:
         d, m, y = a, b, c
-    if y < 100:
+        year_digits = len(match.group(3))
+    if year_digits <= 2:  # a two-digit year is this century; 0001 is the year 1 (refused: out of the window)
         y += 2000
     return date(y, m, d)
 
@@ -185,6 +188,10 @@ def _parse(rows: list[csvfile.Row], columns: Columns) -> Preview:
         except ValueError:
             line.error = str(_l("Line %(n)d: the date “%(text)s” cannot be read.", n=number,
                                 text=_cell(row, columns.date)[:40]))
+        else:
+            if not in_window(line.booked_on):
+                line.error = str(_l("Line %(n)d: %(date)s: %(reason)s", n=number, date=_cell(row, columns.date)[:40],
+                                    reason=window_message()))
         try:
             if columns.amount is not None:
                 line.amount = parse_cents(_cell(row, columns.amount), columns.decimal)
@@ -400,9 +407,9 @@ def record_contribution(user_id: int, club_id: int, line_id: int, *, membership_
             raise Conflict(_l("This bank line is already matched."))
         if line.amount <= 0:
             raise InvalidInput(_l("Only money coming in can be a contribution."))
-        contribution = fund.record_contribution(
+        contribution = fund.record_contribution_under(
             user_id, club_id, membership_id=membership_id, amount=line.amount, received_on=line.booked_on,
-            method="transfer", bank_reference=line.label[:80], idempotency_key=f"bank-line:{line.id}", today=today)
+            method="transfer", bank_reference=line.label[:80], ledger_key=f"bank-line:{line.id}", today=today)
         _match(line, contribution.transaction_id, user_id, by_hand=True)
         record(user_id, club_id, "bank.record_contribution", line, after={"contribution": contribution.id})
         return line
@@ -454,6 +461,7 @@ def reconcile(user_id: int, club_id: int, *, through: date, today: date | None =
     today = today or date.today()
     if not isinstance(through, date) or through > today:
         raise InvalidInput(_l("Choose a day that is not in the future."), field="through")
+    check_day(through, "through", today=today)
     with unit_of_work() as session:
         access.money_keeper(user_id, club_id)
         last = session.scalar(select(func.max(BankReconciliation.through)).where(

@@ -242,13 +242,17 @@ def test_a_changed_stored_hash_is_caught_by_the_chain(app, backend, tampered_clu
 # --- 2. Closing a period -----------------------------------------------------------------------------------------
 
 
+#: The form that recorded M's contribution of January 5th, sent again in the tests below.
+JAN_5_FORM = "5" * 32
+
+
 @pytest.fixture
 def january(make_club):
     """Manager M, treasurer T, member X (two more members do nothing). January: M 300.00 (5th), X gives M
     90 minutes (10th), T 200.00 (20th), X 50.00 on the 31st itself; then M 70.00 on Feb 1."""
     setup = make_club(5)
     manager, treasurer, member = setup.members[:3]
-    contribute(setup, manager, 30_000, JAN_5, idempotency_key="replay-me-jan-5")
+    contribute(setup, manager, 30_000, JAN_5, idempotency_key=JAN_5_FORM)
     exchange = ledger.post(setup.club_id, unit=TIME, kind=TransactionKind.EXCHANGE, occurred_on=JAN_10,
                            idempotency_key="exchange-jan-10",
                            lines=[(acc(setup.club_id, f"time:{setup.membership_id(member)}"), 90),
@@ -381,12 +385,12 @@ def test_a_form_sent_again_after_the_close_returns_what_it_recorded(january):
     manager, _, member = setup.members[:3]
     original = db.session.scalar(select(Contribution).join(JournalTransaction,
                                                            JournalTransaction.id == Contribution.transaction_id)
-                                 .where(JournalTransaction.idempotency_key == "replay-me-jan-5"))
+                                 .where(JournalTransaction.idempotency_key == f"form:{JAN_5_FORM}"))
     original_id = original.id
     close_january(setup)
 
     before = snapshot()
-    again = contribute(setup, manager, 30_000, JAN_5, idempotency_key="replay-me-jan-5")
+    again = contribute(setup, manager, 30_000, JAN_5, idempotency_key=JAN_5_FORM)
     assert again.id == original_id
     posted = ledger.post(setup.club_id, unit=TIME, kind=TransactionKind.EXCHANGE, occurred_on=JAN_10,
                          idempotency_key="exchange-jan-10",
@@ -395,7 +399,7 @@ def test_a_form_sent_again_after_the_close_returns_what_it_recorded(january):
     assert posted.id == setup.exchange_id
     assert snapshot() == before
     # The same key with other content is still a conflict, not a closed-period refusal.
-    refused(lambda: contribute(setup, manager, 31_000, JAN_5, idempotency_key="replay-me-jan-5"), Conflict)
+    refused(lambda: contribute(setup, manager, 31_000, JAN_5, idempotency_key=JAN_5_FORM), Conflict)
 
 
 # --- 3. Balance checks -------------------------------------------------------------------------------------------
@@ -584,3 +588,27 @@ def test_the_first_two_postings_of_a_club_at_once_both_join_the_chain(app, make_
     assert head_of(club_id) == (2, chain_of(club_id)[-1][2])
     assert ledger.balance_of(bank) == 3_000
     assert ledger.check_chain() == []
+
+
+@pytest.mark.parametrize("through", [date(9999, 12, 31), date(1999, 12, 31)])
+def test_a_period_far_from_now_cannot_be_closed(january, through):
+    """Issue 15: ``through=9999-12-31`` was a 500 (the day after it does not exist)."""
+    refused(lambda: books.close_period(january.treasurer.id, january.club_id, through=through, today=FEB_1),
+            InvalidInput, field="through")
+
+
+@pytest.mark.parametrize("field", ["start", "end"])
+@pytest.mark.parametrize("on", [date(9999, 12, 31), date(1, 1, 1)])
+def test_dates_far_from_now_are_refused_by_every_book_filter(january, field, on):
+    """Issue 15: ``end=9999-12-31`` on the audit log was a 500."""
+    s = january
+    account = ledger.find_account(s.club_id, "bank").id
+    refused(lambda: books.audit_log(s.treasurer.id, s.club_id, **{field: on}), InvalidInput, field=field)
+    refused(lambda: books.journal(s.treasurer.id, s.club_id, books.JournalFilter(**{field: on})), InvalidInput,
+            field=field)
+    refused(lambda: books.statement(s.treasurer.id, s.club_id, account, **{field: on}), InvalidInput, field=field)
+    refused(lambda: books.income_statement(s.treasurer.id, s.club_id, **{"start": JAN_5, "end": FEB_1, field: on}),
+            InvalidInput, field=field)
+    if field == "end":
+        refused(lambda: books.balance_sheet(s.treasurer.id, s.club_id, on=on), InvalidInput, field="on")
+        refused(lambda: books.trial_balance(s.treasurer.id, s.club_id, on=on), InvalidInput, field="on")

@@ -985,3 +985,13 @@ def test_two_admissions_at_once_never_pass_the_maximum(app, make_club, make_user
 
     assert outcomes == ["RuleViolation R1", "done"]
     assert ms.active_count(setup.club_id) == 5
+
+
+@pytest.mark.parametrize("bad", ["disbursement:123456789", "exchange-reversal:12345", "0" * 31, "0" * 33, "A" * 32,
+                                 "z" * 32, "", None])
+def test_a_form_key_is_32_hex_digits_as_the_forms_make_it(make_club, bad):
+    """Issue 15: any 16 to 64 characters were taken, among them keys shaped like those the services make."""
+    from tests.conftest import refused
+
+    setup = make_club(5)
+    refused(lambda: ms.invite(setup.manager.id, setup.club_id, form_key=bad), InvalidInput)

@@ -561,6 +561,13 @@ def test_month_sheet_is_for_officers(with_secretary, other):
     refused_and_consistent(lambda: fund.month_sheet(other.treasurer.id, setup.club_id, date(2025, 1, 1)), NotFound)
 
 
+
+@pytest.mark.parametrize("month", [date(9999, 12, 1), date(1, 1, 1)])
+def test_a_month_sheet_far_from_now_is_refused(club, month):
+    """Issue 15: the service took any month (the page stopped at 2999 on its own)."""
+    refused_and_consistent(lambda: fund.month_sheet(club.treasurer.id, club.club_id, month), InvalidInput,
+                           field="month")
+
 def month_lines(setup, amounts) -> list[tuple[int, int | None]]:
     return [(mid(setup, user), amount) for user, amount in zip(people(setup)[:len(amounts)], amounts, strict=True)]
 
@@ -1288,3 +1295,36 @@ def test_concurrent_replays_of_one_form_post_once(app, club):
     assert row_counts(Contribution, JournalTransaction) == (1, 1)
     assert -account_balance(club_id, f"capital:{member}") == 2_500
     consistent()
+
+
+# --- Form keys (issue 15) ---------------------------------------------------------------------------
+
+
+SERVICE_SHAPED_KEYS = ["disbursement:10", "exchange:5", "bank-line:3", "closing:1", "csv:" + "0" * 56,
+                       "", None, 12, "0" * 31, "0" * 33, "A" * 32, "g" * 32, "form:" + "0" * 32]
+
+
+@pytest.mark.parametrize("bad", SERVICE_SHAPED_KEYS)
+def test_a_money_form_without_a_key_of_32_hex_digits_is_refused(club, bad):
+    """The form key is what forms/base.py makes (32 hex digits): nothing else, so no form can take a ledger
+    key that a service makes itself, and a form sent without its key is refused rather than given a new one."""
+    _, treasurer, a, _, _ = people(club)
+    done = pay(club, a, 1_000)
+    calls = [
+        lambda: pay(club, a, 1_000, k=bad) if bad else fund.record_contribution(
+            treasurer.id, club.club_id, membership_id=mid(club, a), amount=1_000, received_on=date(2025, 3, 5),
+            method="transfer", idempotency_key=bad),
+        lambda: fund.reverse_contribution(treasurer.id, club.club_id, done.id, reason="Erreur", idempotency_key=bad),
+        lambda: fund.record_month(treasurer.id, club.club_id, lines=[(mid(club, a), 1_000)],
+                                  received_on=date(2025, 3, 5), method="transfer", form_key=bad),
+    ]
+    for call in calls:
+        refused(call, InvalidInput)
+
+
+def test_a_contribution_is_posted_under_its_form_key_in_the_forms_own_namespace(club):
+    _, _, a, _, _ = people(club)
+    k = key()
+    contribution = pay(club, a, 1_000, k=k)
+    assert db.session.get(JournalTransaction, contribution.transaction_id).idempotency_key == f"form:{k}"
+    assert pay(club, a, 1_000, k=k).id == contribution.id  # the same form again: posted once

@@ -509,3 +509,11 @@ def test_each_confirmed_file_leaves_one_audit_entry(club):
         {"created": 2, "skipped": 0, "total": 3000, "sha256": hashlib.sha256(first).hexdigest()},
         {"created": 1, "skipped": 1, "total": 3000, "sha256": hashlib.sha256(second).hexdigest()},
     ]
+
+
+@pytest.mark.parametrize("text", ["01/01/0001", "31/12/1999"])
+def test_a_line_dated_before_2000_is_a_line_error(club, text):
+    """Issue 15: a line dated 01/01/0001 was taken, and the fund page then drew 2,000 years of months."""
+    result = preview(club, csv(f"{club.members[3].email},10,{text}", header="member,amount,date"))
+    [error] = errors_by_line(result)[2]
+    assert error.startswith("This date must be between 1 January 2000 and ")

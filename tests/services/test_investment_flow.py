@@ -151,3 +151,23 @@ def test_a_write_off_loses_what_is_left(make_club):
     assert (line.losses, line.outstanding, line.result) == (300_000, 0, -300_000)
     assert line.investment.status == "written_off"
     assert investments.check() == []
+
+
+def test_a_contribution_cannot_take_the_ledger_key_of_a_payment_to_come(make_club):
+    """Issue 15: a form's key once became the ledger key as sent, so ``disbursement:<id>`` posted as a
+    contribution blocked that payment's approval for ever. Form keys are 32 hex digits, posted as ``form:<key>``."""
+    from coop.services.errors import InvalidInput
+    from tests.conftest import refused
+
+    setup = make_club(5)
+    fund_club(setup, 300_000)
+    project_id = approved(setup)
+    investment = investments.record_investment(setup.treasurer.id, setup.club_id, project_id,
+                                               mentor_id=setup.membership_id(setup.members[3]), form_key=key())
+    payment = investments.enter_payment(setup.treasurer.id, setup.club_id, investment.id, amount=300_000,
+                                        paid_on=date.today(), form_key=key())
+    refused(lambda: fund.record_contribution(
+        setup.treasurer.id, setup.club_id, membership_id=setup.membership_id(setup.members[2]), amount=1_000,
+        received_on=date.today(), method="transfer", idempotency_key=f"disbursement:{payment.id}"), InvalidInput)
+    investments.approve_payment(setup.manager.id, setup.club_id, payment.id)
+    assert ledger.find_account(setup.club_id, f"investment:{project_id}").balance == 300_000

@@ -219,6 +219,7 @@ def test_a_repaid_loan_is_never_late(world):
     (dict(frequency=None), "frequency"),
     (dict(first="2026-04-15"), "first_due_on"),
     (dict(first=date(1999, 12, 31)), "first_due_on"),
+    (dict(first=date(9999, 12, 1)), "first_due_on"),  # issue 15: the investment pages were a 500 for everyone
 ])
 def test_bad_loan_terms_are_refused_next_to_their_field(world, changes, field):
     investment = paid(world)

@@ -770,3 +770,16 @@ def test_only_the_treasurer_reconciles(statement):
             reconcile.reconcile(user.id, setup.club_id, through=day(0), today=day(30))
     assert snapshot() == before
     assert db.session.scalar(select(func.count()).select_from(BankStatement)) == 1
+
+
+def test_bank_lines_dated_far_from_now_are_refused_line_by_line(make_club):
+    """Issue 15: lines dated 0001 and 9999 were stored. Every date is in 2000 … today + 40 years."""
+    setup = make_club(5)
+    data = "Date;Montant;Libellé\n01/01/0001;10,00;VIR X\n31/12/9999;20,00;VIR Y\n05/01/2026;30,00;VIR Z\n".encode()
+    preview = reconcile.preview(setup.treasurer.id, setup.club_id, data, COLS)
+    assert [bool(line.error) for line in preview.lines] == [True, True, False]
+    assert "0001" in preview.lines[0].error and "9999" in preview.lines[1].error
+    before = snapshot()
+    with pytest.raises(InvalidInput):
+        upload(setup, data)
+    assert snapshot() == before

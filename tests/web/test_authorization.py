@@ -349,12 +349,13 @@ def test_every_page_answers_each_visitor_as_its_rule_says(app, world):
 
 
 def post_as(world: World, role: str, url: str, tokens: dict) -> tuple[int | str, bool]:
-    """POST a valid CSRF token and nothing else; the outcome, and whether anything was written."""
+    """POST a valid CSRF token and a form key (every form carries one), nothing else; the outcome, and whether
+    anything was written."""
     browser = world.browsers[role]
     if role not in tokens:
         tokens[role] = token_of(browser)
     before = snapshot()
-    response = browser.client.post(url, data={"csrf_token": tokens[role]})
+    response = browser.client.post(url, data={"csrf_token": tokens[role], "form_key": key()})
     return outcome(response), snapshot() != before
 
 

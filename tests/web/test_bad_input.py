@@ -207,3 +207,49 @@ def test_a_form_sent_empty_is_refused_and_writes_nothing(open_form, form):
     assert response.status_code in (400, 401)
     assert 'class="error"' in response.text or 'class="form-errors"' in response.text
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("sent", [None, "", "disbursement:10", "0" * 31], ids=["absent", "empty", "service key", "short"])
+def test_a_money_form_without_its_key_is_refused_however_often_it_is_sent(make_club, make_browser, sent):
+    """Issue 15: a form posted without its one-time key was given a fresh one each time (8 identical posts,
+    8 contributions). It is refused with a message, and nothing is written."""
+    from datetime import date
+
+    from tests.conftest import hidden_fields
+
+    setup = make_club(5)
+    browser = make_browser(setup.treasurer)
+    url = f"/clubs/{setup.club_id}/contributions/new"
+    data = {**hidden_fields(browser.get(url).text), "membership_id": str(setup.membership_id(setup.members[2])),
+            "amount": "25,00", "received_on": date.today().isoformat(), "method": "transfer"}
+    if sent is None:
+        del data["form_key"]
+    else:
+        data["form_key"] = sent
+    before = snapshot()
+
+    for _ in range(8):
+        response = browser.client.post(url, data=data)
+        assert response.status_code == 400
+        assert say("This form has expired; please reload the page and try again.") in response.text
+
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("far", ["9999-12-31", "0001-01-01"])
+def test_a_date_far_from_now_gets_its_message_not_a_500(make_club, make_browser, far):
+    """Issue 15: ``end=9999-12-31`` on the audit log and ``through=9999-12-31`` on period close were 500s."""
+    from tests.conftest import say_window
+
+    setup = make_club(5)
+    treasurer = make_browser(setup.treasurer)
+    base = f"/clubs/{setup.club_id}"
+    before = snapshot()
+
+    audit = treasurer.get(f"{base}/audit?end={far}")
+    closed = treasurer.submit(f"{base}/books/periods", {"through": far}, page=f"{base}/books/checks")
+
+    for response in (audit, closed):
+        assert response.status_code == 400
+        assert say_window() in response.text
+    assert snapshot() == before
