@@ -6,7 +6,8 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-from babel.numbers import format_currency, format_decimal
+from babel import Locale
+from babel.numbers import format_currency, format_decimal, format_percent
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _SYMBOLS = re.compile(r"(€|\$|EUR|CAD|CA\$)", re.IGNORECASE)
@@ -77,10 +78,10 @@ def decimal_text(cents: int, locale: str) -> str:
 
 
 def duration(minutes: int) -> str:
-    """``150`` → ``2 h 30``; ``-90`` → ``−1 h 30``."""
+    """``150`` → ``2 h 30``; ``-90`` → ``−1 h 30``, with no-break spaces: a duration never breaks across lines."""
     sign = "−" if minutes < 0 else ""
     hours, rest = divmod(abs(minutes), 60)
-    return f"{sign}{hours} h {rest:02d}" if rest else f"{sign}{hours} h"
+    return f"{sign}{hours}\u00a0h\u00a0{rest:02d}" if rest else f"{sign}{hours}\u00a0h"
 
 
 class LazyMoney:
@@ -124,3 +125,10 @@ def months_between(first: date, last: date) -> list[date]:
         months.append(current)
         current = next_month(current)
     return months
+
+
+def percent(value, locale: str) -> str:
+    """A percentage as the reader's language writes it, up to two decimals: ``25.71`` → ``25.71%`` (en),
+    ``25,71 %`` (fr, a no-break space). ``value`` is in percent (50 is half)."""
+    pattern = Locale.parse(locale).percent_formats[None].pattern.replace("#,##0", "#,##0.##", 1)
+    return format_percent(Decimal(str(value)) / 100, pattern, locale=locale)

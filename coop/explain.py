@@ -3,10 +3,11 @@
 5 yes of 6 votes cast = 83 %, more than half needed. Adopted." """
 from __future__ import annotations
 
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from . import labels
+from .amounts import percent
 from .models import Ballot
 
 
@@ -18,6 +19,11 @@ def rounded_percent(part: int, whole: int) -> int:
 def quorum_needed(eligible: int, percent: int) -> int:
     """The fewest participants that make the quorum: ⌈percent × eligible / 100⌉."""
     return -(-percent * eligible // 100)
+
+
+def _percent(value: int) -> str:
+    """A percentage as the reader's language writes it: "80%" in English, "80 %" in French."""
+    return percent(value, str(get_locale() or "fr"))
 
 
 def subject_of(ballot: Ballot) -> str:
@@ -41,6 +47,14 @@ def subject_of(ballot: Ballot) -> str:
     return f"{ballot.title} — {text}" if ballot.title else text
 
 
+def ballot_name(ballot: Ballot) -> str:
+    """How a list names a ballot: its kind and subject ("Funding a project: Fournil de Die"), so that two open
+    ballots of one kind never look the same; the kind alone when the subject says nothing more."""
+    kind = str(labels.BALLOT_KINDS[ballot.kind])
+    subject = subject_of(ballot)
+    return kind if subject == kind else _("%(label)s: %(value)s", label=kind, value=subject)
+
+
 def _option_names(ballot: Ballot) -> dict[str, str]:
     return {str(o.id): o.label for o in ballot.options}
 
@@ -56,11 +70,15 @@ def explain(ballot: Ballot) -> list[str]:
     need = quorum_needed(eligible, t["quorum_percent"])
     lines = []
     if t["quorum_met"]:
-        lines.append(_("Quorum reached: %(p)d of %(e)d eligible members took part (at least %(n)d needed, "
-                       "%(q)d %%).", p=participants, e=eligible, n=need, q=t["quorum_percent"]))
+        lines.append(ngettext("Quorum reached: %(num)d of %(e)d eligible members took part (at least %(n)d needed, "
+                              "%(q)s).",
+                              "Quorum reached: %(num)d of %(e)d eligible members took part (at least %(n)d needed, "
+                              "%(q)s).", participants, e=eligible, n=need, q=_percent(t["quorum_percent"])))
     else:
-        lines.append(_("Quorum not reached: %(p)d of %(e)d eligible members took part, at least %(n)d were needed "
-                       "(%(q)d %%).", p=participants, e=eligible, n=need, q=t["quorum_percent"]))
+        lines.append(ngettext("Quorum not reached: %(num)d of %(e)d eligible members took part, at least %(n)d "
+                              "were needed (%(q)s).",
+                              "Quorum not reached: %(num)d of %(e)d eligible members took part, at least %(n)d "
+                              "were needed (%(q)s).", participants, e=eligible, n=need, q=_percent(t["quorum_percent"])))
     method = ballot.method
     if method in ("judgment", "approval"):
         names = _option_names(ballot)
@@ -68,9 +86,12 @@ def explain(ballot: Ballot) -> list[str]:
         for option_id, figures in ranked:
             if method == "judgment":
                 grade = figures.get("majority_grade")
-                lines.append(_("%(rank)d. %(name)s: majority grade %(grade)s; %(ok)d of %(p)d grade it fair or "
-                               "better.", rank=figures["rank"], name=names.get(option_id, "?"),
-                               grade=labels.GRADES.get(grade, "—"), ok=figures["accepting"], p=participants))
+                lines.append(ngettext("%(rank)d. %(name)s: majority grade %(grade)s; %(num)d of %(p)d grades it "
+                                      "fair or better.",
+                                      "%(rank)d. %(name)s: majority grade %(grade)s; %(num)d of %(p)d grade it "
+                                      "fair or better.", figures["accepting"], rank=figures["rank"],
+                                      name=names.get(option_id, "?"), grade=labels.GRADES.get(grade, "—"),
+                                      p=participants))
             else:
                 lines.append(ngettext("%(rank)d. %(name)s: %(num)d approval of %(p)d participants.",
                                       "%(rank)d. %(name)s: %(num)d approvals of %(p)d participants.",
@@ -102,19 +123,22 @@ def _threshold_sentence(ballot: Ballot, t: dict) -> str:
         names = _option_names(ballot)
         first = next((names.get(k, "?") for k, v in t.get("options", {}).items() if v["rank"] == 1), "?")
         if threshold == "unanimity":
-            return _("%(yes)d of %(e)d eligible members accept %(name)s: unanimity needs every one of them.",
-                     yes=yes, e=t["eligible"], name=first)
-        pct = rounded_percent(yes, cast)
+            return ngettext("%(num)d of %(e)d eligible members accepts %(name)s: unanimity needs every one of them.",
+                            "%(num)d of %(e)d eligible members accept %(name)s: unanimity needs every one of them.",
+                            yes, e=t["eligible"], name=first)
+        pct = _percent(rounded_percent(yes, cast))
         if threshold == "two_thirds":
-            return _("%(yes)d of %(cast)d participants accept %(name)s = %(pct)d %%: two thirds are needed.",
-                     yes=yes, cast=cast, name=first, pct=pct)
-        return _("%(yes)d of %(cast)d participants accept %(name)s = %(pct)d %%: more than half is needed.",
-                 yes=yes, cast=cast, name=first, pct=pct)
+            return ngettext("%(num)d of %(cast)d participants accepts %(name)s = %(pct)s: two thirds are needed.",
+                            "%(num)d of %(cast)d participants accept %(name)s = %(pct)s: two thirds are needed.",
+                            yes, cast=cast, name=first, pct=pct)
+        return ngettext("%(num)d of %(cast)d participants accepts %(name)s = %(pct)s: more than half is needed.",
+                        "%(num)d of %(cast)d participants accept %(name)s = %(pct)s: more than half is needed.",
+                        yes, cast=cast, name=first, pct=pct)
     if threshold == "unanimity":
         return _("%(yes)d yes of %(e)d eligible members: unanimity needs every one of them.", yes=yes, e=t["eligible"])
-    pct = rounded_percent(yes, cast)
+    pct = _percent(rounded_percent(yes, cast))
     if threshold == "two_thirds":
-        return _("%(yes)d yes of %(cast)d votes cast = %(pct)d %%: two thirds are needed (abstentions left out).",
+        return _("%(yes)d yes of %(cast)d votes cast = %(pct)s: two thirds are needed (abstentions left out).",
                  yes=yes, cast=cast, pct=pct)
-    return _("%(yes)d yes of %(cast)d votes cast = %(pct)d %%: more than half is needed (abstentions left out).",
+    return _("%(yes)d yes of %(cast)d votes cast = %(pct)s: more than half is needed (abstentions left out).",
              yes=yes, cast=cast, pct=pct)

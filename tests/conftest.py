@@ -531,6 +531,15 @@ def say_window() -> str:
         return str(escape(str(window_message())))
 
 
+def say_n(singular: str, plural: str, num: int, **values) -> str:
+    """A message with a count (``ngettext``), as a French page shows it."""
+    from flask_babel import force_locale, ngettext
+    from markupsafe import escape
+
+    with force_locale("fr"):
+        return str(escape(ngettext(singular, plural, num, **values)))
+
+
 # --- The default charter ---------------------------------------------------------------------
 
 # The charter a new club starts with (the column defaults of ``Charter``), pinned once here:

@@ -245,11 +245,19 @@ def transaction_detail(club_id: int, txn: JournalTransaction) -> TransactionDeta
 
 def account_for(user_id: int, club_id: int, account_id: object) -> Account:
     """The bookkeepers read any account of the club; a member their own."""
+    return _readable(user_id, club_id, account_id)[0]
+
+
+def _readable(user_id: int, club_id: int, account_id: object) -> tuple[Account, int]:
+    """The account and the sign its reader reads it with: a member's own capital is credited by what they pay
+    in, so its books balance is negative; they read it turned, as what they paid in. Everyone else, the
+    treasurer on any other account, reads the accountant's signs (debits positive)."""
     me = membership_for(user_id, club_id)
     account = in_club(Account, club_id, account_id, missing=_l("No such account."))
-    if not access.is_bookkeeper(me) and account.membership_id != me.id:
+    own = account.membership_id == me.id
+    if not access.is_bookkeeper(me) and not own:
         raise NotFound(_l("No such account."))
-    return account
+    return account, -1 if own and account.type == AccountType.EQUITY else 1
 
 
 @dataclass(frozen=True)
@@ -273,6 +281,10 @@ class Statement:
     closing: int
     #: balance before the oldest line shown
     opening: int
+    #: the account's balance now
+    balance: int
+    #: the reader's own capital, signs turned: what they paid in is positive (all amounts above are turned)
+    paid_in: bool = False
 
 
 def _lines(club_id: int, account_id: int):
@@ -292,7 +304,7 @@ def statement(user_id: int, club_id: int, account_id: int, *, after: Cursor | No
 
     The balance of the first line of a page is the account's cached balance less what the
     lines after it (in time) moved: one aggregate, whatever the page's depth."""
-    account = account_for(user_id, club_id, account_id)
+    account, sign = _readable(user_id, club_id, account_id)
     limit = _limit(limit)
     _check_period(start, end)
     if start and end and start > end:
@@ -320,19 +332,20 @@ def statement(user_id: int, club_id: int, account_id: int, *, after: Cursor | No
     closing = balance
     lines = []
     for txn_id, on, kind, memo, reverses_id, amount in page:
-        lines.append(StatementLine(txn_id, on, kind, memo, amount, balance, reverses_id))
+        lines.append(StatementLine(txn_id, on, kind, memo, sign * amount, sign * balance, reverses_id))
         balance -= amount
     last = page[-1] if page else None
     more = len(found) > limit
     return Statement(account=account, lines=lines, next=Cursor(last[1], last[0]) if more and last else None,
-                     closing=closing, opening=balance)
+                     closing=sign * closing, opening=sign * balance, balance=sign * account.balance,
+                     paid_in=sign < 0)
 
 
 def statement_lines(user_id: int, club_id: int, account_id: int, *, start: date | None = None,
                     end: date | None = None) -> tuple[Account, list[StatementLine]]:
     """The whole statement of a period, oldest first (for an export): the opening balance is what the
-    account held before the period."""
-    account = account_for(user_id, club_id, account_id)
+    account held before the period. A member's own capital reads as what they paid in, as on the page."""
+    account, sign = _readable(user_id, club_id, account_id)
     _check_period(start, end)
     if start and end and start > end:
         raise InvalidInput(_l("The start date is after the end date."), field="start")
@@ -351,7 +364,7 @@ def statement_lines(user_id: int, club_id: int, account_id: int, *, start: date 
     lines = []
     for txn_id, on, kind, memo, reverses_id, amount in rows:
         balance += amount
-        lines.append(StatementLine(txn_id, on, kind, memo, amount, balance, reverses_id))
+        lines.append(StatementLine(txn_id, on, kind, memo, sign * amount, sign * balance, reverses_id))
     return account, lines
 
 
@@ -509,10 +522,10 @@ def close_period(user_id: int, club_id: int, *, through: date, note: str = "", t
     if not isinstance(through, date):
         raise InvalidInput(_l("Choose the last day of a month."), field="through")
     check_day(through, "through", today=today)
+    if through >= today:  # first: a day past today may be the last there is (9999-12-31 has no next day)
+        raise RuleViolation(_l("Only a period that is over can be closed."), rule="period", field="through")
     if next_month(through) != through + timedelta(days=1):
         raise InvalidInput(_l("A period ends on the last day of a month."), field="through")
-    if through >= today:
-        raise RuleViolation(_l("Only a period that is over can be closed."), rule="period", field="through")
     note = one_line(note, "note", maximum=300, required=False)
     with unit_of_work() as session:
         access.money_keeper(user_id, club_id)

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .. import amounts, labels
+from ..explain import ballot_name
 from ..extensions import db
 from ..services.errors import CoopError
 from ..services.validate import MAX_ID
@@ -121,9 +122,7 @@ def _register_templates(app: Flask) -> None:
 
     @app.template_filter("percent")
     def percent_filter(value) -> str:
-        from flask_babel import format_decimal
-
-        return format_decimal(value, "#,##0.##") + "\u00a0%"
+        return amounts.percent(value, locale_name())
 
     @app.template_filter("month")
     def month_filter(value) -> str:
@@ -158,4 +157,5 @@ def _register_templates(app: Flask) -> None:
             "rhythm_label": lambda value: str(labels.RHYTHMS.get(value, value)),
             "method_label": lambda value: str(labels.METHODS.get(value, value)),
             "labels": labels,
+            "ballot_name": ballot_name,
         }

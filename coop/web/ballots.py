@@ -148,7 +148,8 @@ def _ballot_page(club_id: int, ballot_id: int, *, submitted=None, status: int = 
         forms = [(voter, submitted if proxy_prefix(voter.membership_id if voter else None) == submitted._prefix
                   else form) for voter, form in forms]
         if not any(form is submitted for _voter, form in forms):  # no form left to show the refusal next to
-            for message in [*submitted.form_errors, *(m for ms in submitted.errors.values() for m in ms)]:
+            # ``errors`` holds the form's own errors too (under None): each message once
+            for message in (m for ms in submitted.errors.values() for m in ms):
                 flash(str(message), "error")
     proxy_form = ProxyForm()
     proxy_form.holder_id.choices = [(m.id, m.user.name) for m in page.proxy_holders]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -368,7 +368,8 @@ def bank_columns(club_id: int):
         return render_template("books/bank_columns.html", form=form, header=rows[0], sample=rows[1:6],
                                preview=None), getattr(form, "refusal_status", 400)
     statement, matched = done
-    flash(_("The statement is kept; %(matched)d line(s) matched the books at once.", matched=matched), "success")
+    flash(ngettext("The statement is kept; %(num)d line matched the books at once.",
+                   "The statement is kept; %(num)d lines matched the books at once.", matched), "success")
     return redirect(url_for("books.bank", club_id=club_id))
 
 
@@ -379,7 +380,7 @@ def bank_auto_match(club_id: int):
     if not form.validate_on_submit():
         return _bank_page(club_id, 400, window_form=form)
     matched = reconcile.auto_match(current_user.id, club_id, window_days=form.window_days.data)
-    flash(_("%(matched)d line(s) matched.", matched=matched), "success")
+    flash(ngettext("%(num)d line matched.", "%(num)d lines matched.", matched), "success")
     return redirect(url_for("books.bank", club_id=club_id))
 
 

@@ -11,6 +11,8 @@ class Line:
     name: str
     css: str
     points: str
+    #: a series of one point draws no line: its point is drawn as a dot (x, y)
+    dots: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,11 @@ def line_chart(labels: list[str], series: list[tuple[str, str, list[int]]]) -> C
     def y(v: int) -> float:
         return round(PAD_TOP + inner_h * (top - v) / span, 1)
 
-    lines = [
-        Line(name, css, " ".join(f"{round(PAD_LEFT + i * step, 1)},{y(v)}" for i, v in enumerate(vs)))
-        for name, css, vs in series
-    ]
+    lines = []
+    for name, css, vs in series:
+        points = [(round(PAD_LEFT + i * step, 1), y(v)) for i, v in enumerate(vs)]
+        lines.append(Line(name, css, " ".join(f"{px},{py}" for px, py in points),
+                          tuple(points) if len(points) == 1 else ()))
     every = max(1, len(labels) // 8)
     ticks = [(round(PAD_LEFT + i * step, 1), label) for i, label in enumerate(labels) if i % every == 0]
     return Chart(WIDTH, HEIGHT, lines, ticks, top, y(0))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -111,7 +112,8 @@ def leave(club_id: int):
 @bp.post("/clubs/<id:club_id>/activate")
 def activate(club_id: int):
     club = clubs.activate(current_user.id, club_id)
-    flash(_("%(name)s is active. Its term ends on %(date)s.", name=club.name, date=club.term_ends_on), "success")
+    flash(_("%(name)s is active. Its term ends on %(date)s.", name=club.name, date=format_date(club.term_ends_on, "medium")),
+          "success")
     return redirect(url_for("clubs.club_home", club_id=club_id))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -165,7 +165,7 @@ def month_sheet(club_id: int):
             current_user.id, club_id, lines=entries, received_on=form.received_on.data, method=form.method.data,
             form_key=form.form_key.data))
         if done is not None:
-            flash(_("%(n)d contributions recorded.", n=len(done)), "success")
+            flash(ngettext("%(num)d contribution recorded.", "%(num)d contributions recorded.", len(done)), "success")
             return redirect(url_for("fund.contributions", club_id=club_id))
     return render_form("fund/month.html", form, lines=lines, month=month)
 
@@ -208,8 +208,10 @@ def confirm_import(club_id: int):
     if not form.validate_on_submit():
         abort(400)
     outcome = imports.confirm(current_user.id, club_id, _unseal(club_id, form.payload.data))
-    flash(_("%(created)d contributions imported (%(total)s); %(skipped)d lines were already recorded.",
-            created=outcome.created, skipped=outcome.skipped, total=format_currency_cents(outcome.total)), "success")
+    flash(" ".join([ngettext("%(num)d contribution imported (%(total)s).", "%(num)d contributions imported (%(total)s).",
+                             outcome.created, total=format_currency_cents(outcome.total)),
+                    ngettext("%(num)d line was already recorded.", "%(num)d lines were already recorded.",
+                             outcome.skipped)]), "success")
     return redirect(url_for("fund.contributions", club_id=club_id))
 
 

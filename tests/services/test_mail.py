@@ -483,7 +483,7 @@ def test_an_exchange_to_confirm_mails_its_receiver_only(app, inbox, make_club):
         day = format_date(TODAY)
         until = format_date(db.session.get(Exchange, done.id).expires_on)
     assert say_in("fr", "%(provider)s says they gave you %(duration)s on %(day)s: %(what)s", provider=provider.name,
-                  duration="2 h 30", day=day, what="Taille de la haie") in sent.body
+                  duration="2\u00a0h\u00a030", day=day, what="Taille de la haie") in sent.body
     url = f"{base_url(app)}/clubs/{setup.club_id}/time/exchanges/{done.id}"
     assert f"{say_in('fr', 'Confirm it, or dispute it, before %(day)s:', day=until)} {url}\n" in sent.body
 

@@ -223,7 +223,7 @@ def test_the_floor_refuses_and_names_the_floor_and_the_balance(club):
     club.receive(club.b, club.a, 570)  # b at −570 = −9 h 30
     err = refused(lambda: club.receive(club.b, club.c, 60), LimitExceeded, rule="R12", field="minutes")
     message = str(err.message)
-    assert "−9 h 30" in message and "−10 h" in message and club.b.name in message
+    assert "−9\u00a0h\u00a030" in message and "−10\u00a0h" in message and club.b.name in message
     # recorded by the provider, to be confirmed later: refused as well
     refused(lambda: club.give(club.c, club.b, 60), LimitExceeded, rule="R12")
     # 30 minutes still fit, exactly down to the floor
@@ -237,7 +237,7 @@ def test_the_ceiling_refuses_and_names_it(club):
     club.receive(club.b, club.a, 90)  # a at +1 h 30, ceiling +2 h
     err = refused(lambda: club.receive(club.c, club.a, 60), LimitExceeded, rule="R12", field="minutes")
     message = str(err.message)
-    assert "1 h 30" in message and "2 h" in message and club.a.name in message
+    assert "1\u00a0h\u00a030" in message and "2\u00a0h" in message and club.a.name in message
     club.receive(club.c, club.a, 30)
     assert club.balance(club.a) == 120
 
@@ -475,7 +475,7 @@ def test_a_reversal_that_would_pass_the_providers_floor_is_refused(club):
     club.receive(club.a, club.c, 700)  # a spent it: 600 − 700 = −100
     # reversing takes 600 off a: −700 < −600
     err = refused(lambda: club.settle(club.manager, exchange_id, "reverse"), LimitExceeded, rule="R12")
-    assert club.a.name in str(err.message) and "−10 h" in str(err.message)
+    assert club.a.name in str(err.message) and "−10\u00a0h" in str(err.message)
     assert fetch(exchange_id).status == "disputed"
     assert club.balance(club.a) == -100
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from coop.amounts import AmountError, decimal_text, duration, money, parse_money
+from coop.amounts import AmountError, decimal_text, duration, money, parse_money, percent
 
 # --- parse_money ---------------------------------------------------------------------
 
@@ -201,4 +201,39 @@ def test_decimal_text_reads_back_as_the_same_cents(cents, locale):
     ],
 )
 def test_duration_in_hours_and_minutes(minutes, shown):
-    assert duration(minutes) == shown
+    assert duration(minutes) == shown.replace(" ", NBSP)
+
+
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize("minutes", [-600, -90, 150, 0])
+def test_a_duration_never_breaks_across_lines(minutes):
+    """"−10 h" cut after the number: only non-breaking spaces inside."""
+    assert " " not in duration(minutes) and NBSP in duration(minutes)
+
+
+@pytest.mark.parametrize("cents", [-107_500, 107_500, 0])
+@pytest.mark.parametrize("currency", ["EUR", "CAD"])
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_an_amount_never_breaks_across_lines(cents, currency, locale):
+    assert " " not in money(cents, currency, locale)
+
+
+# --- percent ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "locale", "shown"),
+    [
+        pytest.param(25.71, "en", "25.71%", id="en: no space, decimal point"),
+        pytest.param(25.71, "fr", "25,71\u00a0%", id="fr: decimal comma, no-break space"),
+        pytest.param(50, "en", "50%", id="en: whole"),
+        pytest.param(12.5, "fr", "12,5\u00a0%", id="fr: one decimal"),
+        pytest.param(100, "fr", "100\u00a0%", id="fr: whole"),
+        pytest.param(33.333, "en", "33.33%", id="en: at most two decimals"),
+        pytest.param(1234.5, "en", "1,234.5%", id="en: thousands"),
+    ],
+)
+def test_a_percentage_in_the_readers_locale(value, locale, shown):
+    assert percent(value, locale) == shown

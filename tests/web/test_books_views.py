@@ -30,7 +30,7 @@ from coop.models import (
     PeriodClose,
 )
 from coop.services import books, fund, ledger, reconcile
-from tests.conftest import ATTR, HIDDEN, form_values, hidden_fields, key, say, snapshot
+from tests.conftest import ATTR, HIDDEN, form_values, hidden_fields, key, say, say_n, snapshot
 
 TODAY = date.today()
 BOM = "\ufeff".encode()
@@ -185,7 +185,7 @@ def test_every_books_page_opens_for_the_treasurer_only_own_statements_for_a_memb
     assert f"/books/transactions/{s.c1.transaction_id}\"" in filtered
     assert f"/books/transactions/{s.c2.transaction_id}\"" not in filtered
     mine = plain.get(f"/clubs/{c}/books/accounts/{own}").text
-    assert eur(-2_500) in mine
+    assert eur(2_500) in mine  # what they paid in, positive
     assert "/books/transactions/" not in mine  # a member sees the numbers, not the officers' pages
     printable = treasurer.get(f"/clubs/{c}/books/accounts/{bank}?print=1").text
     assert 'class="stacked filters no-print"' in printable and eur(6_500) in printable
@@ -196,6 +196,25 @@ def test_every_books_page_opens_for_the_treasurer_only_own_statements_for_a_memb
     secretary = make_browser(s.members[2])
     assert secretary.get(f"/clubs/{c}/audit").status_code == 200
     assert secretary.get(f"/clubs/{c}/books").status_code == 403
+
+
+def test_a_member_reads_their_own_capital_as_positive_amounts_paid_in_the_treasurer_keeps_the_books_signs(
+        kept, make_browser):
+    s = kept
+    c = s.club_id
+    member = s.members[3]
+    own = account_id(c, f"capital:{s.membership_id(member)}")
+    plain, treasurer = make_browser(member), make_browser(s.treasurer)
+    mine = plain.get(f"/clubs/{c}/books/accounts/{own}").text
+    assert say("you have paid in %(amount)s", amount=money(2_500, "EUR", "fr")) in mine
+    assert eur(2_500) in mine and eur(-2_500) not in mine
+    assert say("Newest first; the balance after each line. Debits are positive.") not in mine
+    assert read_csv(plain.get(f"/clubs/{c}/books/accounts/{own}.csv"))[1][-2:] == ["25,00", "25,00"]
+    # The same account in the treasurer's books: the accountant's signs (a credit is negative).
+    books_page = treasurer.get(f"/clubs/{c}/books/accounts/{own}").text
+    assert eur(-2_500) in books_page
+    assert say("Newest first; the balance after each line. Debits are positive.") in books_page
+    assert read_csv(treasurer.get(f"/clubs/{c}/books/accounts/{own}.csv"))[1][-2:] == ["-25,00", "-25,00"]
 
 
 def test_query_strings_that_cannot_be_read_are_400_never_500(kept, make_browser):
@@ -366,7 +385,8 @@ def test_a_bank_statement_uploaded_previewed_kept_matched_with_a_fee_then_reconc
     preview = browser.client.post(f"/clubs/{c}/books/bank/columns",
                                   data=columns_form(browser, columns.text, "preview", window_days=0))
     assert preview.status_code == 200
-    assert say("%(new)d new line(s); %(known)d already uploaded before.", new=3, known=0) in preview.text
+    assert say_n("%(num)d new line; %(known)d already uploaded before.", "%(num)d new lines; %(known)d already uploaded before.",
+                 3, known=0) in preview.text
     assert eur(-1_250) in preview.text
     assert snapshot() == before  # a preview keeps nothing
 
@@ -374,7 +394,8 @@ def test_a_bank_statement_uploaded_previewed_kept_matched_with_a_fee_then_reconc
                                      data=columns_form(browser, columns.text, "upload", window_days=0))
     assert kept_lines.status_code == 302
     assert kept_lines.headers["Location"] == f"/clubs/{c}/books/bank"
-    assert say("The statement is kept; %(matched)d line(s) matched the books at once.", matched=1) in \
+    assert say_n("The statement is kept; %(num)d line matched the books at once.",
+                 "The statement is kept; %(num)d lines matched the books at once.", 1) in \
         browser.get(kept_lines.headers["Location"]).text
     lines = {line.label: line for line in fresh().scalars(select(BankLine).where(BankLine.club_id == c))}
     assert {k: (v.amount, v.transaction_id) for k, v in lines.items()} == {
@@ -515,6 +536,17 @@ def test_a_closed_period_refuses_a_contribution_dated_in_it(kept, make_browser):
 
 
 # --- Balance checks --------------------------------------------------------------------------------------------
+
+
+def test_closing_through_the_last_day_there_is_is_refused_not_a_500(kept, make_browser):
+    """9999-12-31 is the last day of a month, but it has no next day: found by the fuzz, a 500 before."""
+    c = kept.club_id
+    before = snapshot()
+    response = make_browser(kept.treasurer).submit(f"/clubs/{c}/books/periods", {"through": "9999-12-31"},
+                                                   page=f"/clubs/{c}/books/checks")
+    assert response.status_code == 400
+    assert say("Only a period that is over can be closed.") in response.text
+    assert snapshot() == before
 
 
 def test_a_bank_balance_one_cent_off_is_flagged_on_the_journal_until_explained(kept, make_browser):

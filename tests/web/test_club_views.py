@@ -4,13 +4,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import func, select
 
 from coop.amounts import money
 from coop.extensions import db
 from coop.models import Charter, Club, Invitation, Membership
 from coop.services import clubs
-from tests.conftest import form_values, hidden_fields, key, say, snapshot
+from tests.conftest import form_values, hidden_fields, key, say, say_n, snapshot
 
 
 def fresh():
@@ -333,6 +334,10 @@ def test_the_manager_activates_a_club_of_five_with_a_treasurer(make_club, make_b
     assert url not in actions(home)
     club = fresh().get(Club, setup.club_id)
     assert club.status == "active" and club.activated_on is not None and club.term_ends_on is not None
+    # The date in the sentence as the reader's language writes it ("3 déc. 2031"), never "2031-12-03".
+    assert club.term_ends_on.isoformat() not in home
+    assert say("%(name)s is active. Its term ends on %(date)s.", name="Cigale des Tests",
+               date=format_date(club.term_ends_on, "medium", locale="fr")) in home
 
 
 def test_a_club_of_four_is_not_activated_and_the_refusal_names_rule_r1(make_club, make_browser):
@@ -392,16 +397,24 @@ def test_a_member_leaves_the_club(make_club, make_browser):
     assert fresh().get(Membership, setup.membership_id(leaver)).status == "left"
 
 
+def test_counts_in_sentences_agree_with_their_number(make_club, make_browser):
+    """"1 membres actifs": a count of one (or none) reads in the singular, as French writes it."""
+    setup = make_club(1, activate=False)
+    home = make_browser(setup.manager).get(f"/clubs/{setup.club_id}/").text
+    assert "1 membre actif " in home and "1 membres" not in home
+
+
 def test_the_club_home_warns_when_members_leave_below_the_charters_minimum(make_club, make_browser):
     setup = make_club(5)
     home = f"/clubs/{setup.club_id}/"
-    warning = "The club has %(count)d active members; its charter asks for at least %(min)d (R1). Invite new members."
+    warning = ("The club has %(num)d active member; its charter asks for at least %(min)d (R1). Invite new members.",
+               "The club has %(num)d active members; its charter asks for at least %(min)d (R1). Invite new members.")
     manager = make_browser(setup.manager)
-    assert say(warning, count=5, min=5) not in manager.get(home).text
+    assert say_n(*warning, 5, min=5) not in manager.get(home).text
 
     assert make_browser(setup.members[4]).action(f"/clubs/{setup.club_id}/leave").status_code == 302
 
-    assert say(warning, count=4, min=5) in manager.get(home).text
+    assert say_n(*warning, 4, min=5) in manager.get(home).text
 
 
 def test_the_treasurer_hands_the_office_over_before_leaving(make_club, make_browser):

@@ -15,7 +15,7 @@ from coop.amounts import money, month_start, next_month
 from coop.extensions import db
 from coop.models import Account, Club, Contribution, JournalTransaction, Membership, Pledge
 from coop.services import access, clubs, fund
-from tests.conftest import ATTR, form_values, hidden_fields, key, say, snapshot
+from tests.conftest import ATTR, form_values, hidden_fields, key, say, say_n, snapshot
 
 ROLES = ["manager", "treasurer", "secretary", "member"]
 NOT_KEEPERS = ["manager", "secretary", "member"]  # without the charter's manager_records_money
@@ -743,7 +743,8 @@ def test_the_month_sheet_records_one_contribution_per_filled_line(pledged, make_
 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/clubs/{pledged.club_id}/contributions"
-    assert say("%(n)d contributions recorded.", n=3) in browser.get(response.headers["Location"]).text
+    assert say_n("%(num)d contribution recorded.", "%(num)d contributions recorded.", 3) in \
+        browser.get(response.headers["Location"]).text
     new = contributions_in(pledged.club_id)[before:]
     assert sorted((c.membership_id, c.amount, c.method, c.source) for c in new) == sorted([
         (pledged.membership_id(pledged.members[3]), 2500, "cash", "month"),

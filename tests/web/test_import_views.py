@@ -14,7 +14,7 @@ from coop.amounts import money
 from coop.extensions import db
 from coop.models import AuditEntry, Contribution, JournalTransaction
 from coop.services import clubs
-from tests.conftest import ATTR, HIDDEN, admit_by_vote, hidden_fields, key, say, snapshot
+from tests.conftest import ATTR, HIDDEN, admit_by_vote, hidden_fields, key, say, say_n, snapshot
 
 ROLES = ["manager", "treasurer", "secretary", "member"]
 
@@ -44,13 +44,11 @@ def main_of(html: str) -> str:
     return html.split('<main id="main">', 1)[1]
 
 
-def say_n(singular: str, plural: str, n: int) -> str:
-    """A plural message as a French page shows it."""
-    from flask_babel import force_locale, ngettext
-    from markupsafe import escape
-
-    with force_locale("fr"):
-        return str(escape(ngettext(singular, plural, n)))
+def imported(created: int, total: str, skipped: int) -> str:
+    """The message after a confirmed import, as the French page shows it."""
+    return " ".join([say_n("%(num)d contribution imported (%(total)s).", "%(num)d contributions imported (%(total)s).",
+                           created, total=total),
+                     say_n("%(num)d line was already recorded.", "%(num)d lines were already recorded.", skipped)])
 
 
 def token(browser, page: str = "/") -> str:
@@ -236,8 +234,9 @@ def test_a_good_file_is_previewed_then_confirmed_once(club, make_browser):
     preview = upload(browser, club.club_id, data)
 
     assert preview.status_code == 200
-    assert say("%(n)d lines to record, %(total)s in all; %(skipped)d already recorded.",
-               n=3, total=eur(GOOD_TOTAL), skipped=0) in preview.text
+    assert say_n("%(num)d line to record, %(total)s in all; %(skipped)d already recorded.",
+                 "%(num)d lines to record, %(total)s in all; %(skipped)d already recorded.",
+                 3, total=eur(GOOD_TOTAL), skipped=0) in preview.text
     assert f'action="{confirm_url(club.club_id)}"' in preview.text
     payload = payload_of(preview.text)
     assert payload
@@ -258,8 +257,7 @@ def test_a_good_file_is_previewed_then_confirmed_once(club, make_browser):
         (mids[2], 1250, date(2026, 2, 1), "cash", "", "import", club.treasurer.id),
     ]
     listing = browser.get(response.headers["Location"])
-    assert say("%(created)d contributions imported (%(total)s); %(skipped)d lines were already recorded.",
-               created=3, total=eur(GOOD_TOTAL), skipped=0) in listing.text
+    assert imported(3, eur(GOOD_TOTAL), 0) in listing.text
     written = snapshot()
 
     again = post_confirm(browser, club.club_id, payload, csrf=csrf)
@@ -267,13 +265,13 @@ def test_a_good_file_is_previewed_then_confirmed_once(club, make_browser):
     assert again.status_code == 302
     assert len(contributions_in(club.club_id)) == 3
     assert without_audit(snapshot()) == without_audit(written)
-    assert say("%(created)d contributions imported (%(total)s); %(skipped)d lines were already recorded.",
-               created=0, total=eur(0), skipped=3) in browser.get(again.headers["Location"]).text
+    assert imported(0, eur(0), 3) in browser.get(again.headers["Location"]).text
     # Sent again from the page, the same file is shown as already recorded.
     shown = upload(browser, club.club_id, data)
     assert shown.status_code == 200
-    assert say("%(n)d lines to record, %(total)s in all; %(skipped)d already recorded.",
-               n=0, total=eur(0), skipped=3) in shown.text
+    assert say_n("%(num)d line to record, %(total)s in all; %(skipped)d already recorded.",
+                 "%(num)d lines to record, %(total)s in all; %(skipped)d already recorded.",
+                 0, total=eur(0), skipped=3) in shown.text
     assert main_of(shown.text).count(say("already recorded") + "</td>") == 3
     assert fresh().scalar(select(func.count()).select_from(AuditEntry)
                           .where(AuditEntry.action == "contribution.import")) == 2

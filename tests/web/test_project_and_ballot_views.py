@@ -12,6 +12,7 @@ from html import unescape
 
 import pytest
 from flask import request_finished
+from markupsafe import escape
 from sqlalchemy import select
 
 from coop.extensions import db
@@ -20,7 +21,7 @@ from coop.models.base import utcnow
 from coop.services import ballots, clubs, projects, tally
 from coop.services.ballots import Subject
 from coop.services.charter import charter_of
-from tests.conftest import form_values, fund_for_projects, hidden_fields, key, say, snapshot
+from tests.conftest import form_values, fund_for_projects, hidden_fields, key, say, say_n, snapshot
 
 LONG = "x" * 10_000
 PROJECT = dict(name="Fournil de Die", description="Un four à pain.\nEt une boutique.", town="Die", legal_form="scop",
@@ -70,15 +71,6 @@ def too_long(n: int) -> str:
     return str(escape(get_translations(["fr"]).ngettext("Field cannot be longer than %(max)d character.",
                                                          "Field cannot be longer than %(max)d characters.", n)
                       % {"max": n}))
-
-
-def say_n(singular: str, plural: str, num: int, **values) -> str:
-    """A message with a number, as the French page shows it."""
-    from flask_babel import force_locale, ngettext
-    from markupsafe import escape
-
-    with force_locale("fr"):
-        return str(escape(ngettext(singular, plural, num, **values)))
 
 
 class Wtf(str):
@@ -222,6 +214,15 @@ def test_a_huge_text_in_a_project_is_refused(club, make_browser, field, limit):
     assert response.status_code == 400
     assert too_long(limit) in (error_of(response.text, field) or "")
     assert snapshot() == before
+
+
+def test_a_text_field_with_a_limit_says_its_limit_next_to_it(club, make_browser):
+    """The browser cuts a pasted 10,000-character name to ``maxlength`` without a word: the page says the limit."""
+    page = make_browser(member(club, 3)).get(url(club, "/projects/new")).text
+    hint = re.search(r'<p class="hint" id="name-hint">(.*?)</p>', page)
+    assert hint and say_n("At most %(num)d character.", "At most %(num)d characters.", 120) in hint.group(1)
+    assert re.search(r'<input [^>]*aria-describedby="name-hint"[^>]*maxlength="120"', page) or \
+        re.search(r'<input [^>]*maxlength="120"[^>]*aria-describedby="name-hint"', page)
 
 
 def test_the_proposer_edits_the_project(club, make_browser):
@@ -805,11 +806,15 @@ def _four_yes_one_no_one_abstain(setup) -> Ballot:
 
 
 #: 6 eligible, all took part; quorum 50 % of 6 = 3 needed; 4 yes of 4 + 1 cast = 80 % > half: adopted.
-RESULT = [("Quorum reached: %(p)d of %(e)d eligible members took part (at least %(n)d needed, %(q)d %%).",
-           dict(p=6, e=6, n=3, q=50)),
-          ("%(yes)d yes of %(cast)d votes cast = %(pct)d %%: more than half is needed (abstentions left out).",
-           dict(yes=4, cast=5, pct=80)),
-          ("Adopted.", {})]
+def result() -> list[str]:
+    """The explanation's sentences, as the French page shows them (a count agrees with its number, a percentage
+    is written the French way)."""
+    return [say_n("Quorum reached: %(num)d of %(e)d eligible members took part (at least %(n)d needed, %(q)s).",
+                  "Quorum reached: %(num)d of %(e)d eligible members took part (at least %(n)d needed, %(q)s).",
+                  6, e=6, n=3, q="50\u00a0%"),
+            say("%(yes)d yes of %(cast)d votes cast = %(pct)s: more than half is needed (abstentions left out).",
+                yes=4, cast=5, pct="80\u00a0%"),
+            say("Adopted.")]
 
 
 def test_no_result_is_shown_before_the_close(club, make_browser):
@@ -820,7 +825,7 @@ def test_no_result_is_shown_before_the_close(club, make_browser):
     assert say_n("%(num)d of %(e)d eligible member has voted so far. Results stay hidden until the close.",
                  "%(num)d of %(e)d eligible members have voted so far. Results stay hidden until the close.",
                  6, e=6) in page
-    assert not any(say(text, **values) in page for text, values in RESULT)
+    assert not any(line in page for line in result())
     assert say("Result: %(outcome)s", outcome=say("adopted")) not in page
     assert say("adopted") not in main_of(page)
 
@@ -831,13 +836,37 @@ def test_after_the_close_the_page_explains_the_outcome_in_words(club, make_brows
     assert ballots.tick(now=after_deadline()) == 1
 
     page = make_browser(member(club, 3)).get(url(club, f"/ballots/{ballot.id}")).text
-    for text, values in RESULT:
-        assert say(text, **values) in page
+    for line in result():
+        assert line in page
     assert say("Result: %(outcome)s", outcome=say("adopted")) in page
     assert say("at the deadline") in page
     assert fresh().get(Project, ballot.project_id).status == "approved"
     voters = re.findall(r"<tr><td>(.*?)</td>", main_of(page).split(say("Who voted what (open ballot)"), 1)[1])
     assert len(voters) == 6  # an open ballot shows who chose what, after the close
+
+
+def test_a_vote_sent_after_the_close_says_so_once(club, make_browser):
+    ballot = open_ballot(club)
+    browser = make_browser(member(club, 3))
+    page = url(club, f"/ballots/{ballot.id}")
+    sent = {**hidden_fields(browser.get(page).text), "choice": str(tally.YES)}
+    ballots.tick(now=after_deadline())
+    before = snapshot()
+
+    response = browser.client.post(page, data=sent)
+
+    assert response.status_code == 409
+    assert response.text.count(say("This ballot is closed.")) == 1
+    assert snapshot() == before
+
+
+def test_single_project_results_have_no_empty_option_column(club, make_browser):
+    ballot = _four_yes_one_no_one_abstain(club)
+    ballots.tick(now=after_deadline())
+    page = make_browser(member(club, 3)).get(url(club, f"/ballots/{ballot.id}")).text
+    table = main_of(page).split(say("Who voted what (open ballot)"), 1)[1].split("</table>", 1)[0]
+    assert say("Option") not in table and "<td></td>" not in table
+    assert len(re.findall(r"<th scope=\"col\">", table)) == 2  # member, vote
 
 
 def test_a_consent_result_counts_objections(club, make_browser):
@@ -888,6 +917,20 @@ def test_the_home_pages_list_open_ballots_until_one_votes(club, make_browser, wh
     assert url(club, f"/ballots/{ballot.id}") not in browser.get(home).text
 
 
+def test_untitled_funding_ballots_are_listed_with_their_projects_names(club, make_browser):
+    """Two open funding ballots without a title must not look the same: each list names the project."""
+    bakery = open_ballot(club)
+    grocery = open_ballot(club, subject=Subject(project_ids=[new_project(club, name="Épicerie de Crest").id]))
+    browser = make_browser(member(club, 3))
+    for page in (url(club, "/ballots"), url(club, "/"), "/"):
+        shown = browser.get(page).text
+        for ballot, name in ((bakery, "Fournil de Die"), (grocery, "Épicerie de Crest")):
+            link = re.search(rf'href="{re.escape(url(club, f"/ballots/{ballot.id}"))}">(.*?)</a>', shown).group(1)
+            assert str(escape(name)) in link, (page, link)
+    project = browser.get(url(club, f"/projects/{grocery.project_id}")).text
+    assert re.search(rf'/ballots/{grocery.id}">[^<]*{re.escape(str(escape("Épicerie de Crest")))}', project)
+
+
 # --- The register of decisions ------------------------------------------------------------------------
 
 
@@ -902,7 +945,7 @@ def test_the_register_lists_closed_ballots_with_their_explanation(club, make_bro
 
     page = browser.get(url(club, "/decisions")).text
     assert url(club, f"/ballots/{adopted.id}") in page
-    assert " ".join(say(text, **values) for text, values in RESULT) in page
+    assert " ".join(result()) in page
     assert url(club, f"/ballots/{unanswered.id}") in page  # closed too: nobody voted, no quorum
     assert say("Nothing is decided.") in page
 
@@ -924,7 +967,7 @@ def test_the_register_exports_as_csv(club, make_browser):
     assert [int(line[0]) for line in lines] == [adopted.id, formula.id]
     first, second = lines
     assert first[6:11] == ["6", "6", "4", "1", "1"]  # eligible, took part, yes, no, abstentions
-    assert first[12] == unescape(" ".join(say(text, **values) for text, values in RESULT))
+    assert first[12] == unescape(" ".join(result()))
     assert second[3].startswith("'=HYPERLINK(")  # a spreadsheet reads it as text, not as a formula
 
 

@@ -14,6 +14,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from coop import mail
+from coop.amounts import duration
 from coop.extensions import db
 from coop.models import AuditEntry, Contribution, Exchange, PasswordReset, User
 from coop.models.base import utcnow
@@ -384,7 +385,8 @@ def test_a_refused_exchange_mails_nobody(club, make_browser, inbox):
     assert response.status_code == 400
     assert error_of(response.text, "hours") == say(
         "%(name)s's time balance is %(balance)s and their floor is %(floor)s: receiving %(minutes)s would take it "
-        "below (at most %(room)s more).", name=other.name, balance="−9 h", floor="−10 h", minutes="2 h", room="1 h")
+        "below (at most %(room)s more).", name=other.name, balance=duration(-540), floor=duration(-600), minutes=duration(120),
+        room=duration(60))
     assert snapshot() == before
     assert inbox.mail == []
 

@@ -102,14 +102,14 @@ def test_the_overview_shows_my_figures_and_the_members_table(club, make_browser)
     page = make_browser(me).get(base(club))
     assert page.status_code == 200
     mine = page.text.split('id="mine-title"', 1)[1].split("</dl>", 1)[0]
-    assert f"<dt>{say('Balance')}</dt><dd><strong>1 h 45</strong></dd>" in mine
-    assert f"<dt>{say('Hours given')}</dt><dd>3 h</dd>" in mine
-    assert f"<dt>{say('Hours received')}</dt><dd>1 h 15</dd>" in mine
+    assert f"<dt>{say('Balance')}</dt><dd><strong>1\u00a0h\u00a045</strong></dd>" in mine
+    assert f"<dt>{say('Hours given')}</dt><dd>3\u00a0h</dd>" in mine
+    assert f"<dt>{say('Hours received')}</dt><dd>1\u00a0h\u00a015</dd>" in mine
     # Members' table: given, received, balance, partners, last exchange.
     rows = rows_of(page.text, '<h2>' + say('Members') + '</h2>')
-    assert rows[me.name][:4] == ["3 h", "1 h 15", "1 h 45", "2"]
-    assert rows[b.name][:4] == ["0 h", "3 h", "−3 h", "1"]
-    assert rows[c.name][:4] == ["1 h 15", "0 h", "1 h 15", "1"]
+    assert rows[me.name][:4] == ["3\u00a0h", "1\u00a0h\u00a015", "1\u00a0h\u00a045", "2"]
+    assert rows[b.name][:4] == ["0\u00a0h", "3\u00a0h", "−3\u00a0h", "1"]
+    assert rows[c.name][:4] == ["1\u00a0h\u00a015", "0\u00a0h", "1\u00a0h\u00a015", "1"]
     assert set(rows) == {u.name for u in club.members}
 
 
@@ -120,7 +120,7 @@ def test_the_to_confirm_list_offers_a_confirm_button_that_counts_the_exchange(cl
     browser = make_browser(receiver)
     page = browser.get(base(club)).text
     assert say("To confirm") in page
-    assert "Taille de la haie" in page and "2 h 30" in page
+    assert "Taille de la haie" in page and "2\u00a0h\u00a030" in page
     confirm_url = f"{base(club)}/exchanges/{exchange_id}/confirm"
     assert f'action="{confirm_url}"' in page
     # The provider's overview has nothing to confirm.
@@ -130,7 +130,7 @@ def test_the_to_confirm_list_offers_a_confirm_button_that_counts_the_exchange(cl
     assert done.status_code == 302
     assert done.headers["Location"].endswith(f"/time/exchanges/{exchange_id}")
     shown = browser.get(done.headers["Location"]).text
-    assert say("Thank you: %(duration)s go to %(name)s.", duration="2 h 30", name=provider.name) in shown
+    assert say("Thank you: %(duration)s go to %(name)s.", duration="2\u00a0h\u00a030", name=provider.name) in shown
     assert (balance(club, provider), balance(club, receiver)) == (150, -150)
     assert exchange_of(exchange_id).status == "confirmed"
     assert f'action="{confirm_url}"' not in browser.get(base(club)).text
@@ -150,16 +150,16 @@ def test_a_hidden_balance_is_hidden_from_plain_members_but_not_from_officers(clu
     # Given and received are hidden too: their difference is the balance.
     assert seen_by_member[hider.name][:3] == [say("hidden")] * 3
     assert seen_by_member[hider.name][3] == "1"  # the number of partners stays public
-    assert seen_by_member[other.name][2] == "−1 h 30"
+    assert seen_by_member[other.name][2] == "−1\u00a0h\u00a030"
     seen_by_officer = rows_of(make_browser(treasurer).get(base(club)).text, '<h2>' + say('Members') + '</h2>')
-    assert seen_by_officer[hider.name][2] == "1 h 30"
-    assert rows_of(hiding.get(base(club)).text, '<h2>' + say('Members') + '</h2>')[hider.name][2] == "1 h 30"
+    assert seen_by_officer[hider.name][2] == "1\u00a0h\u00a030"
+    assert rows_of(hiding.get(base(club)).text, '<h2>' + say('Members') + '</h2>')[hider.name][2] == "1\u00a0h\u00a030"
 
     shown_again = hiding.submit(f"{base(club)}/privacy", {}, page=base(club))
     assert shown_again.status_code == 302
     assert say("Your time balance is now shown to other members.") in hiding.get(base(club)).text
     assert rows_of(make_browser(other).get(base(club)).text,
-                   '<h2>' + say('Members') + '</h2>')[hider.name][2] == "1 h 30"
+                   '<h2>' + say('Members') + '</h2>')[hider.name][2] == "1\u00a0h\u00a030"
 
 
 # --- Offers and requests ---------------------------------------------------------------------------------------------
@@ -368,7 +368,7 @@ def test_recording_a_service_given_waits_for_the_receivers_confirmation(club, ma
     assert done.status_code == 302, done.text
     exchange_id = int(re.search(r"/time/exchanges/(\d+)$", done.headers["Location"]).group(1))
     page = browser.get(done.headers["Location"]).text
-    assert say("The exchange of %(duration)s is recorded. %(name)s will confirm it.", duration="2 h 30",
+    assert say("The exchange of %(duration)s is recorded. %(name)s will confirm it.", duration="2\u00a0h\u00a030",
                name=other.name) in page
     assert say("waiting for confirmation") in page
     exchange = exchange_of(exchange_id)
@@ -384,7 +384,7 @@ def test_recording_a_service_received_counts_at_once(club, make_browser):
                           exchange_form(mid(club, other), direction="received", hours="1", minutes="30"))
     assert done.status_code == 302, done.text
     page = browser.get(done.headers["Location"]).text
-    assert say("The exchange of %(duration)s is recorded and counted.", duration="1 h 30") in page
+    assert say("The exchange of %(duration)s is recorded and counted.", duration="1\u00a0h\u00a030") in page
     assert (balance(club, me), balance(club, other)) == (-90, 90)
 
 
@@ -399,8 +399,8 @@ def test_receiving_past_the_floor_is_refused_with_the_floor_and_balance(club, ma
     refused_without_writing(refused, 400, before)
     assert error_of(refused.text, "hours") == say(
         "%(name)s's time balance is %(balance)s and their floor is %(floor)s: receiving %(minutes)s would take it "
-        "below (at most %(room)s more).", name=me.name, balance="−9 h", floor="−10 h", minutes="1 h 30",
-        room="1 h")
+        "below (at most %(room)s more).", name=me.name, balance="−9\u00a0h", floor="−10\u00a0h", minutes="1\u00a0h\u00a030",
+        room="1\u00a0h")
     assert say("Rule %(rule)s of the charter.", rule="R12") in refused.text
     # Exactly one hour more still fits.
     assert browser.submit(f"{base(club)}/exchanges/new",
@@ -483,7 +483,7 @@ def test_a_party_completes_an_arranged_exchange(club, make_browser):
     done = browser.submit(f"{url}/complete", {"hours": "2", "minutes": "0", "done_on": TODAY.isoformat(),
                                               "description": "Tailler la haie du fond"}, page=url)
     assert done.status_code == 302, done.text
-    assert say("The exchange of %(duration)s is recorded and counted.", duration="2 h") in browser.get(url).text
+    assert say("The exchange of %(duration)s is recorded and counted.", duration="2\u00a0h") in browser.get(url).text
     assert exchange_of(exchange_id).status == "confirmed"
     assert (balance(club, author), balance(club, answerer)) == (120, -120)
     before = snapshot()
@@ -627,12 +627,12 @@ def test_the_statement_shows_each_line_with_the_running_balance(club, make_brows
     lines = re.findall(r'<a href="[^"]+">(.*?)</a>.*?<td>(.*?)</td>\s*<td class="num">(.*?)</td>\s*'
                        r'<td class="num">(.*?)</td>', body, re.S)
     assert lines == [  # newest first
-        ("Peinture du portail", b.name, "3 h", "1 h 30"),
-        ("Courses", c.name, "0 h 30", "−1 h 30"),
-        ("Cours de guitare", b.name, "−2 h", "−2 h"),
+        ("Peinture du portail", b.name, "3\u00a0h", "1\u00a0h\u00a030"),
+        ("Courses", c.name, "0\u00a0h\u00a030", "−1\u00a0h\u00a030"),
+        ("Cours de guitare", b.name, "−2\u00a0h", "−2\u00a0h"),
     ]
-    assert say("Balance %(balance)s; limits from %(floor)s to %(ceiling)s.", balance="1 h 30", floor="−10 h",
-               ceiling="40 h") in page.text
+    assert say("Balance %(balance)s; limits from %(floor)s to %(ceiling)s.", balance="1\u00a0h\u00a030", floor="−10\u00a0h",
+               ceiling="40\u00a0h") in page.text
 
 
 def test_the_statement_downloads_as_a_french_csv_without_formulas(club, make_browser):
@@ -650,8 +650,8 @@ def test_the_statement_downloads_as_a_french_csv_without_formulas(club, make_bro
     first, second = rows[1], rows[2]  # oldest first
     assert first[0] == (TODAY - timedelta(days=1)).isoformat()
     assert first[3] == "'=HYPERLINK(\"http://x\")"  # neutralised: a spreadsheet shows it as text
-    assert (first[4], first[5], first[6], first[7]) == (other.name, "-90", "-90", "−1 h 30")
-    assert (second[3], second[5], second[6], second[8]) == ("Arrosage", "30", "-60", "−1 h")
+    assert (first[4], first[5], first[6], first[7]) == (other.name, "-90", "-90", "−1\u00a0h\u00a030")
+    assert (second[3], second[5], second[6], second[8]) == ("Arrosage", "30", "-60", "−1\u00a0h")
 
 
 def test_officers_read_any_members_statement_plain_members_only_their_own(club, make_browser):
@@ -707,8 +707,8 @@ def test_the_club_view_is_for_officers_and_shows_who_helped_whom(club, make_brow
         page = make_browser(officer).get(url)
         assert page.status_code == 200, officer.name
         cells = matrix_of(page.text)
-        assert cells[a.name, b.name] == "3 h"
-        assert cells[b.name, c.name] == "0 h 45"
+        assert cells[a.name, b.name] == "3\u00a0h"
+        assert cells[b.name, c.name] == "0\u00a0h\u00a045"
         assert cells[b.name, a.name] == "" and cells[c.name, b.name] == ""
         assert cells[a.name, a.name] == "—"
         assert {v for (g, r), v in cells.items() if g != r and (g, r) not in {(a.name, b.name), (b.name, c.name)}} \
@@ -722,9 +722,11 @@ def test_the_attention_list_names_a_member_near_their_floor(club, make_browser):
     page = make_browser(club.treasurer).get(f"{base(club)}/club").text
     section = page.split('id="attention-title"', 1)[1].split("</section>", 1)[0]
     items = dict(re.findall(r"<li><strong>(.*?)</strong> —(.*?)</li>", section, re.S))
-    assert " ".join(items[near.name].split()) == say("close to their floor (balance %(balance)s)", balance="−8 h")
+    floor = say("close to their floor (balance %(balance)s)", balance="−8\u00a0h")
+    assert " ".join(items[near.name].split()) == " ".join(floor.split())
     # The one who gave 8 h and received nothing is named too, for another reason; nobody else.
-    assert " ".join(items[giver.name].split()) == say("has given %(given)s and received nothing yet", given="8 h")
+    nothing = say("has given %(given)s and received nothing yet", given="8\u00a0h")
+    assert " ".join(items[giver.name].split()) == " ".join(nothing.split())
     assert set(items) == {near.name, giver.name} and calm.name not in items
 
 
@@ -750,8 +752,8 @@ def test_only_the_manager_sets_a_members_limits_with_a_reason(club, make_browser
     assert done.status_code == 302, done.text
     assert done.headers["Location"].endswith(f"{base(club)}/club")
     page = manager.get(done.headers["Location"]).text
-    assert say("%(name)s's limits are now %(floor)s and %(ceiling)s.", name=target.name, floor="−20 h",
-               ceiling="60 h") in page
+    assert say("%(name)s's limits are now %(floor)s and %(ceiling)s.", name=target.name, floor="−20\u00a0h",
+               ceiling="60\u00a0h") in page
     assert rows_of(page, '<h2>' + say('Members') + '</h2>')[target.name][3].endswith("*")
     db.session.rollback()
     account = ledger.find_account(club.club_id, f"time:{mid(club, target)}")
@@ -809,3 +811,12 @@ def test_a_member_of_another_club_reaches_no_time_page_of_this_club(club, neighb
                       (f"{t}/limits/{target}", {"floor": "-20", "ceiling": "40", "reason": "x"})):
         assert outsider.action(url, data).status_code == 404, url
     assert snapshot() == before
+
+
+def test_a_chart_of_one_month_draws_its_point(club, make_browser):
+    """One exchange, one month: a line of one point draws nothing, so the point is drawn as a dot."""
+    give(club, club.members[3], club.members[4], 120)
+    page = make_browser(club.treasurer).get(f"/clubs/{club.club_id}/books/charts").text
+    chart = page.split('aria-labelledby="chart-3-title"', 1)[1].split("</svg>", 1)[0]
+    assert len(re.findall(r'<polyline class="series time" points="[\d.]+,[\d.]+"/>', chart)) == 1
+    assert len(re.findall(r'<circle class="series time" cx="[\d.]+" cy="[\d.]+" r="\d+"/>', chart)) == 1
