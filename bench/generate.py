@@ -95,6 +95,7 @@ def build(app, size: Size, *, today: date | None = None, batch: int = 20_000) ->
     rows: dict[str, list[dict]] = defaultdict(list)
     with app.app_context():
         password_hash = hash_password(PASSWORD)
+    chain_key = app.config["CHAIN_KEY"].encode("utf-8")  # the rows are sealed as the ledger seals them
     heads: dict[int, tuple[int, str]] = {}
     balances: dict[int, int] = defaultdict(int)
 
@@ -104,7 +105,7 @@ def build(app, size: Size, *, today: date | None = None, batch: int = 20_000) ->
         seq, prev = heads.get(club_id, (0, GENESIS))
         key = f"bench:{txn_id}"
         digest = seal(prev, club_id=club_id, seq=seq + 1, unit=unit, kind=kind, occurred_on=on, memo=memo,
-                      author_id=author, idempotency_key=key, reverses_id=None, postings=lines)
+                      author_id=author, idempotency_key=key, reverses_id=None, postings=lines, key=chain_key)
         heads[club_id] = (seq + 1, digest)
         rows["journal_transaction"].append({
             "id": txn_id, "club_id": club_id, "unit": unit, "kind": kind, "memo": memo, "occurred_on": on,

@@ -58,6 +58,7 @@ def service_contribution(people: dict, i: int) -> None:
 def _raw_posting(conn, club_id: int, kind: str, unit: str, memo: str, author: int | None, lines, pg: bool,
                  key: str | None = None) -> int:
     from coop.chain import seal
+    from coop.services.ledger import chain_key
 
     for_update = " FOR UPDATE" if pg else ""
     seq, prev = conn.execute(text("SELECT seq, hash FROM ledger_head WHERE club_id = :c" + for_update),
@@ -67,7 +68,7 @@ def _raw_posting(conn, club_id: int, kind: str, unit: str, memo: str, author: in
                  {"a": ids[0], "b": ids[1]})
     key, today = key or uuid.uuid4().hex, date.today()
     digest = seal(prev, club_id=club_id, seq=seq + 1, unit=unit, kind=kind, occurred_on=today, memo=memo,
-                  author_id=author, idempotency_key=key, reverses_id=None, postings=lines)
+                  author_id=author, idempotency_key=key, reverses_id=None, postings=lines, key=chain_key())
     txn = conn.execute(text(
         "INSERT INTO journal_transaction (club_id, unit, kind, memo, occurred_on, author_id, idempotency_key, "
         "created_at, seq, hash) VALUES (:c, :u, :k, :m, :d, :a, :key, CURRENT_TIMESTAMP, :s, :h) RETURNING id"),

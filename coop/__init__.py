@@ -29,6 +29,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_object(config_class)
     _secret_key(app)
     _addresses(app)
+    _chain_key(app)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -82,6 +83,15 @@ def _addresses(app: Flask) -> None:
             app.config["TRUSTED_HOSTS"] = [urlsplit(base_url).hostname]
         else:
             app.config["TRUSTED_HOSTS"] = ["127.0.0.1", "localhost"]
+
+
+def _chain_key(app: Flask) -> None:
+    """The hash chain's key: from the environment in production, else kept in instance/chain_key."""
+    if app.config.get("CHAIN_KEY"):
+        return
+    if app.config.get("PRODUCTION"):
+        raise RuntimeError("COOP_CHAIN_KEY must be set in the environment in production.")
+    app.config["CHAIN_KEY"] = local_secret_key("chain_key")
 
 
 def select_locale() -> str | None:

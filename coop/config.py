@@ -1,8 +1,9 @@
 """Settings, read from the environment.
 
-Local use needs nothing: SQLite in ``instance/`` and a secret key generated
-there on first run. Production (``COOP_ENV=production``) refuses to start
-without ``SECRET_KEY``, ``DATABASE_URL`` and ``BASE_URL``.
+Local use needs nothing: SQLite in ``instance/`` and a secret key and a chain
+key generated there on first run. Production (``COOP_ENV=production``)
+refuses to start without ``SECRET_KEY``, ``COOP_CHAIN_KEY``, ``DATABASE_URL``
+and ``BASE_URL``.
 """
 from __future__ import annotations
 
@@ -30,9 +31,9 @@ def _hosts(text: str) -> list[str] | None:
     return hosts or None
 
 
-def local_secret_key() -> str:
-    """The key kept in ``instance/secret_key``, made on first use."""
-    path = INSTANCE / "secret_key"
+def local_secret_key(name: str = "secret_key") -> str:
+    """The key kept in ``instance/<name>``, made on first use."""
+    path = INSTANCE / name
     if not path.exists():
         INSTANCE.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -44,6 +45,9 @@ def local_secret_key() -> str:
 class Config:
     PRODUCTION = False
     SECRET_KEY = os.environ.get("SECRET_KEY")  # filled by create_app when absent locally
+    #: the hash chain's HMAC key (coop/chain.py): outside the database, so that whoever can write to the
+    #: database cannot seal an edit again; filled from instance/chain_key by create_app when absent locally
+    CHAIN_KEY = os.environ.get("COOP_CHAIN_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 
@@ -120,6 +124,7 @@ class TestConfig(Config):
     TESTING = True
     # bandit: a key for the test configuration only.
     SECRET_KEY = "test-only-not-secret"  # nosec B105
+    CHAIN_KEY = "test-only-chain-key"  # nosec B105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     BASE_URL = "http://localhost"  # the test client's host
     TRUSTED_HOSTS = ["localhost", "127.0.0.1"]

@@ -1,4 +1,5 @@
-"""The `flask coop` commands: `check` reports ledger violations, `demo` loads only into an empty database."""
+"""The `flask coop` commands: `check` reports ledger violations, `reseal` seals old chains under the key, `demo`
+loads only into an empty database."""
 from __future__ import annotations
 
 from datetime import date
@@ -34,6 +35,19 @@ def test_check_passes_on_demo_data(app, demo):
     result = run(app, "check")
     assert result.exit_code == 0, result.output
     assert "all invariants hold" in result.output
+
+
+def test_the_demo_is_sealed_under_the_chain_key_and_reseal_leaves_it_alone(app, demo):
+    """New books are keyed from their first transaction: `flask coop reseal` has nothing to do (and says so)."""
+    before = db.session.execute(select(JournalTransaction.id, JournalTransaction.hash)
+                                .order_by(JournalTransaction.id)).all()
+    result = run(app, "reseal")
+    assert result.exit_code == 0, result.output
+    assert "transaction(s) sealed" not in result.output
+    assert "every chain is sealed under the key" in result.output
+    assert db.session.execute(select(JournalTransaction.id, JournalTransaction.hash)
+                              .order_by(JournalTransaction.id)).all() == before
+    assert run(app, "check").exit_code == 0
 
 
 def test_check_fails_on_a_corrupted_cached_balance(app, demo):

@@ -21,7 +21,7 @@ from .club import (
     Role,
     Threshold,
 )
-from .fund import Contribution, ContributionSource, PaymentMethod, Pledge, Rhythm
+from .fund import Contribution, ContributionSource, PaymentMethod, Payout, PayoutKind, PayoutStatus, Pledge, Rhythm
 from .invest import (
     Disbursement,
     DisbursementStatus,
@@ -107,6 +107,9 @@ __all__ = [
     "MemberStatus",
     "Membership",
     "PaymentMethod",
+    "Payout",
+    "PayoutKind",
+    "PayoutStatus",
     "Pledge",
     "Posting",
     "Rhythm",

@@ -24,6 +24,10 @@ class PeriodClose(db.Model):
     closed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[datetime] = mapped_column(default=utcnow)
     note: Mapped[str] = mapped_column(String(300), default="")
+    #: the hash chain's head when the books closed (number and hash, printed on the statements), which
+    #: ``flask coop check`` compares with the chain; None for the closes made before heads were recorded
+    head_seq: Mapped[int | None]
+    head_hash: Mapped[str | None] = mapped_column(String(64))
 
     balances: Mapped[list[ClosingBalance]] = relationship(lazy="selectin", order_by="ClosingBalance.account_id")
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import one_of, utcnow
+from .club import Membership
 from .ledger import JournalTransaction
 
 
@@ -83,3 +84,51 @@ class Contribution(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     transaction: Mapped[JournalTransaction] = relationship(lazy="joined")
+
+
+class PayoutKind(enum.StrEnum):
+    REFUND = "refund"  # to a member who left (R13)
+    DISTRIBUTION = "distribution"  # a member's part of a dissolving club's net assets (R13)
+
+
+class PayoutStatus(enum.StrEnum):
+    PENDING = "pending"  # entered, waiting for a second officer: a commitment
+    APPROVED = "approved"  # posted to the ledger
+    CANCELLED = "cancelled"
+
+
+class Payout(db.Model):
+    """Money paid back to a member: entered by one officer, approved by another, posted only then (R11),
+    as a payment to an enterprise is (``Disbursement``)."""
+
+    __tablename__ = "payout"
+    __table_args__ = (
+        one_of("kind", PayoutKind),
+        one_of("status", PayoutStatus),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("approved_by_id IS NULL OR approved_by_id <> entered_by_id", name="two_people"),
+        UniqueConstraint("club_id", "form_key"),
+        UniqueConstraint("transaction_id"),
+        Index("ix_payout_club_status", "club_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    #: the member paid
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    memo: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default=PayoutStatus.PENDING)
+    #: the entry form's one-time key: a replayed form returns the first payout
+    form_key: Mapped[str] = mapped_column(String(64))
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    approved_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+
+    membership: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[membership_id])
+    entered_by: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[entered_by_id])

@@ -533,7 +533,9 @@ def close_period(user_id: int, club_id: int, *, through: date, note: str = "", t
         if head.closed_through is not None and through <= head.closed_through:
             raise Conflict(_l("The books are already closed through %(day)s.", day=head.closed_through.isoformat()),
                           field="through")
-        period = PeriodClose(club_id=club_id, through=through, closed_by_id=user_id, note=note)
+        # The head as it stands under its lock: printed on the statements, compared by `flask coop check`.
+        period = PeriodClose(club_id=club_id, through=through, closed_by_id=user_id, note=note,
+                             head_seq=head.seq, head_hash=head.hash)
         session.add(period)
         session.flush()
         balances = balances_on(club_id, through)
@@ -543,7 +545,7 @@ def close_period(user_id: int, club_id: int, *, through: date, note: str = "", t
         before = head.closed_through
         head.closed_through = through
         record(user_id, club_id, "books.close", period, before={"closed_through": before},
-               after={"closed_through": through, "note": note})
+               after={"closed_through": through, "note": note, "head_seq": head.seq, "head_hash": head.hash})
         return period
 
 
@@ -551,6 +553,13 @@ def periods(user_id: int, club_id: int) -> list[PeriodClose]:
     access.bookkeeper(user_id, club_id)
     return list(db.session.scalars(select(PeriodClose).where(PeriodClose.club_id == club_id)
                                    .order_by(PeriodClose.through.desc())))
+
+
+def last_close(user_id: int, club_id: int) -> PeriodClose | None:
+    """The latest period close, whose recorded chain head the statements print (any member reads it)."""
+    membership_for(user_id, club_id)
+    return db.session.scalar(select(PeriodClose).where(PeriodClose.club_id == club_id)
+                             .order_by(PeriodClose.through.desc()).limit(1))
 
 
 def closed_through(club_id: int) -> date | None:

@@ -29,6 +29,9 @@ from ..models import (
     Membership,
     MemberStatus,
     PaymentMethod,
+    Payout,
+    PayoutKind,
+    PayoutStatus,
     Pledge,
     Posting,
     Rhythm,
@@ -36,6 +39,7 @@ from ..models import (
     Unit,
     User,
 )
+from ..models.base import utcnow
 from . import access, ledger, rules
 from .access import membership_for
 from .audit import record
@@ -454,19 +458,34 @@ class Position:
         return self.cash - self.committed
 
 
-def committed_amount(club_id: int, *, excluding: int | None = None) -> int:
-    """Payments to enterprises entered but not yet approved by a second officer (R11): money the club has
-    promised (``excluding`` one payment, the one being approved)."""
+def committed_amount(club_id: int, *, excluding: int | None = None, excluding_payout: int | None = None) -> int:
+    """Payments to enterprises and payouts to members entered but not yet approved by a second officer (R11):
+    money the club has promised (``excluding`` one payment, or ``excluding_payout`` one payout, the one being
+    approved)."""
     stmt = select(func.coalesce(sum_of(Disbursement.amount), 0)).where(
         Disbursement.club_id == club_id, Disbursement.status == DisbursementStatus.PENDING)
     if excluding is not None:
         stmt = stmt.where(Disbursement.id != excluding)
+    return db.session.scalar(stmt) + _pending_payouts(club_id, excluding=excluding_payout)
+
+
+def _pending_payouts(club_id: int, *, membership_id: int | None = None, kind: str | None = None,
+                     excluding: int | None = None) -> int:
+    stmt = select(func.coalesce(sum_of(Payout.amount), 0)).where(
+        Payout.club_id == club_id, Payout.status == PayoutStatus.PENDING)
+    if membership_id is not None:
+        stmt = stmt.where(Payout.membership_id == membership_id)
+    if kind is not None:
+        stmt = stmt.where(Payout.kind == kind)
+    if excluding is not None:
+        stmt = stmt.where(Payout.id != excluding)
     return db.session.scalar(stmt)
 
 
-def available_cash(club_id: int, *, excluding: int | None = None) -> int:
+def available_cash(club_id: int, *, excluding: int | None = None, excluding_payout: int | None = None) -> int:
     """Cash that may still be paid out: the bank less what is already promised (R10)."""
-    return ledger.find_account(club_id, "bank").balance - committed_amount(club_id, excluding=excluding)
+    return ledger.find_account(club_id, "bank").balance - committed_amount(club_id, excluding=excluding,
+                                                                           excluding_payout=excluding_payout)
 
 
 def invested_amount(club_id: int) -> int:
@@ -566,31 +585,125 @@ def fund_history(user_id: int, club_id: int) -> list[MonthPoint]:
 
 
 def refund(user_id: int, club_id: int, membership_id: int, *, amount: int, idempotency_key: str,
-           memo: str = "") -> JournalTransaction:
-    """The treasurer refunds a member who has left: no more than their capital
-    nor the cash available (R13). Bank credited, the member's capital debited."""
+           memo: str = "") -> Payout:
+    """The treasurer enters a refund to a member who has left: no more than their capital nor the cash
+    available, less what is already entered (R13). A second officer approves it; only then it posts (R11)."""
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
+        raise InvalidInput(_l("Enter an amount more than zero."), field="amount")  # R13's rule words the rest
     memo = one_line(memo, "memo", maximum=200, required=False)
     idempotency_key = form_ledger_key(idempotency_key)
     with unit_of_work():
         me = access.money_keeper(user_id, club_id, lock=True)
         member = _member_of(club_id, membership_id)
+        replay = _replayed_payout(club_id, idempotency_key, member, PayoutKind.REFUND, amount)
+        if replay is not None:
+            return replay
+        _check_refund(me.club, member, amount)
+        return _enter_payout(user_id, me, member, PayoutKind.REFUND, amount, idempotency_key,
+                             memo or f"Remboursement — {member.user.name}")
+
+
+def _check_refund(club: Club, member: Membership, amount: int, *, excluding: int | None = None) -> None:
+    if member.status not in (MemberStatus.LEFT, MemberStatus.EXCLUDED):
+        raise RuleViolation(_l("Only a member who has left the club is refunded."), rule="R13")
+    capital = _capital_account(club.id, member.id)
+    entered = _pending_payouts(club.id, membership_id=member.id, kind=PayoutKind.REFUND, excluding=excluding)
+    rules.check_refund(amount, -capital.balance - entered, available_cash(club.id, excluding_payout=excluding),
+                       club.currency)
+
+
+# --- Money leaving the fund: one officer enters, another approves (R11) ------------------------------
+
+
+def _payout_amount(amount: object) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
+    return amount
+
+
+def _replayed_payout(club_id: int, form_key: str, member: Membership, kind: str, amount: int) -> Payout | None:
+    """The payout a replayed form entered already, or None; a key spent on other figures is refused."""
+    ledger.check_key(form_key)
+    existing = db.session.scalar(select(Payout).where(Payout.club_id == club_id, Payout.form_key == form_key))
+    if existing is None:
+        return None
+    if (existing.membership_id, existing.kind, existing.amount) != (member.id, kind, amount):
+        raise Conflict(_l("This form was already used for another entry."))
+    return existing
+
+
+def _enter_payout(user_id: int, me: Membership, member: Membership, kind: str, amount: int, form_key: str,
+                  memo: str) -> Payout:
+    payout = Payout(club_id=me.club_id, membership_id=member.id, kind=kind, amount=amount, memo=memo[:200],
+                    form_key=form_key, entered_by_id=me.id)
+    db.session.add(payout)
+    db.session.flush()
+    record(user_id, me.club_id, "payout.enter", payout,
+           after={"kind": kind, "member": member.id, "amount": amount})
+    return payout
+
+
+def _payout(club_id: int, payout_id: object) -> Payout:
+    return in_club(Payout, club_id, payout_id, lock=True, missing=_l("No such payment."))
+
+
+def approve_payout(user_id: int, club_id: int, payout_id: int) -> Payout:
+    """A second officer approves a refund or a part at dissolution: it posts to the ledger, once (R11).
+    The rules are checked again against today's figures (R13)."""
+    with unit_of_work():
+        officer = access.officer(user_id, club_id)
+        access.lock_club(club_id)
+        payout = _payout(club_id, payout_id)
+        if payout.status == PayoutStatus.APPROVED:
+            raise Conflict(_l("This payment is already approved."))
+        if payout.status != PayoutStatus.PENDING:
+            raise Conflict(_l("This payment was cancelled."))
+        if payout.entered_by_id == officer.id:
+            raise RuleViolation(_l("A second officer approves a payment: not the one who entered it."), rule="R11")
+        club, member = officer.club, payout.membership
+        if payout.kind == PayoutKind.REFUND:
+            _check_refund(club, member, payout.amount, excluding=payout.id)
+        else:
+            _check_distribution(club, member, payout.amount, excluding=payout.id)
         bank = ledger.find_account(club_id, "bank")
         capital = _capital_account(club_id, member.id)
-        replay = db.session.scalar(select(JournalTransaction.id).where(
-            JournalTransaction.club_id == club_id, JournalTransaction.idempotency_key == idempotency_key))
-        if replay is None:
-            if member.status not in (MemberStatus.LEFT, MemberStatus.EXCLUDED):
-                raise RuleViolation(_l("Only a member who has left the club is refunded."), rule="R13")
-            rules.check_refund(amount, -capital.balance, available_cash(club_id), me.club.currency)
-        # A replay of the same form returns the first refund; with other figures the ledger refuses it.
-        txn = ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.REFUND,
-                          lines=[(bank.id, -amount), (capital.id, amount)], idempotency_key=idempotency_key,
-                          memo=memo or f"Remboursement — {member.user.name}", author_id=user_id)
-        if replay is None:
-            record(user_id, club_id, "capital.refund", member, after={"amount": amount, "transaction": txn.id})
-        return txn
+        kind = TransactionKind.REFUND if payout.kind == PayoutKind.REFUND else TransactionKind.DISTRIBUTION
+        txn = ledger.post(club_id, unit=Unit.MONEY, kind=kind, lines=[(bank.id, -payout.amount),
+                                                                       (capital.id, payout.amount)],
+                          idempotency_key=f"payout:{payout.id}", memo=payout.memo, author_id=user_id)
+        move(payout, PayoutStatus.APPROVED)
+        payout.approved_by_id = officer.id
+        payout.approved_at = utcnow()
+        payout.transaction_id = txn.id
+        action = "capital.refund" if payout.kind == PayoutKind.REFUND else "capital.distribute"
+        record(user_id, club_id, action, member, after={"amount": payout.amount, "transaction": txn.id,
+                                                         "payout": payout.id, "entered_by": payout.entered_by_id})
+        return payout
+
+
+def cancel_payout(user_id: int, club_id: int, payout_id: int, reason: str) -> Payout:
+    """An officer withdraws a payout not yet approved, with a reason; the commitment goes."""
+    reason = one_line(reason, "reason", maximum=300)
+    with unit_of_work():
+        access.officer(user_id, club_id)
+        payout = _payout(club_id, payout_id)
+        if payout.status != PayoutStatus.PENDING:
+            raise Conflict(_l("Only a payment waiting for approval can be cancelled."))
+        move(payout, PayoutStatus.CANCELLED)
+        payout.cancelled_at = utcnow()
+        payout.cancel_reason = reason
+        record(user_id, club_id, "payout.cancel", payout, after={"reason": reason})
+        return payout
+
+
+def payouts_waiting(user_id: int, club_id: int, kind: str) -> list[Payout]:
+    """Refunds or parts entered and waiting for a second officer: for the officers."""
+    me = membership_for(user_id, club_id)
+    if not me.is_officer:
+        return []
+    return list(db.session.scalars(select(Payout).where(
+        Payout.club_id == club_id, Payout.kind == kind, Payout.status == PayoutStatus.PENDING)
+        .order_by(Payout.entered_at, Payout.id)))
 
 
 def leavers_to_refund(user_id: int, club_id: int) -> list[MemberShare]:
@@ -646,10 +759,16 @@ class DistributionLine:
     contributed: int
     due: int
     distributed: int
+    pending: int = 0  # entered, waiting for a second officer (R11)
 
     @property
     def remaining(self) -> int:
         return self.due - self.distributed
+
+    @property
+    def to_enter(self) -> int:
+        """What may still be entered: the remaining part less what waits for approval."""
+        return self.remaining - self.pending
 
 
 def dissolution_plan(user_id: int, club_id: int) -> list[DistributionLine]:
@@ -680,37 +799,42 @@ def _plan(club_id: int) -> list[DistributionLine]:
     # Net contributions, fixed when the club dissolves: capital now plus what was already paid out.
     weights = {s.membership.id: s.capital + distributed.get(s.membership.id, 0) for s in shares}
     parts = rules.pro_rata(whole, weights)
+    pending = dict(db.session.execute(
+        select(Payout.membership_id, sum_of(Payout.amount))
+        .where(Payout.club_id == club_id, Payout.kind == PayoutKind.DISTRIBUTION, Payout.status == PayoutStatus.PENDING)
+        .group_by(Payout.membership_id)).all())
     return [DistributionLine(s.membership, weights[s.membership.id], parts[s.membership.id],
-                             distributed.get(s.membership.id, 0)) for s in shares]
+                             distributed.get(s.membership.id, 0), pending.get(s.membership.id, 0)) for s in shares]
 
 
-def distribute(user_id: int, club_id: int, membership_id: int, *, amount: int, idempotency_key: str) -> JournalTransaction:
-    """The treasurer pays a member their part of a dissolving club's net assets."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise InvalidInput(_l("Enter an amount more than zero."), field="amount")
+def distribute(user_id: int, club_id: int, membership_id: int, *, amount: int, idempotency_key: str) -> Payout:
+    """The treasurer enters a payment of a member's part of a dissolving club's net assets (R13);
+    a second officer approves it before it posts (R11)."""
+    amount = _payout_amount(amount)
     idempotency_key = f"{form_ledger_key(idempotency_key)}:{membership_id}"  # one form key for the page's lines
     with unit_of_work():
         me = access.money_keeper(user_id, club_id, lock=True)
         if me.club.status != ClubStatus.DISSOLVING:
             raise RuleViolation(_l("Net assets are shared only once the club has voted its dissolution."), rule="R13")
         member = _member_of(club_id, membership_id)
-        line = next((l for l in _plan(club_id) if l.membership.id == member.id), None)
-        bank = ledger.find_account(club_id, "bank")
-        capital = _capital_account(club_id, member.id)
-        existing = db.session.scalar(select(JournalTransaction.id).where(
-            JournalTransaction.club_id == club_id, JournalTransaction.idempotency_key == idempotency_key))
-        if existing is None:
-            remaining = line.remaining if line else 0
-            if amount > remaining:
-                raise RuleViolation(_l("This is more than the member's remaining part of %(left)s.",
-                                       left=LazyMoney(max(remaining, 0), me.club.currency)),
-                                    rule="R13", field="amount")
-        txn = ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.DISTRIBUTION,
-                          lines=[(bank.id, -amount), (capital.id, amount)], idempotency_key=idempotency_key,
-                          memo=f"Partage de l'actif — {member.user.name}", author_id=user_id)
-        if existing is None:
-            record(user_id, club_id, "capital.distribute", member, after={"amount": amount, "transaction": txn.id})
-        return txn
+        replay = _replayed_payout(club_id, idempotency_key, member, PayoutKind.DISTRIBUTION, amount)
+        if replay is not None:
+            return replay
+        _check_distribution(me.club, member, amount)
+        return _enter_payout(user_id, me, member, PayoutKind.DISTRIBUTION, amount, idempotency_key,
+                             f"Partage de l'actif — {member.user.name}")
+
+
+def _check_distribution(club: Club, member: Membership, amount: int, *, excluding: int | None = None) -> None:
+    if club.status != ClubStatus.DISSOLVING:
+        raise RuleViolation(_l("Net assets are shared only once the club has voted its dissolution."), rule="R13")
+    line = next((l for l in _plan(club.id) if l.membership.id == member.id), None)  # noqa: E741
+    # Not line.pending: at approval the payout approved is left out.
+    remaining = (line.remaining if line else 0) - _pending_payouts(
+        club.id, membership_id=member.id, kind=PayoutKind.DISTRIBUTION, excluding=excluding)
+    if amount > remaining:
+        raise RuleViolation(_l("This is more than the member's remaining part of %(left)s.",
+                               left=LazyMoney(max(remaining, 0), club.currency)), rule="R13", field="amount")
 
 
 def close_club(user_id: int, club_id: int) -> Club:

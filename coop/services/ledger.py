@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 
+from flask import current_app
 from sqlalchemy import and_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import chain
 from ..extensions import db
-from ..models import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
+from ..models import Account, AccountType, JournalTransaction, LedgerHead, PeriodClose, Posting, TransactionKind, Unit
 from ..models.base import utcnow
 from . import rules
 from .audit import record
@@ -130,13 +131,18 @@ def _check_open(head: LedgerHead, occurred_on: date) -> None:
         raise RuleViolation(_closed_message(head.closed_through), rule="period", field="occurred_on")
 
 
+def chain_key() -> bytes:
+    """The chain's HMAC key, kept outside the database (``CHAIN_KEY``: the environment, or instance/chain_key)."""
+    return current_app.config["CHAIN_KEY"].encode("utf-8")
+
+
 def _seal(head: LedgerHead, txn: JournalTransaction, lines: Sequence[Line]) -> None:
-    """Give the new transaction its place in the club's chain, after the head."""
+    """Give the new transaction its place in the club's chain, after the head, sealed under the key."""
     txn.seq = head.seq + 1
     txn.hash = chain.seal(head.hash, club_id=txn.club_id, seq=txn.seq, unit=str(txn.unit), kind=str(txn.kind),
                           occurred_on=txn.occurred_on, memo=txn.memo, author_id=txn.author_id,
                           idempotency_key=txn.idempotency_key, reverses_id=txn.reverses_id,
-                          postings=[(l.account_id, l.amount) for l in lines])
+                          postings=[(l.account_id, l.amount) for l in lines], key=chain_key())
 
 
 def _chain(head: LedgerHead, txn: JournalTransaction, lines: Sequence[Line]) -> None:
@@ -201,6 +207,10 @@ def _normalise(lines: Sequence[Line | tuple[int, int]]) -> list[Line]:
 def _check_key(key: str) -> None:
     if not isinstance(key, str) or not _KEY_PATTERN.match(key):
         raise InvalidInput(_l("This form has expired; please reload the page and try again."))
+
+
+#: a one-time key as the ledger takes it, for a use case that keeps the key on its own row first (a payout)
+check_key = _check_key
 
 
 def _same_content(txn: JournalTransaction, unit: str, kind: str, lines: list[Line]) -> bool:
@@ -639,49 +649,153 @@ def _check_replay_keys() -> list[Violation]:
             for club_id, key, count in dupes]
 
 
-def check_chain(chunk: int = 1000) -> list[Violation]:
-    """Invariant 12: each club's transactions, in ``seq`` order 1, 2, 3 …, each hash the seal of the
-    previous one and of the transaction's content as stored now; the head holds the last."""
+def _chain_rows(club_id: int, chunk: int):
+    """The club's transactions in chain order with their postings, a chunk at a time."""
+    s, after = db.session, 0
+    while True:
+        txns = s.execute(select(
+            JournalTransaction.id, JournalTransaction.seq, JournalTransaction.hash, JournalTransaction.unit,
+            JournalTransaction.kind, JournalTransaction.occurred_on, JournalTransaction.memo,
+            JournalTransaction.author_id, JournalTransaction.idempotency_key, JournalTransaction.reverses_id)
+            .where(JournalTransaction.club_id == club_id, JournalTransaction.seq > after)
+            .order_by(JournalTransaction.seq).limit(chunk)).all()
+        if not txns:
+            return
+        lines: dict[int, list[tuple[int, int]]] = {}
+        for txn_id, account_id, amount in s.execute(select(
+                Posting.transaction_id, Posting.account_id, Posting.amount)
+                .where(Posting.transaction_id.in_([t.id for t in txns]))):
+            lines.setdefault(txn_id, []).append((account_id, amount))
+        for t in txns:
+            yield t, lines.get(t.id, [])
+        after = txns[-1].seq
+
+
+def _digest(prev: str, club_id: int, t, lines, key: bytes | None) -> str:
+    return chain.seal(prev, club_id=club_id, seq=t.seq, unit=t.unit, kind=t.kind, occurred_on=t.occurred_on,
+                      memo=t.memo, author_id=t.author_id, idempotency_key=t.idempotency_key,
+                      reverses_id=t.reverses_id, postings=lines, key=key)
+
+
+def check_chain(chunk: int = 1000, *, club_id: int | None = None) -> list[Violation]:
+    """Invariant 12: each club's transactions, in ``seq`` order 1, 2, 3 …, each hash the keyed seal of the
+    previous one and of the transaction's content as stored now; the head holds the last; and every period
+    close's recorded head is still in the chain, with the same hash.
+
+    Transactions sealed plain (version 1, before the key) are accepted only as the chain's beginning, and
+    reported once until ``flask coop reseal`` seals them under the key: a plain seal after a keyed one is an
+    edit sealed again by someone without the key. ``club_id``: that club only."""
     s = db.session
     found: list[Violation] = []
-    heads = {h.club_id: h for h in s.scalars(select(LedgerHead))}
-    clubs = [c for (c,) in s.execute(select(JournalTransaction.club_id).distinct())]
-    for club_id in sorted(set(clubs) | set(heads)):
-        prev, expected_seq, last_seq = chain.GENESIS, 1, 0
+    key = chain_key()
+    only = (lambda column: column == club_id) if club_id is not None else (lambda column: True)
+    heads = {h.club_id: h for h in s.scalars(select(LedgerHead).where(only(LedgerHead.club_id)))}
+    closes: dict[int, list[PeriodClose]] = {}
+    for close in s.scalars(select(PeriodClose).where(PeriodClose.head_seq.is_not(None), only(PeriodClose.club_id))
+                           .order_by(PeriodClose.through)):
+        closes.setdefault(close.club_id, []).append(close)
+    clubs = [c for (c,) in s.execute(select(JournalTransaction.club_id).where(only(JournalTransaction.club_id))
+                                     .distinct())]
+    for club_id in sorted(set(clubs) | set(heads) | set(closes)):
+        prev, expected_seq, last_seq, plain, keyed_seen = chain.GENESIS, 1, 0, 0, False
+        recorded = {c.head_seq for c in closes.get(club_id, [])}
+        at_seq: dict[int, tuple[int, str]] = {}
         unsealed = s.scalar(select(func.count()).select_from(JournalTransaction).where(
             JournalTransaction.club_id == club_id, JournalTransaction.seq.is_(None)))
         if unsealed:
             found.append(Violation(12, club_id, f"{unsealed} transaction(s) have no place in the hash chain"))
-        after = 0
-        while True:
-            txns = s.execute(select(
-                JournalTransaction.id, JournalTransaction.seq, JournalTransaction.hash, JournalTransaction.unit,
-                JournalTransaction.kind, JournalTransaction.occurred_on, JournalTransaction.memo,
-                JournalTransaction.author_id, JournalTransaction.idempotency_key, JournalTransaction.reverses_id)
-                .where(JournalTransaction.club_id == club_id, JournalTransaction.seq > after)
-                .order_by(JournalTransaction.seq).limit(chunk)).all()
-            if not txns:
-                break
-            lines: dict[int, list[tuple[int, int]]] = {}
-            for txn_id, account_id, amount in s.execute(select(
-                    Posting.transaction_id, Posting.account_id, Posting.amount)
-                    .where(Posting.transaction_id.in_([t.id for t in txns]))):
-                lines.setdefault(txn_id, []).append((account_id, amount))
-            for t in txns:
-                if t.seq != expected_seq:
-                    found.append(Violation(12, club_id, f"transaction {t.id} is number {t.seq} in the chain, "
-                                                        f"{expected_seq} was expected"))
-                digest = chain.seal(prev, club_id=club_id, seq=t.seq, unit=t.unit, kind=t.kind,
-                                    occurred_on=t.occurred_on, memo=t.memo, author_id=t.author_id,
-                                    idempotency_key=t.idempotency_key, reverses_id=t.reverses_id,
-                                    postings=lines.get(t.id, []))
-                if digest != t.hash:
-                    found.append(Violation(12, club_id, f"transaction {t.id} (number {t.seq}) does not match its "
-                                                        "hash: it or an earlier one was changed"))
-                prev, expected_seq, last_seq = t.hash or "", t.seq + 1, t.seq
-            after = txns[-1].seq
+        for t, lines in _chain_rows(club_id, chunk):
+            if t.seq != expected_seq:
+                found.append(Violation(12, club_id, f"transaction {t.id} is number {t.seq} in the chain, "
+                                                    f"{expected_seq} was expected"))
+            if _digest(prev, club_id, t, lines, key) == t.hash:
+                keyed_seen = True
+            elif not keyed_seen and _digest(prev, club_id, t, lines, None) == t.hash:
+                plain += 1
+            else:
+                found.append(Violation(12, club_id, f"transaction {t.id} (number {t.seq}) does not match its "
+                                                    "hash: it or an earlier one was changed"))
+            if t.seq in recorded:
+                at_seq[t.seq] = (t.id, t.hash or "")
+            prev, expected_seq, last_seq = t.hash or "", t.seq + 1, t.seq
+        if plain:
+            found.append(Violation(12, club_id, f"numbers 1 to {plain} {_UNKEYED}: "
+                                                "run `flask coop reseal` once after the upgrade (docs/security.md); "
+                                                "on books already resealed, this means they were rewritten"))
         head = heads.get(club_id)
         if last_seq and (head is None or head.seq != last_seq or head.hash != prev):
             found.append(Violation(12, club_id, "the chain's head does not point at its last transaction"))
+        for close in closes.get(club_id, []):
+            through = close.through.isoformat()
+            if close.head_seq > last_seq:
+                found.append(Violation(12, club_id, f"the close through {through} recorded the chain's head at "
+                                                    f"number {close.head_seq}, but the chain ends at number "
+                                                    f"{last_seq}: transactions were deleted"))
+            elif close.head_seq and at_seq.get(close.head_seq, (None, ""))[1] != close.head_hash:
+                txn_id = at_seq.get(close.head_seq, ("?",))[0]
+                found.append(Violation(12, club_id, f"the close through {through} recorded the chain's head at "
+                                                    f"number {close.head_seq} with another hash than transaction "
+                                                    f"{txn_id} holds: the books were changed since"))
     return found
 
+
+def chained_clubs() -> list[int]:
+    return list(db.session.scalars(select(LedgerHead.club_id).order_by(LedgerHead.club_id)))
+
+
+_UNKEYED = "of the chain are sealed without the key"
+
+
+def reseal(club_id: int) -> int:
+    """Seal a club's chain again under the key (version 2), once, after the upgrade that keyed the chain.
+
+    Only a chain that checks whole is resealed: its beginning sealed plain (version 1), the rest keyed, the
+    head on the last one; any other violation and nothing is sealed (resealing could only hide an edit). A
+    chain keyed whole is left as it is. Closes whose recorded head was plain get the new hash of the same
+    transaction. Returns how many transactions were sealed again."""
+    key = chain_key()
+    with unit_of_work() as session:
+        head = lock_for_posting(club_id)
+        if any(_UNKEYED not in v.detail for v in check_chain(club_id=club_id)):
+            raise Conflict(_l("This club's chain does not check: it is not sealed again."))
+        prev, updates, renamed = chain.GENESIS, [], {}
+        for t, lines in list(_chain_rows(club_id, 1000)):
+            new = _digest(prev, club_id, t, lines, key)
+            if new != t.hash:
+                renamed[t.hash] = new
+                updates.append({"h": new, "t": t.id})
+            prev = new
+        if not updates:
+            return 0
+        guard = _lift_update_guard(session)  # PostgreSQL: the table is locked until the commit
+        session.execute(text("UPDATE journal_transaction SET hash = :h WHERE id = :t"), updates)
+        _restore_update_guard(session, guard)
+        changed = len(updates)
+        for close in session.scalars(select(PeriodClose).where(PeriodClose.club_id == club_id,
+                                                               PeriodClose.head_hash.is_not(None))):
+            close.head_hash = renamed.get(close.head_hash, close.head_hash)
+        session.execute(text("UPDATE ledger_head SET hash = :h WHERE club_id = :c"), {"h": prev, "c": club_id})
+        set_committed_value(head, "hash", prev)
+        record(None, club_id, "ledger.reseal", None, after={"resealed": changed, "head": prev})
+        return changed
+
+
+def _lift_update_guard(session) -> str | None:
+    """The one sanctioned update of ledger rows (their hash, by ``reseal``): the append-only guard on
+    ``journal_transaction`` is lifted inside this transaction only, and put back before it commits.
+    Returns what ``_restore_update_guard`` needs (SQLite: the trigger's own text)."""
+    if is_postgresql():
+        session.execute(text("ALTER TABLE journal_transaction DISABLE TRIGGER journal_transaction_no_update"))
+        return None
+    sql = session.scalar(text("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+                              "AND name = 'journal_transaction_no_update'"))
+    if sql:
+        session.execute(text("DROP TRIGGER journal_transaction_no_update"))
+    return sql
+
+
+def _restore_update_guard(session, sql: str | None) -> None:
+    if is_postgresql():
+        session.execute(text("ALTER TABLE journal_transaction ENABLE TRIGGER journal_transaction_no_update"))
+    elif sql:
+        session.execute(text(sql))

@@ -26,6 +26,8 @@ from ..models import (
     ListingStatus,
     Membership,
     MemberStatus,
+    Payout,
+    PayoutStatus,
     Project,
     ProjectStatus,
 )
@@ -84,6 +86,13 @@ DISBURSEMENT: Table = {
     DisbursementStatus.CANCELLED: frozenset(),
 }
 
+#: Money paid back to a member (a refund, a part at dissolution) waits for a second officer the same way (R11).
+PAYOUT: Table = {
+    PayoutStatus.PENDING: frozenset({PayoutStatus.APPROVED, PayoutStatus.CANCELLED}),
+    PayoutStatus.APPROVED: frozenset(),
+    PayoutStatus.CANCELLED: frozenset(),
+}
+
 #: Its author pauses and resumes an offer or a request; closing it is final.
 LISTING: Table = {
     ListingStatus.ACTIVE: frozenset({ListingStatus.PAUSED, ListingStatus.CLOSED}),
@@ -119,6 +128,7 @@ MACHINES: dict[type, Table] = {
     Ballot: BALLOT,
     Investment: INVESTMENT,
     Disbursement: DISBURSEMENT,
+    Payout: PAYOUT,
     Listing: LISTING,
     Exchange: EXCHANGE,
     BalanceAssertion: BALANCE_CHECK,
@@ -131,6 +141,7 @@ WORDS = {
     Ballot: labels.BALLOT_STATUSES,
     Investment: labels.INVESTMENT_STATUSES,
     Disbursement: labels.PAYMENT_STATUSES,
+    Payout: labels.PAYMENT_STATUSES,
     Listing: labels.LISTING_STATUSES,
     Exchange: labels.EXCHANGE_STATUSES,
     BalanceAssertion: labels.ASSERTION_STATUSES,

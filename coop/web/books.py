@@ -125,7 +125,8 @@ def account_statement(club_id: int, account_id: int):
                             start=form.start.data, end=form.end.data)
     args = {k: v.isoformat() for k, v in (("start", form.start.data), ("end", form.end.data)) if v}
     return render_template("books/statement.html", statement=shown, form=form, args=args,
-                           export=ExportForm(request.args), printing=request.args.get("print") == "1")
+                           export=ExportForm(request.args), printing=request.args.get("print") == "1",
+                           last_close=books.last_close(current_user.id, club_id))
 
 
 @bp.get("/clubs/<id:club_id>/books/accounts/<id:account_id>.csv")

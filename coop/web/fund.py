@@ -19,11 +19,13 @@ from ..forms.fund import (
     ReverseForm,
     month_form_class,
 )
+from ..forms.investments import CancelPaymentForm
+from ..models import OFFICER_ROLES, PayoutKind
 from ..services import access, clubs, fund, imports
 from ..services.charter import charter_of
 from . import sealed
 from .charts import line_chart
-from .handling import attempt, enter_club, locale_name, members_only, render_form
+from .handling import attempt, check_button, enter_club, locale_name, members_only, render_form
 
 bp = members_only(Blueprint("fund", __name__))
 
@@ -235,7 +237,8 @@ def arrears(club_id: int):
 def refunds(club_id: int):
     enter_club(club_id)
     return render_template("fund/refunds.html", leavers=fund.leavers_to_refund(current_user.id, club_id),
-                           position=fund.position(current_user.id, club_id))
+                           position=fund.position(current_user.id, club_id),
+                           waiting=fund.payouts_waiting(current_user.id, club_id, PayoutKind.REFUND))
 
 
 @bp.route("/clubs/<id:club_id>/refunds/<id:membership_id>", methods=["GET", "POST"])
@@ -252,7 +255,7 @@ def refund(club_id: int, membership_id: int):
         done = attempt(form, lambda: fund.refund(current_user.id, club_id, membership_id, amount=form.amount.cents,
                                                  idempotency_key=form.form_key.data))
         if done is not None:
-            flash(_("The refund is recorded."), "success")
+            flash(_("The refund is entered. A second officer must approve it before it is paid (R11)."), "success")
             return redirect(url_for("fund.refunds", club_id=club_id))
     return render_form("fund/refund.html", form, leaver=leaver)
 
@@ -264,7 +267,8 @@ def refund(club_id: int, membership_id: int):
 def dissolution(club_id: int):
     enter_club(club_id)
     return render_template("fund/dissolution.html", plan=fund.dissolution_plan(current_user.id, club_id),
-                           amount_form=AmountForm(), action_form=EmptyForm())
+                           amount_form=AmountForm(), action_form=EmptyForm(),
+                           waiting=fund.payouts_waiting(current_user.id, club_id, PayoutKind.DISTRIBUTION))
 
 
 @bp.post("/clubs/<id:club_id>/dissolution/<id:membership_id>")
@@ -277,8 +281,37 @@ def distribute(club_id: int, membership_id: int):
         return render_template("errors/http.html", status=400, message=message), 400
     fund.distribute(current_user.id, club_id, membership_id, amount=form.amount.cents,
                     idempotency_key=form.form_key.data)
-    flash(_("The distribution is recorded."), "success")
+    flash(_("The payment is entered. A second officer must approve it before it is posted (R11)."), "success")
     return redirect(url_for("fund.dissolution", club_id=club_id))
+
+
+# --- Money leaving the fund: a second officer approves (R11) ------------------------------------------
+
+
+def _after_payout(club_id: int, payout) -> str:
+    page = "fund.refunds" if payout.kind == PayoutKind.REFUND else "fund.dissolution"
+    return url_for(page, club_id=club_id)
+
+
+@bp.post("/clubs/<id:club_id>/payouts/<id:payout_id>/approve")
+def approve_payout(club_id: int, payout_id: int):
+    enter_club(club_id, roles=set(OFFICER_ROLES))
+    check_button()
+    payout = fund.approve_payout(current_user.id, club_id, payout_id)
+    flash(_("The payment is approved and posted to the books."), "success")
+    return redirect(_after_payout(club_id, payout))
+
+
+@bp.post("/clubs/<id:club_id>/payouts/<id:payout_id>/cancel")
+def cancel_payout(club_id: int, payout_id: int):
+    enter_club(club_id, roles=set(OFFICER_ROLES))
+    form = CancelPaymentForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the payment is cancelled."), "error")
+        abort(400)
+    payout = fund.cancel_payout(current_user.id, club_id, payout_id, form.reason.data)
+    flash(_("The payment is cancelled."), "info")
+    return redirect(_after_payout(club_id, payout))
 
 
 @bp.post("/clubs/<id:club_id>/close")

@@ -3,6 +3,7 @@ period, balance checks against bank statements, the audit log, and two postings 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from contextlib import contextmanager
 from datetime import date, timedelta
 
@@ -81,17 +82,17 @@ def run_check(app):
 GUARDED = ("journal_transaction", "posting")
 
 
-def _guard(backend: str, table: str) -> str:
-    """The update guard as migration 0001 (create_append_only_guards) makes it."""
+def _guard(backend: str, table: str, action: str = "update") -> str:
+    """The update (or delete) guard as migration 0001 (create_append_only_guards) makes it."""
     if backend == "postgresql":
-        return (f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+        return (f"CREATE TRIGGER {table}_no_{action} BEFORE {action.upper()} ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION coop_append_only()")
-    return (f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+    return (f"CREATE TRIGGER {table}_no_{action} BEFORE {action.upper()} ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only: record a reversal instead'); END")
 
 
 @contextmanager
-def guards_lifted(backend: str):
+def guards_lifted(backend: str, actions: tuple[str, ...] = ("update",)):
     """Someone with the database's password edits ledger rows: the update guards are dropped, the body edits
     rows, the guards are put back and everything commits in one transaction. Whatever happens, the guards are
     in place afterwards (PostgreSQL's schema is shared by the tests that follow)."""
@@ -99,10 +100,12 @@ def guards_lifted(backend: str):
     on = (lambda table: f" ON {table}") if backend == "postgresql" else (lambda table: "")
     try:
         for table in GUARDED:
-            db.session.execute(text(f"DROP TRIGGER {table}_no_update{on(table)}"))
+            for action in actions:
+                db.session.execute(text(f"DROP TRIGGER {table}_no_{action}{on(table)}"))
         yield
         for table in GUARDED:
-            db.session.execute(text(_guard(backend, table)))
+            for action in actions:
+                db.session.execute(text(_guard(backend, table, action)))
         db.session.commit()
     finally:
         db.session.rollback()
@@ -149,14 +152,17 @@ def test_each_club_numbers_its_transactions_without_a_gap_and_the_chain_checks(a
     assert head_of(a.club_id) == (4, chain_a[-1][2])
     assert head_of(b.club_id) == (5, chain_b[-1][2])
 
-    # The first link, sealed by hand in the fixed text form of version 1: genesis hash, club, number, unit,
-    # kind, date, memo, author, key, reversal link, postings sorted "account:amount".
+    # The first link, sealed by hand in the fixed text form of version 2: genesis hash, club, number, unit,
+    # kind, date, memo, author, key, reversal link, postings sorted "account:amount"; HMAC-SHA256 under the
+    # chain key, which the database does not hold.
     txn = db.session.get(JournalTransaction, first.transaction_id)
     bank, capital = acc(a.club_id, "bank"), acc(a.club_id, f"capital:{a.membership_id(a.members[0])}")
     lines = ";".join(f"{account}:{amount}" for account, amount in sorted([(bank, 40_000), (capital, -40_000)]))
-    content = "\x1f".join(["v1", "0" * 64, str(a.club_id), "1", "money", "contribution", "2026-01-05", txn.memo,
+    content = "\x1f".join(["v2", "0" * 64, str(a.club_id), "1", "money", "contribution", "2026-01-05", txn.memo,
                            str(a.treasurer.id), txn.idempotency_key, "", lines])
-    assert txn.hash == chain_a[0][2] == hashlib.sha256(content.encode()).hexdigest()
+    assert txn.hash == chain_a[0][2] == hmac.new(app.config["CHAIN_KEY"].encode(), content.encode(),
+                                                 hashlib.sha256).hexdigest()
+    assert app.config["CHAIN_KEY"] == "test-only-chain-key"
 
     assert ledger.check() == []
     result = run_check(app)
@@ -217,6 +223,140 @@ def test_a_changed_memo_is_caught_by_the_chain(app, backend, tampered_club):
     assert result.exit_code == 1
     assert f"transaction {fee_id} (number 3) does not match its hash" in result.stderr
     assert_guards_back()
+
+
+def reseal_plainly(club_id: int, from_seq: int) -> None:
+    """What anyone who can write to the database can do: seal the transactions again with plain SHA-256 (the
+    published algorithm) from ``from_seq`` on, and move the head to the new last hash."""
+    prev = db.session.scalar(select(JournalTransaction.hash).where(JournalTransaction.club_id == club_id,
+                                                                  JournalTransaction.seq == from_seq - 1)) or "0" * 64
+    for txn in db.session.scalars(select(JournalTransaction).where(JournalTransaction.club_id == club_id,
+                                                                   JournalTransaction.seq >= from_seq)
+                                  .order_by(JournalTransaction.seq)).all():
+        lines = [(p.account_id, p.amount) for p in txn.postings]
+        prev = hashlib.sha256("\x1f".join([
+            "v1", prev, str(club_id), str(txn.seq), txn.unit, txn.kind, txn.occurred_on.isoformat(), txn.memo or "",
+            "" if txn.author_id is None else str(txn.author_id), txn.idempotency_key,
+            "" if txn.reverses_id is None else str(txn.reverses_id),
+            ";".join(f"{a}:{m}" for a, m in sorted(lines))]).encode()).hexdigest()
+        db.session.execute(text("UPDATE journal_transaction SET hash = :h WHERE id = :t"), {"h": prev, "t": txn.id})
+        db.session.execute(text("UPDATE ledger_head SET seq = :s, hash = :h WHERE club_id = :c"),
+                           {"s": txn.seq, "h": prev, "c": club_id})
+
+
+def test_an_edit_sealed_again_with_plain_sha256_is_caught_by_the_keyed_chain(app, backend, tampered_club):
+    """Editing an amount and computing the chain again is in reach of anyone with write access, unless the chain
+    is keyed with a secret kept outside the database (HMAC-SHA256)."""
+    setup, fee_id, ids = tampered_club
+    bank, fees = acc(setup.club_id, "bank"), acc(setup.club_id, "expense:fees")
+    with guards_lifted(backend):
+        for account, change in ((fees, 100), (bank, -100)):
+            db.session.execute(text("UPDATE posting SET amount = amount + :c WHERE transaction_id = :t "
+                                    "AND account_id = :a"), {"c": change, "t": fee_id, "a": account})
+            db.session.execute(text("UPDATE account SET balance = balance + :c WHERE id = :a"),
+                               {"c": change, "a": account})
+        reseal_plainly(setup.club_id, 3)
+
+    violations = [str(v) for v in ledger.check()]
+    assert f"invariant 12 (club {setup.club_id}): transaction {fee_id} (number 3) does not match its hash: it or an " \
+           "earlier one was changed" in violations
+    result = run_check(app)
+    assert result.exit_code == 1
+    assert f"transaction {fee_id} (number 3) does not match its hash" in result.stderr
+    assert_guards_back()
+
+
+def test_deleting_the_last_transactions_and_the_head_is_caught_by_the_recorded_close(app, backend, tampered_club):
+    """The chain alone cannot see its own end cut off: each period close records the head (number and hash),
+    and the check compares the chain with every record."""
+    setup, _, ids = tampered_club
+    period = books.close_period(setup.treasurer.id, setup.club_id, through=date(2026, 1, 31), today=date(2026, 2, 3))
+    assert (period.head_seq, period.head_hash) == head_of(setup.club_id) == (5, chain_of(setup.club_id)[-1][2])
+    third = chain_of(setup.club_id)[2][2]
+    cut = ids[3:]  # numbers 4 and 5: the fee of Jan 20 and the contribution of Jan 31
+    with guards_lifted(backend, ("update", "delete")):
+        for txn_id in cut:
+            for account, amount in db.session.execute(text("SELECT account_id, amount FROM posting "
+                                                           "WHERE transaction_id = :t"), {"t": txn_id}).all():
+                db.session.execute(text("UPDATE account SET balance = balance - :m WHERE id = :a"),
+                                   {"m": amount, "a": account})
+            db.session.execute(text("DELETE FROM contribution WHERE transaction_id = :t"), {"t": txn_id})
+            db.session.execute(text("DELETE FROM posting WHERE transaction_id = :t"), {"t": txn_id})
+            db.session.execute(text("DELETE FROM journal_transaction WHERE id = :t"), {"t": txn_id})
+        db.session.execute(text("UPDATE ledger_head SET seq = 3, hash = :h WHERE club_id = :c"),
+                           {"h": third, "c": setup.club_id})
+
+    violations = [str(v) for v in ledger.check()]
+    assert violations == [f"invariant 12 (club {setup.club_id}): the close through 2026-01-31 recorded the chain's "
+                          "head at number 5, but the chain ends at number 3: transactions were deleted"]
+    result = run_check(app)
+    assert result.exit_code == 1
+    assert "recorded the chain's head at number 5" in result.stderr
+    assert_guards_back()
+
+
+def test_a_recorded_close_whose_head_no_longer_matches_is_caught(app, backend, tampered_club):
+    setup, _, ids = tampered_club
+    books.close_period(setup.treasurer.id, setup.club_id, through=date(2026, 1, 31), today=date(2026, 2, 3))
+    db.session.rollback()
+    db.session.execute(text("UPDATE period_close SET head_hash = :h WHERE club_id = :c"),
+                       {"h": "e" * 64, "c": setup.club_id})
+    db.session.commit()
+
+    assert [str(v) for v in ledger.check()] == [
+        f"invariant 12 (club {setup.club_id}): the close through 2026-01-31 recorded the chain's head at number 5 "
+        f"with another hash than transaction {ids[4]} holds: the books were changed since"]
+
+
+def test_a_chain_sealed_before_the_key_is_reported_until_resealed(app, backend, tampered_club):
+    """Books from before the key: their chain was sealed plain (version 1). The check says so, postings go on
+    keyed after them, and `flask coop reseal` seals the whole chain under the key, once."""
+    setup, fee_id, ids = tampered_club
+    period = books.close_period(setup.treasurer.id, setup.club_id, through=date(2026, 1, 31),
+                                today=date(2026, 2, 3)).id
+    with guards_lifted(backend):
+        reseal_plainly(setup.club_id, 1)
+        db.session.execute(text("UPDATE period_close SET head_hash = (SELECT hash FROM ledger_head WHERE club_id = :c) "
+                                "WHERE id = :p"), {"c": setup.club_id, "p": period})
+    pay_fee(setup.club_id, 300, date(2026, 2, 2))  # number 6, keyed, on top of the plain chain
+    legacy = (f"invariant 12 (club {setup.club_id}): numbers 1 to 5 of the chain are sealed without the key: run "
+              "`flask coop reseal` once after the upgrade (docs/security.md); on books already resealed, this "
+              "means they were rewritten")
+    assert [str(v) for v in ledger.check()] == [legacy]
+    assert run_check(app).exit_code == 1
+
+    result = app.test_cli_runner().invoke(args=["coop", "reseal"])
+
+    assert result.exit_code == 0, result.output
+    assert f"Club {setup.club_id}: 6 transaction(s) sealed under the key." in result.output
+    db.session.remove()
+    assert ledger.check() == []
+    assert fresh_close(period) == (5, chain_of(setup.club_id)[4][2])  # the recorded head follows
+    again = app.test_cli_runner().invoke(args=["coop", "reseal"])
+    assert again.exit_code == 0 and "transaction(s) sealed" not in again.output  # once: nothing left to seal
+    assert_guards_back()
+
+
+def test_reseal_refuses_a_chain_that_does_not_check(app, backend, tampered_club):
+    setup, fee_id, _ = tampered_club
+    with guards_lifted(backend):
+        reseal_plainly(setup.club_id, 1)
+        db.session.execute(text("UPDATE journal_transaction SET memo = 'Cadeau' WHERE id = :t"), {"t": fee_id})
+    before = chain_of(setup.club_id)
+
+    result = app.test_cli_runner().invoke(args=["coop", "reseal"])
+
+    assert result.exit_code == 1
+    assert f"Club {setup.club_id}: refused" in result.stderr
+    db.session.remove()
+    assert chain_of(setup.club_id) == before
+    assert_guards_back()
+
+
+def fresh_close(period_id: int) -> tuple[int, str]:
+    db.session.remove()
+    return tuple(db.session.execute(select(PeriodClose.head_seq, PeriodClose.head_hash)
+                                    .where(PeriodClose.id == period_id)).one())
 
 
 def test_a_changed_stored_hash_is_caught_by_the_chain(app, backend, tampered_club):

@@ -878,9 +878,18 @@ def test_every_amount_read_back_is_a_whole_number(club):
 # --- Refunds to leavers (R13) -----------------------------------------------------------------------
 
 
-def refund(setup, user, amount, *, by=None, k=None):
-    return fund.refund((by or setup.treasurer).id, setup.club_id, mid(setup, user), amount=amount,
-                       idempotency_key=k or key())
+def approved(setup, payout, by=None) -> JournalTransaction:
+    """A second officer (the manager unless ``by``) approves a payout entered: its posted transaction."""
+    approver = by or (setup.manager if payout.entered_by_id != mid(setup, setup.manager) else setup.treasurer)
+    payout = fund.approve_payout(approver.id, setup.club_id, payout.id)
+    return db.session.get(JournalTransaction, payout.transaction_id)
+
+
+def refund(setup, user, amount, *, by=None, k=None, approve=True):
+    """The treasurer (or ``by``) enters a refund and, unless ``approve`` is false, the manager approves it."""
+    payout = fund.refund((by or setup.treasurer).id, setup.club_id, mid(setup, user), amount=amount,
+                         idempotency_key=k or key())
+    return approved(setup, payout) if approve else payout
 
 
 @pytest.fixture
@@ -894,11 +903,11 @@ def leaver(club):
 
 
 def test_refund_exactly_the_capital(leaver):
-    _, treasurer, a, _, _ = people(leaver)
+    manager, treasurer, a, _, _ = people(leaver)
     assert [s.membership.id for s in fund.leavers_to_refund(treasurer.id, leaver.club_id)] == [mid(leaver, a)]
     txn = refund(leaver, a, 10_000)
     stored = db.session.get(JournalTransaction, txn.id)
-    assert (stored.kind, stored.unit, stored.author_id) == ("refund", "money", treasurer.id)
+    assert (stored.kind, stored.unit, stored.author_id) == ("refund", "money", manager.id)  # who approved it
     assert (cash(leaver), capital(leaver, a)) == (20_000, 0)
     assert fund.leavers_to_refund(treasurer.id, leaver.club_id) == []
     line = {s.membership.id: s for s in fund.position(treasurer.id, leaver.club_id).members}[mid(leaver, a)]
@@ -948,14 +957,85 @@ def test_only_a_member_who_left_is_refunded(leaver):
     refused_and_consistent(lambda: refund(leaver, b, 1_000), RuleViolation, rule="R13")
 
 
+# --- Two officers for money leaving the fund (R11) ------------------------------------------------
+
+
+def test_a_refund_waits_for_a_second_officer_r11(leaver):
+    """The treasurer enters a refund: nothing leaves the bank until another officer approves it."""
+    manager, treasurer, a, _, _ = people(leaver)
+    before = (cash(leaver), capital(leaver, a), row_counts(JournalTransaction)[0])
+    payout = fund.refund(treasurer.id, leaver.club_id, mid(leaver, a), amount=10_000, idempotency_key=key())
+    assert payout.status == "pending" and payout.transaction_id is None
+    assert (cash(leaver), capital(leaver, a), row_counts(JournalTransaction)[0]) == before
+    assert fund.available_cash(leaver.club_id) == 20_000  # a commitment, like a payment entered
+    refused(lambda: fund.approve_payout(treasurer.id, leaver.club_id, payout.id), RuleViolation, rule="R11")
+    approved = fund.approve_payout(manager.id, leaver.club_id, payout.id)
+    assert (approved.status, approved.approved_by_id) == ("approved", mid(leaver, manager))
+    stored = db.session.get(JournalTransaction, approved.transaction_id)
+    assert (stored.kind, stored.author_id) == ("refund", manager.id)
+    assert (cash(leaver), capital(leaver, a)) == (20_000, 0)
+    refused(lambda: fund.approve_payout(manager.id, leaver.club_id, payout.id), Conflict)
+    consistent()
+
+
+def test_a_pending_refund_counts_against_the_capital_and_the_cash_r13(leaver):
+    _, treasurer, a, _, _ = people(leaver)
+    fund.refund(treasurer.id, leaver.club_id, mid(leaver, a), amount=6_000, idempotency_key=key())
+    refused(lambda: fund.refund(treasurer.id, leaver.club_id, mid(leaver, a), amount=4_001, idempotency_key=key()),
+            RuleViolation, rule="R13", field="amount")
+
+
+def test_a_pending_refund_is_cancelled_with_a_reason(leaver):
+    manager, treasurer, a, b, _ = people(leaver)
+    payout = fund.refund(treasurer.id, leaver.club_id, mid(leaver, a), amount=10_000, idempotency_key=key())
+    refused(lambda: fund.cancel_payout(b.id, leaver.club_id, payout.id, "Non"), NotPermitted)
+    refused(lambda: fund.cancel_payout(manager.id, leaver.club_id, payout.id, "  "), InvalidInput, field="reason")
+    cancelled = fund.cancel_payout(manager.id, leaver.club_id, payout.id, "Mauvais montant")
+    assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "Mauvais montant")
+    refused(lambda: fund.approve_payout(manager.id, leaver.club_id, payout.id), Conflict)
+    assert (cash(leaver), capital(leaver, a)) == (30_000, 10_000)
+    refund(leaver, a, 10_000)  # the commitment is gone
+    assert capital(leaver, a) == 0
+
+
+@pytest.mark.parametrize("form_key", ["k" * 65, "short", "clé accentuée", None], ids=repr)
+def test_a_payout_with_a_malformed_form_key_is_refused(leaver, form_key):
+    _, treasurer, a, _, _ = people(leaver)
+    refused_and_consistent(lambda: fund.refund(treasurer.id, leaver.club_id, mid(leaver, a), amount=1_000,
+                                               idempotency_key=form_key), InvalidInput)
+
+
+def test_a_payout_of_another_club_is_not_found(leaver, other):
+    payout = fund.refund(leaver.treasurer.id, leaver.club_id, mid(leaver, leaver.members[2]), amount=1_000,
+                         idempotency_key=key())
+    refused(lambda: fund.approve_payout(other.manager.id, other.club_id, payout.id), NotFound)
+    refused(lambda: fund.approve_payout(other.manager.id, leaver.club_id, payout.id), NotFound)
+    refused(lambda: fund.cancel_payout(other.manager.id, other.club_id, payout.id, "x"), NotFound)
+
+
+def test_a_distribution_waits_for_a_second_officer_r11(funded):
+    manager, treasurer, a, _, _ = people(funded)
+    begin_and_check(funded)
+    payout = fund.distribute(treasurer.id, funded.club_id, mid(funded, a), amount=10_000, idempotency_key=key())
+    assert payout.status == "pending" and (cash(funded), capital(funded, a)) == (60_001, 10_000)
+    refused(lambda: fund.distribute(treasurer.id, funded.club_id, mid(funded, a), amount=1, idempotency_key=key()),
+            RuleViolation, rule="R13", field="amount")  # the pending payout already takes a's whole part
+    refused(lambda: fund.approve_payout(treasurer.id, funded.club_id, payout.id), RuleViolation, rule="R11")
+    fund.approve_payout(manager.id, funded.club_id, payout.id)
+    assert (cash(funded), capital(funded, a)) == (50_001, 0)
+    assert plan_of(funded)[mid(funded, a)] == (10_000, 10_000, 10_000)
+
+
 def test_a_refund_replayed_returns_the_same_transaction(leaver):
     _, _, a, _, _ = people(leaver)
     k = key()
-    first = refund(leaver, a, 3_000, k=k)
+    first = refund(leaver, a, 3_000, k=k, approve=False)
     before = state()
-    assert refund(leaver, a, 3_000, k=k).id == first.id
+    assert refund(leaver, a, 3_000, k=k, approve=False).id == first.id
     assert state() == before
-    refused_and_consistent(lambda: refund(leaver, a, 3_001, k=k), Conflict)
+    refused_and_consistent(lambda: refund(leaver, a, 3_001, k=k, approve=False), Conflict)
+    approved(leaver, first)
+    assert refund(leaver, a, 3_000, k=k, approve=False).id == first.id  # still the same, once posted
     assert capital(leaver, a) == 7_000
 
 
@@ -991,9 +1071,10 @@ def begin_and_check(setup):
     assert db.session.get(Club, setup.club_id).status == "dissolving"
 
 
-def distribute(setup, user, amount, *, by=None, k=None):
-    return fund.distribute((by or setup.treasurer).id, setup.club_id, mid(setup, user), amount=amount,
-                           idempotency_key=k or key())
+def distribute(setup, user, amount, *, by=None, k=None, approve=True):
+    payout = fund.distribute((by or setup.treasurer).id, setup.club_id, mid(setup, user), amount=amount,
+                             idempotency_key=k or key())
+    return approved(setup, payout) if approve else payout
 
 
 def plan_of(setup, user=None) -> dict[int, tuple[int, int, int]]:
@@ -1147,11 +1228,11 @@ def test_distribute_replayed_posts_once(funded):
     _, _, a, _, _ = people(funded)
     begin_and_check(funded)
     k = key()
-    first = distribute(funded, a, 10_000, k=k)
+    first = distribute(funded, a, 10_000, k=k, approve=False)
     before = state()
-    assert distribute(funded, a, 10_000, k=k).id == first.id
+    assert distribute(funded, a, 10_000, k=k, approve=False).id == first.id
     assert state() == before
-    refused_and_consistent(lambda: distribute(funded, a, 9_000, k=k), Conflict)
+    refused_and_consistent(lambda: distribute(funded, a, 9_000, k=k, approve=False), Conflict)
 
 
 def test_distribute_refusals(funded, other):

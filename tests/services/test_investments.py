@@ -192,9 +192,10 @@ def test_cancelling_a_pending_payment_frees_its_commitment(make_club):
 
 
 def leave_and_refund(world: World, user) -> None:
-    """A plain member leaves and the treasurer refunds their 200,000: the fund and the bank fall by as much."""
+    """A plain member leaves and the treasurer and the manager refund their 200,000: the fund and the bank fall by as much."""
     ms.leave(user.id, world.club_id)
-    fund.refund(world.treasurer.id, world.club_id, world.mid(user), amount=EACH, idempotency_key=key())
+    payout = fund.refund(world.treasurer.id, world.club_id, world.mid(user), amount=EACH, idempotency_key=key())
+    fund.approve_payout(world.setup.manager.id, world.club_id, payout.id)  # a second officer (R11)
 
 
 def test_a_project_exactly_at_the_default_quarter_of_the_fund_is_put_to_the_vote_one_cent_more_is_not(world):

@@ -250,8 +250,9 @@ def test_the_journal_export_of_the_bank_uploads_and_matches_everything(make_club
     ledger.reverse(setup.club_id, mistaken, reason="-saisie en double", idempotency_key=key(),
                    author_id=setup.treasurer.id)  # reversal dated today, money out
     ms.leave(m4.id, setup.club_id)
-    fund.refund(setup.treasurer.id, setup.club_id, setup.memberships[m4.id], amount=7_500,
-                idempotency_key=key())  # money out today
+    payout = fund.refund(setup.treasurer.id, setup.club_id, setup.memberships[m4.id], amount=7_500,
+                         idempotency_key=key())
+    fund.approve_payout(setup.manager.id, setup.club_id, payout.id)  # money out today
     # by hand: 12 345 + 123 456 + 50 000 + 50 000 + 7 500 + 20 000 − 20 000 − 7 500 = 235 801
     bank = ledger.find_account(setup.club_id, "bank")
     bank_id = bank.id

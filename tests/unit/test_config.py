@@ -73,7 +73,8 @@ def test_without_a_trusted_proxy_forwarded_headers_are_ignored(tmp_path, monkeyp
 
 def _app(tmp_path, monkeypatch, base=config.Config, **settings):
     monkeypatch.setattr(config, "INSTANCE", tmp_path)
-    return create_app(type("Custom", (base,), {"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://", **settings}))
+    return create_app(type("Custom", (base,), {"SECRET_KEY": "x", "CHAIN_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                                               **settings}))
 
 
 def test_production_refuses_to_start_without_a_base_url(tmp_path, monkeypatch):
@@ -102,3 +103,21 @@ def test_a_forwarded_host_counts_only_through_a_trusted_proxy_and_must_be_truste
     proxied = _app(tmp_path, monkeypatch, TRUSTED_PROXIES=1).test_client()
     assert proxied.get("/healthz", headers={"X-Forwarded-Host": "localhost"}).status_code == 200
     assert proxied.get("/healthz", headers={"X-Forwarded-Host": "evil.example"}).status_code == 400
+
+
+def test_the_chain_key_is_kept_outside_the_database_in_the_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "INSTANCE", tmp_path)
+    local = type("Local", (config.Config,), {"SECRET_KEY": "x", "CHAIN_KEY": None, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(local)
+    assert app.config["CHAIN_KEY"] == (tmp_path / "chain_key").read_text() != app.config["SECRET_KEY"]
+    assert create_app(local).config["CHAIN_KEY"] == app.config["CHAIN_KEY"]  # made once, kept
+
+
+def test_production_refuses_to_start_without_a_chain_key(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "INSTANCE", tmp_path)
+    production = type("Prod", (config.ProductionConfig,), {"SECRET_KEY": "x", "CHAIN_KEY": None,
+                                                           "BASE_URL": "https://entraide.example",
+                                                           "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with pytest.raises(RuntimeError, match="COOP_CHAIN_KEY"):
+        create_app(production)
+    assert not (tmp_path / "chain_key").exists()

@@ -24,7 +24,7 @@ from coop import notify
 from coop.extensions import db
 from coop.models import BankLine, Contribution
 from coop.models.base import utcnow
-from coop.services import auth, ballots, books, clubs, investments, ledger, projects, reconcile, timebank
+from coop.services import auth, ballots, books, clubs, fund, investments, ledger, projects, reconcile, timebank
 from tests.conftest import hidden_fields, key, snapshot
 from tests.services.test_investment_flow import PROJECT, approved, fund_club
 
@@ -136,6 +136,9 @@ RULES: dict[str, Rule] = {
     "fund.dissolution": Rule(get=members()),  # everyone sees their own line of the plan
     "fund.distribute": Rule(post=members(400), ids={"membership_id": "other"}),  # no amount: refused before the role
     "fund.close": Rule(post=treasurer_only(400)),  # only a dissolving club closes (R13)
+    # The leaver's refund the treasurer entered: another officer approves it, the treasurer may not (R11).
+    "fund.approve_payout": Rule(post=in_club(403, 302, 400, 302), acts=True),
+    "fund.cancel_payout": Rule(post=officers(400)),  # no reason given
     # Projects: the draft is the plain member's; its proposer and the manager steer it.
     "projects.project_list": Rule(get=members()),
     "projects.propose": Rule(get=members(), post=members(400)),
@@ -254,6 +257,7 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
                                         form_key=key())
     draft = projects.propose(member.id, c, {**PROJECT, "name": "Épicerie"}, form_key=key())
     clubs.leave(leaver.id, c)  # 3,000 of capital to refund
+    payout = fund.refund(treasurer.id, c, mid(leaver), amount=1_000, idempotency_key=key())  # waits for approval
     ballot = ballots.open_ballot(manager.id, c, kind="dissolution", method="yes_no",
                                  closes_at=utcnow() + timedelta(days=7), subject=ballots.Subject(), form_key=key())
     _, code = clubs.invite(manager.id, c, form_key=key())
@@ -274,7 +278,7 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     auth.request_registration("nouvelle.venue@example.org", "fr")
     ids = {
         "club_id": c, "project_id": draft.id, "approved_project": approved_project, "ballot_id": ballot.id,
-        "investment_id": investment.id, "payment_id": payment.id, "contribution_id": contribution.id,
+        "investment_id": investment.id, "payment_id": payment.id, "payout_id": payout.id, "contribution_id": contribution.id,
         "transaction_id": contribution.transaction_id, "account_id": ledger.find_account(c, "bank").id,
         "membership_id": mid(member), "member": mid(member), "other": mid(other), "leaver": mid(leaver),
         "pending": pending.id, "invitation_id": invitation.id, "listing_id": listing.id,

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
 from markupsafe import escape
 from sqlalchemy import select
 
@@ -703,3 +704,33 @@ def test_a_statement_file_sealed_for_one_person_or_altered_is_refused(kept, make
     assert snapshot() == before
     # The manager may not upload at all (the treasurer keeps the books).
     assert manager.get(f"/clubs/{c}/books/bank/upload").status_code == 403
+
+
+# --- The chain's head, printed at each close --------------------------------------------------------------------
+
+
+def format_day(day: date) -> str:
+    return format_date(day, "medium", locale="fr")
+
+
+def test_the_printable_statement_shows_the_chain_head_recorded_at_the_last_close(kept, make_browser):
+    """The head (number and seal) recorded when the books closed is on every printable statement and on the
+    closed periods: kept on paper, it shows later whether transactions were cut off the end of the chain."""
+    s = kept
+    c = s.club_id
+    through = TODAY.replace(day=1) - timedelta(days=1)
+    period = books.close_period(s.treasurer.id, c, through=through, today=TODAY)
+    seq, seal = period.head_seq, period.head_hash
+    assert seq == 2 and len(seal) == 64
+    bank = ledger.find_account(c, "bank").id
+    own = ledger.find_account(c, f"capital:{s.membership_id(s.members[3])}").id
+    db.session.rollback()
+
+    printable = make_browser(s.treasurer).get(f"/clubs/{c}/books/accounts/{bank}?print=1").text
+    member_page = make_browser(s.members[3]).get(f"/clubs/{c}/books/accounts/{own}?print=1").text
+    checks = make_browser(s.treasurer).get(f"/clubs/{c}/books/checks").text
+
+    for page in (printable, member_page, checks):
+        assert seal in page
+        assert say("Books closed through %(day)s: the journal then ended at number %(seq)s, sealed %(hash)s.",
+                   day=format_day(through), seq=seq, hash=seal) in page

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from coop.amounts import money, month_start, next_month
 from coop.extensions import db
-from coop.models import Account, Club, Contribution, JournalTransaction, Membership, Pledge
+from coop.models import Account, Club, Contribution, JournalTransaction, Membership, Payout, Pledge
 from coop.services import access, clubs, fund
 from tests.conftest import ATTR, form_values, hidden_fields, key, say, say_n, snapshot
 
@@ -1059,7 +1059,16 @@ def left(club):
     return club
 
 
-def test_the_treasurer_refunds_a_member_who_left(left, make_browser):
+APPROVE = re.compile(r'action="(/clubs/\d+/payouts/(\d+)/approve)"')
+
+
+def waiting_payouts(club_id: int) -> list[Payout]:
+    return list(fresh().scalars(select(Payout).where(Payout.club_id == club_id, Payout.status == "pending")))
+
+
+def test_the_treasurer_enters_a_refund_and_the_manager_approves_it(left, make_browser):
+    """Money leaves the fund only once a second officer approves it (R11): the refund entered by the treasurer
+    is a commitment, the manager approves it on the refunds page, and only then it is posted."""
     leaver = left.members[5]
     browser = make_browser(left.treasurer)
     listing = browser.get(f"/clubs/{left.club_id}/refunds")
@@ -1074,14 +1083,57 @@ def test_the_treasurer_refunds_a_member_who_left(left, make_browser):
     assert response.status_code == 302
     assert response.headers["Location"] == f"/clubs/{left.club_id}/refunds"
     after = browser.get(response.headers["Location"]).text
-    assert say("The refund is recorded.") in after
-    assert eur(4000) in main_of(after)
-    assert capital(left, leaver) == 4000 and balance(left.club_id, "bank") == 9000
+    assert say("The refund is entered. A second officer must approve it before it is paid (R11).") in after
+    assert say("Waiting for a second officer") in after
+    assert APPROVE.findall(after) == []  # not by the one who entered it
+    assert say("another officer approves") in after
+    assert capital(left, leaver) == 10_000 and balance(left.club_id, "bank") == 15_000  # nothing paid yet
+    [payout] = waiting_payouts(left.club_id)
 
-    assert browser.submit(url, {"amount": "40,00"}).status_code == 302
-    assert say("Nobody is waiting for a refund.") in browser.get(f"/clubs/{left.club_id}/refunds").text
-    assert capital(left, leaver) == 0 and balance(left.club_id, "bank") == 5000
-    assert browser.get(url).status_code == 404  # nothing left to refund
+    manager = make_browser(left.manager)
+    [(approve, shown_id)] = APPROVE.findall(manager.get(f"/clubs/{left.club_id}/refunds").text)
+    assert int(shown_id) == payout.id
+    approved = manager.action(approve)
+
+    assert approved.status_code == 302 and approved.headers["Location"] == f"/clubs/{left.club_id}/refunds"
+    assert say("The payment is approved and posted to the books.") in manager.get(approved.headers["Location"]).text
+    assert capital(left, leaver) == 4000 and balance(left.club_id, "bank") == 9000
+    assert len(transactions(left.club_id, "refund")) == 1
+    assert manager.action(approve).status_code == 409  # once
+
+
+def test_the_treasurer_cannot_approve_their_own_refund(left, make_browser):
+    browser = make_browser(left.treasurer)
+    assert browser.submit(f"/clubs/{left.club_id}/refunds/{left.membership_id(left.members[5])}",
+                          {"amount": "60,00"}).status_code == 302
+    [payout] = waiting_payouts(left.club_id)
+    before = snapshot()
+
+    response = browser.action(f"/clubs/{left.club_id}/payouts/{payout.id}/approve")
+
+    assert response.status_code == 400
+    assert say("A second officer approves a payment: not the one who entered it.") in response.text
+    assert snapshot() == before
+
+
+def test_an_officer_cancels_a_refund_with_a_reason(left, make_browser):
+    browser = make_browser(left.treasurer)
+    assert browser.submit(f"/clubs/{left.club_id}/refunds/{left.membership_id(left.members[5])}",
+                          {"amount": "60,00"}).status_code == 302
+    [payout] = waiting_payouts(left.club_id)
+    manager = make_browser(left.manager)
+    url = f"/clubs/{left.club_id}/payouts/{payout.id}/cancel"
+    before = snapshot()
+    assert manager.action(url, {"reason": ""}).status_code == 400
+    assert snapshot() == before
+    assert make_browser(left.members[3]).action(url, {"reason": "Non"}).status_code == 403
+
+    response = manager.action(url, {"reason": "Mauvais montant"})
+
+    assert response.status_code == 302
+    assert say("The payment is cancelled.") in manager.get(response.headers["Location"]).text
+    assert waiting_payouts(left.club_id) == [] and transactions(left.club_id, "refund") == []
+    assert capital(left, left.members[5]) == 10_000
 
 
 def test_sending_the_refund_form_twice_refunds_once(left, make_browser):
@@ -1094,8 +1146,8 @@ def test_sending_the_refund_form_twice_refunds_once(left, make_browser):
 
     assert first.status_code == 302
     assert again.status_code in (302, 409)
-    assert len(transactions(left.club_id, "refund")) == 1
-    assert capital(left, left.members[5]) == 7000
+    assert [p.amount for p in waiting_payouts(left.club_id)] == [3000]
+    assert transactions(left.club_id, "refund") == []
 
 
 @pytest.mark.parametrize("amount, message, values", [
@@ -1275,9 +1327,15 @@ def test_the_treasurer_shares_out_the_assets_and_closes_the_club(dissolving, mak
         response = browser.client.post(action, data=values)
         assert response.status_code == 302, response.text
         assert response.headers["Location"] == url
-    shared = browser.get(url).text
-    assert say("The distribution is recorded.") in shared
-    assert payouts(shared) == []
+    entered = browser.get(url).text
+    assert say("The payment is entered. A second officer must approve it before it is posted (R11).") in entered
+    assert payouts(entered) == []  # every part is entered
+    assert APPROVE.findall(entered) == [] and transactions(dissolving.club_id, "distribution") == []
+    manager = make_browser(dissolving.manager)
+    approvals = APPROVE.findall(manager.get(url).text)
+    assert len(approvals) == 3
+    for approve, _ in approvals:
+        assert manager.action(approve).headers["Location"] == url
     assert len(transactions(dissolving.club_id, "distribution")) == 3
     assert balance(dissolving.club_id, "bank") == 0
     assert all(capital(dissolving, person) == 0 for person in dissolving.members)
@@ -1299,13 +1357,15 @@ def test_sending_a_pay_out_form_twice_pays_once(dissolving, make_browser):
 
     assert first.status_code == 302
     assert again.status_code in (302, 409)
-    assert len(transactions(dissolving.club_id, "distribution")) == 1
+    assert len(waiting_payouts(dissolving.club_id)) == 1
 
 
 def test_closing_with_money_left_is_refused_by_r13(dissolving, make_browser):
     browser = make_browser(dissolving.treasurer)
     action, _, values = payouts(browser.get(f"/clubs/{dissolving.club_id}/dissolution").text)[0]
     assert browser.client.post(action, data=values).status_code == 302
+    [payout] = waiting_payouts(dissolving.club_id)
+    fund.approve_payout(dissolving.manager.id, dissolving.club_id, payout.id)
     before = snapshot()
 
     response = browser.action(f"/clubs/{dissolving.club_id}/close")

@@ -182,6 +182,8 @@ FUZZ: dict[str, Fuzz] = {
     "fund.refund": Fuzz("treasurer", (fund_forms.AmountForm,), ids={"membership_id": "leaver"}),
     "fund.distribute": Fuzz("treasurer", (fund_forms.AmountForm,), ids={"membership_id": "other"}),
     "fund.close": Fuzz("treasurer"),
+    "fund.approve_payout": Fuzz("manager"),
+    "fund.cancel_payout": Fuzz("treasurer", (investments_forms.CancelPaymentForm,), last=True),
     "projects.propose": Fuzz("member", (projects_forms.ProjectForm,)),
     "projects.edit_project": Fuzz("member", (projects_forms.ProjectForm,)),
     "projects.present": Fuzz("member"),
