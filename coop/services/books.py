@@ -250,14 +250,14 @@ def account_for(user_id: int, club_id: int, account_id: object) -> Account:
 
 def _readable(user_id: int, club_id: int, account_id: object) -> tuple[Account, int]:
     """The account and the sign its reader reads it with: a member's own capital is credited by what they pay
-    in, so its books balance is negative; they read it turned, as what they paid in. Everyone else, the
-    treasurer on any other account, reads the accountant's signs (debits positive)."""
+    in, so its books balance is negative; they read it turned, as what they paid in. Those who keep the books
+    read every account, their own included, with the accountant's signs (debits positive)."""
     me = membership_for(user_id, club_id)
     account = in_club(Account, club_id, account_id, missing=_l("No such account."))
-    own = account.membership_id == me.id
-    if not access.is_bookkeeper(me) and not own:
+    keeper = access.is_bookkeeper(me)
+    if not keeper and account.membership_id != me.id:
         raise NotFound(_l("No such account."))
-    return account, -1 if own and account.type == AccountType.EQUITY else 1
+    return account, -1 if not keeper and account.type == AccountType.EQUITY else 1
 
 
 @dataclass(frozen=True)

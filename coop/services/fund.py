@@ -40,7 +40,7 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
-from . import access, ledger, rules
+from . import access, ledger, rules, signoff
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
@@ -687,12 +687,7 @@ def cancel_payout(user_id: int, club_id: int, payout_id: int, reason: str) -> Pa
     with unit_of_work():
         access.officer(user_id, club_id)
         payout = _payout(club_id, payout_id)
-        if payout.status != PayoutStatus.PENDING:
-            raise Conflict(_l("Only a payment waiting for approval can be cancelled."))
-        move(payout, PayoutStatus.CANCELLED)
-        payout.cancelled_at = utcnow()
-        payout.cancel_reason = reason
-        record(user_id, club_id, "payout.cancel", payout, after={"reason": reason})
+        signoff.cancel_pending(user_id, club_id, payout, reason, action="payout.cancel")
         return payout
 
 

@@ -43,7 +43,7 @@ from ..models import (
     Unit,
 )
 from ..models.base import utcnow
-from . import access, fund, ledger, rules
+from . import access, fund, ledger, rules, signoff
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
@@ -276,12 +276,7 @@ def cancel_payment(user_id: int, club_id: int, payment_id: int, reason: str) -> 
     with unit_of_work():
         access.officer(user_id, club_id)
         payment = _payment(club_id, payment_id)
-        if payment.status != DisbursementStatus.PENDING:
-            raise Conflict(_l("Only a payment waiting for approval can be cancelled."))
-        move(payment, DisbursementStatus.CANCELLED)
-        payment.cancelled_at = utcnow()
-        payment.cancel_reason = reason
-        record(user_id, club_id, "disbursement.cancel", payment, after={"reason": reason})
+        signoff.cancel_pending(user_id, club_id, payment, reason, action="disbursement.cancel")
         return payment
 
 

@@ -43,10 +43,14 @@ def safe(text: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+#: The no-break spaces that keep figures whole on a page: a spreadsheet's cell wants plain ones.
+_PLAIN = str.maketrans({"\xa0": " ", "\u202f": " "})
+
+
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=separator())
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([cell.translate(_PLAIN) if isinstance(cell, str) else cell for cell in row] for row in rows)
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -41,7 +41,7 @@ def fact(page, term: str) -> str:
 
 def my_time_balance(page) -> str:
     return page.locator("xpath=//section[@aria-labelledby='mine-title']"
-                        "//dt[normalize-space()='Solde']/following-sibling::dd[1]").inner_text().strip()
+                        "//dt[normalize-space()='Solde']/following-sibling::dd[1]").inner_text().strip().replace("\xa0", " ")
 
 
 def test_a_club_lives_from_registration_to_the_books(live_server, new_page):
@@ -230,7 +230,7 @@ def test_a_club_lives_from_registration_to_the_books(live_server, new_page):
 
     maya.goto(club_url + "/time")
     waiting = maya.locator("section").filter(has=maya.get_by_role("heading", name="À confirmer", exact=True))
-    assert "Léo Membre indique vous avoir donné 1 h 30 le " in waiting.inner_text()
+    assert "Léo Membre indique vous avoir donné 1 h 30 le " in plain(waiting.inner_text())
     waiting.get_by_role("button", name="Confirmer", exact=True).click()
     expect(maya.get_by_text("Merci : 1 h 30 vont à Léo Membre.")).to_be_visible()
     maya.goto(club_url + "/time")

@@ -49,7 +49,7 @@ def time_club(live_app):
 def my_balance(page) -> str:
     """The "Solde" of the "Mon temps" panel on the time page."""
     return page.locator("xpath=//section[@aria-labelledby='mine-title']"
-                        "//dt[normalize-space()='Solde']/following-sibling::dd[1]").inner_text().strip()
+                        "//dt[normalize-space()='Solde']/following-sibling::dd[1]").inner_text().strip().replace("\xa0", " ")
 
 
 def section(page, heading: str):
@@ -113,7 +113,7 @@ def test_an_offer_is_found_answered_recorded_and_confirmed(live_server, new_page
     assert bruno.get_by_role("link", name="Anne Roux vous a donné 2 h 30 : Freins réglés et chaîne changée").is_visible()
     bruno.goto(club_url + "/time")
     waiting = section(bruno, "À confirmer")
-    assert "Anne Roux indique vous avoir donné 2 h 30 le " in waiting.inner_text()
+    assert "Anne Roux indique vous avoir donné 2 h 30 le " in waiting.inner_text().replace("\xa0", " ")
     assert ": Freins réglés et chaîne changée" in waiting.inner_text()
     waiting.get_by_role("button", name="Confirmer", exact=True).click()
     assert bruno.get_by_text("Merci : 2 h 30 vont à Anne Roux.").is_visible()
@@ -179,7 +179,7 @@ def test_receiving_past_the_floor_is_refused_in_the_form(live_server, live_app, 
     assert answer.value.status == 400  # LimitExceeded is a RuleViolation: 400, the form comes back
     assert bruno.url == form_url
     # −9 h − 2 h = −11 h, below −10 h: at most 1 h more can be received.
-    error = bruno.locator("#hours-error").inner_text()
+    error = bruno.locator("#hours-error").inner_text().replace("\xa0", " ")  # durations never break
     assert "plancher" in error
     assert error == ("Le solde de temps de Bruno Martin est de −9 h et son plancher de −10 h : recevoir 2 h "
                      "le ferait passer dessous (au plus 1 h de plus).")

@@ -526,11 +526,15 @@ def test_a_member_reads_their_own_capital_statement_and_nothing_else(journal_clu
     member = s.members[3]
     mine = account_id(s.club_id, f"capital:{s.membership_id(member)}")
     page = books.statement(member.id, s.club_id, mine)
-    # Capital is credited: c2 −20,000 then c4 −7,500 (both on d1, c4 the later number).
+    # Capital is credited: c2 20,000 then c4 7,500 (both on d1, c4 the later number), read by the member as
+    # money paid in, positive (the books keep the credits negative: see the treasurer's reading below).
     assert [(line.transaction_id, line.amount, line.balance) for line in page.lines] == [
-        (s.t["c4"], -7_500, -27_500), (s.t["c2"], -20_000, -20_000)]
+        (s.t["c4"], 7_500, 27_500), (s.t["c2"], 20_000, 20_000)]
+    assert page.paid_in
     _, lines = books.statement_lines(member.id, s.club_id, mine)
-    assert [line.balance for line in lines] == [-20_000, -27_500]
+    assert [line.balance for line in lines] == [20_000, 27_500]
+    as_kept = books.statement(s.treasurer.id, s.club_id, mine)
+    assert [(line.amount, line.balance) for line in as_kept.lines] == [(-7_500, -27_500), (-20_000, -20_000)]
     mine_in_time = account_id(s.club_id, f"time:{s.membership_id(member)}")
     assert books.statement(member.id, s.club_id, mine_in_time).closing == 90
     for other in (account_id(s.club_id, "bank"), account_id(s.club_id, f"capital:{s.membership_id(s.members[2])}"),

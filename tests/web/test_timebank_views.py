@@ -650,8 +650,8 @@ def test_the_statement_downloads_as_a_french_csv_without_formulas(club, make_bro
     first, second = rows[1], rows[2]  # oldest first
     assert first[0] == (TODAY - timedelta(days=1)).isoformat()
     assert first[3] == "'=HYPERLINK(\"http://x\")"  # neutralised: a spreadsheet shows it as text
-    assert (first[4], first[5], first[6], first[7]) == (other.name, "-90", "-90", "−1\u00a0h\u00a030")
-    assert (second[3], second[5], second[6], second[8]) == ("Arrosage", "30", "-60", "−1\u00a0h")
+    assert (first[4], first[5], first[6], first[7]) == (other.name, "-90", "-90", "−1 h 30")  # plain spaces in a cell
+    assert (second[3], second[5], second[6], second[8]) == ("Arrosage", "30", "-60", "−1 h")
 
 
 def test_officers_read_any_members_statement_plain_members_only_their_own(club, make_browser):
