@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from urllib.parse import urlsplit
 
-from flask import after_this_request, current_app, has_request_context, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -41,31 +41,10 @@ def later(kind: str, object_id: int) -> None:
 
 
 def send_later(handler: Callable[..., None], *args) -> None:
-    """``handler(*args)`` once the current unit of work has committed; during a request, once its answer has
-    gone out (``_after_answer``)."""
+    """``handler(*args)`` once the current unit of work has committed (never if it rolls back)."""
     if _suppressed.get():
         return
-    after_commit(lambda: _after_answer(handler, *args))
-
-
-def _after_answer(handler: Callable[..., None], *args) -> None:
-    """Outside a request (commands, jobs, services called directly): now. In a request: when the server closes
-    the response, after sending it, in an application context of its own. So the page never waits for the
-    mail server, and an answer that mails someone takes the time of one that mails nobody (a reset asked for
-    an unknown address, a registration with an address already used)."""
-    if not has_request_context():
-        _safely(handler, *args)
-        return
-    app = current_app._get_current_object()
-
-    def send() -> None:
-        with app.app_context():
-            _safely(handler, *args)
-
-    @after_this_request
-    def when_answered(response):
-        response.call_on_close(send)
-        return response
+    after_commit(lambda: _safely(handler, *args))
 
 
 def _safely(handler, *args) -> None:

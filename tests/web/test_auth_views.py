@@ -10,7 +10,6 @@ from flask_babel import force_locale, gettext
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from coop import mail
 from coop.extensions import db
 from coop.models import User
 from tests.conftest import PASSWORD, Browser, form_values, say, snapshot
@@ -129,30 +128,6 @@ def test_an_address_already_used_gets_the_same_answer_and_its_owner_a_warning(ap
     assert "http://localhost/account/login\n" in warning.body
     assert "http://localhost/account/reset\n" in warning.body
     assert "/account/register/" not in warning.body
-
-
-def test_no_mail_leaves_before_the_answer(app, browser, inbox, make_user, monkeypatch):
-    """Issue 15: the mail was sent within the request, so an address with an account answered later. Now the
-    message leaves once the response is sent and closed, for either kind of address."""
-    make_user(email=EMAIL)
-    events = []
-    served = app.wsgi_app
-
-    def watched(environ, start_response):
-        body = served(environ, start_response)
-        try:
-            yield from body
-            events.append("answered")
-        finally:
-            body.close()
-
-    sending = mail.send
-    monkeypatch.setattr(app, "wsgi_app", watched)
-    monkeypatch.setattr(mail, "send", lambda *args: events.append("mail") or sending(*args))
-    for email in (EMAIL, "nouvelle@example.org"):
-        browser.submit("/account/register", {"email": email})
-    assert events == ["answered", "answered", "mail"] * 2  # each: the form, then the answer, then the mail
-    assert len(inbox.mail) == 2
 
 
 @pytest.mark.parametrize("email", ["", "not-an-email", "alice@", "alice@example"])
