@@ -67,7 +67,6 @@ def build(app, size: Size, *, today: date | None = None, batch: int = 20_000) ->
     from coop.models import (
         Account,
         Ballot,
-        BallotCount,
         BallotOption,
         BallotVote,
         BallotVoter,
@@ -209,10 +208,7 @@ def build(app, size: Size, *, today: date | None = None, batch: int = 20_000) ->
             option_id = next_id("ballot_option")
             rows["ballot_option"].append({"id": option_id, "ballot_id": ballot_id, "position": 1,
                                           "label": f"Projet {project_id}", "project_id": project_id})
-            yes = sum(1 for i in range(n) if i % 4 != 3)
-            for value, count in ((1, yes), (-1, n - yes), (0, 0)):
-                rows["ballot_count"].append({"id": next_id("ballot_count"), "ballot_id": ballot_id,
-                                             "option_id": option_id, "value": value, "count": count})
+            # Open: the named votes below are its choices; counts are written at the close.
             for i, (membership_id, _user_id, _monthly) in enumerate(members):
                 rows["ballot_voter"].append({"id": next_id("ballot_voter"), "ballot_id": ballot_id,
                                              "membership_id": membership_id, "recused": False, "voted": True,
@@ -229,7 +225,7 @@ def build(app, size: Size, *, today: date | None = None, batch: int = 20_000) ->
     order = [("user_account", User), ("club", Club), ("charter", Charter), ("membership", Membership),
              ("account", Account), ("pledge", Pledge), ("journal_transaction", JournalTransaction),
              ("posting", Posting), ("contribution", Contribution), ("exchange", Exchange), ("listing", Listing),
-             ("project", Project), ("ballot", Ballot), ("ballot_option", BallotOption), ("ballot_count", BallotCount),
+             ("project", Project), ("ballot", Ballot), ("ballot_option", BallotOption),
              ("ballot_voter", BallotVoter), ("ballot_vote", BallotVote), ("ledger_head", LedgerHead)]
     with app.app_context():
         with db.engine.begin() as conn:

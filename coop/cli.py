@@ -6,7 +6,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from .database import refresh_statistics
+from .database import refresh_statistics, scrub
 from .extensions import db
 from .services import ballots, clubs, fund, investments, ledger, timebank
 from .services.demo import DEMO_PASSWORD, demo_logins_present, load_demo
@@ -77,11 +77,13 @@ def _print_logins(logins, password: str) -> None:
 @coop_cli.command("tick")
 def tick_command() -> None:
     """Close the ballots whose deadline has passed and apply their decisions; put clubs past their
-    term in management (R5); expire the exchanges not confirmed in time (R12); on SQLite, refresh the
-    query planner's statistics. Run it from cron."""
+    term in management (R5); expire the exchanges not confirmed in time (R12); remove what the database
+    still keeps of closed secret ballots' boxes, if a close could not; on SQLite, refresh the query
+    planner's statistics. Run it from cron."""
     closed = ballots.tick()
     ended = clubs.end_terms()
     expired = timebank.expire_due()
+    scrub(db.engine, ballots.SCRUBBED)
     refresh_statistics(db.engine)
     click.echo(f"{closed} ballot(s) closed; {ended} club(s) reached the end of their term; "
                f"{expired} exchange(s) expired.")

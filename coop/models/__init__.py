@@ -37,6 +37,7 @@ from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, 
 from .user import PasswordReset, RateCount, User
 from .vote import (
     Ballot,
+    BallotChoice,
     BallotCount,
     BallotKind,
     BallotOption,
@@ -51,6 +52,7 @@ from .vote import (
     ProjectLink,
     ProjectStatus,
     Proxy,
+    SealedVote,
 )
 
 __all__ = [
@@ -78,6 +80,7 @@ __all__ = [
     "Investment",
     "InvestmentStatus",
     "Ballot",
+    "BallotChoice",
     "BallotCount",
     "BallotKind",
     "BallotOption",
@@ -92,6 +95,7 @@ __all__ = [
     "ProjectLink",
     "ProjectStatus",
     "Proxy",
+    "SealedVote",
     "OFFICER_ROLES",
     "Account",
     "AccountType",

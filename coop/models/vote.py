@@ -1,19 +1,21 @@
 """Projects to fund, and the ballots that decide them and every other
 collective decision (R2, R3, R6–R9).
 
-A ballot keeps a copy of the rules in force when it opened (R9). Choices
-are counted in ``ballot_count`` rows made when the ballot opens; who took
-part is in ``ballot_voter``. Only open ballots also keep each member's
-choice (``ballot_vote``), so that a vote can be changed and the minutes
-can say who voted what. A secret ballot writes no ``ballot_vote`` row at
-all: nothing links a voter to a choice."""
+A ballot keeps a copy of the rules in force when it opened (R9). Who took
+part is in ``ballot_voter``. An open (not secret) ballot keeps each
+member's choice (``ballot_vote``), so that a vote can be changed and the
+minutes can say who voted what. A secret ballot puts each choice in its
+ballot box (``ballot_choice``: no voter, no time, rows in the order of the
+choices, all rewritten by each vote), and a proxy's vote in a sealed
+envelope (``sealed_vote``) until the close. Choices are counted at the
+close, into ``ballot_count``; then the box and the envelopes are emptied."""
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -239,8 +241,8 @@ class BallotVoter(db.Model):
 
 
 class BallotCount(db.Model):
-    """How many chose ``value`` for one option. Every row exists from the
-    opening, so neither their order nor their number tells anything."""
+    """How many chose ``value`` for one option: written by the close, one row
+    per value of the method's scale, in the scale's order."""
 
     __tablename__ = "ballot_count"
     __table_args__ = (UniqueConstraint("option_id", "value"), CheckConstraint("count >= 0", name="count_positive"))
@@ -250,6 +252,32 @@ class BallotCount(db.Model):
     option_id: Mapped[int] = mapped_column(ForeignKey("ballot_option.id"))
     value: Mapped[int]
     count: Mapped[int] = mapped_column(default=0)
+
+
+class BallotChoice(db.Model):
+    """One choice on one option of an open secret ballot: who made it, when, and
+    in which order are nowhere (each vote rewrites the ballot's rows, sorted)."""
+
+    __tablename__ = "ballot_choice"
+    __table_args__ = (Index("ix_ballot_choice_ballot", "ballot_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
+    option_id: Mapped[int] = mapped_column(ForeignKey("ballot_option.id"))
+    value: Mapped[int]
+
+
+class SealedVote(db.Model):
+    """A proxy holder's vote for ``voter_id`` in a secret ballot, sealed
+    (coop/envelope.py) until the close: void if the voter votes in person."""
+
+    __tablename__ = "sealed_vote"
+    __table_args__ = (UniqueConstraint("ballot_id", "voter_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
+    voter_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class BallotVote(db.Model):

@@ -9,8 +9,15 @@ deadline (when a page reads it, or ``flask coop tick``) or early, once
 everyone eligible has voted. The decision is applied through the service
 that owns it.
 
-Secrecy: every choice goes into pre-made counters; who took part goes into
-``ballot_voter``; only an open ballot also writes each member's choice."""
+Secrecy: who took part goes into ``ballot_voter``. An open ballot writes each
+member's choice (``ballot_vote``). A secret ballot puts each choice into its
+box (``ballot_choice``), rows with no voter, no time, rewritten sorted by every
+vote, so that the rows, their order and PostgreSQL's row versions are the same
+whoever voted last; a proxy's vote waits sealed (coop/envelope.py) until the
+close, void if the giver votes in person. Choices are counted at the close;
+then the box is emptied and the tables' old row versions are removed
+(``scrub``). docs/security.md says what a copy taken while the vote is open
+still shows."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,12 +26,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import force_locale
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select
 
-from .. import notify
+from .. import envelope, notify
+from ..database import scrub
 from ..extensions import db
 from ..models import (
     Ballot,
+    BallotChoice,
     BallotCount,
     BallotKind,
     BallotOption,
@@ -42,6 +51,7 @@ from ..models import (
     ProjectStatus,
     Proxy,
     Role,
+    SealedVote,
 )
 from ..models.base import utcnow
 from . import access, clubs, fund, investments, projects, rules, tally
@@ -50,10 +60,10 @@ from .audit import record
 from .charter import charter_of
 from .clubs import use_form_key
 from .errors import Conflict, CoopError, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
-from .ledger import Violation
+from .ledger import Violation, chain_key
 from .lookup import in_club
 from .transitions import move, sources
-from .uow import unit_of_work
+from .uow import after_commit, unit_of_work
 from .validate import is_id, one_line, paragraphs
 
 #: The charter's threshold for each kind of decision (R7).
@@ -165,8 +175,6 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
             option.ballot_id, option.position = ballot.id, position
             session.add(option)
         session.flush()
-        session.add_all(BallotCount(ballot_id=ballot.id, option_id=option.id, value=value, count=0)
-                        for option in options for value in VALUES[method])
         voters = list(session.scalars(select(Membership).where(
             Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE)))
         session.add_all(BallotVoter(ballot_id=ballot.id, membership_id=m.id, recused=m.id in recused)
@@ -319,22 +327,39 @@ def _check_choices(ballot: Ballot, choices: dict[int, int], reason: str | None) 
     return clean, reason
 
 
-def _count(ballot_id: int, choices: dict[int, int], delta: int) -> None:
-    for option_id, value in choices.items():
-        db.session.execute(update(BallotCount).where(BallotCount.option_id == option_id, BallotCount.value == value)
-                           .values(count=BallotCount.count + delta))
+def _into_box(ballot: Ballot, choices: dict[int, int]) -> None:
+    """A secret vote goes into the ballot's box. Every row of the box is written again, sorted by
+    option and value: the rows, the order they lie in and (PostgreSQL) their row version are then the
+    same whoever voted last, and say only which choices were made."""
+    position = {o.id: o.position for o in ballot.options}
+    kept = db.session.execute(select(BallotChoice.option_id, BallotChoice.value)
+                              .where(BallotChoice.ballot_id == ballot.id)).all()
+    rows = sorted([*kept, *choices.items()], key=lambda row: (position[row[0]], row[1]))
+    db.session.execute(delete(BallotChoice).where(BallotChoice.ballot_id == ballot.id))
+    db.session.execute(insert(BallotChoice), [{"ballot_id": ballot.id, "option_id": option_id, "value": value}
+                                              for option_id, value in rows])
+
+
+def _envelope_key() -> bytes:
+    return envelope.derive_key(chain_key())
 
 
 def _withdraw_vote(ballot: Ballot, voter: BallotVoter) -> None:
-    """An open ballot's vote taken back (changed, replaced in person, or its voter recused)."""
-    rows = list(db.session.scalars(select(BallotVote).where(BallotVote.ballot_id == ballot.id,
-                                                            BallotVote.voter_id == voter.membership_id)))
-    _count(ballot.id, {row.option_id: row.value for row in rows}, -1)
-    for row in rows:
-        db.session.delete(row)
-    db.session.flush()
+    """A vote taken back (changed, replaced in person, or its voter recused): an open ballot's named
+    vote, or a secret ballot's sealed proxy vote. A secret vote cast in person is in the box, where
+    nothing says whose it is: it cannot be taken back."""
+    if ballot.secret:
+        db.session.execute(delete(SealedVote).where(SealedVote.ballot_id == ballot.id,
+                                                    SealedVote.voter_id == voter.membership_id))
+    else:
+        db.session.execute(delete(BallotVote).where(BallotVote.ballot_id == ballot.id,
+                                                    BallotVote.voter_id == voter.membership_id))
     voter.voted = False
     voter.cast_by_id = None
+
+
+def _in_person(voter: BallotVoter) -> bool:
+    return voter.voted and voter.cast_by_id == voter.membership_id
 
 
 def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int], reason: str | None = None,
@@ -354,10 +379,7 @@ def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int],
                                 rule="R8")
         if for_member is None:
             voter = me
-            given = _live_proxy(ballot.id, giver_id=member.id)
-            if voter.voted and voter.cast_by_id != member.id and ballot.secret:
-                raise Conflict(_l("The holder of your proxy has already voted for you; a secret vote is final."))
-            for proxy in given:  # voting in person ends the proxy (R9)
+            for proxy in _live_proxy(ballot.id, giver_id=member.id):  # voting in person ends the proxy (R9)
                 proxy.ended_at = now
         else:
             if not is_id(for_member):
@@ -368,11 +390,16 @@ def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int],
             if voter is None or voter.recused:
                 raise RuleViolation(_l("This member is recused: their proxy cannot be used."), rule="R8")
         if voter.voted:
-            if ballot.secret:
+            # In a secret ballot, only the giver's own vote replaces their proxy's, sealed and unread (R9).
+            if ballot.secret and (_in_person(voter) or for_member is not None):
                 raise Conflict(_l("You have already voted. In a secret ballot a vote cannot be changed."))
             _withdraw_vote(ballot, voter)
-        _count(ballot.id, choices, +1)
-        if not ballot.secret:
+        if ballot.secret and for_member is None:
+            _into_box(ballot, choices)
+        elif ballot.secret:
+            session.add(SealedVote(ballot_id=ballot.id, voter_id=voter.membership_id,
+                                   sealed=envelope.seal(_envelope_key(), ballot.id, voter.membership_id, choices)))
+        else:
             session.add_all(BallotVote(ballot_id=ballot.id, option_id=option_id, voter_id=voter.membership_id,
                                        cast_by_id=member.id, value=value, reason=reason, cast_at=now)
                             for option_id, value in choices.items())
@@ -425,8 +452,7 @@ def withdraw_proxy(user_id: int, club_id: int, ballot_id: int, *, now: datetime 
             raise Conflict(_l("You have not given your proxy on this ballot."))
         me = _voter(ballot.id, member.id)
         if me.voted:
-            raise Conflict(_l("Your proxy has already voted for you; vote in person to replace it.")
-                           if not ballot.secret else _l("Your proxy has already voted for you; a secret vote is final."))
+            raise Conflict(_l("Your proxy has already voted for you; vote in person to replace it."))
         given[0].ended_at = now
         record(user_id, club_id, "ballot.proxy_withdraw", given[0], after={"ballot": ballot.id})
         return given[0]
@@ -435,7 +461,7 @@ def withdraw_proxy(user_id: int, club_id: int, ballot_id: int, *, now: datetime 
 def declare_link(user_id: int, club_id: int, project_id: int, nature: str) -> ProjectLink:
     """R8: the acting member declares a link to the project (family, business,
     friendship, holder's creditor…). From now on they are recused on it,
-    including on a ballot already open if they have not voted in secret."""
+    including on a ballot already open unless they voted in person in secret."""
     nature = one_line(nature, "nature", maximum=200)
     with unit_of_work() as session:
         member = membership_for(user_id, club_id, lock=True)
@@ -457,9 +483,10 @@ def declare_link(user_id: int, club_id: int, project_id: int, nature: str) -> Pr
 def recuse_on_open_ballots(member: Membership, project: Project) -> None:
     """A link declared while the project is in vote: the member stops voting on it (R8).
 
-    Their vote and the votes they cast as a proxy are taken back (open
-    ballots), their proxies end. A secret vote cannot be taken back: then
-    the declaration waits for the manager to cancel the ballot."""
+    Their vote and the votes they cast as a proxy are taken back (in a secret
+    ballot, the sealed proxy votes), their proxies end. A secret vote cast in
+    person cannot be taken back: then the declaration waits for the manager
+    to cancel the ballot."""
     ballot_ids = db.session.scalars(select(BallotOption.ballot_id).join(Ballot, Ballot.id == BallotOption.ballot_id)
                                     .where(BallotOption.project_id == project.id, Ballot.status == BallotStatus.OPEN))
     for ballot_id in list(ballot_ids):
@@ -470,7 +497,7 @@ def recuse_on_open_ballots(member: Membership, project: Project) -> None:
         cast_for_others = list(db.session.scalars(select(BallotVoter).where(
             BallotVoter.ballot_id == ballot.id, BallotVoter.cast_by_id == member.id,
             BallotVoter.membership_id != member.id)))
-        if ballot.secret and (me.voted or cast_for_others):
+        if ballot.secret and _in_person(me):
             raise Conflict(_l("You have already voted in secret on this project: ask the manager to cancel the "
                               "ballot, then declare your link."))
         if me.voted:
@@ -548,7 +575,7 @@ def cancel(user_id: int, club_id: int, ballot_id: int, reason: str, *, now: date
             if option.project_id:
                 projects.decide(db.session.get(Project, option.project_id), approved=None, actor_id=user_id,
                                 ballot_id=ballot.id)
-        _forget_row_versions(ballot.id)
+        _empty_box(ballot)
         record(user_id, club_id, "ballot.cancel", ballot, after={"reason": reason})
         return ballot
 
@@ -559,22 +586,53 @@ def _participants(ballot_id: int) -> int:
 
 
 def counts_of(ballot_id: int) -> dict[int, dict[int, int]]:
+    """A closed ballot's counts: {option: {value: how many}}; empty until the close."""
     counts: dict[int, dict[int, int]] = {}
     for row in db.session.scalars(select(BallotCount).where(BallotCount.ballot_id == ballot_id)):
         counts.setdefault(row.option_id, {})[row.value] = row.count
     return counts
 
 
-def _forget_row_versions(ballot_id: int) -> None:
-    """Rewrite every counter in the closing transaction, so that no row
-    version (PostgreSQL's xmin) still points at the last voter's transaction."""
-    db.session.execute(update(BallotCount).where(BallotCount.ballot_id == ballot_id)
-                       .values(count=BallotCount.count + 0))
+def _choices(ballot: Ballot) -> list[tuple[int, int]]:
+    """Every choice of an open ballot as (option, value): the named votes, or the box and the envelopes."""
+    if not ballot.secret:
+        return db.session.execute(select(BallotVote.option_id, BallotVote.value)
+                                  .where(BallotVote.ballot_id == ballot.id)).all()
+    rows = [tuple(row) for row in db.session.execute(select(BallotChoice.option_id, BallotChoice.value)
+                                                     .where(BallotChoice.ballot_id == ballot.id))]
+    key = _envelope_key()
+    for sealed in db.session.scalars(select(SealedVote).where(SealedVote.ballot_id == ballot.id)):
+        rows.extend(envelope.open_(key, ballot.id, sealed.voter_id, bytes(sealed.sealed)).items())
+    return rows
+
+
+def _count(ballot: Ballot) -> dict[int, dict[int, int]]:
+    """Count the choices into the ballot's counts, one row per option and value of the scale."""
+    counts = {o.id: dict.fromkeys(VALUES[Method(ballot.method)], 0) for o in ballot.options}
+    for option_id, value in _choices(ballot):
+        counts[option_id][value] += 1
+    db.session.execute(insert(BallotCount), [
+        {"ballot_id": ballot.id, "option_id": option.id, "value": value, "count": counts[option.id][value]}
+        for option in ballot.options for value in sorted(counts[option.id])])
+    return counts
+
+
+def _empty_box(ballot: Ballot) -> None:
+    """Once counted (or cancelled), a secret ballot's box and envelopes are emptied, and after the commit
+    the old row versions that still held them are removed."""
+    if ballot.secret:
+        db.session.execute(delete(BallotChoice).where(BallotChoice.ballot_id == ballot.id))
+        db.session.execute(delete(SealedVote).where(SealedVote.ballot_id == ballot.id))
+        after_commit(lambda: scrub(db.engine, SCRUBBED))
+
+
+#: The tables that held a secret ballot's choices: rewritten without their old row versions after a close.
+SCRUBBED = ("ballot_choice", "sealed_vote")
 
 
 def _close(ballot: Ballot, actor_id: int | None, now: datetime) -> None:
-    counts = counts_of(ballot.id)
-    ordered = {o.id: counts.get(o.id, {}) for o in ballot.options}
+    counts = _count(ballot)
+    ordered = {o.id: counts[o.id] for o in ballot.options}
     decision = tally.decide(ballot.method, ballot.threshold, ballot.quorum_percent, ballot.eligible_count,
                             _participants(ballot.id), ordered)
     move(ballot, BallotStatus.CLOSED)
@@ -582,7 +640,7 @@ def _close(ballot: Ballot, actor_id: int | None, now: datetime) -> None:
     ballot.outcome = decision.outcome
     ballot.tally = decision.summary
     ballot.winner_option_id = decision.winner
-    _forget_row_versions(ballot.id)
+    _empty_box(ballot)
     db.session.flush()
     record(actor_id, ballot.club_id, "ballot.close", ballot, after={"outcome": decision.outcome,
                                                                     "winner": decision.winner})
@@ -787,26 +845,47 @@ def my_participation(user_id: int, club_id: int) -> dict[int, BallotVoter]:
 
 
 def check() -> list:
-    """Invariant 8: on every ballot, each option's counters add up to the members who took part
-    (everyone answers every option), and an open ballot's counters agree with its recorded votes."""
+    """Invariant 8: every option of a ballot holds one choice per member who took part (everyone answers
+    every option): an open ballot's named votes, or its box and envelopes; a closed ballot's counts, which
+    also agree with its named votes. A secret ballot names no voter's choice, and once closed or cancelled
+    keeps no box or envelope."""
     found = []
     voted = dict(db.session.execute(
         select(BallotVoter.ballot_id, func.count()).where(BallotVoter.voted.is_(True), BallotVoter.recused.is_(False))
         .group_by(BallotVoter.ballot_id)).all())
-    sums = db.session.execute(
-        select(Ballot.id, Ballot.club_id, Ballot.secret, BallotCount.option_id, func.sum(BallotCount.count))
-        .join(BallotCount, BallotCount.ballot_id == Ballot.id)
-        .group_by(Ballot.id, Ballot.club_id, Ballot.secret, BallotCount.option_id))
-    rows = dict(db.session.execute(
-        select(BallotVote.option_id, func.count()).group_by(BallotVote.option_id)).all())
-    for ballot_id, club_id, secret, option_id, total in sums:
-        total = int(total or 0)
-        if total != voted.get(ballot_id, 0):
-            found.append(Violation(8, club_id, f"ballot {ballot_id} option {option_id}: {total} choices counted "
-                                               f"for {voted.get(ballot_id, 0)} members who took part"))
-        if secret and rows.get(option_id):
-            found.append(Violation(8, club_id, f"secret ballot {ballot_id} keeps {rows[option_id]} named votes"))
-        elif not secret and rows.get(option_id, 0) != total:
-            found.append(Violation(8, club_id, f"ballot {ballot_id} option {option_id}: {total} choices counted "
-                                               f"but {rows.get(option_id, 0)} votes recorded"))
+
+    def per_option(stmt) -> dict[int, int]:
+        return {option_id: int(n or 0) for option_id, n in db.session.execute(stmt).all()}
+
+    named = per_option(select(BallotVote.option_id, func.count()).group_by(BallotVote.option_id))
+    in_box = per_option(select(BallotChoice.option_id, func.count()).group_by(BallotChoice.option_id))
+    counted = per_option(select(BallotCount.option_id, func.sum(BallotCount.count)).group_by(BallotCount.option_id))
+    sealed = dict(db.session.execute(select(SealedVote.ballot_id, func.count()).group_by(SealedVote.ballot_id)).all())
+    options = db.session.execute(select(Ballot.id, Ballot.club_id, Ballot.secret, Ballot.status, BallotOption.id)
+                                 .join(BallotOption, BallotOption.ballot_id == Ballot.id)
+                                 .order_by(Ballot.id, BallotOption.position))
+    for ballot_id, club_id, secret, status, option_id in options:
+        took_part = voted.get(ballot_id, 0)
+        where = f"ballot {ballot_id} option {option_id}"
+        if secret and named.get(option_id):
+            found.append(Violation(8, club_id, f"secret ballot {ballot_id} keeps {named[option_id]} named votes"))
+        if status == BallotStatus.OPEN:
+            recorded = in_box.get(option_id, 0) + sealed.get(ballot_id, 0) if secret else named.get(option_id, 0)
+            if recorded != took_part:
+                found.append(Violation(8, club_id, f"{where}: {recorded} choices recorded for {took_part} members "
+                                                   "who took part"))
+            if option_id in counted:
+                found.append(Violation(8, club_id, f"{where}: counted before the close"))
+            continue
+        if secret and (in_box.get(option_id) or sealed.get(ballot_id)):
+            found.append(Violation(8, club_id, f"{where}: the box or the envelopes were not emptied at the close"))
+        if status != BallotStatus.CLOSED:
+            continue
+        total = counted.get(option_id, 0)
+        if total != took_part:
+            found.append(Violation(8, club_id, f"{where}: {total} choices counted for {took_part} members who "
+                                               "took part"))
+        if not secret and named.get(option_id, 0) != total:
+            found.append(Violation(8, club_id, f"{where}: {total} choices counted but {named.get(option_id, 0)} "
+                                               "votes recorded"))
     return found

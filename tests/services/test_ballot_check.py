@@ -1,8 +1,10 @@
-"""`flask coop check`, invariant 8: ballot counters agree with who took part and with the recorded votes."""
+"""`flask coop check`, invariant 8: the choices recorded (named votes, the box, the envelopes) and the counts
+agree with who took part, and a closed secret ballot keeps no box."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
 from coop.extensions import db
@@ -38,25 +40,32 @@ def test_a_sound_ballot_passes_the_check(make_club, app):
     assert result.exit_code == 0, result.output
 
 
-def test_a_counter_changed_behind_the_services_back_is_reported(make_club, app):
+BOX = "INSERT INTO ballot_choice (ballot_id, option_id, value) VALUES (:b, :o, 1)"
+UNNAMED = "DELETE FROM ballot_vote WHERE option_id = :o AND value = -1"
+
+
+@pytest.mark.parametrize(("secret", "closed", "sql", "report"), [
+    (True, False, BOX, "4 choices recorded for 3 members who took part"),
+    (True, True, "UPDATE ballot_count SET count = count + 1 WHERE option_id = :o AND value = 1",
+     "4 choices counted for 3 members who took part"),
+    (True, True, BOX, "the box or the envelopes were not emptied at the close"),
+    (False, False, UNNAMED, "2 choices recorded for 3 members who took part"),
+    (False, True, UNNAMED, "3 choices counted but 2 votes recorded"),
+], ids=["slipped into an open box", "count changed", "left in a closed box", "open vote deleted",
+        "closed vote deleted"])
+def test_choices_changed_behind_the_services_back_are_reported(make_club, app, secret, closed, sql, report):
     setup = make_club(5)
-    ballot_id, option = voted_ballot(setup, secret=True)
-    db.session.execute(text("UPDATE ballot_count SET count = count + 1 WHERE option_id = :o AND value = 1"),
-                       {"o": option})
+    ballot_id, option = voted_ballot(setup, secret=secret)
+    if closed:
+        ballots.tick(now=utcnow() + timedelta(days=3))
+        db.session.rollback()
+        assert ballots.check() == []
+
+    db.session.execute(text(sql), {"b": ballot_id, "o": option})
     db.session.commit()
-    found = [str(v) for v in ballots.check()]
-    assert found == [f"invariant 8 (club {setup.club_id}): ballot {ballot_id} option {option}: 4 choices counted "
-                     "for 3 members who took part"]
+
+    assert [str(v) for v in ballots.check()] == [
+        f"invariant 8 (club {setup.club_id}): ballot {ballot_id} option {option}: {report}"]
     result = app.test_cli_runner().invoke(args=["coop", "check"])
     assert result.exit_code == 1
     assert "invariant 8" in result.output
-
-
-def test_an_open_ballot_whose_recorded_vote_disagrees_with_its_counters_is_reported(make_club):
-    setup = make_club(5)
-    ballot_id, option = voted_ballot(setup, secret=False)
-    db.session.execute(text("DELETE FROM ballot_vote WHERE option_id = :o AND value = -1"), {"o": option})
-    db.session.commit()
-    found = [str(v) for v in ballots.check()]
-    assert found == [f"invariant 8 (club {setup.club_id}): ballot {ballot_id} option {option}: 3 choices counted "
-                     "but 2 votes recorded"]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import JSON, select, text
 
+from coop import envelope
 from coop.extensions import db
 from coop.models import (
     AuditEntry,
@@ -17,6 +18,7 @@ from coop.models import (
     Charter,
     Project,
     Proxy,
+    SealedVote,
 )
 from coop.models.base import utcnow
 from coop.services import access, ballots, projects, rules
@@ -24,7 +26,7 @@ from coop.services.ballots import Subject
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, NO, YES
-from tests.conftest import admit_by_vote, at_once, fund_for_projects, key, pause_after, snapshot
+from tests.conftest import admit_by_vote, at_once, english, fund_for_projects, key, pause_after, snapshot
 
 PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.", town="Die", legal_form="scop",
                instrument="loan", amount_requested=300_000, stake_hundredths=None, holder_name="Anne Martin",
@@ -61,10 +63,16 @@ def cast(setup, user, ballot: Ballot, value: int, **kwargs):
 
 
 def counters(ballot: Ballot) -> dict[int, int]:
-    """The ballot's counters for its only option: {YES: n, NO: n, ABSTAIN: n}."""
+    """The choices recorded on the ballot's only option: {YES: n, NO: n, ABSTAIN: n}: its counts once
+    closed; before, what the close would count (the named votes, or the box and the sealed proxy votes)."""
     db.session.rollback()
-    rows = db.session.scalars(select(BallotCount).where(BallotCount.ballot_id == ballot.id))
-    return {row.value: row.count for row in rows}
+    ballot = db.session.get(Ballot, ballot.id)
+    if ballot.status == "closed":
+        return ballots.counts_of(ballot.id)[option_of(ballot)]
+    found = dict.fromkeys((YES, NO, ABSTAIN), 0)
+    for _, value in ballots._choices(ballot):  # noqa: SLF001 - what the close will count, read by the test only
+        found[value] += 1
+    return found
 
 
 def reload(model, id_):
@@ -247,10 +255,11 @@ def test_a_link_declared_while_open_takes_the_vote_back(make_club):
     assert snapshot() == before
 
 
-def test_a_link_declared_while_open_ends_the_proxies_and_takes_back_the_votes_cast_for_others(make_club):
+@pytest.mark.parametrize("secret", [False, True], ids=["open", "secret"])
+def test_a_link_declared_while_open_ends_the_proxies_and_takes_back_the_votes_cast_for_others(make_club, secret):
     setup = make_club(5)
     project_id = presented(setup)
-    ballot = open_funding(setup, project_id)
+    ballot = open_funding(setup, project_id, secret=secret)
     giver, holder = setup.members[3], setup.members[4]
     ballots.give_proxy(giver.id, setup.club_id, ballot.id, setup.membership_id(holder))
     cast(setup, holder, ballot, YES, for_member=setup.membership_id(giver))
@@ -263,6 +272,32 @@ def test_a_link_declared_while_open_ends_the_proxies_and_takes_back_the_votes_ca
     assert not voter_row(ballot, setup.membership_id(giver)).voted
     cast(setup, giver, ballot, NO)  # the giver has their vote back
     assert counters(ballot) == {YES: 0, NO: 1, ABSTAIN: 0}
+    assert ballots.check() == []
+
+
+@pytest.mark.parametrize("secret", [False, True], ids=["open", "secret"])
+def test_a_giver_who_declares_a_link_after_their_holder_voted_is_recused_and_the_proxy_vote_removed(make_club,
+                                                                                                     secret):
+    setup = make_club(5)
+    project_id = presented(setup)
+    ballot = open_funding(setup, project_id, secret=secret)
+    giver, holder = setup.members[3], setup.members[4]
+    gid = setup.membership_id(giver)
+    ballots.give_proxy(giver.id, setup.club_id, ballot.id, setup.membership_id(holder))
+    cast(setup, holder, ballot, YES, for_member=gid)
+    cast(setup, holder, ballot, NO)
+
+    ballots.declare_link(giver.id, setup.club_id, project_id, "sœur de la porteuse")
+
+    assert counters(ballot) == {YES: 0, NO: 1, ABSTAIN: 0}  # the holder's own vote stays
+    voter = voter_row(ballot, gid)
+    assert voter.recused and not voter.voted and voter.cast_by_id is None
+    assert live_proxies(ballot) == []
+    assert reload(Ballot, ballot.id).eligible_count == 4
+    assert ballots.check() == []
+    ballots.tick(now=ballot.closes_at)
+    closed = reload(Ballot, ballot.id)
+    assert (closed.tally["participants"], closed.tally["yes"], closed.tally["no"]) == (1, 0, 1)
 
 
 def test_a_link_cannot_be_declared_after_voting_in_secret(make_club):
@@ -418,7 +453,38 @@ def test_in_an_open_ballot_the_givers_own_vote_replaces_the_holders(make_club):
     assert live_proxies(ballot) == []
 
 
-def test_in_a_secret_ballot_the_holders_vote_is_final(make_club):
+def test_in_a_secret_ballot_the_givers_own_vote_voids_the_proxys_unread(make_club):
+    setup = make_club(5)
+    ballot = open_funding(setup, secret=True)
+    giver, holder = setup.members[2], setup.members[3]
+    gid, hid = setup.membership_id(giver), setup.membership_id(holder)
+    ballots.give_proxy(giver.id, setup.club_id, ballot.id, hid)
+    cast(setup, holder, ballot, YES, for_member=gid)
+    cast(setup, holder, ballot, NO)
+    # The proxy's vote waits sealed, named by the member it counts for; the holder's own is in the box.
+    sealed = db.session.scalars(select(SealedVote).where(SealedVote.ballot_id == ballot.id)).all()
+    assert [s.voter_id for s in sealed] == [gid]
+    assert len(sealed[0].sealed) == envelope.NONCE + envelope.PADDED + 16  # one size, whatever the choice
+
+    cast(setup, giver, ballot, NO)  # the giver votes in person after all
+
+    assert counters(ballot) == {YES: 0, NO: 2, ABSTAIN: 0}  # the giver's own vote counts, the proxy's is void
+    assert db.session.scalars(select(SealedVote).where(SealedVote.ballot_id == ballot.id)).all() == []
+    assert voter_row(ballot, gid).cast_by_id == gid
+    assert live_proxies(ballot) == []
+    # Nobody is told what the proxy chose: the giver's page shows no choice, theirs or the proxy's.
+    assert ballots.ballot_page(giver.id, setup.club_id, ballot.id).my_choices == {}
+    before = snapshot()
+    with pytest.raises(NotPermitted):
+        cast(setup, holder, ballot, YES, for_member=gid)
+    with pytest.raises(Conflict):
+        cast(setup, giver, ballot, YES)  # and now the giver's vote is final
+    assert snapshot() == before
+    ballots.tick(now=ballot.closes_at)
+    assert reload(Ballot, ballot.id).tally["no"] == 2 and reload(Ballot, ballot.id).tally["participants"] == 2
+
+
+def test_in_a_secret_ballot_the_holder_cannot_change_the_proxy_vote(make_club):
     setup = make_club(5)
     ballot = open_funding(setup, secret=True)
     giver, holder = setup.members[2], setup.members[3]
@@ -427,11 +493,14 @@ def test_in_a_secret_ballot_the_holders_vote_is_final(make_club):
     before = snapshot()
 
     with pytest.raises(Conflict):
-        cast(setup, giver, ballot, NO)
-    with pytest.raises(Conflict):
+        cast(setup, holder, ballot, NO, for_member=setup.membership_id(giver))
+    with pytest.raises(Conflict) as withdrawn:  # the giver replaces it by voting, not by withdrawing
         ballots.withdraw_proxy(giver.id, setup.club_id, ballot.id)
 
+    assert english(withdrawn.value) == "Your proxy has already voted for you; vote in person to replace it."
     assert snapshot() == before
+    ballots.tick(now=ballot.closes_at)
+    assert reload(Ballot, ballot.id).tally["yes"] == 1  # the sealed vote was opened and counted at the close
 
 
 def test_a_proxy_is_withdrawn_and_can_then_go_to_someone_else(make_club):

@@ -680,6 +680,32 @@ def test_a_proxy_holder_votes_for_the_giver(club, make_browser):
     assert [(v.voter_id, v.cast_by_id, v.value) for v in votes_of(ballot.id)] == [(g, mid(club, 4), tally.YES)]
 
 
+def test_in_a_secret_ballot_the_giver_still_votes_over_the_proxy(club, make_browser):
+    ballot = open_ballot(club, secret=True)
+    g, h = mid(club, 3), mid(club, 4)
+    ballots.give_proxy(member(club, 3).id, club.club_id, ballot.id, h)
+    ballots.vote(member(club, 4).id, club.club_id, ballot.id, choices={ballot.options[0].id: tally.YES}, for_member=g)
+    giver = make_browser(member(club, 3))
+    page = url(club, f"/ballots/{ballot.id}")
+
+    shown = giver.get(page).text
+    assert say("It was cast by the holder of your proxy.") in shown
+    assert say("You may still vote yourself until the close: your vote then replaces theirs, which nobody "
+               "reads.") in shown
+    assert say("Choices are kept without names and counted at the close; then only the totals remain. Nobody, "
+               "not even the database, can tell who chose what. Only a copy of the database taken while the vote "
+               "is open could show what changed between two votes.") in shown
+    voted = giver.submit(page, {"choice": str(tally.NO)})
+
+    assert voted.status_code == 302
+    assert (voter(ballot.id, g).voted, voter(ballot.id, g).cast_by_id) == (True, g)
+    after = giver.get(page).text
+    assert say("A secret vote cannot be changed.") in after and 'name="choice"' not in after
+    ballots.tick(now=after_deadline())
+    closed = fresh().get(Ballot, ballot.id)
+    assert (closed.tally["yes"], closed.tally["no"]) == (0, 1)
+
+
 def test_the_giver_withdraws_the_proxy_before_it_is_used(club, make_browser):
     ballot = open_ballot(club)
     ballots.give_proxy(member(club, 3).id, club.club_id, ballot.id, mid(club, 4))
