@@ -39,7 +39,6 @@ from ..models import (
     Unit,
     User,
 )
-from ..models.base import utcnow
 from . import access, ledger, rules, signoff
 from .access import membership_for
 from .audit import record
@@ -654,12 +653,7 @@ def approve_payout(user_id: int, club_id: int, payout_id: int) -> Payout:
         officer = access.officer(user_id, club_id)
         access.lock_club(club_id)
         payout = _payout(club_id, payout_id)
-        if payout.status == PayoutStatus.APPROVED:
-            raise Conflict(_l("This payment is already approved."))
-        if payout.status != PayoutStatus.PENDING:
-            raise Conflict(_l("This payment was cancelled."))
-        if payout.entered_by_id == officer.id:
-            raise RuleViolation(_l("A second officer approves a payment: not the one who entered it."), rule="R11")
+        signoff.check_approvable(payout, officer)
         club, member = officer.club, payout.membership
         if payout.kind == PayoutKind.REFUND:
             _check_refund(club, member, payout.amount, excluding=payout.id)
@@ -671,10 +665,7 @@ def approve_payout(user_id: int, club_id: int, payout_id: int) -> Payout:
         txn = ledger.post(club_id, unit=Unit.MONEY, kind=kind, lines=[(bank.id, -payout.amount),
                                                                        (capital.id, payout.amount)],
                           idempotency_key=f"payout:{payout.id}", memo=payout.memo, author_id=user_id)
-        move(payout, PayoutStatus.APPROVED)
-        payout.approved_by_id = officer.id
-        payout.approved_at = utcnow()
-        payout.transaction_id = txn.id
+        signoff.mark_approved(payout, officer, txn.id)
         action = "capital.refund" if payout.kind == PayoutKind.REFUND else "capital.distribute"
         record(user_id, club_id, action, member, after={"amount": payout.amount, "transaction": txn.id,
                                                          "payout": payout.id, "entered_by": payout.entered_by_id})

@@ -42,7 +42,6 @@ from ..models import (
     TransactionKind,
     Unit,
 )
-from ..models.base import utcnow
 from . import access, fund, ledger, rules, signoff
 from .access import membership_for
 from .audit import record
@@ -241,12 +240,7 @@ def approve_payment(user_id: int, club_id: int, payment_id: int) -> Disbursement
         officer = access.officer(user_id, club_id)
         _lock_club_money(club_id)
         payment = _payment(club_id, payment_id)
-        if payment.status == DisbursementStatus.APPROVED:
-            raise Conflict(_l("This payment is already approved."))
-        if payment.status != DisbursementStatus.PENDING:
-            raise Conflict(_l("This payment was cancelled."))
-        if payment.entered_by_id == officer.id:
-            raise RuleViolation(_l("A second officer approves a payment: not the one who entered it."), rule="R11")
+        signoff.check_approvable(payment, officer)
         investment = payment.investment
         _not_recused(officer, investment)
         if payment.entered_by_id in recused_member_ids([investment.project_id]):
@@ -259,10 +253,7 @@ def approve_payment(user_id: int, club_id: int, payment_id: int) -> Disbursement
                                   idempotency_key=f"disbursement:{payment.id}", occurred_on=payment.paid_on,
                                   memo=f"{investment.name} {payment.bank_reference}".strip()[:200],
                                   author_id=user_id)
-        move(payment, DisbursementStatus.APPROVED)
-        payment.approved_by_id = officer.id
-        payment.approved_at = utcnow()
-        payment.transaction_id = transaction.id
+        signoff.mark_approved(payment, officer, transaction.id)
         if investment.first_paid_on is None or payment.paid_on < investment.first_paid_on:
             investment.first_paid_on = payment.paid_on
         record(user_id, club_id, "disbursement.approve", payment,

@@ -7,10 +7,28 @@ from typing import Any
 
 from ..models.base import utcnow
 from .audit import record
-from .errors import Conflict, _l
+from .errors import Conflict, RuleViolation, _l
 from .transitions import move
 
-PENDING, CANCELLED = "pending", "cancelled"
+PENDING, APPROVED, CANCELLED = "pending", "approved", "cancelled"
+
+
+def check_approvable(payment: Any, officer: Any) -> None:
+    """What every approval checks first: the payment still waits, and the approver is a second officer (R11)."""
+    if payment.status == APPROVED:
+        raise Conflict(_l("This payment is already approved."))
+    if payment.status != PENDING:
+        raise Conflict(_l("This payment was cancelled."))
+    if payment.entered_by_id == officer.id:
+        raise RuleViolation(_l("A second officer approves a payment: not the one who entered it."), rule="R11")
+
+
+def mark_approved(payment: Any, officer: Any, transaction_id: int) -> None:
+    """The payment is approved by ``officer`` and posted as ``transaction_id``."""
+    move(payment, APPROVED)
+    payment.approved_by_id = officer.id
+    payment.approved_at = utcnow()
+    payment.transaction_id = transaction_id
 
 
 def cancel_pending(user_id: int, club_id: int, payment: Any, reason: str, *, action: str) -> None:
