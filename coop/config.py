@@ -98,6 +98,13 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Entraide <entraide@localhost>")
     MAIL_TIMEOUT = 10
+    #: SMTP in the outbox's thread, after the answer (coop/mail.py); false: within the request, which tells who
+    #: has an account by the time a reset or registration request takes (docs/security.md)
+    MAIL_BACKGROUND = os.environ.get("MAIL_BACKGROUND", "true").lower() not in ("0", "false", "no")
+    #: seconds before each new attempt when the mail server cannot be reached or answers 4xx
+    MAIL_RETRY_DELAYS = (1, 5)
+    #: how long a process that ends waits for its waiting mail to leave
+    MAIL_FLUSH_SECONDS = 10
     #: where every link in mail points (the address members use to reach Entraide), never the request's
     #: Host header; required in production, http://127.0.0.1:5000 locally (create_app)
     BASE_URL = os.environ.get("BASE_URL", "")
@@ -137,3 +144,4 @@ class TestConfig(Config):
     RATELIMIT_REGISTER = "1000 per minute"
     RATELIMIT_RESET = "1000 per minute"
     RATELIMIT_EXCHANGE = "1000 per minute"
+    MAIL_RETRY_DELAYS = (0.01,)  # one retry, at once

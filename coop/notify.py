@@ -2,7 +2,9 @@
 a ballot opened, an exchange to confirm, a contribution recorded (each can be turned off in the
 person's settings), and the password reset link (always).
 
-Services call ``later(kind, id)``; the message is built and sent once their unit of work commits.
+Services call ``later(kind, id)``; the message is built once their unit of work commits (within the request:
+it reads the database, in the recipient's language) and handed to ``mail.post``, whose outbox delivers it
+after the answer, so no page waits for the mail server (docs/security.md).
 """
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ def later(kind: str, object_id: int) -> None:
 
 
 def send_later(handler: Callable[..., None], *args) -> None:
-    """``handler(*args)`` once the current unit of work has committed (never if it rolls back)."""
+    """``handler(*args)`` once the current unit of work has committed (never if it rolls back): it builds the
+    message and posts it (``mail.post``); the SMTP conversation happens in the outbox's thread."""
     if _suppressed.get():
         return
     after_commit(lambda: _safely(handler, *args))
@@ -71,7 +74,7 @@ def _send(user: User, subject, template: str, /, **context) -> bool:
 def _send_to(address: str, language: str | None, subject, template: str, /, **context) -> bool:
     """A message to an address that may have no account yet, in ``language``."""
     with force_locale(language or "fr"):
-        return mail.send(address, str(subject), render_template(f"mail/{template}.txt", **context))
+        return mail.post(address, str(subject), render_template(f"mail/{template}.txt", **context))
 
 
 def ballot_opened(ballot_id: int) -> None:

@@ -23,7 +23,7 @@ import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, func, select, text
 
-from coop import create_app
+from coop import create_app, mail
 from coop.config import TestConfig
 from coop.extensions import db
 
@@ -275,7 +275,7 @@ class OwnContextClient(FlaskClient):
     a fresh ``g`` (Flask-Login caches the user there) and database session.
     Afterwards the test's own session starts a new transaction, so it reads
     what the request wrote. The body is read in full and the response closed before ``open`` returns, as a
-    server does once it has sent the answer (mail is sent then: ``notify.send_later``)."""
+    server does once it has sent the answer."""
 
     def open(self, *args, **kwargs):
         kwargs.setdefault("buffered", True)
@@ -290,6 +290,8 @@ def app(database):
     app = database.app
     with app.app_context():
         yield app
+        # Mail posted by this test leaves (or fails) within it, not during the next one (coop/mail.py).
+        mail.flush(app, timeout=30)
         db.session.remove()
 
 

@@ -63,7 +63,7 @@ def live_server(tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
     port = _free_port()
     # Registration finishes from a link in a mail: the server's mail arrives here (``register``).
-    mail = Controller(INBOX, hostname="127.0.0.1", port=free_port())
+    mail = Controller(INBOX.handler, hostname="127.0.0.1", port=free_port())
     mail.start()
     env = {
         **os.environ,
@@ -163,16 +163,15 @@ PASSWORD = "un mot de passe solide"
 
 def register(page, base: str, name: str, email: str, password: str = PASSWORD, language: str | None = None) -> None:
     """Create an account: the address on the registration form, then the rest on the page of the link mailed to
-    it (the mail leaves after the answer: wait for it). Fields by name, so in either language."""
+    it (the server's outbox sends it after the answer: wait for it). Fields by name, so in either language."""
+    before = len(INBOX.to(email))
     page.goto(base + "/account/register")
     page.locator("input[name=email]").fill(email)
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
-    deadline = time.monotonic() + 10
-    while not (links := [link for mail in INBOX.to(email)
-                         for link in re.findall(r"^(http://\S+/account/register/\S+)$", mail.body, re.M)]):
-        assert time.monotonic() < deadline, f"no registration link was mailed to {email}"
-        time.sleep(0.1)
+    mailed = INBOX.wait_for(before + 1, timeout=15, to=email)
+    links = [link for mail in mailed for link in re.findall(r"^(http://\S+/account/register/\S+)$", mail.body, re.M)]
+    assert links, f"no registration link was mailed to {email}"
     page.goto(links[-1])
     page.locator("input[name=name]").fill(name)
     page.locator("input[name=password]").fill(password)

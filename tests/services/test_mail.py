@@ -12,8 +12,14 @@ import email
 import email.policy
 import hashlib
 import logging
+import os
 import re
+import subprocess
+import sys
+import threading
+import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -31,6 +37,7 @@ from tests.conftest import PASSWORD, key, snapshot
 from tests.smtp import free_port, smtp_server
 
 TODAY = date.today()
+ROOT = Path(__file__).resolve().parents[2]
 NEW_PASSWORD = "un tout nouveau mot de passe"
 
 
@@ -103,6 +110,182 @@ def test_a_mail_server_that_is_down_makes_send_answer_false_and_log_an_error(app
         assert mail.send("zoe@example.org", "Sujet", "Texte\n") is False
     assert any(r.levelno == logging.ERROR and r.getMessage().startswith("Mail to zoe@example.org could not be sent")
                for r in caplog.records)
+
+
+# --- mail.post: the outbox -------------------------------------------------------------------------------------------
+# Mail is posted within the request and delivered by the outbox's thread (coop/mail.py). ``inbox.mail`` waits for the
+# outbox; ``inbox.arrived`` does not; ``inbox.hold()`` keeps every message unanswered at the server until released.
+
+
+def test_post_returns_while_the_server_still_holds_the_message_and_it_arrives_once_released(app, inbox):
+    inbox.hold()
+
+    assert mail.post("zoe@example.org", "Votre versement est enregistré", "Bonjour Zoé,\n") is True
+
+    assert inbox.held.wait(10)  # the outbox's thread is at DATA, waiting for the server's answer
+    assert (inbox.holding, inbox.arrived) == (1, [])
+    inbox.release()
+    [sent] = inbox.wait_for(1)
+    assert (sent.rcpt_tos, sent.sender, sent.subject, sent.body) == (
+        ("zoe@example.org",), app.config["MAIL_FROM"], "Votre versement est enregistré", "Bonjour Zoé,\n")
+
+
+def test_the_outbox_delivers_in_order_from_one_thread(app, inbox):
+    for n in range(5):
+        mail.post(f"membre{n}@example.org", f"Message {n}", "Texte\n")
+    assert [m.subject for m in inbox.mail] == [f"Message {n}" for n in range(5)]
+    assert mail.outbox(app).pending() == 0
+
+
+def test_a_message_refused_for_now_is_tried_again_and_arrives_once(app, inbox, caplog):
+    inbox.answer_next("451 Try again later")
+    with caplog.at_level(logging.WARNING):
+        mail.post("zoe@example.org", "Sujet", "Texte\n")
+        [sent] = inbox.mail
+    assert sent.rcpt_tos == ("zoe@example.org",)
+    assert [r.levelno for r in caplog.records if r.getMessage().startswith("Mail to zoe@example.org")] == [
+        logging.WARNING]  # "trying again", and no error
+
+
+def test_a_message_refused_for_good_is_logged_not_tried_again_and_the_next_one_leaves(app, inbox, caplog):
+    inbox.answer_next("550 No such user here")
+    with caplog.at_level(logging.WARNING):
+        mail.post("personne@example.org", "Sujet", "Texte\n")
+        assert inbox.mail == []  # a second attempt would have been accepted
+        mail.post("zoe@example.org", "Sujet", "Texte\n")
+        assert [m.rcpt_tos for m in inbox.mail] == [("zoe@example.org",)]
+    [logged] = [r for r in caplog.records if r.getMessage().startswith("Mail to personne@example.org")]
+    assert logged.levelno == logging.ERROR
+    assert "could not be sent" in logged.getMessage() and "No such user here" in logged.getMessage()
+
+
+def test_a_server_that_cannot_be_reached_is_logged_after_a_retry_and_breaks_nothing(app, inbox, caplog):
+    """The message keeps the settings it was posted with: the next one, posted once the server is back, leaves."""
+    port = app.config["MAIL_PORT"]
+    app.config.update(MAIL_PORT=free_port(), MAIL_TIMEOUT=2)  # nobody listens there
+    with caplog.at_level(logging.WARNING):
+        assert mail.post("zoe@example.org", "Sujet", "Texte\n") is True
+        app.config["MAIL_PORT"] = port
+        mail.post("bruno@example.org", "Sujet", "Texte\n")
+        assert [m.rcpt_tos for m in inbox.mail] == [("bruno@example.org",)]
+    assert [r.levelno for r in caplog.records if r.getMessage().startswith("Mail to zoe@example.org")] == [
+        logging.WARNING, logging.ERROR]
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.getMessage().startswith("Mail to zoe@example.org could not be sent: ")
+
+
+def test_an_unexpected_error_in_the_outbox_is_logged_and_the_thread_carries_on(app, inbox, caplog, monkeypatch):
+    real = mail._smtp
+
+    def broken_once(message, transport):
+        monkeypatch.setattr(mail, "_smtp", real)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(mail, "_smtp", broken_once)
+    with caplog.at_level(logging.ERROR):
+        mail.post("zoe@example.org", "Sujet", "Texte\n")
+        assert inbox.mail == []
+        mail.post("bruno@example.org", "Sujet", "Texte\n")
+        assert [m.rcpt_tos for m in inbox.mail] == [("bruno@example.org",)]
+    [logged] = [r for r in caplog.records if r.getMessage() == "Mail could not be handled"]
+    assert logged.exc_info[0] is RuntimeError
+
+
+def test_with_mail_background_off_the_message_leaves_within_the_call(app, inbox):
+    app.config["MAIL_BACKGROUND"] = False
+    assert mail.post("zoe@example.org", "Sujet", "Texte\n") is True
+    assert [m.rcpt_tos for m in inbox.arrived] == [("zoe@example.org",)]  # no waiting for any outbox
+
+
+def test_without_a_mail_server_post_writes_to_the_log_within_the_call(app, caplog):
+    app.config["MAIL_SERVER"] = ""
+    with caplog.at_level(logging.WARNING):
+        assert mail.post("zoe@example.org", "Un vote est ouvert", "Bonjour Zoé,\n") is True
+    assert [r for r in caplog.records if r.getMessage().startswith("Mail (no MAIL_SERVER")]
+
+
+def test_mail_of_a_unit_of_work_that_rolls_back_is_never_posted(app, inbox, make_club, monkeypatch):
+    """The first line is posted (its mail planned) before the second is refused: nothing reaches the outbox."""
+    setup = make_club(5)
+    first, second = setup.members[2], setup.members[3]
+    posted = []
+    put = mail.Outbox.put
+    monkeypatch.setattr(mail.Outbox, "put", lambda self, message, transport: posted.append(message["To"]) or
+                        put(self, message, transport))
+    with pytest.raises(InvalidInput):
+        fund.record_month(setup.treasurer.id, setup.club_id,
+                          lines=[(setup.membership_id(first), 2500),
+                                 (setup.membership_id(second), fund.MAX_CONTRIBUTION + 1)],
+                          received_on=TODAY, method="transfer", form_key=key())
+    assert posted == []
+    assert mail.outbox(app).pending() == 0
+
+    fund.record_month(setup.treasurer.id, setup.club_id,
+                      lines=[(setup.membership_id(first), 2500), (setup.membership_id(second), 3000)],
+                      received_on=TODAY, method="transfer", form_key=key())
+    assert sorted(posted) == sorted([first.email, second.email])
+
+
+EXITING = """
+import sys
+from coop import create_app, mail
+from coop.config import TestConfig
+
+class Config(TestConfig):
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = int(sys.argv[1])
+    MAIL_FLUSH_SECONDS = float(sys.argv[2])
+
+app = create_app(Config)
+with app.app_context():
+    mail.post("zoe@example.org", "Au revoir", "Le processus se termine.\\n")
+print("posted", flush=True)
+"""
+
+
+def run_exiting(app, flush_seconds: float) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", EXITING, str(app.config["MAIL_PORT"]), str(flush_seconds)],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_process_that_ends_waits_for_its_mail_to_leave(app, inbox):
+    """The outbox's thread is a daemon: at exit, what it still holds is given MAIL_FLUSH_SECONDS to leave. The
+    server holds the message a moment: the process ends only once it has been accepted."""
+    inbox.hold()
+    releaser = threading.Thread(target=lambda: inbox.held.wait(60) and time.sleep(0.5) or inbox.release())
+    releaser.start()
+    done = run_exiting(app, 30)
+    assert done.returncode == 0, done.stderr
+    assert [m.subject for m in inbox.arrived] == ["Au revoir"]  # arrived before the process ended
+    releaser.join()
+
+
+FORKING = EXITING.replace('print("posted", flush=True)', """
+import os
+pid = os.fork()  # as gunicorn forks its workers from a master that may have mailed already
+if pid == 0:
+    with app.app_context():
+        mail.post("bruno@example.org", "Du fils", "Texte\\n")
+    sys.exit(0)  # the child's own exit waits for its own mail
+os.waitpid(pid, 0)
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_process_starts_its_own_outbox(app, inbox):
+    done = subprocess.run([sys.executable, "-c", FORKING, str(app.config["MAIL_PORT"]), "30"], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(m.subject for m in inbox.arrived) == ["Au revoir", "Du fils"]
+
+
+def test_a_process_that_ends_waits_for_its_mail_no_longer_than_mail_flush_seconds(app, inbox):
+    inbox.hold()
+    done = run_exiting(app, 0.2)
+    assert done.returncode == 0, done.stderr
+    assert inbox.held.is_set()
+    assert "1 mail(s) still waiting after 0.2 s at exit: not sent" in done.stderr
 
 
 # --- after_commit ---------------------------------------------------------------------------------------------------
@@ -569,6 +752,7 @@ def test_a_mail_server_that_is_down_does_not_undo_the_contribution(app, make_clu
 
     with caplog.at_level(logging.ERROR):
         done = record_contribution(setup, member, 4200)
+        assert mail.flush(app)  # the outbox tried, and tried again
 
     db.session.rollback()
     stored = db.session.get(Contribution, done.id)

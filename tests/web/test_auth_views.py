@@ -130,6 +130,31 @@ def test_an_address_already_used_gets_the_same_answer_and_its_owner_a_warning(ap
     assert "/account/register/" not in warning.body
 
 
+@pytest.mark.parametrize("known", [True, False], ids=["address-with-an-account", "new-address"])
+def test_the_answer_does_not_wait_for_the_mail_server(app, inbox, make_user, known):
+    """Issue 15, point 7: the mail was sent within the request, so its SMTP round trip made the answer tell which
+    addresses have an account. Now the mail server keeps the message unanswered (``inbox.hold``) and the answer
+    comes all the same, the answer every address gets; the mail arrives once the server lets it through. For
+    either kind of address, as each is mailed: the owner a warning, a new address its link (no timing here: the
+    server holds the message until the test releases it, and would refuse it after HOLD_LIMIT)."""
+    make_user(email=EMAIL)
+    email = EMAIL if known else "nouvelle@example.org"
+    browser = Browser(app.test_client())
+    inbox.hold()
+
+    response = browser.submit("/account/register", {"email": email})
+
+    assert (response.status_code, response.headers["Location"]) == (302, "/")
+    assert flashes(browser.get("/").text) == [say(SENT, hours=24)]
+    assert inbox.held.wait(10)  # the message is at the server, unanswered, after the answer came
+    assert (inbox.holding, inbox.arrived) == (1, [])
+    inbox.release()
+    [sent] = inbox.wait_for(1)
+    assert sent.rcpt_tos == (email,)
+    assert ("/account/register/" in sent.body) is not known
+    assert inbox.refused == 0
+
+
 @pytest.mark.parametrize("email", ["", "not-an-email", "alice@", "alice@example"])
 def test_register_refuses_a_bad_address_next_to_it_and_mails_nothing(browser, inbox, email):
     before = snapshot()
