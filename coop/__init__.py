@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, has_request_context, request, session
+import pytz
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -42,7 +43,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from . import ratelimit  # noqa: F401  (registers the entraide+db:// store before the limiter picks its store)
 
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
     login_manager.login_view = "auth.login"
@@ -105,3 +106,12 @@ def select_locale() -> str | None:
     if session.get("language") in languages:
         return session["language"]
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str | None:
+    """Flask-Babel's zone (its date and time formatting rebases on it): the zone of the club the page is about
+    (``web.handling.enter_club`` sets ``g.club``), else BABEL_DEFAULT_TIMEZONE. Flask-Babel rebases with pytz:
+    a name its zone database lacks falls back to the default."""
+    club = g.get("club")
+    zone = getattr(club, "time_zone", None)
+    return zone if zone in pytz.all_timezones_set else None

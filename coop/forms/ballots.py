@@ -2,8 +2,6 @@
 Choices come from the services; the services check every rule again."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,7 +16,6 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..models.base import utcnow
 from ..services import tally
 from .base import OneTimeForm
 from .clubs import CharterForm
@@ -48,20 +45,14 @@ CONSENT = [
 ]
 
 
-def default_deadline() -> datetime:
-    """A week from now, on the hour, in the server's time (UTC)."""
-    soon = utcnow() + timedelta(days=7)
-    return soon.replace(minute=0, second=0, microsecond=0)
-
-
 class BallotForm(OneTimeForm):
     """Opening a ballot; which subject fields show depends on its kind."""
 
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=200)])
     details = TextAreaField(_l("Details for members (optional)"), validators=[Optional(), Length(max=4000)])
     method = SelectField(_l("Voting method"))
-    closes_at = DateTimeLocalField(_l("Voting closes on (UTC)"), validators=[InputRequired()],
-                                   format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], default=default_deadline)
+    closes_at = DateTimeLocalField(_l("Voting closes on"), validators=[InputRequired()],
+                                   format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     secret = BooleanField(_l("Secret ballot"))
     project_ids = SelectMultipleField(_l("Projects"), coerce=int)
     membership_id = SelectField(_l("Member concerned"), coerce=int)
@@ -74,8 +65,8 @@ class CharterBallotForm(CharterForm, OneTimeForm):
     """An amendment put to the vote: the charter as it would read, and when the vote closes."""
 
     details = TextAreaField(_l("Why this change (optional)"), validators=[Optional(), Length(max=4000)])
-    closes_at = DateTimeLocalField(_l("Voting closes on (UTC)"), validators=[InputRequired()],
-                                   format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], default=default_deadline)
+    closes_at = DateTimeLocalField(_l("Voting closes on"), validators=[InputRequired()],
+                                   format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
 
     def values(self) -> dict:
         values = super().values()

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from ..clock import COMMON_ZONES, all_zones
 from ..services.clubs import TEXT_MAX
 from .base import MoneyField, OneTimeForm
 
@@ -29,11 +30,35 @@ ROLE_CHOICES = [
 ]
 
 
+def zone_choices(*, usual: bool = False) -> dict:
+    """The time zones as a list grouped in two, the usual ones of clubs first, then every other; ``usual``
+    adds a first choice that leaves the zone to the currency (Paris for euros, Montréal for dollars)."""
+    first = [SelectChoice("", _l("The currency's: Europe/Paris for EUR, America/Montreal for CAD"))] if usual else []
+    first += [SelectChoice(name, name.replace("_", " ")) for name in COMMON_ZONES]
+    others = [SelectChoice(name, name.replace("_", " ")) for name in all_zones()[len(COMMON_ZONES):]]
+    return {str(_l("Usual time zones")): first, str(_l("Every time zone")): others}
+
+
 class ClubForm(OneTimeForm):
     name = StringField(_l("Club name"), validators=[DataRequired(), Length(max=TEXT_MAX)])
     town = StringField(_l("Town"), validators=[DataRequired(), Length(max=TEXT_MAX)])
     country = SelectField(_l("Country"), choices=COUNTRY_CHOICES, default="FR")
     currency = SelectField(_l("Currency"), choices=CURRENCY_CHOICES, default="EUR")
+    time_zone = SelectField(_l("Time zone"), default="")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = zone_choices(usual=True)
+
+
+class TimeZoneForm(FlaskForm):
+    """The manager sets the club's time zone."""
+
+    time_zone = SelectField(_l("Time zone"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = zone_choices()
 
 
 class JoinForm(FlaskForm):

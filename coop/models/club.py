@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..clock import DEFAULT_ZONE
 from ..extensions import db
 from .base import one_of, utcnow
 
@@ -78,6 +79,8 @@ class Club(db.Model):
     #: ISO 3166 code; the currency follows the club, not the country
     country: Mapped[str] = mapped_column(String(2))
     currency: Mapped[str] = mapped_column(String(3))
+    #: IANA name of the club's time zone: every time shown and every deadline typed is on its clock
+    time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_ZONE, server_default=DEFAULT_ZONE)
     status: Mapped[str] = mapped_column(String(16), default=ClubStatus.FORMING)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_on: Mapped[date | None]

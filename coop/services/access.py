@@ -11,12 +11,14 @@ from functools import cache
 from flask_babel import format_date
 from sqlalchemy import bindparam, select
 
+from .. import clock
 from ..extensions import db
 from ..models import OFFICER_ROLES, Club, ClubStatus, Membership, MemberStatus, Role
 from . import rules
 from .charter import charter_of
 from .errors import NotFound, NotPermitted, _l
 from .uow import is_postgresql
+from .validate import is_id
 
 #: The manager and the treasurer: they read every account and every member's figures, and settle disputes.
 BOOKKEEPERS = frozenset({Role.MANAGER, Role.TREASURER})
@@ -70,16 +72,23 @@ def lock_club(club_id: int) -> None:
 # --- Dates: the club's term (R5) and an officer's (R3) -------------------------------------------
 
 
+def today_of(club_id: object) -> date:
+    """Today's date on the club's clock (its time zone); on the default zone's for an id that names no club."""
+    zone = db.session.scalar(select(Club.time_zone).where(Club.id == club_id)) if is_id(club_id) else None
+    return clock.local_today(zone or clock.DEFAULT_ZONE)
+
+
 def club_status(club: Club, *, today: date | None = None) -> str:
     """The club's status today: past its term an active club is in management, recorded or not yet (R5).
-    Every rule that depends on the term asks here rather than reading ``club.status``."""
-    return rules.status_on(club.status, club.term_ends_on, today or date.today())
+    Every rule that depends on the term asks here rather than reading ``club.status``. Today is the club's:
+    the date on its clock."""
+    return rules.status_on(club.status, club.term_ends_on, today or clock.local_today(club.time_zone))
 
 
 def in_office(member: Membership, *, today: date | None = None) -> bool:
     """An officer within their term (R3). Terms run once the club is active: a forming club elects nobody,
-    and activation starts its officers' terms."""
-    if rules.in_office(member.role_until, today or date.today()):
+    and activation starts its officers' terms. Today is the club's."""
+    if rules.in_office(member.role_until, today or clock.local_today(member.club.time_zone)):
         return True
     return member.club.status == ClubStatus.FORMING
 

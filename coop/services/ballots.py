@@ -28,7 +28,7 @@ from typing import Any
 from flask_babel import force_locale
 from sqlalchemy import delete, func, insert, select
 
-from .. import envelope, notify
+from .. import clock, envelope, notify
 from ..database import scrub
 from ..extensions import db
 from ..models import (
@@ -126,9 +126,18 @@ def _ids(values: Iterable[object], name: str) -> list[int]:
     return out
 
 
-def _deadline(closes_at: object, now: datetime) -> datetime:
+def _deadline(closes_at: object, now: datetime, zone: str | None = None) -> datetime:
+    """The moment the vote closes, in UTC as stored. ``zone``: ``closes_at`` is a time on that clock, as a
+    member types it (a naive one is otherwise UTC, an aware one any zone)."""
     if not isinstance(closes_at, datetime):
         raise InvalidInput(_l("Give the date and time the vote closes."), field="closes_at")
+    try:
+        closes_at = clock.to_utc(closes_at, zone or "UTC")
+    except clock.NoSuchTime:
+        raise InvalidInput(_l("There is no %(time)s that day in %(zone)s: the clocks go forward an hour. Choose "
+                              "another time.", time=closes_at.strftime("%H:%M"), zone=zone), field="closes_at") from None
+    except OverflowError:  # the first or last hours of the calendar (year 1 or 9999): far out of bounds either way
+        closes_at = datetime.min if closes_at.year < now.year else datetime.max
     if closes_at < now + timedelta(minutes=MIN_MINUTES):
         raise InvalidInput(_l("The vote must stay open at least %(n)d minutes.", n=MIN_MINUTES), field="closes_at")
     if closes_at > now + timedelta(days=MAX_DAYS):
@@ -137,13 +146,19 @@ def _deadline(closes_at: object, now: datetime) -> datetime:
 
 
 def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at: datetime, subject: Subject,
-                secret: bool | None = None, title: str = "", details: str = "", form_key: str,
+                secret: bool | None = None, title: str = "", details: str = "", form_key: str, local: bool = False,
                 now: datetime | None = None) -> Ballot:
-    """The manager opens a ballot. Officer elections are secret unless said otherwise."""
+    """The manager opens a ballot. Officer elections are secret unless said otherwise.
+
+    ``closes_at`` is UTC (naive), or with ``local`` a time on the club's clock as a member types it: a time
+    the clocks skip is refused, a repeated one is its first occurrence (``clock.to_utc``)."""
     now = now or utcnow()
     kind = _enum(kind, BallotKind, "kind")
     method = _enum(method, Method, "method")
-    closes_at = _deadline(closes_at, now)
+    if not local:
+        closes_at = _deadline(closes_at, now)
+    elif not isinstance(closes_at, datetime):
+        raise InvalidInput(_l("Give the date and time the vote closes."), field="closes_at")
     title = one_line(title, "title", maximum=200, required=False)
     details = paragraphs(details, "details", maximum=4000, required=False)
     if secret is None:
@@ -152,7 +167,10 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
         raise InvalidInput(_l("Choose yes or no."), field="secret")
     with unit_of_work() as session:
         club = _opener(user_id, club_id, kind, lock=True).club
-        status = access.club_status(club, today=now.date())  # the term ends on its date, recorded or not (R5)
+        if local:
+            closes_at = _deadline(closes_at, now, club.time_zone)
+        # The term ends on its date on the club's clock, recorded or not (R5).
+        status = access.club_status(club, today=clock.local_date(now, club.time_zone))
         if status == ClubStatus.IN_MANAGEMENT and kind in NOT_IN_MANAGEMENT:
             raise RuleViolation(_l("The club is past its term: it takes no new investments and no new members."),
                                 rule="R5")
@@ -667,8 +685,9 @@ def _apply(ballot: Ballot, actor_id: int | None) -> None:
     kind = ballot.kind
     if kind == BallotKind.FUNDING:
         # Adopted after the term ended: too late to invest (R5); the projects go back to presented.
-        too_late = adopted and access.club_status(db.session.get(Club, ballot.club_id),
-                                                  today=ballot.closed_at.date()) == ClubStatus.IN_MANAGEMENT
+        club = db.session.get(Club, ballot.club_id)
+        too_late = adopted and access.club_status(
+            club, today=clock.local_date(ballot.closed_at, club.time_zone)) == ClubStatus.IN_MANAGEMENT
         for option in ballot.options:
             project = db.session.get(Project, option.project_id)
             if project.status != ProjectStatus.IN_VOTE:

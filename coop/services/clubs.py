@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..amounts import add_months
 from ..extensions import db
 from ..models import (
@@ -195,23 +196,39 @@ def _ensure_member_accounts(club_id: int, membership: Membership) -> None:
         db.session.add_all(_member_accounts(club_id, membership, charter_of(club_id)))
 
 
-def create_club(user_id: int, *, name: str, town: str, country: str, currency: str, form_key: str) -> Club:
-    """A new club in formation, with the default charter; its creator is its manager."""
+def check_time_zone(value: object) -> str:
+    """An IANA time zone name the server knows ("Europe/Paris", "America/Montreal")."""
+    if not clock.is_zone(value):
+        raise InvalidInput(_l("Choose a time zone from the list, such as Europe/Paris or America/Montreal."),
+                           field="time_zone")
+    return value
+
+
+def local_today(club: Club) -> date:
+    """Today's date on the club's clock: the date its members live, whatever the server's."""
+    return clock.local_today(club.time_zone)
+
+
+def create_club(user_id: int, *, name: str, town: str, country: str, currency: str, form_key: str,
+                time_zone: str | None = None) -> Club:
+    """A new club in formation, with the default charter; its creator is its manager. Its time zone is the
+    one chosen, else the usual one of its currency (euros: Europe/Paris; Canadian dollars: America/Montreal)."""
     name = _clean_text(name, "name")
     town = _clean_text(town, "town")
     if country not in COUNTRIES:
         raise InvalidInput(_l("Choose a country from the list."), field="country")
     if currency not in Currency.__members__:
         raise InvalidInput(_l("Choose EUR or CAD."), field="currency")
+    time_zone = clock.default_zone(currency) if time_zone is None else check_time_zone(time_zone)
     with unit_of_work() as session:
         use_form_key(user_id, form_key)
-        club = Club(name=name, town=town, country=country, currency=currency, status=ClubStatus.FORMING,
-                    charter_version=1)
+        club = Club(name=name, town=town, country=country, currency=currency, time_zone=time_zone,
+                    status=ClubStatus.FORMING, charter_version=1)
         session.add(club)
         session.flush()
         charter = Charter(club_id=club.id, version=1, author_id=user_id)
         session.add(charter)
-        today = date.today()
+        today = local_today(club)
         manager = Membership(club_id=club.id, user_id=user_id, status=MemberStatus.ACTIVE, role=Role.MANAGER,
                              joined_on=today)
         session.add(manager)
@@ -221,7 +238,21 @@ def create_club(user_id: int, *, name: str, town: str, country: str, currency: s
         _ensure_member_accounts(club.id, manager)
         manager.role_until = _term_end(today, charter.officer_term_months)
         record(user_id, club.id, "club.create", club,
-               after={"name": name, "town": town, "country": country, "currency": currency})
+               after={"name": name, "town": town, "country": country, "currency": currency, "time_zone": time_zone})
+        return club
+
+
+def set_time_zone(user_id: int, club_id: int, time_zone: str) -> Club:
+    """The manager changes the club's time zone. Stored times do not move: they are shown on the new clock,
+    and deadlines typed from now on are read on it."""
+    time_zone = check_time_zone(time_zone)
+    with unit_of_work():
+        club = access.manager(user_id, club_id, lock=True).club
+        if club.time_zone == time_zone:
+            raise Conflict(_l("Nothing was changed."))
+        before = club.time_zone
+        club.time_zone = time_zone
+        record(user_id, club_id, "club.time_zone", club, before={"time_zone": before}, after={"time_zone": time_zone})
         return club
 
 
@@ -415,7 +446,7 @@ def check_admission(club_id: int, membership_id: int) -> Membership:
 def _admit(actor_id: int | None, club_id: int, membership: Membership, ballot_id: int | None = None) -> Membership:
     rules.check_room_for_member(active_count(club_id), charter_of(club_id).max_members)
     move(membership, MemberStatus.ACTIVE)
-    membership.joined_on = date.today()
+    membership.joined_on = local_today(membership.club)
     _ensure_member_accounts(club_id, membership)
     record(actor_id, club_id, "membership.admit", membership, before={"status": "pending"},
            after={"status": "active", "ballot": ballot_id})
@@ -469,7 +500,7 @@ def exclude_by_vote(club_id: int, membership_id: int, *, ballot_id: int) -> Memb
         move(target, MemberStatus.EXCLUDED)
         target.role = Role.MEMBER
         target.role_until = None
-        target.left_on = date.today()
+        target.left_on = local_today(target.club)
         record(None, club_id, "membership.exclude", target, before=before,
                after={"status": "excluded", "ballot": ballot_id})
         return target
@@ -502,7 +533,7 @@ def elect(club_id: int, membership_id: int, role: str, *, ballot_id: int) -> Mem
             holder.role_until = None
         before = {"role": target.role, "until": target.role_until}
         target.role = role
-        target.role_until = _term_end(date.today(), charter_of(club_id).officer_term_months)
+        target.role_until = _term_end(local_today(target.club), charter_of(club_id).officer_term_months)
         record(None, club_id, "membership.role", target, before=before,
                after={"role": role, "until": target.role_until, "ballot": ballot_id})
         return target
@@ -571,7 +602,8 @@ def renew_term(club_id: int, *, ballot_id: int) -> Club:
         club = session.scalar(select(Club).where(Club.id == club_id).with_for_update())
         check_renewal(club)
         before = {"term_ends_on": club.term_ends_on, "status": club.status, "renewals": club.renewals}
-        start = max(club.term_ends_on or date.today(), date.today())
+        today = local_today(club)
+        start = max(club.term_ends_on or today, today)
         club.term_ends_on = _term_end(start, 12 * charter_of(club_id).term_years)
         club.renewals += 1
         if club.status != ClubStatus.ACTIVE:  # an active club stays so
@@ -593,7 +625,7 @@ def leave(user_id: int, club_id: int) -> Membership:
         move(membership, MemberStatus.LEFT)
         membership.role = Role.MEMBER
         membership.role_until = None
-        membership.left_on = date.today()
+        membership.left_on = local_today(membership.club)
         record(user_id, club_id, "membership.leave", membership, before=before, after={"status": "left"})
         return membership
 
@@ -636,7 +668,8 @@ def appoint(user_id: int, club_id: int, membership_id: int, role: str) -> Member
                 holder.role_until = None
         before = {"role": target.role}
         target.role = role
-        target.role_until = _term_end(date.today(), charter.officer_term_months) if role != Role.MEMBER else None
+        target.role_until = (_term_end(local_today(manager.club), charter.officer_term_months)
+                             if role != Role.MEMBER else None)
         record(user_id, club_id, "membership.role", target, before=before, after={"role": role})
         return target
 
@@ -653,7 +686,7 @@ def activate(user_id: int, club_id: int) -> Club:
         if check.problems:
             raise check.problems[0]
         charter = charter_of(club_id)
-        today = date.today()
+        today = local_today(club)
         move(club, ClubStatus.ACTIVE)
         club.activated_on = today
         club.term_ends_on = _term_end(today, 12 * charter.term_years)
@@ -680,14 +713,14 @@ def lapsed_officers(user_id: int, club_id: int, *, today: date | None = None) ->
 
 def end_term_if_due(club_id: int, *, today: date | None = None) -> bool:
     """An active club past its term is *in management*: follow-up, exits and liquidation only (R5).
-    Checked when the club's home is read and by ``flask coop tick``. True when it changed."""
-    today = today or date.today()
-    due = db.session.scalar(select(Club.id).where(Club.id == club_id, Club.status == ClubStatus.ACTIVE,
-                                                  Club.term_ends_on < today))
-    if not due:
+    Checked when the club's home is read and by ``flask coop tick``; today is the club's. True when it changed."""
+    due = db.session.execute(select(Club.term_ends_on, Club.time_zone).where(
+        Club.id == club_id, Club.status == ClubStatus.ACTIVE)).first()
+    if due is None or due.term_ends_on is None or due.term_ends_on >= (today or clock.local_today(due.time_zone)):
         return False
     with unit_of_work():
         club = db.session.scalar(select(Club).where(Club.id == club_id).with_for_update())
+        today = today or local_today(club)
         if club.status != ClubStatus.ACTIVE or club.term_ends_on is None or club.term_ends_on >= today:
             return False
         move(club, ClubStatus.IN_MANAGEMENT)
@@ -697,17 +730,18 @@ def end_term_if_due(club_id: int, *, today: date | None = None) -> bool:
 
 
 def end_terms(*, today: date | None = None) -> int:
-    """Every active club past its term goes into management; returns how many did."""
-    today = today or date.today()
+    """Every active club past its term goes into management; returns how many did. Without ``today``, each
+    club's own (the clubs furthest east see the next day first)."""
+    latest = today or clock.local_today(clock.FURTHEST_AHEAD) + timedelta(days=1)  # no club's date is later
     due = list(db.session.scalars(select(Club.id).where(Club.status.in_(sources(Club, ClubStatus.IN_MANAGEMENT)),
-                                                        Club.term_ends_on < today)))
+                                                        Club.term_ends_on < latest)))
     db.session.rollback()
     return sum(end_term_if_due(club_id, today=today) for club_id in due)
 
 
 def months_left(club: Club, today: date | None = None) -> int | None:
     """Whole months until the term ends (0 in its last month), None without a term."""
-    today = today or date.today()
+    today = today or local_today(club)
     if club.term_ends_on is None:
         return None
     months = (club.term_ends_on.year - today.year) * 12 + club.term_ends_on.month - today.month

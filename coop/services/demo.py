@@ -57,7 +57,7 @@ def _load_demo(today: date | None) -> list[DemoLogin]:
     users = [auth.register(name, email, DEMO_PASSWORD, "fr") for name, email, _ in PEOPLE]
     manager = users[0]
     club = clubs.create_club(manager.id, name="Cigale du Vercors", town="Villard-de-Lans", country="FR",
-                                  currency="EUR", form_key=_key())
+                                  currency="EUR", time_zone="Europe/Paris", form_key=_key())
     values = clubs.charter_values(charter_of(club.id))
     clubs.amend_charter(manager.id, club.id, {**values, "min_monthly_contribution": 2000,
                                                    "max_proxies_per_holder": 1})

@@ -101,8 +101,8 @@ def latest_pledge(membership_id: int) -> Pledge | None:
 
 def set_pledge(user_id: int, club_id: int, *, monthly_amount: int, rhythm: str, today: date | None = None) -> Pledge:
     """A member pledges a monthly amount (R4). The first pledge applies from
-    this month; a change applies from the next one. History is kept."""
-    today = today or date.today()
+    this month; a change applies from the next one. History is kept. Months are the club's."""
+    today = today or access.today_of(club_id)
     if isinstance(monthly_amount, bool) or not isinstance(monthly_amount, int) or monthly_amount <= 0:
         raise InvalidInput(_l("Enter an amount more than zero."), field="monthly_amount")
     if monthly_amount > MAX_CONTRIBUTION:
@@ -232,7 +232,8 @@ def record_contribution_under(user_id: int, club_id: int, *, membership_id: int,
                               method: str, bank_reference: str = "", ledger_key: str,
                               today: date | None = None) -> Contribution:
     """record_contribution() under a ledger key a service makes (a bank line's), not a form's."""
-    method, reference = _check_contribution_values(amount, received_on, method, bank_reference, today or date.today())
+    method, reference = _check_contribution_values(amount, received_on, method, bank_reference,
+                                                   today or access.today_of(club_id))
     with unit_of_work():
         me = access.money_keeper(user_id, club_id, lock=True)
         if me.club.status not in OPEN_STATUSES:
@@ -339,7 +340,7 @@ def record_month(user_id: int, club_id: int, *, lines: list[tuple[int, int | Non
                  method: str, form_key: str, today: date | None = None) -> list[Contribution]:
     """Record a month's contributions in one go. Empty or zero lines are
     skipped; a refused line refuses the whole sheet, so nothing half-posts."""
-    today = today or date.today()
+    today = today or access.today_of(club_id)
     method, _ = _check_contribution_values(1, received_on, method, "", today)
     sheet_key = form_ledger_key(form_key)
     if not lines or len(lines) > 200:
@@ -419,13 +420,13 @@ def _standing(member: Membership, today: date) -> Standing:
 
 def my_standing(user_id: int, club_id: int, membership_id: int | None = None, today: date | None = None) -> Standing:
     _, member = _visible_member(user_id, club_id, membership_id)
-    return _standing(member, today or date.today())
+    return _standing(member, today or access.today_of(club_id))
 
 
 def arrears(user_id: int, club_id: int, today: date | None = None) -> list[Standing]:
     """Every active member behind on their pledge, the furthest behind first (officers only)."""
     access.bookkeeper(user_id, club_id)
-    today = today or date.today()
+    today = today or access.today_of(club_id)
     behind = [s for s in (_standing(m, today) for m in _active_members(club_id)) if s.arrears > 0]
     return sorted(behind, key=lambda s: (-s.arrears, s.membership.user.name))
 

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from flask_babel import get_locale
 from sqlalchemy import case, func, select
 
+from .. import clock
 from ..amounts import add_months, money
 from ..database import sum_of
 from ..extensions import db
@@ -151,7 +152,7 @@ def _decided_in_term(club: Club, ballot_id: int | None) -> None:
     if access.club_status(club) != ClubStatus.IN_MANAGEMENT:
         return
     closed = db.session.scalar(select(Ballot.closed_at).where(Ballot.id == ballot_id)) if ballot_id else None
-    if closed is None or closed.date() > club.term_ends_on:
+    if closed is None or clock.local_date(closed, club.time_zone) > club.term_ends_on:
         raise RuleViolation(_l("The club is past its term: it makes no new investments."), rule="R5")
 
 

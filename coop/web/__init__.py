@@ -13,7 +13,7 @@ from ..explain import ballot_name
 from ..extensions import db
 from ..services.errors import CoopError
 from ..services.validate import MAX_ID
-from .handling import locale_name
+from .handling import locale_name, moment
 
 
 class IdConverter(BaseConverter):
@@ -131,11 +131,10 @@ def _register_templates(app: Flask) -> None:
         return format_date(value, "MMMM y") if value else ""
 
     @app.template_filter("datetime")
-    def datetime_filter(value) -> str:
-        """Stored in UTC and shown in UTC, said so: members in France and Québec read the same time."""
-        from flask_babel import format_datetime
-
-        return (format_datetime(value, "medium", rebase=False) + " UTC") if value else ""
+    def datetime_filter(value, zone: str | None = None) -> str:
+        """Stored in UTC, shown on the clock of the page's club (or of ``zone``: a mail, a list of several
+        clubs), with the zone's name."""
+        return moment(value, zone) if value else ""
 
     @app.template_filter("date")
     def date_filter(value) -> str:

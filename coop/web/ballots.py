@@ -3,11 +3,10 @@ the register of decisions."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import labels
+from .. import clock, labels
 from ..amounts import duration, money
 from ..explain import explain, subject_of
 from ..forms.auth import EmptyForm
@@ -17,7 +16,7 @@ from ..services import ballots, clubs
 from ..services.ballots import Subject
 from ..services.charter import charter_of
 from .exports import csv_response, safe
-from .handling import attempt, check_button, enter_club, locale_name, members_only, render_form
+from .handling import attempt, check_button, enter_club, locale_name, members_only, moment, render_form
 
 bp = members_only(Blueprint("ballots", __name__))
 
@@ -60,6 +59,7 @@ def open_ballot(club_id: int, kind: str):
     form.candidate_ids.choices = [(m.id, m.user.name) for m in choices["members"]]
     form.investment_id.choices = [(i.id, i.name) for i in choices["shares"]]
     if not form.is_submitted():
+        form.closes_at.data = clock.deadline_in(g.club.time_zone, days=7)
         form.secret.data = kind == BallotKind.ELECTION
         wanted = request.args.get("subject", type=int)
         if wanted is not None:
@@ -79,9 +79,9 @@ def open_ballot(club_id: int, kind: str):
         opened = attempt(form, lambda: ballots.open_ballot(
             current_user.id, club_id, kind=kind, method=form.method.data, closes_at=form.closes_at.data,
             subject=subject, secret=form.secret.data, title=form.title.data or "", details=form.details.data or "",
-            form_key=form.form_key.data), field_for=_subject_field)
+            form_key=form.form_key.data, local=True), field_for=_subject_field)
         if opened is not None:
-            flash(_("The ballot is open until %(when)s.", when=format_datetime(opened.closes_at, "short")), "success")
+            flash(_("The ballot is open until %(when)s.", when=moment(opened.closes_at)), "success")
             return redirect(url_for("ballots.ballot", club_id=club_id, ballot_id=opened.id))
     return render_form("ballots/ballot_new.html", form, kind=kind, relevant=relevant)
 
@@ -98,15 +98,15 @@ def propose_amendment(club_id: int):
     current = clubs.charter_values(charter_of(club_id))
     if not form.is_submitted():
         form.fill(current, locale_name())
+        form.closes_at.data = clock.deadline_in(g.club.time_zone, days=7)
     if form.validate_on_submit():
         changes = {k: v for k, v in form.values().items() if current.get(k) != v}
         opened = attempt(form, lambda: ballots.open_ballot(
             current_user.id, club_id, kind="charter", method="yes_no", closes_at=form.closes_at.data,
-            subject=Subject(changes=changes), details=form.details.data or "", form_key=form.form_key.data),
-            field_for=form.field_for)
+            subject=Subject(changes=changes), details=form.details.data or "", form_key=form.form_key.data,
+            local=True), field_for=form.field_for)
         if opened is not None:
-            flash(_("The amendment is put to the vote until %(when)s.",
-                    when=format_datetime(opened.closes_at, "short")), "success")
+            flash(_("The amendment is put to the vote until %(when)s.", when=moment(opened.closes_at)), "success")
             return redirect(url_for("ballots.ballot", club_id=club_id, ballot_id=opened.id))
     return render_form("clubs/charter_edit.html", form, ballot=True)
 
@@ -273,12 +273,13 @@ def decisions_csv(club_id: int):
     rows = []
     for b in ballots.decisions(current_user.id, club_id):
         t = b.tally or {}
-        rows.append([b.id, b.closed_at.strftime("%Y-%m-%d %H:%M"), str(labels.BALLOT_KINDS[b.kind]),
+        closed = clock.local(b.closed_at, g.club.time_zone)  # on the club's clock, as on the pages
+        rows.append([b.id, closed.strftime("%Y-%m-%d %H:%M"), str(labels.BALLOT_KINDS[b.kind]),
                      safe(subject_of(b)), str(labels.VOTING_METHODS[b.method]), _("yes") if b.secret else _("no"),
                      t.get("eligible", ""), t.get("participants", ""), t.get("yes", ""), t.get("no", ""),
                      t.get("abstain", ""), str(labels.OUTCOMES[b.outcome]), safe(" ".join(explain(b))),
                      safe(b.effect_error or "")])
     return csv_response(f"decisions-{g.club.id}.csv", [
-        _("Number"), _("Closed on"), _("Decision"), _("Subject"), _("Voting method"), _("Secret"), _("Eligible"),
-        _("Took part"), _("Yes"), _("No"), _("Abstentions"), _("Outcome"), _("Explanation"),
-        _("Not applied because")], rows)
+        _("Number"), _("Closed on (%(zone)s)", zone=g.club.time_zone), _("Decision"), _("Subject"),
+        _("Voting method"), _("Secret"), _("Eligible"), _("Took part"), _("Yes"), _("No"), _("Abstentions"),
+        _("Outcome"), _("Explanation"), _("Not applied because")], rows)

@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..forms.auth import EmptyForm
-from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm
+from ..forms.clubs import CharterForm, ClubForm, InviteForm, JoinForm, RoleForm, TimeZoneForm
 from ..models import MemberStatus, Role
 from ..services import access, ballots, clubs, timebank
 from ..services.charter import charter_of
-from .handling import attempt, enter_club, locale_name, members_only, render_form
+from .handling import attempt, enter_club, locale_name, members_only, post_on_page, render_form
 
 bp = members_only(Blueprint("clubs", __name__))
 
@@ -25,7 +25,7 @@ def create_club():
     if form.validate_on_submit():
         club = attempt(form, lambda: clubs.create_club(
             current_user.id, name=form.name.data, town=form.town.data, country=form.country.data,
-            currency=form.currency.data, form_key=form.form_key.data))
+            currency=form.currency.data, time_zone=form.time_zone.data or None, form_key=form.form_key.data))
         if club is not None:
             flash(_("The club %(name)s is created. You are its manager.", name=club.name), "success")
             return redirect(url_for("clubs.club_home", club_id=club.id))
@@ -122,12 +122,29 @@ def activate(club_id: int):
 
 @bp.get("/clubs/<id:club_id>/charter")
 def charter(club_id: int):
+    return _charter_page(club_id)
+
+
+def _charter_page(club_id: int, zone_form: TimeZoneForm | None = None, status: int = 200):
     me = enter_club(club_id)
     history = clubs.charter_history(current_user.id, club_id)
     version = request.args.get("version", type=int)
     shown = next((c for c in history if c.version == version), history[0]) if history else None
     editable = access.is_manager(me) and me.club.status == "forming"
-    return render_template("clubs/charter.html", charter=shown, history=history, editable=editable)
+    if zone_form is None and access.is_manager(me):
+        zone_form = TimeZoneForm(formdata=None, time_zone=me.club.time_zone)
+    return render_template("clubs/charter.html", charter=shown, history=history, editable=editable,
+                           zone_form=zone_form), status
+
+
+@bp.post("/clubs/<id:club_id>/time-zone")
+def time_zone(club_id: int):
+    """The manager sets the club's time zone (shown on the charter page)."""
+    enter_club(club_id, roles={Role.MANAGER})
+    form = TimeZoneForm()
+    return post_on_page(form, lambda f: clubs.set_time_zone(current_user.id, club_id, f.time_zone.data),
+                        lambda club: _("Times are now shown on the clock of %(zone)s.", zone=club.time_zone),
+                        url_for("clubs.charter", club_id=club_id), lambda status: _charter_page(club_id, form, status))
 
 
 @bp.route("/clubs/<id:club_id>/charter/edit", methods=["GET", "POST"])

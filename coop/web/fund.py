@@ -25,7 +25,7 @@ from ..services import access, clubs, fund, imports
 from ..services.charter import charter_of
 from . import sealed
 from .charts import line_chart
-from .handling import attempt, check_button, enter_club, locale_name, members_only, render_form
+from .handling import attempt, check_button, club_today, enter_club, locale_name, members_only, render_form
 
 bp = members_only(Blueprint("fund", __name__))
 
@@ -37,7 +37,7 @@ bp = members_only(Blueprint("fund", __name__))
 def my_savings(club_id: int):
     me = enter_club(club_id)
     form = PledgeForm()
-    current = fund.pledge_in_force(me.id, date.today())
+    current = fund.pledge_in_force(me.id, club_today())
     if not form.is_submitted() and current is not None:
         form.monthly_amount.set_cents(current.monthly_amount, locale_name())
         form.rhythm.data = current.rhythm
@@ -108,7 +108,7 @@ def record_contribution(club_id: int):
     form = ContributionForm()
     form.membership_id.choices = _member_choices(club_id)
     if not form.is_submitted():
-        form.received_on.data = date.today()
+        form.received_on.data = club_today()
         form.membership_id.data = request.args.get("member", type=int)
     if form.validate_on_submit():
         done = attempt(form, lambda: fund.record_contribution(
@@ -139,7 +139,7 @@ def reverse_contribution(club_id: int, contribution_id: int):
 
 def _month_from(text: str | None) -> date:
     if not text:
-        return date.today().replace(day=1)
+        return club_today().replace(day=1)
     try:
         year, month = (int(part) for part in text.split("-"))
         if not 2000 <= year <= 2999:
@@ -156,7 +156,7 @@ def month_sheet(club_id: int):
     lines = fund.month_sheet(current_user.id, club_id, month)
     form = month_form_class([line.membership.id for line in lines])()
     if not form.is_submitted():
-        form.received_on.data = min(date.today(), month.replace(day=5)) if month <= date.today() else date.today()
+        form.received_on.data = min(club_today(), month.replace(day=5)) if month <= club_today() else club_today()
         for line in lines:
             left = max(line.due - line.paid_in_month, 0)
             if left:

@@ -3,14 +3,17 @@ glue between a form and one service call."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import TypeVar
 
-from flask import Blueprint, abort, g, render_template
+from babel import dates
+from flask import Blueprint, abort, current_app, g, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from .. import clock
 from ..forms.auth import EmptyForm
 from ..services import access
 from ..services.errors import CoopError, NotFound, NotPermitted
@@ -23,7 +26,35 @@ def enter_club(club_id: int, roles=None):
     g.membership = access.membership_for(current_user.id, club_id, roles=roles)
     g.club = g.membership.club
     g.keeps_money = access.may_record_money(g.membership)
+    babel_cache = g.get("_flask_babel")
+    if babel_cache is not None:  # a zone chosen before the club was known: Flask-Babel asks again
+        vars(babel_cache).pop("babel_tzinfo", None)
     return g.membership
+
+
+def page_zone() -> str:
+    """The time zone of the page: its club's, else the default (BABEL_DEFAULT_TIMEZONE, UTC)."""
+    club = g.get("club")
+    if club is not None:
+        return club.time_zone
+    return current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC"
+
+
+def club_today() -> date:
+    """Today on the clock of the page's club (a form's default date)."""
+    return clock.local_today(page_zone())
+
+
+def moment(value: datetime, zone: str | None = None) -> str:
+    """A stored moment (naive UTC) as a member reads it: date and time on the club's clock (or ``zone``'s),
+    and the zone's name — "13 déc. 2026, 02:54 (Europe/Paris)", never UTC on a club's page."""
+    zone = zone or page_zone()
+    shown = clock.local(value, zone)
+    locale = get_locale() or "fr"
+    pattern = dates.get_datetime_format("medium", locale=locale).replace("'", "")
+    text = pattern.format(dates.format_time(shown, "short", locale=locale),
+                          dates.format_date(shown, "medium", locale=locale))
+    return f"{text} ({zone})"
 
 
 def attempt(form: FlaskForm, action: Callable[[], T], field_for: Callable[[str], str] | None = None) -> T | None:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from coop import clock
 from coop.extensions import db
 from coop.models import (
     Account,
@@ -71,8 +72,10 @@ def test_the_creator_of_a_club_is_its_active_manager(app, make_user):
     assert club.activated_on is None and club.term_ends_on is None
     manager = access.membership_for(founder.id, club.id)
     assert (manager.status, manager.role) == ("active", "manager")
-    assert manager.joined_on == date.today()
-    assert manager.role_until == months_later(date.today(), 12)  # R3: elected for a year
+    today = clock.local_today("America/Montreal")  # a club in dollars lives on Montréal's clock
+    assert reload(Club, club.id).time_zone == "America/Montreal"
+    assert manager.joined_on == today
+    assert manager.role_until == months_later(today, 12)  # R3: elected for a year
 
 
 def test_a_new_club_has_the_default_charter_as_version_one(app, make_user):

@@ -117,6 +117,7 @@ RULES: dict[str, Rule] = {
     # Members may leave, officers who keep the money hand over first (R3).
     "clubs.leave": Rule(post=in_club(302, 302, 400, 400), acts=True),
     "clubs.edit_charter": Rule(get=manager_only(), post=manager_only(400)),
+    "clubs.time_zone": Rule(post=manager_only(400)),  # no zone chosen
     "clubs.invitations": Rule(get=manager_only(), post=manager_only(302), acts=True),  # the button makes a code
     "clubs.revoke_invitation": Rule(post=manager_only(302), acts=True),
     # Pooled savings.

@@ -129,6 +129,7 @@ PLAUSIBLE: dict[str, list[str]] = {
     "transaction_id": ["1", "2"], "source": ["", "Relevé 12"], "filename": ["releve.csv"],
     "method": ["yes_no", "consent", "judgment", "approval", "transfer"], "second_mentor_id": ["0"],
     "through": [(TODAY.replace(day=1) - timedelta(days=1)).isoformat(), TODAY.isoformat()],
+    "time_zone": ["America/Montreal", "Europe/Paris", "Pacific/Noumea", ""],
 }
 #: Fields whose value is a date: today, a little before, a little after.
 DAYS = [TODAY.isoformat(), (TODAY - timedelta(days=40)).isoformat(), (TODAY + timedelta(days=3)).isoformat()]
@@ -171,6 +172,7 @@ FUZZ: dict[str, Fuzz] = {
     "clubs.leave": Fuzz("member", last=True),
     "clubs.activate": Fuzz("manager"),
     "clubs.edit_charter": Fuzz("manager", (clubs_forms.CharterForm,)),
+    "clubs.time_zone": Fuzz("manager", (clubs_forms.TimeZoneForm,)),
     "clubs.invitations": Fuzz("manager", (clubs_forms.InviteForm,)),
     "clubs.revoke_invitation": Fuzz("manager", last=True),
     "fund.my_savings": Fuzz("member", (fund_forms.PledgeForm,)),

@@ -15,6 +15,7 @@ from flask import request_finished
 from markupsafe import escape
 from sqlalchemy import select
 
+from coop import clock
 from coop.extensions import db
 from coop.models import Ballot, BallotVote, BallotVoter, Project, ProjectLink, Proxy
 from coop.models.base import utcnow
@@ -95,8 +96,8 @@ def main_of(html: str) -> str:
 
 
 def ahead(**delta) -> str:
-    """A datetime-local value (UTC), ``delta`` from now."""
-    return (utcnow() + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M")
+    """A datetime-local value on the club's clock (Europe/Paris, the clubs' default), ``delta`` from now."""
+    return (clock.local_now("Europe/Paris") + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M")
 
 
 def after_deadline():
@@ -431,7 +432,7 @@ def test_the_manager_opens_each_kind_of_ballot(club, make_browser, make_user, ki
     ballot = fresh().scalar(select(Ballot).where(Ballot.club_id == club.club_id))
     assert response.headers["Location"].endswith(url(club, f"/ballots/{ballot.id}"))
     assert (ballot.kind, ballot.method, ballot.status) == (kind, "yes_no", "open")
-    assert ballot.closes_at.strftime("%Y-%m-%dT%H:%M") == closes
+    assert clock.local(ballot.closes_at, "Europe/Paris").strftime("%Y-%m-%dT%H:%M") == closes
     page = make_browser(member(club, 4)).get(url(club, f"/ballots/{ballot.id}"))
     assert page.status_code == 200
     assert shown in page.text
