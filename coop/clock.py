@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-#: The zone of clubs made before zones existed (migration 0013), and of a club in euros by default.
+#: The zone of clubs made before zones existed (migration 0014), and of a club in euros by default.
 DEFAULT_ZONE = "Europe/Paris"
 #: The zones offered first when a club is created, where the clubs are: France, Belgium, Luxembourg,
 #: Switzerland, Québec and the rest of Canada, and France overseas. Any other IANA zone may be chosen.
