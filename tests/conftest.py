@@ -570,6 +570,7 @@ DEFAULT_CHARTER = {
     "time_warning_percent": 80,
     "exchange_needs_confirmation": True,
     "manager_records_money": False,
+    "result_by_days": True,
     "exchange_expiry_days": 30,
 }
 

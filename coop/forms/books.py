@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import labels
@@ -124,3 +124,17 @@ class AuditFilterForm(QueryForm):
     object_id = IntegerField(_l("Number"), validators=[Optional(), NumberRange(1, 2**53)])
     start = DateField(_l("From"), validators=[Optional(), in_window])
     end = DateField(_l("To"), validators=[Optional(), in_window])
+
+
+class CloseYearForm(OneTimeForm):
+    confirm = BooleanField(_l("I have checked the year's figures: share its result into members' capital and close "
+                              "the books through 31 December"),
+                           validators=[DataRequired(_l("Tick the box to confirm the year end."))])
+
+
+class ReopenYearForm(OneTimeForm):
+    reason = StringField(_l("Why the year is reopened"), validators=[DataRequired(), Length(max=300)])
+
+
+class StatementMemberForm(QueryForm):
+    member = IntegerField(_l("Member"), validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])

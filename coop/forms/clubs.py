@@ -106,6 +106,8 @@ class CharterForm(FlaskForm):
     exchange_needs_confirmation = BooleanField(_l("The member who received a service confirms it (R12)"))
     exchange_expiry_days = _whole(_l("Days before an unconfirmed exchange expires (R12)"), 0, 10_000)
     manager_records_money = BooleanField(_l("The manager may record money too, not only the treasurer"))
+    result_by_days = BooleanField(_l("At the year end, share the result by paid-in capital × days held "
+                                     "(otherwise by paid-in capital on 31 December)"))
 
     MONEY = ("min_monthly_contribution", "max_yearly_contribution")
     HOURS = {"time_floor_hours": "time_floor_minutes", "time_ceiling_hours": "time_ceiling_minutes"}

@@ -8,6 +8,7 @@ from .books import (
     BankStatement,
     ClosingBalance,
     PeriodClose,
+    YearEnd,
 )
 from .club import (
     OFFICER_ROLES,
@@ -65,6 +66,7 @@ __all__ = [
     "ClosingBalance",
     "LedgerHead",
     "PeriodClose",
+    "YearEnd",
     "Category",
     "Exchange",
     "ExchangeStatus",

@@ -42,6 +42,42 @@ class ClosingBalance(db.Model):
     balance: Mapped[int] = mapped_column(BigInteger)
 
 
+class YearEnd(db.Model):
+    """A year closed: its result shared into members' capital by one closing entry, and, if it was reopened,
+    the reversal of that entry with the reason. Rows are only added, and a reopened row gets its reopening
+    once; a year closed again has a new row."""
+
+    __tablename__ = "year_end"
+    __table_args__ = (
+        Index("ix_year_end_club_year", "club_id", "year"),
+        UniqueConstraint("club_id", "form_key"),
+        UniqueConstraint("transaction_id"),
+        UniqueConstraint("reopen_transaction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    year: Mapped[int]
+    #: the year's result (income less expenses, gains and losses), in cents: negative for a loss
+    result: Mapped[int] = mapped_column(BigInteger)
+    #: how it was shared: "days" (paid-in capital × days held) or "year_end" (paid-in capital on 31 December)
+    basis: Mapped[str] = mapped_column(String(10))
+    #: the closing entry's date: 31 December, or the first open day when the books were closed past it
+    closed_on: Mapped[date]
+    closed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    closed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the closing entry (None when the year had no income nor expense: nothing to share)
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+    #: the close form's one-time key: the same form sent again finds this row
+    form_key: Mapped[str] = mapped_column(String(64))
+    reopened_at: Mapped[datetime | None]
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: the reversal of the closing entry
+    reopen_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+    reopen_form_key: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(300))
+
+
 class AssertionStatus(enum.StrEnum):
     OPEN = "open"  # compared with the books each time it is read
     RESOLVED = "resolved"  # a mismatch the treasurer explained

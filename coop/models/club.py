@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import DEFAULT_ZONE
@@ -188,6 +188,9 @@ class Charter(db.Model):
     exchange_expiry_days: Mapped[int] = mapped_column(default=30)
     # Item 9 of pooled savings: may the manager record money too?
     manager_records_money: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Year end: the result is shared pro rata to paid-in capital × days held (True) or to paid-in capital on
+    # 31 December (False)
+    result_by_days: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Invitation(db.Model):

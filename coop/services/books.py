@@ -32,6 +32,7 @@ from ..models import (
     TransactionKind,
     Unit,
     User,
+    YearEnd,
 )
 from ..models.base import utcnow
 from . import access, ledger
@@ -401,14 +402,27 @@ class TrialBalance:
         return self.debits == self.credits
 
 
-def _totals(club_id: int, *, start: date | None = None, end: date | None = None) -> dict[int, tuple[int, int]]:
-    """Per account: (debits, credits as a positive number) of postings dated in the period."""
+def closing_entry():
+    """Closing entries (a year's or a dissolution's result shared into capital) and their reversals: they move
+    the result into capital; they are not income or expense."""
+    original = aliased(JournalTransaction)
+    return (JournalTransaction.kind == TransactionKind.CLOSING) | (
+        (JournalTransaction.kind == TransactionKind.REVERSAL)
+        & exists().where(original.id == JournalTransaction.reverses_id, original.kind == TransactionKind.CLOSING))
+
+
+def _totals(club_id: int, *, start: date | None = None, end: date | None = None,
+            without_closing: bool = False) -> dict[int, tuple[int, int]]:
+    """Per account: (debits, credits as a positive number) of postings dated in the period (closing entries
+    left out, ``without_closing``)."""
     stmt = (select(Posting.account_id,
                    func.coalesce(sum_of(case((Posting.amount > 0, Posting.amount), else_=0)), 0),
                    func.coalesce(sum_of(case((Posting.amount < 0, -Posting.amount), else_=0)), 0))
             .where(Posting.club_id == club_id).group_by(Posting.account_id))
-    if start is not None or end is not None:
+    if start is not None or end is not None or without_closing:
         stmt = stmt.join(JournalTransaction, ledger.POSTING_TRANSACTION)
+        if without_closing:
+            stmt = stmt.where(~closing_entry())
         if start is not None:
             stmt = stmt.where(JournalTransaction.occurred_on >= start)
         if end is not None:
@@ -449,6 +463,8 @@ class BalanceSheet:
     equity: Section
     #: income less expenses not yet shared into members' capital
     result: int
+    #: the last year closed by the day of the sheet: its result and earlier ones are in members' capital
+    allocated_year: int | None = None
 
     @property
     def balanced(self) -> bool:
@@ -469,9 +485,11 @@ def balance_sheet(user_id: int, club_id: int, *, on: date) -> BalanceSheet:
         by_type[account.type].append((account, balance if account.type in (AccountType.ASSET, AccountType.EXPENSE)
                                       else -balance))
     result = sum(a for _, a in by_type[AccountType.INCOME]) - sum(a for _, a in by_type[AccountType.EXPENSE])
+    allocated = db.session.scalar(select(func.max(YearEnd.year)).where(
+        YearEnd.club_id == club_id, YearEnd.reopened_at.is_(None), YearEnd.closed_on <= on))
     return BalanceSheet(on, Section("asset", by_type[AccountType.ASSET]),
                         Section("liability", by_type[AccountType.LIABILITY]),
-                        Section("equity", by_type[AccountType.EQUITY]), result)
+                        Section("equity", by_type[AccountType.EQUITY]), result, allocated)
 
 
 @dataclass(frozen=True)
@@ -493,7 +511,7 @@ def income_statement(user_id: int, club_id: int, *, start: date, end: date) -> I
     check_day(end, "end")
     if start > end:
         raise InvalidInput(_l("The start date is after the end date."), field="start")
-    totals = _totals(club_id, start=start, end=end)
+    totals = _totals(club_id, start=start, end=end, without_closing=True)
     income, expenses = [], []
     for account in db.session.scalars(select(Account).where(
             Account.club_id == club_id, Account.unit == Unit.MONEY,

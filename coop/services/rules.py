@@ -40,7 +40,7 @@ CHARTER_BOUNDS: Mapping[str, Bound] = {
 
 THRESHOLDS = tuple(Threshold)
 #: Yes-or-no settings of the charter.
-CHARTER_FLAGS = ("exchange_needs_confirmation", "manager_records_money")
+CHARTER_FLAGS = ("exchange_needs_confirmation", "manager_records_money", "result_by_days")
 
 #: R7: the decisions the law reserves to every co-owner cannot be made easier.
 UNANIMITY_REQUIRED = ("threshold_charter", "threshold_stake_sale", "threshold_renewal")

@@ -18,6 +18,7 @@ from ..forms.books import (
     BankColumnsForm,
     BankFileForm,
     ClosePeriodForm,
+    CloseYearForm,
     DayForm,
     ExportForm,
     FeeForm,
@@ -26,11 +27,13 @@ from ..forms.books import (
     MatchForm,
     PeriodForm,
     ReconcileForm,
+    ReopenYearForm,
     ResolveForm,
+    StatementMemberForm,
     WindowForm,
 )
 from ..models import OFFICER_ROLES, MemberStatus, Unit
-from ..services import access, books, clubs, fund, reconcile, timebank
+from ..services import access, books, clubs, fund, reconcile, timebank, yearend
 from ..services.books import Cursor, JournalFilter
 from ..services.timebank import fold
 from . import sealed
@@ -494,3 +497,111 @@ def _flags():
     if member is None or not access.is_bookkeeper(member):
         return {"flagged": []}
     return {"flagged": books.flagged_assertions(member.club_id)}
+
+
+# --- Year end and members' yearly statements ---------------------------------------------------------------
+
+
+def _years_page(club_id: int, status: int = 200, **forms):
+    me = _bookkeeper(club_id)
+    shown = yearend.years(current_user.id, club_id)
+    closed = [v for v in shown if v.closed]
+    # The years close in order: the oldest year over and still open is the one to close; the latest closed
+    # is the one that may be reopened.
+    to_close = next((v.year for v in reversed(shown) if v.over and not v.closed), None)
+    return render_template("books/years.html", years=shown, to_close=to_close,
+                           to_reopen=closed[0].year if closed else None,
+                           close_form=forms.get("close_form") or CloseYearForm(formdata=None),
+                           reopen_form=forms.get("reopen_form") or ReopenYearForm(formdata=None),
+                           members=clubs.members_of(current_user.id, club_id),
+                           keeps_books=access.may_record_money(me)), status
+
+
+@bp.get("/clubs/<id:club_id>/books/years")
+def years(club_id: int):
+    return _years_page(club_id)
+
+
+@bp.post("/clubs/<id:club_id>/books/years/<int:year>/close")
+def close_year(club_id: int, year: int):
+    _bookkeeper(club_id)
+    form = CloseYearForm()
+    return post_on_page(form, lambda f: yearend.close_year(current_user.id, club_id, year, form_key=f.form_key.data),
+                        _("The year %(year)d is closed: its result is shared into members' capital.", year=year),
+                        url_for("books.years", club_id=club_id),
+                        lambda status: _years_page(club_id, status, close_form=form))
+
+
+@bp.post("/clubs/<id:club_id>/books/years/<int:year>/reopen")
+def reopen_year(club_id: int, year: int):
+    _bookkeeper(club_id)
+    form = ReopenYearForm()
+    return post_on_page(form, lambda f: yearend.reopen_year(current_user.id, club_id, year, f.reason.data,
+                                                            form_key=f.form_key.data),
+                        _("The year %(year)d is reopened: its closing entry is reversed.", year=year),
+                        url_for("books.years", club_id=club_id),
+                        lambda status: _years_page(club_id, status, reopen_form=form))
+
+
+def category_labels() -> dict[str, str]:
+    """The yearly statement's lines, in the reader's language."""
+    return {
+        "interest": _("Interest received (loans, current accounts)"),
+        "dividends": _("Dividends received"),
+        "gains": _("Gains on sales of shares"),
+        "disposal_losses": _("Losses on sales of shares"),
+        "write_offs": _("Investments written off"),
+        "fees": _("Fees and other expenses"),
+        "other": _("Other income and expenses"),
+    }
+
+
+@bp.get("/clubs/<id:club_id>/statements")
+def statements(club_id: int):
+    me = enter_club(club_id)
+    keeper = access.is_bookkeeper(me)
+    return render_template("books/statements.html", years=yearend.statement_years(current_user.id, club_id),
+                           closed=yearend.closed_years(club_id),
+                           members=clubs.members_of(current_user.id, club_id) if keeper else [])
+
+
+def _yearly(club_id: int, year: int):
+    enter_club(club_id)
+    form = StatementMemberForm(request.args)
+    if not form.validate():
+        abort(400)
+    return yearend.yearly_statement(current_user.id, club_id, year, form.member.data)
+
+
+@bp.get("/clubs/<id:club_id>/statements/<int:year>")
+def yearly_statement(club_id: int, year: int):
+    shown = _yearly(club_id, year)
+    args = {"member": shown.membership.id} if request.args.get("member") else {}
+    return render_template("books/yearly_statement.html", st=shown, labels_of=category_labels(), args=args,
+                           export=ExportForm(request.args), printing=request.args.get("print") == "1")
+
+
+@bp.get("/clubs/<id:club_id>/statements/<int:year>.csv")
+def yearly_statement_csv(club_id: int, year: int):
+    shown = _yearly(club_id, year)
+    if not ExportForm(request.args).validate():
+        abort(400)
+    rows = [[_("Member"), safe(shown.membership.user.name), ""], [_("Year"), str(year), ""],
+            [_("Status"), _("year closed") if shown.close else _("provisional: the year is not closed"), ""],
+            [_("Share of the year's result, in percent"), "", f"{shown.share_percent:.4f}".replace(".", cents_text(0)[1])]]
+    rows += [[label, cents_text(shown.club[name]), cents_text(shown.mine[name])]
+             for name, label in category_labels().items()]
+    rows += [[_("Result of the year"), cents_text(sum_result(shown)), cents_text(shown.allocated)],
+             [_("Capital on 1 January"), "", cents_text(shown.capital_start)],
+             [_("Paid in during the year"), "", cents_text(shown.contributed)],
+             [_("Paid back during the year"), "", cents_text(shown.paid_back)],
+             [_("Capital on 31 December, the year's result included"), "", cents_text(shown.capital_end)]]
+    return csv_response(f"statement-{year}-{shown.membership.id}.csv",
+                        [_("Line"), _("Whole club"), _("Member's share")], rows)
+
+
+def sum_result(shown) -> int:
+    """The club's result of the year, as the statement's lines add up."""
+    c = shown.club
+    return (c["interest"] + c["dividends"] + c["gains"] - c["disposal_losses"] - c["write_offs"] - c["fees"]
+            + c["other"])
