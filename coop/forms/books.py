@@ -138,3 +138,13 @@ class ReopenYearForm(OneTimeForm):
 
 class StatementMemberForm(QueryForm):
     member = IntegerField(_l("Member"), validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+
+
+class FecForm(QueryForm):
+    """The FEC export: a fiscal year, the club's SIREN, the separator between fields."""
+
+    year = IntegerField(_l("Fiscal year (1 January to 31 December)"), validators=[InputRequired()])
+    siren = StringField(_l("The club's SIREN (nine digits)"), validators=[InputRequired(), Length(max=20)])
+    sep = SelectField(_l("Between fields"), default="tab",
+                      choices=[SelectChoice("tab", _l("a tab (most accounting software)")),
+                               SelectChoice("pipe", _l("a vertical bar ( | )"))])

@@ -7,6 +7,7 @@ from .books import (
     BankReconciliation,
     BankStatement,
     ClosingBalance,
+    PcgMapping,
     PeriodClose,
     YearEnd,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "ClosingBalance",
     "LedgerHead",
     "PeriodClose",
+    "PcgMapping",
     "YearEnd",
     "Category",
     "Exchange",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -162,3 +162,24 @@ class BankReconciliation(db.Model):
     book_balance: Mapped[int] = mapped_column(BigInteger)
     reconciled_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     reconciled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PcgMapping(db.Model):
+    """The treasurer's French chart of accounts (PCG) number and name for one of the club's money accounts, in
+    the FEC export: ``pattern`` is an account's code, or ``capital:*`` for every member's capital account (one
+    general account, the member as its auxiliary account). Only the rows the treasurer changed are kept; the
+    others take their defaults (``coop/services/fec.py``)."""
+
+    __tablename__ = "pcg_mapping"
+    __table_args__ = (
+        UniqueConstraint("club_id", "pattern"),
+        CheckConstraint("length(number) BETWEEN 3 AND 12", name="number_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    pattern: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(12))
+    label: Mapped[str] = mapped_column(String(120))
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

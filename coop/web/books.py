@@ -1,10 +1,10 @@
 """The treasurer's books: journal, transaction, account statements, trial balance, balance sheet,
-income statement, capital table, and their CSV exports."""
+income statement, capital table, their CSV exports, and the FEC (the tax file) with its PCG account numbers."""
 from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,6 +21,7 @@ from ..forms.books import (
     CloseYearForm,
     DayForm,
     ExportForm,
+    FecForm,
     FeeForm,
     JournalFilterForm,
     LineContributionForm,
@@ -33,8 +34,9 @@ from ..forms.books import (
     WindowForm,
 )
 from ..models import OFFICER_ROLES, MemberStatus, Unit
-from ..services import access, books, clubs, fund, reconcile, timebank, yearend
+from ..services import access, books, clubs, fec, fund, reconcile, timebank, yearend
 from ..services.books import Cursor, JournalFilter
+from ..services.errors import InvalidInput
 from ..services.timebank import fold
 from . import sealed
 from .charts import line_chart
@@ -222,6 +224,59 @@ CAPITAL_COLUMNS = ["member", "name", "status", "contributed", "refunded", "capit
 def time_or_money(value: int, unit: str) -> str:
 
     return duration(value) if unit == Unit.TIME else money(value, g.club.currency, locale_name())
+
+
+# --- FEC: the file of accounting entries for the French tax administration ------------------------------------
+
+
+def _fec_page(club_id: int, status: int = 200, *, form: FecForm | None = None, chart_error=None, sent=None):
+    me = _bookkeeper(club_id)
+    refusal = fec.why_not(g.club)
+    if refusal is not None:
+        return render_template("books/fec.html", refusal=refusal, form=None, years=[], rows=[]), status
+    years = fec.years(current_user.id, club_id)
+    if form is None:
+        form = FecForm(formdata=None)
+        closed = [y.year for y in years if y.closed]
+        form.year.data = closed[0] if closed else date.today().year - 1
+    return render_template("books/fec.html", refusal=None, form=form, years=years,
+                           rows=fec.chart(current_user.id, club_id), keeps_books=access.may_record_money(me),
+                           closed_through=books.closed_through(club_id), chart_form=EmptyForm(),
+                           chart_error=chart_error or (None, None), sent=sent or {}), status
+
+
+@bp.get("/clubs/<id:club_id>/books/fec")
+def fec_page(club_id: int):
+    return _fec_page(club_id)
+
+
+@bp.get("/clubs/<id:club_id>/books/fec.txt")
+def fec_file(club_id: int):
+    _bookkeeper(club_id)
+    form = FecForm(request.args)
+    done = None
+    if form.validate():
+        done = attempt(form, lambda: fec.export(current_user.id, club_id, year=form.year.data, siren=form.siren.data,
+                                                separator=form.sep.data))
+    if done is None:
+        return _fec_page(club_id, getattr(form, "refusal_status", 400), form=form)
+    return Response(done.data, content_type=f"text/plain; charset={fec.ENCODING}",
+                    headers={"Content-Disposition": f'attachment; filename="{done.filename}"'})
+
+
+@bp.post("/clubs/<id:club_id>/books/fec/chart")
+def fec_chart(club_id: int):
+    _bookkeeper(club_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    changes = {row.pattern: (request.form.get(f"number-{row.pattern}", ""), request.form.get(f"label-{row.pattern}", ""))
+               for row in fec.chart(current_user.id, club_id) if f"number-{row.pattern}" in request.form}
+    try:
+        changed = fec.set_chart(current_user.id, club_id, changes)
+    except InvalidInput as err:
+        return _fec_page(club_id, err.status_code, chart_error=(err.field, str(err.message)), sent=request.form)
+    flash(ngettext("%(num)d account number changed.", "%(num)d account numbers changed.", changed), "success")
+    return redirect(url_for("books.fec_page", club_id=club_id))
 
 
 # --- Period close and balance assertions ----------------------------------------------------------------------

@@ -209,6 +209,10 @@ RULES: dict[str, Rule] = {
     "books.capital_csv": Rule(get=bookkeepers()),
     "books.charts": Rule(get=bookkeepers()),
     "books.checks": Rule(get=bookkeepers()),
+    # The FEC: a download without its year and SIREN is the page again with their errors; a post of no change.
+    "books.fec_page": Rule(get=bookkeepers()),
+    "books.fec_file": Rule(get=bookkeepers(400)),
+    "books.fec_chart": Rule(post=treasurer_only(302)),
     "books.close_period": Rule(post=bookkeepers(400)),
     "books.assert_balance": Rule(post=bookkeepers(400)),
     "books.resolve_assertion": Rule(post=bookkeepers(400)),

@@ -231,6 +231,8 @@ FUZZ: dict[str, Fuzz] = {
     "books.bank_fee": Fuzz("treasurer", (books_forms.FeeForm,), last=True),
     "books.bank_contribution": Fuzz("treasurer", (books_forms.LineContributionForm,), last=True),
     "books.bank_reconcile": Fuzz("treasurer", (books_forms.ReconcileForm,)),
+    "books.fec_chart": Fuzz("treasurer", extra={"number-bank": "pcg_number", "label-bank": "pcg_label",
+                                                "number-capital:*": "pcg_number", "label-capital:*": "pcg_label"}),
 }
 
 
@@ -316,6 +318,10 @@ def named_strategy(name: str, place: Place) -> tuple[st.SearchStrategy, st.Searc
         return st.sampled_from(["1", "0", "-1"]), st.one_of(st.sampled_from(["2", "99"]), INTEGER_TEXT, TEXT)
     if name == "proxy_for":
         return st.sampled_from(["", *map(str, place.ids["active"])]), st.one_of(INTEGER_TEXT, TEXT)
+    if name == "pcg_number":
+        return st.sampled_from(["512000", "512100", "455100", "101300", "612000", "51"]), st.one_of(INTEGER_TEXT, TEXT)
+    if name == "pcg_label":
+        return st.sampled_from(["Banque", "Crédit Coopératif", "Associés - Comptes courants", ""]), TEXT
     if name == "step":
         return st.sampled_from(["upload", "preview"]), st.one_of(st.just(""), TEXT)
     if name in ("import_payload", "bank_payload"):
