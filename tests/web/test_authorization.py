@@ -213,6 +213,14 @@ RULES: dict[str, Rule] = {
     "books.fec_page": Rule(get=bookkeepers()),
     "books.fec_file": Rule(get=bookkeepers(400)),
     "books.fec_chart": Rule(post=treasurer_only(302)),
+    # The year end: closing or reopening without the form's box or reason is the page again with its errors;
+    # every member reads their own yearly statement (last year's: provisional, not closed).
+    "books.years": Rule(get=bookkeepers()),
+    "books.close_year": Rule(post=bookkeepers(400)),
+    "books.reopen_year": Rule(post=bookkeepers(400)),
+    "books.statements": Rule(get=members()),
+    "books.yearly_statement": Rule(get=members()),
+    "books.yearly_statement_csv": Rule(get=members()),
     "books.close_period": Rule(post=bookkeepers(400)),
     "books.assert_balance": Rule(post=bookkeepers(400)),
     "books.resolve_assertion": Rule(post=bookkeepers(400)),
@@ -288,7 +296,7 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
         "membership_id": mid(member), "member": mid(member), "other": mid(other), "leaver": mid(leaver),
         "pending": pending.id, "invitation_id": invitation.id, "listing_id": listing.id,
         "exchange_id": exchange.id, "line_id": line, "assertion_id": assertion.id, "kind": "funding",
-        "token": sent["token"], "registration": sent["registration"], "code": code,
+        "token": sent["token"], "registration": sent["registration"], "code": code, "year": TODAY.year - 1,
     }
     db.session.rollback()
     outsider = make_club(1, treasurer=False, activate=False).manager  # a manager, of another club

@@ -221,6 +221,8 @@ FUZZ: dict[str, Fuzz] = {
     "timebank.settle": Fuzz("manager", (timebank_forms.SettleForm,)),
     "timebank.limits": Fuzz("manager", (timebank_forms.LimitsForm,), ids={"membership_id": "member"}),
     "books.close_period": Fuzz("treasurer", (books_forms.ClosePeriodForm,)),
+    "books.reopen_year": Fuzz("treasurer", (books_forms.ReopenYearForm,)),
+    "books.close_year": Fuzz("treasurer", (books_forms.CloseYearForm,), last=True),
     "books.assert_balance": Fuzz("treasurer", (books_forms.AssertionForm,)),
     "books.resolve_assertion": Fuzz("treasurer", (books_forms.ResolveForm,)),
     "books.bank_upload": Fuzz("treasurer", (books_forms.BankFileForm,)),
