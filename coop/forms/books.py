@@ -81,13 +81,18 @@ class BankFileForm(FlaskForm):
 
 
 class BankColumnsForm(FlaskForm):
+    """How to read the file: a bank's layout, or the columns chosen by hand (the choices are set by the view)."""
+
     payload = HiddenField(validators=[DataRequired()])
     filename = HiddenField()
-    date = SelectField(_l("Date column"), coerce=int, validators=[InputRequired()])
+    layout = SelectField(_l("Layout of the file"), validators=[InputRequired()])
+    no_header = BooleanField(_l("The file has no line of column names: choose the columns by position"))
+    date = SelectField(_l("Date column"), coerce=_optional_int, validators=[Optional()])
     label = SelectField(_l("Label column"), coerce=_optional_int, validators=[Optional()])
     amount = SelectField(_l("Amount column (signed)"), coerce=_optional_int, validators=[Optional()])
     debit = SelectField(_l("Or: money-out column"), coerce=_optional_int, validators=[Optional()])
     credit = SelectField(_l("and money-in column"), coerce=_optional_int, validators=[Optional()])
+    balance = SelectField(_l("Balance column (optional)"), coerce=_optional_int, validators=[Optional()])
     date_style = SelectField(_l("Dates are written"), default="dmy", choices=[SelectChoice("dmy", _l("day first: 31/01/2026")),
                                                                SelectChoice("mdy", _l("month first: 01/31/2026")),
                                                                SelectChoice("ymd", _l("year first: 2026-01-31"))])

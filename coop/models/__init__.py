@@ -3,6 +3,7 @@ from .audit import AuditEntry, UsedFormKey
 from .books import (
     AssertionStatus,
     BalanceAssertion,
+    BankBalance,
     BankLine,
     BankReconciliation,
     BankStatement,
@@ -61,6 +62,7 @@ __all__ = [
     "PasswordReset",
     "AssertionStatus",
     "BalanceAssertion",
+    "BankBalance",
     "BankLine",
     "BankReconciliation",
     "BankStatement",

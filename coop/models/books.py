@@ -118,6 +118,13 @@ class BankStatement(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_on: Mapped[date | None]
     last_on: Mapped[date | None]
+    #: how the file was read: a bank preset's name ("credit-agricole" …), "columns" (chosen by hand), "ofx" …
+    layout: Mapped[str] = mapped_column(String(40), default="")
+    #: the columns chosen by hand (JSON), remembered for the club's next upload; "" for a preset
+    mapping: Mapped[str] = mapped_column(String(300), default="")
+    #: the account as the file names it, and its currency when it says
+    account: Mapped[str] = mapped_column(String(64), default="")
+    currency: Mapped[str | None] = mapped_column(String(3))
 
 
 class BankLine(db.Model):
@@ -138,7 +145,12 @@ class BankLine(db.Model):
     booked_on: Mapped[date]
     amount: Mapped[int] = mapped_column(BigInteger)
     label: Mapped[str] = mapped_column(String(300), default="")
-    #: date, amount, label and rank among identical lines: the same line uploaded twice is found
+    #: the day the bank counts the money from, when the file says
+    value_on: Mapped[date | None]
+    #: the bank's own identifier of the line, when the file gives one
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    #: the bank's reference when the file gives one, else date, amount, label and rank among identical lines:
+    #: the same line uploaded twice is found
     fingerprint: Mapped[str] = mapped_column(String(64))
     #: the journal transaction whose bank posting this line is (matched automatically or by hand)
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
@@ -147,6 +159,24 @@ class BankLine(db.Model):
     by_hand: Mapped[bool] = mapped_column(default=False)
     matched_at: Mapped[datetime | None]
     reconciliation_id: Mapped[int | None] = mapped_column(ForeignKey("bank_reconciliation.id"))
+
+
+class BankBalance(db.Model):
+    """A balance a bank file states: at the end of a day (a running balance column's last value that day, a
+    "Solde au …" line, a first line's balance). The reconciliation page compares it with the books."""
+
+    __tablename__ = "bank_balance"
+    __table_args__ = (Index("ix_bank_balance_club_day", "club_id", "stated_on"),
+                      Index("ix_bank_balance_statement", "statement_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statement.id"))
+    stated_on: Mapped[date]
+    #: cents, positive when the account holds money (debit-positive, like the books' bank account)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    #: "running", "stated", "opening", "closing" (``coop.bankfiles.model.Balance.source``)
+    source: Mapped[str] = mapped_column(String(10))
 
 
 class BankReconciliation(db.Model):

@@ -1,8 +1,12 @@
 """Bank reconciliation: the bank's statement beside the books.
 
-The treasurer uploads the bank's CSV and says which column holds what (the
-date, the amount or a debit and a credit column, the label); French and
-English ways of writing dates and amounts are read. Lines are matched to the
+The treasurer uploads the bank's CSV export as the bank wrote it: its layout
+is detected among the banks' presets (``coop.bankfiles``), or the one the
+club used last is offered, or the treasurer says which column holds what
+(the date, the amount or a debit and a credit column, the label), by name or
+by position for a file without column names. The balances the file states
+(a running balance column, a "Solde au …" line) are kept and compared with
+the books (``balance_checks``). Lines are matched to the
 journal's bank postings automatically (same amount, dates within a window)
 or by hand; what is left on either side is listed. Nothing is posted from
 the file unless the treasurer asks for one line to be recorded (a bank fee,
@@ -15,22 +19,27 @@ debit of the ``bank`` account (debit-positive ledger).
 from __future__ import annotations
 
 import hashlib
-import re
+import json
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import exists, func, select
 
-from .. import csvfile
+from .. import bankfiles, csvfile
+from ..bankfiles.csvbanks import MAX_LINES as MAX_FILE_LINES
+from ..bankfiles.csvbanks import Columns, fingerprint_of, parse_cents, parse_day  # noqa: F401  (used from here)
 from ..database import sum_of
 from ..extensions import db
 from ..models import (
     Account,
     AccountType,
+    BankBalance,
     BankLine,
     BankReconciliation,
     BankStatement,
+    Club,
     JournalTransaction,
     Posting,
     TransactionKind,
@@ -44,12 +53,10 @@ from .clubs import use_form_key
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
 from .lookup import in_club
 from .uow import unit_of_work
-from .validate import check_day, in_window, is_id, one_line, window_message
+from .validate import check_day, is_id, one_line
 
-MAX_LINES = 5000
+MAX_LINES = MAX_FILE_LINES
 MAX_WINDOW = 15
-DATE_STYLES = ("dmy", "mdy", "ymd")
-DECIMAL_STYLES = ("comma", "point")
 
 
 # --- Reading a bank file ------------------------------------------------------------------------------------------
@@ -65,85 +72,8 @@ def _read(data: bytes) -> list[csvfile.Row]:
 
 
 def read_table(data: bytes) -> list[list[str]]:
-    """The file's rows, blank ones left out: the column names, then the bank's lines."""
+    """The file's rows, blank ones left out, its first line taken as the column names (as before presets)."""
     return [row.cells for row in _read(data)]
-
-
-@dataclass(frozen=True)
-class Columns:
-    """Which column (0-based) holds what, and how the bank writes dates and amounts."""
-
-    date: int
-    label: int | None = None
-    amount: int | None = None  # one signed column …
-    debit: int | None = None  # … or money out and money in in two columns
-    credit: int | None = None
-    date_style: str = "dmy"
-    decimal: str = "comma"
-
-    def check(self, width: int) -> None:
-        for name in ("date", "label", "amount", "debit", "credit"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or not 0 <= value < width):
-                raise InvalidInput(_l("Choose a column of the file."), field=name)
-        if self.amount is None and (self.debit is None or self.credit is None):
-            raise InvalidInput(_l("Choose the amount column, or both the money-out and money-in columns."),
-                               field="amount")
-        if self.date_style not in DATE_STYLES:
-            raise InvalidInput(_l("Choose a value from the list."), field="date_style")
-        if self.decimal not in DECIMAL_STYLES:
-            raise InvalidInput(_l("Choose a value from the list."), field="decimal")
-
-
-DATE_SHAPE = re.compile(r"(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})")
-
-
-def parse_day(text: str, style: str) -> date:
-    match = DATE_SHAPE.fullmatch(text.strip())
-    if not match:
-        raise ValueError(text)
-    a, b, c = (int(x) for x in match.groups())
-    if len(match.group(1)) == 4 or style == "ymd":  # 2026-11-05 whatever the style; 26-11-05 year first
-        y, m, d = a, b, c
-        year_digits = len(match.group(1))
-    elif style == "mdy":
-        m, d, y = a, b, c
-        year_digits = len(match.group(3))
-    else:
-        d, m, y = a, b, c
-        year_digits = len(match.group(3))
-    if year_digits <= 2:  # a two-digit year is this century; 0001 is the year 1 (refused: out of the window)
-        y += 2000
-    return date(y, m, d)
-
-
-def parse_cents(text: str, decimal: str) -> int:
-    """``-1 234,56`` (comma) or ``-1,234.56`` (point) → ``-123456``; an empty cell is zero.
-
-    A sign is a leading ``-`` or ``+``, a trailing ``-`` (as some banks write money out) or brackets
-    around the whole amount; thousands marks must group three digits, so an amount written the other
-    way (``12.50`` read with the comma style) is refused rather than read a hundred times too large."""
-    raw = text.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("€", "").replace("$", "")
-    if raw in ("", "-", "+"):
-        return 0
-    negative = False
-    if raw.startswith("(") and raw.endswith(")"):
-        negative, raw = True, raw[1:-1]
-    elif raw[:1] in "+-":
-        negative, raw = raw[0] == "-", raw[1:]
-    elif raw.endswith("-"):
-        negative, raw = True, raw[:-1]
-    thousands, point = (".", ",") if decimal == "comma" else (",", ".")
-    raw = raw.replace("'", "")
-    shape = r"(\d{1,3}(" + re.escape(thousands) + r"\d{3})+|\d+)(" + re.escape(point) + r"\d{1,2})?"
-    if not re.fullmatch(shape, raw):
-        raise ValueError(text)
-    whole, _, cents = raw.replace(thousands, "").partition(point)
-    value = int(whole) * 100 + int((cents + "00")[:2])
-    if value > 10**12:
-        raise ValueError(text)
-    return -value if negative else value
 
 
 @dataclass
@@ -155,12 +85,26 @@ class ParsedLine:
     error: str = ""
     duplicate: bool = False
     fingerprint: str = ""
+    value_on: date | None = None
+    reference: str = ""
+    balance_after: int | None = None
 
 
 @dataclass
 class Preview:
-    header: list[str]
+    #: the column names (None: the file has none, columns go by position)
+    header: list[str] | None
     lines: list[ParsedLine] = field(default_factory=list)
+    #: a preset's name, or "columns" (chosen by hand)
+    layout: str = bankfiles.BY_HAND
+    bank: str = ""
+    balances: list = field(default_factory=list)
+    #: (first line, last line, why) of what the reader left out: "before", "after", "section"
+    left_out: list = field(default_factory=list)
+    currency: str | None = None
+    account: str = ""
+    #: messages about the whole file
+    problems: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[ParsedLine]:
@@ -170,88 +114,137 @@ class Preview:
     def new_lines(self) -> list[ParsedLine]:
         return [line for line in self.lines if not line.error and not line.duplicate]
 
+    @property
+    def messages(self) -> list[str]:
+        return self.problems + [line.error for line in self.errors]
 
-def _cell(row: list[str], index: int | None) -> str:
-    return row[index] if index is not None and index < len(row) else ""
 
-
-def _parse(rows: list[csvfile.Row], columns: Columns) -> Preview:
-    header, body = rows[0].cells, rows[1:]
-    columns.check(len(header))
-    preview = Preview(header=header)
+def _read_file(club_id: int, data: bytes, columns: Columns | None, layout: str | None) -> Preview:
+    if columns is not None and layout in (None, ""):
+        layout = bankfiles.BY_HAND
+    reading = bankfiles.inspect(data, layout=layout, columns=columns)
+    result = Preview(header=reading.header, layout=reading.layout, bank=reading.bank, balances=reading.balances,
+                     left_out=reading.left_out, currency=reading.currency, account=reading.account,
+                     problems=list(reading.problems))
+    club_currency = db.session.scalar(select(Club.currency).where(Club.id == club_id))
+    if reading.currency and club_currency and reading.currency != club_currency:
+        result.problems.insert(0, str(_l("This file is in %(file)s; the club's money is in %(club)s.",
+                                          file=reading.currency, club=club_currency)))
     seen: Counter = Counter()
-    for number, row in body:
-        label = " ".join(_cell(row, columns.label).split())[:300]
-        line = ParsedLine(number, None, None, label)
-        try:
-            line.booked_on = parse_day(_cell(row, columns.date), columns.date_style)
-        except ValueError:
-            line.error = str(_l("Line %(n)d: the date “%(text)s” cannot be read.", n=number,
-                                text=_cell(row, columns.date)[:40]))
-        else:
-            if not in_window(line.booked_on):
-                line.error = str(_l("Line %(n)d: %(date)s: %(reason)s", n=number, date=_cell(row, columns.date)[:40],
-                                    reason=window_message()))
-        try:
-            if columns.amount is not None:
-                line.amount = parse_cents(_cell(row, columns.amount), columns.decimal)
-            else:
-                line.amount = (parse_cents(_cell(row, columns.credit), columns.decimal)
-                               - abs(parse_cents(_cell(row, columns.debit), columns.decimal)))
-            if line.amount == 0 and not line.error:
-                line.error = str(_l("Line %(n)d has no amount.", n=number))
-        except ValueError:
-            line.error = line.error or str(_l("Line %(n)d: the amount cannot be read.", n=number))
+    for op in reading.operations:
+        line = ParsedLine(op.line_no, op.booked_on, op.amount, op.label, op.error, value_on=op.value_on,
+                          reference=op.reference, balance_after=op.balance_after)
         if not line.error:
-            key = (line.booked_on.isoformat(), line.amount, label.casefold())
+            key = (line.booked_on.isoformat(), line.amount, line.label.casefold())
             seen[key] += 1  # the second of two identical lines in one file is a line of its own
-            line.fingerprint = hashlib.sha256("|".join([*map(str, key), str(seen[key])]).encode()).hexdigest()
-        preview.lines.append(line)
-    return preview
+            line.fingerprint = fingerprint_of(op, seen[key])
+        result.lines.append(line)
+    if not result.lines and not result.problems:
+        result.problems.append(str(_l("The file holds no operation.")))
+    return result
 
 
-def preview(user_id: int, club_id: int, data: bytes, columns: Columns) -> Preview:
-    """What the file holds, line by line, with the lines already uploaded before marked as such."""
+def preview(user_id: int, club_id: int, data: bytes, columns: Columns | None = None, *,
+            layout: str | None = None) -> Preview:
+    """What the file holds, line by line, with the lines already uploaded before marked as such. The file is
+    read with ``layout`` (a bank preset's name), or the ``columns`` chosen by hand, or the preset detected."""
     access.bookkeeper(user_id, club_id)
-    result = _parse(_read(data), columns)
+    result = _read_file(club_id, data, columns, layout)
     prints = [line.fingerprint for line in result.lines if line.fingerprint]
     known = set()
     for start in range(0, len(prints), 500):
         known |= set(db.session.scalars(select(BankLine.fingerprint).where(
             BankLine.club_id == club_id, BankLine.fingerprint.in_(prints[start:start + 500]))))
+    taken: set[str] = set()
     for line in result.lines:
         line.duplicate = line.fingerprint in known
+        if line.fingerprint in taken:  # a reference given twice in one file: the second line is refused
+            line.error = str(_l("Line %(n)d: the bank's reference %(ref)s is on another line of the file too.",
+                                n=line.line_no, ref=line.reference[:40]))
+        elif line.fingerprint:
+            taken.add(line.fingerprint)
     return result
 
 
-def upload(user_id: int, club_id: int, data: bytes, columns: Columns, *, filename: str = "",
-           window_days: int = 3) -> tuple[BankStatement, int]:
-    """Keep the statement's new lines (a line uploaded before is skipped), then match what can be matched.
-    A file with a line that cannot be read is refused whole. Returns the statement and how many lines matched."""
+def upload(user_id: int, club_id: int, data: bytes, columns: Columns | None = None, *, layout: str | None = None,
+           filename: str = "", window_days: int = 3) -> tuple[BankStatement, int]:
+    """Keep the statement's new lines (a line uploaded before is skipped) and the balances it states, then
+    match what can be matched. A file with a line that cannot be read is refused whole. The layout is
+    remembered for the club's next upload. Returns the statement and how many lines matched."""
     filename = one_line(filename, "file", maximum=200, required=False)
     with unit_of_work() as session:
         access.money_keeper(user_id, club_id)
-        result = preview(user_id, club_id, data, columns)
-        if result.errors:
+        result = preview(user_id, club_id, data, columns, layout=layout)
+        if result.messages:
             raise InvalidInput(_l("%(first)s Correct the file or the columns and try again.",
-                                  first=result.errors[0].error), field="file")
+                                  first=result.messages[0]), field="file")
         fresh = result.new_lines
         if not fresh:
             raise Conflict(_l("Every line of this file was already uploaded."), field="file")
+        mapping = json.dumps(columns.as_dict()) if result.layout == bankfiles.BY_HAND and columns else ""
         statement = BankStatement(club_id=club_id, filename=filename, sha256=hashlib.sha256(data).hexdigest(),
                                   uploaded_by_id=user_id, first_on=min(line.booked_on for line in fresh),
-                                  last_on=max(line.booked_on for line in fresh))
+                                  last_on=max(line.booked_on for line in fresh), layout=result.layout,
+                                  mapping=mapping, account=result.account[:64], currency=result.currency)
         session.add(statement)
         session.flush()
         session.add_all(BankLine(club_id=club_id, statement_id=statement.id, line_no=line.line_no,
                                  booked_on=line.booked_on, amount=line.amount, label=line.label,
+                                 value_on=line.value_on, reference=line.reference,
                                  fingerprint=line.fingerprint) for line in fresh)
+        session.add_all(BankBalance(club_id=club_id, statement_id=statement.id, stated_on=b.on, amount=b.amount,
+                                    source=b.source[:10]) for b in result.balances)
         session.flush()
         matched = _auto_match(club_id, user_id, window_days)
         record(user_id, club_id, "bank.upload", statement, after={
             "lines": len(fresh), "skipped": len(result.lines) - len(fresh), "matched": matched,
-            "sha256": statement.sha256})
+            "sha256": statement.sha256, "layout": result.layout, "balances": len(result.balances)})
         return statement, matched
+
+
+@dataclass
+class FileLayout:
+    """How the upload page first offers to read a file: the layout detected, else the one the club used
+    last (its columns when chosen by hand and they fit), else columns chosen by hand."""
+
+    #: the file's table as the treasurer's own choice of columns reads it (column names or none, sample rows)
+    table: bankfiles.Reading
+    layout: str
+    detected: bool = False
+    remembered: bool = False
+    columns: Columns | None = None
+
+
+def layout_for(user_id: int, club_id: int, data: bytes, *, header: bool = True) -> FileLayout:
+    access.bookkeeper(user_id, club_id)
+    table = bankfiles.csvbanks.table(data, header=header)
+    detected = bankfiles.detect_layout(data)
+    if detected is not None:
+        return FileLayout(table, detected, detected=True)
+    layout, columns = remembered(user_id, club_id)
+    if layout == bankfiles.BY_HAND and columns is not None:
+        if columns.header != header:
+            table = bankfiles.csvbanks.table(data, header=columns.header)
+        if all(getattr(columns, name) is None or getattr(columns, name) < table.width for name in Columns.NAMES):
+            return FileLayout(table, layout, remembered=True, columns=columns)
+    return FileLayout(table, bankfiles.BY_HAND)
+
+
+def remembered(user_id: int, club_id: int) -> tuple[str, Columns | None]:
+    """The layout the club's last statement was read with ("" if none), and its columns when chosen by hand."""
+    access.bookkeeper(user_id, club_id)
+    last = db.session.execute(select(BankStatement.layout, BankStatement.mapping).where(
+        BankStatement.club_id == club_id, BankStatement.layout != "").order_by(BankStatement.id.desc())
+        .limit(1)).first()
+    if last is None:
+        return "", None
+    columns = None
+    if last.layout == bankfiles.BY_HAND and last.mapping:
+        try:
+            columns = Columns.from_dict(json.loads(last.mapping))
+        except (ValueError, AttributeError):
+            columns = None
+    return last.layout, columns
 
 
 # --- Matching ----------------------------------------------------------------------------------------------------
@@ -493,3 +486,86 @@ def reconcile(user_id: int, club_id: int, *, through: date, today: date | None =
         record(user_id, club_id, "bank.reconcile", done, after={"through": through, "book_balance": book,
                                                                  "matched_lines_total": bank_total})
         return done
+
+
+# --- The balances the bank's files state, beside the books ----------------------------------------------------------
+
+
+@dataclass
+class BalanceCheck:
+    """A balance a bank file states at the end of a day, beside the books' bank balance that day; and, since the
+    previous stated balance, how the bank's balance moved beside what the uploaded lines add up to."""
+
+    on: date
+    bank: int
+    books: int
+    source: str
+    statement_id: int
+    filename: str
+    previous_on: date | None = None
+    moved: int | None = None
+    lines_total: int | None = None
+
+    @property
+    def difference(self) -> int:
+        return self.bank - self.books
+
+    @property
+    def lines_gap(self) -> int:
+        return 0 if self.moved is None or self.lines_total is None else self.moved - self.lines_total
+
+    @property
+    def agrees(self) -> bool:
+        return self.difference == 0 and self.lines_gap == 0
+
+
+def _running_totals(rows) -> tuple[list[date], list[int]]:
+    """(days, totals up to and including each day) of (day, amount) rows sorted by day."""
+    days, totals, total = [], [], 0
+    for on, amount in rows:
+        total += int(amount)
+        days.append(on)
+        totals.append(total)
+    return days, totals
+
+
+def _upto(days: list[date], totals: list[int], on: date) -> int:
+    i = bisect_right(days, on)
+    return totals[i - 1] if i else 0
+
+
+def balance_checks(user_id: int, club_id: int) -> list[BalanceCheck]:
+    """Every day a bank file states the balance (the latest file's word for a day stated twice), newest first,
+    compared with the books' bank balance at the end of that day, as the books are now (an entry dated on
+    or before it, made later, changes the comparison)."""
+    access.bookkeeper(user_id, club_id)
+    bank = _bank(club_id)
+    stated: dict[date, tuple] = {}
+    for row in db.session.execute(
+            select(BankBalance.stated_on, BankBalance.amount, BankBalance.source, BankBalance.statement_id,
+                   BankStatement.filename)
+            .join(BankStatement, BankStatement.id == BankBalance.statement_id)
+            .where(BankBalance.club_id == club_id).order_by(BankBalance.statement_id, BankBalance.id)):
+        stated[row.stated_on] = row
+    if not stated:
+        return []
+    book_days, book_totals = _running_totals(db.session.execute(
+        select(JournalTransaction.occurred_on, sum_of(Posting.amount))
+        .join(Posting, ledger.POSTING_TRANSACTION)
+        .where(Posting.club_id == club_id, Posting.account_id == bank.id)
+        .group_by(JournalTransaction.occurred_on).order_by(JournalTransaction.occurred_on)).all())
+    line_days, line_totals = _running_totals(db.session.execute(
+        select(BankLine.booked_on, sum_of(BankLine.amount)).where(BankLine.club_id == club_id)
+        .group_by(BankLine.booked_on).order_by(BankLine.booked_on)).all())
+    checks, previous = [], None
+    for on in sorted(stated):
+        row = stated[on]
+        check = BalanceCheck(on, int(row.amount), _upto(book_days, book_totals, on), row.source, row.statement_id,
+                             row.filename)
+        if previous is not None:
+            check.previous_on = previous.on
+            check.moved = check.bank - previous.bank
+            check.lines_total = _upto(line_days, line_totals, on) - _upto(line_days, line_totals, previous.on)
+        checks.append(check)
+        previous = check
+    return checks[::-1]

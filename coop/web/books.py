@@ -361,9 +361,11 @@ def _bank_page(club_id: int, status: int = 200, **forms):
     reconcile_form = forms.get("reconcile_form") or ReconcileForm(formdata=None)
     if "reconcile_form" not in forms:
         reconcile_form.through.data = date.today()
+    checks = reconcile.balance_checks(current_user.id, club_id)
     return render_template("books/bank.html", view=view, window_form=forms.get("window_form") or WindowForm(
         formdata=None), reconcile_form=reconcile_form, fee_form=FeeForm(), contribution_form=contribution_form,
-        action_form=EmptyForm(), keeps_books=access.may_record_money(me)), status
+        action_form=EmptyForm(), keeps_books=access.may_record_money(me), checks=checks[:60],
+        differing=[c for c in checks if not c.agrees]), status
 
 
 @bp.get("/clubs/<id:club_id>/books/bank")
@@ -378,28 +380,60 @@ def bank_upload(club_id: int):
     form = BankFileForm()
     if form.validate_on_submit():
         data = form.file.data.read(csvfile.MAX_BYTES + 1)
-        rows = attempt(form, lambda: reconcile.read_table(data))
-        if rows is not None:
-            columns = _columns_form(rows[0], formdata=None)
+        found = attempt(form, lambda: reconcile.layout_for(current_user.id, club_id, data))
+        if found is not None:
+            columns = _columns_form(found.table, formdata=None)
             columns.payload.data = sealed.seal(BANK_SALT, club_id, data)
             columns.filename.data = (form.file.data.filename or "")[:200]
-            return render_template("books/bank_columns.html", form=columns, header=rows[0], sample=rows[1:6],
-                                   preview=None)
+            columns.layout.data = found.layout
+            if found.columns is not None:
+                _show_columns(columns, found.columns)
+            if found.layout == reconcile.bankfiles.BY_HAND and found.columns is None:
+                return _columns_page(columns, found.table, None, found)
+            shown = attempt(columns, lambda: reconcile.preview(current_user.id, club_id, data, found.columns,
+                                                               layout=found.layout))
+            return _columns_page(columns, found.table, shown, found, 400 if shown is None or shown.messages else 200)
     return render_form("books/bank_upload.html", form)
 
 
-def _columns_form(header: list[str], **kwargs) -> BankColumnsForm:
+def _columns_page(form: BankColumnsForm, table, preview, found=None, status: int = 200):
+    return render_template("books/bank_columns.html", form=form, table=table, preview=preview, found=found,
+                           layouts=reconcile.bankfiles.LAYOUTS), status
+
+
+def _show_columns(form: BankColumnsForm, columns: reconcile.Columns) -> None:
+    for name in (*reconcile.Columns.NAMES, "date_style", "decimal"):
+        getattr(form, name).data = getattr(columns, name)
+    form.no_header.data = not columns.header
+
+
+def _columns_form(table, **kwargs) -> BankColumnsForm:
     form = BankColumnsForm(**kwargs)
-    numbered = [(i, f"{i + 1}. {cell[:40]}") for i, cell in enumerate(header)]
-    form.date.choices = numbered
-    for name in ("label", "amount", "debit", "credit"):
+    form.layout.choices = [(name, layout.bank) for name, layout in reconcile.bankfiles.LAYOUTS.items()] + [
+        (reconcile.bankfiles.BY_HAND, _("Columns I choose"))]
+    if table.header is not None:
+        numbered = [(i, f"{i + 1}. {cell[:40]}") for i, cell in enumerate(table.header)]
+        numbered += [(i, f"{i + 1}.") for i in range(len(table.header), table.width)]
+    else:  # no column names: each position with a value of the first lines, to choose by position
+        numbered = [(i, _("Column %(n)d: %(sample)s", n=i + 1, sample=_sample(table.sample, i)))
+                    for i in range(table.width)]
+    for name in ("date", *reconcile.Columns.NAMES[1:]):
         getattr(form, name).choices = [("", _("none"))] + numbered
     if kwargs.get("formdata", True) is None:
+        header = table.header or []
         for name in ("date", "label", "amount", "debit", "credit"):
             getattr(form, name).data = _guess(header, name)
         if form.amount.data is None and (form.debit.data is None or form.credit.data is None):
             form.amount.data = None
+        form.no_header.data = table.header is None
     return form
+
+
+def _sample(rows: list[list[str]], index: int) -> str:
+    for row in rows:
+        if index < len(row) and row[index].strip():
+            return " ".join(row[index].split())[:30]
+    return "—"
 
 
 @bp.post("/clubs/<id:club_id>/books/bank/columns")
@@ -407,28 +441,42 @@ def bank_columns(club_id: int):
     _bookkeeper(club_id)
     payload = request.form.get("payload", "")
     data = sealed.unseal(BANK_SALT, club_id, payload, csvfile.MAX_BYTES)
-    rows = reconcile.read_table(data)
-    form = _columns_form(rows[0])
+    header = not request.form.get("no_header")
+    try:
+        table = reconcile.layout_for(current_user.id, club_id, data, header=header).table
+    except reconcile.InvalidInput:
+        abort(400)
+    form = _columns_form(table)
     if not form.validate_on_submit():
-        return render_template("books/bank_columns.html", form=form, header=rows[0], sample=rows[1:6],
-                               preview=None), 400
-    columns = reconcile.Columns(date=form.date.data, label=form.label.data, amount=form.amount.data,
-                                debit=form.debit.data, credit=form.credit.data, date_style=form.date_style.data,
-                                decimal=form.decimal.data)
+        return _columns_page(form, table, None, status=400)
+    columns = None
+    if form.layout.data == reconcile.bankfiles.BY_HAND:
+        columns = reconcile.Columns(date=form.date.data, label=form.label.data, amount=form.amount.data,
+                                    debit=form.debit.data, credit=form.credit.data, date_style=form.date_style.data,
+                                    decimal=form.decimal.data, header=not form.no_header.data,
+                                    balance=form.balance.data)
     if request.form.get("step") != "upload":
-        shown = attempt(form, lambda: reconcile.preview(current_user.id, club_id, data, columns))
-        status = 400 if shown is None or shown.errors else 200
-        return render_template("books/bank_columns.html", form=form, header=rows[0], sample=rows[1:6],
-                               preview=shown), status
-    done = attempt(form, lambda: reconcile.upload(current_user.id, club_id, data, columns,
+        shown = attempt(form, lambda: reconcile.preview(current_user.id, club_id, data, columns,
+                                                        layout=form.layout.data))
+        status = 400 if shown is None or shown.messages else 200
+        return _columns_page(form, table, shown, status=status)
+    done = attempt(form, lambda: reconcile.upload(current_user.id, club_id, data, columns, layout=form.layout.data,
                                                  filename=form.filename.data or "",
                                                  window_days=form.window_days.data))
     if done is None:
-        return render_template("books/bank_columns.html", form=form, header=rows[0], sample=rows[1:6],
-                               preview=None), getattr(form, "refusal_status", 400)
+        return _columns_page(form, table, None, status=getattr(form, "refusal_status", 400))
     statement, matched = done
     flash(ngettext("The statement is kept; %(num)d line matched the books at once.",
                    "The statement is kept; %(num)d lines matched the books at once.", matched), "success")
+    stated = [c for c in reconcile.balance_checks(current_user.id, club_id) if c.statement_id == statement.id]
+    differ = [c for c in stated if not c.agrees]
+    if differ:
+        flash(ngettext("%(num)d balance the file states differs from the books: see below.",
+                       "%(num)d balances the file states differ from the books: see below.", len(differ)),
+              "warning")
+    elif stated:
+        flash(ngettext("The balance the file states agrees with the books.",
+                       "The %(num)d balances the file states agree with the books.", len(stated)), "info")
     return redirect(url_for("books.bank", club_id=club_id))
 
 
