@@ -472,6 +472,8 @@ class Reading:
     account: str = ""
     #: messages about the whole file (the count of operations the file states differs …)
     problems: list[str] = field(default_factory=list)
+    #: what the reader says of entries it left out on purpose (CAMT's pending entries …), not errors
+    notes: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[str]:
@@ -817,9 +819,10 @@ def _running_balances(reading: Reading) -> None:
 
 
 def fingerprint_of(op: Line | Operation, rank: int) -> str:
-    """The key that tells a line uploaded twice: the bank's reference when the file gives one, else the day,
-    amount, label and rank among identical lines."""
+    """The key that tells a line uploaded twice: the bank's reference with the day and the amount when the file
+    gives one (some banks number a statement's entries 1, 2, 3…: the reference alone would make the next
+    statement's lines look uploaded already), else the day, amount, label and rank among identical lines."""
     if op.reference:
-        return hashlib.sha256(f"ref|{op.reference}".encode()).hexdigest()
+        return hashlib.sha256(f"ref|{op.reference}|{op.booked_on.isoformat()}|{op.amount}".encode()).hexdigest()
     key = (op.booked_on.isoformat(), op.amount, op.label.casefold())
     return hashlib.sha256("|".join([*map(str, key), str(rank)]).encode()).hexdigest()

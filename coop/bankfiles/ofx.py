@@ -78,6 +78,11 @@ def looks_like(data: bytes) -> bool:
     return head.startswith(b"OFXHEADER") or b"<?OFX" in head or b"<OFX>" in head
 
 
+def read_notes(data: bytes) -> tuple[Statement, list]:
+    """The statement and what was left out of it: nothing (an OFX statement lists booked entries only)."""
+    return read(data), []
+
+
 def read(data: bytes) -> Statement:
     """The statement the file holds, or ``InvalidInput`` (field ``file``) saying what is wrong."""
     common.check_size(data)

@@ -105,6 +105,8 @@ class Preview:
     account: str = ""
     #: messages about the whole file
     problems: list[str] = field(default_factory=list)
+    #: what the reader left out on purpose (CAMT's pending entries …), not errors
+    notes: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[ParsedLine]:
@@ -125,7 +127,7 @@ def _read_file(club_id: int, data: bytes, columns: Columns | None, layout: str |
     reading = bankfiles.inspect(data, layout=layout, columns=columns)
     result = Preview(header=reading.header, layout=reading.layout, bank=reading.bank, balances=reading.balances,
                      left_out=reading.left_out, currency=reading.currency, account=reading.account,
-                     problems=list(reading.problems))
+                     problems=list(reading.problems), notes=list(reading.notes))
     club_currency = db.session.scalar(select(Club.currency).where(Club.id == club_id))
     if reading.currency and club_currency and reading.currency != club_currency:
         result.problems.insert(0, str(_l("This file is in %(file)s; the club's money is in %(club)s.",
@@ -158,11 +160,11 @@ def preview(user_id: int, club_id: int, data: bytes, columns: Columns | None = N
     taken: set[str] = set()
     for line in result.lines:
         line.duplicate = line.fingerprint in known
-        if line.fingerprint in taken:  # a reference given twice in one file: the second line is refused
+        if line.reference and line.reference in taken:  # a reference given twice in one file: the second is refused
             line.error = str(_l("Line %(n)d: the bank's reference %(ref)s is on another line of the file too.",
                                 n=line.line_no, ref=line.reference[:40]))
-        elif line.fingerprint:
-            taken.add(line.fingerprint)
+        elif line.reference:
+            taken.add(line.reference)
     return result
 
 
@@ -217,8 +219,11 @@ class FileLayout:
 
 def layout_for(user_id: int, club_id: int, data: bytes, *, header: bool = True) -> FileLayout:
     access.bookkeeper(user_id, club_id)
-    table = bankfiles.csvbanks.table(data, header=header)
     detected = bankfiles.detect_layout(data)
+    if bankfiles.is_format(detected):  # OFX, CAMT: read whole by their reader, no columns to show or choose
+        return FileLayout(bankfiles.Reading(detected, bankfiles.FORMAT_NAMES[detected], None, [], 0), detected,
+                          detected=True)
+    table = bankfiles.csvbanks.table(data, header=header)
     if detected is not None:
         return FileLayout(table, detected, detected=True)
     layout, columns = remembered(user_id, club_id)

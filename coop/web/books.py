@@ -410,7 +410,7 @@ def _show_columns(form: BankColumnsForm, columns: reconcile.Columns) -> None:
 def _columns_form(table, **kwargs) -> BankColumnsForm:
     form = BankColumnsForm(**kwargs)
     form.layout.choices = [(name, layout.bank) for name, layout in reconcile.bankfiles.LAYOUTS.items()] + [
-        (reconcile.bankfiles.BY_HAND, _("Columns I choose"))]
+        *reconcile.bankfiles.FORMAT_NAMES.items(), (reconcile.bankfiles.BY_HAND, _("Columns I choose"))]
     if table.header is not None:
         numbered = [(i, f"{i + 1}. {cell[:40]}") for i, cell in enumerate(table.header)]
         numbered += [(i, f"{i + 1}.") for i in range(len(table.header), table.width)]

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from coop import bankfiles
 from coop.extensions import db
 from coop.models import AuditEntry, BankBalance, BankLine, BankStatement
 from coop.services import reconcile
@@ -167,3 +169,57 @@ def test_the_columns_layout_finds_the_header_under_a_preamble(make_club):
     refused(lambda: reconcile.upload(setup.treasurer.id, setup.club_id, raw, Columns(date=0, amount=1, label=2)),
             Conflict)
     assert snapshot() == before
+
+
+# --- OFX and CAMT.053, read whole by their readers ------------------------------------------------------------------
+
+
+STANDARD_FILES = {"ofx": "ofx-102-fr-cp1252.ofx", "camt.053": "camt.053.001.02.xml"}
+
+
+def standard_file(name: str) -> bytes:
+    return (Path(__file__).parent.parent / "data" / "banks" / STANDARD_FILES[name]).read_bytes()
+
+
+@pytest.mark.parametrize("layout", sorted(STANDARD_FILES))
+def test_an_ofx_or_camt_file_is_detected_kept_with_its_references_and_balances(make_club, layout):
+    setup = make_club(5)
+    raw = standard_file(layout)
+    read = bankfiles.read(raw)
+    assert read.layout == layout
+    found = reconcile.layout_for(setup.treasurer.id, setup.club_id, raw)
+    assert (found.layout, found.detected, found.table.width) == (layout, True, 0)  # no columns to choose
+
+    statement, _ = reconcile.upload(setup.treasurer.id, setup.club_id, raw, filename=STANDARD_FILES[layout])
+
+    assert (statement.layout, statement.currency, statement.account) == (layout, "EUR", read.account)
+    kept = sorted((x.booked_on, x.amount, x.label, x.value_on, x.reference) for x in lines_of(setup.club_id))
+    assert kept == sorted((x.booked_on, x.amount, x.label, x.value_on, x.reference) for x in read.lines)
+    assert all(x.reference for x in read.lines) or layout == "camt.053"
+    assert kept_balances(setup.club_id) == sorted((b.on, b.amount, b.source) for b in read.balances)
+    assert reconcile.remembered(setup.treasurer.id, setup.club_id)[0] == layout
+    before = snapshot()
+    refused(lambda: reconcile.upload(setup.treasurer.id, setup.club_id, raw), Conflict, field="file")
+    assert snapshot() == before
+
+
+def test_a_camt_file_says_which_pending_entries_it_left_out(make_club):
+    setup = make_club(5)
+    preview = reconcile.preview(setup.treasurer.id, setup.club_id, standard_file("camt.053"))
+    assert preview.layout == "camt.053" and preview.bank == "ISO 20022 CAMT.053"
+    assert preview.notes and not preview.messages
+
+
+def test_a_reference_the_bank_reuses_in_its_next_statement_is_not_a_duplicate(make_club):
+    """Some banks number a statement's entries 1, 2, 3…: the same reference with another amount (or day) is
+    another line, not one uploaded before."""
+    setup = make_club(5)
+    raw = standard_file("ofx")
+    reconcile.upload(setup.treasurer.id, setup.club_id, raw)
+    next_statement = raw.replace(b"<TRNAMT>150.00", b"<TRNAMT>151.00", 1)
+    reused = next(x.reference for x in bankfiles.read(next_statement).lines if x.amount == 15_100)
+
+    preview = reconcile.preview(setup.treasurer.id, setup.club_id, next_statement)
+
+    assert [(x.reference, x.amount) for x in preview.new_lines] == [(reused, 15_100)]
+    assert reused in {x.reference for x in lines_of(setup.club_id)}  # the same reference, kept before

@@ -15,6 +15,7 @@ from coop.extensions import db
 from coop.models import BankLine, BankStatement
 from coop.services import fund
 from tests.conftest import form_values, hidden_fields, key, say, say_n, snapshot
+from tests.services.test_bank_files import standard_file
 from tests.unit.test_bankfiles import data
 
 
@@ -159,3 +160,22 @@ def test_a_malformed_bank_file_is_refused_with_its_line_and_nothing_is_written(c
     assert other.status_code == 400
     assert send_columns(browser, c, page.text, "preview", layout="nowhere").status_code == 400
     assert snapshot() == before
+
+
+def test_a_camt_statement_is_read_as_the_standard_says_and_kept_through_the_pages(club, make_browser):
+    c = club.club_id
+    browser = make_browser(club.treasurer)
+    before = snapshot()
+
+    page = send_file(browser, c, standard_file("camt.053"), "releve.xml")
+
+    assert page.status_code == 200, page.text
+    assert say("This is an %(format)s file: it is read as the standard says. Check the lines below, then keep "
+               "them.", format="ISO 20022 CAMT.053") in page.text
+    assert form_values(page.text)["layout"] == "camt.053"
+    assert 'name="date"' not in page.text  # no columns to choose
+    assert snapshot() == before
+    kept = send_columns(browser, c, page.text, "upload")
+    assert kept.status_code == 302, kept.text
+    assert db.session.scalar(select(BankStatement.layout).where(BankStatement.club_id == c)) == "camt.053"
+    assert lines(c)
