@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -420,8 +420,10 @@ def test_a_separator_other_than_tab_or_bar_is_refused(years):
 
 def test_a_club_keeping_its_books_in_cad_gets_no_fec(make_club):
     setup = make_club(5, currency="CAD", name="Cercle de Québec")
+    # Yesterday: the club's day (Montréal) may still be yesterday in UTC's small hours.
     fund.record_contribution(setup.treasurer.id, setup.club_id, membership_id=setup.membership_id(setup.members[2]),
-                             amount=10_000, received_on=TODAY, method="transfer", idempotency_key=key())
+                             amount=10_000, received_on=TODAY - timedelta(days=1), method="transfer",
+                             idempotency_key=key())
     db.session.rollback()
     err = refused(lambda: fec.export(setup.treasurer.id, setup.club_id, year=Y, siren=SIREN), RuleViolation,
                   rule="fec")
