@@ -1,4 +1,5 @@
 """Words shown for stored codes, in the reader's language."""
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 ROLES = {
@@ -176,3 +177,38 @@ ASSERTION_STATUSES = {
     "open": _l("open"),
     "resolved": _l("explained"),
 }
+
+
+#: The club's accounts Entraide opens itself under a fixed code, named in the reader's language.
+SYSTEM_ACCOUNTS = {
+    "bank": _l("Bank"),
+    "income:returns": _l("Interest and dividends"),
+    "income:gains": _l("Gains on sales of shares"),
+    "expense:losses": _l("Losses on investments"),
+    "expense:fees": _l("Bank fees"),
+}
+#: Where the accounts Entraide opens for a member or a project keep their subject: after this, in the stored name.
+SUBJECT_MARK = " — "
+
+
+def account_name(account) -> str:
+    """An account's name as the reader reads it, everywhere a name is shown (pages, CSV exports, statements).
+
+    The accounts Entraide opens are named from their code in the reader's language: the bank, the income
+    and expense accounts, a member's capital and time accounts, an investment's account (the member's or
+    the project's name being the one stored after " — " when the account was opened). Any other account,
+    and one whose stored name has no subject, reads as stored."""
+    code = account.code or ""
+    fixed = SYSTEM_ACCOUNTS.get(code)
+    if fixed is not None:
+        return str(fixed)
+    kind = code.partition(":")[0]
+    _stored_prefix, mark, subject = (account.name or "").partition(SUBJECT_MARK)
+    if mark and subject:
+        if kind == "capital":
+            return gettext("Capital — %(member)s", member=subject)
+        if kind == "time":
+            return gettext("Time credits — %(member)s", member=subject)
+        if kind == "investment":
+            return gettext("Investment — %(project)s", project=subject)
+    return account.name

@@ -111,7 +111,7 @@ class MatchForm(FlaskForm):
 
 
 class FeeForm(OneTimeForm):
-    memo = StringField(_l("Description"), default="Frais bancaires", validators=[DataRequired(), Length(max=200)])
+    memo = StringField(_l("Description"), default=lambda: str(_l("Bank fees")), validators=[DataRequired(), Length(max=200)])
 
 
 class LineContributionForm(FlaskForm):

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..labels import account_name
 from ..models import (
     Account,
     AccountType,
@@ -177,7 +178,7 @@ def _defaults(club_id: int, accounts: list[Account]) -> dict[str, tuple[str, str
             number, label = BY_INSTRUMENT.get(instruments[account.id], BY_TYPE[AccountType(account.type)])
         else:
             number, label = BY_TYPE[AccountType(account.type)]
-        rows[pattern] = (number, label, "" if pattern == CAPITAL else account.name, account.type)
+        rows[pattern] = (number, label, "" if pattern == CAPITAL else account_name(account), account.type)
     return rows
 
 

@@ -735,8 +735,8 @@ def _close_results(club_id: int, author_id: int | None) -> int | None:
     sign = -1 if gain > 0 else 1  # a gain credits capital further; a loss debits it
     lines = [(a.id, -a.balance) for a in results] + [(a_id, sign * part) for a_id, part in parts.items() if part]
     txn = ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.CLOSING, lines=lines,
-                      idempotency_key=f"closing:{club_id}", memo="Affectation du résultat avant partage",
-                      author_id=author_id)
+                      idempotency_key=f"closing:{club_id}", author_id=author_id,
+                      memo="Affectation du résultat avant partage / Allocation of the result before sharing")
     return txn.id
 
 

@@ -156,5 +156,6 @@ def _register_templates(app: Flask) -> None:
             "rhythm_label": lambda value: str(labels.RHYTHMS.get(value, value)),
             "method_label": lambda value: str(labels.METHODS.get(value, value)),
             "labels": labels,
+            "account_name": labels.account_name,
             "ballot_name": ballot_name,
         }

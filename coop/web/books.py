@@ -7,6 +7,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import csvfile
@@ -33,6 +34,7 @@ from ..forms.books import (
     StatementMemberForm,
     WindowForm,
 )
+from ..labels import account_name
 from ..models import OFFICER_ROLES, MemberStatus, Unit
 from ..services import access, books, clubs, fec, fund, reconcile, timebank, yearend
 from ..services.books import Cursor, JournalFilter
@@ -68,7 +70,7 @@ def _journal_form(club_id: int) -> JournalFilterForm:
     form.member.choices = [("", _("Every member"))] + [
         (m.id, m.user.name) for m in clubs.members_of(current_user.id, club_id)]
     form.account.choices = [("", _("Every account"))] + [
-        (a.id, f"{a.code} — {a.name}") for a in books.accounts_of(current_user.id, club_id)]
+        (a.id, f"{a.code} — {account_name(a)}") for a in books.accounts_of(current_user.id, club_id)]
     return form
 
 
@@ -100,14 +102,14 @@ def journal_csv(club_id: int):
     for row, posting, account in books.journal_lines(current_user.id, club_id, _filters(form)):
         txn = row.transaction
         rows.append([txn.id, txn.occurred_on.isoformat(), txn.kind, txn.unit, safe(txn.memo), safe(row.author),
-                     txn.reverses_id or "", row.reversed_by or "", account.code, safe(account.name),
+                     txn.reverses_id or "", row.reversed_by or "", account.code, safe(account_name(account)),
                      _amount(posting.amount, txn.unit)])
     return csv_response(f"journal-{club_id}.csv", JOURNAL_COLUMNS, rows)
 
 
-#: The journal export: one line per posting (documented in docs/books.md).
-JOURNAL_COLUMNS = ["transaction", "date", "kind", "unit", "description", "author", "reverses", "reversed_by",
-                   "account", "account_name", "amount"]
+#: The journal export: one line per posting (documented in docs/books.md). Column names in the reader's language.
+JOURNAL_COLUMNS = [_l("Transaction"), _l("Date"), _l("Kind"), _l("Unit"), _l("Description"), _l("Author"),
+                   _l("Reverses"), _l("Reversed by"), _l("Account code"), _l("Account name"), _l("Amount")]
 
 
 @bp.get("/clubs/<id:club_id>/books/transactions/<id:transaction_id>")
@@ -147,7 +149,7 @@ def account_statement_csv(club_id: int, account_id: int):
     return csv_response(f"statement-{account.code.replace(':', '-')}.csv", STATEMENT_COLUMNS, rows)
 
 
-STATEMENT_COLUMNS = ["transaction", "date", "kind", "description", "amount", "balance"]
+STATEMENT_COLUMNS = [_l("Transaction"), _l("Date"), _l("Kind"), _l("Description"), _l("Amount"), _l("Balance")]
 
 
 # --- Trial balance, balance sheet, income statement, capital ------------------------------------------------
@@ -174,13 +176,14 @@ def trial_balance_csv(club_id: int):
     form = DayForm(request.args)
     if not form.validate() or not ExportForm(request.args).validate():
         abort(400)
-    rows = [[table.unit, line.account.code, safe(line.account.name), line.account.type,
+    rows = [[table.unit, line.account.code, safe(account_name(line.account)), line.account.type,
              _amount(line.debits, table.unit), _amount(line.credits, table.unit), _amount(line.balance, table.unit)]
             for table in books.trial_balance(current_user.id, club_id, on=_day(form)) for line in table.lines]
     return csv_response(f"trial-balance-{_day(form).isoformat()}.csv", TRIAL_COLUMNS, rows)
 
 
-TRIAL_COLUMNS = ["unit", "account", "account_name", "type", "debits", "credits", "balance"]
+TRIAL_COLUMNS = [_l("Unit"), _l("Account code"), _l("Account name"), _l("Type"), _l("Debits"), _l("Credits"),
+                 _l("Balance")]
 
 
 @bp.get("/clubs/<id:club_id>/books/balance-sheet")
@@ -217,7 +220,8 @@ def capital_csv(club_id: int):
     return csv_response(f"capital-{g.club.id}.csv", CAPITAL_COLUMNS, rows)
 
 
-CAPITAL_COLUMNS = ["member", "name", "status", "contributed", "refunded", "capital", "share_percent"]
+CAPITAL_COLUMNS = [_l("Member number"), _l("Name"), _l("Status"), _l("Contributed"), _l("Refunded"), _l("Capital"),
+                   _l("Share (%)")]
 
 
 @bp.app_template_filter("time_or_money")

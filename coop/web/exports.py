@@ -47,10 +47,12 @@ def safe(text: object) -> str:
 _PLAIN = str.maketrans({"\xa0": " ", "\u202f": " "})
 
 
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
+def csv_response(filename: str, header: Sequence[object], rows: Iterable[Sequence[object]]) -> Response:
+    """A CSV download: ``header`` the column names, each through Babel (``_()`` or ``_l()``) so that they read in
+    the reader's language, then the rows."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=separator())
-    writer.writerow(header)
+    writer.writerow([str(name) for name in header])  # lazy names, in the reader's language
     writer.writerows([cell.translate(_PLAIN) if isinstance(cell, str) else cell for cell in row] for row in rows)
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
