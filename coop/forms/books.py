@@ -108,6 +108,8 @@ class WindowForm(FlaskForm):
 
 class MatchForm(FlaskForm):
     transaction_id = IntegerField(_l("Transaction"), validators=[InputRequired(), NumberRange(1, 2**53)])
+    #: sent by the button that answers "these dates are far apart: match all the same?"
+    confirm = BooleanField(_l("Match all the same"), default=False)
 
 
 class FeeForm(OneTimeForm):
@@ -118,8 +120,16 @@ class LineContributionForm(FlaskForm):
     membership_id = SelectField(_l("From member"), coerce=int, validators=[InputRequired()])
 
 
+class RefundLineForm(FlaskForm):
+    """A money-out bank line confirmed as the refund of an overpayment: the contribution it gives back."""
+
+    contribution_id = IntegerField(_l("Contribution"), validators=[InputRequired(), NumberRange(1, 2**53)])
+
+
 class ReconcileForm(FlaskForm):
     through = DateField(_l("Reconciled through"), validators=[InputRequired(), in_window])
+    explanation = StringField(_l("What explains a difference between the bank and the books"),
+                              validators=[Optional(), Length(max=300)])
 
 
 class AuditFilterForm(QueryForm):

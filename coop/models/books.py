@@ -180,7 +180,8 @@ class BankBalance(db.Model):
 
 
 class BankReconciliation(db.Model):
-    """The treasurer marks the bank reconciled through a day: every line up to it matched."""
+    """The treasurer marks the bank reconciled through a day: every line up to it matched, and the bank's
+    balance that day (when its files state one) the books', or the difference explained."""
 
     __tablename__ = "bank_reconciliation"
     __table_args__ = (UniqueConstraint("club_id", "through"),)
@@ -192,6 +193,10 @@ class BankReconciliation(db.Model):
     book_balance: Mapped[int] = mapped_column(BigInteger)
     reconciled_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     reconciled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the bank's balance at ``through`` as its files tell it (None: no file states a balance)
+    bank_balance: Mapped[int | None] = mapped_column(BigInteger)
+    #: why the bank's balance and the books' differ that day, as the treasurer says ("" when they agree)
+    explanation: Mapped[str] = mapped_column(String(300), default="")
 
 
 class PcgMapping(db.Model):

@@ -10,6 +10,7 @@ __all__ = [
     "Conflict",
     "InvalidInput",
     "LimitExceeded",
+    "NeedsConfirmation",
     "NotFound",
     "NotPermitted",
     "RuleViolation",
@@ -59,3 +60,12 @@ class Conflict(CoopError):
     """The state has moved on: already done, already used, already there."""
 
     status_code = 409
+
+
+class NeedsConfirmation(Conflict):
+    """The action is allowed but unusual: done only when asked again with ``confirm=True``."""
+
+    def __init__(self, message, *, rule: str | None = None, field: str | None = None, **details):
+        super().__init__(message, rule=rule, field=field)
+        #: what made it unusual (``days`` apart …), for the page that asks
+        self.details = details

@@ -149,6 +149,10 @@ def _not_reversed(transaction_id_column):
     return ~exists().where(reversal.reverses_id == transaction_id_column)
 
 
+#: the condition "this contribution's transaction is not reversed", for other services' queries
+not_reversed = _not_reversed
+
+
 def paid_in_year(membership_id: int, year: int) -> int:
     """What a member has paid in one calendar year, reversed contributions left out (R4)."""
     return db.session.scalar(_paid_between(), {"member": membership_id, "first": date(year, 1, 1),
@@ -246,15 +250,23 @@ def record_contribution_under(user_id: int, club_id: int, *, membership_id: int,
 def reverse_contribution(user_id: int, club_id: int, contribution_id: int, *, reason: str,
                          idempotency_key: str) -> JournalTransaction:
     """A mistaken contribution is undone by a reversal with a reason; the row stays."""
+    return reverse_contribution_under(user_id, club_id, contribution_id, reason=reason,
+                                      ledger_key=form_ledger_key(idempotency_key))
+
+
+def reverse_contribution_under(user_id: int, club_id: int, contribution_id: int, *, reason: str, ledger_key: str,
+                               occurred_on: date | None = None) -> JournalTransaction:
+    """reverse_contribution() under a ledger key a service makes (a bank line's), dated ``occurred_on`` (a
+    refund's day on the bank statement) rather than today."""
     reason = one_line(reason, "reason", maximum=300)
-    idempotency_key = form_ledger_key(idempotency_key)
     with unit_of_work():
         access.money_keeper(user_id, club_id, lock=True)
         contribution = contribution_in(club_id, contribution_id)
         reversal = ledger.reverse(club_id, contribution.transaction_id, reason=reason,
-                                  idempotency_key=idempotency_key, author_id=user_id)
+                                  idempotency_key=ledger_key, author_id=user_id, occurred_on=occurred_on)
         record(user_id, club_id, "contribution.reverse", contribution,
-               after={"reversal": reversal.id, "reason": reason})
+               after={"reversal": reversal.id, "reason": reason,
+                      **({"occurred_on": occurred_on} if occurred_on else {})})
         return reversal
 
 

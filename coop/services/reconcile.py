@@ -7,11 +7,15 @@ club used last is offered, or the treasurer says which column holds what
 by position for a file without column names. The balances the file states
 (a running balance column, a "Solde au …" line) are kept and compared with
 the books (``balance_checks``). Lines are matched to the
-journal's bank postings automatically (same amount, dates within a window)
-or by hand; what is left on either side is listed. Nothing is posted from
-the file unless the treasurer asks for one line to be recorded (a bank fee,
-a member's contribution), and the match follows. Once every line up to a
-day is matched, the treasurer marks the bank reconciled through that day.
+journal's bank postings automatically (same amount, dates within a window;
+among ties, the label first: the member it names, a reference, the memo's
+words) or by hand (dates far apart only once confirmed); what is left on
+either side is listed. Nothing is posted from the file unless the treasurer
+asks for one line to be recorded (a bank fee, a member's contribution, the
+refund of an overpayment: the duplicate contribution reversed), and the match
+follows. Once every line up to a day is matched, and the bank's balance that
+day agrees with the books' or the difference is explained, the treasurer
+marks the bank reconciled through that day.
 
 A bank line is positive when money came into the club's account, like a
 debit of the ``bank`` account (debit-positive ledger).
@@ -20,14 +24,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 
 from .. import bankfiles, csvfile
+from ..amounts import LazyMoney
 from ..bankfiles.csvbanks import MAX_LINES as MAX_FILE_LINES
 from ..bankfiles.csvbanks import Columns, fingerprint_of, parse_cents, parse_day  # noqa: F401  (used from here)
 from ..database import sum_of
@@ -40,18 +46,22 @@ from ..models import (
     BankReconciliation,
     BankStatement,
     Club,
+    Contribution,
     JournalTransaction,
+    Membership,
     Posting,
     TransactionKind,
     Unit,
+    User,
 )
 from ..models.base import utcnow
 from . import access, fund, ledger
 from .audit import record
 from .books import balances_on
 from .clubs import use_form_key
-from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
+from .errors import Conflict, InvalidInput, NeedsConfirmation, NotFound, RuleViolation, _l
 from .lookup import in_club
+from .timebank import fold
 from .uow import unit_of_work
 from .validate import check_day, is_id, one_line
 
@@ -281,31 +291,134 @@ def _check_window(window_days: object) -> int:
 
 
 def _auto_match(club_id: int, user_id: int, window_days: int) -> int:
-    """Each unmatched line takes the unmatched bank movement of the same amount nearest in date within the
-    window (the earliest on a tie); a movement serves one line."""
+    """Pair unmatched lines with unmatched bank movements of the same amount within the window, a movement
+    serving one line. Among the pairs that tie on amount and window, the label decides first (``_Labels``:
+    the member's name, the contribution's bank reference, words of the transaction's memo), then the nearest
+    date, then the earliest movement; a pair the label contradicts (the line names another member) is never
+    made automatically. Deterministic: the pairs are taken best first in one fixed order."""
     window = _check_window(window_days)
     lines = list(db.session.scalars(select(BankLine).where(BankLine.club_id == club_id,
                                                            BankLine.transaction_id.is_(None))
                                     .order_by(BankLine.booked_on, BankLine.id)))
+    if not lines:
+        return 0
     by_amount: dict[int, list] = {}
     for movement in _bank_movements(club_id):
         by_amount.setdefault(movement.amount, []).append(movement)
-    taken: set[int] = set()
-    matched = 0
+    near = {line.id: [m for m in by_amount.get(line.amount, []) if abs((m.occurred_on - line.booked_on).days) <= window]
+            for line in lines}
+    labels = _Labels(club_id, [m for found in near.values() for m in found])
+    pairs = []
     for line in lines:
-        best = None
-        for m in by_amount.get(line.amount, []):
-            gap = abs((m.occurred_on - line.booked_on).days)
-            if m.id in taken or gap > window:
-                continue
-            if best is None or (gap, m.occurred_on, m.id) < best[0]:
-                best = ((gap, m.occurred_on, m.id), m)
-        if best is not None:
-            taken.add(best[1].id)
-            _match(line, best[1].id, user_id, by_hand=False)
-            matched += 1
+        said = labels.line(line.label)
+        for m in near[line.id]:
+            score = labels.score(said, m.id)
+            if score is not None:
+                pairs.append(((-score, abs((m.occurred_on - line.booked_on).days), m.occurred_on, m.id,
+                               line.booked_on, line.id), line, m))
+    pairs.sort(key=lambda pair: pair[0])
+    taken_lines: set[int] = set()
+    taken: set[int] = set()
+    for _, line, m in pairs:
+        if line.id in taken_lines or m.id in taken:
+            continue
+        taken_lines.add(line.id)
+        taken.add(m.id)
+        _match(line, m.id, user_id, by_hand=False)
     db.session.flush()
-    return matched
+    return len(taken)
+
+
+# --- What a label says: the member it names, a reference, words of the memo ------------------------------------
+
+#: words of bank labels and memos that tell nothing about who paid
+_NOISE = frozenset("""vir virement virt sepa recu emis inst instantane cb carte prlv prelevement cheque chq remise depot
+cotisation cotis versement paiement transfer payment deposit from pour par des les the and mr mme mlle mme ref
+frais""".split())
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> list[str]:
+    """A label's words: case and accents folded ("Lefèvre" and "LEFEVRE" are one word)."""
+    folded = fold(text or "").replace("œ", "oe").replace("æ", "ae")
+    return _WORD.findall(folded)
+
+
+def _name_words(text: str) -> set[str]:
+    return {w for w in _words(text) if len(w) >= 2 and not w.isdigit() and w not in _NOISE}
+
+
+@dataclass(frozen=True)
+class _Said:
+    """What a bank line's label says."""
+
+    words: tuple[str, ...]
+    significant: frozenset[str]
+    compact: str
+    #: the members it names
+    people: frozenset[int]
+
+
+class _Labels:
+    """The club's members as labels name them (each by the words of their name no other member's name holds)
+    and, for each movement of the books, whom it is about (the contribution's member, or the members its memo
+    names), the contribution's bank reference and the memo's words."""
+
+    def __init__(self, club_id: int, movements) -> None:
+        names = db.session.execute(select(Membership.id, User.name).join(User, User.id == Membership.user_id)
+                                   .where(Membership.club_id == club_id)).all()
+        seen: Counter = Counter()
+        words = {mid: _name_words(name) for mid, name in names}
+        for found in words.values():
+            seen.update(found)
+        #: membership id -> the words of their name no other member's name holds
+        self.own = {mid: frozenset(w for w in found if seen[w] == 1) for mid, found in words.items()}
+        self.own = {mid: found for mid, found in self.own.items() if found}
+        ids = sorted({m.id for m in movements})
+        about: dict[int, tuple[int, str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for txn_id, mid, reference in db.session.execute(
+                    select(JournalTransaction.id, Contribution.membership_id, Contribution.bank_reference)
+                    .join(Contribution, or_(Contribution.transaction_id == JournalTransaction.id,
+                                            Contribution.transaction_id == JournalTransaction.reverses_id))
+                    .where(JournalTransaction.club_id == club_id, JournalTransaction.id.in_(chunk))):
+                about[txn_id] = (mid, reference or "")
+        self.movements: dict[int, tuple[frozenset[int], tuple[str, ...], frozenset[str]]] = {}
+        for m in movements:
+            memo = _name_words(m.memo or "")
+            mid, reference = about.get(m.id, (None, ""))
+            people = frozenset([mid]) if mid is not None else self._named(memo)
+            reference_words = tuple(_words(reference))
+            if len("".join(reference_words)) < 3:
+                reference_words = ()
+            self.movements[m.id] = (people, reference_words, frozenset(w for w in memo if len(w) >= 3))
+
+    def _named(self, words: set[str] | frozenset[str]) -> frozenset[int]:
+        return frozenset(mid for mid, own in self.own.items() if own & words)
+
+    def line(self, label: str) -> _Said:
+        words = tuple(_words(label))
+        significant = frozenset(w for w in words if len(w) >= 2 and not w.isdigit() and w not in _NOISE)
+        return _Said(words, significant, "".join(words), self._named(significant))
+
+    def score(self, said: _Said, movement_id: int) -> int | None:
+        """How much the line's label agrees with the movement (0: it says nothing of it), or None when it
+        contradicts it: the line names members, the movement is about others."""
+        people, reference, memo = self.movements.get(movement_id, (frozenset(), (), frozenset()))
+        if said.people and people and not said.people & people:
+            return None
+        score = sum(3 * len(self.own[mid] & said.significant) for mid in said.people & people)
+        if reference and (_within(reference, said.words) or (len("".join(reference)) >= 6
+                                                             and "".join(reference) in said.compact)):
+            score += 4
+        return score + len(memo & said.significant)
+
+
+def _within(part: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    """``part`` appears in ``words`` as consecutive words."""
+    n = len(part)
+    return any(words[i:i + n] == part for i in range(len(words) - n + 1))
 
 
 def _match(line: BankLine, transaction_id: int | None, user_id: int | None, *, by_hand: bool) -> None:
@@ -327,8 +440,14 @@ def _line(club_id: int, line_id: object, *, lock: bool = True) -> BankLine:
     return in_club(BankLine, club_id, line_id, lock=lock, missing=_l("No such bank line."))
 
 
-def match(user_id: int, club_id: int, line_id: int, transaction_id: int) -> BankLine:
-    """The treasurer matches a line to a bank movement by hand: same amount, any date."""
+#: a hand match of a line and a movement more days apart than this (the widest automatic window) is made only
+#: once the treasurer confirms it
+CONFIRM_AFTER_DAYS = MAX_WINDOW
+
+
+def match(user_id: int, club_id: int, line_id: int, transaction_id: int, *, confirm: bool = False) -> BankLine:
+    """The treasurer matches a line to a bank movement by hand: same amount, any date; dates more than
+    ``CONFIRM_AFTER_DAYS`` apart only with ``confirm`` (else ``NeedsConfirmation``, saying how many days)."""
     with unit_of_work():
         access.money_keeper(user_id, club_id)
         line = _line(club_id, line_id)
@@ -345,8 +464,13 @@ def match(user_id: int, club_id: int, line_id: int, transaction_id: int) -> Bank
         if movement.amount != line.amount:
             raise RuleViolation(_l("The amounts differ: a line matches a movement of the same amount."),
                                 rule="reconciliation", field="transaction_id")
+        apart = abs((movement.occurred_on - line.booked_on).days)
+        if apart > CONFIRM_AFTER_DAYS and confirm is not True:
+            raise NeedsConfirmation(_l("The bank line and this movement of the books are %(days)d days apart. "
+                                       "Match them all the same?", days=apart), field="confirm", days=apart)
         _match(line, transaction_id, user_id, by_hand=True)
-        record(user_id, club_id, "bank.match", line, after={"transaction": transaction_id})
+        record(user_id, club_id, "bank.match", line, after={"transaction": transaction_id,
+                                                            **({"days_apart": apart} if apart else {})})
         return line
 
 
@@ -413,6 +537,39 @@ def record_contribution(user_id: int, club_id: int, line_id: int, *, membership_
         return line
 
 
+def record_refund(user_id: int, club_id: int, line_id: int, *, contribution_id: int) -> BankLine:
+    """The treasurer confirms that an unmatched money-out line is the refund of an overpayment: the member paid
+    twice, the bank paid one back. The duplicate contribution is reversed through the savings register, dated
+    on the line's day (the ledger is append-only: the reversal is the correction), and the line is matched to
+    that reversal. Refused when the line is money in, the amounts differ, the contribution was received after
+    the line's day or is already reversed; another club's contribution is not found."""
+    with unit_of_work() as session:
+        access.money_keeper(user_id, club_id)
+        line = _line(club_id, line_id)
+        if line.transaction_id is not None:
+            raise Conflict(_l("This bank line is already matched."))
+        if line.amount >= 0:
+            raise InvalidInput(_l("Only money going out can be the refund of an overpayment."))
+        contribution = fund.contribution_in(club_id, contribution_id)
+        if contribution.amount != -line.amount:
+            raise RuleViolation(_l("The amounts differ: the refund of an overpayment gives back the whole "
+                                   "contribution."), rule="reconciliation", field="contribution_id")
+        if session.scalar(select(JournalTransaction.id).where(
+                JournalTransaction.club_id == club_id,
+                JournalTransaction.reverses_id == contribution.transaction_id)) is not None:
+            raise Conflict(_l("This contribution is already reversed."), field="contribution_id")
+        if contribution.received_on > line.booked_on:
+            raise RuleViolation(_l("This contribution was received after the bank paid this money back."),
+                                rule="reconciliation", field="contribution_id")
+        reversal = fund.reverse_contribution_under(
+            user_id, club_id, contribution.id, reason=f"Trop-perçu remboursé — {line.label}"[:300],
+            ledger_key=f"bank-line:{line.id}", occurred_on=line.booked_on)
+        _match(line, reversal.id, user_id, by_hand=True)
+        record(user_id, club_id, "bank.record_refund", line, after={
+            "contribution": contribution.id, "reversal": reversal.id, "amount": line.amount})
+        return line
+
+
 # --- Reading, and marking reconciled -------------------------------------------------------------------------------
 
 
@@ -446,20 +603,120 @@ def line_for(user_id: int, club_id: int, line_id: int) -> BankLine:
 
 
 def candidates(user_id: int, club_id: int, line_id: int) -> list:
-    """Unmatched bank movements of the line's amount, nearest in date first."""
+    """Unmatched bank movements of the line's amount: those the label agrees with first, then nearest in date
+    (those it contradicts last)."""
     access.bookkeeper(user_id, club_id)
     line = _line(club_id, line_id, lock=False)
     found = [m for m in _bank_movements(club_id) if m.amount == line.amount]
-    return sorted(found, key=lambda m: (abs((m.occurred_on - line.booked_on).days), m.id))
+    labels = _Labels(club_id, found)
+    said = labels.line(line.label)
+
+    def order(m):
+        score = labels.score(said, m.id)
+        return (score is None, -(score or 0), abs((m.occurred_on - line.booked_on).days), m.id)
+
+    return sorted(found, key=order)
 
 
-def reconcile(user_id: int, club_id: int, *, through: date, today: date | None = None) -> BankReconciliation:
-    """Mark the bank reconciled through a day: every line up to it is matched, and every bank movement of the
-    books since the last reconciliation up to it has its line."""
+@dataclass(frozen=True)
+class RefundChoice:
+    """A contribution a money-out line may be the refund of."""
+
+    contribution: Contribution
+    member_name: str
+
+
+def refund_candidates(user_id: int, club_id: int, line_id: int, *, limit: int = 50) -> list[RefundChoice]:
+    """For an unmatched money-out line: the contributions of its amount, not reversed, received on or before
+    its day, those whose member the label names first, then the latest first."""
+    access.bookkeeper(user_id, club_id)
+    line = _line(club_id, line_id, lock=False)
+    if line.amount >= 0 or line.transaction_id is not None:
+        return []
+    rows = db.session.execute(
+        select(Contribution, User.name).join(Membership, Membership.id == Contribution.membership_id)
+        .join(User, User.id == Membership.user_id)
+        .where(Contribution.club_id == club_id, Contribution.amount == -line.amount,
+               Contribution.received_on <= line.booked_on, fund.not_reversed(Contribution.transaction_id))
+        .order_by(Contribution.received_on.desc(), Contribution.id.desc()).limit(500)).all()
+    named = _Labels(club_id, []).line(line.label).people
+    rows.sort(key=lambda row: row[0].membership_id not in named)  # stable: the latest first within each
+    return [RefundChoice(c, name) for c, name in rows[:limit]]
+
+
+@dataclass(frozen=True)
+class DayBalances:
+    """The bank's balance at the end of a day, as its files tell it, beside the books' bank balance."""
+
+    on: date
+    #: None when no file states a balance (then nothing is compared)
+    bank: int | None
+    books: int
+    #: how the bank's figure is known: "stated" that day, or "from" a stated balance and the lines between
+    source: str = ""
+    stated_on: date | None = None
+
+    @property
+    def difference(self) -> int:
+        return 0 if self.bank is None else self.bank - self.books
+
+    @property
+    def known(self) -> bool:
+        return self.bank is not None
+
+
+def _stated_near(club_id: int, on: date, *, after: bool) -> tuple[date, int] | None:
+    """The nearest day a bank file states the balance of — the latest on or before ``on``, or the earliest
+    after it — with that balance (the latest file's word for a day stated twice)."""
+    day = BankBalance.stated_on
+    row = db.session.execute(select(day, BankBalance.amount)
+                             .where(BankBalance.club_id == club_id, day > on if after else day <= on)
+                             .order_by(day.asc() if after else day.desc(), BankBalance.statement_id.desc(),
+                                       BankBalance.id.desc())
+                             .limit(1)).first()
+    return None if row is None else (row.stated_on, int(row.amount))
+
+
+def _lines_between(club_id: int, after: date, through: date) -> int:
+    """What the uploaded lines of the days after ``after`` up to ``through`` add up to."""
+    return int(db.session.scalar(select(func.coalesce(sum_of(BankLine.amount), 0)).where(
+        BankLine.club_id == club_id, BankLine.booked_on > after, BankLine.booked_on <= through)))
+
+
+def _day_balances(club_id: int, on: date) -> DayBalances:
+    """The bank's balance at the end of ``on``: the balance a file states for that day; else the latest stated
+    before it plus the lines since; else the first stated after it less the lines up to it; else unknown."""
+    books = balances_on(club_id, on).get(_bank(club_id).id, 0)
+    before = _stated_near(club_id, on, after=False)
+    if before is not None:
+        start, amount = before
+        if start == on:
+            return DayBalances(on, amount, books, "stated", on)
+        return DayBalances(on, amount + _lines_between(club_id, start, on), books, "from", start)
+    after = _stated_near(club_id, on, after=True)
+    if after is not None:
+        end, amount = after
+        return DayBalances(on, amount - _lines_between(club_id, on, end), books, "from", end)
+    return DayBalances(on, None, books)
+
+
+def day_balances(user_id: int, club_id: int, on: date) -> DayBalances:
+    """For the reconciliation form: the bank's and the books' balances at the end of ``on``."""
+    access.bookkeeper(user_id, club_id)
+    return _day_balances(club_id, on)
+
+
+def reconcile(user_id: int, club_id: int, *, through: date, explanation: str = "",
+              today: date | None = None) -> BankReconciliation:
+    """Mark the bank reconciled through a day: every line up to it is matched, every bank movement of the
+    books since the last reconciliation up to it has its line, and the bank's balance that day (when a file
+    states one: ``_day_balances``) is the books' — or the treasurer explains the difference (``explanation``,
+    kept with the reconciliation). With no balance stated by any file, the matching alone is checked."""
     today = today or date.today()
     if not isinstance(through, date) or through > today:
         raise InvalidInput(_l("Choose a day that is not in the future."), field="through")
     check_day(through, "through", today=today)
+    explanation = one_line(explanation, "explanation", maximum=300, required=False)
     with unit_of_work() as session:
         access.money_keeper(user_id, club_id)
         last = session.scalar(select(func.max(BankReconciliation.through)).where(
@@ -479,17 +736,28 @@ def reconcile(user_id: int, club_id: int, *, through: date, today: date | None =
             raise RuleViolation(_l("%(lines)d bank line(s) and %(movements)d movement(s) of the books up to this day "
                                    "are not matched yet.", lines=open_lines, movements=len(missing)),
                                 rule="reconciliation", field="through")
+        balances = _day_balances(club_id, through)
+        if balances.difference and not explanation:
+            currency = session.scalar(select(Club.currency).where(Club.id == club_id))
+            raise RuleViolation(_l("At the end of %(day)s the bank's balance is %(bank)s and the books' %(books)s: "
+                                   "a difference of %(difference)s. Say what explains it to reconcile all the same.",
+                                   day=through.isoformat(), bank=LazyMoney(balances.bank, currency),
+                                   books=LazyMoney(balances.books, currency),
+                                   difference=LazyMoney(balances.difference, currency)),
+                                rule="reconciliation", field="explanation")
         bank_total = session.scalar(select(func.coalesce(sum_of(BankLine.amount), 0)).where(
             BankLine.club_id == club_id, BankLine.booked_on <= through, BankLine.transaction_id.is_not(None)))
-        book = balances_on(club_id, through).get(_bank(club_id).id, 0)
-        done = BankReconciliation(club_id=club_id, through=through, book_balance=book, reconciled_by_id=user_id)
+        book = balances.books
+        done = BankReconciliation(club_id=club_id, through=through, book_balance=book, reconciled_by_id=user_id,
+                                  bank_balance=balances.bank, explanation=explanation)
         session.add(done)
         session.flush()
         for line in session.scalars(select(BankLine).where(
                 BankLine.club_id == club_id, BankLine.booked_on <= through, BankLine.reconciliation_id.is_(None))):
             line.reconciliation_id = done.id
-        record(user_id, club_id, "bank.reconcile", done, after={"through": through, "book_balance": book,
-                                                                 "matched_lines_total": bank_total})
+        record(user_id, club_id, "bank.reconcile", done, after={
+            "through": through, "book_balance": book, "matched_lines_total": bank_total,
+            "bank_balance": balances.bank, "difference": balances.difference, "explanation": explanation})
         return done
 
 

@@ -29,6 +29,7 @@ from ..forms.books import (
     MatchForm,
     PeriodForm,
     ReconcileForm,
+    RefundLineForm,
     ReopenYearForm,
     ResolveForm,
     StatementMemberForm,
@@ -38,7 +39,7 @@ from ..labels import account_name
 from ..models import OFFICER_ROLES, MemberStatus, Unit
 from ..services import access, books, clubs, fec, fund, reconcile, timebank, yearend
 from ..services.books import Cursor, JournalFilter
-from ..services.errors import InvalidInput
+from ..services.errors import InvalidInput, NeedsConfirmation
 from ..services.timebank import fold
 from . import sealed
 from .charts import line_chart
@@ -359,17 +360,18 @@ def _guess(header: list[str], name: str) -> int | None:
 def _bank_page(club_id: int, status: int = 200, **forms):
     me = _bookkeeper(club_id)
     view = reconcile.overview(current_user.id, club_id)
-    contribution_form = LineContributionForm(formdata=None)
-    contribution_form.membership_id.choices = [(m.id, m.user.name)
-                                               for m in clubs.members_of(current_user.id, club_id)]
+    contribution_form = _contribution_form(club_id, formdata=None)
     reconcile_form = forms.get("reconcile_form") or ReconcileForm(formdata=None)
     if "reconcile_form" not in forms:
         reconcile_form.through.data = date.today()
     checks = reconcile.balance_checks(current_user.id, club_id)
+    through = reconcile_form.through.data
+    at_day = (reconcile.day_balances(current_user.id, club_id, through)
+              if isinstance(through, date) and not reconcile_form.through.errors else None)
     return render_template("books/bank.html", view=view, window_form=forms.get("window_form") or WindowForm(
         formdata=None), reconcile_form=reconcile_form, fee_form=FeeForm(), contribution_form=contribution_form,
         action_form=EmptyForm(), keeps_books=access.may_record_money(me), checks=checks[:60],
-        differing=[c for c in checks if not c.agrees]), status
+        differing=[c for c in checks if not c.agrees], at_day=at_day), status
 
 
 @bp.get("/clubs/<id:club_id>/books/bank")
@@ -495,12 +497,27 @@ def bank_auto_match(club_id: int):
     return redirect(url_for("books.bank", club_id=club_id))
 
 
-@bp.get("/clubs/<id:club_id>/books/bank/lines/<id:line_id>")
-def bank_line(club_id: int, line_id: int):
-    _bookkeeper(club_id)
+def _contribution_form(club_id: int, **kwargs) -> LineContributionForm:
+    form = LineContributionForm(**kwargs)
+    form.membership_id.choices = [(m.id, m.user.name) for m in clubs.members_of(current_user.id, club_id)]
+    return form
+
+
+def _line_page(club_id: int, line_id: int, status: int = 200, **context):
+    """A bank line: the movements it may be matched to, and what else it may be recorded as (a bank fee, the
+    refund of an overpayment, a member's contribution)."""
+    me = _bookkeeper(club_id)
     found = reconcile.candidates(current_user.id, club_id, line_id)
     line = reconcile.line_for(current_user.id, club_id, line_id)
-    return render_template("books/bank_line.html", line=line, candidates=found, action_form=EmptyForm())
+    refunds = reconcile.refund_candidates(current_user.id, club_id, line_id)
+    return render_template("books/bank_line.html", line=line, candidates=found, action_form=EmptyForm(),
+                           refunds=refunds, fee_form=FeeForm(), keeps_books=access.may_record_money(me),
+                           contribution_form=_contribution_form(club_id, formdata=None), **context), status
+
+
+@bp.get("/clubs/<id:club_id>/books/bank/lines/<id:line_id>")
+def bank_line(club_id: int, line_id: int):
+    return _line_page(club_id, line_id)
 
 
 @bp.post("/clubs/<id:club_id>/books/bank/lines/<id:line_id>/match")
@@ -509,8 +526,23 @@ def bank_match(club_id: int, line_id: int):
     form = MatchForm()
     if not form.validate_on_submit():
         abort(400)
-    reconcile.match(current_user.id, club_id, line_id, form.transaction_id.data)
+    try:
+        reconcile.match(current_user.id, club_id, line_id, form.transaction_id.data, confirm=form.confirm.data)
+    except NeedsConfirmation as err:  # the dates are far apart: the page asks, its button sends confirm
+        return _line_page(club_id, line_id, err.status_code, question=str(err.message),
+                          confirm_id=form.transaction_id.data)
     flash(_("The line is matched."), "success")
+    return redirect(url_for("books.bank", club_id=club_id))
+
+
+@bp.post("/clubs/<id:club_id>/books/bank/lines/<id:line_id>/refund")
+def bank_refund(club_id: int, line_id: int):
+    _bookkeeper(club_id)
+    form = RefundLineForm()
+    if not form.validate_on_submit():
+        abort(400)
+    reconcile.record_refund(current_user.id, club_id, line_id, contribution_id=form.contribution_id.data)
+    flash(_("The overpayment's refund is recorded: the duplicate contribution is reversed and matched."), "success")
     return redirect(url_for("books.bank", club_id=club_id))
 
 
@@ -538,8 +570,7 @@ def bank_fee(club_id: int, line_id: int):
 @bp.post("/clubs/<id:club_id>/books/bank/lines/<id:line_id>/contribution")
 def bank_contribution(club_id: int, line_id: int):
     _bookkeeper(club_id)
-    form = LineContributionForm()
-    form.membership_id.choices = [(m.id, m.user.name) for m in clubs.members_of(current_user.id, club_id)]
+    form = _contribution_form(club_id)
     if not form.validate_on_submit():
         abort(400)
     reconcile.record_contribution(current_user.id, club_id, line_id, membership_id=form.membership_id.data)
@@ -552,7 +583,8 @@ def bank_reconcile(club_id: int):
     _bookkeeper(club_id)
     form = ReconcileForm()
     if form.validate_on_submit():
-        done = attempt(form, lambda: reconcile.reconcile(current_user.id, club_id, through=form.through.data))
+        done = attempt(form, lambda: reconcile.reconcile(current_user.id, club_id, through=form.through.data,
+                                                         explanation=form.explanation.data or ""))
         if done is not None:
             flash(_("The bank is reconciled through %(day)s.", day=format_date(done.through)), "success")
             return redirect(url_for("books.bank", club_id=club_id))

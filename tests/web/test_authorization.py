@@ -233,6 +233,7 @@ RULES: dict[str, Rule] = {
     "books.bank_unmatch": Rule(post=treasurer_only(409)),  # the line is not matched
     "books.bank_fee": Rule(post=treasurer_only(302), acts=True),  # the fee's description has a default: the −1,00 line is posted
     "books.bank_contribution": Rule(post=bookkeepers(400)),
+    "books.bank_refund": Rule(post=bookkeepers(400)),  # no contribution chosen
     "books.bank_reconcile": Rule(post=bookkeepers(400)),
     "books.audit": Rule(get=officers()),
 }
