@@ -248,8 +248,8 @@ def test_a_club_lives_from_registration_to_the_books(live_server, new_page):
     assert download.suggested_filename == f"journal-{club_url.rsplit('/', 1)[1]}.csv"
     text = download.path().read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
-    assert rows[0] == ["transaction", "date", "kind", "unit", "description", "author", "reverses", "reversed_by",
-                       "account", "account_name", "amount"]
+    assert rows[0] == ["Écriture", "Date", "Nature", "Unité", "Description", "Auteur·rice", "Extourne", "Extournée par",
+                       "Code du compte", "Nom du compte", "Montant"]  # the column names in the treasurer's French
     today = date.today().isoformat()
     lines = rows[1:]
     assert all(len(row) == 11 and row[1] == today for row in lines)

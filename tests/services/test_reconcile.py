@@ -265,7 +265,9 @@ def test_the_journal_export_of_the_bank_uploads_and_matches_everything(make_club
     assert response.data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=sep))
     header, body = rows[0], rows[1:]
-    assert header[1] == "date" and header[4] == "description" and header[8] == "account" and header[10] == "amount"
+    # The column names in the reader's language (docs/books.md § CSV exports)
+    assert [header[i] for i in (1, 4, 8, 10)] in (["Date", "Description", "Account code", "Amount"],
+                                                 ["Date", "Description", "Code du compte", "Montant"])
     bank_rows = [row for row in body if row[8] == "bank"]
     assert len(bank_rows) == 8 and len(body) == 16  # each of the 8 transactions has one other posting
     out = io.StringIO()
