@@ -179,3 +179,16 @@ def test_a_camt_statement_is_read_as_the_standard_says_and_kept_through_the_page
     assert kept.status_code == 302, kept.text
     assert db.session.scalar(select(BankStatement.layout).where(BankStatement.club_id == c)) == "camt.053"
     assert lines(c)
+
+
+def test_a_damaged_ofx_or_camt_file_is_refused_on_the_page_with_its_reason(club, make_browser):
+    browser = make_browser(club.treasurer)
+    before = snapshot()
+    for raw, name, reason in (
+            (standard_file("camt.053")[:700], "releve.xml", "Le fichier n’est pas un XML bien formé (ligne 17)"),
+            (standard_file("ofx").replace(b"<TRNAMT>150.00", b"<TRNAMT>cent"), "releve.ofx",
+             "Opération 1 : le montant est illisible.")):
+        page = send_file(browser, club.club_id, raw, name)
+        assert page.status_code == 400, page.text
+        assert str(escape(reason)) in page.text
+    assert snapshot() == before
