@@ -37,16 +37,19 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from xml.etree.ElementTree import Element, ParseError
+from typing import TYPE_CHECKING
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import ParseError, fromstring
 
 from ..services.errors import _l
 from ..services.validate import in_window, window_message
 from . import common
 from .common import refuse
 from .model import Balance, Line, Statement
+
+if TYPE_CHECKING:  # the type of what defusedxml gives; nothing is parsed with the standard library
+    from xml.etree.ElementTree import Element  # nosec B405
 
 #: camt.053.001.NN versions read (the elements read here are the same in all of them)
 VERSIONS = range(2, 14)
