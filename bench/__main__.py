@@ -53,10 +53,11 @@ def _app(url: str):
 
 
 def _setup_club(app):
+    from bench.generate import PASSWORD
     from coop.services import auth, clubs, ledger
 
     with app.app_context():
-        user = auth.register("Bench", f"bench-{uuid.uuid4().hex[:8]}@example.org", "bench-password", "fr")
+        user = auth.register("Bench", f"bench-{uuid.uuid4().hex[:8]}@example.org", PASSWORD, "fr")
         club = clubs.create_club(user.id, name="Bench", town="Die", country="FR", currency="EUR",
                                       form_key=uuid.uuid4().hex)
         a = ledger.open_account(club.id, code="bench:a", name="A", type="asset", unit="money")

@@ -19,7 +19,7 @@ from sqlalchemy import insert, text
 
 from coop.chain import GENESIS, seal
 
-PASSWORD = "bench-password"
+PASSWORD = "ruche-tranquille-1984"  # not a common password, nor holding a name (the password rules)
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ def build(app, size: Size, *, today: date | None = None, batch: int = 20_000) ->
             membership_id = next_id("membership")
             rows["membership"].append({"id": membership_id, "club_id": club_id, "user_id": user_id, "status": "active",
                                        "role": role, "joined_on": start, "requested_at": now,
-                                       "role_until": start.replace(year=start.year + 1) if role != "member" else None})
+                                       # re-elected: the officers are still in office today (R3)
+                                       "role_until": start.replace(year=start.year + 2) if role != "member" else None})
             capital[membership_id] = next_id("account")
             clock[membership_id] = next_id("account")
             rows["account"].append({"id": capital[membership_id], "club_id": club_id, "code": f"capital:{membership_id}",
