@@ -17,16 +17,18 @@ class Row(NamedTuple):
     cells: list[str]
 
 
-def read(data: bytes, *, separators: tuple[str, ...], max_lines: int, fallback: str | None = None) -> list[Row]:
-    """The rows of a file whose first row names the columns, with at most ``max_lines`` rows after it.
-
-    The separator is the one of ``separators`` the first line holds most of (the first listed on a tie).
-    The file is UTF-8, with or without a byte-order mark; one that is not is read in the ``fallback``
-    encoding, or refused without one."""
+def check_size(data: bytes) -> None:
+    """Empty or over the size limit, a file is refused before anything is read (every upload: CSV, OFX, CAMT)."""
     if not data or not data.strip():
         raise InvalidInput(_l("The file is empty."), field="file")
     if len(data) > MAX_BYTES:
         raise InvalidInput(_l("The file is too large (2 MB at most)."), field="file")
+
+
+def decode(data: bytes, *, fallback: str | None = None) -> str:
+    """The text of a file: UTF-8 with or without a byte-order mark, else the ``fallback`` encoding (refused
+    without one); never a binary file."""
+    check_size(data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -35,6 +37,16 @@ def read(data: bytes, *, separators: tuple[str, ...], max_lines: int, fallback: 
         text = data.decode(fallback, errors="replace")
     if "\x00" in text:
         raise InvalidInput(_l("This is not a CSV text file."), field="file")
+    return text
+
+
+def read(data: bytes, *, separators: tuple[str, ...], max_lines: int, fallback: str | None = None) -> list[Row]:
+    """The rows of a file whose first row names the columns, with at most ``max_lines`` rows after it.
+
+    The separator is the one of ``separators`` the first line holds most of (the first listed on a tie).
+    The file is UTF-8, with or without a byte-order mark; one that is not is read in the ``fallback``
+    encoding, or refused without one."""
+    text = decode(data, fallback=fallback)
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=max(separators, key=first.count))
     rows, line = [], 1

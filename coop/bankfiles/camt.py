@@ -84,15 +84,7 @@ def read_notes(data: bytes) -> tuple[Statement, list]:
         raise refuse(_l("The file holds no statement."))
     common.check_count(sum(len(_kids(s, "Ntry")) for s in statements))
 
-    accounts = []
-    for statement in statements:
-        key = (_account(statement), _currency(statement))
-        if key not in accounts:
-            accounts.append(key)
-    if len(accounts) > 1:
-        raise refuse(_l("The file holds statements of %(n)d accounts (%(accounts)s): export one account at a time.",
-                        n=len(accounts), accounts=", ".join(f"{a or '?'} {c or ''}".strip() for a, c in accounts)))
-    account, currency = accounts[0]
+    account, currency = common.one_account((_account(statement), _currency(statement)) for statement in statements)
 
     entries: list[tuple[int, Element]] = []
     balances: list[Balance] = []

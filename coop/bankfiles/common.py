@@ -12,13 +12,12 @@ from datetime import date
 
 from babel.numbers import get_currency_precision
 
-from ..csvfile import MAX_BYTES
+from .. import csvfile
 from ..services.errors import InvalidInput, _l
 from ..services.validate import in_window, window_message
 from .model import Line
 
-#: At most this many entries in one file, as for a CSV statement (``reconcile.MAX_LINES``, which cannot be
-#: imported here: the upload service imports the readers).
+#: At most this many entries (or CSV lines) in one bank file, whatever its format.
 MAX_ENTRIES = 5000
 #: A label longer than a bank line keeps (``BankLine.label``) is cut, with an ellipsis.
 MAX_LABEL = 300
@@ -33,10 +32,9 @@ def refuse(message) -> InvalidInput:
 
 def check_size(data: bytes) -> None:
     """Empty or over the size limit, the file is refused before anything is read."""
-    if not isinstance(data, bytes | bytearray) or not data.strip():
+    if not isinstance(data, bytes | bytearray):
         raise refuse(_l("The file is empty."))
-    if len(data) > MAX_BYTES:
-        raise refuse(_l("The file is too large (2 MB at most)."))
+    csvfile.check_size(data)
 
 
 def check_count(count: int) -> None:
@@ -144,3 +142,12 @@ def unique_references(lines: list[Line]) -> list[Line]:
         if line.reference:
             seen[line.reference] = seen.get(line.reference, 0) + 1
     return [line if seen.get(line.reference, 0) < 2 else replace(line, reference="") for line in lines]
+
+
+def one_account(keys) -> tuple[str, str | None]:
+    """The (account, currency) every statement of the file is of; a file mixing several accounts is refused."""
+    accounts = list(dict.fromkeys(keys))
+    if len(accounts) > 1:
+        raise refuse(_l("The file holds statements of %(n)d accounts (%(accounts)s): export one account at a time.",
+                        n=len(accounts), accounts=", ".join(f"{a or '?'} {c or ''}".strip() for a, c in accounts)))
+    return accounts[0]

@@ -31,12 +31,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+from .. import csvfile
 from ..services.errors import InvalidInput, _l
 from ..services.validate import in_window, window_message
+from .common import MAX_ENTRIES as MAX_LINES
 from .model import Balance, Line, Statement
 
-MAX_BYTES = 2 * 1024 * 1024
-MAX_LINES = 5000
 SEPARATORS = (";", ",", "\t")
 DATE_STYLES = ("dmy", "mdy", "ymd")
 DECIMAL_STYLES = ("comma", "point")
@@ -308,17 +308,7 @@ class Row:
 
 
 def decode(data: bytes, encoding: str = "cp1252") -> str:
-    if not data or not data.strip():
-        raise InvalidInput(_l("The file is empty."), field="file")
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(_l("The file is too large (2 MB at most)."), field="file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode(encoding, errors="replace")
-    if "\x00" in text:
-        raise InvalidInput(_l("This is not a CSV text file."), field="file")
-    return text
+    return csvfile.decode(data, fallback=encoding)
 
 
 def rows_of(text: str, separator: str, *, limit: int | None = None, lenient: bool = False) -> list[Row]:

@@ -95,15 +95,8 @@ def read(data: bytes) -> Statement:
         raise refuse(_l("This OFX file holds no bank or card statement."))
     common.check_count(sum(1 for s in statements for node in s.walk() if node.tag == "STMTTRN"))
 
-    accounts = []
-    for statement in statements:
-        key = (_account(statement), common.currency(statement.value("CURDEF")))
-        if key not in accounts:
-            accounts.append(key)
-    if len(accounts) > 1:
-        raise refuse(_l("The file holds statements of %(n)d accounts (%(accounts)s): export one account at a time.",
-                        n=len(accounts), accounts=", ".join(f"{a or '?'} {c or ''}".strip() for a, c in accounts)))
-    account, currency = accounts[0]
+    account, currency = common.one_account((_account(statement), common.currency(statement.value("CURDEF")))
+                                           for statement in statements)
 
     lines: list[Line] = []
     balances: list[Balance] = []

@@ -37,7 +37,6 @@ from ..models import (
     Club,
     Investment,
     JournalTransaction,
-    LedgerHead,
     Membership,
     PcgMapping,
     TransactionKind,
@@ -47,7 +46,7 @@ from ..models import (
 from ..models.base import utcnow
 from . import access
 from .audit import record
-from .books import balances_on
+from .books import balances_on, closed_through
 from .errors import InvalidInput, RuleViolation, _l
 from .uow import unit_of_work
 from .validate import one_line
@@ -303,13 +302,9 @@ def years(user_id: int, club_id: int) -> list[Year]:
         JournalTransaction.club_id == club_id, JournalTransaction.unit == Unit.MONEY))
     if first is None:
         return []
-    closed = _closed_through(club_id)
+    closed = closed_through(club_id)
     return [Year(y, closed is not None and closed >= closing_day(y))
             for y in range(date.today().year, first.year - 1, -1)]
-
-
-def _closed_through(club_id: int) -> date | None:
-    return db.session.scalar(select(LedgerHead.closed_through).where(LedgerHead.club_id == club_id))
 
 
 # --- The file ----------------------------------------------------------------------------------------------------
@@ -437,7 +432,7 @@ def export(user_id: int, club_id: int, *, year: object, siren: object, separator
                 entry.journal, JOURNALS[entry.journal], str(number), _day(entry.on), account_number, _text(name),
                 _text(aux), _text(aux_name), _text(entry.piece), _day(entry.on), _text(entry.text), _amount(debit),
                 _amount(credit), "", "", _day(entry.valid), "", ""]))
-    closed = _closed_through(club_id)
+    closed = closed_through(club_id)
     return FecFile(filename=f"{siren}FEC{_day(last)}.txt", data=("\r\n".join(out) + "\r\n").encode(ENCODING),
                    year=year, closed=closed is not None and closed >= last, entries=len(entries),
                    lines=len(out) - 1)

@@ -687,12 +687,7 @@ def approve_payout(user_id: int, club_id: int, payout_id: int) -> Payout:
 
 def cancel_payout(user_id: int, club_id: int, payout_id: int, reason: str) -> Payout:
     """An officer withdraws a payout not yet approved, with a reason; the commitment goes."""
-    reason = one_line(reason, "reason", maximum=300)
-    with unit_of_work():
-        access.officer(user_id, club_id)
-        payout = _payout(club_id, payout_id)
-        signoff.cancel_pending(user_id, club_id, payout, reason, action="payout.cancel")
-        return payout
+    return signoff.cancel(user_id, club_id, lambda: _payout(club_id, payout_id), reason, action="payout.cancel")
 
 
 def payouts_waiting(user_id: int, club_id: int, kind: str) -> list[Payout]:

@@ -264,12 +264,8 @@ def approve_payment(user_id: int, club_id: int, payment_id: int) -> Disbursement
 
 def cancel_payment(user_id: int, club_id: int, payment_id: int, reason: str) -> Disbursement:
     """An officer withdraws a payment not yet approved; the commitment goes."""
-    reason = one_line(reason, "reason", maximum=300)
-    with unit_of_work():
-        access.officer(user_id, club_id)
-        payment = _payment(club_id, payment_id)
-        signoff.cancel_pending(user_id, club_id, payment, reason, action="disbursement.cancel")
-        return payment
+    return signoff.cancel(user_id, club_id, lambda: _payment(club_id, payment_id), reason,
+                          action="disbursement.cancel")
 
 
 # --- Reading --------------------------------------------------------------------------------

@@ -440,6 +440,15 @@ def _line(club_id: int, line_id: object, *, lock: bool = True) -> BankLine:
     return in_club(BankLine, club_id, line_id, lock=lock, missing=_l("No such bank line."))
 
 
+def _unmatched_line(user_id: int, club_id: int, line_id: object) -> BankLine:
+    """The club's bank line, locked, for the one who records money to match or confirm: not matched yet."""
+    access.money_keeper(user_id, club_id)
+    line = _line(club_id, line_id)
+    if line.transaction_id is not None:
+        raise Conflict(_l("This bank line is already matched."))
+    return line
+
+
 #: a hand match of a line and a movement more days apart than this (the widest automatic window) is made only
 #: once the treasurer confirms it
 CONFIRM_AFTER_DAYS = MAX_WINDOW
@@ -449,10 +458,7 @@ def match(user_id: int, club_id: int, line_id: int, transaction_id: int, *, conf
     """The treasurer matches a line to a bank movement by hand: same amount, any date; dates more than
     ``CONFIRM_AFTER_DAYS`` apart only with ``confirm`` (else ``NeedsConfirmation``, saying how many days)."""
     with unit_of_work():
-        access.money_keeper(user_id, club_id)
-        line = _line(club_id, line_id)
-        if line.transaction_id is not None:
-            raise Conflict(_l("This bank line is already matched."))
+        line = _unmatched_line(user_id, club_id, line_id)
         if not is_id(transaction_id):
             raise NotFound(_l("No such transaction in this club."))
         movement = next((m for m in _bank_movements(club_id, unmatched_only=False) if m.id == transaction_id), None)
@@ -501,10 +507,7 @@ def record_fee(user_id: int, club_id: int, line_id: int, *, memo: str, form_key:
     fees debited) on the line's day and matched."""
     memo = one_line(memo, "memo", maximum=200)
     with unit_of_work():
-        access.money_keeper(user_id, club_id)
-        line = _line(club_id, line_id)
-        if line.transaction_id is not None:
-            raise Conflict(_l("This bank line is already matched."))
+        line = _unmatched_line(user_id, club_id, line_id)
         if line.amount >= 0:
             raise InvalidInput(_l("Only money going out can be a bank fee."))
         use_form_key(user_id, form_key)
@@ -523,10 +526,7 @@ def record_contribution(user_id: int, club_id: int, line_id: int, *, membership_
     """The treasurer confirms that an unmatched money-in line is a member's contribution: it is recorded
     through the savings register (every rule of R4 applies) and matched."""
     with unit_of_work():
-        access.money_keeper(user_id, club_id)
-        line = _line(club_id, line_id)
-        if line.transaction_id is not None:
-            raise Conflict(_l("This bank line is already matched."))
+        line = _unmatched_line(user_id, club_id, line_id)
         if line.amount <= 0:
             raise InvalidInput(_l("Only money coming in can be a contribution."))
         contribution = fund.record_contribution_under(
@@ -544,10 +544,7 @@ def record_refund(user_id: int, club_id: int, line_id: int, *, contribution_id: 
     that reversal. Refused when the line is money in, the amounts differ, the contribution was received after
     the line's day or is already reversed; another club's contribution is not found."""
     with unit_of_work() as session:
-        access.money_keeper(user_id, club_id)
-        line = _line(club_id, line_id)
-        if line.transaction_id is not None:
-            raise Conflict(_l("This bank line is already matched."))
+        line = _unmatched_line(user_id, club_id, line_id)
         if line.amount >= 0:
             raise InvalidInput(_l("Only money going out can be the refund of an overpayment."))
         contribution = fund.contribution_in(club_id, contribution_id)

@@ -3,12 +3,16 @@ members (refunds, parts at dissolution) share. One officer enters, another appro
 officer may withdraw the payment, saying why."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..models.base import utcnow
+from . import access
 from .audit import record
 from .errors import Conflict, RuleViolation, _l
 from .transitions import move
+from .uow import unit_of_work
+from .validate import one_line
 
 PENDING, APPROVED, CANCELLED = "pending", "approved", "cancelled"
 
@@ -31,11 +35,17 @@ def mark_approved(payment: Any, officer: Any, transaction_id: int) -> None:
     payment.transaction_id = transaction_id
 
 
-def cancel_pending(user_id: int, club_id: int, payment: Any, reason: str, *, action: str) -> None:
-    """Withdraw a payment not yet approved: the commitment goes, the reason stays."""
-    if payment.status != PENDING:
-        raise Conflict(_l("Only a payment waiting for approval can be cancelled."))
-    move(payment, CANCELLED)
-    payment.cancelled_at = utcnow()
-    payment.cancel_reason = reason
-    record(user_id, club_id, action, payment, after={"reason": reason})
+def cancel(user_id: int, club_id: int, find: Callable[[], Any], reason: str, *, action: str) -> Any:
+    """An officer withdraws the payment ``find()`` gives (this club's, locked), not yet approved, with a
+    reason: the commitment goes, the reason stays."""
+    reason = one_line(reason, "reason", maximum=300)
+    with unit_of_work():
+        access.officer(user_id, club_id)
+        payment = find()
+        if payment.status != PENDING:
+            raise Conflict(_l("Only a payment waiting for approval can be cancelled."))
+        move(payment, CANCELLED)
+        payment.cancelled_at = utcnow()
+        payment.cancel_reason = reason
+        record(user_id, club_id, action, payment, after={"reason": reason})
+        return payment

@@ -19,13 +19,12 @@ from ..forms.fund import (
     ReverseForm,
     month_form_class,
 )
-from ..forms.investments import CancelPaymentForm
 from ..models import OFFICER_ROLES, PayoutKind
 from ..services import access, clubs, fund, imports
 from ..services.charter import charter_of
 from . import sealed
 from .charts import line_chart
-from .handling import attempt, check_button, club_today, enter_club, locale_name, members_only, render_form
+from .handling import attempt, cancel_with_reason, check_button, club_today, enter_club, locale_name, members_only, render_form
 
 bp = members_only(Blueprint("fund", __name__))
 
@@ -304,13 +303,8 @@ def approve_payout(club_id: int, payout_id: int):
 
 @bp.post("/clubs/<id:club_id>/payouts/<id:payout_id>/cancel")
 def cancel_payout(club_id: int, payout_id: int):
-    enter_club(club_id, roles=set(OFFICER_ROLES))
-    form = CancelPaymentForm()
-    if not form.validate_on_submit():
-        flash(_("Say why the payment is cancelled."), "error")
-        abort(400)
-    payout = fund.cancel_payout(current_user.id, club_id, payout_id, form.reason.data)
-    flash(_("The payment is cancelled."), "info")
+    payout = cancel_with_reason(club_id, lambda reason: fund.cancel_payout(current_user.id, club_id, payout_id,
+                                                                            reason))
     return redirect(_after_payout(club_id, payout))
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from babel import dates
-from flask import Blueprint, abort, current_app, g, render_template
+from flask import Blueprint, abort, current_app, flash, g, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,6 +15,8 @@ from flask_wtf import FlaskForm
 
 from .. import clock
 from ..forms.auth import EmptyForm
+from ..forms.investments import CancelPaymentForm
+from ..models import OFFICER_ROLES
 from ..services import access
 from ..services.errors import CoopError, NotFound, NotPermitted
 
@@ -122,3 +124,16 @@ def members_only(bp: Blueprint) -> Blueprint:
 def locale_name() -> str:
     """The page's language ("fr" or "en"), as the amount formatters take it."""
     return str(get_locale() or "fr")
+
+
+def cancel_with_reason(club_id: int, cancel: Callable[[str], T]) -> T:
+    """An officer's form withdrawing a payment that waits for approval (to an enterprise, or to a member):
+    without its reason it is a 400; ``cancel(reason)`` is the service's."""
+    enter_club(club_id, roles=set(OFFICER_ROLES))
+    form = CancelPaymentForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the payment is cancelled."), "error")
+        abort(400)
+    done = cancel(form.reason.data)
+    flash(_("The payment is cancelled."), "info")
+    return done

@@ -25,7 +25,7 @@ from ..forms.investments import (
 from ..models import OFFICER_ROLES, ProjectStatus
 from ..services import access, clubs, investments, projects
 from .charts import line_chart
-from .handling import attempt, check_button, enter_club, locale_name, members_only, post_on_page, render_form
+from .handling import attempt, cancel_with_reason, check_button, enter_club, locale_name, members_only, post_on_page, render_form
 
 bp = members_only(Blueprint("investments", __name__))
 
@@ -136,13 +136,8 @@ def approve(club_id: int, payment_id: int):
 
 @bp.post("/clubs/<id:club_id>/payments/<id:payment_id>/cancel")
 def cancel(club_id: int, payment_id: int):
-    enter_club(club_id, roles=set(OFFICER_ROLES))
-    form = CancelPaymentForm()
-    if not form.validate_on_submit():
-        flash(_("Say why the payment is cancelled."), "error")
-        abort(400)
-    payment = investments.cancel_payment(current_user.id, club_id, payment_id, form.reason.data)
-    flash(_("The payment is cancelled."), "info")
+    payment = cancel_with_reason(club_id, lambda reason: investments.cancel_payment(current_user.id, club_id,
+                                                                                     payment_id, reason))
     return redirect(url_for("investments.investment", club_id=club_id, investment_id=payment.investment_id))
 
 

@@ -6,8 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from flask import Flask
-from flask_babel import Babel, refresh
 
 from coop import csvfile
 from coop.bankfiles import ofx
@@ -296,22 +294,6 @@ def test_nothing_crashes(data):
 
 
 # --- Messages ----------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def speak():
-    """An application with the club's translations; ``speak("fr")`` has it speak French from then on."""
-    app = Flask(__name__)
-    chosen = ["en"]
-    Babel(app, locale_selector=lambda: chosen[0],
-          default_translation_directories=str(Path(ofx.__file__).resolve().parents[1] / "translations"))
-
-    def to(locale: str) -> None:
-        chosen[0] = locale
-        refresh()
-
-    with app.app_context():
-        yield to
 
 
 def test_a_date_outside_the_window_names_the_entry(speak):
