@@ -47,7 +47,7 @@ test-sqlite: install
 
 ## Refresh the message catalogue after changing user-facing text.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o coop/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_ngettext:1,2 -o coop/translations/messages.pot .
 	$(BIN)/pybabel update -i coop/translations/messages.pot -d coop/translations --no-fuzzy-matching --ignore-obsolete
 
 ## Benchmarks (docs/bench.md): SQLite, and PostgreSQL as for the tests; wrk from Debian.

@@ -27,6 +27,19 @@ ACCOUNT_TYPES = {
     "income": _l("income"),
     "expense": _l("expense"),
 }
+SHARE_METHODS = {
+    "pro_rata": _l("pro rata to contributions"),
+    "units": _l("by valuation units"),
+}
+#: The share register's movements (coop/services/shares.py Movement.kind).
+SHARE_MOVES = {
+    "deposit": _l("paid in"),
+    "undo": _l("payment undone"),
+    "withdrawal": _l("taken out"),
+    "exit": _l("share valued on leaving"),
+    "transfer_out": _l("share passed on"),
+    "transfer_in": _l("share received"),
+}
 RHYTHMS = {
     "monthly": _l("every month"),
     "quarterly": _l("every quarter"),
@@ -186,6 +199,7 @@ SYSTEM_ACCOUNTS = {
     "income:gains": _l("Gains on sales of shares"),
     "expense:losses": _l("Losses on investments"),
     "expense:fees": _l("Bank fees"),
+    "reserves": _l("Results and reserves shared on leaving"),
 }
 #: Where the accounts Entraide opens for a member or a project keep their subject: after this, in the stored name.
 SUBJECT_MARK = " — "
@@ -211,4 +225,6 @@ def account_name(account) -> str:
             return gettext("Time credits — %(member)s", member=subject)
         if kind == "investment":
             return gettext("Investment — %(project)s", project=subject)
+        if kind == "payable":
+            return gettext("Owed to — %(member)s", member=subject)
     return account.name

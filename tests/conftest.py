@@ -572,6 +572,10 @@ DEFAULT_CHARTER = {
     "manager_records_money": False,
     "result_by_days": True,
     "exchange_expiry_days": 30,
+    "exit_notice_days": 0,
+    "exit_pay_months": 12,
+    "partial_withdrawals": False,
+    "share_method": "pro_rata",
 }
 
 

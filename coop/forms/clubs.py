@@ -22,6 +22,10 @@ THRESHOLD_CHOICES = [
     SelectChoice("two_thirds", _l("Two thirds of votes cast")),
     SelectChoice("unanimity", _l("Unanimity")),
 ]
+SHARE_METHOD_CHOICES = [
+    SelectChoice("pro_rata", _l("Pro rata to contributions (the usual Cigales rule)")),
+    SelectChoice("units", _l("Valuation units (the investment-club method)")),
+]
 ROLE_CHOICES = [
     SelectChoice("member", _l("Member")),
     SelectChoice("treasurer", _l("Treasurer")),
@@ -108,6 +112,11 @@ class CharterForm(FlaskForm):
     manager_records_money = BooleanField(_l("The manager may record money too, not only the treasurer"))
     result_by_days = BooleanField(_l("At the year end, share the result by paid-in capital × days held "
                                      "(otherwise by paid-in capital on 31 December)"))
+    share_method = SelectField(_l("How members' shares of the net assets are valued (R13)"),
+                               choices=SHARE_METHOD_CHOICES)
+    exit_notice_days = _whole(_l("Notice before a leaver's share is valued, in days (R13)"), 0, 10_000)
+    exit_pay_months = _whole(_l("Months the club has to pay a leaver's share (R13)"), 0, 1_000)
+    partial_withdrawals = BooleanField(_l("Members may take part of their share out while they stay (R13)"))
 
     MONEY = ("min_monthly_contribution", "max_yearly_contribution")
     HOURS = {"time_floor_hours": "time_floor_minutes", "time_ceiling_hours": "time_ceiling_minutes"}

@@ -50,6 +50,10 @@ def month_form_class(member_ids: list[int]) -> type[MonthForm]:
     return type("MonthSheetForm", (MonthForm,), fields)
 
 
+class OneTimeButton(OneTimeForm):
+    """A button that writes once however often it is pressed (its form key)."""
+
+
 class AmountForm(OneTimeForm):
     amount = MoneyField(_l("Amount"), validators=[DataRequired()])
 

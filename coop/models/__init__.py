@@ -22,9 +22,10 @@ from .club import (
     Membership,
     MemberStatus,
     Role,
+    ShareMethod,
     Threshold,
 )
-from .fund import Contribution, ContributionSource, PaymentMethod, Payout, PayoutKind, PayoutStatus, Pledge, Rhythm
+from .fund import Contribution, ContributionSource, ExitValuation, PaymentMethod, Payout, PayoutKind, PayoutStatus, Pledge, Rhythm
 from .invest import (
     Disbursement,
     DisbursementStatus,
@@ -117,6 +118,7 @@ __all__ = [
     "MemberStatus",
     "Membership",
     "PaymentMethod",
+    "ExitValuation",
     "Payout",
     "PayoutKind",
     "PayoutStatus",
@@ -124,6 +126,7 @@ __all__ = [
     "Posting",
     "Rhythm",
     "Role",
+    "ShareMethod",
     "Threshold",
     "TransactionKind",
     "Unit",

@@ -47,6 +47,13 @@ class Role(enum.StrEnum):
 OFFICER_ROLES = frozenset({Role.MANAGER, Role.TREASURER, Role.SECRETARY})
 
 
+class ShareMethod(enum.StrEnum):
+    """How members' shares of the net assets are valued (coop/services/shares.py)."""
+
+    PRO_RATA = "pro_rata"  # pro rata to contributions, net of withdrawals: the usual Cigales rule
+    UNITS = "units"  # valuation units bought and cashed in at net assets ÷ units
+
+
 class Threshold(enum.StrEnum):
     MAJORITY = "majority"  # yes > no among votes cast
     TWO_THIRDS = "two_thirds"  # 3·yes ≥ 2·(yes + no)
@@ -146,6 +153,9 @@ class Charter(db.Model):
         CheckConstraint("min_monthly_contribution >= 0", name="min_contribution_positive"),
         CheckConstraint("max_yearly_contribution > 0", name="max_contribution_positive"),
         *(one_of(col, Threshold) for col in THRESHOLD_FIELDS),
+        one_of("share_method", ShareMethod),
+        CheckConstraint("exit_notice_days BETWEEN 0 AND 365", name="exit_notice_range"),
+        CheckConstraint("exit_pay_months BETWEEN 0 AND 60", name="exit_pay_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,6 +201,16 @@ class Charter(db.Model):
     # Year end: the result is shared pro rata to paid-in capital × days held (True) or to paid-in capital on
     # 31 December (False)
     result_by_days: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # R13, shares and leaving (coop/services/shares.py, coop/services/exits.py)
+    #: how members' shares of the net assets are valued
+    share_method: Mapped[str] = mapped_column(String(10), default=ShareMethod.PRO_RATA,
+                                              server_default=ShareMethod.PRO_RATA.value)
+    #: days from a member's notice to the valuation of their share
+    exit_notice_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: months the club has to pay a leaver's share when cash is short (instalments)
+    exit_pay_months: Mapped[int] = mapped_column(default=12, server_default="12")
+    #: may members take out part of their share while they stay?
+    partial_withdrawals: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Invitation(db.Model):

@@ -89,6 +89,7 @@ class Contribution(db.Model):
 class PayoutKind(enum.StrEnum):
     REFUND = "refund"  # to a member who left (R13)
     DISTRIBUTION = "distribution"  # a member's part of a dissolving club's net assets (R13)
+    WITHDRAWAL = "withdrawal"  # part of a member's share, where the charter allows it
 
 
 class PayoutStatus(enum.StrEnum):
@@ -132,3 +133,43 @@ class Payout(db.Model):
 
     membership: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[membership_id])
     entered_by: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[entered_by_id])
+
+
+class ExitValuation(db.Model):
+    """A leaver's share valued once their notice has run (R13): what the club then owes them, fixed, paid in
+    one or several payouts. The ledger transaction moves their capital to ``payable:<membership>``."""
+
+    __tablename__ = "exit_valuation"
+    __table_args__ = (
+        UniqueConstraint("club_id", "membership_id"),
+        UniqueConstraint("club_id", "form_key"),
+        UniqueConstraint("transaction_id"),
+        CheckConstraint("value >= 0 AND net_assets >= value", name="value_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    valued_on: Mapped[date]
+    #: the charter's share method at the valuation
+    method: Mapped[str] = mapped_column(String(10))
+    #: the club's net assets just before, in cents
+    net_assets: Mapped[int] = mapped_column(BigInteger)
+    #: the leaver's share: what the club owes them
+    value: Mapped[int] = mapped_column(BigInteger)
+    #: their capital in the books just before
+    capital: Mapped[int] = mapped_column(BigInteger)
+    #: their units (millionths) and the club's, just before
+    units: Mapped[int] = mapped_column(BigInteger)
+    total_units: Mapped[int] = mapped_column(BigInteger)
+    #: what they paid in net (pro rata weight), and the club's total
+    weight: Mapped[int] = mapped_column(BigInteger)
+    total_weight: Mapped[int] = mapped_column(BigInteger)
+    #: the charter's time to pay, from the valuation
+    pay_by: Mapped[date]
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("journal_transaction.id"))
+    form_key: Mapped[str] = mapped_column(String(64))
+    valued_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    membership: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[membership_id])

@@ -41,6 +41,9 @@ class TransactionKind(enum.StrEnum):
     EXCHANGE = "exchange"
     ADJUSTMENT = "adjustment"
     CLOSING = "closing"  # a dissolving club's result shared into members' capital
+    EXIT = "exit"  # a leaver's share valued: from their capital to what the club owes them
+    WITHDRAWAL = "withdrawal"  # part of a member's share taken out: from their capital to what the club owes them
+    TRANSFER = "transfer"  # a member's share passed on to heirs, an assignee or co-owners
     REVERSAL = "reversal"
 
 

@@ -51,7 +51,7 @@ TEXT_MAX = 120
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
 
-CHARTER_FIELDS = (*rules.CHARTER_BOUNDS, *rules.THRESHOLD_FIELDS, *rules.CHARTER_FLAGS)
+CHARTER_FIELDS = (*rules.CHARTER_BOUNDS, *rules.THRESHOLD_FIELDS, *rules.CHARTER_FLAGS, *rules.CHARTER_CHOICES)
 
 
 # --- Looking things up, scoped to the acting person ---------------------------

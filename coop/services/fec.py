@@ -69,7 +69,9 @@ BANK_KINDS = frozenset({TransactionKind.CONTRIBUTION, TransactionKind.DISBURSEME
 KIND_NAMES = {"opening": "A nouveaux", "contribution": "Versement d'un membre", "disbursement": "Investissement",
               "repayment": "Remboursement", "return": "Revenus d'investissement", "fee": "Frais",
               "refund": "Remboursement d'un membre", "distribution": "Partage de l'actif", "adjustment": "Ajustement",
-              "closing": "Affectation du résultat", "reversal": "Contre-passation"}
+              "closing": "Affectation du résultat", "reversal": "Contre-passation",
+              "exit": "Part d'un membre sortant évaluée", "withdrawal": "Retrait partiel d'une part",
+              "transfer": "Transmission d'une part"}
 
 SEPARATORS = {"tab": "\t", "pipe": "|"}
 ENCODING = "iso-8859-15"
@@ -79,6 +81,9 @@ PARIS = ZoneInfo("Europe/Paris")
 #: Every member's capital account: one general account, the member as its auxiliary account.
 CAPITAL = "capital:*"
 
+#: What the club owes each leaver once their share is valued: one general account, the member as auxiliary.
+PAYABLE = "payable:*"
+
 #: Carried-forward result (income less expenses of the years before): the ledger shares it into members'
 #: capital only at dissolution, so the opening entry carries it to the report à nouveau.
 CARRIED_PROFIT = ("110000", "Report à nouveau (solde créditeur)")
@@ -87,6 +92,8 @@ CARRIED_LOSS = ("119000", "Report à nouveau (solde débiteur)")
 DEFAULTS = {
     "bank": ("512000", "Banque"),
     CAPITAL: ("455100", "Associés - Comptes courants"),
+    PAYABLE: ("467100", "Associés sortants - Parts à payer"),
+    "reserves": ("106800", "Autres réserves"),
     "income:returns": ("762000", "Produits des autres immobilisations financières"),
     "income:gains": ("767000", "Produits nets sur cessions de valeurs mobilières de placement"),
     "expense:losses": ("667000", "Charges nettes sur cessions de valeurs mobilières de placement"),
@@ -159,7 +166,11 @@ def _money_accounts(club_id: int) -> list[Account]:
 
 
 def _pattern(account: Account) -> str:
-    return CAPITAL if account.code.startswith("capital:") and account.membership_id is not None else account.code
+    if account.membership_id is not None and account.code.startswith("capital:"):
+        return CAPITAL
+    if account.membership_id is not None and account.code.startswith("payable:"):
+        return PAYABLE
+    return account.code
 
 
 def _defaults(club_id: int, accounts: list[Account]) -> dict[str, tuple[str, str, str, str]]:
@@ -177,7 +188,7 @@ def _defaults(club_id: int, accounts: list[Account]) -> dict[str, tuple[str, str
             number, label = BY_INSTRUMENT.get(instruments[account.id], BY_TYPE[AccountType(account.type)])
         else:
             number, label = BY_TYPE[AccountType(account.type)]
-        rows[pattern] = (number, label, "" if pattern == CAPITAL else account_name(account), account.type)
+        rows[pattern] = (number, label, "" if pattern in (CAPITAL, PAYABLE) else account_name(account), account.type)
     return rows
 
 

@@ -5,26 +5,29 @@ Money is recorded by the treasurer, and by the manager where the charter
 says so. A member sees their own details and the club's totals."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
+from flask_babel import lazy_ngettext
 from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 
 from .. import notify
-from ..amounts import LazyMoney, month_start, months_between, next_month
+from ..amounts import LazyMoney, add_months, month_start, months_between, next_month
 from ..database import sum_of
 from ..extensions import db
 from ..models import (
     Account,
+    AccountType,
     Club,
     ClubStatus,
     Contribution,
     ContributionSource,
     Disbursement,
     DisbursementStatus,
+    ExitValuation,
     JournalTransaction,
     Membership,
     MemberStatus,
@@ -40,6 +43,7 @@ from ..models import (
     User,
 )
 from . import access, ledger, rules, signoff
+from . import shares as shares_service
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
@@ -48,7 +52,7 @@ from .lookup import in_club
 from .rows import insert_now
 from .transitions import move
 from .uow import unit_of_work
-from .validate import check_day, form_ledger_key, one_line
+from .validate import LazyDay, check_day, form_ledger_key, one_line
 
 MAX_CONTRIBUTION = 10**9  # ten million in cents: far above any cap
 REFERENCE_MAX = 80
@@ -262,6 +266,9 @@ def reverse_contribution_under(user_id: int, club_id: int, contribution_id: int,
     with unit_of_work():
         access.money_keeper(user_id, club_id, lock=True)
         contribution = contribution_in(club_id, contribution_id)
+        if valuation_of(club_id, contribution.membership_id) is not None:
+            raise RuleViolation(_l("This member's share was valued when they left: their contributions can no "
+                                   "longer be undone."), rule="R13")
         reversal = ledger.reverse(club_id, contribution.transaction_id, reason=reason,
                                   idempotency_key=ledger_key, author_id=user_id, occurred_on=occurred_on)
         record(user_id, club_id, "contribution.reverse", contribution,
@@ -450,9 +457,10 @@ def arrears(user_id: int, club_id: int, today: date | None = None) -> list[Stand
 class MemberShare:
     membership: Membership
     contributed: int
-    refunded: int
+    refunded: int  # paid in, less capital still in the books
     capital: int
-    share: Decimal  # percent of the club's capital
+    share: Decimal  # percent of the net assets, under the charter's share method
+    value: int = 0  # the member's share of the net assets, under the charter's share method
 
 
 @dataclass
@@ -463,11 +471,16 @@ class Position:
     committed: int
     total_capital: int
     members: list[MemberShare] = field(default_factory=list)
+    shares: shares_service.Shares | None = None
 
     @property
     def available(self) -> int:
         """Cash that may still be invested: cash less what is already committed (R10)."""
         return self.cash - self.committed
+
+    @property
+    def net_assets(self) -> int:
+        return self.shares.net_assets if self.shares else self.cash + self.invested
 
 
 def committed_amount(club_id: int, *, excluding: int | None = None, excluding_payout: int | None = None) -> int:
@@ -507,40 +520,36 @@ def invested_amount(club_id: int) -> int:
     )
 
 
-def _shares(club_id: int) -> list[MemberShare]:
-    contributed = dict(db.session.execute(
-        select(Contribution.membership_id, sum_of(Contribution.amount))
-        .where(Contribution.club_id == club_id, _not_reversed(Contribution.transaction_id))
-        .group_by(Contribution.membership_id)
-    ).all())
-    capitals = db.session.execute(
-        select(Account.membership_id, Account.balance).where(
-            Account.club_id == club_id, Account.code.like("capital:%"), Account.membership_id.is_not(None))
-    ).all()
-    total = sum(-balance for _, balance in capitals)
-    members = {m.id: m for m in db.session.scalars(select(Membership).where(Membership.club_id == club_id))}
+def _shares(club_id: int, shares: shares_service.Shares | None = None) -> list[MemberShare]:
+    shares = shares or shares_service.club_shares(club_id)
+    net = shares.net_assets
     result = []
-    for membership_id, balance in capitals:
-        capital = -balance
-        paid = contributed.get(membership_id, 0)
-        share = (Decimal(capital) * 100 / Decimal(total)).quantize(Decimal("0.01")) if total else Decimal(0)
-        result.append(MemberShare(members[membership_id], paid, paid - capital, capital, share))
-    return sorted(result, key=lambda s: (-s.capital, s.membership.user.name))
+    for line in shares.lines:
+        value = line.value(shares.method)
+        percent = (Decimal(value) * 100 / Decimal(net)).quantize(Decimal("0.01")) if net > 0 else Decimal(0)
+        result.append(MemberShare(line.membership, line.paid_in, line.paid_in - line.capital, line.capital, percent,
+                                  value))
+    return result
 
 
 def position(user_id: int, club_id: int) -> Position:
-    """Cash, invested, committed, available; each member's capital and share.
+    """Cash, invested, committed, available; the net assets and each member's share of them, both ways.
     A member sees the totals and their own line; officers every line."""
     me = membership_for(user_id, club_id)
-    shares = _shares(club_id)
-    visible = shares if access.is_bookkeeper(me) else [s for s in shares if s.membership.id == me.id]
+    everyone = shares_service.club_shares(club_id)
+    lines = _shares(club_id, everyone)
+    bookkeeper = access.is_bookkeeper(me)
+    visible = lines if bookkeeper else [s for s in lines if s.membership.id == me.id]
+    shares = everyone if bookkeeper else replace(
+        everyone, lines=[line for line in everyone.lines if line.membership.id == me.id])
     return Position(
         currency=me.club.currency,
         cash=ledger.find_account(club_id, "bank").balance,
         invested=invested_amount(club_id),
         committed=committed_amount(club_id),
-        total_capital=sum(s.capital for s in shares),
+        total_capital=sum(s.capital for s in lines),
         members=visible,
+        shares=shares,
     )
 
 
@@ -593,13 +602,126 @@ def fund_history(user_id: int, club_id: int) -> list[MonthPoint]:
     return points
 
 
-# --- Leaving: refunds (R13) ----------------------------------------------------------------------
+# --- Leaving: the share valued once the notice has run, then paid (R13) -------------------------------
+
+
+LEFT = (MemberStatus.LEFT, MemberStatus.EXCLUDED)
+
+
+def valuation_day(member: Membership, charter) -> date | None:
+    """The first day a leaver's share may be valued: the day they left plus the charter's notice."""
+    if member.left_on is None:
+        return None
+    return member.left_on + timedelta(days=charter.exit_notice_days)
+
+
+def valuation_of(club_id: int, membership_id: int) -> ExitValuation | None:
+    return db.session.scalar(select(ExitValuation).where(ExitValuation.club_id == club_id,
+                                                         ExitValuation.membership_id == membership_id))
+
+
+@dataclass(frozen=True)
+class Leaver:
+    """A member who left, and where their share stands."""
+
+    membership: Membership
+    due_on: date | None  # the share is valued from this day
+    value_now: int  # not yet valued: what the share is worth today, under the charter's method
+    valuation: ExitValuation | None
+    owed: int  # valued: what the club still owes them
+    pending: int  # refunds entered, waiting for a second officer
+
+    @property
+    def to_enter(self) -> int:
+        return self.owed - self.pending
+
+
+def leavers(user_id: int, club_id: int) -> list[Leaver]:
+    """Members who left with a share still in the club, or still owed: for those who keep the books."""
+    access.bookkeeper(user_id, club_id)
+    return _leavers(club_id)
+
+
+def _leavers(club_id: int) -> list[Leaver]:
+    charter = charter_of(club_id)
+    shares = shares_service.club_shares(club_id)
+    valuations = {v.membership_id: v for v in db.session.scalars(
+        select(ExitValuation).where(ExitValuation.club_id == club_id))}
+    pending = dict(db.session.execute(
+        select(Payout.membership_id, sum_of(Payout.amount)).where(
+            Payout.club_id == club_id, Payout.kind == PayoutKind.REFUND, Payout.status == PayoutStatus.PENDING)
+        .group_by(Payout.membership_id)).all())
+    found = []
+    for line in shares.lines:
+        member = line.membership
+        if member.status not in LEFT:
+            continue
+        valuation = valuations.get(member.id)
+        value = 0 if valuation else line.value(shares.method)
+        if valuation is None and not (value or line.capital) or valuation is not None and not line.owed:
+            continue
+        found.append(Leaver(member, valuation_day(member, charter), value, valuation, line.owed,
+                            pending.get(member.id, 0)))
+    return sorted(found, key=lambda x: (x.valuation is not None, x.due_on or date.min, x.membership.user.name))
+
+
+def leavers_to_refund(user_id: int, club_id: int) -> list[Leaver]:
+    """Leavers whose share is valued and not yet paid in full."""
+    return [leaver for leaver in leavers(user_id, club_id) if leaver.valuation is not None]
+
+
+def value_exit(user_id: int, club_id: int, membership_id: int, *, form_key: str,
+               today: date | None = None) -> ExitValuation:
+    """The treasurer values a leaver's share once their notice has run (R13): their share of the net assets
+    under the charter's method, at today's figures. From then on it no longer moves with the fund: the club
+    owes it (``payable``) and pays it, within the charter's time to pay, by refunds a second officer approves."""
+    form_key = form_ledger_key(form_key)
+    with unit_of_work() as session:
+        me = access.money_keeper(user_id, club_id, lock=True)
+        today = today or access.today_of(club_id)
+        member = _member_of(club_id, membership_id)
+        existing = valuation_of(club_id, member.id)
+        if existing is not None:
+            if existing.form_key == form_key:
+                return existing
+            raise Conflict(_l("This member's share is already valued."))
+        if member.status not in LEFT:
+            raise RuleViolation(_l("Only the share of a member who has left is valued for paying out."), rule="R13")
+        charter = charter_of(club_id)
+        due = valuation_day(member, charter)
+        if due is not None and today < due:
+            raise RuleViolation(_l("The notice runs until %(day)s: the share is valued from that day.",
+                                   day=LazyDay(due)), rule="R13")
+        if _pending_payouts(club_id, membership_id=member.id):
+            raise Conflict(_l("A payment to this member is waiting for approval: approve or cancel it first."))
+        register = shares_service.register_of(club_id)
+        holding = register.holdings.get(member.id, shares_service.Holding())
+        value = register.value_of(member.id, charter.share_method)
+        capital = -_capital_account(club_id, member.id).balance
+        if not (value or capital or holding.units or holding.weight):
+            raise Conflict(_l("This member has no share in the club."))
+        txn = shares_service.post_out(
+            club_id, member, value, kind=TransactionKind.EXIT, whole=value, key=f"share-exit:{member.id}",
+            memo=f"Part de {member.user.name} évaluée / share valued", author_id=user_id, on=today)
+        valuation = ExitValuation(
+            club_id=club_id, membership_id=member.id, valued_on=today, method=charter.share_method,
+            net_assets=register.net_assets, value=value, capital=capital, units=holding.units,
+            total_units=register.total_units, weight=holding.weight, total_weight=register.total_weight,
+            pay_by=add_months(today, charter.exit_pay_months), transaction_id=txn.id, form_key=form_key,
+            valued_by_id=me.id)
+        session.add(valuation)
+        session.flush()
+        record(user_id, club_id, "share.value_exit", valuation, after={
+            "member": member.id, "method": charter.share_method, "value": value, "net_assets": register.net_assets,
+            "capital": capital, "transaction": txn.id})
+        return valuation
 
 
 def refund(user_id: int, club_id: int, membership_id: int, *, amount: int, idempotency_key: str,
            memo: str = "") -> Payout:
-    """The treasurer enters a refund to a member who has left: no more than their capital nor the cash
-    available, less what is already entered (R13). A second officer approves it; only then it posts (R11)."""
+    """The treasurer enters a payment of a leaver's valued share: no more than what the club still owes them
+    nor the cash available, less what is already entered (R13); in one payment or in instalments. A second
+    officer approves it; only then it posts (R11)."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise InvalidInput(_l("Enter an amount more than zero."), field="amount")  # R13's rule words the rest
     memo = one_line(memo, "memo", maximum=200, required=False)
@@ -615,13 +737,63 @@ def refund(user_id: int, club_id: int, membership_id: int, *, amount: int, idemp
                              memo or f"Remboursement — {member.user.name}")
 
 
+def _owed(club_id: int, membership_id: int) -> int:
+    account = db.session.scalar(select(Account).where(Account.club_id == club_id,
+                                                      Account.code == f"payable:{membership_id}"))
+    return -account.balance if account else 0
+
+
 def _check_refund(club: Club, member: Membership, amount: int, *, excluding: int | None = None) -> None:
-    if member.status not in (MemberStatus.LEFT, MemberStatus.EXCLUDED):
+    if member.status not in LEFT:
         raise RuleViolation(_l("Only a member who has left the club is refunded."), rule="R13")
-    capital = _capital_account(club.id, member.id)
+    if valuation_of(club.id, member.id) is None:
+        raise RuleViolation(_l("Value the leaver's share first: it is paid once valued."), rule="R13")
     entered = _pending_payouts(club.id, membership_id=member.id, kind=PayoutKind.REFUND, excluding=excluding)
-    rules.check_refund(amount, -capital.balance - entered, available_cash(club.id, excluding_payout=excluding),
+    rules.check_refund(amount, _owed(club.id, member.id) - entered, available_cash(club.id, excluding_payout=excluding),
                        club.currency)
+
+
+# --- Taking part of a share out, where the charter allows it (R13) ------------------------------------------
+
+
+def withdraw(user_id: int, club_id: int, membership_id: int, *, amount: int, idempotency_key: str,
+             memo: str = "") -> Payout:
+    """The treasurer enters a partial withdrawal a member asked for, where the charter allows it: no more than
+    their share under the charter's method, nor the cash available. A second officer approves it: the part is
+    then valued at that day's figures and paid (R11, R13)."""
+    amount = _payout_amount(amount)
+    memo = one_line(memo, "memo", maximum=200, required=False)
+    idempotency_key = form_ledger_key(idempotency_key)
+    with unit_of_work():
+        me = access.money_keeper(user_id, club_id, lock=True)
+        member = _member_of(club_id, membership_id)
+        replay = _replayed_payout(club_id, idempotency_key, member, PayoutKind.WITHDRAWAL, amount)
+        if replay is not None:
+            return replay
+        _check_withdrawal(me.club, member, amount)
+        return _enter_payout(user_id, me, member, PayoutKind.WITHDRAWAL, amount, idempotency_key,
+                             memo or f"Retrait partiel — {member.user.name}")
+
+
+def _check_withdrawal(club: Club, member: Membership, amount: int, *, excluding: int | None = None) -> None:
+    if not charter_of(club.id).partial_withdrawals:
+        raise RuleViolation(_l("The charter does not allow taking part of a share out."), rule="R13")
+    if club.status not in (ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT):
+        raise RuleViolation(_l("Parts of shares are taken out only while the club is active."), rule="R13")
+    if member.status != MemberStatus.ACTIVE:
+        raise RuleViolation(_l("Only an active member takes part of their share out; a leaver's share is valued "
+                               "whole."), rule="R13")
+    shares = shares_service.club_shares(club.id)
+    line = shares.line_of(member.id)
+    value = line.value(shares.method) if line else 0
+    entered = _pending_payouts(club.id, membership_id=member.id, kind=PayoutKind.WITHDRAWAL, excluding=excluding)
+    if amount > value - entered:
+        raise RuleViolation(_l("This is more than the member's share of %(value)s.",
+                               value=LazyMoney(max(value - entered, 0), club.currency)), rule="R13", field="amount")
+    cash = available_cash(club.id, excluding_payout=excluding)
+    if amount > cash:
+        raise RuleViolation(_l("The club has only %(cash)s available.", cash=LazyMoney(max(cash, 0), club.currency)),
+                            rule="R13", field="amount")
 
 
 # --- Money leaving the fund: one officer enters, another approves (R11) ------------------------------
@@ -659,9 +831,16 @@ def _payout(club_id: int, payout_id: object) -> Payout:
     return in_club(Payout, club_id, payout_id, lock=True, missing=_l("No such payment."))
 
 
+#: What each kind of payout posts when it is paid, and its audit action.
+PAID_AS = {PayoutKind.REFUND: (TransactionKind.REFUND, "capital.refund"),
+           PayoutKind.WITHDRAWAL: (TransactionKind.REFUND, "capital.withdraw"),
+           PayoutKind.DISTRIBUTION: (TransactionKind.DISTRIBUTION, "capital.distribute")}
+
+
 def approve_payout(user_id: int, club_id: int, payout_id: int) -> Payout:
-    """A second officer approves a refund or a part at dissolution: it posts to the ledger, once (R11).
-    The rules are checked again against today's figures (R13)."""
+    """A second officer approves a payout: it posts to the ledger, once (R11). The rules are checked again
+    against today's figures (R13). A withdrawal or a part at dissolution is valued now (from the member's
+    capital to what the club owes them), then paid; a leaver's refund pays what their valuation fixed."""
     with unit_of_work():
         officer = access.officer(user_id, club_id)
         access.lock_club(club_id)
@@ -670,16 +849,22 @@ def approve_payout(user_id: int, club_id: int, payout_id: int) -> Payout:
         club, member = officer.club, payout.membership
         if payout.kind == PayoutKind.REFUND:
             _check_refund(club, member, payout.amount, excluding=payout.id)
+        elif payout.kind == PayoutKind.WITHDRAWAL:
+            _check_withdrawal(club, member, payout.amount, excluding=payout.id)
         else:
             _check_distribution(club, member, payout.amount, excluding=payout.id)
+        if payout.kind != PayoutKind.REFUND:
+            shares = shares_service.club_shares(club_id)
+            whole = shares.line_of(member.id).value(shares.method)
+            shares_service.post_out(club_id, member, payout.amount, kind=TransactionKind.WITHDRAWAL, whole=whole,
+                                    key=f"payout-value:{payout.id}", memo=payout.memo, author_id=user_id)
         bank = ledger.find_account(club_id, "bank")
-        capital = _capital_account(club_id, member.id)
-        kind = TransactionKind.REFUND if payout.kind == PayoutKind.REFUND else TransactionKind.DISTRIBUTION
+        owed = shares_service.payable_account(club_id, member)
+        kind, action = PAID_AS[PayoutKind(payout.kind)]
         txn = ledger.post(club_id, unit=Unit.MONEY, kind=kind, lines=[(bank.id, -payout.amount),
-                                                                       (capital.id, payout.amount)],
+                                                                       (owed.id, payout.amount)],
                           idempotency_key=f"payout:{payout.id}", memo=payout.memo, author_id=user_id)
         signoff.mark_approved(payout, officer, txn.id)
-        action = "capital.refund" if payout.kind == PayoutKind.REFUND else "capital.distribute"
         record(user_id, club_id, action, member, after={"amount": payout.amount, "transaction": txn.id,
                                                          "payout": payout.id, "entered_by": payout.entered_by_id})
         return payout
@@ -691,20 +876,13 @@ def cancel_payout(user_id: int, club_id: int, payout_id: int, reason: str) -> Pa
 
 
 def payouts_waiting(user_id: int, club_id: int, kind: str) -> list[Payout]:
-    """Refunds or parts entered and waiting for a second officer: for the officers."""
+    """Payouts of a kind entered and waiting for a second officer: for the officers."""
     me = membership_for(user_id, club_id)
     if not me.is_officer:
         return []
     return list(db.session.scalars(select(Payout).where(
         Payout.club_id == club_id, Payout.kind == kind, Payout.status == PayoutStatus.PENDING)
         .order_by(Payout.entered_at, Payout.id)))
-
-
-def leavers_to_refund(user_id: int, club_id: int) -> list[MemberShare]:
-    """Members who have left and still have capital in the club."""
-    access.bookkeeper(user_id, club_id)
-    return [s for s in _shares(club_id)
-            if s.membership.status in (MemberStatus.LEFT, MemberStatus.EXCLUDED) and s.capital > 0]
 
 
 # --- Dissolution (R13) ------------------------------------------------------------------------------
@@ -741,6 +919,8 @@ def _close_results(club_id: int, author_id: int | None) -> int | None:
     parts = rules.pro_rata(abs(gain), {a.id: -a.balance for a in capitals})
     sign = -1 if gain > 0 else 1  # a gain credits capital further; a loss debits it
     lines = [(a.id, -a.balance) for a in results] + [(a_id, sign * part) for a_id, part in parts.items() if part]
+    if sum(x for _, x in lines):  # no capital to take a loss: the reserves carry it
+        lines.append((shares_service.reserves_account(club_id).id, -sum(x for _, x in lines)))
     txn = ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.CLOSING, lines=lines,
                       idempotency_key=f"closing:{club_id}", author_id=author_id,
                       memo="Affectation du résultat avant partage / Allocation of the result before sharing")
@@ -751,7 +931,7 @@ def _close_results(club_id: int, author_id: int | None) -> int | None:
 class DistributionLine:
     membership: Membership
     contributed: int
-    due: int
+    due: int  # the member's part: their share of the net assets under the charter's method, plus what was paid
     distributed: int
     pending: int = 0  # entered, waiting for a second officer (R11)
 
@@ -766,8 +946,8 @@ class DistributionLine:
 
 
 def dissolution_plan(user_id: int, club_id: int) -> list[DistributionLine]:
-    """Each member's part of the net assets, pro rata to what they contributed
-    net of refunds (R13). A member sees their own line; officers every line."""
+    """Each member's part of the net assets under the charter's share method (R13). A member sees their own
+    line; officers every line."""
     me = membership_for(user_id, club_id)
     plan = _plan(club_id)
     if access.is_bookkeeper(me):
@@ -776,29 +956,20 @@ def dissolution_plan(user_id: int, club_id: int) -> list[DistributionLine]:
 
 
 def _plan(club_id: int) -> list[DistributionLine]:
-    shares = _shares(club_id)
+    shares = shares_service.club_shares(club_id)
     distributed = dict(db.session.execute(
-        select(Account.membership_id, sum_of(Posting.amount))
-        .join(Posting, Posting.account_id == Account.id)
-        .join(JournalTransaction, ledger.POSTING_TRANSACTION)
-        .where(Account.club_id == club_id, Posting.club_id == club_id, Account.code.like("capital:%"),
-               JournalTransaction.kind == TransactionKind.DISTRIBUTION,
-               _not_reversed(JournalTransaction.id))
-        .group_by(Account.membership_id)
-    ).all())
-    # Net assets still to share, plus what was already shared: the whole to divide.
-    already = sum(distributed.values())
-    cash = ledger.find_account(club_id, "bank").balance
-    whole = cash + invested_amount(club_id) + already
-    # Net contributions, fixed when the club dissolves: capital now plus what was already paid out.
-    weights = {s.membership.id: s.capital + distributed.get(s.membership.id, 0) for s in shares}
-    parts = rules.pro_rata(whole, weights)
+        select(Payout.membership_id, sum_of(Payout.amount))
+        .where(Payout.club_id == club_id, Payout.kind == PayoutKind.DISTRIBUTION, Payout.status == PayoutStatus.APPROVED)
+        .group_by(Payout.membership_id)).all())
     pending = dict(db.session.execute(
         select(Payout.membership_id, sum_of(Payout.amount))
         .where(Payout.club_id == club_id, Payout.kind == PayoutKind.DISTRIBUTION, Payout.status == PayoutStatus.PENDING)
         .group_by(Payout.membership_id)).all())
-    return [DistributionLine(s.membership, weights[s.membership.id], parts[s.membership.id],
-                             distributed.get(s.membership.id, 0), pending.get(s.membership.id, 0)) for s in shares]
+    valued = set(db.session.scalars(select(ExitValuation.membership_id).where(ExitValuation.club_id == club_id)))
+    return [DistributionLine(line.membership, line.paid_in,
+                             line.value(shares.method) + distributed.get(line.membership.id, 0),
+                             distributed.get(line.membership.id, 0), pending.get(line.membership.id, 0))
+            for line in shares.lines if line.membership.id not in valued]
 
 
 def distribute(user_id: int, club_id: int, membership_id: int, *, amount: int, idempotency_key: str) -> Payout:
@@ -829,20 +1000,33 @@ def _check_distribution(club: Club, member: Membership, amount: int, *, excludin
     if amount > remaining:
         raise RuleViolation(_l("This is more than the member's remaining part of %(left)s.",
                                left=LazyMoney(max(remaining, 0), club.currency)), rule="R13", field="amount")
+    cash = available_cash(club.id, excluding_payout=excluding)
+    if amount > cash:
+        raise RuleViolation(_l("The club has only %(cash)s available.", cash=LazyMoney(max(cash, 0), club.currency)),
+                            rule="R13", field="amount")
 
 
 def close_club(user_id: int, club_id: int) -> Club:
-    """A dissolved club closes once every one of its accounts is at zero (R13)."""
+    """A dissolved club closes once it holds nothing and owes nothing (R13): a last entry then brings what is
+    left in its equity, result and reserve accounts, which add up to nothing, to zero."""
     with unit_of_work():
         me = access.money_keeper(user_id, club_id, lock=True)
         club = me.club
         if club.status != ClubStatus.DISSOLVING:
             raise RuleViolation(_l("Only a club being dissolved can be closed."), rule="R13")
-        left = db.session.scalar(select(func.count()).select_from(Account).where(
-            Account.club_id == club_id, Account.unit == Unit.MONEY, Account.balance != 0))
-        if left:
-            raise RuleViolation(_l("%(n)d accounts still hold money: share everything out first.", n=left),
-                                rule="R13")
+        held = db.session.scalar(select(func.count()).select_from(Account).where(
+            Account.club_id == club_id, Account.unit == Unit.MONEY, Account.balance != 0,
+            Account.type.in_((AccountType.ASSET, AccountType.LIABILITY))))
+        if held:
+            raise RuleViolation(lazy_ngettext("%(num)d account still holds money: share everything out first.",
+                                              "%(num)d accounts still hold money: share everything out first.",
+                                              held), rule="R13")
+        rest = list(db.session.scalars(select(Account).where(
+            Account.club_id == club_id, Account.unit == Unit.MONEY, Account.balance != 0).order_by(Account.id)))
+        if rest:
+            ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.CLOSING,
+                        lines=[(a.id, -a.balance) for a in rest], idempotency_key=f"closing-final:{club_id}",
+                        author_id=user_id, memo="Clôture des comptes / Closing the accounts")
         move(club, ClubStatus.CLOSED)
         record(user_id, club_id, "club.close", club, before={"status": "dissolving"}, after={"status": "closed"})
         return club
@@ -871,7 +1055,8 @@ def check_contributions() -> list[ledger.Violation]:
         found.append(ledger.Violation(7, club_id, f"contribution {contribution_id} of {amount} credited {-posted} "
                                                   "to the member's capital"))
     allowed = (TransactionKind.CONTRIBUTION, TransactionKind.REFUND, TransactionKind.DISTRIBUTION,
-               TransactionKind.CLOSING, TransactionKind.REVERSAL)
+               TransactionKind.CLOSING, TransactionKind.REVERSAL, TransactionKind.EXIT, TransactionKind.WITHDRAWAL,
+               TransactionKind.TRANSFER)
     stray = db.session.execute(
         select(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.kind)
         .join(Posting, Posting.transaction_id == JournalTransaction.id)

@@ -8,7 +8,7 @@ from datetime import date
 from enum import StrEnum
 
 from ..amounts import LazyMoney, duration
-from ..models.club import THRESHOLD_FIELDS, ClubStatus, Threshold
+from ..models.club import THRESHOLD_FIELDS, ClubStatus, ShareMethod, Threshold
 from .errors import InvalidInput, LimitExceeded, RuleViolation, _l
 
 
@@ -36,11 +36,15 @@ CHARTER_BOUNDS: Mapping[str, Bound] = {
     "time_ceiling_minutes": Bound(0, 24_000, "R12"),
     "time_warning_percent": Bound(50, 99, "R12"),
     "exchange_expiry_days": Bound(1, 365, "R12"),
+    "exit_notice_days": Bound(0, 365, "R13"),
+    "exit_pay_months": Bound(0, 60, "R13"),
 }
 
 THRESHOLDS = tuple(Threshold)
 #: Yes-or-no settings of the charter.
-CHARTER_FLAGS = ("exchange_needs_confirmation", "manager_records_money", "result_by_days")
+CHARTER_FLAGS = ("exchange_needs_confirmation", "manager_records_money", "result_by_days", "partial_withdrawals")
+#: Settings chosen from a list.
+CHARTER_CHOICES: Mapping[str, tuple[str, ...]] = {"share_method": tuple(ShareMethod)}
 
 #: R7: the decisions the law reserves to every co-owner cannot be made easier.
 UNANIMITY_REQUIRED = ("threshold_charter", "threshold_stake_sale", "threshold_renewal")
@@ -77,6 +81,9 @@ def check_charter(values: Mapping[str, object]) -> None:
     for field in CHARTER_FLAGS:
         if field in values and not isinstance(values[field], bool):
             raise InvalidInput(_l("Choose yes or no."), field=field)
+    for field, choices in CHARTER_CHOICES.items():
+        if field in values and values[field] not in choices:
+            raise InvalidInput(_l("Choose a value from the list."), field=field)
 
 
 def check_member_count(active: int, minimum: int, maximum: int) -> None:

@@ -1,6 +1,8 @@
 """Blueprints, error pages, template helpers and response headers."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Flask, abort, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -142,6 +144,12 @@ def _register_templates(app: Flask) -> None:
 
         return format_date(value, "medium") if value else ""
 
+    def units_text(millionths: int) -> str:
+        """Valuation units, kept in millionths, with their six decimals in the reader's locale."""
+        from flask_babel import format_decimal
+
+        return format_decimal(Decimal(millionths) / 1_000_000, format="#,##0.000000")
+
     @app.context_processor
     def inject():
         return {
@@ -154,6 +162,8 @@ def _register_templates(app: Flask) -> None:
             "threshold_label": lambda value: str(labels.THRESHOLDS.get(value, value)),
             "account_type_label": lambda value: str(labels.ACCOUNT_TYPES.get(value, value)),
             "rhythm_label": lambda value: str(labels.RHYTHMS.get(value, value)),
+            "share_method_label": lambda value: str(labels.SHARE_METHODS.get(value, value)),
+            "units": units_text,
             "method_label": lambda value: str(labels.METHODS.get(value, value)),
             "labels": labels,
             "account_name": labels.account_name,

@@ -173,6 +173,8 @@ def _changes(ballot) -> list[tuple[str, str, str]]:
             return duration(value)
         if name.startswith("threshold_"):
             return str(labels.THRESHOLDS.get(value, value))
+        if name == "share_method":
+            return str(labels.SHARE_METHODS.get(value, value))
         if isinstance(value, bool):
             return _("yes") if value else _("no")
         return str(value)

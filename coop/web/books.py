@@ -217,12 +217,12 @@ def capital_csv(club_id: int):
     position = fund.position(current_user.id, club_id)
     rows = [[share.membership.id, safe(share.membership.user.name), share.membership.status,
              cents_text(share.contributed), cents_text(share.refunded), cents_text(share.capital),
-             str(share.share).replace(".", cents_text(0)[1])] for share in position.members]
+             str(share.share).replace(".", cents_text(0)[1]), cents_text(share.value)] for share in position.members]
     return csv_response(f"capital-{g.club.id}.csv", CAPITAL_COLUMNS, rows)
 
 
 CAPITAL_COLUMNS = [_l("Member number"), _l("Name"), _l("Status"), _l("Contributed"), _l("Refunded"), _l("Capital"),
-                   _l("Share (%)")]
+                   _l("Share (%)"), _l("Share value")]
 
 
 @bp.app_template_filter("time_or_money")

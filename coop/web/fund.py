@@ -15,12 +15,13 @@ from ..forms.fund import (
     ConfirmImportForm,
     ContributionForm,
     ImportForm,
+    OneTimeButton,
     PledgeForm,
     ReverseForm,
     month_form_class,
 )
-from ..models import OFFICER_ROLES, PayoutKind
-from ..services import access, clubs, fund, imports
+from ..models import OFFICER_ROLES, MemberStatus, PayoutKind
+from ..services import access, clubs, fund, imports, shares
 from ..services.charter import charter_of
 from . import sealed
 from .charts import line_chart
@@ -229,15 +230,42 @@ def arrears(club_id: int):
     return render_template("fund/arrears.html", standings=fund.arrears(current_user.id, club_id))
 
 
-# --- Refunds to leavers ---------------------------------------------------------------------------
+# --- The share register -------------------------------------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/shares")
+def share_register(club_id: int):
+    me = enter_club(club_id)
+    member = request.args.get("member", type=int)
+    moves = shares.movements_for(current_user.id, club_id, member if access.is_bookkeeper(me) else None)
+    names = {m.id: m.user.name for m in clubs.members_of(current_user.id, club_id, statuses=tuple(MemberStatus))}
+    return render_template("fund/share_register.html", moves=moves, names=names,
+                           shares=shares.shares_for(current_user.id, club_id))
+
+
+# --- Leavers: their share valued, then paid ---------------------------------------------------------------
 
 
 @bp.get("/clubs/<id:club_id>/refunds")
 def refunds(club_id: int):
     enter_club(club_id)
-    return render_template("fund/refunds.html", leavers=fund.leavers_to_refund(current_user.id, club_id),
-                           position=fund.position(current_user.id, club_id),
+    return render_template("fund/refunds.html", leavers=fund.leavers(current_user.id, club_id),
+                           position=fund.position(current_user.id, club_id), today=club_today(),
+                           charter=charter_of(club_id), action_form=OneTimeButton(),
                            waiting=fund.payouts_waiting(current_user.id, club_id, PayoutKind.REFUND))
+
+
+@bp.post("/clubs/<id:club_id>/leavers/<id:membership_id>/value")
+def value_exit(club_id: int, membership_id: int):
+    enter_club(club_id)
+    form = OneTimeButton()
+    if not form.validate_on_submit():
+        abort(400)
+    valuation = fund.value_exit(current_user.id, club_id, membership_id, form_key=form.form_key.data)
+    flash(_("%(name)s's share is valued at %(amount)s: the club owes it and pays it by %(day)s.",
+            name=valuation.membership.user.name, amount=amounts.money(valuation.value, g.club.currency, locale_name()),
+            day=format_date(valuation.pay_by, "medium")), "success")
+    return redirect(url_for("fund.refunds", club_id=club_id))
 
 
 @bp.route("/clubs/<id:club_id>/refunds/<id:membership_id>", methods=["GET", "POST"])
@@ -249,14 +277,40 @@ def refund(club_id: int, membership_id: int):
         abort(404)
     form = AmountForm()
     if not form.is_submitted():
-        form.amount.set_cents(leaver.capital, locale_name())
+        form.amount.set_cents(min(leaver.to_enter, max(fund.available_cash(club_id), 0)), locale_name())
     if form.validate_on_submit():
         done = attempt(form, lambda: fund.refund(current_user.id, club_id, membership_id, amount=form.amount.cents,
                                                  idempotency_key=form.form_key.data))
         if done is not None:
             flash(_("The refund is entered. A second officer must approve it before it is paid (R11)."), "success")
             return redirect(url_for("fund.refunds", club_id=club_id))
-    return render_form("fund/refund.html", form, leaver=leaver)
+    return render_form("fund/refund.html", form, leaver=leaver, available=fund.available_cash(club_id))
+
+
+# --- Partial withdrawals, where the charter allows them ----------------------------------------------------
+
+
+@bp.get("/clubs/<id:club_id>/withdrawals")
+def withdrawals(club_id: int):
+    enter_club(club_id, roles=set(OFFICER_ROLES))
+    position = fund.position(current_user.id, club_id)
+    return render_template("fund/withdrawals.html", position=position, amount_form=AmountForm(),
+                           allowed=charter_of(club_id).partial_withdrawals,
+                           waiting=fund.payouts_waiting(current_user.id, club_id, PayoutKind.WITHDRAWAL))
+
+
+@bp.post("/clubs/<id:club_id>/withdrawals/<id:membership_id>")
+def withdraw(club_id: int, membership_id: int):
+    enter_club(club_id)
+    form = AmountForm()
+    if not form.validate_on_submit() or form.amount.cents is None:
+        message = "; ".join(str(e) for errors in form.errors.values() for e in errors) or _("Enter an amount.")
+        flash(message, "error")
+        return render_template("errors/http.html", status=400, message=message), 400
+    fund.withdraw(current_user.id, club_id, membership_id, amount=form.amount.cents,
+                  idempotency_key=form.form_key.data)
+    flash(_("The withdrawal is entered. A second officer must approve it before it is paid (R11)."), "success")
+    return redirect(url_for("fund.withdrawals", club_id=club_id))
 
 
 # --- Dissolution --------------------------------------------------------------------------------------
@@ -287,8 +341,12 @@ def distribute(club_id: int, membership_id: int):
 # --- Money leaving the fund: a second officer approves (R11) ------------------------------------------
 
 
+PAYOUT_PAGES = {PayoutKind.REFUND: "fund.refunds", PayoutKind.WITHDRAWAL: "fund.withdrawals",
+                PayoutKind.DISTRIBUTION: "fund.dissolution"}
+
+
 def _after_payout(club_id: int, payout) -> str:
-    page = "fund.refunds" if payout.kind == PayoutKind.REFUND else "fund.dissolution"
+    page = PAYOUT_PAGES[PayoutKind(payout.kind)]
     return url_for(page, club_id=club_id)
 
 

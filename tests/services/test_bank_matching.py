@@ -15,7 +15,6 @@ from coop.services import fund, ledger, reconcile
 from coop.services.errors import (
     Conflict,
     InvalidInput,
-    LimitExceeded,
     NeedsConfirmation,
     NotFound,
     NotPermitted,
@@ -258,15 +257,16 @@ def test_a_refund_of_an_overpayment_refusals(paid_twice, make_club):
 
 
 def test_a_refund_cannot_give_back_more_than_the_member_s_capital(paid_twice):
-    """Benali left and was refunded her 90,00: reversing one of her contributions now would make her capital
-    a debt (capital accounts never go above zero)."""
+    """Benali left, her share was valued and she was paid her 90,00: reversing one of her contributions now
+    would take back money her share was paid for (R13)."""
     s = paid_twice
     member = s.memberships[s.members[2].id]
     ms.leave(s.members[2].id, s.club_id)
+    fund.value_exit(s.treasurer.id, s.club_id, member, form_key=key())
     payout = fund.refund(s.treasurer.id, s.club_id, member, amount=9_000, idempotency_key=key())
     fund.approve_payout(s.manager.id, s.club_id, payout.id)
     refused(lambda: reconcile.record_refund(s.treasurer.id, s.club_id, s.line, contribution_id=s.twice.id),
-            LimitExceeded)
+            RuleViolation, rule="R13")
 
 
 def test_after_an_overpayment_is_refunded_the_yearly_cap_counts_what_was_kept(make_club):

@@ -117,7 +117,7 @@ def build_years(setup) -> dict:
     """Year P: six members pay 3,000.00 each; a loan of 3,000.00 paid out; a bank fee of 4.50; 500.00 repaid with
     30.00 of interest; P closed. Year Y: 100.00 paid in (a reference with a bar, quotes and accents), 50.00 paid
     in and reversed, 500.00 repaid with 25.00 of interest, the rest of the loan written off, a time exchange, a
-    leaver refunded 3,000.00."""
+    leaver's share valued and paid."""
     c, treasurer, manager = setup.club_id, setup.treasurer, setup.manager
     ids = {}
 
@@ -154,7 +154,8 @@ def build_years(setup) -> dict:
                              form_key=key())
     leaver = setup.members[5]
     clubs.leave(leaver.id, c)
-    payout = fund.refund(treasurer.id, c, setup.membership_id(leaver), amount=300_000, idempotency_key=key())
+    valued = fund.value_exit(treasurer.id, c, setup.membership_id(leaver), form_key=key())
+    payout = fund.refund(treasurer.id, c, setup.membership_id(leaver), amount=valued.value, idempotency_key=key())
     fund.approve_payout(manager.id, c, payout.id)
     ids["investment_account"] = investment.account_id
     db.session.rollback()
@@ -209,13 +210,17 @@ def test_a_year_exported_follows_every_rule_of_the_format_and_matches_the_books(
 
     accounts = {a.id: a for a in db.session.scalars(select(Account).where(Account.club_id == c))}
     capital = {a.id: a.membership_id for a in accounts.values() if a.code.startswith("capital:")}
-    number_of = {"bank": "512000", "income:returns": "762000", "expense:fees": "627000", "expense:losses": "667000"}
+    payable = {a.id: a.membership_id for a in accounts.values() if a.code.startswith("payable:")}
+    number_of = {"bank": "512000", "income:returns": "762000", "expense:fees": "627000", "expense:losses": "667000",
+                 "reserves": "106800"}
     number_of.update({accounts[s.ids["investment_account"]].code: "274000"})  # a loan
 
     def place(account_id: int) -> tuple[str, str]:
         account = accounts[account_id]
         if account_id in capital:
             return "455100", f"M{capital[account_id]:05d}"
+        if account_id in payable:  # the leaver's share, valued then paid
+            return "467100", f"M{payable[account_id]:05d}"
         return number_of[account.code], ""
 
     # The opening entry: each balance-sheet account's balance at the end of P, the result of P to 110.
@@ -248,7 +253,7 @@ def test_a_year_exported_follows_every_rule_of_the_format_and_matches_the_books(
         recorded = t.created_at.replace(tzinfo=UTC).astimezone(PARIS).date()
         assert lines[0]["ValidDate"] == recorded.strftime("%Y%m%d")
         kind = kinds[t.reverses_id] if t.kind == "reversal" else t.kind
-        assert lines[0]["JournalCode"] == ("OD" if kind == "adjustment" else "BQ"), (t.kind, lines[0])
+        assert lines[0]["JournalCode"] == ("OD" if kind in ("adjustment", "exit") else "BQ"), (t.kind, lines[0])
     first_recorded = min(t.created_at.replace(tzinfo=UTC).astimezone(PARIS).date() for t in txns)
     assert rule_day(opening[0]["ValidDate"]) == min(date(Y, 1, 1), first_recorded)
     assert {r["JournalLib"] for r in rows} == {"A nouveaux", "Banque", "Opérations diverses"}
@@ -307,10 +312,12 @@ def test_the_chart_lists_each_money_account_once_members_capital_as_one_with_the
         "income:returns": ("762000", "Produits des autres immobilisations financières"),
         "expense:fees": ("627000", "Services bancaires et assimilés"),
         "expense:losses": ("667000", "Charges nettes sur cessions de valeurs mobilières de placement"),
+        "payable:*": ("467100", "Associés sortants - Parts à payer"),
+        "reserves": ("106800", "Autres réserves"),
     }
     assert not any(r.changed for r in rows.values())
     # The manager reads it too.
-    assert len(fec.chart(years.manager.id, years.club_id)) == 6
+    assert len(fec.chart(years.manager.id, years.club_id)) == 8
 
 
 def test_a_changed_chart_is_in_the_next_file_and_in_the_audit_log(years):

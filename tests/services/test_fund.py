@@ -885,6 +885,19 @@ def approved(setup, payout, by=None) -> JournalTransaction:
     return db.session.get(JournalTransaction, payout.transaction_id)
 
 
+def leave(setup, user):
+    """``user`` leaves, and the treasurer values their share at once (the charter's notice is nil)."""
+    ms.leave(user.id, setup.club_id)
+    fund.value_exit(setup.treasurer.id, setup.club_id, mid(setup, user), form_key=key())
+
+
+def owed(setup, user) -> int:
+    """What the club owes ``user`` once their share is valued."""
+    account = db.session.scalar(select(Account).where(Account.club_id == setup.club_id,
+                                                      Account.code == f"payable:{mid(setup, user)}"))
+    return -account.balance if account else 0
+
+
 def refund(setup, user, amount, *, by=None, k=None, approve=True):
     """The treasurer (or ``by``) enters a refund and, unless ``approve`` is false, the manager approves it."""
     payout = fund.refund((by or setup.treasurer).id, setup.club_id, mid(setup, user), amount=amount,
@@ -898,7 +911,7 @@ def leaver(club):
     _, _, a, b, _ = people(club)
     pay(club, a, 10_000)
     pay(club, b, 20_000)
-    ms.leave(a.id, club.club_id)
+    leave(club, a)
     return club
 
 
@@ -908,7 +921,7 @@ def test_refund_exactly_the_capital(leaver):
     txn = refund(leaver, a, 10_000)
     stored = db.session.get(JournalTransaction, txn.id)
     assert (stored.kind, stored.unit, stored.author_id) == ("refund", "money", manager.id)  # who approved it
-    assert (cash(leaver), capital(leaver, a)) == (20_000, 0)
+    assert (cash(leaver), owed(leaver, a), capital(leaver, a)) == (20_000, 0, 0)
     assert fund.leavers_to_refund(treasurer.id, leaver.club_id) == []
     line = {s.membership.id: s for s in fund.position(treasurer.id, leaver.club_id).members}[mid(leaver, a)]
     assert (line.contributed, line.refunded, line.capital) == (10_000, 10_000, 0)
@@ -919,7 +932,7 @@ def test_refund_in_parts_up_to_the_capital(leaver):
     _, _, a, _, _ = people(leaver)
     refund(leaver, a, 4_000)
     refund(leaver, a, 6_000)
-    assert capital(leaver, a) == 0
+    assert owed(leaver, a) == 0
     refused_and_consistent(lambda: refund(leaver, a, 1), RuleViolation, rule="R13", field="amount")
 
 
@@ -934,7 +947,7 @@ def test_refund_above_the_cash_is_refused_r13(leaver):
     assert cash(leaver) == 5_000
     refused_and_consistent(lambda: refund(leaver, a, 5_001), RuleViolation, rule="R13", field="amount")
     refund(leaver, a, 5_000)  # exactly the cash
-    assert (cash(leaver), capital(leaver, a)) == (0, 5_000)
+    assert (cash(leaver), owed(leaver, a)) == (0, 5_000)
     refused_and_consistent(lambda: refund(leaver, a, 1), RuleViolation, rule="R13", field="amount")
 
 
@@ -944,8 +957,8 @@ def test_refund_above_the_cash_left_by_another_refund(club):
     pay(club, b, 10_000)
     pay(club, c, 1_000)
     invest(club, open_investment(club), 6_000)  # cash 150.00
-    ms.leave(a.id, club.club_id)
-    ms.leave(b.id, club.club_id)
+    leave(club, a)
+    leave(club, b)
     refund(club, a, 10_000)  # cash 50.00, b's capital 100.00
     refused_and_consistent(lambda: refund(club, b, 5_001), RuleViolation, rule="R13", field="amount")
     refund(club, b, 5_000)
@@ -963,17 +976,17 @@ def test_only_a_member_who_left_is_refunded(leaver):
 def test_a_refund_waits_for_a_second_officer_r11(leaver):
     """The treasurer enters a refund: nothing leaves the bank until another officer approves it."""
     manager, treasurer, a, _, _ = people(leaver)
-    before = (cash(leaver), capital(leaver, a), row_counts(JournalTransaction)[0])
+    before = (cash(leaver), owed(leaver, a), row_counts(JournalTransaction)[0])
     payout = fund.refund(treasurer.id, leaver.club_id, mid(leaver, a), amount=10_000, idempotency_key=key())
     assert payout.status == "pending" and payout.transaction_id is None
-    assert (cash(leaver), capital(leaver, a), row_counts(JournalTransaction)[0]) == before
+    assert (cash(leaver), owed(leaver, a), row_counts(JournalTransaction)[0]) == before
     assert fund.available_cash(leaver.club_id) == 20_000  # a commitment, like a payment entered
     refused(lambda: fund.approve_payout(treasurer.id, leaver.club_id, payout.id), RuleViolation, rule="R11")
     approved = fund.approve_payout(manager.id, leaver.club_id, payout.id)
     assert (approved.status, approved.approved_by_id) == ("approved", mid(leaver, manager))
     stored = db.session.get(JournalTransaction, approved.transaction_id)
     assert (stored.kind, stored.author_id) == ("refund", manager.id)
-    assert (cash(leaver), capital(leaver, a)) == (20_000, 0)
+    assert (cash(leaver), owed(leaver, a)) == (20_000, 0)
     refused(lambda: fund.approve_payout(manager.id, leaver.club_id, payout.id), Conflict)
     consistent()
 
@@ -993,9 +1006,9 @@ def test_a_pending_refund_is_cancelled_with_a_reason(leaver):
     cancelled = fund.cancel_payout(manager.id, leaver.club_id, payout.id, "Mauvais montant")
     assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "Mauvais montant")
     refused(lambda: fund.approve_payout(manager.id, leaver.club_id, payout.id), Conflict)
-    assert (cash(leaver), capital(leaver, a)) == (30_000, 10_000)
+    assert (cash(leaver), owed(leaver, a)) == (30_000, 10_000)
     refund(leaver, a, 10_000)  # the commitment is gone
-    assert capital(leaver, a) == 0
+    assert owed(leaver, a) == 0
 
 
 @pytest.mark.parametrize("form_key", ["k" * 65, "short", "clé accentuée", None], ids=repr)
@@ -1036,7 +1049,7 @@ def test_a_refund_replayed_returns_the_same_transaction(leaver):
     refused_and_consistent(lambda: refund(leaver, a, 3_001, k=k, approve=False), Conflict)
     approved(leaver, first)
     assert refund(leaver, a, 3_000, k=k, approve=False).id == first.id  # still the same, once posted
-    assert capital(leaver, a) == 7_000
+    assert owed(leaver, a) == 7_000
 
 
 @pytest.mark.parametrize("amount", [0, -100, 1.5, "100", None, True], ids=repr)
@@ -1056,7 +1069,7 @@ def test_refund_by_others_than_the_treasurer(leaver, other):
 def test_refund_of_another_clubs_member_not_found(leaver, other):
     leaving = other.members[2]
     pay(other, leaving, 1_000)
-    ms.leave(leaving.id, other.club_id)
+    leave(other, leaving)
     refused_and_consistent(lambda: fund.refund(leaver.treasurer.id, leaver.club_id, mid(other, leaving), amount=1_000,
                                                idempotency_key=key()), NotFound)
 
@@ -1138,11 +1151,11 @@ def test_the_plan_shares_a_loss_pro_rata(funded):
 
 def test_the_plan_leaves_out_refunded_leavers(funded):
     _, _, a, b, c = people(funded)
-    ms.leave(a.id, funded.club_id)
+    leave(funded, a)
     refund(funded, a, 10_000)
     begin_and_check(funded)
     plan = plan_of(funded)
-    assert plan[mid(funded, a)][1] == 0
+    assert mid(funded, a) not in plan
     assert [plan[mid(funded, u)][1] for u in (b, c)] == [20_000, 30_001]
 
 
@@ -1276,7 +1289,7 @@ def test_check_is_clean_after_normal_activity(funded, other):
     pledge(funded, manager, 2000)
     record_month(funded, month_lines(funded, [2000, None, 1000]))
     pay(other, other.members[2], 5_000)
-    ms.leave(b.id, funded.club_id)
+    leave(funded, b)
     refund(funded, b, 5_000)
     begin_and_check(funded)
     distribute(funded, c, 1_000)

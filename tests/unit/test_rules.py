@@ -28,6 +28,8 @@ BOUNDS = [
     ("time_ceiling_minutes", 0, 24_000, "R12"),
     ("time_warning_percent", 50, 99, "R12"),
     ("exchange_expiry_days", 1, 365, "R12"),
+    ("exit_notice_days", 0, 365, "R13"),
+    ("exit_pay_months", 0, 60, "R13"),
 ]
 
 

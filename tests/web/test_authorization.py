@@ -133,6 +133,11 @@ RULES: dict[str, Rule] = {
     "fund.month_sheet": Rule(get=bookkeepers(), post=bookkeepers(400)),
     "fund.arrears": Rule(get=bookkeepers()),
     "fund.refunds": Rule(get=bookkeepers()),
+    "fund.share_register": Rule(get=members()),  # a member reads their own lines, bookkeepers everyone's
+    # The treasurer values a leaver's share once: the world's leaver is already valued (409).
+    "fund.value_exit": Rule(post=in_club(403, 403, 409, 403), ids={"membership_id": "leaver"}),
+    "fund.withdrawals": Rule(get=officers()),
+    "fund.withdraw": Rule(post=members(400), ids={"membership_id": "other"}),  # no amount: refused before the role
     "fund.refund": Rule(get=bookkeepers(), post=bookkeepers(400), ids={"membership_id": "leaver"}),
     "fund.dissolution": Rule(get=members()),  # everyone sees their own line of the plan
     "fund.distribute": Rule(post=members(400), ids={"membership_id": "other"}),  # no amount: refused before the role
@@ -270,7 +275,8 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     payment = investments.enter_payment(treasurer.id, c, investment.id, amount=100_000, paid_on=TODAY,
                                         form_key=key())
     draft = projects.propose(member.id, c, {**PROJECT, "name": "Épicerie"}, form_key=key())
-    clubs.leave(leaver.id, c)  # 3,000 of capital to refund
+    clubs.leave(leaver.id, c)  # 3,000 paid in: their share is valued, then refunded
+    fund.value_exit(treasurer.id, c, mid(leaver), form_key=key())
     payout = fund.refund(treasurer.id, c, mid(leaver), amount=1_000, idempotency_key=key())  # waits for approval
     ballot = ballots.open_ballot(manager.id, c, kind="dissolution", method="yes_no",
                                  closes_at=utcnow() + timedelta(days=7), subject=ballots.Subject(), form_key=key())

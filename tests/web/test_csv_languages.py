@@ -72,8 +72,8 @@ EXPORTS = {
         ["Unité", "Code du compte", "Nom du compte", "Type", "Débits", "Crédits", "Solde"]),
     "books.capital_csv": Export(
         "books/capital.csv",
-        ["Member number", "Name", "Status", "Contributed", "Refunded", "Capital", "Share (%)"],
-        ["Numéro de membre", "Nom", "État", "Versé", "Remboursé", "Capital", "Part (%)"]),
+        ["Member number", "Name", "Status", "Contributed", "Refunded", "Capital", "Share (%)", "Share value"],
+        ["Numéro de membre", "Nom", "État", "Versé", "Remboursé", "Capital", "Part (%)", "Valeur de la part"]),
     "books.yearly_statement_csv": Export(
         "statements/{year}.csv",
         ["Line", "Whole club", "Member's share"],
