@@ -177,6 +177,7 @@ TRANSACTION_KINDS = {
     "exchange": _l("time exchange"),
     "adjustment": _l("adjustment"),
     "closing": _l("closing"),
+    "revaluation": _l("revaluation"),
     "reversal": _l("reversal"),
 }
 MEMBER_STATUSES = {
@@ -209,8 +210,8 @@ def account_name(account) -> str:
     """An account's name as the reader reads it, everywhere a name is shown (pages, CSV exports, statements).
 
     The accounts Entraide opens are named from their code in the reader's language: the bank, the income
-    and expense accounts, a member's capital and time accounts, an investment's account (the member's or
-    the project's name being the one stored after " — " when the account was opened). Any other account,
+    and expense accounts, a member's capital and time accounts, an investment's account and its revaluation
+    reserve (the member's or the project's name being the one stored after " — " when the account was opened). Any other account,
     and one whose stored name has no subject, reads as stored."""
     code = account.code or ""
     fixed = SYSTEM_ACCOUNTS.get(code)
@@ -227,4 +228,6 @@ def account_name(account) -> str:
             return gettext("Investment — %(project)s", project=subject)
         if kind == "payable":
             return gettext("Owed to — %(member)s", member=subject)
+        if kind == "revaluation":
+            return gettext("Revaluation reserve — %(project)s", project=subject)
     return account.name

@@ -1,5 +1,5 @@
-"""Forms for investments: recording one, its payments, loan terms, repayments, returns, sales, write-offs
-and news. The services check every rule again."""
+"""Forms for investments: recording one, its payments, loan terms, repayments, returns, sales, write-offs,
+revaluations and news. The services check every rule again."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -63,6 +63,13 @@ class SaleForm(OneTimeForm):
 class WriteOffForm(OneTimeForm):
     reason = StringField(_l("Why is it lost?"), validators=[DataRequired(), Length(max=300)])
     on = DateField(_l("Date"), validators=[InputRequired(), in_window])
+
+
+class RevaluationForm(OneTimeForm):
+    new_value = MoneyField(_l("New value of the investment"), validators=[InputRequired()])
+    valued_on = DateField(_l("Valued on"), validators=[InputRequired(), in_window])
+    reason = StringField(_l("Why this value? (accounts, a recent offer, an impairment…)"),
+                         validators=[DataRequired(), Length(max=300)])
 
 
 class NoteForm(FlaskForm):

@@ -35,6 +35,8 @@ from .invest import (
     InvestmentEvent,
     InvestmentNote,
     InvestmentStatus,
+    Revaluation,
+    RevaluationStatus,
 )
 from .ledger import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
 from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
@@ -86,6 +88,8 @@ __all__ = [
     "DisbursementStatus",
     "Investment",
     "InvestmentStatus",
+    "Revaluation",
+    "RevaluationStatus",
     "Ballot",
     "BallotChoice",
     "BallotCount",

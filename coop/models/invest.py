@@ -4,13 +4,15 @@ payments that fund them (R10, R11).
 An investment has its own asset account (``investment:<id>``) in the
 ledger: payments out debit it, repayments credit it. A disbursement is
 entered by one officer and approved by another; until approved it is a
-commitment that lowers the cash available."""
+commitment that lowers the cash available. A revaluation records the
+investment at a new value, the same way (entered by one officer, approved
+by another), against its revaluation reserve (``revaluation:<id>``)."""
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -28,6 +30,12 @@ class InvestmentStatus(enum.StrEnum):
 
 class DisbursementStatus(enum.StrEnum):
     PENDING = "pending"  # entered, waiting for a second officer: a commitment
+    APPROVED = "approved"  # posted to the ledger
+    CANCELLED = "cancelled"
+
+
+class RevaluationStatus(enum.StrEnum):
+    PENDING = "pending"  # entered, waiting for a second officer
     APPROVED = "approved"  # posted to the ledger
     CANCELLED = "cancelled"
 
@@ -132,7 +140,11 @@ class InvestmentEvent(db.Model):
     ``book`` lowers the investment's account (principal repaid, the cost of
     shares sold, what is written off); ``income`` is interest, dividends or a
     gain on a sale; ``loss`` a loss on a sale or a write-off; ``cash`` what
-    reached the bank. cash + loss = book + income."""
+    reached the bank. cash + loss = book + income. Book, income and loss are
+    measured at cost, as if the investment had never been revalued; what a
+    revaluation added to (or took from) the part that leaves the books is
+    ``revalued``: it leaves the investment's account with ``book`` and its
+    revaluation reserve with it, so the gain or loss reaches the result."""
 
     __tablename__ = "investment_event"
     __table_args__ = (
@@ -152,6 +164,9 @@ class InvestmentEvent(db.Model):
     income: Mapped[int] = mapped_column(BigInteger, default=0)
     loss: Mapped[int] = mapped_column(BigInteger, default=0)
     cash: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the revaluation leaving the books with ``book`` (a rise positive, a fall negative): the investment's account
+    #: falls by book + revalued, its revaluation reserve moves by as much as the revaluation did
+    revalued: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     #: a sale: the stake sold, in hundredths of a percent of the enterprise
     stake_sold_hundredths: Mapped[int | None]
     #: a sale: the unanimous ballot that allowed it (R7)
@@ -177,3 +192,49 @@ class InvestmentNote(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[Membership] = relationship(lazy="joined")
+
+
+class Revaluation(db.Model):
+    """The investment at a new value (the enterprise doing well, or an impairment while it lives): entered by an
+    officer who keeps the money, approved by another officer (R11); only then posted, against the investment's
+    revaluation reserve."""
+
+    __tablename__ = "revaluation"
+    __table_args__ = (
+        one_of("status", RevaluationStatus),
+        CheckConstraint("value_before >= 0 AND new_value >= 0 AND new_value <= 10000000000", name="values_range"),
+        CheckConstraint("new_value <> value_before", name="changes_value"),
+        CheckConstraint("approved_by_id IS NULL OR approved_by_id <> entered_by_id", name="two_people"),
+        UniqueConstraint("club_id", "form_key"),
+        UniqueConstraint("transaction_id"),
+        Index("ix_revaluation_club_status", "club_id", "status"),
+        Index("ix_revaluation_investment", "investment_id", "valued_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    investment_id: Mapped[int] = mapped_column(ForeignKey("investment.id"))
+    #: the investment's account when the revaluation was entered: approval is refused if it moved since
+    value_before: Mapped[int] = mapped_column(BigInteger)
+    new_value: Mapped[int] = mapped_column(BigInteger)
+    valued_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default=RevaluationStatus.PENDING)
+    #: the entry form's one-time key: a replayed form returns the first revaluation
+    form_key: Mapped[str] = mapped_column(String(64))
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    approved_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+
+    investment: Mapped[Investment] = relationship(lazy="joined")
+    entered_by: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[entered_by_id])
+    approved_by: Mapped[Membership | None] = relationship(lazy="joined", foreign_keys=[approved_by_id])
+
+    @property
+    def change(self) -> int:
+        """What the revaluation adds to the investment's value (negative: takes from it)."""
+        return self.new_value - self.value_before

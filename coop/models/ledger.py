@@ -44,6 +44,7 @@ class TransactionKind(enum.StrEnum):
     EXIT = "exit"  # a leaver's share valued: from their capital to what the club owes them
     WITHDRAWAL = "withdrawal"  # part of a member's share taken out: from their capital to what the club owes them
     TRANSFER = "transfer"  # a member's share passed on to heirs, an assignee or co-owners
+    REVALUATION = "revaluation"  # an investment at a new value, against its revaluation reserve
     REVERSAL = "reversal"
 
 

@@ -470,6 +470,20 @@ class BalanceSheet:
     def balanced(self) -> bool:
         return self.assets.total == self.liabilities.total + self.equity.total + self.result
 
+    @property
+    def capital(self) -> Section:
+        """Members' capital: the equity but the investments' revaluation reserves."""
+        return Section("equity", [line for line in self.equity.lines if not _is_reserve(line[0])])
+
+    @property
+    def reserves(self) -> Section:
+        """What revaluations added to the investments (a fall: negative), held against them."""
+        return Section("equity", [line for line in self.equity.lines if _is_reserve(line[0])])
+
+
+def _is_reserve(account: Account) -> bool:
+    return account.code.startswith("revaluation:")
+
 
 def balance_sheet(user_id: int, club_id: int, *, on: date) -> BalanceSheet:
     """Money accounts at the end of a day: assets = liabilities + equity + the result so far.

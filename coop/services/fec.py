@@ -69,9 +69,9 @@ BANK_KINDS = frozenset({TransactionKind.CONTRIBUTION, TransactionKind.DISBURSEME
 KIND_NAMES = {"opening": "A nouveaux", "contribution": "Versement d'un membre", "disbursement": "Investissement",
               "repayment": "Remboursement", "return": "Revenus d'investissement", "fee": "Frais",
               "refund": "Remboursement d'un membre", "distribution": "Partage de l'actif", "adjustment": "Ajustement",
-              "closing": "Affectation du résultat", "reversal": "Contre-passation",
-              "exit": "Part d'un membre sortant évaluée", "withdrawal": "Retrait partiel d'une part",
-              "transfer": "Transmission d'une part"}
+              "closing": "Affectation du résultat", "revaluation": "Réévaluation d'un investissement",
+              "reversal": "Contre-passation", "exit": "Part d'un membre sortant évaluée",
+              "withdrawal": "Retrait partiel d'une part", "transfer": "Transmission d'une part"}
 
 SEPARATORS = {"tab": "\t", "pipe": "|"}
 ENCODING = "iso-8859-15"
@@ -80,6 +80,8 @@ PARIS = ZoneInfo("Europe/Paris")
 
 #: Every member's capital account: one general account, the member as its auxiliary account.
 CAPITAL = "capital:*"
+#: Every investment's revaluation reserve: one general account.
+REVALUATION = "revaluation:*"
 
 #: What the club owes each leaver once their share is valued: one general account, the member as auxiliary.
 PAYABLE = "payable:*"
@@ -94,6 +96,7 @@ DEFAULTS = {
     CAPITAL: ("455100", "Associés - Comptes courants"),
     PAYABLE: ("467100", "Associés sortants - Parts à payer"),
     "reserves": ("106800", "Autres réserves"),
+    REVALUATION: ("105000", "Écarts de réévaluation"),
     "income:returns": ("762000", "Produits des autres immobilisations financières"),
     "income:gains": ("767000", "Produits nets sur cessions de valeurs mobilières de placement"),
     "expense:losses": ("667000", "Charges nettes sur cessions de valeurs mobilières de placement"),
@@ -170,6 +173,8 @@ def _pattern(account: Account) -> str:
         return CAPITAL
     if account.membership_id is not None and account.code.startswith("payable:"):
         return PAYABLE
+    if account.code.startswith("revaluation:") and account.type == AccountType.EQUITY:
+        return REVALUATION
     return account.code
 
 
@@ -188,7 +193,8 @@ def _defaults(club_id: int, accounts: list[Account]) -> dict[str, tuple[str, str
             number, label = BY_INSTRUMENT.get(instruments[account.id], BY_TYPE[AccountType(account.type)])
         else:
             number, label = BY_TYPE[AccountType(account.type)]
-        rows[pattern] = (number, label, "" if pattern in (CAPITAL, PAYABLE) else account_name(account), account.type)
+        rows[pattern] = (number, label, "" if pattern in (CAPITAL, PAYABLE, REVALUATION) else account_name(account),
+                         account.type)
     return rows
 
 

@@ -5,7 +5,13 @@ mentors. Payments go out in two steps: one officer enters a payment, a
 second, different officer approves it; neither may be recused on the
 project (R8, R11). Until approved, a payment is a commitment that lowers
 the cash available. The caps (R10) are checked at entry and again at
-approval; approval posts to the ledger exactly once."""
+approval; approval posts to the ledger exactly once.
+
+An investment's account holds its value as last recorded: its cost (what was paid out and has not come back
+or been lost) plus what revaluations added (``coop.services.valuation``), which its revaluation reserve
+holds against it. Caps, repayments and gains or losses are measured at cost; when part of the investment
+leaves the books, the part of the reserve that goes with it leaves too, so that the gain or loss on the
+investment over its life is what came back less what was paid, as if it had never been revalued."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,6 +46,8 @@ from ..models import (
     Outcome,
     Project,
     ProjectStatus,
+    Revaluation,
+    RevaluationStatus,
     TransactionKind,
     Unit,
 )
@@ -77,7 +85,7 @@ def _caps(club_id: int, enterprise: str, *, excluding: int | None = None) -> rul
                       minority_stake_percent=charter.minority_stake_percent, holds_shares=bool(holds))
 
 
-def _money_text(club_id: int):
+def money_text(club_id: int):
     """Cents as the reader writes money, for refusals."""
     code = db.session.get(Club, club_id).currency
     return lambda cents: money(cents, code, str(get_locale() or "fr"))
@@ -90,7 +98,7 @@ def check_project(project: Project) -> None:
         raise RuleViolation(_l("The club is past its term: it makes no new investments."), rule="R5")
     rules.check_investment(project.amount_requested, project.instrument, project.legal_form,
                            project.stake_hundredths, _caps(project.club_id, project.name),
-                           _money_text(project.club_id))
+                           money_text(project.club_id))
 
 
 # --- Recording an investment ----------------------------------------------------------------
@@ -188,12 +196,12 @@ def _check_payment(investment: Investment, amount: int, *, excluding: int | None
     rules.check_enough_members(active_count(club.id), charter_of(club.id).min_members)
     left = investment.amount - _paid_and_promised(investment.id, excluding=excluding)
     if amount > left:
-        text = _money_text(investment.club_id)
+        text = money_text(investment.club_id)
         raise RuleViolation(_l("Members approved %(approved)s for this project; %(left)s of it remains to pay.",
                                approved=text(investment.amount), left=text(max(left, 0))), rule="R10")
     rules.check_investment(amount, investment.instrument, investment.legal_form, investment.stake_hundredths,
                            _caps(investment.club_id, investment.name, excluding=excluding),
-                           _money_text(investment.club_id),
+                           money_text(investment.club_id),
                            project_total=_paid_and_promised(investment.id, excluding=excluding) + amount)
 
 
@@ -328,24 +336,42 @@ def investment_of_project(club_id: int, project_id: int) -> Investment | None:
 
 def check() -> list:
     """Invariant 9: each investment's account holds its approved payments less what came back or was lost
-    (principal repaid, cost of shares sold, write-offs); every approved payment is posted."""
+    (principal repaid, cost of shares sold, write-offs), plus what approved revaluations added and has not
+    left the books with an event; its revaluation reserve holds that revaluation against it; every approved
+    payment and revaluation is posted."""
     found = []
     paid = dict(db.session.execute(
         select(Disbursement.investment_id, sum_of(Disbursement.amount))
         .where(Disbursement.status == DisbursementStatus.APPROVED).group_by(Disbursement.investment_id)).all())
-    back = dict(db.session.execute(
-        select(InvestmentEvent.investment_id, sum_of(InvestmentEvent.book))
-        .group_by(InvestmentEvent.investment_id)).all())
-    for investment_id, club_id, balance in db.session.execute(
-            select(Investment.id, Investment.club_id, Account.balance).join(Account, Account.id == Investment.account_id)):
-        expected = (paid.get(investment_id) or 0) - (back.get(investment_id) or 0)
+    back = {investment_id: (int(book or 0), int(revalued or 0)) for investment_id, book, revalued in db.session.execute(
+        select(InvestmentEvent.investment_id, sum_of(InvestmentEvent.book), sum_of(InvestmentEvent.revalued))
+        .group_by(InvestmentEvent.investment_id))}
+    revalued = dict(db.session.execute(
+        select(Revaluation.investment_id, sum_of(Revaluation.new_value - Revaluation.value_before))
+        .where(Revaluation.status == RevaluationStatus.APPROVED).group_by(Revaluation.investment_id)).all())
+    reserves = {(club_id, code): balance for club_id, code, balance in db.session.execute(
+        select(Account.club_id, Account.code, Account.balance).where(Account.code.like(f"{RESERVE}%")))}
+    for investment_id, club_id, project_id, balance in db.session.execute(
+            select(Investment.id, Investment.club_id, Investment.project_id, Account.balance)
+            .join(Account, Account.id == Investment.account_id)):
+        book, gone = back.get(investment_id, (0, 0))
+        held = int(revalued.get(investment_id) or 0) - gone
+        expected = int(paid.get(investment_id) or 0) - book + held
         if balance != expected:
             found.append(ledger.Violation(9, club_id, f"investment {investment_id}: account holds {balance} but "
                                                       f"payments less what came back make {expected}"))
+        reserve = reserves.get((club_id, f"{RESERVE}{project_id}"), 0)
+        if reserve != -held:
+            found.append(ledger.Violation(9, club_id, f"investment {investment_id}: revaluation reserve holds "
+                                                      f"{-reserve} but its revaluations less what left make {held}"))
     unposted = db.session.execute(select(Disbursement.id, Disbursement.club_id).where(
         Disbursement.status == DisbursementStatus.APPROVED, Disbursement.transaction_id.is_(None)))
     for payment_id, club_id in unposted:
         found.append(ledger.Violation(9, club_id, f"payment {payment_id} is approved but not posted"))
+    unposted = db.session.execute(select(Revaluation.id, Revaluation.club_id).where(
+        Revaluation.status == RevaluationStatus.APPROVED, Revaluation.transaction_id.is_(None)))
+    for revaluation_id, club_id in unposted:
+        found.append(ledger.Violation(9, club_id, f"revaluation {revaluation_id} is approved but not posted"))
     return found
 
 
@@ -359,13 +385,19 @@ class Line:
     returned: int  # principal repaid and the cost of shares sold (not what was written off)
     income: int  # interest, dividends, gains on sales
     losses: int
-    outstanding: int
+    outstanding: int  # the value recorded: the investment's account
     late: bool
+    cost: int = 0  # what is outstanding at cost: paid out less what came back or was lost
 
     @property
     def result(self) -> int:
         """Gain (positive) or loss so far: income less losses."""
         return self.income - self.losses
+
+    @property
+    def revalued(self) -> int:
+        """What revaluations add to the cost of what is outstanding (negative: take from it)."""
+        return self.outstanding - self.cost
 
 
 @dataclass(frozen=True)
@@ -384,18 +416,18 @@ def portfolio(user_id: int, club_id: int, *, today: date | None = None) -> Portf
     rows = investments_of(user_id, club_id)
     ids = [i.id for i in rows]
     figures = paid_and_pending(club_id, ids)
-    sums = {i: (0, 0, 0) for i in ids}
-    for investment_id, book, income, loss in db.session.execute(
+    sums = {i: (0, 0, 0, 0) for i in ids}
+    for investment_id, book, income, loss, all_book in db.session.execute(
             select(InvestmentEvent.investment_id,
                    sum_of(case((InvestmentEvent.kind == EventKind.WRITE_OFF, 0), else_=InvestmentEvent.book)),
-                   sum_of(InvestmentEvent.income), sum_of(InvestmentEvent.loss))
+                   sum_of(InvestmentEvent.income), sum_of(InvestmentEvent.loss), sum_of(InvestmentEvent.book))
             .where(InvestmentEvent.club_id == club_id).group_by(InvestmentEvent.investment_id)):
-        sums[investment_id] = (book or 0, income or 0, loss or 0)
+        sums[investment_id] = (book or 0, income or 0, loss or 0, all_book or 0)
     balances = dict(db.session.execute(select(Account.id, Account.balance).where(
         Account.id.in_([i.account_id for i in rows]))).all()) if rows else {}
     lines = [Line(investment=i, paid_out=figures[i.id][0], pending=figures[i.id][1], returned=sums[i.id][0],
                   income=sums[i.id][1], losses=sums[i.id][2], outstanding=balances.get(i.account_id, 0),
-                  late=is_late(i, today)) for i in rows]
+                  late=is_late(i, today), cost=figures[i.id][0] - sums[i.id][3]) for i in rows]
     return Portfolio(lines=lines, chart=_chart(club_id))
 
 
@@ -513,15 +545,20 @@ def is_late(investment: Investment, today: date | None = None) -> bool:
 
 
 def _event(user_id: int, investment: Investment, kind: EventKind, occurred_on: date, *, book: int = 0,
-           income: int = 0, loss: int = 0, cash: int = 0, note: str = "", ballot_id: int | None = None,
-           stake_sold: int | None = None, key: str) -> InvestmentEvent:
-    """One ledger transaction: bank and the investment's account, and the club's result accounts."""
+           income: int = 0, loss: int = 0, cash: int = 0, revalued: int = 0, note: str = "",
+           ballot_id: int | None = None, stake_sold: int | None = None, key: str) -> InvestmentEvent:
+    """One ledger transaction: bank and the investment's account, and the club's result accounts. What
+    revaluations added to the part leaving the books (``revalued``) leaves the investment's account with it,
+    and the revaluation reserve with it: book, income and loss are at cost, so the result takes the
+    revaluation once it is realised."""
     club_id = investment.club_id
     lines = []
     if cash:
         lines.append((ledger.find_account(club_id, "bank").id, cash))
-    if book:
-        lines.append((investment.account_id, -book))
+    if book + revalued:
+        lines.append((investment.account_id, -(book + revalued)))
+    if revalued:
+        lines.append((ledger.find_account(club_id, reserve_code(investment)).id, revalued))
     if income:
         code, name = (("income:gains", "Plus-values de cession") if kind == EventKind.SALE
                       else ("income:returns", "Intérêts et dividendes"))
@@ -535,23 +572,55 @@ def _event(user_id: int, investment: Investment, kind: EventKind, occurred_on: d
                               occurred_on=occurred_on, memo=f"{investment.name} {note}".strip()[:200],
                               author_id=user_id)
     event = InvestmentEvent(club_id=club_id, investment_id=investment.id, kind=kind, occurred_on=occurred_on,
-                            book=book, income=income, loss=loss, cash=cash, note=note, ballot_id=ballot_id,
-                            stake_sold_hundredths=stake_sold, transaction_id=transaction.id, recorded_by_id=user_id)
+                            book=book, income=income, loss=loss, cash=cash, revalued=revalued, note=note,
+                            ballot_id=ballot_id, stake_sold_hundredths=stake_sold, transaction_id=transaction.id,
+                            recorded_by_id=user_id)
     db.session.add(event)
     db.session.flush()
     record(user_id, club_id, f"investment.{kind}", event, after={
-        "investment": investment.id, "book": book, "income": income, "loss": loss, "cash": cash})
+        "investment": investment.id, "book": book, "income": income, "loss": loss, "cash": cash,
+        "revalued": revalued})
     return event
 
 
-def _outstanding(investment: Investment) -> int:
-    return db.session.get(Account, investment.account_id).balance
+#: An investment's revaluation reserve (equity) is coded like its own account (``investment:<project>``).
+RESERVE = "revaluation:"
+
+
+def reserve_code(investment: Investment) -> str:
+    return f"{RESERVE}{investment.project_id}"
+
+
+def value_of(investment: Investment) -> int:
+    """The value recorded: what the investment's account holds, read from the database."""
+    return db.session.scalar(select(Account.balance).where(Account.id == investment.account_id))
+
+
+def at_cost(investment: Investment) -> int:
+    """What is outstanding at cost: approved payments less what came back or was lost (principal repaid, the
+    cost of shares sold, write-offs), whatever the revaluations."""
+    paid = db.session.scalar(select(func.coalesce(sum_of(Disbursement.amount), 0)).where(
+        Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.APPROVED))
+    back = db.session.scalar(select(func.coalesce(sum_of(InvestmentEvent.book), 0)).where(
+        InvestmentEvent.investment_id == investment.id))
+    return int(paid) - int(back)
+
+
+def _leaving(investment: Investment, cost: int, part: int, whole: int) -> int:
+    """What revaluations added to the ``part`` of ``whole`` leaving the books (the stake sold of the stake
+    held, the principal repaid of the principal owed): the value recorded leaves pro rata, the cost too, and
+    this is the difference. All of it leaves with the last part, so the reserve reaches zero with the
+    account; a part never takes more than the account holds."""
+    value = value_of(investment)
+    if part == whole:
+        return value - cost
+    return value * part // whole - cost * part // whole
 
 
 def _close_if_settled(investment: Investment, status: InvestmentStatus, on: date, reason: str = "") -> None:
     pending = db.session.scalar(select(func.count()).select_from(Disbursement).where(
         Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.PENDING))
-    if _outstanding(investment) == 0 and not pending:
+    if at_cost(investment) == 0 and not pending:
         move(investment, status)
         investment.ended_on = on
         investment.end_reason = reason or None
@@ -571,14 +640,15 @@ def record_repayment(user_id: int, club_id: int, investment_id: int, *, principa
         investment = _followed(club_id, investment_id)
         if investment.instrument == "equity":
             raise Conflict(_l("Shares are not repaid: record a dividend or a sale."))
-        outstanding = _outstanding(investment)
-        if principal > outstanding:
-            text = _money_text(club_id)
-            raise InvalidInput(_l("Only %(owed)s is still owed to the club.", owed=text(outstanding)),
+        owed = at_cost(investment)  # principal is owed at cost, whatever the investment was revalued to
+        if principal > owed:
+            text = money_text(club_id)
+            raise InvalidInput(_l("Only %(owed)s is still owed to the club.", owed=text(owed)),
                                field="principal")
         use_form_key(user_id, form_key)
+        revalued = _leaving(investment, owed, principal, owed) if principal else 0
         event = _event(user_id, investment, EventKind.REPAYMENT, received_on, book=principal, income=interest,
-                       cash=principal + interest, note=note, key=f"event:{form_key}")
+                       cash=principal + interest, revalued=revalued, note=note, key=f"event:{form_key}")
         _close_if_settled(investment, InvestmentStatus.REPAID, received_on)
         return event
 
@@ -657,12 +727,12 @@ def record_sale(user_id: int, club_id: int, investment_id: int, *, stake_sold_hu
             raise InvalidInput(_l("The club holds %(held)s of the enterprise: sell at most that.",
                                   held=f"{held / 100:g} %"), field="stake")
         use_form_key(user_id, form_key)
-        outstanding = _outstanding(investment)
-        book = outstanding if stake_sold_hundredths == held else outstanding * stake_sold_hundredths // held
-        gain, loss = max(price - book, 0), max(book - price, 0)
+        cost = at_cost(investment)
+        book = cost if stake_sold_hundredths == held else cost * stake_sold_hundredths // held
+        gain, loss = max(price - book, 0), max(book - price, 0)  # against the cost, as if never revalued
         event = _event(user_id, investment, EventKind.SALE, received_on, book=book, income=gain, loss=loss,
-                       cash=price, note=note, ballot_id=ballot.id, stake_sold=stake_sold_hundredths,
-                       key=f"event:{form_key}")
+                       cash=price, revalued=_leaving(investment, cost, stake_sold_hundredths, held), note=note,
+                       ballot_id=ballot.id, stake_sold=stake_sold_hundredths, key=f"event:{form_key}")
         if stake_sold_hundredths == held:
             _close_if_settled(investment, InvestmentStatus.EXITED, received_on)
         return event
@@ -680,12 +750,12 @@ def write_off(user_id: int, club_id: int, investment_id: int, *, reason: str, on
         if db.session.scalar(select(func.count()).select_from(Disbursement).where(
                 Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.PENDING)):
             raise Conflict(_l("Cancel the payments waiting for approval first."))
-        outstanding = _outstanding(investment)
-        if outstanding == 0:
+        cost = at_cost(investment)
+        if cost == 0:
             raise Conflict(_l("Nothing paid out is left on this investment: there is nothing to write off."))
         use_form_key(user_id, form_key)
-        event = _event(user_id, investment, EventKind.WRITE_OFF, on, book=outstanding, loss=outstanding,
-                       note=reason, key=f"event:{form_key}")
+        event = _event(user_id, investment, EventKind.WRITE_OFF, on, book=cost, loss=cost,
+                       revalued=value_of(investment) - cost, note=reason, key=f"event:{form_key}")
         move(investment, InvestmentStatus.WRITTEN_OFF)
         investment.ended_on, investment.end_reason = on, reason
         return event

@@ -30,6 +30,8 @@ from ..models import (
     PayoutStatus,
     Project,
     ProjectStatus,
+    Revaluation,
+    RevaluationStatus,
 )
 from .errors import Conflict, _l
 
@@ -93,6 +95,13 @@ PAYOUT: Table = {
     PayoutStatus.CANCELLED: frozenset(),
 }
 
+#: A revaluation waits for a second officer the same way: approved, it posts; cancelled, it never does (R11).
+REVALUATION: Table = {
+    RevaluationStatus.PENDING: frozenset({RevaluationStatus.APPROVED, RevaluationStatus.CANCELLED}),
+    RevaluationStatus.APPROVED: frozenset(),
+    RevaluationStatus.CANCELLED: frozenset(),
+}
+
 #: Its author pauses and resumes an offer or a request; closing it is final.
 LISTING: Table = {
     ListingStatus.ACTIVE: frozenset({ListingStatus.PAUSED, ListingStatus.CLOSED}),
@@ -129,6 +138,7 @@ MACHINES: dict[type, Table] = {
     Investment: INVESTMENT,
     Disbursement: DISBURSEMENT,
     Payout: PAYOUT,
+    Revaluation: REVALUATION,
     Listing: LISTING,
     Exchange: EXCHANGE,
     BalanceAssertion: BALANCE_CHECK,
@@ -142,6 +152,7 @@ WORDS = {
     Investment: labels.INVESTMENT_STATUSES,
     Disbursement: labels.PAYMENT_STATUSES,
     Payout: labels.PAYMENT_STATUSES,
+    Revaluation: labels.PAYMENT_STATUSES,
     Listing: labels.LISTING_STATUSES,
     Exchange: labels.EXCHANGE_STATUSES,
     BalanceAssertion: labels.ASSERTION_STATUSES,

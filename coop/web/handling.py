@@ -126,14 +126,16 @@ def locale_name() -> str:
     return str(get_locale() or "fr")
 
 
-def cancel_with_reason(club_id: int, cancel: Callable[[str], T]) -> T:
-    """An officer's form withdrawing a payment that waits for approval (to an enterprise, or to a member):
-    without its reason it is a 400; ``cancel(reason)`` is the service's."""
+def cancel_with_reason(club_id: int, cancel: Callable[[str], T], *, missing: str | None = None,
+                       done: str | None = None) -> T:
+    """An officer's form withdrawing what waits for a second officer's approval (a payment to an enterprise
+    or to a member, a revaluation): without its reason it is a 400 (``missing`` says so); ``cancel(reason)``
+    is the service's, ``done`` what the officer reads then."""
     enter_club(club_id, roles=set(OFFICER_ROLES))
     form = CancelPaymentForm()
     if not form.validate_on_submit():
-        flash(_("Say why the payment is cancelled."), "error")
+        flash(missing or _("Say why the payment is cancelled."), "error")
         abort(400)
-    done = cancel(form.reason.data)
-    flash(_("The payment is cancelled."), "info")
-    return done
+    cancelled = cancel(form.reason.data)
+    flash(done or _("The payment is cancelled."), "info")
+    return cancelled

@@ -1,5 +1,5 @@
-"""Investments: recording one from an approved project, and paying it out
-through two officers (R10, R11)."""
+"""Investments: recording one from an approved project, paying it out and
+revaluing it through two officers (R10, R11), and following it up."""
 from __future__ import annotations
 
 from datetime import date
@@ -19,11 +19,12 @@ from ..forms.investments import (
     PaymentForm,
     RepaymentForm,
     ReturnForm,
+    RevaluationForm,
     SaleForm,
     WriteOffForm,
 )
 from ..models import OFFICER_ROLES, ProjectStatus
-from ..services import access, clubs, investments, projects
+from ..services import access, clubs, investments, projects, valuation
 from .charts import line_chart
 from .handling import attempt, cancel_with_reason, check_button, enter_club, locale_name, members_only, post_on_page, render_form
 
@@ -37,7 +38,8 @@ def investment_list(club_id: int):
     chart = line_chart([format_date(month, "MMM yy") for month, _paid, _back in portfolio.chart],
                        [(_("Capital paid out (total)"), "invested", [p for _m, p, _b in portfolio.chart]),
                         (_("Money returned (total)"), "contributions", [b for _m, _p, b in portfolio.chart])])
-    return render_template("investments/investments.html", portfolio=portfolio, chart=chart)
+    return render_template("investments/investments.html", portfolio=portfolio, chart=chart,
+                           waiting=valuation.revaluations_waiting(current_user.id, club_id))
 
 
 @bp.route("/clubs/<id:club_id>/projects/<id:project_id>/invest", methods=["GET", "POST"])
@@ -64,9 +66,10 @@ def record(club_id: int, project_id: int):
 
 FOLLOW_UP_FORMS = {"form": PaymentForm, "terms_form": LoanTermsForm, "repayment_form": RepaymentForm,
                    "return_form": ReturnForm, "sale_form": SaleForm, "write_off_form": WriteOffForm,
-                   "note_form": NoteForm}
+                   "note_form": NoteForm, "revaluation_form": RevaluationForm}
 DATED = {"form": "paid_on", "repayment_form": "received_on", "return_form": "received_on",
-         "sale_form": "received_on", "write_off_form": "on", "note_form": "written_on"}
+         "sale_form": "received_on", "write_off_form": "on", "note_form": "written_on",
+         "revaluation_form": "valued_on"}
 
 
 def _page(club_id: int, investment_id: int, status: int = 200, **submitted):
@@ -93,6 +96,7 @@ def _page(club_id: int, investment_id: int, status: int = 200, **submitted):
     return render_template("investments/investment.html", investment=shown, line=line, me=me,
                            payments=investments.payments_of(current_user.id, club_id, investment_id),
                            events=investments.events_of(current_user.id, club_id, investment_id),
+                           revaluations=valuation.revaluations_of(current_user.id, club_id, investment_id),
                            notes=investments.notes_of(current_user.id, club_id, investment_id),
                            schedule=investments.schedule(shown, line.paid_out or None),
                            stake_held=investments.stake_held(shown),
@@ -139,6 +143,23 @@ def cancel(club_id: int, payment_id: int):
     payment = cancel_with_reason(club_id, lambda reason: investments.cancel_payment(current_user.id, club_id,
                                                                                      payment_id, reason))
     return redirect(url_for("investments.investment", club_id=club_id, investment_id=payment.investment_id))
+
+
+@bp.post("/clubs/<id:club_id>/revaluations/<id:revaluation_id>/approve")
+def approve_revaluation(club_id: int, revaluation_id: int):
+    enter_club(club_id, roles=set(OFFICER_ROLES))
+    check_button()
+    revaluation = valuation.approve_revaluation(current_user.id, club_id, revaluation_id)
+    flash(_("The revaluation is approved and posted to the books."), "success")
+    return redirect(url_for("investments.investment", club_id=club_id, investment_id=revaluation.investment_id))
+
+
+@bp.post("/clubs/<id:club_id>/revaluations/<id:revaluation_id>/cancel")
+def cancel_revaluation(club_id: int, revaluation_id: int):
+    revaluation = cancel_with_reason(
+        club_id, lambda reason: valuation.cancel_revaluation(current_user.id, club_id, revaluation_id, reason),
+        missing=_("Say why the revaluation is cancelled."), done=_("The revaluation is cancelled."))
+    return redirect(url_for("investments.investment", club_id=club_id, investment_id=revaluation.investment_id))
 
 
 def _follow_up(club_id: int, investment_id: int, name: str, action, success: str):
@@ -189,6 +210,14 @@ def write_off(club_id: int, investment_id: int):
     return _follow_up(club_id, investment_id, "write_off_form", lambda f: investments.write_off(
         current_user.id, club_id, investment_id, reason=f.reason.data, on=f.on.data, form_key=f.form_key.data),
         _("The investment is written off."))
+
+
+@bp.post("/clubs/<id:club_id>/investments/<id:investment_id>/revaluations")
+def revalue(club_id: int, investment_id: int):
+    return _follow_up(club_id, investment_id, "revaluation_form", lambda f: valuation.enter_revaluation(
+        current_user.id, club_id, investment_id, new_value=f.new_value.cents, valued_on=f.valued_on.data,
+        reason=f.reason.data, form_key=f.form_key.data),
+        _("The revaluation is entered. A second officer must approve it before it is posted (R11)."))
 
 
 @bp.post("/clubs/<id:club_id>/investments/<id:investment_id>/notes")

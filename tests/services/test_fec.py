@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from coop.extensions import db
 from coop.models import Account, AuditEntry, BankLine, JournalTransaction, PcgMapping, Posting
-from coop.services import books, clubs, fec, fund, investments, reconcile, timebank
+from coop.services import books, clubs, fec, fund, investments, reconcile, timebank, valuation
 from coop.services.errors import InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.reconcile import Columns
 from tests.conftest import english, key, refused, row_counts
@@ -116,8 +116,9 @@ def entries_of(rows: list[dict]) -> dict[int, list[dict]]:
 def build_years(setup) -> dict:
     """Year P: six members pay 3,000.00 each; a loan of 3,000.00 paid out; a bank fee of 4.50; 500.00 repaid with
     30.00 of interest; P closed. Year Y: 100.00 paid in (a reference with a bar, quotes and accents), 50.00 paid
-    in and reversed, 500.00 repaid with 25.00 of interest, the rest of the loan written off, a time exchange, a
-    leaver's share valued and paid."""
+    in and reversed, the loan written down from 2,500.00 to 2,000.00 (a revaluation approved by a second
+    officer), 500.00 repaid with 25.00 of interest, the rest of the loan written off (its reserve with it), a
+    time exchange, a leaver's share valued and paid."""
     c, treasurer, manager = setup.club_id, setup.treasurer, setup.manager
     ids = {}
 
@@ -146,6 +147,9 @@ def build_years(setup) -> dict:
     ids["bar"] = pay(setup.members[3], 10_000, first, "VIR|A ’café’ — ok").transaction_id
     mistaken = pay(setup.members[4], 5_000, mid, "Erreur")
     fund.reverse_contribution(treasurer.id, c, mistaken.id, reason="Chèque rejeté", idempotency_key=key())
+    written_down = valuation.enter_revaluation(treasurer.id, c, investment.id, new_value=200_000, valued_on=mid,
+                                               reason="Dépréciation : retards de paiement", form_key=key())
+    ids["revaluation"] = valuation.approve_revaluation(manager.id, c, written_down.id).transaction_id
     investments.record_repayment(treasurer.id, c, investment.id, principal=50_000, interest=2_500, received_on=mid,
                                  form_key=key())
     investments.write_off(treasurer.id, c, investment.id, reason="Liquidation", on=mid, form_key=key())
@@ -214,6 +218,7 @@ def test_a_year_exported_follows_every_rule_of_the_format_and_matches_the_books(
     number_of = {"bank": "512000", "income:returns": "762000", "expense:fees": "627000", "expense:losses": "667000",
                  "reserves": "106800"}
     number_of.update({accounts[s.ids["investment_account"]].code: "274000"})  # a loan
+    number_of.update({a.code: "105000" for a in accounts.values() if a.code.startswith("revaluation:")})
 
     def place(account_id: int) -> tuple[str, str]:
         account = accounts[account_id]
@@ -253,7 +258,8 @@ def test_a_year_exported_follows_every_rule_of_the_format_and_matches_the_books(
         recorded = t.created_at.replace(tzinfo=UTC).astimezone(PARIS).date()
         assert lines[0]["ValidDate"] == recorded.strftime("%Y%m%d")
         kind = kinds[t.reverses_id] if t.kind == "reversal" else t.kind
-        assert lines[0]["JournalCode"] == ("OD" if kind in ("adjustment", "exit") else "BQ"), (t.kind, lines[0])
+        assert lines[0]["JournalCode"] == ("OD" if kind in ("adjustment", "revaluation", "exit") else "BQ"), (
+            t.kind, lines[0])
     first_recorded = min(t.created_at.replace(tzinfo=UTC).astimezone(PARIS).date() for t in txns)
     assert rule_day(opening[0]["ValidDate"]) == min(date(Y, 1, 1), first_recorded)
     assert {r["JournalLib"] for r in rows} == {"A nouveaux", "Banque", "Opérations diverses"}
@@ -279,6 +285,13 @@ def test_a_year_exported_follows_every_rule_of_the_format_and_matches_the_books(
     # A separator or a character ISO 8859-15 lacks never reaches a field.
     bar = next(lines for lines in entries.values() if lines[0]["PieceRef"] == str(s.ids["bar"]))
     assert bar[0]["EcritureLib"].endswith("VIR A 'café' - ok")
+    # The write-down: the loan's account against the revaluation reserves' one account, 105000, in journal OD;
+    # the repayment and the write-off take the reserve's −500.00 back out (−100.00, then −400.00).
+    down = next(lines for lines in entries.values() if lines[0]["PieceRef"] == str(s.ids["revaluation"]))
+    assert [(r["JournalCode"], r["CompteNum"], r["CompteLib"], r["Debit"], r["Credit"]) for r in down] == [
+        ("OD", "274000", "Prêts", "0,00", "500,00"), ("OD", "105000", "Écarts de réévaluation", "500,00", "0,00")]
+    on_reserve = [rule_cents(r["Debit"]) - rule_cents(r["Credit"]) for r in rows if r["CompteNum"] == "105000"]
+    assert on_reserve == [50_000, -10_000, -40_000]
 
 
 def test_the_closed_year_has_no_carried_balances_before_the_first_and_says_it_is_closed(years):
@@ -309,6 +322,7 @@ def test_the_chart_lists_each_money_account_once_members_capital_as_one_with_the
         "bank": ("512000", "Banque"),
         "capital:*": ("455100", "Associés - Comptes courants"),
         investment: ("274000", "Prêts"),
+        "revaluation:*": ("105000", "Écarts de réévaluation"),
         "income:returns": ("762000", "Produits des autres immobilisations financières"),
         "expense:fees": ("627000", "Services bancaires et assimilés"),
         "expense:losses": ("667000", "Charges nettes sur cessions de valeurs mobilières de placement"),
@@ -317,7 +331,7 @@ def test_the_chart_lists_each_money_account_once_members_capital_as_one_with_the
     }
     assert not any(r.changed for r in rows.values())
     # The manager reads it too.
-    assert len(fec.chart(years.manager.id, years.club_id)) == 8
+    assert len(fec.chart(years.manager.id, years.club_id)) == 9
 
 
 def test_a_changed_chart_is_in_the_next_file_and_in_the_audit_log(years):

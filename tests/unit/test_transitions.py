@@ -28,6 +28,8 @@ from coop.models import (
     PayoutStatus,
     Project,
     ProjectStatus,
+    Revaluation,
+    RevaluationStatus,
 )
 from coop.services.errors import Conflict
 from coop.services.transitions import MACHINES, check_move, move, sources
@@ -43,6 +45,7 @@ STATUSES = {
     Investment: InvestmentStatus,
     Disbursement: DisbursementStatus,
     Payout: PayoutStatus,
+    Revaluation: RevaluationStatus,
     Listing: ListingStatus,
     Exchange: ExchangeStatus,
     BalanceAssertion: AssertionStatus,
@@ -78,6 +81,10 @@ MOVES = [
     pytest.param(Disbursement, DisbursementStatus.PENDING, DisbursementStatus.CANCELLED, id="payment: cancelled"),
     pytest.param(Payout, PayoutStatus.PENDING, PayoutStatus.APPROVED, id="payout: approved (fund.approve_payout)"),
     pytest.param(Payout, PayoutStatus.PENDING, PayoutStatus.CANCELLED, id="payout: cancelled (fund.cancel_payout)"),
+    pytest.param(Revaluation, RevaluationStatus.PENDING, RevaluationStatus.APPROVED,
+                 id="revaluation: approved (valuation.approve_revaluation)"),
+    pytest.param(Revaluation, RevaluationStatus.PENDING, RevaluationStatus.CANCELLED,
+                 id="revaluation: cancelled (valuation.cancel_revaluation)"),
     pytest.param(Listing, ListingStatus.ACTIVE, ListingStatus.PAUSED, id="listing: paused"),
     pytest.param(Listing, ListingStatus.PAUSED, ListingStatus.ACTIVE, id="listing: resumed"),
     pytest.param(Listing, ListingStatus.ACTIVE, ListingStatus.CLOSED, id="listing: closed"),
@@ -133,6 +140,8 @@ ILLEGAL = [
                  id="an approved payment cancelled"),
     pytest.param(Disbursement, DisbursementStatus.CANCELLED, DisbursementStatus.APPROVED, "cancelled",
                  id="a cancelled payment approved"),
+    pytest.param(Revaluation, RevaluationStatus.CANCELLED, RevaluationStatus.APPROVED, "cancelled",
+                 id="a cancelled revaluation approved"),
     pytest.param(Listing, ListingStatus.CLOSED, ListingStatus.ACTIVE, "closed", id="a closed listing reopened"),
     pytest.param(BalanceAssertion, AssertionStatus.RESOLVED, AssertionStatus.OPEN, "explained",
                  id="a resolved balance check reopened"),

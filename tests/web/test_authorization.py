@@ -24,7 +24,7 @@ from coop import notify
 from coop.extensions import db
 from coop.models import BankLine, Contribution
 from coop.models.base import utcnow
-from coop.services import auth, ballots, books, clubs, fund, investments, ledger, projects, reconcile, timebank
+from coop.services import auth, ballots, books, clubs, fund, investments, ledger, projects, reconcile, timebank, valuation
 from tests.conftest import hidden_fields, key, snapshot
 from tests.services.test_investment_flow import PROJECT, approved, fund_club
 
@@ -173,6 +173,11 @@ RULES: dict[str, Rule] = {
     "investments.enter_payment": Rule(post=officers(400)),
     "investments.approve": Rule(post=in_club(403, 302, 400, 302), acts=True),
     "investments.cancel": Rule(post=officers(400)),
+    # Its revaluation the treasurer entered: another officer approves it, the treasurer may not (R11); a
+    # cancellation without its reason is a 400; the entry form is read before the role (as the follow-up's).
+    "investments.revalue": Rule(post=members(400)),
+    "investments.approve_revaluation": Rule(post=in_club(403, 302, 400, 302), acts=True),
+    "investments.cancel_revaluation": Rule(post=officers(400)),
     # The follow-up forms are read before the role (the service refuses the real request): 400 for every member.
     "investments.loan_terms": Rule(post=members(400)),
     "investments.repayment": Rule(post=members(400)),
@@ -272,6 +277,10 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     approved_project = approved(setup)  # proposed by the secretary, voted by all six, approved
     investment = investments.record_investment(treasurer.id, c, approved_project, mentor_id=mid(member),
                                                form_key=key())
+    paid = investments.enter_payment(treasurer.id, c, investment.id, amount=50_000, paid_on=TODAY, form_key=key())
+    investments.approve_payment(manager.id, c, paid.id)  # 500.00 paid out: the treasurer values it at 600.00
+    revaluation = valuation.enter_revaluation(treasurer.id, c, investment.id, new_value=60_000, valued_on=TODAY,
+                                              reason="Bilan de l'année", form_key=key())
     payment = investments.enter_payment(treasurer.id, c, investment.id, amount=100_000, paid_on=TODAY,
                                         form_key=key())
     draft = projects.propose(member.id, c, {**PROJECT, "name": "Épicerie"}, form_key=key())
@@ -298,7 +307,8 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     auth.request_registration("nouvelle.venue@example.org", "fr")
     ids = {
         "club_id": c, "project_id": draft.id, "approved_project": approved_project, "ballot_id": ballot.id,
-        "investment_id": investment.id, "payment_id": payment.id, "payout_id": payout.id, "contribution_id": contribution.id,
+        "investment_id": investment.id, "payment_id": payment.id, "payout_id": payout.id, "revaluation_id": revaluation.id,
+        "contribution_id": contribution.id,
         "transaction_id": contribution.transaction_id, "account_id": ledger.find_account(c, "bank").id,
         "membership_id": mid(member), "member": mid(member), "other": mid(other), "leaver": mid(leaver),
         "pending": pending.id, "invitation_id": invitation.id, "listing_id": listing.id,

@@ -27,6 +27,7 @@ KNOWN_POST_ENDPOINTS = {
     "ballots.close", "ballots.cancel",
     "investments.record", "investments.enter_payment", "investments.approve", "investments.cancel", "investments.loan_terms",
     "investments.repayment", "investments.investment_return", "investments.sale", "investments.write_off", "investments.note",
+    "investments.revalue", "investments.approve_revaluation", "investments.cancel_revaluation",
     "timebank.privacy", "timebank.publish", "timebank.edit_listing", "timebank.listing_status", "timebank.answer",
     "timebank.record",
     "timebank.complete", "timebank.confirm", "timebank.dispute", "timebank.withdraw", "timebank.settle", "timebank.limits",
@@ -59,7 +60,8 @@ def club_with_everything(make_club, make_user):
                    "kind": "funding",
                    # No investment or payment exists here: the token is refused before any lookup.
                    "investment_id": 999_999, "payment_id": 999_999, "listing_id": 999_999, "exchange_id": 999_999,
-                   "assertion_id": 999_999, "line_id": 999_999, "payout_id": 999_999, "token": "x" * 43, "year": 2025}
+                   "assertion_id": 999_999, "line_id": 999_999, "payout_id": 999_999,
+                   "revaluation_id": 999_999, "token": "x" * 43, "year": 2025}
 
 
 def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):

@@ -9,8 +9,9 @@ CSV content, so the second step reads what Hypothesis wrote. After each group of
 ``flask coop check`` verifies must still hold.
 
 The world is the one ``test_authorization`` builds: an active club of six with a draft project, an approved
-one and its investment with a pending payment, an open ballot, an offer, an exchange to confirm, a bank
-line, a balance check, a leaver, a pending request, an open invitation and a live password-reset link.
+one and its investment (a payment approved, one pending, a revaluation waiting), an open ballot, an offer, an
+exchange to confirm, a bank line, a balance check, a leaver, a pending request, an open invitation and a live
+password-reset link.
 """
 from __future__ import annotations
 
@@ -125,7 +126,8 @@ PLAUSIBLE: dict[str, list[str]] = {
     "hours": ["1", "0", "24"], "minutes": ["30", "0", "59"], "direction": ["given", "received"],
     "floor": ["-10", "0", "-100"], "ceiling": ["40", "0", "400"], "rate": ["3", "0", "2,5"],
     "term_periods": ["12", "1"], "frequency": ["monthly", "quarterly"], "principal": ["100,00", ""],
-    "interest": ["1,00", ""], "price": ["100,00"], "text": ["Le four tourne bien."], "memo": ["Frais bancaires"],
+    "interest": ["1,00", ""], "price": ["100,00"],
+    "new_value": ["600,00", "0", "500,00"], "text": ["Le four tourne bien."], "memo": ["Frais bancaires"],
     "window_days": ["3", "0", "15"], "date": ["0"], "label": ["1", ""], "debit": ["", "2"], "credit": ["", "3"],
     "transaction_id": ["1", "2"], "source": ["", "Relevé 12"], "filename": ["releve.csv"],
     "method": ["yes_no", "consent", "judgment", "approval", "transfer"], "second_mentor_id": ["0"],
@@ -211,6 +213,9 @@ FUZZ: dict[str, Fuzz] = {
     "investments.sale": Fuzz("treasurer", (investments_forms.SaleForm,)),
     "investments.write_off": Fuzz("treasurer", (investments_forms.WriteOffForm,), last=True),
     "investments.note": Fuzz("member", (investments_forms.NoteForm,)),
+    "investments.revalue": Fuzz("treasurer", (investments_forms.RevaluationForm,)),
+    "investments.approve_revaluation": Fuzz("manager"),
+    "investments.cancel_revaluation": Fuzz("treasurer", (investments_forms.CancelPaymentForm,), last=True),
     "timebank.privacy": Fuzz("member", (timebank_forms.PrivacyForm,)),
     "timebank.publish": Fuzz("member", (timebank_forms.ListingForm,)),
     "timebank.edit_listing": Fuzz("member", (timebank_forms.ListingForm,)),
