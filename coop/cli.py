@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from .database import refresh_statistics, scrub
 from .extensions import db
-from .services import ballots, clubs, fund, investments, ledger, timebank
+from .services import ballots, clubs, fund, investments, ledger, timebank, transfers
 from .services.demo import DEMO_PASSWORD, demo_logins_present, load_demo
 from .services.errors import CoopError
 
@@ -20,7 +20,7 @@ def check_command() -> None:
     """Verify the invariants of the books, ballots, investments and time credits over every club;
     exit 1 on any violation."""
     violations = (ledger.check() + fund.check_contributions() + ballots.check() + investments.check()
-                  + timebank.check())
+                  + timebank.check() + transfers.check())
     if not violations:
         click.echo("Check: all invariants hold.")
         return
@@ -77,13 +77,15 @@ def _print_logins(logins, password: str) -> None:
 @coop_cli.command("tick")
 def tick_command() -> None:
     """Close the ballots whose deadline has passed and apply their decisions; put clubs past their
-    term in management (R5); expire the exchanges not confirmed in time (R12); remove what the database
+    term in management (R5); expire the exchanges not confirmed in time (R12); settle the co-owners'
+    months to buy a share first that are over (art. 815-14); remove what the database
     still keeps of closed secret ballots' boxes, if a close could not; on SQLite, refresh the query
     planner's statistics. Run it from cron."""
     closed = ballots.tick()
     ended = clubs.end_terms()
     expired = timebank.expire_due()
+    settled = transfers.settle_due()
     scrub(db.engine, ballots.SCRUBBED)
     refresh_statistics(db.engine)
     click.echo(f"{closed} ballot(s) closed; {ended} club(s) reached the end of their term; "
-               f"{expired} exchange(s) expired.")
+               f"{expired} exchange(s) expired; {settled} month(s) to buy a share first settled.")

@@ -36,6 +36,8 @@ def subject_of(ballot: Ballot) -> str:
         text = _("Admitting %(name)s", name=ballot.options[0].label)
     elif kind == "exclusion":
         text = _("Excluding %(name)s", name=ballot.options[0].label)
+    elif kind == "transfer":
+        text = ballot.options[0].label  # whose share passes, to whom: "Alice Martin → Bruno Petit"
     elif kind == "stake_sale":
         text = _("Selling the club's shares of %(name)s", name=ballot.options[0].label)
     elif kind == "election":

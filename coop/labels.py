@@ -59,6 +59,7 @@ BALLOT_KINDS = {
     "renewal": _l("Renewing the club's term"),
     "stake_sale": _l("Selling a stake"),
     "dissolution": _l("Dissolving the club"),
+    "transfer": _l("Passing a member's share on"),
 }
 VOTING_METHODS = {
     "yes_no": _l("Yes / no / abstain"),
@@ -178,6 +179,7 @@ TRANSACTION_KINDS = {
     "adjustment": _l("adjustment"),
     "closing": _l("closing"),
     "revaluation": _l("revaluation"),
+    "transfer": _l("share passed on"),
     "reversal": _l("reversal"),
 }
 MEMBER_STATUSES = {
@@ -186,6 +188,19 @@ MEMBER_STATUSES = {
     "declined": _l("declined"),
     "left": _l("left the club"),
     "excluded": _l("excluded"),
+}
+TRANSFER_STATUSES = {
+    "preemption": _l("the co-owners may buy first"),
+    "awaiting_vote": _l("waiting for the members' vote"),
+    "in_vote": _l("in vote"),
+    "done": _l("passed on"),
+    "refused": _l("refused by the members"),
+    "withdrawn": _l("withdrawn"),
+    "preempted": _l("bought by co-owners"),
+}
+TRANSFER_REASONS = {
+    "heir": _l("inheritance"),
+    "assignment": _l("sale"),
 }
 ASSERTION_STATUSES = {
     "open": _l("open"),

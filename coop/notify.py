@@ -1,6 +1,6 @@
 """Notifications by email, each in the recipient's language, sent after the change is committed:
 a ballot opened, an exchange to confirm, a contribution recorded (each can be turned off in the
-person's settings), and the password reset link (always).
+person's settings), and the password reset link and a share offered to the co-owners first (always).
 
 Services call ``later(kind, id)``; the message is built once their unit of work commits (within the request:
 it reads the database, in the recipient's language) and handed to ``mail.post``, whose outbox delivers it
@@ -21,7 +21,20 @@ from sqlalchemy import select
 from . import mail
 from .explain import subject_of
 from .extensions import db
-from .models import Ballot, BallotVoter, Club, Contribution, Exchange, ExchangeStatus, Membership, User
+from .models import (
+    Account,
+    Ballot,
+    BallotVoter,
+    Club,
+    Contribution,
+    Exchange,
+    ExchangeStatus,
+    Membership,
+    MemberStatus,
+    ShareTransfer,
+    TransferStatus,
+    User,
+)
 from .services.uow import after_commit
 
 _suppressed: ContextVar[bool] = ContextVar("coop_notify_suppressed", default=False)
@@ -109,6 +122,25 @@ def contribution_recorded(contribution_id: int) -> None:
               club=member.club, url=link("fund.my_savings", club_id=member.club_id))
 
 
+def preemption_notice(transfer_id: int) -> None:
+    """A member sells their share to someone outside the club: every other active member is told the price and
+    has a month to buy first (C. civ. art. 815-14). A legal notice: sent whatever the member's settings."""
+    transfer = db.session.get(ShareTransfer, transfer_id)
+    if transfer is None or transfer.status != TransferStatus.PREEMPTION:
+        return
+    club = db.session.get(Club, transfer.club_id)
+    capital = -(db.session.scalar(select(Account.balance).where(
+        Account.club_id == club.id, Account.code == f"capital:{transfer.from_membership_id}")) or 0)
+    co_owners = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
+        Membership.club_id == club.id, Membership.status == MemberStatus.ACTIVE,
+        Membership.id != transfer.from_membership_id).order_by(User.id))
+    for user in co_owners:
+        _send(user, _l("%(club)s: a share is offered to you first", club=club.name), "preemption_notice",
+              transfer=transfer, club=club, seller=transfer.from_membership.user.name,
+              buyer=transfer.to_membership.user.name, capital=capital,
+              url=link("transfers.transfer", club_id=club.id, transfer_id=transfer.id))
+
+
 def password_reset(user_id: int, token: str) -> None:
     user = db.session.get(User, user_id)
     _send(user, _l("Choose a new password"), "password_reset", url=link("auth.reset_password", token=token),
@@ -131,4 +163,5 @@ HANDLERS = {
     "ballot_opened": ballot_opened,
     "exchange_to_confirm": exchange_to_confirm,
     "contribution_recorded": contribution_recorded,
+    "preemption_notice": preemption_notice,
 }

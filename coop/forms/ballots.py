@@ -59,6 +59,7 @@ class BallotForm(OneTimeForm):
     investment_id = SelectField(_l("Shares to sell"), coerce=int)
     role = SelectField(_l("Office"), choices=OFFICES)
     candidate_ids = SelectMultipleField(_l("Candidates"), coerce=int)
+    transfer_id = SelectField(_l("Share passing on"), coerce=int)
 
 
 class CharterBallotForm(CharterForm, OneTimeForm):

@@ -25,7 +25,22 @@ from .club import (
     ShareMethod,
     Threshold,
 )
-from .fund import Contribution, ContributionSource, ExitValuation, PaymentMethod, Payout, PayoutKind, PayoutStatus, Pledge, Rhythm
+from .fund import (
+    OPEN_TRANSFER_STATUSES,
+    Contribution,
+    ContributionSource,
+    ExitValuation,
+    PaymentMethod,
+    Payout,
+    PayoutKind,
+    PayoutStatus,
+    Pledge,
+    PreemptionClaim,
+    Rhythm,
+    ShareTransfer,
+    TransferReason,
+    TransferStatus,
+)
 from .invest import (
     Disbursement,
     DisbursementStatus,
@@ -127,6 +142,11 @@ __all__ = [
     "PayoutKind",
     "PayoutStatus",
     "Pledge",
+    "OPEN_TRANSFER_STATUSES",
+    "PreemptionClaim",
+    "ShareTransfer",
+    "TransferReason",
+    "TransferStatus",
     "Posting",
     "Rhythm",
     "Role",

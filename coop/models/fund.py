@@ -173,3 +173,88 @@ class ExitValuation(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     membership: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[membership_id])
+
+
+class TransferReason(enum.StrEnum):
+    HEIR = "heir"  # the member died: their share passes to their heirs, no pre-emption
+    ASSIGNMENT = "assignment"  # the member sells their share (cession)
+
+
+class TransferStatus(enum.StrEnum):
+    PREEMPTION = "preemption"  # the co-owners may buy first until ``preemption_ends_on`` (C. civ. art. 815-14)
+    AWAITING_VOTE = "awaiting_vote"  # no co-owner bought it: the members vote on the newcomer
+    IN_VOTE = "in_vote"
+    DONE = "done"  # the share passed: posted to the ledger
+    REFUSED = "refused"  # the members voted no
+    WITHDRAWN = "withdrawn"  # its proposer took it back before a decision
+    PREEMPTED = "preempted"  # co-owners bought it first: posted to the ledger, no vote
+
+
+class ShareTransfer(db.Model):
+    """A member's share of the indivision passing to an assignee or to heirs: with the members' approval (a
+    ballot), and for a sale to someone outside the club, after the co-owners' month to buy first."""
+
+    __tablename__ = "share_transfer"
+    __table_args__ = (
+        one_of("reason", TransferReason),
+        one_of("status", TransferStatus),
+        CheckConstraint("price IS NULL OR price > 0", name="price_positive"),
+        CheckConstraint("(reason = 'assignment') = (price IS NOT NULL)", name="price_for_assignment"),
+        CheckConstraint("to_membership_id IS NULL OR to_membership_id <> from_membership_id", name="not_to_self"),
+        UniqueConstraint("club_id", "form_key"),
+        UniqueConstraint("transaction_id"),
+        Index("ix_share_transfer_club_status", "club_id", "status"),
+        Index("ix_share_transfer_from", "club_id", "from_membership_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
+    #: the member whose share passes (the seller, or the deceased)
+    from_membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    #: the assignee or heir: a pending membership (asked to join with an invitation) or an active member
+    to_membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    reason: Mapped[str] = mapped_column(String(16))
+    #: cents the assignee pays the seller, outside the club's books; None for heirs
+    price: Mapped[int | None] = mapped_column(BigInteger)
+    #: the day the co-owners were told the price and terms (a sale to someone outside the club)
+    notified_on: Mapped[date | None]
+    #: the last day a co-owner may say they buy first: notified_on + one calendar month
+    preemption_ends_on: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(16))
+    #: the ballot that decides it (the latest, when a vote ended without a decision)
+    ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"))
+    #: the member who proposed it: the seller, or the officer acting for the heirs
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    form_key: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    #: the ledger transaction that moved the capital (done or preempted)
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+
+    from_membership: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[from_membership_id])
+    to_membership: Mapped[Membership | None] = relationship(lazy="joined", foreign_keys=[to_membership_id])
+    claims: Mapped[list[PreemptionClaim]] = relationship(
+        back_populates="transfer", order_by="PreemptionClaim.id", lazy="selectin")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_TRANSFER_STATUSES
+
+
+#: A transfer not yet decided: one at a time per member.
+OPEN_TRANSFER_STATUSES = (TransferStatus.PREEMPTION, TransferStatus.AWAITING_VOTE, TransferStatus.IN_VOTE)
+
+
+class PreemptionClaim(db.Model):
+    """A co-owner says they buy the share first, at the notified price (art. 815-14): one claim per member."""
+
+    __tablename__ = "preemption_claim"
+    __table_args__ = (UniqueConstraint("transfer_id", "membership_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("share_transfer.id"))
+    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    transfer: Mapped[ShareTransfer] = relationship(back_populates="claims")
+    membership: Mapped[Membership] = relationship(lazy="joined")

@@ -43,7 +43,7 @@ class TransactionKind(enum.StrEnum):
     CLOSING = "closing"  # a dissolving club's result shared into members' capital
     EXIT = "exit"  # a leaver's share valued: from their capital to what the club owes them
     WITHDRAWAL = "withdrawal"  # part of a member's share taken out: from their capital to what the club owes them
-    TRANSFER = "transfer"  # a member's share passed on to heirs, an assignee or co-owners
+    TRANSFER = "transfer"  # a member's share passing to another person: capital to capital, no cash
     REVALUATION = "revaluation"  # an investment at a new value, against its revaluation reserve
     REVERSAL = "reversal"
 

@@ -61,6 +61,7 @@ class BallotKind(enum.StrEnum):
     RENEWAL = "renewal"
     STAKE_SALE = "stake_sale"
     DISSOLUTION = "dissolution"
+    TRANSFER = "transfer"  # a member's share passing to an assignee or heirs
 
 
 class Method(enum.StrEnum):

@@ -54,7 +54,7 @@ from ..models import (
     SealedVote,
 )
 from ..models.base import utcnow
-from . import access, clubs, fund, investments, projects, rules, tally
+from . import access, clubs, fund, investments, projects, rules, tally, transfers
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
@@ -76,6 +76,7 @@ THRESHOLD_OF = {
     BallotKind.RENEWAL: "threshold_renewal",
     BallotKind.STAKE_SALE: "threshold_stake_sale",
     BallotKind.DISSOLUTION: "threshold_dissolution",
+    BallotKind.TRANSFER: "threshold_membership",  # a newcomer joins by taking a member's share
 }
 #: The choices each method offers, per option.
 VALUES = {
@@ -104,6 +105,7 @@ class Subject:
     role: str | None = None
     candidate_ids: list[int] = field(default_factory=list)
     changes: dict[str, Any] = field(default_factory=dict)
+    transfer_id: int | None = None
 
 
 def _enum(value: object, choices, name: str):
@@ -193,6 +195,8 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
             option.ballot_id, option.position = ballot.id, position
             session.add(option)
         session.flush()
+        if kind == BallotKind.TRANSFER:
+            transfers.put_to_vote(club_id, subject.transfer_id, ballot.id, user_id)
         voters = list(session.scalars(select(Membership).where(
             Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE)))
         session.add_all(BallotVoter(ballot_id=ballot.id, membership_id=m.id, recused=m.id in recused)
@@ -270,6 +274,10 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         _no_open_ballot(club_id, Ballot.investment_id == investment.id)
         ballot.investment_id = investment.id
         return [BallotOption(label=investment.name)], projects.recused_member_ids([investment.project_id])
+    if kind == BallotKind.TRANSFER:
+        transfer = transfers.check_votable(club_id, subject.transfer_id)
+        # The member whose share passes does not vote on it (R8).
+        return [BallotOption(label=transfers.ballot_label(transfer))], {transfer.from_membership_id}
     if kind == BallotKind.RENEWAL:
         clubs.check_renewal(session.get(Club, club_id))
         _no_open_ballot(club_id, Ballot.kind == BallotKind.RENEWAL)
@@ -393,6 +401,8 @@ def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int],
         if me is None:
             raise NotPermitted(_l("You joined after this ballot opened: you do not vote on it."))
         if me.recused:
+            if ballot.kind == BallotKind.TRANSFER:
+                raise RuleViolation(_l("This ballot decides on your own share: you do not vote on it."), rule="R8")
             raise RuleViolation(_l("You declared a link to this project: you are recused and do not vote."),
                                 rule="R8")
         if for_member is None:
@@ -593,6 +603,8 @@ def cancel(user_id: int, club_id: int, ballot_id: int, reason: str, *, now: date
             if option.project_id:
                 projects.decide(db.session.get(Project, option.project_id), approved=None, actor_id=user_id,
                                 ballot_id=ballot.id)
+        if ballot.kind == BallotKind.TRANSFER:
+            transfers.back_to_vote(club_id, ballot_id=ballot.id, actor_id=user_id)
         _empty_box(ballot)
         record(user_id, club_id, "ballot.cancel", ballot, after={"reason": reason})
         return ballot
@@ -669,6 +681,8 @@ def _close(ballot: Ballot, actor_id: int | None, now: datetime) -> None:
     except CoopError as refusal:
         savepoint.rollback()
         _effect_refused(ballot, actor_id, refusal)
+        if ballot.kind == BallotKind.TRANSFER:  # approved, but it could not pass now: it waits for another vote
+            transfers.back_to_vote(ballot.club_id, ballot_id=ballot.id, actor_id=actor_id)
 
 
 def _effect_refused(ballot: Ballot, actor_id: int | None, refusal: CoopError) -> None:
@@ -706,6 +720,14 @@ def _apply(ballot: Ballot, actor_id: int | None) -> None:
     if kind == BallotKind.ADMISSION:
         if ballot.outcome in (Outcome.ADOPTED, Outcome.REJECTED):
             clubs.admit_by_vote(ballot.club_id, ballot.membership_id, ballot_id=ballot.id, approved=adopted)
+        return
+    if kind == BallotKind.TRANSFER:
+        if adopted:
+            transfers.apply(ballot.club_id, ballot_id=ballot.id, actor_id=actor_id)
+        elif ballot.outcome == Outcome.REJECTED:
+            transfers.refuse(ballot.club_id, ballot_id=ballot.id, actor_id=actor_id)
+        else:  # no quorum, or no decision: it may be voted on again
+            transfers.back_to_vote(ballot.club_id, ballot_id=ballot.id, actor_id=actor_id)
         return
     if not adopted:
         return
@@ -843,6 +865,7 @@ def subject_choices(user_id: int, club_id: int, *, kind: str | None = None) -> d
         "members": list(session.scalars(select(Membership).where(Membership.club_id == club_id,
                                                                  Membership.status == MemberStatus.ACTIVE))),
         "shares": investments.shares_held(club_id),
+        "transfers": transfers.waiting_for_vote(club_id),
     }
 
 

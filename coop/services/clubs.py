@@ -621,13 +621,20 @@ def leave(user_id: int, club_id: int) -> Membership:
         membership = membership_for(user_id, club_id, lock=True)
         if membership.role in (Role.MANAGER, Role.TREASURER):
             raise RuleViolation(_l("Hand your office over to another member before leaving."), rule="R3")
-        before = {"status": membership.status, "role": membership.role}
-        move(membership, MemberStatus.LEFT)
-        membership.role = Role.MEMBER
-        membership.role_until = None
-        membership.left_on = local_today(membership.club)
-        record(user_id, club_id, "membership.leave", membership, before=before, after={"status": "left"})
-        return membership
+        return depart(user_id, club_id, membership)
+
+
+def depart(actor_id: int | None, club_id: int, membership: Membership, **why: Any) -> Membership:
+    """An active member leaves today (on their own, or as their share passes to someone else: ``why`` says
+    which for the audit): a secretary's office goes with them. The caller holds the club's lock and has checked
+    R3 (a manager or a treasurer hands the office over first)."""
+    before = {"status": membership.status, "role": membership.role}
+    move(membership, MemberStatus.LEFT)
+    membership.role = Role.MEMBER
+    membership.role_until = None
+    membership.left_on = local_today(membership.club)
+    record(actor_id, club_id, "membership.leave", membership, before=before, after={"status": "left", **why})
+    return membership
 
 
 # --- Roles and activation -----------------------------------------------------------

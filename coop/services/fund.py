@@ -19,6 +19,7 @@ from ..amounts import LazyMoney, add_months, month_start, months_between, next_m
 from ..database import sum_of
 from ..extensions import db
 from ..models import (
+    OPEN_TRANSFER_STATUSES,
     Account,
     AccountType,
     Club,
@@ -38,6 +39,7 @@ from ..models import (
     Pledge,
     Posting,
     Rhythm,
+    ShareTransfer,
     TransactionKind,
     Unit,
     User,
@@ -461,6 +463,8 @@ class MemberShare:
     capital: int
     share: Decimal  # percent of the net assets, under the charter's share method
     value: int = 0  # the member's share of the net assets, under the charter's share method
+    #: capital received (positive) or passed on (negative) when a share passed from member to member
+    transferred: int = 0
 
 
 @dataclass
@@ -522,13 +526,22 @@ def invested_amount(club_id: int) -> int:
 
 def _shares(club_id: int, shares: shares_service.Shares | None = None) -> list[MemberShare]:
     shares = shares or shares_service.club_shares(club_id)
+    transferred = dict(db.session.execute(
+        select(Account.membership_id, sum_of(Posting.amount))
+        .join(Posting, Posting.account_id == Account.id)
+        .join(JournalTransaction, ledger.POSTING_TRANSACTION)
+        .where(Account.club_id == club_id, Posting.club_id == club_id, Account.code.like("capital:%"),
+               JournalTransaction.kind == TransactionKind.TRANSFER)
+        .group_by(Account.membership_id)
+    ).all())
     net = shares.net_assets
     result = []
     for line in shares.lines:
         value = line.value(shares.method)
+        moved = -int(transferred.get(line.membership.id) or 0)  # credits received: positive
         percent = (Decimal(value) * 100 / Decimal(net)).quantize(Decimal("0.01")) if net > 0 else Decimal(0)
-        result.append(MemberShare(line.membership, line.paid_in, line.paid_in - line.capital, line.capital, percent,
-                                  value))
+        result.append(MemberShare(line.membership, line.paid_in, line.paid_in + moved - line.capital, line.capital,
+                                  percent, value, moved))
     return result
 
 
@@ -694,6 +707,10 @@ def value_exit(user_id: int, club_id: int, membership_id: int, *, form_key: str,
                                    day=LazyDay(due)), rule="R13")
         if _pending_payouts(club_id, membership_id=member.id):
             raise Conflict(_l("A payment to this member is waiting for approval: approve or cancel it first."))
+        if db.session.scalar(select(ShareTransfer.id).where(
+                ShareTransfer.club_id == club_id, ShareTransfer.from_membership_id == member.id,
+                ShareTransfer.status.in_(OPEN_TRANSFER_STATUSES)).limit(1)):
+            raise Conflict(_l("This member's share is passing to someone else: it is valued only if that fails."))
         register = shares_service.register_of(club_id)
         holding = register.holdings.get(member.id, shares_service.Holding())
         value = register.value_of(member.id, charter.share_method)
@@ -746,6 +763,11 @@ def _owed(club_id: int, membership_id: int) -> int:
 def _check_refund(club: Club, member: Membership, amount: int, *, excluding: int | None = None) -> None:
     if member.status not in LEFT:
         raise RuleViolation(_l("Only a member who has left the club is refunded."), rule="R13")
+    if db.session.scalar(select(ShareTransfer.id).where(
+            ShareTransfer.club_id == club.id, ShareTransfer.from_membership_id == member.id,
+            ShareTransfer.status.in_(OPEN_TRANSFER_STATUSES)).limit(1)):
+        raise RuleViolation(_l("This member's share is passing to someone else: it is refunded only if that "
+                               "fails."), rule="R13")
     if valuation_of(club.id, member.id) is None:
         raise RuleViolation(_l("Value the leaver's share first: it is paid once valued."), rule="R13")
     entered = _pending_payouts(club.id, membership_id=member.id, kind=PayoutKind.REFUND, excluding=excluding)
@@ -1038,7 +1060,8 @@ def close_club(user_id: int, club_id: int) -> Club:
 def check_contributions() -> list[ledger.Violation]:
     """Members' capital agrees with the register: each contribution row posted
     exactly its amount to its member's capital, and capital moves only by
-    contributions, refunds, distributions and their reversals."""
+    contributions, refunds, distributions, the closing of results, shares passing
+    from member to member (nothing but capital accounts) and their reversals."""
     found = []
     capital = aliased(Account)
     mismatched = db.session.execute(
@@ -1073,4 +1096,16 @@ def check_contributions() -> list[ledger.Violation]:
     )
     for txn_id, club_id in unregistered:
         found.append(ledger.Violation(7, club_id, f"contribution transaction {txn_id} has no contribution record"))
+    # A share passing on moves capital from member to member: no money enters or leaves the club.
+    leaking = db.session.execute(
+        select(JournalTransaction.id, JournalTransaction.club_id)
+        .join(Posting, Posting.transaction_id == JournalTransaction.id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(JournalTransaction.kind == TransactionKind.TRANSFER,
+               ~(Account.code.like("capital:%") & Account.membership_id.is_not(None)))
+        .distinct()
+    )
+    for txn_id, club_id in leaking:
+        found.append(ledger.Violation(7, club_id, f"transfer transaction {txn_id} moves money outside members' "
+                                                  "capital"))
     return found

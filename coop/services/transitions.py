@@ -32,6 +32,8 @@ from ..models import (
     ProjectStatus,
     Revaluation,
     RevaluationStatus,
+    ShareTransfer,
+    TransferStatus,
 )
 from .errors import Conflict, _l
 
@@ -102,6 +104,20 @@ REVALUATION: Table = {
     RevaluationStatus.CANCELLED: frozenset(),
 }
 
+#: A member's share passing on: a sale outside the club waits a month for the co-owners to buy first (then it
+#: is theirs, or goes to the vote); heirs go straight to the vote; a vote without a decision, or a cancelled
+#: one, sends it back to wait for another (C. civ. art. 815-14).
+TRANSFER: Table = {
+    TransferStatus.PREEMPTION: frozenset({TransferStatus.AWAITING_VOTE, TransferStatus.PREEMPTED,
+                                          TransferStatus.WITHDRAWN}),
+    TransferStatus.AWAITING_VOTE: frozenset({TransferStatus.IN_VOTE, TransferStatus.WITHDRAWN}),
+    TransferStatus.IN_VOTE: frozenset({TransferStatus.DONE, TransferStatus.REFUSED, TransferStatus.AWAITING_VOTE}),
+    TransferStatus.DONE: frozenset(),
+    TransferStatus.REFUSED: frozenset(),
+    TransferStatus.WITHDRAWN: frozenset(),
+    TransferStatus.PREEMPTED: frozenset(),
+}
+
 #: Its author pauses and resumes an offer or a request; closing it is final.
 LISTING: Table = {
     ListingStatus.ACTIVE: frozenset({ListingStatus.PAUSED, ListingStatus.CLOSED}),
@@ -139,6 +155,7 @@ MACHINES: dict[type, Table] = {
     Disbursement: DISBURSEMENT,
     Payout: PAYOUT,
     Revaluation: REVALUATION,
+    ShareTransfer: TRANSFER,
     Listing: LISTING,
     Exchange: EXCHANGE,
     BalanceAssertion: BALANCE_CHECK,
@@ -153,6 +170,7 @@ WORDS = {
     Disbursement: labels.PAYMENT_STATUSES,
     Payout: labels.PAYMENT_STATUSES,
     Revaluation: labels.PAYMENT_STATUSES,
+    ShareTransfer: labels.TRANSFER_STATUSES,
     Listing: labels.LISTING_STATUSES,
     Exchange: labels.EXCHANGE_STATUSES,
     BalanceAssertion: labels.ASSERTION_STATUSES,

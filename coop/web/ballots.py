@@ -12,7 +12,7 @@ from ..explain import explain, subject_of
 from ..forms.auth import EmptyForm
 from ..forms.ballots import BallotForm, CancelForm, CharterBallotForm, ProxyForm, choices_of, proxy_prefix, vote_form_class
 from ..models import BallotKind, Role
-from ..services import ballots, clubs
+from ..services import ballots, clubs, transfers
 from ..services.ballots import Subject
 from ..services.charter import charter_of
 from .exports import csv_response, safe
@@ -58,6 +58,7 @@ def open_ballot(club_id: int, kind: str):
     form.membership_id.choices = [(m.id, m.user.name) for m in people]
     form.candidate_ids.choices = [(m.id, m.user.name) for m in choices["members"]]
     form.investment_id.choices = [(i.id, i.name) for i in choices["shares"]]
+    form.transfer_id.choices = [(t.id, transfers.ballot_label(t)) for t in choices["transfers"]]
     if not form.is_submitted():
         form.closes_at.data = clock.deadline_in(g.club.time_zone, days=7)
         form.secret.data = kind == BallotKind.ELECTION
@@ -66,16 +67,18 @@ def open_ballot(club_id: int, kind: str):
             form.project_ids.data = [wanted] if kind == "funding" else None
             form.membership_id.data = wanted
             form.investment_id.data = wanted
+            form.transfer_id.data = wanted
     relevant = {"funding": ("project_ids",), "admission": ("membership_id",), "exclusion": ("membership_id",),
-                "election": ("role", "candidate_ids"), "stake_sale": ("investment_id",)}.get(kind, ())
-    for name in ("project_ids", "membership_id", "role", "candidate_ids", "investment_id"):
+                "election": ("role", "candidate_ids"), "stake_sale": ("investment_id",),
+                "transfer": ("transfer_id",)}.get(kind, ())
+    for name in ("project_ids", "membership_id", "role", "candidate_ids", "investment_id", "transfer_id"):
         if name not in relevant:
             form[name].validators = []
             form[name].pre_validate = lambda _form: None
     if form.validate_on_submit():
         subject = Subject(project_ids=list(form.project_ids.data or []), membership_id=form.membership_id.data,
                           role=form.role.data, candidate_ids=list(form.candidate_ids.data or []),
-                          investment_id=form.investment_id.data)
+                          investment_id=form.investment_id.data, transfer_id=form.transfer_id.data)
         opened = attempt(form, lambda: ballots.open_ballot(
             current_user.id, club_id, kind=kind, method=form.method.data, closes_at=form.closes_at.data,
             subject=subject, secret=form.secret.data, title=form.title.data or "", details=form.details.data or "",
@@ -156,7 +159,8 @@ def _ballot_page(club_id: int, ballot_id: int, *, submitted=None, status: int = 
     return render_template("ballots/ballot.html", page=page, ballot=page.ballot, forms=forms, proxy_form=proxy_form,
                            action_form=EmptyForm(), cancel_form=CancelForm(), explanation=explain(page.ballot),
                            subject=subject_of(page.ballot), me=me,
-                           charter_changes=_changes(page.ballot)), status
+                           charter_changes=_changes(page.ballot),
+                           transfer=transfers.of_ballot(current_user.id, club_id, ballot_id)), status
 
 
 def _changes(ballot) -> list[tuple[str, str, str]]:

@@ -30,6 +30,8 @@ from coop.models import (
     ProjectStatus,
     Revaluation,
     RevaluationStatus,
+    ShareTransfer,
+    TransferStatus,
 )
 from coop.services.errors import Conflict
 from coop.services.transitions import MACHINES, check_move, move, sources
@@ -46,6 +48,7 @@ STATUSES = {
     Disbursement: DisbursementStatus,
     Payout: PayoutStatus,
     Revaluation: RevaluationStatus,
+    ShareTransfer: TransferStatus,
     Listing: ListingStatus,
     Exchange: ExchangeStatus,
     BalanceAssertion: AssertionStatus,
@@ -85,6 +88,18 @@ MOVES = [
                  id="revaluation: approved (valuation.approve_revaluation)"),
     pytest.param(Revaluation, RevaluationStatus.PENDING, RevaluationStatus.CANCELLED,
                  id="revaluation: cancelled (valuation.cancel_revaluation)"),
+    pytest.param(ShareTransfer, TransferStatus.PREEMPTION, TransferStatus.AWAITING_VOTE,
+                 id="transfer: nobody bought first (transfers.settle_preemption)"),
+    pytest.param(ShareTransfer, TransferStatus.PREEMPTION, TransferStatus.PREEMPTED,
+                 id="transfer: co-owners bought first (transfers.settle_preemption)"),
+    pytest.param(ShareTransfer, TransferStatus.PREEMPTION, TransferStatus.WITHDRAWN,
+                 id="transfer: withdrawn while the co-owners may buy first"),
+    pytest.param(ShareTransfer, TransferStatus.AWAITING_VOTE, TransferStatus.IN_VOTE, id="transfer: put to the vote"),
+    pytest.param(ShareTransfer, TransferStatus.AWAITING_VOTE, TransferStatus.WITHDRAWN, id="transfer: withdrawn"),
+    pytest.param(ShareTransfer, TransferStatus.IN_VOTE, TransferStatus.DONE, id="transfer: approved, passed (apply)"),
+    pytest.param(ShareTransfer, TransferStatus.IN_VOTE, TransferStatus.REFUSED, id="transfer: refused by the vote"),
+    pytest.param(ShareTransfer, TransferStatus.IN_VOTE, TransferStatus.AWAITING_VOTE,
+                 id="transfer: no decision, ballot cancelled, or not applicable (back_to_vote)"),
     pytest.param(Listing, ListingStatus.ACTIVE, ListingStatus.PAUSED, id="listing: paused"),
     pytest.param(Listing, ListingStatus.PAUSED, ListingStatus.ACTIVE, id="listing: resumed"),
     pytest.param(Listing, ListingStatus.ACTIVE, ListingStatus.CLOSED, id="listing: closed"),
@@ -145,6 +160,12 @@ ILLEGAL = [
     pytest.param(Listing, ListingStatus.CLOSED, ListingStatus.ACTIVE, "closed", id="a closed listing reopened"),
     pytest.param(BalanceAssertion, AssertionStatus.RESOLVED, AssertionStatus.OPEN, "explained",
                  id="a resolved balance check reopened"),
+    pytest.param(ShareTransfer, TransferStatus.IN_VOTE, TransferStatus.WITHDRAWN, "in vote",
+                 id="a transfer withdrawn while the members vote"),
+    pytest.param(ShareTransfer, TransferStatus.PREEMPTION, TransferStatus.IN_VOTE, "the co-owners may buy first",
+                 id="a transfer put to the vote while the co-owners may buy first"),
+    pytest.param(ShareTransfer, TransferStatus.DONE, TransferStatus.AWAITING_VOTE, "passed on",
+                 id="a share passed on voted again"),
 ]
 
 

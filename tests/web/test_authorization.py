@@ -24,7 +24,20 @@ from coop import notify
 from coop.extensions import db
 from coop.models import BankLine, Contribution
 from coop.models.base import utcnow
-from coop.services import auth, ballots, books, clubs, fund, investments, ledger, projects, reconcile, timebank, valuation
+from coop.services import (
+    auth,
+    ballots,
+    books,
+    clubs,
+    fund,
+    investments,
+    ledger,
+    projects,
+    reconcile,
+    timebank,
+    transfers,
+    valuation,
+)
 from tests.conftest import hidden_fields, key, snapshot
 from tests.services.test_investment_flow import PROJECT, approved, fund_club
 
@@ -246,6 +259,16 @@ RULES: dict[str, Rule] = {
     "books.bank_refund": Rule(post=bookkeepers(400)),  # no contribution chosen
     "books.bank_reconcile": Rule(post=bookkeepers(400)),
     "books.audit": Rule(get=officers()),
+    # Shares passing on: members[4] sells to the pending newcomer; the co-owners' month is open. Every member
+    # but the seller may buy first; nobody has yet (409); only the seller withdraws it; the month is not over (409).
+    "transfers.transfer_list": Rule(get=members()),
+    "transfers.transfer": Rule(get=members()),
+    "transfers.sell": Rule(get=members(), post=members(400)),
+    "transfers.heirs": Rule(get=officers(), post=officers(400)),
+    "transfers.claim": Rule(post=members(302), acts=True),
+    "transfers.withdraw_claim": Rule(post=members(409)),
+    "transfers.withdraw": Rule(post=members(403)),
+    "transfers.settle": Rule(post=officers(409)),
 }
 
 
@@ -291,6 +314,8 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
                                  closes_at=utcnow() + timedelta(days=7), subject=ballots.Subject(), form_key=key())
     _, code = clubs.invite(manager.id, c, form_key=key())
     pending = clubs.join(make_user().id, code)
+    transfer = transfers.propose_transfer(other.id, c, from_membership_id=mid(other), to_membership_id=pending.id,
+                                          reason="assignment", price=200_000, form_key=key())
     invitation, code = clubs.invite(manager.id, c, form_key=key())
     listing = timebank.publish(member.id, c, {"kind": "offer", "title": "Réparer un vélo", "category": "diy",
                                               "description": "", "availability": "", "expires_on": None},
@@ -313,6 +338,7 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
         "membership_id": mid(member), "member": mid(member), "other": mid(other), "leaver": mid(leaver),
         "pending": pending.id, "invitation_id": invitation.id, "listing_id": listing.id,
         "exchange_id": exchange.id, "line_id": line, "assertion_id": assertion.id, "kind": "funding",
+        "transfer_id": transfer.id,
         "token": sent["token"], "registration": sent["registration"], "code": code, "year": TODAY.year - 1,
     }
     db.session.rollback()

@@ -34,6 +34,8 @@ KNOWN_POST_ENDPOINTS = {
     "books.close_period", "books.assert_balance", "books.resolve_assertion", "books.bank_upload",
     "books.bank_columns", "books.bank_auto_match", "books.bank_match", "books.bank_unmatch", "books.bank_fee",
     "books.bank_contribution", "books.bank_reconcile", "auth.settings", "auth.request_reset", "auth.reset_password",
+    "transfers.sell", "transfers.heirs", "transfers.claim", "transfers.withdraw_claim", "transfers.withdraw",
+    "transfers.settle",
 }
 
 
@@ -60,7 +62,7 @@ def club_with_everything(make_club, make_user):
                    "kind": "funding",
                    # No investment or payment exists here: the token is refused before any lookup.
                    "investment_id": 999_999, "payment_id": 999_999, "listing_id": 999_999, "exchange_id": 999_999,
-                   "assertion_id": 999_999, "line_id": 999_999, "payout_id": 999_999,
+                   "assertion_id": 999_999, "line_id": 999_999, "payout_id": 999_999, "transfer_id": 999_999,
                    "revaluation_id": 999_999, "token": "x" * 43, "year": 2025}
 
 

@@ -10,8 +10,8 @@ CSV content, so the second step reads what Hypothesis wrote. After each group of
 
 The world is the one ``test_authorization`` builds: an active club of six with a draft project, an approved
 one and its investment (a payment approved, one pending, a revaluation waiting), an open ballot, an offer, an
-exchange to confirm, a bank line, a balance check, a leaver, a pending request, an open invitation and a live
-password-reset link.
+exchange to confirm, a bank line, a balance check, a leaver, a pending request, a share offered to the co-owners
+first, an open invitation and a live password-reset link.
 """
 from __future__ import annotations
 
@@ -45,9 +45,10 @@ from coop.forms import fund as fund_forms
 from coop.forms import investments as investments_forms
 from coop.forms import projects as projects_forms
 from coop.forms import timebank as timebank_forms
+from coop.forms import transfers as transfers_forms
 from coop.forms.base import MoneyField
 from coop.models import Membership, MemberStatus, User
-from coop.services import ballots, fund, investments, ledger, timebank
+from coop.services import ballots, fund, investments, ledger, timebank, transfers
 from coop.web import books as books_views
 from coop.web import fund as fund_views
 from coop.web import sealed
@@ -242,6 +243,12 @@ FUZZ: dict[str, Fuzz] = {
     "books.bank_contribution": Fuzz("treasurer", (books_forms.LineContributionForm,), last=True),
     "books.bank_refund": Fuzz("treasurer", (books_forms.RefundLineForm,), last=True),
     "books.bank_reconcile": Fuzz("treasurer", (books_forms.ReconcileForm,)),
+    "transfers.sell": Fuzz("member", (transfers_forms.SaleForm,)),
+    "transfers.heirs": Fuzz("treasurer", (transfers_forms.HeirsForm,)),
+    "transfers.claim": Fuzz("member"),
+    "transfers.withdraw_claim": Fuzz("member"),
+    "transfers.settle": Fuzz("manager"),
+    "transfers.withdraw": Fuzz("member", last=True),
     "books.fec_chart": Fuzz("treasurer", extra={"number-bank": "pcg_number", "label-bank": "pcg_label",
                                                 "number-capital:*": "pcg_number", "label-capital:*": "pcg_label"}),
 }
@@ -459,7 +466,8 @@ def described(err: BaseException) -> list[str]:
 
 def invariants() -> list:
     db.session.rollback()
-    return (ledger.check() + fund.check_contributions() + ballots.check() + investments.check() + timebank.check())
+    return (ledger.check() + fund.check_contributions() + ballots.check() + investments.check() + timebank.check()
+            + transfers.check())
 
 
 # --- Tests ----------------------------------------------------------------------------------------------------------
