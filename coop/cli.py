@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from .database import refresh_statistics, scrub
 from .extensions import db
-from .services import ballots, clubs, fund, investments, ledger, timebank, transfers
+from .services import ballots, clubs, fund, investments, ledger, meetings, timebank, transfers
 from .services.demo import DEMO_PASSWORD, demo_logins_present, load_demo
 from .services.errors import CoopError
 
@@ -17,10 +17,10 @@ coop_cli = AppGroup("coop", help="Entraide administration.")
 
 @coop_cli.command("check")
 def check_command() -> None:
-    """Verify the invariants of the books, ballots, investments and time credits over every club;
-    exit 1 on any violation."""
-    violations = (ledger.check() + fund.check_contributions() + ballots.check() + investments.check()
-                  + timebank.check() + transfers.check())
+    """Verify the invariants of the books, ballots, general meetings, investments, time credits and shares passing
+    on over every club; exit 1 on any violation."""
+    violations = (ledger.check() + fund.check_contributions() + ballots.check() + meetings.check()
+                  + investments.check() + timebank.check() + transfers.check())
     if not violations:
         click.echo("Check: all invariants hold.")
         return

@@ -3,12 +3,12 @@
 5 yes of 6 votes cast = 83 %, more than half needed. Adopted." """
 from __future__ import annotations
 
-from flask_babel import get_locale, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 
-from . import labels
+from . import clock, labels
 from .amounts import percent
-from .models import Ballot
+from .models import Ballot, Meeting
 
 
 def rounded_percent(part: int, whole: int) -> int:
@@ -40,6 +40,8 @@ def subject_of(ballot: Ballot) -> str:
         text = ballot.options[0].label  # whose share passes, to whom: "Alice Martin → Bruno Petit"
     elif kind == "stake_sale":
         text = _("Selling the club's shares of %(name)s", name=ballot.options[0].label)
+    elif kind == "accounts":
+        text = _("Approving the accounts of %(year)s and the treasurer's report", year=ballot.year)
     elif kind == "election":
         office = labels.ROLES.get(ballot.role, ballot.role)
         names = ", ".join(o.label for o in ballot.options)
@@ -47,6 +49,14 @@ def subject_of(ballot: Ballot) -> str:
     else:
         text = str(labels.BALLOT_KINDS[kind])
     return f"{ballot.title} — {text}" if ballot.title else text
+
+
+def meeting_name(meeting: Meeting, zone: str) -> str:
+    """How a general meeting is named: its kind and its date on the club's clock ("Ordinary general meeting of
+    16 March 2027"), after its title if it has one."""
+    day = format_date(clock.local_date(meeting.scheduled_at, zone), "long")
+    text = _("%(kind)s of %(day)s", kind=labels.MEETING_KINDS[meeting.kind], day=day)
+    return f"{meeting.title} — {text}" if meeting.title else text
 
 
 def ballot_name(ballot: Ballot) -> str:
@@ -64,6 +74,8 @@ def _option_names(ballot: Ballot) -> dict[str, str]:
 def explain(ballot: Ballot) -> list[str]:
     """The sentences of the minutes for a closed ballot; nothing before the close (R9)."""
     if ballot.status == "cancelled":
+        if ballot.meeting_id is not None:
+            return [_("Not voted on at the general meeting: %(reason)s", reason=ballot.cancel_reason or "")]
         return [_("Cancelled by the manager: %(reason)s", reason=ballot.cancel_reason or "")]
     if ballot.status != "closed" or not ballot.tally:
         return []

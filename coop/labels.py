@@ -60,6 +60,22 @@ BALLOT_KINDS = {
     "stake_sale": _l("Selling a stake"),
     "dissolution": _l("Dissolving the club"),
     "transfer": _l("Passing a member's share on"),
+    "accounts": _l("Approving the accounts"),
+}
+MEETING_KINDS = {
+    "ordinary": _l("Ordinary general meeting"),
+    "extraordinary": _l("Extraordinary general meeting"),
+}
+MEETING_STATUSES = {
+    "planned": _l("convened"),
+    "in_session": _l("in session"),
+    "closed": _l("closed"),
+    "cancelled": _l("cancelled"),
+}
+PRESENCE = {
+    "present": _l("present"),
+    "represented": _l("represented"),
+    "absent": _l("absent"),
 }
 VOTING_METHODS = {
     "yes_no": _l("Yes / no / abstain"),

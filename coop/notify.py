@@ -1,6 +1,7 @@
 """Notifications by email, each in the recipient's language, sent after the change is committed:
 a ballot opened, an exchange to confirm, a contribution recorded (each can be turned off in the
-person's settings), and the password reset link and a share offered to the co-owners first (always).
+person's settings), and the password reset link, a share offered to the co-owners first and a general
+meeting's convocation, new agenda or cancellation (always).
 
 Services call ``later(kind, id)``; the message is built once their unit of work commits (within the request:
 it reads the database, in the recipient's language) and handed to ``mail.post``, whose outbox delivers it
@@ -19,16 +20,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import mail
-from .explain import subject_of
+from .explain import ballot_name, meeting_name, subject_of
 from .extensions import db
 from .models import (
     Account,
     Ballot,
+    BallotStatus,
     BallotVoter,
     Club,
     Contribution,
     Exchange,
     ExchangeStatus,
+    Meeting,
     Membership,
     MemberStatus,
     ShareTransfer,
@@ -104,6 +107,39 @@ def ballot_opened(ballot_id: int) -> None:
               club=club, subject=subject_text, url=link("ballots.ballot", club_id=ballot.club_id, ballot_id=ballot.id))
 
 
+def _to_members(meeting_id: int, subject, template: str, **context) -> None:
+    """A general meeting's notice to every active member of its club, in each one's language. Always sent: the
+    convocation is how the charter's notice is given (R14), not a notification one may turn off."""
+    meeting = db.session.get(Meeting, meeting_id)
+    club = db.session.get(Club, meeting.club_id)
+    items = list(db.session.scalars(select(Ballot).where(Ballot.meeting_id == meeting.id,
+                                                         Ballot.status != BallotStatus.CANCELLED)
+                                    .order_by(Ballot.id)))
+    members = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
+        Membership.club_id == club.id, Membership.status == MemberStatus.ACTIVE).order_by(User.id))
+    url = link("meetings.meeting", club_id=club.id, meeting_id=meeting.id)
+    for user in members:
+        with force_locale(user.language or "fr"):
+            name = meeting_name(meeting, club.time_zone)
+            agenda = [ballot_name(item) for item in items]
+        _send(user, subject(name), template, meeting=meeting, club=club, meeting_title=name, agenda=agenda, url=url,
+              **context)
+
+
+def meeting_convened(meeting_id: int) -> None:
+    _to_members(meeting_id, lambda name: _l("Convocation: %(meeting)s", meeting=name), "meeting_convened",
+                changed=False)
+
+
+def meeting_agenda(meeting_id: int) -> None:
+    _to_members(meeting_id, lambda name: _l("New agenda: %(meeting)s", meeting=name), "meeting_convened",
+                changed=True)
+
+
+def meeting_cancelled(meeting_id: int) -> None:
+    _to_members(meeting_id, lambda name: _l("Cancelled: %(meeting)s", meeting=name), "meeting_cancelled")
+
+
 def exchange_to_confirm(exchange_id: int) -> None:
     exchange = db.session.get(Exchange, exchange_id)
     if exchange is None or exchange.status != ExchangeStatus.PENDING:
@@ -164,4 +200,7 @@ HANDLERS = {
     "exchange_to_confirm": exchange_to_confirm,
     "contribution_recorded": contribution_recorded,
     "preemption_notice": preemption_notice,
+    "meeting_convened": meeting_convened,
+    "meeting_agenda": meeting_agenda,
+    "meeting_cancelled": meeting_cancelled,
 }

@@ -576,6 +576,8 @@ DEFAULT_CHARTER = {
     "exit_pay_months": 12,
     "partial_withdrawals": False,
     "share_method": "pro_rata",
+    "meeting_notice_days": 15,
+    "meeting_quorum_percent": 50,
 }
 
 

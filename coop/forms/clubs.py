@@ -110,6 +110,8 @@ class CharterForm(FlaskForm):
     exchange_needs_confirmation = BooleanField(_l("The member who received a service confirms it (R12)"))
     exchange_expiry_days = _whole(_l("Days before an unconfirmed exchange expires (R12)"), 0, 10_000)
     manager_records_money = BooleanField(_l("The manager may record money too, not only the treasurer"))
+    meeting_notice_days = _whole(_l("Notice of a general meeting, in days (R14)"), 0, 365)
+    meeting_quorum_percent = _whole(_l("Quorum of a general meeting, in percent of active members (R14)"), 0, 100)
     result_by_days = BooleanField(_l("At the year end, share the result by paid-in capital × days held "
                                      "(otherwise by paid-in capital on 31 December)"))
     share_method = SelectField(_l("How members' shares of the net assets are valued (R13)"),

@@ -54,6 +54,7 @@ from .invest import (
     RevaluationStatus,
 )
 from .ledger import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
+from .meeting import Meeting, MeetingAttendance, MeetingKind, MeetingStatus, Presence
 from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
 from .user import PasswordReset, RateCount, User
 from .vote import (
@@ -103,6 +104,11 @@ __all__ = [
     "DisbursementStatus",
     "Investment",
     "InvestmentStatus",
+    "Meeting",
+    "MeetingAttendance",
+    "MeetingKind",
+    "MeetingStatus",
+    "Presence",
     "Revaluation",
     "RevaluationStatus",
     "Ballot",

@@ -45,7 +45,7 @@ class ClosingBalance(db.Model):
 class YearEnd(db.Model):
     """A year closed: its result shared into members' capital by one closing entry, and, if it was reopened,
     the reversal of that entry with the reason. Rows are only added, and a reopened row gets its reopening
-    once; a year closed again has a new row."""
+    once (and an approved one its approval by a general meeting, once); a year closed again has a new row."""
 
     __tablename__ = "year_end"
     __table_args__ = (
@@ -76,6 +76,9 @@ class YearEnd(db.Model):
     reopen_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
     reopen_form_key: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(300))
+    #: the general meeting's ballot that approved the accounts of this close (R14)
+    approval_ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"))
+    approved_at: Mapped[datetime | None]
 
 
 class AssertionStatus(enum.StrEnum):

@@ -149,6 +149,7 @@ class Charter(db.Model):
         UniqueConstraint("club_id", "version"),
         CheckConstraint("min_members >= 2 AND min_members <= max_members", name="members_range"),
         CheckConstraint("quorum_percent BETWEEN 1 AND 100", name="quorum_range"),
+        CheckConstraint("meeting_quorum_percent BETWEEN 1 AND 100", name="meeting_quorum_range"),
         CheckConstraint("time_floor_minutes <= 0 AND time_ceiling_minutes >= 0", name="time_limits"),
         CheckConstraint("min_monthly_contribution >= 0", name="min_contribution_positive"),
         CheckConstraint("max_yearly_contribution > 0", name="max_contribution_positive"),
@@ -211,6 +212,10 @@ class Charter(db.Model):
     exit_pay_months: Mapped[int] = mapped_column(default=12, server_default="12")
     #: may members take out part of their share while they stay?
     partial_withdrawals: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # R14: general meetings are convened this many days ahead at least, and vote with this share of the active
+    # members present or represented
+    meeting_notice_days: Mapped[int] = mapped_column(default=15, server_default="15")
+    meeting_quorum_percent: Mapped[int] = mapped_column(default=50, server_default="50")
 
 
 class Invitation(db.Model):

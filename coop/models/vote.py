@@ -61,6 +61,7 @@ class BallotKind(enum.StrEnum):
     RENEWAL = "renewal"
     STAKE_SALE = "stake_sale"
     DISSOLUTION = "dissolution"
+    ACCOUNTS = "accounts"  # approving a closed year's accounts and the treasurer's report (general meeting)
     TRANSFER = "transfer"  # a member's share passing to an assignee or heirs
 
 
@@ -146,6 +147,7 @@ class Ballot(db.Model):
         CheckConstraint("eligible_count >= 0", name="eligible_positive"),
         Index("ix_ballot_club_status", "club_id", "status", "closes_at"),
         Index("ix_ballot_open_deadline", "status", "closes_at"),
+        Index("ix_ballot_meeting", "meeting_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -179,6 +181,10 @@ class Ballot(db.Model):
     investment_id: Mapped[int | None] = mapped_column(ForeignKey("investment.id", use_alter=True))
     #: charter amendments: only the settings that change
     proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: approving the accounts: the closed year
+    year: Mapped[int | None]
+    #: an item of a general meeting's agenda: voted in the room, while the meeting is in session (R14)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
 
     # The decision
     outcome: Mapped[str | None] = mapped_column(String(16))

@@ -42,6 +42,9 @@ from ..models import (
     BallotVoter,
     Club,
     ClubStatus,
+    Investment,
+    Meeting,
+    MeetingStatus,
     Membership,
     MemberStatus,
     Method,
@@ -52,9 +55,10 @@ from ..models import (
     Proxy,
     Role,
     SealedVote,
+    Threshold,
 )
 from ..models.base import utcnow
-from . import access, clubs, fund, investments, projects, rules, tally, transfers
+from . import access, attendance, clubs, fund, investments, projects, rules, tally, transfers, yearend
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
@@ -77,6 +81,11 @@ THRESHOLD_OF = {
     BallotKind.STAKE_SALE: "threshold_stake_sale",
     BallotKind.DISSOLUTION: "threshold_dissolution",
     BallotKind.TRANSFER: "threshold_membership",  # a newcomer joins by taking a member's share
+}
+#: Decisions whose threshold the charter does not set: approving the accounts is an ordinary decision of the
+#: general meeting, by a majority of votes cast (R14).
+FIXED_THRESHOLD = {
+    BallotKind.ACCOUNTS: Threshold.MAJORITY,
 }
 #: The choices each method offers, per option.
 VALUES = {
@@ -106,6 +115,7 @@ class Subject:
     candidate_ids: list[int] = field(default_factory=list)
     changes: dict[str, Any] = field(default_factory=dict)
     transfer_id: int | None = None
+    year: int | None = None
 
 
 def _enum(value: object, choices, name: str):
@@ -147,13 +157,23 @@ def _deadline(closes_at: object, now: datetime, zone: str | None = None) -> date
     return closes_at.replace(second=0, microsecond=0)
 
 
+def threshold_for(charter, kind: str) -> str:
+    """The threshold a decision of this kind needs under this charter (R7, R14)."""
+    fixed = FIXED_THRESHOLD.get(kind)
+    return fixed if fixed is not None else getattr(charter, THRESHOLD_OF[kind])
+
+
 def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at: datetime, subject: Subject,
                 secret: bool | None = None, title: str = "", details: str = "", form_key: str, local: bool = False,
-                now: datetime | None = None) -> Ballot:
+                meeting_id: int | None = None, now: datetime | None = None) -> Ballot:
     """The manager opens a ballot. Officer elections are secret unless said otherwise.
 
     ``closes_at`` is UTC (naive), or with ``local`` a time on the club's clock as a member types it: a time
-    the clocks skip is refused, a repeated one is its first occurrence (``clock.to_utc``)."""
+    the clocks skip is refused, a repeated one is its first occurrence (``clock.to_utc``).
+
+    ``meeting_id``: an item of a general meeting's agenda, put there by the meetings service (which checks the
+    meeting): no mail (the members are convened with the agenda), and no vote before the meeting is in
+    session. The accounts are approved only by a meeting (R14)."""
     now = now or utcnow()
     kind = _enum(kind, BallotKind, "kind")
     method = _enum(method, Method, "method")
@@ -167,6 +187,9 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
         secret = kind == BallotKind.ELECTION
     if not isinstance(secret, bool):
         raise InvalidInput(_l("Choose yes or no."), field="secret")
+    if kind in FIXED_THRESHOLD and meeting_id is None:
+        raise RuleViolation(_l("The accounts are approved by the ordinary general meeting: put them on its agenda."),
+                            rule="R14", field="kind")
     with unit_of_work() as session:
         club = _opener(user_id, club_id, kind, lock=True).club
         if local:
@@ -181,11 +204,11 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
         charter = charter_of(club_id)
         if kind == BallotKind.FUNDING:  # below the minimum, only admission and dissolution bring a way out (R1)
             rules.check_enough_members(clubs.active_count(club_id), charter.min_members)
-        threshold = getattr(charter, THRESHOLD_OF[kind])
+        threshold = threshold_for(charter, kind)
         ballot = Ballot(club_id=club_id, kind=kind, method=method, title=title, details=details, secret=secret,
                         opened_by_id=user_id, opened_at=now, closes_at=closes_at, charter_version=charter.version,
                         quorum_percent=charter.quorum_percent, threshold=threshold,
-                        max_proxies=charter.max_proxies_per_holder, eligible_count=0)
+                        max_proxies=charter.max_proxies_per_holder, eligible_count=0, meeting_id=meeting_id)
         options, recused = _subject(ballot, subject)
         rules.check_ballot_method(kind, method, threshold, secret, len(options))
         use_form_key(user_id, form_key)
@@ -207,8 +230,9 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
         record(user_id, club_id, "ballot.open", ballot, after={
             "kind": kind, "method": method, "secret": secret, "closes_at": closes_at, "threshold": threshold,
             "quorum_percent": ballot.quorum_percent, "eligible": ballot.eligible_count,
-            "charter_version": charter.version})
-        notify.later("ballot_opened", ballot.id)
+            "charter_version": charter.version, "meeting": meeting_id})
+        if meeting_id is None:
+            notify.later("ballot_opened", ballot.id)
         return ballot
 
 
@@ -282,6 +306,11 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         clubs.check_renewal(session.get(Club, club_id))
         _no_open_ballot(club_id, Ballot.kind == BallotKind.RENEWAL)
         return [BallotOption(label="renewal")], set()
+    if kind == BallotKind.ACCOUNTS:
+        year = yearend.approvable(club_id, subject.year).year
+        _no_open_ballot(club_id, Ballot.kind == BallotKind.ACCOUNTS, Ballot.year == year)
+        ballot.year = year
+        return [BallotOption(label=str(year))], set()
     _no_open_ballot(club_id, Ballot.kind == BallotKind.DISSOLUTION)
     return [BallotOption(label="dissolution")], set()
 
@@ -396,6 +425,8 @@ def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int],
     with unit_of_work() as session:
         member = membership_for(user_id, club_id)
         ballot = _open_ballot(club_id, ballot_id, now)
+        if ballot.meeting_id is not None:
+            _in_the_room(ballot, member)
         choices, reason = _check_choices(ballot, choices, reason)
         me = _voter(ballot.id, member.id)
         if me is None:
@@ -445,6 +476,7 @@ def give_proxy(user_id: int, club_id: int, ballot_id: int, holder_id: int, *, no
     with unit_of_work() as session:
         member = membership_for(user_id, club_id)
         ballot = _open_ballot(club_id, ballot_id, now)
+        _not_a_meeting_item(ballot)
         me = _voter(ballot.id, member.id)
         if me is None:
             raise NotPermitted(_l("You joined after this ballot opened: you do not vote on it."))
@@ -475,6 +507,7 @@ def withdraw_proxy(user_id: int, club_id: int, ballot_id: int, *, now: datetime 
     with unit_of_work():
         member = membership_for(user_id, club_id)
         ballot = _open_ballot(club_id, ballot_id, now)
+        _not_a_meeting_item(ballot)
         given = _live_proxy(ballot.id, giver_id=member.id)
         if not given:
             raise Conflict(_l("You have not given your proxy on this ballot."))
@@ -539,6 +572,103 @@ def recuse_on_open_ballots(member: Membership, project: Project) -> None:
         record(member.user_id, member.club_id, "ballot.recuse", ballot, after={"member": member.id})
 
 
+# --- The items of a general meeting (R14) ------------------------------------------------------------
+#
+# The meetings service puts ballots on a meeting's agenda, opens them with the meeting and closes them; these
+# functions do the ballots' part inside its unit of work. The counting, the secrecy and the effects are the
+# ballots' own, as for any ballot.
+
+
+def _not_a_meeting_item(ballot: Ballot) -> None:
+    if ballot.meeting_id is not None:
+        raise RuleViolation(_l("At a general meeting a proxy is given for the whole meeting, on the meeting's "
+                               "page."), rule="R14")
+
+
+def _in_the_room(ballot: Ballot, member: Membership) -> None:
+    """A meeting's item is voted while the meeting is in session and has its quorum, by members present, for
+    themselves and for the members whose proxy they hold (R14)."""
+    meeting = db.session.get(Meeting, ballot.meeting_id)
+    if meeting.status != MeetingStatus.IN_SESSION:
+        raise Conflict(_l("This item is voted at the general meeting, once it is in session."))
+    if not attendance.quorum(meeting).met:
+        raise RuleViolation(_l("The meeting has not reached its quorum: it cannot vote."), rule="R14")
+    if not attendance.is_present(meeting.id, member.id):
+        raise RuleViolation(_l("Only members present at the meeting vote, for themselves and for the members whose "
+                               "proxy they hold."), rule="R14")
+
+
+def meeting_items(meeting_id: int, *, lock: bool = False, status: str | None = None) -> list[Ballot]:
+    """A meeting's agenda, in the order the items were put on it."""
+    stmt = select(Ballot).where(Ballot.meeting_id == meeting_id)
+    if status is not None:
+        stmt = stmt.where(Ballot.status == status)
+    if lock:
+        stmt = stmt.with_for_update(of=Ballot).execution_options(populate_existing=True)
+    return list(db.session.scalars(stmt.order_by(Ballot.id)))
+
+
+def _recused(ballot: Ballot) -> set[int]:
+    """Who is recused on a ballot, from what it decides (R8): as ``_subject`` found when it opened."""
+    if ballot.kind == BallotKind.FUNDING:
+        return projects.recused_member_ids([o.project_id for o in ballot.options])
+    if ballot.kind == BallotKind.STAKE_SALE:
+        return projects.recused_member_ids([db.session.get(Investment, ballot.investment_id).project_id])
+    if ballot.kind in (BallotKind.ADMISSION, BallotKind.EXCLUSION):
+        return {ballot.membership_id}
+    return set()
+
+
+def start_meeting_items(meeting: Meeting, actor_id: int, now: datetime) -> None:
+    """The meeting opens: each open item of its agenda opens for voting now. It takes the rules in force now
+    and the members active now (R9), since nobody could vote on it before."""
+    charter = charter_of(meeting.club_id)
+    members = list(db.session.scalars(select(Membership).where(
+        Membership.club_id == meeting.club_id, Membership.status == MemberStatus.ACTIVE)))
+    for ballot in meeting_items(meeting.id, lock=True, status=BallotStatus.OPEN):
+        recused = _recused(ballot)
+        db.session.execute(delete(Proxy).where(Proxy.ballot_id == ballot.id))
+        db.session.execute(delete(BallotVoter).where(BallotVoter.ballot_id == ballot.id))
+        db.session.add_all(BallotVoter(ballot_id=ballot.id, membership_id=m.id, recused=m.id in recused)
+                           for m in members)
+        ballot.eligible_count = sum(1 for m in members if m.id not in recused)
+        ballot.opened_at = now
+        ballot.charter_version, ballot.quorum_percent = charter.version, charter.quorum_percent
+        ballot.threshold, ballot.max_proxies = threshold_for(charter, ballot.kind), charter.max_proxies_per_holder
+        db.session.flush()
+        record(actor_id, meeting.club_id, "ballot.start", ballot, after={
+            "meeting": meeting.id, "eligible": ballot.eligible_count, "threshold": ballot.threshold,
+            "quorum_percent": ballot.quorum_percent, "charter_version": charter.version})
+
+
+def represent(meeting_id: int, giver_id: int, holder_id: int | None, now: datetime) -> None:
+    """At the meeting, ``giver_id`` is now represented by ``holder_id`` (None: by nobody) on every open item:
+    the ballots' proxies follow. A vote the former holder cast for the giver stays until the giver votes in
+    person (R9); a member recused on an item neither gives nor holds a proxy on it (R8)."""
+    for ballot in meeting_items(meeting_id, status=BallotStatus.OPEN):
+        for proxy in _live_proxy(ballot.id, giver_id=giver_id):
+            proxy.ended_at = now
+        if holder_id is None:
+            continue
+        giver, holder = _voter(ballot.id, giver_id), _voter(ballot.id, holder_id)
+        if giver is None or holder is None or giver.recused or holder.recused or _in_person(giver):
+            continue
+        db.session.add(Proxy(ballot_id=ballot.id, giver_id=giver_id, holder_id=holder_id, given_at=now))
+    db.session.flush()
+
+
+def close_meeting_item(ballot: Ballot, actor_id: int, now: datetime) -> None:
+    """The chair closes an item: it is counted and decided like any ballot."""
+    if ballot.status != BallotStatus.OPEN:
+        raise Conflict(_l("This ballot is closed."))
+    _close(ballot, actor_id, now)
+
+
+def cancel_meeting_item(ballot: Ballot, actor_id: int, reason: str, now: datetime) -> None:
+    """An item the meeting does not vote on (cancelled meeting, no quorum): nothing is decided."""
+    _cancel(ballot, actor_id, reason, now)
+
+
 # --- Closing -----------------------------------------------------------------------------
 
 
@@ -581,6 +711,8 @@ def close_early(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
     with unit_of_work():
         access.manager(user_id, club_id)
         ballot = _open_ballot(club_id, ballot_id, now)
+        if ballot.meeting_id is not None:
+            raise Conflict(_l("The chair closes the items of a general meeting, from the meeting's page."))
         taken_part = _participants(ballot.id)
         if taken_part < ballot.eligible_count:
             raise RuleViolation(_l("%(n)d eligible members have not voted yet: the ballot closes at its deadline.",
@@ -597,17 +729,21 @@ def cancel(user_id: int, club_id: int, ballot_id: int, reason: str, *, now: date
     with unit_of_work():
         access.manager(user_id, club_id)
         ballot = _open_ballot(club_id, ballot_id, now)
-        move(ballot, BallotStatus.CANCELLED)
-        ballot.closed_at, ballot.closed_by_id, ballot.cancel_reason = now, user_id, reason
-        for option in ballot.options:
-            if option.project_id:
-                projects.decide(db.session.get(Project, option.project_id), approved=None, actor_id=user_id,
-                                ballot_id=ballot.id)
-        if ballot.kind == BallotKind.TRANSFER:
-            transfers.back_to_vote(club_id, ballot_id=ballot.id, actor_id=user_id)
-        _empty_box(ballot)
-        record(user_id, club_id, "ballot.cancel", ballot, after={"reason": reason})
+        _cancel(ballot, user_id, reason, now)
         return ballot
+
+
+def _cancel(ballot: Ballot, actor_id: int | None, reason: str, now: datetime) -> None:
+    move(ballot, BallotStatus.CANCELLED)
+    ballot.closed_at, ballot.closed_by_id, ballot.cancel_reason = now, actor_id, reason[:300]
+    for option in ballot.options:
+        if option.project_id:
+            projects.decide(db.session.get(Project, option.project_id), approved=None, actor_id=actor_id,
+                            ballot_id=ballot.id)
+    if ballot.kind == BallotKind.TRANSFER:
+        transfers.back_to_vote(ballot.club_id, ballot_id=ballot.id, actor_id=actor_id)
+    _empty_box(ballot)
+    record(actor_id, ballot.club_id, "ballot.cancel", ballot, after={"reason": reason})
 
 
 def _participants(ballot_id: int) -> int:
@@ -742,6 +878,9 @@ def _apply(ballot: Ballot, actor_id: int | None) -> None:
         clubs.renew_term(ballot.club_id, ballot_id=ballot.id)
     elif kind == BallotKind.DISSOLUTION:
         fund.begin_dissolution(ballot.club_id, decided_by=actor_id, ballot_id=ballot.id)
+    elif kind == BallotKind.ACCOUNTS:
+        yearend.approve_accounts(ballot.club_id, ballot.year, ballot_id=ballot.id, put_at=ballot.opened_at,
+                                 now=ballot.closed_at)
 
 
 # --- Reading -----------------------------------------------------------------------------
@@ -760,10 +899,12 @@ class BallotPage:
     may_close_early: bool
     votes: list[BallotVote]  # after the close of an open ballot: who chose what
     voters: list[BallotVoter]
+    meeting: Meeting | None = None  # the general meeting whose agenda holds the ballot
+    in_the_room: bool = True  # a meeting's item: it is in session with its quorum, and I am present
 
     @property
     def may_vote(self) -> bool:
-        return self.ballot.is_open and self.me is not None and not self.me.recused
+        return self.ballot.is_open and self.me is not None and not self.me.recused and self.in_the_room
 
 
 def ballot_page(user_id: int, club_id: int, ballot_id: int, *, now: datetime | None = None) -> BallotPage:
@@ -783,8 +924,13 @@ def ballot_page(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
     held_proxies = _live_proxy(ballot.id, holder_id=member.id)
     by_member = {v.membership_id: v for v in voters}
     held = [(p, by_member[p.giver_id]) for p in held_proxies if p.giver_id in by_member]
+    meeting = db.session.get(Meeting, ballot.meeting_id) if ballot.meeting_id is not None else None
+    in_the_room = meeting is None or (meeting.status == MeetingStatus.IN_SESSION
+                                      and attendance.is_present(meeting.id, member.id)
+                                      and attendance.quorum(meeting).met)
     holders = []
-    if ballot.is_open and me is not None and not me.recused and not me.voted and not given and not held_proxies:
+    if (ballot.is_open and meeting is None and me is not None and not me.recused and not me.voted and not given
+            and not held_proxies):
         gave = {p.giver_id for p in _live_proxy(ballot.id)}
         holding: dict[int, int] = {}
         for p in _live_proxy(ballot.id):
@@ -801,9 +947,9 @@ def ballot_page(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
     return BallotPage(ballot=ballot, me=me, my_choices=my_choices, my_reason=my_reason,
                       my_proxy=given[0] if given else None, held=held, proxy_holders=holders,
                       participants=participants,
-                      may_close_early=(ballot.is_open and access.is_manager(member)
+                      may_close_early=(ballot.is_open and meeting is None and access.is_manager(member)
                                        and participants >= ballot.eligible_count),
-                      votes=votes, voters=voters)
+                      votes=votes, voters=voters, meeting=meeting, in_the_room=in_the_room)
 
 
 def ballots_of(user_id: int, club_id: int, *, now: datetime | None = None) -> list[Ballot]:
@@ -831,7 +977,7 @@ def open_ballots_for(user_id: int, *, now: datetime | None = None) -> list[Waiti
         select(Ballot, BallotVoter).join(BallotVoter, BallotVoter.ballot_id == Ballot.id)
         .join(Membership, Membership.id == BallotVoter.membership_id)
         .where(Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE,
-               Ballot.status == BallotStatus.OPEN)
+               Ballot.status == BallotStatus.OPEN, Ballot.meeting_id.is_(None))  # a meeting's items: voted in the room
         .order_by(Ballot.closes_at)))
     out = []
     for ballot, voter in rows:

@@ -37,7 +37,7 @@ class InvalidInput(CoopError):
 
 
 class RuleViolation(CoopError):
-    """A governance rule (R1–R13) or a ledger invariant refuses the action."""
+    """A governance rule (R1–R14) or a ledger invariant refuses the action."""
 
 
 class LimitExceeded(RuleViolation):

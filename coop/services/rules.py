@@ -38,6 +38,8 @@ CHARTER_BOUNDS: Mapping[str, Bound] = {
     "exchange_expiry_days": Bound(1, 365, "R12"),
     "exit_notice_days": Bound(0, 365, "R13"),
     "exit_pay_months": Bound(0, 60, "R13"),
+    "meeting_notice_days": Bound(8, 60, "R14"),
+    "meeting_quorum_percent": Bound(25, 100, "R14"),
 }
 
 THRESHOLDS = tuple(Threshold)
@@ -372,6 +374,45 @@ def check_proxy(*, giver_recused: bool, holder_recused: bool, giver_holds: int, 
             _l("The charter allows %(n)d proxy per member and this member already holds it.", n=limit) if limit == 1
             else _l("The charter allows %(n)d proxies per member and this member already holds them.", n=limit),
             rule="R9")
+
+
+# --- General meetings (R14) ---------------------------------------------------------------
+
+#: What only an extraordinary meeting decides (the charter, the term, dissolution), and what only the yearly
+#: ordinary one does (the accounts); every other decision may be on either's agenda.
+EXTRAORDINARY_ONLY = ("charter", "renewal", "dissolution")
+ORDINARY_ONLY = ("accounts",)
+
+
+def check_notice(days_ahead: int, notice_days: int) -> None:
+    """R14: a general meeting, ordinary or extraordinary, is convened at least the charter's number of days
+    before its date (counted in days on the club's clock: convened on 1 March, a meeting needing 15 days may
+    be held on 16 March). The same notice for both: an extraordinary meeting decides the gravest matters."""
+    if days_ahead < notice_days:
+        raise RuleViolation(
+            _l("Members must be convened at least %(n)d days before the meeting: choose %(n)d days from today or "
+               "later.", n=notice_days), rule="R14", field="scheduled_at")
+
+
+def check_agenda_kind(meeting_kind: str, ballot_kind: str) -> None:
+    """R14: the charter, the term and dissolution go to an extraordinary meeting; the accounts to the ordinary
+    one."""
+    if ballot_kind in EXTRAORDINARY_ONLY and meeting_kind != "extraordinary":
+        raise RuleViolation(_l("The charter, the club's term and its dissolution are decided by an extraordinary "
+                               "general meeting."), rule="R14", field="kind")
+    if ballot_kind in ORDINARY_ONLY and meeting_kind != "ordinary":
+        raise RuleViolation(_l("The accounts are approved by the ordinary general meeting."), rule="R14",
+                            field="kind")
+
+
+def check_meeting_proxy(*, giver_present: bool, giver_holds: int, holder_gave: bool, holder_holds: int,
+                        limit: int) -> None:
+    """R14 with R9: a member who is not present gives their proxy for the meeting to another member; no proxy
+    on a proxy, at most the charter's number per holder."""
+    if giver_present:
+        raise RuleViolation(_l("You are present at the meeting: you vote yourself."), rule="R14")
+    check_proxy(giver_recused=False, holder_recused=False, giver_holds=giver_holds, holder_gave=holder_gave,
+                holder_holds=holder_holds, limit=limit)
 
 
 # --- Investments (R5, R10, R11) ------------------------------------------------------------

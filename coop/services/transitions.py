@@ -24,6 +24,8 @@ from ..models import (
     InvestmentStatus,
     Listing,
     ListingStatus,
+    Meeting,
+    MeetingStatus,
     Membership,
     MemberStatus,
     Payout,
@@ -73,6 +75,14 @@ BALLOT: Table = {
     BallotStatus.OPEN: frozenset({BallotStatus.CLOSED, BallotStatus.CANCELLED}),
     BallotStatus.CLOSED: frozenset(),
     BallotStatus.CANCELLED: frozenset(),
+}
+
+#: A general meeting is convened, opened and closed; the manager may cancel it until it opens (R14).
+MEETING: Table = {
+    MeetingStatus.PLANNED: frozenset({MeetingStatus.IN_SESSION, MeetingStatus.CANCELLED}),
+    MeetingStatus.IN_SESSION: frozenset({MeetingStatus.CLOSED}),
+    MeetingStatus.CLOSED: frozenset(),
+    MeetingStatus.CANCELLED: frozenset(),
 }
 
 #: An investment is followed until it is repaid, sold (exited) or written off.
@@ -151,6 +161,7 @@ MACHINES: dict[type, Table] = {
     Membership: MEMBERSHIP,
     Project: PROJECT,
     Ballot: BALLOT,
+    Meeting: MEETING,
     Investment: INVESTMENT,
     Disbursement: DISBURSEMENT,
     Payout: PAYOUT,
@@ -166,6 +177,7 @@ WORDS = {
     Membership: labels.MEMBER_STATUSES,
     Project: labels.PROJECT_STATUSES,
     Ballot: labels.BALLOT_STATUSES,
+    Meeting: labels.MEETING_STATUSES,
     Investment: labels.INVESTMENT_STATUSES,
     Disbursement: labels.PAYMENT_STATUSES,
     Payout: labels.PAYMENT_STATUSES,

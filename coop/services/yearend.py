@@ -18,7 +18,7 @@ disposals, write-offs and fees, with the same weights, and their capital at the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
@@ -343,6 +343,43 @@ def reopen_year(user_id: int, club_id: int, year: int, reason: str, *, form_key:
         record(user_id, club_id, "year_end.reopen", close, before={"closed": True}, after={
             "year": year, "reason": reason, "reversal": close.reopen_transaction_id,
             "dated": reversal.occurred_on if reversal else None})
+        return close
+
+
+# --- Approval by the general meeting (R14) ---------------------------------------------------------------
+
+
+def approvable(club_id: int, year: object) -> YearEnd:
+    """The close in force of a year whose accounts the ordinary general meeting may approve: closed, and not
+    approved yet."""
+    if isinstance(year, bool) or not isinstance(year, int) or not FIRST_DAY.year <= year <= 9998:
+        raise InvalidInput(_l("Choose a closed year from the list."), field="year")
+    close = _close_in_force(club_id, year)
+    if close is None:
+        raise RuleViolation(_l("The year %(year)d is not closed: the treasurer closes it before the general "
+                               "meeting approves its accounts.", year=year), rule="R14", field="year")
+    if close.approval_ballot_id is not None:
+        raise Conflict(_l("The accounts of %(year)d are already approved.", year=year), field="year")
+    return close
+
+
+def approvable_years(club_id: int) -> list[int]:
+    """The closed years whose accounts are not approved yet, latest first."""
+    return sorted((c.year for c in _closes(club_id) if c.reopened_at is None and c.approval_ballot_id is None),
+                  reverse=True)
+
+
+def approve_accounts(club_id: int, year: int, *, ballot_id: int, put_at: datetime, now: datetime) -> YearEnd:
+    """The general meeting adopted the accounts of ``year`` (its ballot ``ballot_id``, opened for voting at
+    ``put_at``): its close in force is approved. Refused if the year was reopened since the accounts were put
+    to the vote: the figures voted on are no longer those of the books."""
+    with unit_of_work():
+        close = approvable(club_id, year)
+        if close.closed_at > put_at:
+            raise RuleViolation(_l("The year %(year)d was reopened after its accounts were put to the vote: close "
+                                   "it again and put them to a new vote.", year=year), rule="R14")
+        close.approval_ballot_id, close.approved_at = ballot_id, now
+        record(None, club_id, "year_end.approve", close, after={"year": year, "ballot": ballot_id})
         return close
 
 

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .. import amounts, labels
-from ..explain import ballot_name
+from ..explain import ballot_name, meeting_name
 from ..extensions import db
 from ..services.errors import CoopError
 from ..services.validate import MAX_ID
@@ -37,9 +37,9 @@ def register_web(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
     # The blueprints import this package's helper modules: they are loaded once the package is.
-    from . import auth, ballots, books, clubs, fund, investments, main, projects, timebank, transfers
+    from . import auth, ballots, books, clubs, fund, investments, main, meetings, projects, timebank, transfers
 
-    for area in (main, auth, clubs, fund, transfers, projects, ballots, investments, timebank, books):
+    for area in (main, auth, clubs, fund, transfers, projects, ballots, meetings, investments, timebank, books):
         app.register_blueprint(area.bp)
 
     _register_errors(app)
@@ -168,4 +168,5 @@ def _register_templates(app: Flask) -> None:
             "labels": labels,
             "account_name": labels.account_name,
             "ballot_name": ballot_name,
+            "meeting_name": meeting_name,
         }

@@ -12,7 +12,7 @@ from ..explain import explain, subject_of
 from ..forms.auth import EmptyForm
 from ..forms.ballots import BallotForm, CancelForm, CharterBallotForm, ProxyForm, choices_of, proxy_prefix, vote_form_class
 from ..models import BallotKind, Role
-from ..services import ballots, clubs, transfers
+from ..services import ballots, clubs, meetings, transfers
 from ..services.ballots import Subject
 from ..services.charter import charter_of
 from .exports import csv_response, safe
@@ -32,11 +32,12 @@ def ballot_list(club_id: int):
     return render_template("ballots/ballots.html", ballots=rows, voted=voted)
 
 
-#: The kinds opened from the ballot form (the charter has its own form).
-FORM_KINDS = {k.value for k in BallotKind} - {BallotKind.CHARTER}
+#: The kinds opened from the ballot form (the charter has its own form; the accounts are approved by a general
+#: meeting, on its agenda).
+FORM_KINDS = {k.value for k in BallotKind} - {BallotKind.CHARTER, BallotKind.ACCOUNTS}
 
 
-def _method_choices(kind: str):
+def method_choices(kind: str):
     single = [("yes_no", labels.VOTING_METHODS["yes_no"]), ("consent", labels.VOTING_METHODS["consent"])]
     if kind in ("funding", "election"):
         return [*single, ("judgment", labels.VOTING_METHODS["judgment"]),
@@ -52,7 +53,7 @@ def open_ballot(club_id: int, kind: str):
         abort(404)
     form = BallotForm()
     choices = ballots.subject_choices(current_user.id, club_id, kind=kind)
-    form.method.choices = _method_choices(kind)
+    form.method.choices = method_choices(kind)
     form.project_ids.choices = [(p.id, p.name) for p in choices["projects"]]
     people = choices["pending"] if kind == "admission" else choices["members"]
     form.membership_id.choices = [(m.id, m.user.name) for m in people]
@@ -270,7 +271,8 @@ def cancel(club_id: int, ballot_id: int):
 def decisions(club_id: int):
     enter_club(club_id)
     rows = ballots.decisions(current_user.id, club_id)
-    return render_template("ballots/decisions.html", rows=[(b, subject_of(b), explain(b)) for b in rows])
+    return render_template("ballots/decisions.html", rows=[(b, subject_of(b), explain(b)) for b in rows],
+                           minutes=meetings.signed_minutes(current_user.id, club_id))
 
 
 @bp.get("/clubs/<id:club_id>/decisions.csv")

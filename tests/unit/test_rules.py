@@ -30,6 +30,8 @@ BOUNDS = [
     ("exchange_expiry_days", 1, 365, "R12"),
     ("exit_notice_days", 0, 365, "R13"),
     ("exit_pay_months", 0, 60, "R13"),
+    ("meeting_notice_days", 8, 60, "R14"),  # the Cigales' fifteen days by default
+    ("meeting_quorum_percent", 25, 100, "R14"),
 ]
 
 
@@ -479,3 +481,68 @@ def test_a_members_own_limits_outside_the_charters_bounds_are_refused(field, val
     assert type(refusal.value) is error
     assert (refusal.value.rule, refusal.value.field) == (rule, field)
     assert words in str(refusal.value.message).replace("\u00a0", " ")  # durations keep no-break spaces
+
+
+# --- General meetings (R14) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("days_ahead", "notice", "ok"), [
+    (15, 15, True),  # exactly the notice is enough
+    (14, 15, False),
+    (60, 15, True),
+    (0, 8, False),
+    (8, 8, True),
+])
+def test_a_meeting_is_convened_at_least_the_notice_ahead(days_ahead, notice, ok):
+    if ok:
+        rules.check_notice(days_ahead, notice)
+        return
+    with pytest.raises(RuleViolation) as refusal:
+        rules.check_notice(days_ahead, notice)
+    assert (refusal.value.rule, refusal.value.field) == ("R14", "scheduled_at")
+
+
+@pytest.mark.parametrize(("meeting", "kind", "ok"), [
+    ("ordinary", "accounts", True),
+    ("extraordinary", "accounts", False),
+    ("extraordinary", "charter", True),
+    ("ordinary", "charter", False),
+    ("ordinary", "renewal", False),
+    ("ordinary", "dissolution", False),
+    ("extraordinary", "dissolution", True),
+    ("ordinary", "election", True),
+    ("extraordinary", "election", True),
+    ("ordinary", "funding", True),
+    ("extraordinary", "exclusion", True),
+])
+def test_the_charter_the_term_and_dissolution_go_to_an_extraordinary_meeting_the_accounts_to_the_ordinary_one(
+        meeting, kind, ok):
+    if ok:
+        rules.check_agenda_kind(meeting, kind)
+        return
+    with pytest.raises(RuleViolation) as refusal:
+        rules.check_agenda_kind(meeting, kind)
+    assert (refusal.value.rule, refusal.value.field) == ("R14", "kind")
+
+
+@pytest.mark.parametrize(("present", "giver_holds", "holder_gave", "holder_holds", "limit", "error", "rule"), [
+    (False, 0, False, 0, 1, None, None),
+    (True, 0, False, 0, 1, RuleViolation, "R14"),  # present: votes themself
+    (False, 1, False, 0, 1, RuleViolation, "R9"),  # no proxy on a proxy
+    (False, 0, True, 0, 1, RuleViolation, "R9"),
+    (False, 0, False, 1, 1, LimitExceeded, "R9"),  # the holder already holds the charter's number
+    (False, 0, False, 1, 2, None, None),
+    (False, 0, False, 0, 0, RuleViolation, "R9"),  # the charter allows none
+])
+def test_a_proxy_for_a_meeting(present, giver_holds, holder_gave, holder_holds, limit, error, rule):
+    def call():
+        rules.check_meeting_proxy(giver_present=present, giver_holds=giver_holds, holder_gave=holder_gave,
+                                  holder_holds=holder_holds, limit=limit)
+
+    if error is None:
+        call()
+        return
+    with pytest.raises(error) as refusal:
+        call()
+    assert type(refusal.value) is error
+    assert refusal.value.rule == rule

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from coop import notify
+from coop import clock, notify
 from coop.extensions import db
 from coop.models import BankLine, Contribution
 from coop.models.base import utcnow
@@ -32,6 +32,7 @@ from coop.services import (
     fund,
     investments,
     ledger,
+    meetings,
     projects,
     reconcile,
     timebank,
@@ -178,6 +179,25 @@ RULES: dict[str, Rule] = {
     "ballots.propose_amendment": Rule(get=manager_only(), post=manager_only(400)),
     "ballots.decisions": Rule(get=members()),
     "ballots.decisions_csv": Rule(get=members()),
+    # General meetings: an ordinary meeting convened sixteen days ago for half an hour from now, with one item
+    # (electing the secretary). Its agenda is closed (the notice has run); the manager may open it; nobody
+    # chairs it yet; it has no minutes.
+    "meetings.meeting_list": Rule(get=members()),
+    "meetings.convene": Rule(get=manager_only(), post=manager_only(400)),
+    "meetings.meeting": Rule(get=members()),
+    "meetings.add_item": Rule(get=manager_only(), post=manager_only(400)),
+    "meetings.propose_amendment": Rule(get=manager_only(), post=manager_only(400)),
+    "meetings.prefill": Rule(post=manager_only(400)),  # too late: members have had the agenda (R14)
+    "meetings.cancel": Rule(post=manager_only(400)),  # no reason given
+    "meetings.give_proxy": Rule(post=members(400)),  # nobody chosen
+    "meetings.withdraw_proxy": Rule(post=members(409)),  # nobody gave one
+    "meetings.open_meeting": Rule(post=manager_only(302), acts=True),
+    "meetings.record_attendance": Rule(post=members(400)),  # no attendance chosen
+    "meetings.close_item": Rule(post=manager_only(409), ids={"ballot_id": "meeting_item"}),  # not in session
+    "meetings.close_meeting": Rule(post=manager_only(409)),
+    "meetings.minutes": Rule(get=members()),
+    "meetings.write_minutes": Rule(post=members(403)),  # only the meeting's secretary, named when it opens
+    "meetings.sign_minutes": Rule(post=members(403)),
     # Investments: the approved project, its investment (the plain member mentors it) and a payment the
     # treasurer entered: another officer approves it (R11).
     "investments.investment_list": Rule(get=members()),
@@ -323,6 +343,13 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     exchange = timebank.record_exchange(other.id, c, other_id=mid(member), direction="given", minutes=90,
                                         done_on=TODAY, description="Jardinage", form_key=key())
     line = _bank_line(setup)
+    moment = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=30)
+    then = moment - timedelta(days=16)
+    meeting = meetings.convene(manager.id, c, kind="ordinary", scheduled_at=clock.local(moment, "Europe/Paris")
+                               .replace(tzinfo=None), place="Salle des fêtes", form_key=key(), now=then)
+    meeting_item = meetings.add_item(manager.id, c, meeting.id, kind="election", method="yes_no",
+                                     subject=ballots.Subject(role="secretary", candidate_ids=[mid(secretary)]),
+                                     form_key=key(), now=then)
     assertion = books.assert_balance(treasurer.id, c, stated_on=TODAY, amount=1_234)
     sent = {}
     monkeypatch.setattr(notify, "password_reset", lambda user_id, token: sent.setdefault("token", token))
@@ -340,6 +367,7 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
         "exchange_id": exchange.id, "line_id": line, "assertion_id": assertion.id, "kind": "funding",
         "transfer_id": transfer.id,
         "token": sent["token"], "registration": sent["registration"], "code": code, "year": TODAY.year - 1,
+        "meeting_id": meeting.id, "meeting_item": meeting_item.id,
     }
     db.session.rollback()
     outsider = make_club(1, treasurer=False, activate=False).manager  # a manager, of another club
@@ -391,7 +419,7 @@ def test_every_route_has_a_rule_and_every_rule_a_route(app):
         assert ("POST" in methods) == (spec.post is not None), endpoint
         assert set(spec.get or ROLES) == set(ROLES) and set(spec.post or ROLES) == set(ROLES), endpoint
         assert set(spec.ids.values()) <= {"pending", "other", "leaver", "member", "approved_project",
-                                          "registration"}, endpoint
+                                          "registration", "meeting_item"}, endpoint
 
 
 def test_every_page_answers_each_visitor_as_its_rule_says(app, world):

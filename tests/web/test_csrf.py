@@ -36,6 +36,9 @@ KNOWN_POST_ENDPOINTS = {
     "books.bank_contribution", "books.bank_reconcile", "auth.settings", "auth.request_reset", "auth.reset_password",
     "transfers.sell", "transfers.heirs", "transfers.claim", "transfers.withdraw_claim", "transfers.withdraw",
     "transfers.settle",
+    "meetings.convene", "meetings.add_item", "meetings.propose_amendment", "meetings.prefill", "meetings.cancel",
+    "meetings.give_proxy", "meetings.withdraw_proxy", "meetings.open_meeting", "meetings.record_attendance",
+    "meetings.close_item", "meetings.close_meeting", "meetings.write_minutes", "meetings.sign_minutes",
 }
 
 
@@ -63,7 +66,7 @@ def club_with_everything(make_club, make_user):
                    # No investment or payment exists here: the token is refused before any lookup.
                    "investment_id": 999_999, "payment_id": 999_999, "listing_id": 999_999, "exchange_id": 999_999,
                    "assertion_id": 999_999, "line_id": 999_999, "payout_id": 999_999, "transfer_id": 999_999,
-                   "revaluation_id": 999_999, "token": "x" * 43, "year": 2025}
+                   "revaluation_id": 999_999, "token": "x" * 43, "year": 2025, "meeting_id": 999_999}
 
 
 def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):

@@ -43,12 +43,13 @@ from coop.forms import books as books_forms
 from coop.forms import clubs as clubs_forms
 from coop.forms import fund as fund_forms
 from coop.forms import investments as investments_forms
+from coop.forms import meetings as meetings_forms
 from coop.forms import projects as projects_forms
 from coop.forms import timebank as timebank_forms
 from coop.forms import transfers as transfers_forms
 from coop.forms.base import MoneyField
 from coop.models import Membership, MemberStatus, User
-from coop.services import ballots, fund, investments, ledger, timebank, transfers
+from coop.services import ballots, fund, investments, ledger, meetings, timebank, transfers
 from coop.web import books as books_views
 from coop.web import fund as fund_views
 from coop.web import sealed
@@ -204,6 +205,22 @@ FUZZ: dict[str, Fuzz] = {
     "ballots.withdraw_proxy": Fuzz("member"),
     "ballots.close": Fuzz("manager"),
     "ballots.cancel": Fuzz("manager", (ballots_forms.CancelForm,), last=True),
+    # The world's meeting is at hand: opened by the fuzzing of open_meeting, then its attendance is fuzzed in
+    # session; cancelling it (refused in session) and closing it come last.
+    "meetings.convene": Fuzz("manager", (meetings_forms.ConveneForm,)),
+    "meetings.add_item": Fuzz("manager", (meetings_forms.AgendaItemForm,), args={"kind": "kind"}),
+    "meetings.propose_amendment": Fuzz("manager", (meetings_forms.CharterItemForm,)),
+    "meetings.prefill": Fuzz("manager", (meetings_forms.PrefillForm,)),
+    "meetings.give_proxy": Fuzz("member", (meetings_forms.MeetingProxyForm,)),
+    "meetings.withdraw_proxy": Fuzz("member"),
+    "meetings.open_meeting": Fuzz("manager", (meetings_forms.OpenMeetingForm,)),
+    "meetings.record_attendance": Fuzz("manager", extra={"m{member}-presence": "presence",
+                                                         "m{member}-holder_id": "holder"}),
+    "meetings.close_item": Fuzz("manager", ids={"ballot_id": "meeting_item"}),
+    "meetings.write_minutes": Fuzz("secretary", (meetings_forms.MinutesForm,)),
+    "meetings.sign_minutes": Fuzz("secretary"),
+    "meetings.cancel": Fuzz("manager", (meetings_forms.CancelMeetingForm,), last=True),
+    "meetings.close_meeting": Fuzz("manager", last=True),
     "investments.record": Fuzz("treasurer", (investments_forms.InvestmentForm,), ids={"project_id": "approved_project"}),
     "investments.enter_payment": Fuzz("treasurer", (investments_forms.PaymentForm,)),
     "investments.approve": Fuzz("manager"),
@@ -336,6 +353,10 @@ def named_strategy(name: str, place: Place) -> tuple[st.SearchStrategy, st.Searc
         return st.sampled_from(["1", "0", "-1"]), st.one_of(st.sampled_from(["2", "99"]), INTEGER_TEXT, TEXT)
     if name == "proxy_for":
         return st.sampled_from(["", *map(str, place.ids["active"])]), st.one_of(INTEGER_TEXT, TEXT)
+    if name == "presence":
+        return st.sampled_from(["present", "absent", "represented"]), st.one_of(st.sampled_from(["", "x"]), TEXT)
+    if name == "holder":
+        return st.sampled_from(["", *map(str, place.ids["active"])]), st.one_of(INTEGER_TEXT, TEXT)
     if name == "pcg_number":
         return st.sampled_from(["512000", "512100", "455100", "101300", "612000", "51"]), st.one_of(INTEGER_TEXT, TEXT)
     if name == "pcg_label":
@@ -363,8 +384,8 @@ def body_strategy(spec: Fuzz, place: Place, page: dict) -> st.SearchStrategy:
         if strategy_name == "month_amounts":
             for membership_id in place.ids["active"]:
                 fields[f"amount_{membership_id}"] = (st.sampled_from(["30,00", "", "7,50"]), st.one_of(NUMBER, TEXT))
-        else:
-            fields[name] = named_strategy(strategy_name, place)
+        else:  # "{member}": the form's prefix names the member of the URL (an attendance line)
+            fields[name.replace("{member}", str(place.ids["membership_id"]))] = named_strategy(strategy_name, place)
     # The one-time key: fresh (a new form), spent (a replay) or hostile.
     fields["form_key"] = (st.uuids().map(lambda u: u.hex), st.one_of(st.just("replayed-key"), TEXT))
     names = sorted(fields)
@@ -466,8 +487,8 @@ def described(err: BaseException) -> list[str]:
 
 def invariants() -> list:
     db.session.rollback()
-    return (ledger.check() + fund.check_contributions() + ballots.check() + investments.check() + timebank.check()
-            + transfers.check())
+    return (ledger.check() + fund.check_contributions() + ballots.check() + meetings.check() + investments.check()
+            + timebank.check() + transfers.check())
 
 
 # --- Tests ----------------------------------------------------------------------------------------------------------
