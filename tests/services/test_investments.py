@@ -194,6 +194,7 @@ def test_cancelling_a_pending_payment_frees_its_commitment(make_club):
 def leave_and_refund(world: World, user) -> None:
     """A plain member leaves and the treasurer and the manager refund their 200,000: the fund and the bank fall by as much."""
     ms.leave(user.id, world.club_id)
+    assert fund.value_exit(world.treasurer.id, world.club_id, world.mid(user), form_key=key()).value == EACH
     payout = fund.refund(world.treasurer.id, world.club_id, world.mid(user), amount=EACH, idempotency_key=key())
     fund.approve_payout(world.setup.manager.id, world.club_id, payout.id)  # a second officer (R11)
 

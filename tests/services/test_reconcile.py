@@ -250,6 +250,7 @@ def test_the_journal_export_of_the_bank_uploads_and_matches_everything(make_club
     ledger.reverse(setup.club_id, mistaken, reason="-saisie en double", idempotency_key=key(),
                    author_id=setup.treasurer.id)  # reversal dated today, money out
     ms.leave(m4.id, setup.club_id)
+    fund.value_exit(setup.treasurer.id, setup.club_id, setup.memberships[m4.id], form_key=key())  # 75,00: all paid in
     payout = fund.refund(setup.treasurer.id, setup.club_id, setup.memberships[m4.id], amount=7_500,
                          idempotency_key=key())
     fund.approve_payout(setup.manager.id, setup.club_id, payout.id)  # money out today

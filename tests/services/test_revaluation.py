@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +21,7 @@ from coop.extensions import db
 from coop.models import AuditEntry, InvestmentEvent, JournalTransaction, Posting, Revaluation
 from coop.services import ballots, books, fund, investments, ledger, valuation, yearend
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import at_once, english, key, refused, row_counts
+from tests.conftest import at_once, key, refused, row_counts
 from tests.services.test_investment_follow_up import (
     PAID_ON,
     SHARES,
@@ -109,7 +110,8 @@ def test_a_revaluation_waits_for_a_second_officer_then_posts_once_against_the_re
     assert valuation.revaluations_waiting(world.manager.id, world.club_id) == []
     reserve_account = ledger.find_account(world.club_id, f"revaluation:{loan.project_id}")
     assert (reserve_account.type, reserve_account.name) == ("equity", "Écart de réévaluation — Fournil de Die")
-    assert english(labels.account_name(reserve_account)) == "Revaluation reserve — Fournil de Die"
+    with force_locale("en"):
+        assert labels.account_name(reserve_account) == "Revaluation reserve — Fournil de Die"
     actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.club_id == world.club_id,
                                                                  AuditEntry.action.like("revaluation.%"))).all()
     assert sorted(actions) == ["revaluation.approve", "revaluation.enter"]

@@ -331,8 +331,9 @@ def test_refused_heirs_leave_the_share_to_be_refunded_like_a_leavers(scene):
     assert fresh(transfer.id).status == TransferStatus.REFUSED
     assert status_of(scene.mid(scene.seller)) == MemberStatus.LEFT
     assert capital(scene, scene.mid(scene.seller)) == SELLER
-    leavers = fund.leavers_to_refund(scene.treasurer.id, scene.club_id)
-    assert [(s.membership.id, s.capital) for s in leavers] == [(scene.mid(scene.seller), SELLER)]
+    [waiting] = fund.leavers(scene.treasurer.id, scene.club_id)
+    assert (waiting.membership.id, waiting.value_now, waiting.valuation) == (scene.mid(scene.seller), SELLER, None)
+    fund.value_exit(scene.treasurer.id, scene.club_id, scene.mid(scene.seller), form_key=key(), today=scene.today)
     fund.refund(scene.treasurer.id, scene.club_id, scene.mid(scene.seller), amount=SELLER, idempotency_key=key())
 
 
@@ -554,8 +555,8 @@ def test_a_share_passed_on_does_not_pass_twice(scene):
 
 
 def test_a_payment_waiting_for_the_member_blocks_the_transfer(scene):
-    clubs.leave(scene.seller.id, scene.club_id)
-    fund.refund(scene.treasurer.id, scene.club_id, scene.mid(scene.seller), amount=1_000, idempotency_key=key())
+    clubs.adopt_charter(scene.club_id, {"partial_withdrawals": True}, ballot_id=None, author_id=None)
+    fund.withdraw(scene.treasurer.id, scene.club_id, scene.mid(scene.seller), amount=1_000, idempotency_key=key())
     refused(lambda: to_heirs(scene), RuleViolation, rule="R13")
 
 

@@ -307,7 +307,7 @@ def test_csv_exports_in_french_have_a_bom_the_documented_columns_semicolons_and_
 
     capital = read_csv(browser.get(f"/clubs/{c}/books/capital.csv"))
     assert capital[0] == documented_columns("capital.csv") == [
-        "Numéro de membre", "Nom", "État", "Versé", "Remboursé", "Capital", "Part (%)"]
+        "Numéro de membre", "Nom", "État", "Versé", "Remboursé", "Capital", "Part (%)", "Valeur de la part"]
     people = {row[0]: row for row in capital[1:]}
     assert people[str(m3)][:6] == [str(m3), name3, "active", "25,00", "0,00", "25,00"]
     assert people[str(m4)][:6] == [str(m4), name4, "active", "40,00", "0,00", "40,00"]
@@ -327,7 +327,7 @@ def test_csv_separator_and_decimal_mark_follow_the_readers_choice(kept, make_bro
     trial = read_csv(browser.get(f"/clubs/{c}/books/trial-balance.csv?{chosen}"), sep=",")
     assert ["money", "bank", "Banque", "asset", "65.00", "0.00", "65.00"] in trial
     capital = read_csv(browser.get(f"/clubs/{c}/books/capital.csv?{chosen}"), sep=",")
-    assert len(capital[0]) == 7 and all("," not in cell for row in capital for cell in row)
+    assert len(capital[0]) == 8 and all("," not in cell for row in capital for cell in row)
     # Each choice on its own: a semicolon with decimal points, a comma with decimal commas (quoted cells).
     semi = read_csv(browser.get(f"/clubs/{c}/books/accounts/{bank}.csv?sep=semicolon&decimal=point"))
     assert [row[4:] for row in semi[1:]] == [["25.00", "25.00"], ["40.00", "65.00"]]
