@@ -575,6 +575,7 @@ DEFAULT_CHARTER = {
     "exit_notice_days": 0,
     "exit_pay_months": 12,
     "partial_withdrawals": False,
+    "exit_at_meeting": False,
     "share_method": "pro_rata",
     "meeting_notice_days": 15,
     "meeting_quorum_percent": 50,

@@ -119,6 +119,8 @@ class CharterForm(FlaskForm):
     exit_notice_days = _whole(_l("Notice before a leaver's share is valued, in days (R13)"), 0, 10_000)
     exit_pay_months = _whole(_l("Months the club has to pay a leaver's share (R13)"), 0, 1_000)
     partial_withdrawals = BooleanField(_l("Members may take part of their share out while they stay (R13)"))
+    exit_at_meeting = BooleanField(_l("A leaver's share is valued at the first general meeting held once the "
+                                      "notice has run (R13)"))
 
     MONEY = ("min_monthly_contribution", "max_yearly_contribution")
     HOURS = {"time_floor_hours": "time_floor_minutes", "time_ceiling_hours": "time_ceiling_minutes"}

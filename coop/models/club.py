@@ -212,6 +212,8 @@ class Charter(db.Model):
     exit_pay_months: Mapped[int] = mapped_column(default=12, server_default="12")
     #: may members take out part of their share while they stay?
     partial_withdrawals: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: is a leaver's share valued at the first general meeting held once their notice has run?
+    exit_at_meeting: Mapped[bool] = mapped_column(default=False, server_default=false())
     # R14: general meetings are convened this many days ahead at least, and vote with this share of the active
     # members present or represented
     meeting_notice_days: Mapped[int] = mapped_column(default=15, server_default="15")

@@ -14,7 +14,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 
-from .. import notify
+from .. import clock, notify
 from ..amounts import LazyMoney, add_months, month_start, months_between, next_month
 from ..database import sum_of
 from ..extensions import db
@@ -30,6 +30,8 @@ from ..models import (
     DisbursementStatus,
     ExitValuation,
     JournalTransaction,
+    Meeting,
+    MeetingStatus,
     Membership,
     MemberStatus,
     PaymentMethod,
@@ -621,11 +623,26 @@ def fund_history(user_id: int, club_id: int) -> list[MonthPoint]:
 LEFT = (MemberStatus.LEFT, MemberStatus.EXCLUDED)
 
 
+def notice_end(member: Membership, charter) -> date | None:
+    """The day a leaver's notice has run: the day they left plus the charter's notice."""
+    return member.left_on + timedelta(days=charter.exit_notice_days) if member.left_on else None
+
+
 def valuation_day(member: Membership, charter) -> date | None:
-    """The first day a leaver's share may be valued: the day they left plus the charter's notice."""
-    if member.left_on is None:
-        return None
-    return member.left_on + timedelta(days=charter.exit_notice_days)
+    """The first day a leaver's share may be valued: once their notice has run; where the charter says so
+    (``exit_at_meeting``), the day of the first general meeting held from then on (on the club's clock), and
+    None until one is."""
+    day = notice_end(member, charter)
+    if day is None or not charter.exit_at_meeting:
+        return day
+    zone = member.club.time_zone
+    for opened in db.session.scalars(select(Meeting.opened_at).where(
+            Meeting.club_id == member.club_id, Meeting.opened_at.is_not(None),
+            Meeting.status.in_((MeetingStatus.IN_SESSION, MeetingStatus.CLOSED))).order_by(Meeting.opened_at)):
+        held = clock.local_date(opened, zone)
+        if held >= day:
+            return held
+    return None
 
 
 def valuation_of(club_id: int, membership_id: int) -> ExitValuation | None:
@@ -702,6 +719,10 @@ def value_exit(user_id: int, club_id: int, membership_id: int, *, form_key: str,
             raise RuleViolation(_l("Only the share of a member who has left is valued for paying out."), rule="R13")
         charter = charter_of(club_id)
         due = valuation_day(member, charter)
+        if due is None and charter.exit_at_meeting:
+            raise RuleViolation(_l("The charter values a leaver's share at the first general meeting held once the "
+                                   "notice has run (%(day)s): none has been held since.",
+                                   day=LazyDay(notice_end(member, charter))), rule="R13")
         if due is not None and today < due:
             raise RuleViolation(_l("The notice runs until %(day)s: the share is valued from that day.",
                                    day=LazyDay(due)), rule="R13")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from coop.extensions import db
 from coop.models import Account, AccountType, ExitValuation, Membership, TransactionKind, Unit
-from coop.services import clubs, fund, ledger, shares
+from coop.services import access, clubs, fund, ledger, shares
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from tests.conftest import key, refused, row_counts
 
@@ -267,3 +267,35 @@ def test_payouts_of_every_kind_are_listed_for_officers_only(grown):
     fund.withdraw(treasurer.id, grown.club_id, mid(grown, a), amount=10_000, idempotency_key=key())
     assert [p.kind for p in fund.payouts_waiting(manager.id, grown.club_id, "withdrawal")] == ["withdrawal"]
     assert fund.payouts_waiting(b.id, grown.club_id, "withdrawal") == []
+
+
+# --- Valued at the next general meeting ------------------------------------------------------------------------
+
+
+def test_the_charter_may_value_a_leavers_share_at_the_first_general_meeting_after_the_notice(grown):
+    from datetime import UTC
+
+    import time_machine
+
+    from coop.models.base import utcnow
+    from tests.services.test_meetings import at_hand
+
+    manager, treasurer, a, b, _ = grown.members
+    charter(grown, exit_at_meeting=True, exit_notice_days=1)
+    at_hand(grown).open(secretary_id=mid(grown, b))  # a meeting held today, before a's notice has run
+    clubs.leave(a.id, grown.club_id)
+    refused(lambda: fund.value_exit(treasurer.id, grown.club_id, mid(grown, a), form_key=key()), RuleViolation,
+            rule="R13")
+    [waiting] = fund.leavers(treasurer.id, grown.club_id)
+    assert (waiting.due_on, waiting.value_now) == (None, 110_000)
+    later = utcnow().replace(tzinfo=UTC) + timedelta(days=3)
+    with time_machine.travel(later, tick=False):
+        earn(grown, 20_000)  # a still shares what the fund earns until the meeting: 4,600.00 / 4 = 1,150.00
+        refused(lambda: fund.value_exit(treasurer.id, grown.club_id, mid(grown, a), form_key=key()), RuleViolation,
+                rule="R13")
+        at_hand(grown).open(secretary_id=mid(grown, b))
+        [waiting] = fund.leavers(treasurer.id, grown.club_id)
+        assert waiting.due_on == access.today_of(grown.club_id)  # the day it was held, on the club's clock
+        valuation = fund.value_exit(treasurer.id, grown.club_id, mid(grown, a), form_key=key())
+        assert (valuation.value, valuation.valued_on) == (115_000, waiting.due_on)
+    consistent()
