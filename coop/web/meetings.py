@@ -23,7 +23,7 @@ from ..forms.meetings import (
     PrefillForm,
 )
 from ..models import BallotKind, Role
-from ..services import clubs, meetings
+from ..services import clubs, meetings, transfers
 from ..services.ballots import Subject
 from ..services.charter import charter_of
 from .ballots import method_choices
@@ -35,8 +35,9 @@ bp = members_only(Blueprint("meetings", __name__))
 ITEM_KINDS = {k.value for k in BallotKind} - {BallotKind.CHARTER}
 #: The form's fields each kind uses.
 RELEVANT = {"funding": ("project_ids",), "admission": ("membership_id",), "exclusion": ("membership_id",),
-            "election": ("role", "candidate_ids"), "stake_sale": ("investment_id",), "accounts": ("year",)}
-SUBJECT_FIELDS = ("project_ids", "membership_id", "role", "candidate_ids", "investment_id", "year")
+            "election": ("role", "candidate_ids"), "stake_sale": ("investment_id",), "accounts": ("year",),
+            "transfer": ("transfer_id",)}
+SUBJECT_FIELDS = ("project_ids", "membership_id", "role", "candidate_ids", "investment_id", "year", "transfer_id")
 
 
 def _here(club_id: int, meeting_id: int) -> str:
@@ -109,7 +110,8 @@ def _meeting_page(club_id: int, meeting_id: int, status: int = 200, **forms):
 
 
 def _kind_order(kind: str) -> int:
-    order = ["accounts", "election", "funding", "admission", "exclusion", "stake_sale", "renewal", "dissolution"]
+    order = ["accounts", "election", "funding", "admission", "exclusion", "transfer", "stake_sale", "renewal",
+             "dissolution"]
     return order.index(kind) if kind in order else len(order)
 
 
@@ -136,6 +138,7 @@ def add_item(club_id: int, meeting_id: int, kind: str):
     form.candidate_ids.choices = [(m.id, m.user.name) for m in choices["members"]]
     form.investment_id.choices = [(i.id, i.name) for i in choices["shares"]]
     form.year.choices = [(y, str(y)) for y in choices["years"]]
+    form.transfer_id.choices = [(t.id, transfers.ballot_label(t)) for t in choices["transfers"]]
     if not form.is_submitted():
         form.secret.data = kind == BallotKind.ELECTION
     relevant = RELEVANT.get(kind, ())
@@ -146,7 +149,8 @@ def add_item(club_id: int, meeting_id: int, kind: str):
     if form.validate_on_submit():
         subject = Subject(project_ids=list(form.project_ids.data or []), membership_id=form.membership_id.data,
                           role=form.role.data, candidate_ids=list(form.candidate_ids.data or []),
-                          investment_id=form.investment_id.data, year=form.year.data)
+                          investment_id=form.investment_id.data, year=form.year.data,
+                          transfer_id=form.transfer_id.data)
         added = attempt(form, lambda: meetings.add_item(
             current_user.id, club_id, meeting_id, kind=kind, method=form.method.data, subject=subject,
             secret=form.secret.data, title=form.title.data or "", details=form.details.data or "",

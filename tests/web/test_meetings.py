@@ -18,7 +18,7 @@ from coop.extensions import db
 from coop.models import Ballot, Meeting, MeetingAttendance
 from coop.services import ballots, meetings, tally
 from coop.services.ballots import Subject
-from tests.conftest import form_values, hidden_fields, key, say, snapshot
+from tests.conftest import form_values, hidden_fields, key, say, say_n, snapshot
 from tests.services.test_meetings import PLACE, ahead, at_hand, wall
 
 
@@ -267,9 +267,9 @@ def test_a_meeting_without_its_quorum_votes_nothing_and_its_minutes_say_so(club,
     assert manager.submit(f"/clubs/{c}/ballots/{item}", {"choice": "1"}).status_code == 400
     assert manager.action(f"{page}/close").status_code == 302
     minutes = manager.get(f"{page}/minutes").text
-    assert say("%(num)d of the %(e)d active members were present or represented, at least %(n)d being needed "
-               "(%(p)s): the quorum was not reached, and the meeting could not vote.", num=2, e=6, n=3,
-               p="50\u00a0%") in minutes
+    not_reached = ("%(num)d of the %(e)d active members were present or represented, at least %(n)d being needed "
+                   "(%(p)s): the quorum was not reached, and the meeting could not vote.")
+    assert say_n(not_reached, not_reached, 2, e=6, n=3, p="50\u00a0%") in minutes
     assert db.session.get(Ballot, item).status == "cancelled"
 
 
@@ -316,7 +316,7 @@ def test_the_charter_page_and_its_form_carry_the_meeting_settings(make_club, mak
     done = browser.submit(f"/clubs/{setup.club_id}/charter/edit", {**shown, "meeting_notice_days": "21"})
     assert done.status_code == 302
     page = browser.get(f"/clubs/{setup.club_id}/charter").text
-    assert say("convened at least %(num)d days ahead", num=21) in page
+    assert say_n("convened at least %(num)d day ahead", "convened at least %(num)d days ahead", 21) in page
     refused = browser.submit(f"/clubs/{setup.club_id}/charter/edit", {**shown, "meeting_notice_days": "3"})
     assert refused.status_code == 400
 
