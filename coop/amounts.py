@@ -132,3 +132,19 @@ def percent(value, locale: str) -> str:
     ``25,71 %`` (fr, a no-break space). ``value`` is in percent (50 is half)."""
     pattern = Locale.parse(locale).percent_formats[None].pattern.replace("#,##0", "#,##0.##", 1)
     return format_percent(Decimal(str(value)) / 100, pattern, locale=locale)
+
+
+class LazyStake:
+    """A stake in hundredths of a percent (250 is 2.5 %) for a message: written when shown, in the reader's
+    locale."""
+
+    def __init__(self, hundredths: int):
+        self.hundredths = hundredths
+
+    def __str__(self) -> str:
+        from flask_babel import get_locale
+
+        return percent(Decimal(self.hundredths) / 100, str(get_locale() or "fr"))
+
+    def __repr__(self) -> str:
+        return f"LazyStake({self.hundredths})"

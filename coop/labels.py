@@ -150,6 +150,7 @@ EVENT_KINDS = {
     "return": _l("dividends or interest"),
     "sale": _l("sale of shares"),
     "write_off": _l("write-off"),
+    "handover": _l("shares handed over to a leaver"),
 }
 CATEGORIES = {
     "gardening": _l("Gardening"),
@@ -196,6 +197,7 @@ TRANSACTION_KINDS = {
     "closing": _l("closing"),
     "revaluation": _l("revaluation"),
     "transfer": _l("share passed on"),
+    "handover": _l("shares handed over to a leaver"),
     "reversal": _l("reversal"),
 }
 MEMBER_STATUSES = {

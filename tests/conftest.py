@@ -576,6 +576,7 @@ DEFAULT_CHARTER = {
     "exit_pay_months": 12,
     "partial_withdrawals": False,
     "exit_at_meeting": False,
+    "exit_in_kind": False,
     "share_method": "pro_rata",
     "meeting_notice_days": 15,
     "meeting_quorum_percent": 50,

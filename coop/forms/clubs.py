@@ -121,6 +121,8 @@ class CharterForm(FlaskForm):
     partial_withdrawals = BooleanField(_l("Members may take part of their share out while they stay (R13)"))
     exit_at_meeting = BooleanField(_l("A leaver's share is valued at the first general meeting held once the "
                                       "notice has run (R13)"))
+    exit_in_kind = BooleanField(_l("When cash is short, a leaver may be paid with shares the club holds in an "
+                                   "enterprise, at their value recorded (R13)"))
 
     MONEY = ("min_monthly_contribution", "max_yearly_contribution")
     HOURS = {"time_floor_hours": "time_floor_minutes", "time_ceiling_hours": "time_ceiling_minutes"}

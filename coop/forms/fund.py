@@ -7,7 +7,7 @@ from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringFie
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..services.fund import REFERENCE_MAX
-from .base import MoneyField, OneTimeForm, in_window
+from .base import MoneyField, OneTimeForm, StakeField, in_window
 
 RHYTHM_CHOICES = [
     SelectChoice("monthly", _l("every month")),
@@ -56,6 +56,15 @@ class OneTimeButton(OneTimeForm):
 
 class AmountForm(OneTimeForm):
     amount = MoneyField(_l("Amount"), validators=[DataRequired()])
+
+
+class HandOverForm(OneTimeForm):
+    """Shares of an enterprise handed over to a leaver; the page lists the shares the club holds, the service
+    checks the choice (another club's investment is not found)."""
+
+    investment_id = SelectField(_l("Shares of"), coerce=int, choices=[], validate_choice=False,
+                                validators=[InputRequired()])
+    stake = StakeField(_l("Stake handed over, in percent of the enterprise"), validators=[InputRequired()])
 
 
 class ImportForm(FlaskForm):

@@ -214,6 +214,9 @@ class Charter(db.Model):
     partial_withdrawals: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: is a leaver's share valued at the first general meeting held once their notice has run?
     exit_at_meeting: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: may a leaver be paid with part of the club's shares in an enterprise when cash is short? Adopted
+    #: unanimously with the charter, it is the members' consent in advance: no stake-sale ballot each time
+    exit_in_kind: Mapped[bool] = mapped_column(default=False, server_default=false())
     # R14: general meetings are convened this many days ahead at least, and vote with this share of the active
     # members present or represented
     meeting_notice_days: Mapped[int] = mapped_column(default=15, server_default="15")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,6 +16,9 @@ from ..extensions import db
 from .base import one_of, utcnow
 from .club import Membership
 from .ledger import JournalTransaction
+
+if TYPE_CHECKING:
+    from .invest import Investment
 
 
 class Rhythm(enum.StrEnum):
@@ -90,6 +94,7 @@ class PayoutKind(enum.StrEnum):
     REFUND = "refund"  # to a member who left (R13)
     DISTRIBUTION = "distribution"  # a member's part of a dissolving club's net assets (R13)
     WITHDRAWAL = "withdrawal"  # part of a member's share, where the charter allows it
+    IN_KIND = "in_kind"  # a leaver paid with part of the club's shares in an enterprise, where the charter allows it
 
 
 class PayoutStatus(enum.StrEnum):
@@ -100,7 +105,8 @@ class PayoutStatus(enum.StrEnum):
 
 class Payout(db.Model):
     """Money paid back to a member: entered by one officer, approved by another, posted only then (R11),
-    as a payment to an enterprise is (``Disbursement``)."""
+    as a payment to an enterprise is (``Disbursement``). Where the charter allows it, a leaver may be paid in
+    kind: part of the club's shares in an enterprise handed over instead of cash (``in_kind``)."""
 
     __tablename__ = "payout"
     __table_args__ = (
@@ -108,6 +114,10 @@ class Payout(db.Model):
         one_of("status", PayoutStatus),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("approved_by_id IS NULL OR approved_by_id <> entered_by_id", name="two_people"),
+        CheckConstraint("(kind = 'in_kind' AND investment_id IS NOT NULL AND stake_hundredths IS NOT NULL) OR "
+                        "(kind <> 'in_kind' AND investment_id IS NULL AND stake_hundredths IS NULL)",
+                        name="shares_in_kind"),
+        CheckConstraint("stake_hundredths IS NULL OR stake_hundredths BETWEEN 1 AND 10000", name="stake_range"),
         UniqueConstraint("club_id", "form_key"),
         UniqueConstraint("transaction_id"),
         Index("ix_payout_club_status", "club_id", "status"),
@@ -118,7 +128,11 @@ class Payout(db.Model):
     #: the member paid
     membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
     kind: Mapped[str] = mapped_column(String(16))
+    #: cents; paid in kind, what the shares handed over are worth (the investment's value recorded, pro rata)
     amount: Mapped[int] = mapped_column(BigInteger)
+    #: paid in kind: the investment whose shares are handed over, and the stake (hundredths of a percent)
+    investment_id: Mapped[int | None] = mapped_column(ForeignKey("investment.id"))
+    stake_hundredths: Mapped[int | None]
     memo: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16), default=PayoutStatus.PENDING)
     #: the entry form's one-time key: a replayed form returns the first payout
@@ -133,6 +147,7 @@ class Payout(db.Model):
 
     membership: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[membership_id])
     entered_by: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[entered_by_id])
+    investment: Mapped[Investment | None] = relationship(lazy="joined")
 
 
 class ExitValuation(db.Model):

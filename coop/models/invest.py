@@ -50,6 +50,7 @@ class EventKind(enum.StrEnum):
     RETURN = "return"  # dividends or interest alone
     SALE = "sale"  # shares sold, in part or in whole
     WRITE_OFF = "write_off"  # what is left is lost
+    HANDOVER = "handover"  # shares handed over to a leaver in payment of their share, as if sold to them (R13)
 
 
 class Investment(db.Model):
@@ -140,7 +141,9 @@ class InvestmentEvent(db.Model):
     ``book`` lowers the investment's account (principal repaid, the cost of
     shares sold, what is written off); ``income`` is interest, dividends or a
     gain on a sale; ``loss`` a loss on a sale or a write-off; ``cash`` what
-    reached the bank. cash + loss = book + income. Book, income and loss are
+    reached the bank, or for a hand-over (``handover``) what the shares handed
+    to a leaver settle of the club's debt to them (``payable``), in place of
+    cash. cash + loss = book + income. Book, income and loss are
     measured at cost, as if the investment had never been revalued; what a
     revaluation added to (or took from) the part that leaves the books is
     ``revalued``: it leaves the investment's account with ``book`` and its
@@ -163,11 +166,12 @@ class InvestmentEvent(db.Model):
     book: Mapped[int] = mapped_column(BigInteger, default=0)
     income: Mapped[int] = mapped_column(BigInteger, default=0)
     loss: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: what reached the bank; for a hand-over, what the shares settle of the club's debt to the leaver, in place of cash
     cash: Mapped[int] = mapped_column(BigInteger, default=0)
     #: the revaluation leaving the books with ``book`` (a rise positive, a fall negative): the investment's account
     #: falls by book + revalued, its revaluation reserve moves by as much as the revaluation did
     revalued: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    #: a sale: the stake sold, in hundredths of a percent of the enterprise
+    #: a sale or a hand-over: the stake that left, in hundredths of a percent of the enterprise
     stake_sold_hundredths: Mapped[int | None]
     #: a sale: the unanimous ballot that allowed it (R7)
     ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"))

@@ -45,6 +45,7 @@ class TransactionKind(enum.StrEnum):
     WITHDRAWAL = "withdrawal"  # part of a member's share taken out: from their capital to what the club owes them
     TRANSFER = "transfer"  # a member's share passing to another person: capital to capital, no cash
     REVALUATION = "revaluation"  # an investment at a new value, against its revaluation reserve
+    HANDOVER = "handover"  # shares of an investment handed over to a leaver: what the club owes them, settled in kind
     REVERSAL = "reversal"
 
 

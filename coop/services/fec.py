@@ -71,7 +71,8 @@ KIND_NAMES = {"opening": "A nouveaux", "contribution": "Versement d'un membre", 
               "refund": "Remboursement d'un membre", "distribution": "Partage de l'actif", "adjustment": "Ajustement",
               "closing": "Affectation du résultat", "revaluation": "Réévaluation d'un investissement",
               "reversal": "Contre-passation", "exit": "Part d'un membre sortant évaluée",
-              "withdrawal": "Retrait partiel d'une part", "transfer": "Transmission de parts entre membres"}
+              "withdrawal": "Retrait partiel d'une part", "transfer": "Transmission de parts entre membres",
+              "handover": "Parts sociales remises à un membre sortant"}
 
 SEPARATORS = {"tab": "\t", "pipe": "|"}
 ENCODING = "iso-8859-15"

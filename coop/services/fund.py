@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 
 from .. import clock, notify
-from ..amounts import LazyMoney, add_months, month_start, months_between, next_month
+from ..amounts import LazyMoney, LazyStake, add_months, month_start, months_between, next_month
 from ..database import sum_of
 from ..extensions import db
 from ..models import (
@@ -29,6 +29,8 @@ from ..models import (
     Disbursement,
     DisbursementStatus,
     ExitValuation,
+    Investment,
+    InvestmentStatus,
     JournalTransaction,
     Meeting,
     MeetingStatus,
@@ -46,13 +48,14 @@ from ..models import (
     Unit,
     User,
 )
-from . import access, ledger, rules, signoff
+from . import access, disposals, ledger, rules, signoff
 from . import shares as shares_service
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
 from .errors import Conflict, InvalidInput, NotFound, RuleViolation, _l
 from .lookup import in_club
+from .projects import recused_member_ids
 from .rows import insert_now
 from .transitions import move
 from .uow import unit_of_work
@@ -489,24 +492,32 @@ class Position:
         return self.shares.net_assets if self.shares else self.cash + self.invested
 
 
+#: Payouts paid in cash: entered and not yet approved, they are commitments that lower the cash available.
+CASH_PAYOUTS = (PayoutKind.REFUND, PayoutKind.DISTRIBUTION, PayoutKind.WITHDRAWAL)
+#: What pays a leaver's valued share: refunds in cash, and shares handed over where the charter allows it (R13).
+LEAVER_PAYOUTS = (PayoutKind.REFUND, PayoutKind.IN_KIND)
+
+
 def committed_amount(club_id: int, *, excluding: int | None = None, excluding_payout: int | None = None) -> int:
     """Payments to enterprises and payouts to members entered but not yet approved by a second officer (R11):
     money the club has promised (``excluding`` one payment, or ``excluding_payout`` one payout, the one being
-    approved)."""
+    approved). Shares handed over to a leaver take no cash: they are not counted."""
     stmt = select(func.coalesce(sum_of(Disbursement.amount), 0)).where(
         Disbursement.club_id == club_id, Disbursement.status == DisbursementStatus.PENDING)
     if excluding is not None:
         stmt = stmt.where(Disbursement.id != excluding)
-    return db.session.scalar(stmt) + _pending_payouts(club_id, excluding=excluding_payout)
+    return db.session.scalar(stmt) + _pending_payouts(club_id, kind=CASH_PAYOUTS, excluding=excluding_payout)
 
 
-def _pending_payouts(club_id: int, *, membership_id: int | None = None, kind: str | None = None,
+def _pending_payouts(club_id: int, *, membership_id: int | None = None, kind: str | tuple[str, ...] | None = None,
                      excluding: int | None = None) -> int:
     stmt = select(func.coalesce(sum_of(Payout.amount), 0)).where(
         Payout.club_id == club_id, Payout.status == PayoutStatus.PENDING)
     if membership_id is not None:
         stmt = stmt.where(Payout.membership_id == membership_id)
-    if kind is not None:
+    if isinstance(kind, tuple):
+        stmt = stmt.where(Payout.kind.in_(kind))
+    elif kind is not None:
         stmt = stmt.where(Payout.kind == kind)
     if excluding is not None:
         stmt = stmt.where(Payout.id != excluding)
@@ -659,7 +670,7 @@ class Leaver:
     value_now: int  # not yet valued: what the share is worth today, under the charter's method
     valuation: ExitValuation | None
     owed: int  # valued: what the club still owes them
-    pending: int  # refunds entered, waiting for a second officer
+    pending: int  # refunds and shares handed over, entered, waiting for a second officer
 
     @property
     def to_enter(self) -> int:
@@ -679,7 +690,7 @@ def _leavers(club_id: int) -> list[Leaver]:
         select(ExitValuation).where(ExitValuation.club_id == club_id))}
     pending = dict(db.session.execute(
         select(Payout.membership_id, sum_of(Payout.amount)).where(
-            Payout.club_id == club_id, Payout.kind == PayoutKind.REFUND, Payout.status == PayoutStatus.PENDING)
+            Payout.club_id == club_id, Payout.kind.in_(LEAVER_PAYOUTS), Payout.status == PayoutStatus.PENDING)
         .group_by(Payout.membership_id)).all())
     found = []
     for line in shares.lines:
@@ -781,7 +792,8 @@ def _owed(club_id: int, membership_id: int) -> int:
     return -account.balance if account else 0
 
 
-def _check_refund(club: Club, member: Membership, amount: int, *, excluding: int | None = None) -> None:
+def _check_leaver(club: Club, member: Membership) -> None:
+    """A member whose share may be paid: they left, their share is valued and not passing to someone else."""
     if member.status not in LEFT:
         raise RuleViolation(_l("Only a member who has left the club is refunded."), rule="R13")
     if db.session.scalar(select(ShareTransfer.id).where(
@@ -791,9 +803,148 @@ def _check_refund(club: Club, member: Membership, amount: int, *, excluding: int
                                "fails."), rule="R13")
     if valuation_of(club.id, member.id) is None:
         raise RuleViolation(_l("Value the leaver's share first: it is paid once valued."), rule="R13")
-    entered = _pending_payouts(club.id, membership_id=member.id, kind=PayoutKind.REFUND, excluding=excluding)
-    rules.check_refund(amount, _owed(club.id, member.id) - entered, available_cash(club.id, excluding_payout=excluding),
-                       club.currency)
+
+
+def _left_to_enter(club: Club, member: Membership, *, excluding: int | None = None) -> int:
+    """What the club still owes a leaver, less the refunds and shares handed over that wait for approval."""
+    entered = _pending_payouts(club.id, membership_id=member.id, kind=LEAVER_PAYOUTS, excluding=excluding)
+    return _owed(club.id, member.id) - entered
+
+
+def _check_refund(club: Club, member: Membership, amount: int, *, excluding: int | None = None) -> None:
+    _check_leaver(club, member)
+    rules.check_refund(amount, _left_to_enter(club, member, excluding=excluding),
+                       available_cash(club.id, excluding_payout=excluding), club.currency)
+
+
+# --- Paying a leaver in shares, where the charter allows it (R13) ------------------------------------------
+
+
+def hand_over(user_id: int, club_id: int, membership_id: int, *, investment_id: int, stake_hundredths: int,
+              idempotency_key: str) -> Payout:
+    """An officer who keeps the money enters shares of an enterprise handed over to a leaver whose share is
+    valued, in payment of it, where the charter allows it (``exit_in_kind``): when cash is short, a stake of
+    shares the club holds, worth the investment's value recorded pro rata to the stake. No more than what the
+    club still owes the member less what waits for approval. The charter's clause, adopted unanimously, is the
+    members' consent: no stake-sale ballot (R7) is held for it. A second officer approves it; only then the
+    shares leave the books, as if sold to the member at that value (R11)."""
+    stake = _stake(stake_hundredths)
+    idempotency_key = form_ledger_key(idempotency_key)
+    with unit_of_work():
+        me = access.money_keeper(user_id, club_id, lock=True)
+        member = _member_of(club_id, membership_id)
+        investment = _investment_of(club_id, investment_id)
+        replay = _replayed_payout(club_id, idempotency_key, member, PayoutKind.IN_KIND, None,
+                                  investment_id=investment.id, stake=stake)
+        if replay is not None:
+            return replay
+        club = me.club
+        value = _hand_over_value(club, member, investment, stake)
+        _not_recused(me, investment)
+        _check_owed(club, member, value)
+        return _enter_payout(user_id, me, member, PayoutKind.IN_KIND, value, idempotency_key,
+                             f"Parts de {investment.name} remises — {member.user.name}",
+                             investment_id=investment.id, stake=stake)
+
+
+def _stake(stake: object) -> int:
+    if isinstance(stake, bool) or not isinstance(stake, int) or not 0 < stake <= 10_000:
+        raise InvalidInput(_l("Enter a stake above zero, in percent of the enterprise (2,5 for instance)."),
+                           field="stake")
+    return stake
+
+
+def _investment_of(club_id: int, investment_id: object, *, lock: bool = False) -> Investment:
+    return in_club(Investment, club_id, investment_id, lock=lock, missing=_l("No such investment."))
+
+
+def _promised_stake(investment: Investment, *, excluding: int | None = None) -> int:
+    """The stake of shares already entered to be handed over, waiting for approval."""
+    stmt = select(func.coalesce(func.sum(Payout.stake_hundredths), 0)).where(
+        Payout.investment_id == investment.id, Payout.kind == PayoutKind.IN_KIND,
+        Payout.status == PayoutStatus.PENDING)
+    if excluding is not None:
+        stmt = stmt.where(Payout.id != excluding)
+    return int(db.session.scalar(stmt))
+
+
+def _hand_over_value(club: Club, member: Membership, investment: Investment, stake: int, *,
+                     excluding: int | None = None) -> int:
+    """What ``stake`` of the investment's shares is worth today for a leaver's payment, after checking that the
+    charter allows it, that the member is a leaver whose share is valued, and that the club holds these shares
+    (and has not promised them already)."""
+    if not charter_of(club.id).exit_in_kind:
+        raise RuleViolation(_l("The charter does not allow paying a leaver with shares the club holds."), rule="R13")
+    _check_leaver(club, member)
+    if investment.instrument != "equity" or investment.status != InvestmentStatus.ACTIVE \
+            or investment.first_paid_on is None:
+        raise InvalidInput(_l("Only shares the club still holds can be handed over: choose them from the list."),
+                           field="investment_id")
+    held = disposals.stake_held(investment)
+    free = held - _promised_stake(investment, excluding=excluding)
+    if stake > free:
+        raise InvalidInput(_l("The club holds %(held)s of this enterprise not yet promised to anyone: hand over at "
+                              "most that.", held=LazyStake(max(free, 0))), field="stake")
+    value = disposals.stake_value(investment, stake, held)
+    if value <= 0:
+        raise InvalidInput(_l("At the value recorded for the investment, this stake is worth nothing: it pays "
+                              "nothing."), field="stake")
+    return value
+
+
+def _check_owed(club: Club, member: Membership, value: int, *, excluding: int | None = None) -> None:
+    left = _left_to_enter(club, member, excluding=excluding)
+    if value > left:
+        raise RuleViolation(_l("These shares are worth %(value)s: more than the %(left)s still owed to the member, "
+                               "less what waits for approval.", value=LazyMoney(value, club.currency),
+                               left=LazyMoney(max(left, 0), club.currency)), rule="R13", field="stake")
+
+
+def _not_recused(officer: Membership, investment: Investment) -> None:
+    if officer.id in recused_member_ids([investment.project_id]):
+        raise RuleViolation(_l("You declared a link to this enterprise's project: you cannot sign a hand-over of "
+                               "its shares."), rule="R8")
+
+
+def _approve_hand_over(user_id: int, officer: Membership, payout: Payout) -> JournalTransaction:
+    """Inside approve_payout: everything checked again against today's figures; the shares leave the books as
+    a sale at their value would, the value settling what the club owes the member instead of reaching the
+    bank. One transaction, one investment event (``handover``)."""
+    club, member = officer.club, payout.membership
+    # The investment's row, then the chain head and its account, as a sale and a revaluation take them.
+    investment = _investment_of(club.id, payout.investment_id, lock=True)
+    _not_recused(officer, investment)
+    if payout.entered_by_id in recused_member_ids([investment.project_id]):
+        raise RuleViolation(_l("The officer who entered this hand-over has declared a link to the project: cancel "
+                               "it and have another officer enter it."), rule="R8")
+    code = db.session.scalar(select(Account.code).where(Account.id == investment.account_id))
+    ledger.lock_codes(club.id, [code])  # the value is read under lock: no payment or revaluation slips in
+    value = _hand_over_value(club, member, investment, payout.stake_hundredths, excluding=payout.id)
+    if value != payout.amount:
+        raise Conflict(_l("These shares were worth %(before)s when the hand-over was entered and are worth %(now)s "
+                          "today: cancel it and enter it again.", before=LazyMoney(payout.amount, club.currency),
+                          now=LazyMoney(value, club.currency)))
+    _check_owed(club, member, value, excluding=payout.id)
+    event = disposals.sell(user_id, investment, stake=payout.stake_hundredths, price=value,
+                           on=access.today_of(club.id), key=f"payout:{payout.id}", note=member.user.name,
+                           memo=f"{investment.name} — parts remises à {member.user.name} / shares handed over",
+                           received_in=shares_service.payable_account(club.id, member))
+    return db.session.get(JournalTransaction, event.transaction_id)
+
+
+def shares_to_hand_over(user_id: int, club_id: int) -> list[HeldShares]:
+    """The shares a leaver may be paid with, where the charter allows it: for those who keep the money."""
+    me = membership_for(user_id, club_id)
+    if not access.may_record_money(me) or not charter_of(club_id).exit_in_kind:
+        return []
+    return [HeldShares(i, disposals.stake_held(i), disposals.value_of(i)) for i in disposals.shares_held(club_id)]
+
+
+@dataclass(frozen=True)
+class HeldShares:
+    investment: Investment
+    stake: int  # held, in hundredths of a percent
+    value: int  # the investment's value recorded
 
 
 # --- Taking part of a share out, where the charter allows it (R13) ------------------------------------------
@@ -848,25 +999,29 @@ def _payout_amount(amount: object) -> int:
     return amount
 
 
-def _replayed_payout(club_id: int, form_key: str, member: Membership, kind: str, amount: int) -> Payout | None:
-    """The payout a replayed form entered already, or None; a key spent on other figures is refused."""
+def _replayed_payout(club_id: int, form_key: str, member: Membership, kind: str, amount: int | None, *,
+                     investment_id: int | None = None, stake: int | None = None) -> Payout | None:
+    """The payout a replayed form entered already, or None; a key spent on other figures is refused. Shares
+    handed over (``amount`` None: the service values them) are the same form for the same stake."""
     ledger.check_key(form_key)
     existing = db.session.scalar(select(Payout).where(Payout.club_id == club_id, Payout.form_key == form_key))
     if existing is None:
         return None
-    if (existing.membership_id, existing.kind, existing.amount) != (member.id, kind, amount):
+    sent = (existing.membership_id, existing.kind, existing.investment_id, existing.stake_hundredths)
+    if sent != (member.id, kind, investment_id, stake) or amount is not None and existing.amount != amount:
         raise Conflict(_l("This form was already used for another entry."))
     return existing
 
 
 def _enter_payout(user_id: int, me: Membership, member: Membership, kind: str, amount: int, form_key: str,
-                  memo: str) -> Payout:
+                  memo: str, *, investment_id: int | None = None, stake: int | None = None) -> Payout:
     payout = Payout(club_id=me.club_id, membership_id=member.id, kind=kind, amount=amount, memo=memo[:200],
-                    form_key=form_key, entered_by_id=me.id)
+                    form_key=form_key, entered_by_id=me.id, investment_id=investment_id, stake_hundredths=stake)
     db.session.add(payout)
     db.session.flush()
+    shares = {"investment": investment_id, "stake": stake} if investment_id is not None else {}
     record(user_id, me.club_id, "payout.enter", payout,
-           after={"kind": kind, "member": member.id, "amount": amount})
+           after={"kind": kind, "member": member.id, "amount": amount, **shares})
     return payout
 
 
@@ -877,19 +1032,24 @@ def _payout(club_id: int, payout_id: object) -> Payout:
 #: What each kind of payout posts when it is paid, and its audit action.
 PAID_AS = {PayoutKind.REFUND: (TransactionKind.REFUND, "capital.refund"),
            PayoutKind.WITHDRAWAL: (TransactionKind.REFUND, "capital.withdraw"),
-           PayoutKind.DISTRIBUTION: (TransactionKind.DISTRIBUTION, "capital.distribute")}
+           PayoutKind.DISTRIBUTION: (TransactionKind.DISTRIBUTION, "capital.distribute"),
+           PayoutKind.IN_KIND: (TransactionKind.HANDOVER, "capital.hand_over")}
 
 
 def approve_payout(user_id: int, club_id: int, payout_id: int) -> Payout:
     """A second officer approves a payout: it posts to the ledger, once (R11). The rules are checked again
     against today's figures (R13). A withdrawal or a part at dissolution is valued now (from the member's
-    capital to what the club owes them), then paid; a leaver's refund pays what their valuation fixed."""
+    capital to what the club owes them), then paid; a leaver's refund pays what their valuation fixed, and so
+    do shares handed over, worth what they were entered at (or refused: enter them again)."""
     with unit_of_work():
         officer = access.officer(user_id, club_id)
         access.lock_club(club_id)
         payout = _payout(club_id, payout_id)
         signoff.check_approvable(payout, officer)
         club, member = officer.club, payout.membership
+        if payout.kind == PayoutKind.IN_KIND:
+            txn = _approve_hand_over(user_id, officer, payout)
+            return _approved(user_id, officer, payout, txn)
         if payout.kind == PayoutKind.REFUND:
             _check_refund(club, member, payout.amount, excluding=payout.id)
         elif payout.kind == PayoutKind.WITHDRAWAL:
@@ -903,14 +1063,20 @@ def approve_payout(user_id: int, club_id: int, payout_id: int) -> Payout:
                                     key=f"payout-value:{payout.id}", memo=payout.memo, author_id=user_id)
         bank = ledger.find_account(club_id, "bank")
         owed = shares_service.payable_account(club_id, member)
-        kind, action = PAID_AS[PayoutKind(payout.kind)]
+        kind, _ = PAID_AS[PayoutKind(payout.kind)]
         txn = ledger.post(club_id, unit=Unit.MONEY, kind=kind, lines=[(bank.id, -payout.amount),
                                                                        (owed.id, payout.amount)],
                           idempotency_key=f"payout:{payout.id}", memo=payout.memo, author_id=user_id)
-        signoff.mark_approved(payout, officer, txn.id)
-        record(user_id, club_id, action, member, after={"amount": payout.amount, "transaction": txn.id,
-                                                         "payout": payout.id, "entered_by": payout.entered_by_id})
-        return payout
+        return _approved(user_id, officer, payout, txn)
+
+
+def _approved(user_id: int, officer: Membership, payout: Payout, txn: JournalTransaction) -> Payout:
+    signoff.mark_approved(payout, officer, txn.id)
+    shares = {"investment": payout.investment_id, "stake": payout.stake_hundredths} if payout.investment_id else {}
+    record(user_id, payout.club_id, PAID_AS[PayoutKind(payout.kind)][1], payout.membership,
+           after={"amount": payout.amount, "transaction": txn.id, "payout": payout.id,
+                  "entered_by": payout.entered_by_id, **shares})
+    return payout
 
 
 def cancel_payout(user_id: int, club_id: int, payout_id: int, reason: str) -> Payout:
@@ -918,13 +1084,14 @@ def cancel_payout(user_id: int, club_id: int, payout_id: int, reason: str) -> Pa
     return signoff.cancel(user_id, club_id, lambda: _payout(club_id, payout_id), reason, action="payout.cancel")
 
 
-def payouts_waiting(user_id: int, club_id: int, kind: str) -> list[Payout]:
-    """Payouts of a kind entered and waiting for a second officer: for the officers."""
+def payouts_waiting(user_id: int, club_id: int, kind: str | tuple[str, ...]) -> list[Payout]:
+    """Payouts of a kind (or of several) entered and waiting for a second officer: for the officers."""
     me = membership_for(user_id, club_id)
     if not me.is_officer:
         return []
+    kinds = (kind,) if isinstance(kind, str) else kind
     return list(db.session.scalars(select(Payout).where(
-        Payout.club_id == club_id, Payout.kind == kind, Payout.status == PayoutStatus.PENDING)
+        Payout.club_id == club_id, Payout.kind.in_(kinds), Payout.status == PayoutStatus.PENDING)
         .order_by(Payout.entered_at, Payout.id)))
 
 

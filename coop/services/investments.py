@@ -11,14 +11,15 @@ An investment's account holds its value as last recorded: its cost (what was pai
 or been lost) plus what revaluations added (``coop.services.valuation``), which its revaluation reserve
 holds against it. Caps, repayments and gains or losses are measured at cost; when part of the investment
 leaves the books, the part of the reserve that goes with it leaves too, so that the gain or loss on the
-investment over its life is what came back less what was paid, as if it had never been revalued."""
+investment over its life is what came back less what was paid, as if it had never been revalued. What leaves
+the books is posted through ``coop.services.disposals``, as shares handed over to a leaver are (``fund``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import get_locale
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 
 from .. import clock
 from ..amounts import add_months, money
@@ -44,6 +45,9 @@ from ..models import (
     Membership,
     MemberStatus,
     Outcome,
+    Payout,
+    PayoutKind,
+    PayoutStatus,
     Project,
     ProjectStatus,
     Revaluation,
@@ -56,6 +60,17 @@ from .access import membership_for
 from .audit import record
 from .charter import charter_of
 from .clubs import active_count, use_form_key
+from .disposals import (
+    RESERVE,
+    at_cost,
+    close_if_settled,
+    leaving,
+    post_event,
+    sell,
+    stake_held,
+    value_of,
+)
+from .disposals import shares_held as shares_held
 from .errors import Conflict, InvalidInput, NotPermitted, RuleViolation, _l
 from .lookup import in_club
 from .projects import recused_member_ids
@@ -338,7 +353,7 @@ def check() -> list:
     """Invariant 9: each investment's account holds its approved payments less what came back or was lost
     (principal repaid, cost of shares sold, write-offs), plus what approved revaluations added and has not
     left the books with an event; its revaluation reserve holds that revaluation against it; every approved
-    payment and revaluation is posted."""
+    payment and revaluation is posted; shares handed over to a leaver are an approved payout in kind."""
     found = []
     paid = dict(db.session.execute(
         select(Disbursement.investment_id, sum_of(Disbursement.amount))
@@ -372,6 +387,21 @@ def check() -> list:
         Revaluation.status == RevaluationStatus.APPROVED, Revaluation.transaction_id.is_(None)))
     for revaluation_id, club_id in unposted:
         found.append(ledger.Violation(9, club_id, f"revaluation {revaluation_id} is approved but not posted"))
+    # Shares handed over to a leaver: the event and the approved payout in kind share one transaction, the
+    # investment, the stake and the value; neither is without the other.
+    matched = and_(Payout.transaction_id == InvestmentEvent.transaction_id, Payout.kind == PayoutKind.IN_KIND,
+                   Payout.status == PayoutStatus.APPROVED, Payout.investment_id == InvestmentEvent.investment_id,
+                   Payout.stake_hundredths == InvestmentEvent.stake_sold_hundredths,
+                   Payout.amount == InvestmentEvent.cash)
+    for event_id, club_id in db.session.execute(
+            select(InvestmentEvent.id, InvestmentEvent.club_id).outerjoin(Payout, matched)
+            .where(InvestmentEvent.kind == EventKind.HANDOVER, Payout.id.is_(None))):
+        found.append(ledger.Violation(9, club_id, f"hand-over {event_id} matches no approved payout in kind"))
+    for payout_id, club_id in db.session.execute(
+            select(Payout.id, Payout.club_id).outerjoin(InvestmentEvent, matched)
+            .where(Payout.kind == PayoutKind.IN_KIND, Payout.status == PayoutStatus.APPROVED,
+                   InvestmentEvent.id.is_(None))):
+        found.append(ledger.Violation(9, club_id, f"payout in kind {payout_id} is approved but no shares left"))
     return found
 
 
@@ -464,11 +494,6 @@ def _followed(club_id: int, investment_id: object, *, lock: bool = True) -> Inve
     return investment
 
 
-def _club_account(club_id: int, code: str, name: str, type_: AccountType) -> Account:
-    found = db.session.scalar(select(Account).where(Account.club_id == club_id, Account.code == code))
-    return found or ledger.open_account(club_id, code=code, name=name, type=type_, unit=Unit.MONEY)
-
-
 def _cents(value: object, field: str, *, allow_zero: bool = True) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > MAX_AMOUNT \
             or (value == 0 and not allow_zero):
@@ -544,88 +569,6 @@ def is_late(investment: Investment, today: date | None = None) -> bool:
     return due > _repaid(investment.id)
 
 
-def _event(user_id: int, investment: Investment, kind: EventKind, occurred_on: date, *, book: int = 0,
-           income: int = 0, loss: int = 0, cash: int = 0, revalued: int = 0, note: str = "",
-           ballot_id: int | None = None, stake_sold: int | None = None, key: str) -> InvestmentEvent:
-    """One ledger transaction: bank and the investment's account, and the club's result accounts. What
-    revaluations added to the part leaving the books (``revalued``) leaves the investment's account with it,
-    and the revaluation reserve with it: book, income and loss are at cost, so the result takes the
-    revaluation once it is realised."""
-    club_id = investment.club_id
-    lines = []
-    if cash:
-        lines.append((ledger.find_account(club_id, "bank").id, cash))
-    if book + revalued:
-        lines.append((investment.account_id, -(book + revalued)))
-    if revalued:
-        lines.append((ledger.find_account(club_id, reserve_code(investment)).id, revalued))
-    if income:
-        code, name = (("income:gains", "Plus-values de cession") if kind == EventKind.SALE
-                      else ("income:returns", "Intérêts et dividendes"))
-        lines.append((_club_account(club_id, code, name, AccountType.INCOME).id, -income))
-    if loss:
-        lines.append((_club_account(club_id, "expense:losses", "Pertes sur investissements",
-                                    AccountType.EXPENSE).id, loss))
-    kinds = {EventKind.REPAYMENT: TransactionKind.REPAYMENT, EventKind.RETURN: TransactionKind.RETURN,
-             EventKind.SALE: TransactionKind.REPAYMENT, EventKind.WRITE_OFF: TransactionKind.ADJUSTMENT}
-    transaction = ledger.post(club_id, unit=Unit.MONEY, kind=kinds[kind], lines=lines, idempotency_key=key,
-                              occurred_on=occurred_on, memo=f"{investment.name} {note}".strip()[:200],
-                              author_id=user_id)
-    event = InvestmentEvent(club_id=club_id, investment_id=investment.id, kind=kind, occurred_on=occurred_on,
-                            book=book, income=income, loss=loss, cash=cash, revalued=revalued, note=note,
-                            ballot_id=ballot_id, stake_sold_hundredths=stake_sold, transaction_id=transaction.id,
-                            recorded_by_id=user_id)
-    db.session.add(event)
-    db.session.flush()
-    record(user_id, club_id, f"investment.{kind}", event, after={
-        "investment": investment.id, "book": book, "income": income, "loss": loss, "cash": cash,
-        "revalued": revalued})
-    return event
-
-
-#: An investment's revaluation reserve (equity) is coded like its own account (``investment:<project>``).
-RESERVE = "revaluation:"
-
-
-def reserve_code(investment: Investment) -> str:
-    return f"{RESERVE}{investment.project_id}"
-
-
-def value_of(investment: Investment) -> int:
-    """The value recorded: what the investment's account holds, read from the database."""
-    return db.session.scalar(select(Account.balance).where(Account.id == investment.account_id))
-
-
-def at_cost(investment: Investment) -> int:
-    """What is outstanding at cost: approved payments less what came back or was lost (principal repaid, the
-    cost of shares sold, write-offs), whatever the revaluations."""
-    paid = db.session.scalar(select(func.coalesce(sum_of(Disbursement.amount), 0)).where(
-        Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.APPROVED))
-    back = db.session.scalar(select(func.coalesce(sum_of(InvestmentEvent.book), 0)).where(
-        InvestmentEvent.investment_id == investment.id))
-    return int(paid) - int(back)
-
-
-def _leaving(investment: Investment, cost: int, part: int, whole: int) -> int:
-    """What revaluations added to the ``part`` of ``whole`` leaving the books (the stake sold of the stake
-    held, the principal repaid of the principal owed): the value recorded leaves pro rata, the cost too, and
-    this is the difference. All of it leaves with the last part, so the reserve reaches zero with the
-    account; a part never takes more than the account holds."""
-    value = value_of(investment)
-    if part == whole:
-        return value - cost
-    return value * part // whole - cost * part // whole
-
-
-def _close_if_settled(investment: Investment, status: InvestmentStatus, on: date, reason: str = "") -> None:
-    pending = db.session.scalar(select(func.count()).select_from(Disbursement).where(
-        Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.PENDING))
-    if at_cost(investment) == 0 and not pending:
-        move(investment, status)
-        investment.ended_on = on
-        investment.end_reason = reason or None
-
-
 def record_repayment(user_id: int, club_id: int, investment_id: int, *, principal: int, interest: int,
                      received_on: date, note: str = "", form_key: str, today: date | None = None) -> InvestmentEvent:
     """The enterprise pays back principal (and interest); repaid in full, the loan is closed."""
@@ -646,10 +589,11 @@ def record_repayment(user_id: int, club_id: int, investment_id: int, *, principa
             raise InvalidInput(_l("Only %(owed)s is still owed to the club.", owed=text(owed)),
                                field="principal")
         use_form_key(user_id, form_key)
-        revalued = _leaving(investment, owed, principal, owed) if principal else 0
-        event = _event(user_id, investment, EventKind.REPAYMENT, received_on, book=principal, income=interest,
-                       cash=principal + interest, revalued=revalued, note=note, key=f"event:{form_key}")
-        _close_if_settled(investment, InvestmentStatus.REPAID, received_on)
+        revalued = leaving(investment, owed, principal, owed) if principal else 0
+        event = post_event(user_id, investment, EventKind.REPAYMENT, received_on, book=principal,
+                           income=interest, cash=principal + interest, revalued=revalued, note=note,
+                           key=f"event:{form_key}")
+        close_if_settled(investment, InvestmentStatus.REPAID, received_on)
         return event
 
 
@@ -664,8 +608,8 @@ def record_return(user_id: int, club_id: int, investment_id: int, *, amount: int
         access.money_keeper(user_id, club_id)
         investment = _followed(club_id, investment_id)
         use_form_key(user_id, form_key)
-        return _event(user_id, investment, EventKind.RETURN, received_on, income=amount, cash=amount, note=note,
-                      key=f"event:{form_key}")
+        return post_event(user_id, investment, EventKind.RETURN, received_on, income=amount, cash=amount,
+                          note=note, key=f"event:{form_key}")
 
 
 def check_sellable(club_id: int, investment_id: object) -> Investment:
@@ -681,14 +625,6 @@ def check_sellable(club_id: int, investment_id: object) -> Investment:
     return investment
 
 
-def shares_held(club_id: int) -> list[Investment]:
-    """Active equity investments, paid at least once, of which the club still holds a stake."""
-    rows = db.session.scalars(select(Investment).where(
-        Investment.club_id == club_id, Investment.instrument == "equity", Investment.status == InvestmentStatus.ACTIVE,
-        Investment.first_paid_on.is_not(None)).order_by(Investment.name))
-    return [i for i in rows if stake_held(i) > 0]
-
-
 def sale_ballot(club_id: int, investment_id: int) -> Ballot | None:
     """The adopted stake-sale ballot on this investment not yet used by a sale."""
     used = select(InvestmentEvent.ballot_id).where(InvestmentEvent.ballot_id.is_not(None))
@@ -696,12 +632,6 @@ def sale_ballot(club_id: int, investment_id: int) -> Ballot | None:
         Ballot.club_id == club_id, Ballot.investment_id == investment_id, Ballot.kind == BallotKind.STAKE_SALE,
         Ballot.status == BallotStatus.CLOSED, Ballot.outcome == Outcome.ADOPTED, Ballot.effect_error.is_(None),
         Ballot.id.not_in(used)).order_by(Ballot.closed_at).limit(1))
-
-
-def stake_held(investment: Investment) -> int:
-    sold = db.session.scalar(select(func.coalesce(func.sum(InvestmentEvent.stake_sold_hundredths), 0)).where(
-        InvestmentEvent.investment_id == investment.id, InvestmentEvent.kind == EventKind.SALE))
-    return (investment.stake_hundredths or 0) - int(sold)
 
 
 def record_sale(user_id: int, club_id: int, investment_id: int, *, stake_sold_hundredths: int, price: int,
@@ -727,15 +657,8 @@ def record_sale(user_id: int, club_id: int, investment_id: int, *, stake_sold_hu
             raise InvalidInput(_l("The club holds %(held)s of the enterprise: sell at most that.",
                                   held=f"{held / 100:g} %"), field="stake")
         use_form_key(user_id, form_key)
-        cost = at_cost(investment)
-        book = cost if stake_sold_hundredths == held else cost * stake_sold_hundredths // held
-        gain, loss = max(price - book, 0), max(book - price, 0)  # against the cost, as if never revalued
-        event = _event(user_id, investment, EventKind.SALE, received_on, book=book, income=gain, loss=loss,
-                       cash=price, revalued=_leaving(investment, cost, stake_sold_hundredths, held), note=note,
-                       ballot_id=ballot.id, stake_sold=stake_sold_hundredths, key=f"event:{form_key}")
-        if stake_sold_hundredths == held:
-            _close_if_settled(investment, InvestmentStatus.EXITED, received_on)
-        return event
+        return sell(user_id, investment, stake=stake_sold_hundredths, price=price, on=received_on, note=note,
+                    ballot_id=ballot.id, key=f"event:{form_key}")
 
 
 def write_off(user_id: int, club_id: int, investment_id: int, *, reason: str, on: date, form_key: str,
@@ -754,8 +677,8 @@ def write_off(user_id: int, club_id: int, investment_id: int, *, reason: str, on
         if cost == 0:
             raise Conflict(_l("Nothing paid out is left on this investment: there is nothing to write off."))
         use_form_key(user_id, form_key)
-        event = _event(user_id, investment, EventKind.WRITE_OFF, on, book=cost, loss=cost,
-                       revalued=value_of(investment) - cost, note=reason, key=f"event:{form_key}")
+        event = post_event(user_id, investment, EventKind.WRITE_OFF, on, book=cost, loss=cost,
+                           revalued=value_of(investment) - cost, note=reason, key=f"event:{form_key}")
         move(investment, InvestmentStatus.WRITTEN_OFF)
         investment.ended_on, investment.end_reason = on, reason
         return event

@@ -45,7 +45,7 @@ CHARTER_BOUNDS: Mapping[str, Bound] = {
 THRESHOLDS = tuple(Threshold)
 #: Yes-or-no settings of the charter.
 CHARTER_FLAGS = ("exchange_needs_confirmation", "manager_records_money", "result_by_days", "partial_withdrawals",
-                 "exit_at_meeting")
+                 "exit_at_meeting", "exit_in_kind")
 #: Settings chosen from a list.
 CHARTER_CHOICES: Mapping[str, tuple[str, ...]] = {"share_method": tuple(ShareMethod)}
 

@@ -7,7 +7,7 @@ its date and reason; another officer approves it, and only then one ``revaluatio
 investment's account to the new value against its revaluation reserve (``revaluation:<project>``, equity,
 opened on first use). Neither may be recused on the project (R8). The result does not move: a revaluation
 is not realised. When the investment later leaves the books (a sale, a repayment, a write-off), the part of
-the reserve that goes with it leaves too (``investments._leaving``), so the gain or loss the club records
+the reserve that goes with it leaves too (``disposals.leaving``), so the gain or loss the club records
 over the investment's life is what came back less what was paid."""
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ from ..models import (
 from . import access, books, ledger, signoff
 from .access import membership_for
 from .audit import record
+from .disposals import at_cost, reserve_code, value_of
 from .errors import Conflict, InvalidInput, RuleViolation, _l
-from .investments import MAX_AMOUNT, at_cost, money_text, reserve_code, value_of
+from .investments import MAX_AMOUNT, money_text
 from .lookup import in_club
 from .projects import recused_member_ids
 from .uow import unit_of_work

@@ -435,7 +435,7 @@ def _club_figures(club_id: int, year: int) -> dict[str, int]:
     figures = dict.fromkeys(CATEGORIES, 0)
     for kind, instrument, income, loss in events:
         income, loss = int(income or 0), int(loss or 0)
-        if kind == EventKind.SALE:
+        if kind in (EventKind.SALE, EventKind.HANDOVER):  # shares handed over to a leaver count as sold
             figures["gains"] += income
             figures["disposal_losses"] += loss
         elif kind == EventKind.WRITE_OFF:

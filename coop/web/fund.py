@@ -14,6 +14,7 @@ from ..forms.fund import (
     AmountForm,
     ConfirmImportForm,
     ContributionForm,
+    HandOverForm,
     ImportForm,
     OneTimeButton,
     PledgeForm,
@@ -252,7 +253,8 @@ def refunds(club_id: int):
     return render_template("fund/refunds.html", leavers=fund.leavers(current_user.id, club_id),
                            position=fund.position(current_user.id, club_id), today=club_today(),
                            charter=charter_of(club_id), action_form=OneTimeButton(),
-                           waiting=fund.payouts_waiting(current_user.id, club_id, PayoutKind.REFUND))
+                           holdings=fund.shares_to_hand_over(current_user.id, club_id), hand_over_form=HandOverForm(),
+                           waiting=fund.payouts_waiting(current_user.id, club_id, fund.LEAVER_PAYOUTS))
 
 
 @bp.post("/clubs/<id:club_id>/leavers/<id:membership_id>/value")
@@ -285,6 +287,22 @@ def refund(club_id: int, membership_id: int):
             flash(_("The refund is entered. A second officer must approve it before it is paid (R11)."), "success")
             return redirect(url_for("fund.refunds", club_id=club_id))
     return render_form("fund/refund.html", form, leaver=leaver, available=fund.available_cash(club_id))
+
+
+@bp.post("/clubs/<id:club_id>/refunds/<id:membership_id>/shares")
+def hand_over(club_id: int, membership_id: int):
+    enter_club(club_id)
+    access.money_keeper(current_user.id, club_id)
+    form = HandOverForm()
+    if not form.validate_on_submit() or form.stake.hundredths is None:
+        message = "; ".join(str(e) for errors in form.errors.values() for e in errors) or _("Enter a stake.")
+        flash(message, "error")
+        return render_template("errors/http.html", status=400, message=message), 400
+    fund.hand_over(current_user.id, club_id, membership_id, investment_id=form.investment_id.data,
+                   stake_hundredths=form.stake.hundredths, idempotency_key=form.form_key.data)
+    flash(_("The shares are entered. A second officer must approve the hand-over before they leave the books "
+            "(R11)."), "success")
+    return redirect(url_for("fund.refunds", club_id=club_id))
 
 
 # --- Partial withdrawals, where the charter allows them ----------------------------------------------------
@@ -342,7 +360,7 @@ def distribute(club_id: int, membership_id: int):
 
 
 PAYOUT_PAGES = {PayoutKind.REFUND: "fund.refunds", PayoutKind.WITHDRAWAL: "fund.withdrawals",
-                PayoutKind.DISTRIBUTION: "fund.dissolution"}
+                PayoutKind.DISTRIBUTION: "fund.dissolution", PayoutKind.IN_KIND: "fund.refunds"}
 
 
 def _after_payout(club_id: int, payout) -> str:

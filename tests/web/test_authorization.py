@@ -153,6 +153,8 @@ RULES: dict[str, Rule] = {
     "fund.withdrawals": Rule(get=officers()),
     "fund.withdraw": Rule(post=members(400), ids={"membership_id": "other"}),  # no amount: refused before the role
     "fund.refund": Rule(get=bookkeepers(), post=bookkeepers(400), ids={"membership_id": "leaver"}),
+    # Shares handed over to a leaver: whoever records money; without a stake the form is refused (400).
+    "fund.hand_over": Rule(post=treasurer_only(400), ids={"membership_id": "leaver"}),
     "fund.dissolution": Rule(get=members()),  # everyone sees their own line of the plan
     "fund.distribute": Rule(post=members(400), ids={"membership_id": "other"}),  # no amount: refused before the role
     "fund.close": Rule(post=treasurer_only(400)),  # only a dissolving club closes (R13)

@@ -21,7 +21,7 @@ KNOWN_POST_ENDPOINTS = {
     "clubs.create_club", "clubs.join", "clubs.admit", "clubs.decline", "clubs.appoint", "clubs.leave",
     "clubs.activate", "clubs.edit_charter", "clubs.invitations", "clubs.revoke_invitation",
     "fund.my_savings", "fund.record_contribution", "fund.reverse_contribution", "fund.month_sheet", "fund.refund",
-    "fund.distribute", "fund.close", "fund.value_exit", "fund.withdraw",
+    "fund.distribute", "fund.close", "fund.value_exit", "fund.withdraw", "fund.hand_over",
     "projects.propose", "projects.edit_project", "projects.present", "projects.withdraw", "projects.declare_link",
     "ballots.open_ballot", "ballots.propose_amendment", "ballots.vote", "ballots.give_proxy", "ballots.withdraw_proxy",
     "ballots.close", "ballots.cancel",

@@ -187,6 +187,7 @@ FUZZ: dict[str, Fuzz] = {
     "fund.confirm_import": Fuzz("treasurer", (fund_forms.ConfirmImportForm,), {"payload": "import_payload"}),
     "fund.month_sheet": Fuzz("treasurer", (fund_forms.MonthForm,), {"amounts": "month_amounts"}),
     "fund.refund": Fuzz("treasurer", (fund_forms.AmountForm,), ids={"membership_id": "leaver"}),
+    "fund.hand_over": Fuzz("treasurer", (fund_forms.HandOverForm,), ids={"membership_id": "leaver"}),
     "fund.value_exit": Fuzz("treasurer", (fund_forms.OneTimeButton,), ids={"membership_id": "leaver"}),
     "fund.withdraw": Fuzz("treasurer", (fund_forms.AmountForm,), ids={"membership_id": "other"}),
     "fund.distribute": Fuzz("treasurer", (fund_forms.AmountForm,), ids={"membership_id": "other"}),
