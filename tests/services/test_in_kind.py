@@ -27,7 +27,7 @@ from coop.models import (
 )
 from coop.services import ballots, clubs, fund, investments, ledger, shares, valuation, yearend
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import key, refused, row_counts
+from tests.conftest import english, key, refused, row_counts
 from tests.services.test_investment_flow import fund_club
 from tests.services.test_investment_follow_up import balance, pay, recorded
 
@@ -363,7 +363,7 @@ def test_shares_whose_value_changed_since_entry_are_entered_again(ready):
     entered = hand_over(s, 500)
     revalue(s.setup, s.shares, 320_000)
     error = refused(lambda: approve(s, entered), Conflict)
-    assert "enter it again" in str(error.message)
+    assert "enter it again" in english(error)
     fund.cancel_payout(s.manager.id, s.club_id, entered.id, "Valeur changée")
     approve(s, hand_over(s, 468))
     assert balance(s.club_id, f"payable:{s.mid(s.leaver)}") == -240
