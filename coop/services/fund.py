@@ -656,6 +656,13 @@ def valuation_day(member: Membership, charter) -> date | None:
     return None
 
 
+def _passing_on(club_id: int, membership_id: int) -> bool:
+    """Is this member's share passing to someone else (a transfer under way)?"""
+    return db.session.scalar(select(ShareTransfer.id).where(
+        ShareTransfer.club_id == club_id, ShareTransfer.from_membership_id == membership_id,
+        ShareTransfer.status.in_(OPEN_TRANSFER_STATUSES)).limit(1)) is not None
+
+
 def valuation_of(club_id: int, membership_id: int) -> ExitValuation | None:
     return db.session.scalar(select(ExitValuation).where(ExitValuation.club_id == club_id,
                                                          ExitValuation.membership_id == membership_id))
@@ -739,9 +746,7 @@ def value_exit(user_id: int, club_id: int, membership_id: int, *, form_key: str,
                                    day=LazyDay(due)), rule="R13")
         if _pending_payouts(club_id, membership_id=member.id):
             raise Conflict(_l("A payment to this member is waiting for approval: approve or cancel it first."))
-        if db.session.scalar(select(ShareTransfer.id).where(
-                ShareTransfer.club_id == club_id, ShareTransfer.from_membership_id == member.id,
-                ShareTransfer.status.in_(OPEN_TRANSFER_STATUSES)).limit(1)):
+        if _passing_on(club_id, member.id):
             raise Conflict(_l("This member's share is passing to someone else: it is valued only if that fails."))
         register = shares_service.register_of(club_id)
         holding = register.holdings.get(member.id, shares_service.Holding())
@@ -775,15 +780,8 @@ def refund(user_id: int, club_id: int, membership_id: int, *, amount: int, idemp
         raise InvalidInput(_l("Enter an amount more than zero."), field="amount")  # R13's rule words the rest
     memo = one_line(memo, "memo", maximum=200, required=False)
     idempotency_key = form_ledger_key(idempotency_key)
-    with unit_of_work():
-        me = access.money_keeper(user_id, club_id, lock=True)
-        member = _member_of(club_id, membership_id)
-        replay = _replayed_payout(club_id, idempotency_key, member, PayoutKind.REFUND, amount)
-        if replay is not None:
-            return replay
-        _check_refund(me.club, member, amount)
-        return _enter_payout(user_id, me, member, PayoutKind.REFUND, amount, idempotency_key,
-                             memo or f"Remboursement — {member.user.name}")
+    return _enter_checked(user_id, club_id, membership_id, PayoutKind.REFUND, amount, idempotency_key, _check_refund,
+                          memo, "Remboursement — ")
 
 
 def _owed(club_id: int, membership_id: int) -> int:
@@ -796,9 +794,7 @@ def _check_leaver(club: Club, member: Membership) -> None:
     """A member whose share may be paid: they left, their share is valued and not passing to someone else."""
     if member.status not in LEFT:
         raise RuleViolation(_l("Only a member who has left the club is refunded."), rule="R13")
-    if db.session.scalar(select(ShareTransfer.id).where(
-            ShareTransfer.club_id == club.id, ShareTransfer.from_membership_id == member.id,
-            ShareTransfer.status.in_(OPEN_TRANSFER_STATUSES)).limit(1)):
+    if _passing_on(club.id, member.id):
         raise RuleViolation(_l("This member's share is passing to someone else: it is refunded only if that "
                                "fails."), rule="R13")
     if valuation_of(club.id, member.id) is None:
@@ -958,15 +954,8 @@ def withdraw(user_id: int, club_id: int, membership_id: int, *, amount: int, ide
     amount = _payout_amount(amount)
     memo = one_line(memo, "memo", maximum=200, required=False)
     idempotency_key = form_ledger_key(idempotency_key)
-    with unit_of_work():
-        me = access.money_keeper(user_id, club_id, lock=True)
-        member = _member_of(club_id, membership_id)
-        replay = _replayed_payout(club_id, idempotency_key, member, PayoutKind.WITHDRAWAL, amount)
-        if replay is not None:
-            return replay
-        _check_withdrawal(me.club, member, amount)
-        return _enter_payout(user_id, me, member, PayoutKind.WITHDRAWAL, amount, idempotency_key,
-                             memo or f"Retrait partiel — {member.user.name}")
+    return _enter_checked(user_id, club_id, membership_id, PayoutKind.WITHDRAWAL, amount, idempotency_key,
+                          _check_withdrawal, memo, "Retrait partiel — ")
 
 
 def _check_withdrawal(club: Club, member: Membership, amount: int, *, excluding: int | None = None) -> None:
@@ -1023,6 +1012,20 @@ def _enter_payout(user_id: int, me: Membership, member: Membership, kind: str, a
     record(user_id, me.club_id, "payout.enter", payout,
            after={"kind": kind, "member": member.id, "amount": amount, **shares})
     return payout
+
+
+def _enter_checked(user_id: int, club_id: int, membership_id: int, kind: str, amount: int, form_key: str, check,
+                   memo: str, default_memo: str) -> Payout:
+    """One officer who keeps the money enters a payout of ``kind`` that ``check`` allows (without a ``memo``, the
+    default one followed by the member's name); the same form again returns the first entry."""
+    with unit_of_work():
+        me = access.money_keeper(user_id, club_id, lock=True)
+        member = _member_of(club_id, membership_id)
+        replay = _replayed_payout(club_id, form_key, member, kind, amount)
+        if replay is not None:
+            return replay
+        check(me.club, member, amount)
+        return _enter_payout(user_id, me, member, kind, amount, form_key, memo or default_memo + member.user.name)
 
 
 def _payout(club_id: int, payout_id: object) -> Payout:

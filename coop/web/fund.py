@@ -308,6 +308,20 @@ def hand_over(club_id: int, membership_id: int):
 # --- Partial withdrawals, where the charter allows them ----------------------------------------------------
 
 
+def _enter_amount(club_id: int, enter, success: str, page: str):
+    """An amount typed in a line of a page's table (a withdrawal, a part at dissolution): a malformed one is a 400
+    with its message; the service refuses the rest."""
+    enter_club(club_id)
+    form = AmountForm()
+    if not form.validate_on_submit() or form.amount.cents is None:
+        message = "; ".join(str(e) for errors in form.errors.values() for e in errors) or _("Enter an amount.")
+        flash(message, "error")
+        return render_template("errors/http.html", status=400, message=message), 400
+    enter(form)
+    flash(success, "success")
+    return redirect(url_for(page, club_id=club_id))
+
+
 @bp.get("/clubs/<id:club_id>/withdrawals")
 def withdrawals(club_id: int):
     enter_club(club_id, roles=set(OFFICER_ROLES))
@@ -319,16 +333,9 @@ def withdrawals(club_id: int):
 
 @bp.post("/clubs/<id:club_id>/withdrawals/<id:membership_id>")
 def withdraw(club_id: int, membership_id: int):
-    enter_club(club_id)
-    form = AmountForm()
-    if not form.validate_on_submit() or form.amount.cents is None:
-        message = "; ".join(str(e) for errors in form.errors.values() for e in errors) or _("Enter an amount.")
-        flash(message, "error")
-        return render_template("errors/http.html", status=400, message=message), 400
-    fund.withdraw(current_user.id, club_id, membership_id, amount=form.amount.cents,
-                  idempotency_key=form.form_key.data)
-    flash(_("The withdrawal is entered. A second officer must approve it before it is paid (R11)."), "success")
-    return redirect(url_for("fund.withdrawals", club_id=club_id))
+    return _enter_amount(club_id, lambda form: fund.withdraw(
+        current_user.id, club_id, membership_id, amount=form.amount.cents, idempotency_key=form.form_key.data),
+        _("The withdrawal is entered. A second officer must approve it before it is paid (R11)."), "fund.withdrawals")
 
 
 # --- Dissolution --------------------------------------------------------------------------------------
@@ -344,16 +351,9 @@ def dissolution(club_id: int):
 
 @bp.post("/clubs/<id:club_id>/dissolution/<id:membership_id>")
 def distribute(club_id: int, membership_id: int):
-    enter_club(club_id)
-    form = AmountForm()
-    if not form.validate_on_submit() or form.amount.cents is None:
-        message = "; ".join(str(e) for errors in form.errors.values() for e in errors) or _("Enter an amount.")
-        flash(message, "error")
-        return render_template("errors/http.html", status=400, message=message), 400
-    fund.distribute(current_user.id, club_id, membership_id, amount=form.amount.cents,
-                    idempotency_key=form.form_key.data)
-    flash(_("The payment is entered. A second officer must approve it before it is posted (R11)."), "success")
-    return redirect(url_for("fund.dissolution", club_id=club_id))
+    return _enter_amount(club_id, lambda form: fund.distribute(
+        current_user.id, club_id, membership_id, amount=form.amount.cents, idempotency_key=form.form_key.data),
+        _("The payment is entered. A second officer must approve it before it is posted (R11)."), "fund.dissolution")
 
 
 # --- Money leaving the fund: a second officer approves (R11) ------------------------------------------
