@@ -45,14 +45,17 @@ def method_choices(kind: str):
     return single
 
 
-@bp.route("/clubs/<id:club_id>/ballots/new/<kind>", methods=["GET", "POST"])
-def open_ballot(club_id: int, kind: str):
-    # An election may be called by more than the manager in term (R3): the service decides who.
-    enter_club(club_id, roles=None if kind == BallotKind.ELECTION else {Role.MANAGER})
-    if kind not in FORM_KINDS:
-        abort(404)
-    form = BallotForm()
-    choices = ballots.subject_choices(current_user.id, club_id, kind=kind)
+#: The subject fields of a ballot's form, and those each kind of decision uses (a meeting's agenda item adds the
+#: year whose accounts it approves).
+SUBJECT_FIELDS = ("project_ids", "membership_id", "role", "candidate_ids", "investment_id", "transfer_id", "year")
+RELEVANT = {"funding": ("project_ids",), "admission": ("membership_id",), "exclusion": ("membership_id",),
+            "election": ("role", "candidate_ids"), "stake_sale": ("investment_id",), "transfer": ("transfer_id",),
+            "accounts": ("year",)}
+
+
+def fill_subject(form, kind: str, choices: dict[str, list]) -> tuple[str, ...]:
+    """A new ballot's (or agenda item's) form: the method and every subject list filled from ``choices``
+    (``ballots.subject_choices``), the fields this kind does not use left unchecked; returns those it uses."""
     form.method.choices = method_choices(kind)
     form.project_ids.choices = [(p.id, p.name) for p in choices["projects"]]
     people = choices["pending"] if kind == "admission" else choices["members"]
@@ -60,6 +63,32 @@ def open_ballot(club_id: int, kind: str):
     form.candidate_ids.choices = [(m.id, m.user.name) for m in choices["members"]]
     form.investment_id.choices = [(i.id, i.name) for i in choices["shares"]]
     form.transfer_id.choices = [(t.id, transfers.ballot_label(t)) for t in choices["transfers"]]
+    if "year" in form:
+        form.year.choices = [(y, str(y)) for y in choices["years"]]
+    relevant = RELEVANT.get(kind, ())
+    for name in SUBJECT_FIELDS:
+        if name in form and name not in relevant:
+            form[name].validators = []
+            form[name].pre_validate = lambda _form: None
+    return relevant
+
+
+def form_subject(form) -> Subject:
+    """What a new ballot's (or agenda item's) form says it decides."""
+    return Subject(project_ids=list(form.project_ids.data or []), membership_id=form.membership_id.data,
+                   role=form.role.data, candidate_ids=list(form.candidate_ids.data or []),
+                   investment_id=form.investment_id.data, transfer_id=form.transfer_id.data,
+                   year=form.year.data if "year" in form else None)
+
+
+@bp.route("/clubs/<id:club_id>/ballots/new/<kind>", methods=["GET", "POST"])
+def open_ballot(club_id: int, kind: str):
+    # An election may be called by more than the manager in term (R3): the service decides who.
+    enter_club(club_id, roles=None if kind == BallotKind.ELECTION else {Role.MANAGER})
+    if kind not in FORM_KINDS:
+        abort(404)
+    form = BallotForm()
+    relevant = fill_subject(form, kind, ballots.subject_choices(current_user.id, club_id, kind=kind))
     if not form.is_submitted():
         form.closes_at.data = clock.deadline_in(g.club.time_zone, days=7)
         form.secret.data = kind == BallotKind.ELECTION
@@ -69,17 +98,8 @@ def open_ballot(club_id: int, kind: str):
             form.membership_id.data = wanted
             form.investment_id.data = wanted
             form.transfer_id.data = wanted
-    relevant = {"funding": ("project_ids",), "admission": ("membership_id",), "exclusion": ("membership_id",),
-                "election": ("role", "candidate_ids"), "stake_sale": ("investment_id",),
-                "transfer": ("transfer_id",)}.get(kind, ())
-    for name in ("project_ids", "membership_id", "role", "candidate_ids", "investment_id", "transfer_id"):
-        if name not in relevant:
-            form[name].validators = []
-            form[name].pre_validate = lambda _form: None
     if form.validate_on_submit():
-        subject = Subject(project_ids=list(form.project_ids.data or []), membership_id=form.membership_id.data,
-                          role=form.role.data, candidate_ids=list(form.candidate_ids.data or []),
-                          investment_id=form.investment_id.data, transfer_id=form.transfer_id.data)
+        subject = form_subject(form)
         opened = attempt(form, lambda: ballots.open_ballot(
             current_user.id, club_id, kind=kind, method=form.method.data, closes_at=form.closes_at.data,
             subject=subject, secret=form.secret.data, title=form.title.data or "", details=form.details.data or "",

@@ -23,21 +23,16 @@ from ..forms.meetings import (
     PrefillForm,
 )
 from ..models import BallotKind, Role
-from ..services import clubs, meetings, transfers
+from ..services import clubs, meetings
 from ..services.ballots import Subject
 from ..services.charter import charter_of
-from .ballots import method_choices
+from .ballots import fill_subject, form_subject
 from .handling import attempt, check_button, enter_club, locale_name, members_only, post_on_page, render_form
 
 bp = members_only(Blueprint("meetings", __name__))
 
 #: The kinds put on an agenda from the item form (a charter amendment has its own form).
 ITEM_KINDS = {k.value for k in BallotKind} - {BallotKind.CHARTER}
-#: The form's fields each kind uses.
-RELEVANT = {"funding": ("project_ids",), "admission": ("membership_id",), "exclusion": ("membership_id",),
-            "election": ("role", "candidate_ids"), "stake_sale": ("investment_id",), "accounts": ("year",),
-            "transfer": ("transfer_id",)}
-SUBJECT_FIELDS = ("project_ids", "membership_id", "role", "candidate_ids", "investment_id", "year", "transfer_id")
 
 
 def _here(club_id: int, meeting_id: int) -> str:
@@ -130,29 +125,12 @@ def add_item(club_id: int, meeting_id: int, kind: str):
         abort(404)
     page = meetings.meeting_page(current_user.id, club_id, meeting_id)
     form = AgendaItemForm()
-    choices = meetings.item_choices(current_user.id, club_id, meeting_id, kind)
-    form.method.choices = method_choices(kind)
-    form.project_ids.choices = [(p.id, p.name) for p in choices["projects"]]
-    people = choices["pending"] if kind == "admission" else choices["members"]
-    form.membership_id.choices = [(m.id, m.user.name) for m in people]
-    form.candidate_ids.choices = [(m.id, m.user.name) for m in choices["members"]]
-    form.investment_id.choices = [(i.id, i.name) for i in choices["shares"]]
-    form.year.choices = [(y, str(y)) for y in choices["years"]]
-    form.transfer_id.choices = [(t.id, transfers.ballot_label(t)) for t in choices["transfers"]]
+    relevant = fill_subject(form, kind, meetings.item_choices(current_user.id, club_id, meeting_id, kind))
     if not form.is_submitted():
         form.secret.data = kind == BallotKind.ELECTION
-    relevant = RELEVANT.get(kind, ())
-    for name in SUBJECT_FIELDS:
-        if name not in relevant:
-            form[name].validators = []
-            form[name].pre_validate = lambda _form: None
     if form.validate_on_submit():
-        subject = Subject(project_ids=list(form.project_ids.data or []), membership_id=form.membership_id.data,
-                          role=form.role.data, candidate_ids=list(form.candidate_ids.data or []),
-                          investment_id=form.investment_id.data, year=form.year.data,
-                          transfer_id=form.transfer_id.data)
         added = attempt(form, lambda: meetings.add_item(
-            current_user.id, club_id, meeting_id, kind=kind, method=form.method.data, subject=subject,
+            current_user.id, club_id, meeting_id, kind=kind, method=form.method.data, subject=form_subject(form),
             secret=form.secret.data, title=form.title.data or "", details=form.details.data or "",
             form_key=form.form_key.data))
         if added is not None:
