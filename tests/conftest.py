@@ -4,7 +4,8 @@ Database tests run twice, on SQLite and on PostgreSQL (``backend``). Each
 backend has one database and one application for the whole run, its schema
 built by the Alembic migrations; each test gets it empty (``Database.reset``).
 Without a PostgreSQL server its tests skip, except under ``CI=true`` where
-they fail.
+they fail. With ``TEST_BACKENDS=citus`` and ``CITUS_DATABASE_URL`` they run on a Citus coordinator instead,
+every table distributed by club (coop/citus.py): the Citus lane of CI.
 """
 from __future__ import annotations
 
@@ -46,11 +47,15 @@ def pytest_unconfigure(config):
 
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-BACKENDS = ["sqlite", "postgresql"]
+#: A Citus coordinator (distributed PostgreSQL, ``.ci/citus-setup``): its lane runs with TEST_BACKENDS=citus.
+CITUS_URL = os.environ.get("CITUS_DATABASE_URL", "")
+#: The backends every database test runs on: SQLite and PostgreSQL, unless TEST_BACKENDS names others.
+BACKENDS = [b for b in os.environ.get("TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+#: The backends that are a PostgreSQL server.
+SERVERS = ("postgresql", "citus")
 
 
-def _pg_url() -> str:
-    url = PG_URL
+def _pg_url(url: str = PG_URL) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
@@ -96,6 +101,8 @@ class Database:
         self.app.test_client_class = OwnContextClient
         self._config = dict(self.app.config)
         _migrate(self.app)
+        if name == "citus":
+            _distribute(self.app)
         with self.app.app_context():
             if name == "sqlite":
                 self._empty = sqlite3.connect(":memory:")
@@ -111,7 +118,12 @@ class Database:
                 db.session.remove()
                 self._tables = tables
                 # Replica mode silences the append-only triggers (and the foreign keys) for the clean-up only.
-                self._wipe = "".join(f"DELETE FROM {t}; " for t in tables)
+                # Citus runs the shards' triggers on the workers, out of reach of this session's mode: there
+                # one TRUNCATE of every table empties them (the coordinator's TRUNCATE guards are silenced).
+                if name == "citus":
+                    self._wipe = f"TRUNCATE {', '.join(tables)}; "
+                else:
+                    self._wipe = "".join(f"DELETE FROM {t}; " for t in tables)
                 self._restart = ("SELECT setval(c.oid, 1, false) FROM pg_class c "
                                  "JOIN pg_namespace n ON n.oid = c.relnamespace "
                                  "WHERE c.relkind = 'S' AND n.nspname = 'public'")
@@ -133,7 +145,7 @@ class Database:
             raw = db.engine.raw_connection()
             try:
                 result = work(raw.driver_connection)
-                if self.name == "postgresql":
+                if self.name in SERVERS:
                     raw.driver_connection.commit()
                 return result
             finally:
@@ -191,7 +203,9 @@ class Database:
         build on the same state gets the database as the first build left it, and ``hydrate`` turns the
         kept result (plain values) into the test's objects. Anything else a test ran in between makes
         the state unknown, and then every build is made for real."""
-        if self.trail is None:
+        if self.trail is None or self.name == "citus":
+            # (Citus: the foreign keys are checked on the workers, where a copy of a remembered state in any
+            # order would break them: every build is made for real.)
             return hydrate(build())
         trail = (*self.trail, key)
         if trail in self._kept:
@@ -248,6 +262,39 @@ def postgresql_database():
     finally:
         engine.dispose()
     database = Database("postgresql", url)
+    yield database
+    database.close()
+
+
+def _distribute(app) -> None:
+    from coop import citus
+
+    with app.app_context():
+        with db.engine.begin() as connection:
+            citus.distribute(connection, shard_count=int(os.environ.get("CITUS_SHARD_COUNT", "4")))
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def citus_database():
+    if not CITUS_URL:
+        _unavailable("Citus tests need a coordinator: set CITUS_DATABASE_URL (`.ci/citus-setup` as root builds and "
+                     "starts one with two workers)")
+    url = _pg_url(CITUS_URL)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            # Not the schema (the citus extension lives in it): every table, and the ledger guards' function.
+            tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
+            if tables:
+                conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(tables)} CASCADE"))
+            conn.execute(text("DROP FUNCTION IF EXISTS coop_append_only() CASCADE"))
+    except Exception as exc:  # a configured but unreachable server
+        _unavailable(f"Citus at {CITUS_URL} is not reachable: {exc}")
+    finally:
+        engine.dispose()
+    database = Database("citus", url)
     yield database
     database.close()
 

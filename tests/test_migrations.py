@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from coop.extensions import db
+from coop.models.base import in_schema_comparison
 from coop.services import ledger
 
 TRIGGERS = {f"{table}.{table}_no_{action}" for table in ("journal_transaction", "posting")
@@ -17,7 +18,8 @@ def schema_diff() -> list:
     db.session.remove()
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True,
-                                                               "compare_server_default": False})
+                                                               "compare_server_default": False,
+                                                               "include_object": in_schema_comparison})
         return compare_metadata(context, db.metadata)
 
 

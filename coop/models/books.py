@@ -6,20 +6,18 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .base import one_of, utcnow
+from .base import ClubOwned, club_children, club_fk, one_of, utcnow
 
 
-class PeriodClose(db.Model):
+class PeriodClose(ClubOwned, db.Model):
     """The books closed through a day (the end of a month or a year). Only ever added."""
 
     __tablename__ = "period_close"
     __table_args__ = (UniqueConstraint("club_id", "through"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     through: Mapped[date]
     closed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -29,7 +27,8 @@ class PeriodClose(db.Model):
     head_seq: Mapped[int | None]
     head_hash: Mapped[str | None] = mapped_column(String(64))
 
-    balances: Mapped[list[ClosingBalance]] = relationship(lazy="selectin", order_by="ClosingBalance.account_id")
+    balances: Mapped[list[ClosingBalance]] = club_children("ClosingBalance", "PeriodClose", "period_close_id",
+                                                           lazy="selectin", order_by="ClosingBalance.account_id")
 
 
 class ClosingBalance(db.Model):
@@ -37,12 +36,15 @@ class ClosingBalance(db.Model):
 
     __tablename__ = "closing_balance"
 
-    period_close_id: Mapped[int] = mapped_column(ForeignKey("period_close.id"), primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    __table_args__ = (club_fk("period_close_id", "period_close"), club_fk("account_id", "account"))
+
+    period_close_id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(primary_key=True)
+    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"), primary_key=True)
     balance: Mapped[int] = mapped_column(BigInteger)
 
 
-class YearEnd(db.Model):
+class YearEnd(ClubOwned, db.Model):
     """A year closed: its result shared into members' capital by one closing entry, and, if it was reopened,
     the reversal of that entry with the reason. Rows are only added, and a reopened row gets its reopening
     once (and an approved one its approval by a general meeting, once); a year closed again has a new row."""
@@ -51,12 +53,13 @@ class YearEnd(db.Model):
     __table_args__ = (
         Index("ix_year_end_club_year", "club_id", "year"),
         UniqueConstraint("club_id", "form_key"),
-        UniqueConstraint("transaction_id"),
-        UniqueConstraint("reopen_transaction_id"),
+        UniqueConstraint("transaction_id", "club_id"),
+        UniqueConstraint("reopen_transaction_id", "club_id"),
+        club_fk("transaction_id", "journal_transaction"),
+        club_fk("reopen_transaction_id", "journal_transaction"),
+        club_fk("approval_ballot_id", "ballot"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     year: Mapped[int]
     #: the year's result (income less expenses, gains and losses), in cents: negative for a loss
     result: Mapped[int] = mapped_column(BigInteger)
@@ -67,17 +70,17 @@ class YearEnd(db.Model):
     closed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     closed_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: the closing entry (None when the year had no income nor expense: nothing to share)
-    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+    transaction_id: Mapped[int | None] = mapped_column()
     #: the close form's one-time key: the same form sent again finds this row
     form_key: Mapped[str] = mapped_column(String(64))
     reopened_at: Mapped[datetime | None]
     reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     #: the reversal of the closing entry
-    reopen_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+    reopen_transaction_id: Mapped[int | None] = mapped_column()
     reopen_form_key: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(300))
     #: the general meeting's ballot that approved the accounts of this close (R14)
-    approval_ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"))
+    approval_ballot_id: Mapped[int | None] = mapped_column()
     approved_at: Mapped[datetime | None]
 
 
@@ -86,15 +89,17 @@ class AssertionStatus(enum.StrEnum):
     RESOLVED = "resolved"  # a mismatch the treasurer explained
 
 
-class BalanceAssertion(db.Model):
+class BalanceAssertion(ClubOwned, db.Model):
     """"The bank balance on day D is X", as a bank statement says."""
 
     __tablename__ = "balance_assertion"
-    __table_args__ = (one_of("status", AssertionStatus), Index("ix_balance_assertion_club", "club_id", "stated_on"))
+    __table_args__ = (
+        one_of("status", AssertionStatus),
+        Index("ix_balance_assertion_club", "club_id", "stated_on"),
+        club_fk("account_id", "account"),
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    account_id: Mapped[int] = mapped_column()
     stated_on: Mapped[date]
     #: the balance the statement shows, debit-positive like the account
     expected: Mapped[int] = mapped_column(BigInteger)
@@ -107,14 +112,12 @@ class BalanceAssertion(db.Model):
     resolved_at: Mapped[datetime | None]
 
 
-class BankStatement(db.Model):
+class BankStatement(ClubOwned, db.Model):
     """A bank statement file the treasurer uploaded; its lines wait to be matched."""
 
     __tablename__ = "bank_statement"
     __table_args__ = (Index("ix_bank_statement_club", "club_id", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     filename: Mapped[str] = mapped_column(String(200), default="")
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -130,7 +133,7 @@ class BankStatement(db.Model):
     currency: Mapped[str | None] = mapped_column(String(3))
 
 
-class BankLine(db.Model):
+class BankLine(ClubOwned, db.Model):
     """One line of a bank statement: positive when money came into the club's account."""
 
     __tablename__ = "bank_line"
@@ -139,11 +142,12 @@ class BankLine(db.Model):
         UniqueConstraint("club_id", "transaction_id"),
         Index("ix_bank_line_club_day", "club_id", "booked_on"),
         Index("ix_bank_line_statement", "statement_id"),
+        club_fk("statement_id", "bank_statement"),
+        club_fk("transaction_id", "journal_transaction"),
+        club_fk("reconciliation_id", "bank_reconciliation"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statement.id"))
+    statement_id: Mapped[int] = mapped_column()
     line_no: Mapped[int]
     booked_on: Mapped[date]
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -156,25 +160,24 @@ class BankLine(db.Model):
     #: the same line uploaded twice is found
     fingerprint: Mapped[str] = mapped_column(String(64))
     #: the journal transaction whose bank posting this line is (matched automatically or by hand)
-    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+    transaction_id: Mapped[int | None] = mapped_column()
     matched_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     #: True when the treasurer matched it by hand
     by_hand: Mapped[bool] = mapped_column(default=False)
     matched_at: Mapped[datetime | None]
-    reconciliation_id: Mapped[int | None] = mapped_column(ForeignKey("bank_reconciliation.id"))
+    reconciliation_id: Mapped[int | None] = mapped_column()
 
 
-class BankBalance(db.Model):
+class BankBalance(ClubOwned, db.Model):
     """A balance a bank file states: at the end of a day (a running balance column's last value that day, a
     "Solde au …" line, a first line's balance). The reconciliation page compares it with the books."""
 
     __tablename__ = "bank_balance"
     __table_args__ = (Index("ix_bank_balance_club_day", "club_id", "stated_on"),
-                      Index("ix_bank_balance_statement", "statement_id"))
+                      Index("ix_bank_balance_statement", "statement_id"),
+                      club_fk("statement_id", "bank_statement"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statement.id"))
+    statement_id: Mapped[int] = mapped_column()
     stated_on: Mapped[date]
     #: cents, positive when the account holds money (debit-positive, like the books' bank account)
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -182,15 +185,13 @@ class BankBalance(db.Model):
     source: Mapped[str] = mapped_column(String(10))
 
 
-class BankReconciliation(db.Model):
+class BankReconciliation(ClubOwned, db.Model):
     """The treasurer marks the bank reconciled through a day: every line up to it matched, and the bank's
     balance that day (when its files state one) the books', or the difference explained."""
 
     __tablename__ = "bank_reconciliation"
     __table_args__ = (UniqueConstraint("club_id", "through"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     through: Mapped[date]
     #: the bank's balance by the statement lines and the books' balance, both at ``through``
     book_balance: Mapped[int] = mapped_column(BigInteger)
@@ -202,7 +203,7 @@ class BankReconciliation(db.Model):
     explanation: Mapped[str] = mapped_column(String(300), default="")
 
 
-class PcgMapping(db.Model):
+class PcgMapping(ClubOwned, db.Model):
     """The treasurer's French chart of accounts (PCG) number and name for one of the club's money accounts, in
     the FEC export: ``pattern`` is an account's code, or ``capital:*`` for every member's capital account (one
     general account, the member as its auxiliary account). Only the rows the treasurer changed are kept; the
@@ -214,8 +215,6 @@ class PcgMapping(db.Model):
         CheckConstraint("length(number) BETWEEN 3 AND 12", name="number_length"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     pattern: Mapped[str] = mapped_column(String(40))
     number: Mapped[str] = mapped_column(String(12))
     label: Mapped[str] = mapped_column(String(120))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import DEFAULT_ZONE
 from ..extensions import db
-from .base import one_of, utcnow
+from .base import ClubOwned, one_of, utcnow
 
 if TYPE_CHECKING:
     from .user import User
@@ -104,7 +104,7 @@ class Club(db.Model):
         return f"<Club {self.id} {self.name!r} {self.status}>"
 
 
-class Membership(db.Model):
+class Membership(ClubOwned, db.Model):
     __tablename__ = "membership"
     __table_args__ = (
         UniqueConstraint("club_id", "user_id"),
@@ -113,8 +113,6 @@ class Membership(db.Model):
         Index("ix_membership_user", "user_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     status: Mapped[str] = mapped_column(String(16), default=MemberStatus.PENDING)
     role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER)
@@ -141,7 +139,7 @@ class Membership(db.Model):
         return f"<Membership {self.id} club={self.club_id} user={self.user_id} {self.status}/{self.role}>"
 
 
-class Charter(db.Model):
+class Charter(ClubOwned, db.Model):
     """One version of a club's charter. Versions are only ever added."""
 
     __tablename__ = "charter"
@@ -159,8 +157,6 @@ class Charter(db.Model):
         CheckConstraint("exit_pay_months BETWEEN 0 AND 60", name="exit_pay_range"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     version: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -223,16 +219,15 @@ class Charter(db.Model):
     meeting_quorum_percent: Mapped[int] = mapped_column(default=50, server_default="50")
 
 
-class Invitation(db.Model):
+class Invitation(ClubOwned, db.Model):
     """A one-time code (also sent as a link) that lets a person ask to join."""
 
     __tablename__ = "invitation"
-    __table_args__ = (Index("ix_invitation_club", "club_id", "created_at"),)
+    # The code is looked up alone (the person who types it names no club): code_hash leads the key.
+    __table_args__ = (Index("ix_invitation_club", "club_id", "created_at"), UniqueConstraint("code_hash", "club_id"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     #: SHA-256 of the code: the code itself is shown once, never stored
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
     #: the last characters, so the manager can tell invitations apart
     code_hint: Mapped[str] = mapped_column(String(8))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))

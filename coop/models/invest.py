@@ -13,10 +13,10 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .base import one_of, utcnow
+from .base import ClubOwned, club_fk, club_parent, one_of, utcnow
 from .club import Membership
 from .vote import Instrument, LegalForm, Project
 
@@ -53,7 +53,7 @@ class EventKind(enum.StrEnum):
     HANDOVER = "handover"  # shares handed over to a leaver in payment of their share, as if sold to them (R13)
 
 
-class Investment(db.Model):
+class Investment(ClubOwned, db.Model):
     __tablename__ = "investment"
     __table_args__ = (
         one_of("status", InvestmentStatus),
@@ -67,13 +67,18 @@ class Investment(db.Model):
         CheckConstraint("rate_basis_points IS NULL OR rate_basis_points BETWEEN 0 AND 5000", name="rate_range"),
         CheckConstraint("term_periods IS NULL OR term_periods BETWEEN 1 AND 240", name="term_range"),
         Index("ix_investment_club_status", "club_id", "status"),
+        club_fk("project_id", "project"),
+        UniqueConstraint("project_id", "club_id"),
+        club_fk("ballot_id", "ballot"),
+        club_fk("mentor_id", "membership"),
+        club_fk("second_mentor_id", "membership"),
+        club_fk("account_id", "account"),
+        UniqueConstraint("account_id", "club_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), unique=True)
+    project_id: Mapped[int] = mapped_column()
     #: the ballot that approved the project
-    ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"))
+    ballot_id: Mapped[int | None] = mapped_column()
     #: the enterprise, as the project named it
     name: Mapped[str] = mapped_column(String(120))
     legal_form: Mapped[str] = mapped_column(String(16))
@@ -83,9 +88,9 @@ class Investment(db.Model):
     stake_hundredths: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(16), default=InvestmentStatus.ACTIVE)
     #: parrain / marraine: members who follow the enterprise
-    mentor_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
-    second_mentor_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), unique=True)
+    mentor_id: Mapped[int] = mapped_column()
+    second_mentor_id: Mapped[int | None] = mapped_column()
+    account_id: Mapped[int] = mapped_column()
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: the day of the first payment out; for shares, the IR-PME holding period starts then
@@ -98,12 +103,12 @@ class Investment(db.Model):
     ended_on: Mapped[date | None]
     end_reason: Mapped[str | None] = mapped_column(String(300))
 
-    project: Mapped[Project] = relationship(lazy="joined")
-    mentor: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[mentor_id])
-    second_mentor: Mapped[Membership | None] = relationship(lazy="joined", foreign_keys=[second_mentor_id])
+    project: Mapped[Project] = club_parent("Project", "Investment", "project_id", lazy="joined")
+    mentor: Mapped[Membership] = club_parent("Membership", "Investment", "mentor_id", lazy="joined")
+    second_mentor: Mapped[Membership | None] = club_parent("Membership", "Investment", "second_mentor_id", lazy="joined")
 
 
-class Disbursement(db.Model):
+class Disbursement(ClubOwned, db.Model):
     """A payment to the enterprise: entered by one officer, approved by another (R11)."""
 
     __tablename__ = "disbursement"
@@ -113,29 +118,32 @@ class Disbursement(db.Model):
         CheckConstraint("approved_by_id IS NULL OR approved_by_id <> entered_by_id", name="two_people"),
         Index("ix_disbursement_club_status", "club_id", "status"),
         Index("ix_disbursement_investment", "investment_id"),
+        club_fk("investment_id", "investment"),
+        club_fk("entered_by_id", "membership"),
+        club_fk("approved_by_id", "membership"),
+        club_fk("transaction_id", "journal_transaction"),
+        UniqueConstraint("transaction_id", "club_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    investment_id: Mapped[int] = mapped_column(ForeignKey("investment.id"))
+    investment_id: Mapped[int] = mapped_column()
     amount: Mapped[int] = mapped_column(BigInteger)
     paid_on: Mapped[date]
     bank_reference: Mapped[str] = mapped_column(String(80), default="")
     status: Mapped[str] = mapped_column(String(16), default=DisbursementStatus.PENDING)
-    entered_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    entered_by_id: Mapped[int] = mapped_column()
     entered_at: Mapped[datetime] = mapped_column(default=utcnow)
-    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    approved_by_id: Mapped[int | None] = mapped_column()
     approved_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
-    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"), unique=True)
+    transaction_id: Mapped[int | None] = mapped_column()
 
-    investment: Mapped[Investment] = relationship(lazy="joined")
-    entered_by: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[entered_by_id])
-    approved_by: Mapped[Membership | None] = relationship(lazy="joined", foreign_keys=[approved_by_id])
+    investment: Mapped[Investment] = club_parent("Investment", "Disbursement", "investment_id", lazy="joined")
+    entered_by: Mapped[Membership] = club_parent("Membership", "Disbursement", "entered_by_id", lazy="joined")
+    approved_by: Mapped[Membership | None] = club_parent("Membership", "Disbursement", "approved_by_id", lazy="joined")
 
 
-class InvestmentEvent(db.Model):
+class InvestmentEvent(ClubOwned, db.Model):
     """Money coming back, or lost: one ledger transaction each.
 
     ``book`` lowers the investment's account (principal repaid, the cost of
@@ -156,11 +164,13 @@ class InvestmentEvent(db.Model):
         CheckConstraint("cash + loss = book + income", name="balanced"),
         Index("ix_investment_event_investment", "investment_id", "occurred_on"),
         Index("ix_investment_event_club", "club_id", "occurred_on"),
+        club_fk("investment_id", "investment"),
+        club_fk("ballot_id", "ballot"),
+        club_fk("transaction_id", "journal_transaction"),
+        UniqueConstraint("transaction_id", "club_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    investment_id: Mapped[int] = mapped_column(ForeignKey("investment.id"))
+    investment_id: Mapped[int] = mapped_column()
     kind: Mapped[str] = mapped_column(String(16))
     occurred_on: Mapped[date]
     book: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -174,31 +184,33 @@ class InvestmentEvent(db.Model):
     #: a sale or a hand-over: the stake that left, in hundredths of a percent of the enterprise
     stake_sold_hundredths: Mapped[int | None]
     #: a sale: the unanimous ballot that allowed it (R7)
-    ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"))
+    ballot_id: Mapped[int | None] = mapped_column()
     note: Mapped[str] = mapped_column(String(300), default="")
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("journal_transaction.id"), unique=True)
+    transaction_id: Mapped[int] = mapped_column()
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class InvestmentNote(db.Model):
+class InvestmentNote(ClubOwned, db.Model):
     """A mentor's dated news of the enterprise."""
 
     __tablename__ = "investment_note"
-    __table_args__ = (Index("ix_investment_note_investment", "investment_id", "written_on"),)
+    __table_args__ = (
+        Index("ix_investment_note_investment", "investment_id", "written_on"),
+        club_fk("investment_id", "investment"),
+        club_fk("author_id", "membership"),
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    investment_id: Mapped[int] = mapped_column(ForeignKey("investment.id"))
-    author_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    investment_id: Mapped[int] = mapped_column()
+    author_id: Mapped[int] = mapped_column()
     written_on: Mapped[date]
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    author: Mapped[Membership] = relationship(lazy="joined")
+    author: Mapped[Membership] = club_parent("Membership", "InvestmentNote", "author_id", lazy="joined")
 
 
-class Revaluation(db.Model):
+class Revaluation(ClubOwned, db.Model):
     """The investment at a new value (the enterprise doing well, or an impairment while it lives): entered by an
     officer who keeps the money, approved by another officer (R11); only then posted, against the investment's
     revaluation reserve."""
@@ -210,14 +222,16 @@ class Revaluation(db.Model):
         CheckConstraint("new_value <> value_before", name="changes_value"),
         CheckConstraint("approved_by_id IS NULL OR approved_by_id <> entered_by_id", name="two_people"),
         UniqueConstraint("club_id", "form_key"),
-        UniqueConstraint("transaction_id"),
+        UniqueConstraint("transaction_id", "club_id"),
         Index("ix_revaluation_club_status", "club_id", "status"),
         Index("ix_revaluation_investment", "investment_id", "valued_on"),
+        club_fk("investment_id", "investment"),
+        club_fk("entered_by_id", "membership"),
+        club_fk("approved_by_id", "membership"),
+        club_fk("transaction_id", "journal_transaction"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    investment_id: Mapped[int] = mapped_column(ForeignKey("investment.id"))
+    investment_id: Mapped[int] = mapped_column()
     #: the investment's account when the revaluation was entered: approval is refused if it moved since
     value_before: Mapped[int] = mapped_column(BigInteger)
     new_value: Mapped[int] = mapped_column(BigInteger)
@@ -226,17 +240,17 @@ class Revaluation(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=RevaluationStatus.PENDING)
     #: the entry form's one-time key: a replayed form returns the first revaluation
     form_key: Mapped[str] = mapped_column(String(64))
-    entered_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    entered_by_id: Mapped[int] = mapped_column()
     entered_at: Mapped[datetime] = mapped_column(default=utcnow)
-    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    approved_by_id: Mapped[int | None] = mapped_column()
     approved_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
-    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+    transaction_id: Mapped[int | None] = mapped_column()
 
-    investment: Mapped[Investment] = relationship(lazy="joined")
-    entered_by: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[entered_by_id])
-    approved_by: Mapped[Membership | None] = relationship(lazy="joined", foreign_keys=[approved_by_id])
+    investment: Mapped[Investment] = club_parent("Investment", "Revaluation", "investment_id", lazy="joined")
+    entered_by: Mapped[Membership] = club_parent("Membership", "Revaluation", "entered_by_id", lazy="joined")
+    approved_by: Mapped[Membership | None] = club_parent("Membership", "Revaluation", "approved_by_id", lazy="joined")
 
     @property
     def change(self) -> int:

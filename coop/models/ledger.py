@@ -10,10 +10,10 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .base import one_of, utcnow
+from .base import ClubOwned, club_children, club_fk, club_parent, one_of, utcnow
 
 
 class Unit(enum.StrEnum):
@@ -49,7 +49,7 @@ class TransactionKind(enum.StrEnum):
     REVERSAL = "reversal"
 
 
-class Account(db.Model):
+class Account(ClubOwned, db.Model):
     __tablename__ = "account"
     __table_args__ = (
         UniqueConstraint("club_id", "code"),
@@ -57,16 +57,15 @@ class Account(db.Model):
         one_of("type", AccountType),
         one_of("unit", Unit),
         CheckConstraint("floor IS NULL OR ceiling IS NULL OR floor <= ceiling", name="limits_ordered"),
+        club_fk("membership_id", "membership"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     #: short, stable, unique in the club: "bank", "capital:12", "time:12"
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
     type: Mapped[str] = mapped_column(String(12))
     unit: Mapped[str] = mapped_column(String(8))
-    membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    membership_id: Mapped[int | None] = mapped_column()
     #: sum of this account's postings, kept by ledger.post() under a row lock
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     #: lowest balance allowed (None: no floor)
@@ -79,18 +78,17 @@ class Account(db.Model):
         return f"<Account {self.id} {self.code} {self.balance} {self.unit}>"
 
 
-class JournalTransaction(db.Model):
+class JournalTransaction(ClubOwned, db.Model):
     __tablename__ = "journal_transaction"
     __table_args__ = (
         UniqueConstraint("club_id", "idempotency_key"),
-        UniqueConstraint("reverses_id"),
+        UniqueConstraint("reverses_id", "club_id"),
         Index("ix_journal_transaction_club_date", "club_id", "occurred_on", "id"),
         Index("ix_journal_transaction_club_seq", "club_id", "seq", unique=True),
         one_of("unit", Unit),
+        club_fk("reverses_id", "journal_transaction"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     unit: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(20))
     memo: Mapped[str] = mapped_column(String(500), default="")
@@ -100,34 +98,35 @@ class JournalTransaction(db.Model):
     #: one-time key from the form or caller: a replay finds this row instead of posting again
     idempotency_key: Mapped[str] = mapped_column(String(64))
     #: the transaction this one undoes; unique, so a transaction is reversed at most once
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"))
+    reverses_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: place in the club's hash chain (1, 2, 3 …) and the chained hash (see coop/chain.py)
     seq: Mapped[int | None]
     hash: Mapped[str | None] = mapped_column(String(64))
 
-    postings: Mapped[list[Posting]] = relationship(
-        back_populates="transaction", order_by="Posting.id", lazy="selectin"
-    )
+    postings: Mapped[list[Posting]] = club_children("Posting", "JournalTransaction", "transaction_id",
+                                                    back_populates="transaction", order_by="Posting.id",
+                                                    lazy="selectin")
 
 
-class Posting(db.Model):
+class Posting(ClubOwned, db.Model):
     __tablename__ = "posting"
     __table_args__ = (
         Index("ix_posting_club_account", "club_id", "account_id", "id"),
         Index("ix_posting_transaction", "transaction_id"),
         CheckConstraint("amount <> 0", name="amount_nonzero"),
+        club_fk("transaction_id", "journal_transaction"),
+        club_fk("account_id", "account"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("journal_transaction.id"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    transaction_id: Mapped[int] = mapped_column()
+    account_id: Mapped[int] = mapped_column()
     #: > 0 debit, < 0 credit
     amount: Mapped[int] = mapped_column(BigInteger)
 
-    transaction: Mapped[JournalTransaction] = relationship(back_populates="postings")
-    account: Mapped[Account] = relationship(lazy="joined")
+    transaction: Mapped[JournalTransaction] = club_parent("JournalTransaction", "Posting", "transaction_id",
+                                                          back_populates="postings")
+    account: Mapped[Account] = club_parent("Account", "Posting", "account_id", lazy="joined")
 
 
 class LedgerHead(db.Model):

@@ -10,10 +10,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .base import one_of, utcnow
+from .base import ClubOwned, club_fk, club_parent, one_of, utcnow
 from .club import Membership
 
 
@@ -35,7 +35,7 @@ class Presence(enum.StrEnum):
     ABSENT = "absent"
 
 
-class Meeting(db.Model):
+class Meeting(ClubOwned, db.Model):
     __tablename__ = "meeting"
     __table_args__ = (
         one_of("kind", MeetingKind),
@@ -46,10 +46,10 @@ class Meeting(db.Model):
         CheckConstraint("chair_id IS NULL OR secretary_id IS NULL OR chair_id <> secretary_id", name="two_signers"),
         CheckConstraint("chair_signed_at IS NULL OR secretary_signed_at IS NOT NULL", name="secretary_signs_first"),
         Index("ix_meeting_club", "club_id", "scheduled_at"),
+        club_fk("chair_id", "membership"),
+        club_fk("secretary_id", "membership"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     kind: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(200), default="")
     #: the convocation's words to members, beside the agenda
@@ -74,17 +74,17 @@ class Meeting(db.Model):
     #: whether present and represented members made the quorum when the meeting closed
     quorum_met: Mapped[bool | None]
 
-    chair_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    chair_id: Mapped[int | None] = mapped_column()
     #: writes the minutes
-    secretary_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    secretary_id: Mapped[int | None] = mapped_column()
     #: the secretary's text, added to the record the minutes are built from
     minutes: Mapped[str] = mapped_column(Text, default="")
     secretary_signed_at: Mapped[datetime | None]
     #: the second signature: from then on the minutes are final and in the register of decisions
     chair_signed_at: Mapped[datetime | None]
 
-    chair: Mapped[Membership | None] = relationship(lazy="joined", foreign_keys=[chair_id])
-    secretary: Mapped[Membership | None] = relationship(lazy="joined", foreign_keys=[secretary_id])
+    chair: Mapped[Membership | None] = club_parent("Membership", "Meeting", "chair_id", lazy="joined")
+    secretary: Mapped[Membership | None] = club_parent("Membership", "Meeting", "secretary_id", lazy="joined")
 
     @property
     def in_session(self) -> bool:
@@ -95,28 +95,30 @@ class Meeting(db.Model):
         return self.chair_signed_at is not None
 
 
-class MeetingAttendance(db.Model):
+class MeetingAttendance(ClubOwned, db.Model):
     """One member at one meeting. Before the meeting opens only the proxies given for it have a row; when
     it opens every active member has one."""
 
     __tablename__ = "meeting_attendance"
     __table_args__ = (
-        UniqueConstraint("meeting_id", "membership_id"),
+        UniqueConstraint("meeting_id", "membership_id", "club_id"),
         one_of("presence", Presence),
         CheckConstraint("(presence = 'represented' AND holder_id IS NOT NULL) OR "
                         "(presence <> 'represented' AND holder_id IS NULL)", name="holder_if_represented"),
         CheckConstraint("holder_id IS NULL OR holder_id <> membership_id", name="not_own_holder"),
         Index("ix_meeting_attendance_holder", "meeting_id", "holder_id"),
+        club_fk("meeting_id", "meeting"),
+        club_fk("membership_id", "membership"),
+        club_fk("holder_id", "membership"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
-    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    meeting_id: Mapped[int] = mapped_column()
+    membership_id: Mapped[int] = mapped_column()
     #: not a state machine: the chair may record any of the three at any time of the session
     presence: Mapped[str] = mapped_column(String(16), default=Presence.ABSENT)
     #: who holds the member's proxy for the meeting; it counts while the holder is present
-    holder_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    holder_id: Mapped[int | None] = mapped_column()
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    membership: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[membership_id])
-    holder: Mapped[Membership | None] = relationship(lazy="joined", foreign_keys=[holder_id])
+    membership: Mapped[Membership] = club_parent("Membership", "MeetingAttendance", "membership_id", lazy="joined")
+    holder: Mapped[Membership | None] = club_parent("Membership", "MeetingAttendance", "holder_id", lazy="joined")

@@ -10,11 +10,11 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .base import one_of, utcnow
+from .base import ClubOwned, club_fk, club_parent, one_of, utcnow
 
 if TYPE_CHECKING:
     from .club import Membership
@@ -55,7 +55,7 @@ class ExchangeStatus(enum.StrEnum):
     REVERSED = "reversed"  # posted, then undone by a reversal
 
 
-class Listing(db.Model):
+class Listing(ClubOwned, db.Model):
     """An offer or a request of a service, in one club."""
 
     __tablename__ = "listing"
@@ -65,11 +65,10 @@ class Listing(db.Model):
         one_of("category", Category),
         Index("ix_listing_club_recent", "club_id", "id"),
         Index("ix_listing_author", "author_id"),
+        club_fk("author_id", "membership"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    author_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    author_id: Mapped[int] = mapped_column()
     kind: Mapped[str] = mapped_column(String(8))
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -85,10 +84,10 @@ class Listing(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    author: Mapped[Membership] = relationship(lazy="joined")
+    author: Mapped[Membership] = club_parent("Membership", "Listing", "author_id", lazy="joined")
 
 
-class Exchange(db.Model):
+class Exchange(ClubOwned, db.Model):
     """One service given by a member to another, counted in minutes."""
 
     __tablename__ = "exchange"
@@ -99,41 +98,50 @@ class Exchange(db.Model):
         Index("ix_exchange_club_status", "club_id", "status"),
         Index("ix_exchange_provider", "provider_id", "done_on"),
         Index("ix_exchange_receiver", "receiver_id", "done_on"),
+        club_fk("listing_id", "listing"),
+        club_fk("provider_id", "membership"),
+        club_fk("receiver_id", "membership"),
+        club_fk("started_by_id", "membership"),
+        club_fk("recorded_by_id", "membership"),
+        club_fk("transaction_id", "journal_transaction"),
+        UniqueConstraint("transaction_id", "club_id"),
+        club_fk("reversal_id", "journal_transaction"),
+        UniqueConstraint("reversal_id", "club_id"),
+        club_fk("disputed_by_id", "membership"),
+        club_fk("resolved_by_id", "membership"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"))
+    listing_id: Mapped[int | None] = mapped_column()
     #: the member who gave the service (credited)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    provider_id: Mapped[int] = mapped_column()
     #: the member who received it (debited); they confirm it
-    receiver_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    receiver_id: Mapped[int] = mapped_column()
     #: who started it: answered the offer or request, or recorded it directly
-    started_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    started_by_id: Mapped[int] = mapped_column()
     #: who entered the duration; the other party confirms or disputes
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column()
     minutes: Mapped[int | None]
     done_on: Mapped[date | None]
     description: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[str] = mapped_column(String(12))
     #: an unconfirmed exchange expires after this day (charter: exchange_expiry_days)
     expires_on: Mapped[date | None]
-    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"), unique=True)
-    reversal_id: Mapped[int | None] = mapped_column(ForeignKey("journal_transaction.id"), unique=True)
+    transaction_id: Mapped[int | None] = mapped_column()
+    reversal_id: Mapped[int | None] = mapped_column()
     recorded_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
     dispute_reason: Mapped[str | None] = mapped_column(String(500))
-    disputed_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    disputed_by_id: Mapped[int | None] = mapped_column()
     disputed_at: Mapped[datetime | None]
     #: the manager's (or the party's) reason for cancelling, reversing or keeping it
     resolution: Mapped[str | None] = mapped_column(String(500))
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    resolved_by_id: Mapped[int | None] = mapped_column()
     resolved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    provider: Mapped[Membership] = relationship(foreign_keys=[provider_id], lazy="joined")
-    receiver: Mapped[Membership] = relationship(foreign_keys=[receiver_id], lazy="joined")
-    listing: Mapped[Listing | None] = relationship(lazy="joined")
+    provider: Mapped[Membership] = club_parent("Membership", "Exchange", "provider_id", lazy="joined")
+    receiver: Mapped[Membership] = club_parent("Membership", "Exchange", "receiver_id", lazy="joined")
+    listing: Mapped[Listing | None] = club_parent("Listing", "Exchange", "listing_id", lazy="joined")
 
     @property
     def posted(self) -> bool:

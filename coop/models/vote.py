@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .base import one_of, utcnow
+from .base import ClubOwned, club_children, club_fk, club_parent, one_of, utcnow
 from .club import Membership, Role, Threshold
 
 
@@ -85,7 +85,7 @@ class Outcome(enum.StrEnum):
     TIE = "tie"  # several options share the first rank: no decision
 
 
-class Project(db.Model):
+class Project(ClubOwned, db.Model):
     __tablename__ = "project"
     __table_args__ = (
         one_of("legal_form", LegalForm),
@@ -95,11 +95,10 @@ class Project(db.Model):
         CheckConstraint("stake_hundredths IS NULL OR (stake_hundredths > 0 AND stake_hundredths <= 10000)",
                         name="stake_range"),
         Index("ix_project_club_status", "club_id", "status"),
+        club_fk("proposed_by_id", "membership"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
-    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    proposed_by_id: Mapped[int] = mapped_column()
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text)
     town: Mapped[str] = mapped_column(String(120))
@@ -116,25 +115,28 @@ class Project(db.Model):
     presented_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
 
-    proposed_by: Mapped[Membership] = relationship(lazy="joined")
+    proposed_by: Mapped[Membership] = club_parent("Membership", "Project", "proposed_by_id", lazy="joined")
 
 
-class ProjectLink(db.Model):
+class ProjectLink(ClubOwned, db.Model):
     """A member's declared link to a project (R8): they are recused on it."""
 
     __tablename__ = "project_link"
-    __table_args__ = (UniqueConstraint("project_id", "membership_id"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "membership_id", "club_id"),
+        club_fk("project_id", "project"),
+        club_fk("membership_id", "membership"),
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
-    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    project_id: Mapped[int] = mapped_column()
+    membership_id: Mapped[int] = mapped_column()
     nature: Mapped[str] = mapped_column(String(200))
     declared_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    membership: Mapped[Membership] = relationship(lazy="joined")
+    membership: Mapped[Membership] = club_parent("Membership", "ProjectLink", "membership_id", lazy="joined")
 
 
-class Ballot(db.Model):
+class Ballot(ClubOwned, db.Model):
     __tablename__ = "ballot"
     __table_args__ = (
         one_of("kind", BallotKind),
@@ -148,10 +150,13 @@ class Ballot(db.Model):
         Index("ix_ballot_club_status", "club_id", "status", "closes_at"),
         Index("ix_ballot_open_deadline", "status", "closes_at"),
         Index("ix_ballot_meeting", "meeting_id"),
+        club_fk("project_id", "project"),
+        club_fk("membership_id", "membership"),
+        club_fk("investment_id", "investment", use_alter=True),
+        club_fk("meeting_id", "meeting"),
+        club_fk("winner_option_id", "ballot_option", use_alter=True),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    club_id: Mapped[int] = mapped_column(ForeignKey("club.id"))
     kind: Mapped[str] = mapped_column(String(16))
     method: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(200))
@@ -174,149 +179,174 @@ class Ballot(db.Model):
     eligible_count: Mapped[int]
 
     # What is decided
-    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
-    membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    project_id: Mapped[int | None] = mapped_column()
+    membership_id: Mapped[int | None] = mapped_column()
     role: Mapped[str | None] = mapped_column(String(16))
     #: selling a stake: the investment whose shares may be sold
-    investment_id: Mapped[int | None] = mapped_column(ForeignKey("investment.id", use_alter=True))
+    investment_id: Mapped[int | None] = mapped_column()
     #: charter amendments: only the settings that change
     proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: approving the accounts: the closed year
     year: Mapped[int | None]
     #: an item of a general meeting's agenda: voted in the room, while the meeting is in session (R14)
-    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
+    meeting_id: Mapped[int | None] = mapped_column()
 
     # The decision
     outcome: Mapped[str | None] = mapped_column(String(16))
     #: the counts the outcome was decided on, for the minutes
     tally: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    winner_option_id: Mapped[int | None] = mapped_column(ForeignKey("ballot_option.id", use_alter=True))
+    winner_option_id: Mapped[int | None] = mapped_column()
     #: why a decision that passed could not be applied (rule and message), else None
     effect_error: Mapped[str | None] = mapped_column(String(300))
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
 
-    options: Mapped[list[BallotOption]] = relationship(
-        back_populates="ballot", order_by="BallotOption.position", lazy="selectin",
-        foreign_keys="BallotOption.ballot_id")
-    project: Mapped[Project | None] = relationship(lazy="joined")
-    membership: Mapped[Membership | None] = relationship(lazy="joined")
+    options: Mapped[list[BallotOption]] = club_children("BallotOption", "Ballot", "ballot_id", back_populates="ballot",
+                                                        order_by="BallotOption.position", lazy="selectin")
+    project: Mapped[Project | None] = club_parent("Project", "Ballot", "project_id", lazy="joined")
+    membership: Mapped[Membership | None] = club_parent("Membership", "Ballot", "membership_id", lazy="joined")
 
     @property
     def is_open(self) -> bool:
         return self.status == BallotStatus.OPEN
 
 
-class BallotOption(db.Model):
+class BallotOption(ClubOwned, db.Model):
     """What is voted on: the question itself for yes/no and consent; each
     project or candidate for majority judgment and approval."""
 
     __tablename__ = "ballot_option"
-    __table_args__ = (UniqueConstraint("ballot_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("ballot_id", "position", "club_id"),
+        club_fk("ballot_id", "ballot"),
+        club_fk("project_id", "project"),
+        club_fk("membership_id", "membership"),
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
+    ballot_id: Mapped[int] = mapped_column()
     position: Mapped[int]
     label: Mapped[str] = mapped_column(String(200))
-    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
+    project_id: Mapped[int | None] = mapped_column()
     #: a candidate, in an election
-    membership_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    membership_id: Mapped[int | None] = mapped_column()
 
-    ballot: Mapped[Ballot] = relationship(back_populates="options", foreign_keys=[ballot_id])
+    ballot: Mapped[Ballot] = club_parent("Ballot", "BallotOption", "ballot_id", back_populates="options")
 
 
-class BallotVoter(db.Model):
+class BallotVoter(ClubOwned, db.Model):
     """Who may take part, fixed when the ballot opens, and whether they did.
 
     Says nothing of the choice."""
 
     __tablename__ = "ballot_voter"
     __table_args__ = (
-        UniqueConstraint("ballot_id", "membership_id"),
+        UniqueConstraint("ballot_id", "membership_id", "club_id"),
         # A person's open ballots across their clubs (the home page) start from their memberships.
         Index("ix_ballot_voter_member", "membership_id"),
+        club_fk("ballot_id", "ballot"),
+        club_fk("membership_id", "membership"),
+        club_fk("cast_by_id", "membership"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
-    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    ballot_id: Mapped[int] = mapped_column()
+    membership_id: Mapped[int] = mapped_column()
     recused: Mapped[bool] = mapped_column(default=False)
     voted: Mapped[bool] = mapped_column(default=False)
     #: the member who cast it: themself, or the holder of their proxy
-    cast_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id"))
+    cast_by_id: Mapped[int | None] = mapped_column()
 
-    membership: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[membership_id])
+    membership: Mapped[Membership] = club_parent("Membership", "BallotVoter", "membership_id", lazy="joined")
 
 
-class BallotCount(db.Model):
+class BallotCount(ClubOwned, db.Model):
     """How many chose ``value`` for one option: written by the close, one row
     per value of the method's scale, in the scale's order."""
 
     __tablename__ = "ballot_count"
-    __table_args__ = (UniqueConstraint("option_id", "value"), CheckConstraint("count >= 0", name="count_positive"))
+    __table_args__ = (
+        UniqueConstraint("option_id", "value", "club_id"),
+        CheckConstraint("count >= 0", name="count_positive"),
+        club_fk("ballot_id", "ballot"),
+        club_fk("option_id", "ballot_option"),
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
-    option_id: Mapped[int] = mapped_column(ForeignKey("ballot_option.id"))
+    ballot_id: Mapped[int] = mapped_column()
+    option_id: Mapped[int] = mapped_column()
     value: Mapped[int]
     count: Mapped[int] = mapped_column(default=0)
 
 
-class BallotChoice(db.Model):
+class BallotChoice(ClubOwned, db.Model):
     """One choice on one option of an open secret ballot: who made it, when, and
     in which order are nowhere (each vote rewrites the ballot's rows, sorted)."""
 
     __tablename__ = "ballot_choice"
-    __table_args__ = (Index("ix_ballot_choice_ballot", "ballot_id"),)
+    __table_args__ = (
+        Index("ix_ballot_choice_ballot", "ballot_id"),
+        club_fk("ballot_id", "ballot"),
+        club_fk("option_id", "ballot_option"),
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
-    option_id: Mapped[int] = mapped_column(ForeignKey("ballot_option.id"))
+    ballot_id: Mapped[int] = mapped_column()
+    option_id: Mapped[int] = mapped_column()
     value: Mapped[int]
 
 
-class SealedVote(db.Model):
+class SealedVote(ClubOwned, db.Model):
     """A proxy holder's vote for ``voter_id`` in a secret ballot, sealed
     (coop/envelope.py) until the close: void if the voter votes in person."""
 
     __tablename__ = "sealed_vote"
-    __table_args__ = (UniqueConstraint("ballot_id", "voter_id"),)
+    __table_args__ = (
+        UniqueConstraint("ballot_id", "voter_id", "club_id"),
+        club_fk("ballot_id", "ballot"),
+        club_fk("voter_id", "membership"),
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
-    voter_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    ballot_id: Mapped[int] = mapped_column()
+    voter_id: Mapped[int] = mapped_column()
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class BallotVote(db.Model):
+class BallotVote(ClubOwned, db.Model):
     """One member's choice on one option, in an open (not secret) ballot only."""
 
     __tablename__ = "ballot_vote"
-    __table_args__ = (UniqueConstraint("option_id", "voter_id"), Index("ix_ballot_vote_ballot", "ballot_id"))
+    __table_args__ = (
+        UniqueConstraint("option_id", "voter_id", "club_id"),
+        Index("ix_ballot_vote_ballot", "ballot_id"),
+        club_fk("ballot_id", "ballot"),
+        club_fk("option_id", "ballot_option"),
+        club_fk("voter_id", "membership"),
+        club_fk("cast_by_id", "membership"),
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
-    option_id: Mapped[int] = mapped_column(ForeignKey("ballot_option.id"))
-    voter_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
-    cast_by_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    ballot_id: Mapped[int] = mapped_column()
+    option_id: Mapped[int] = mapped_column()
+    voter_id: Mapped[int] = mapped_column()
+    cast_by_id: Mapped[int] = mapped_column()
     value: Mapped[int]
     #: an objection's reason (consent)
     reason: Mapped[str | None] = mapped_column(String(500))
     cast_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Proxy(db.Model):
+class Proxy(ClubOwned, db.Model):
     """A member lets another vote for them on one ballot."""
 
     __tablename__ = "proxy"
-    __table_args__ = (Index("ix_proxy_ballot", "ballot_id", "holder_id"),)
+    __table_args__ = (
+        Index("ix_proxy_ballot", "ballot_id", "holder_id"),
+        club_fk("ballot_id", "ballot"),
+        club_fk("giver_id", "membership"),
+        club_fk("holder_id", "membership"),
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
-    giver_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
-    holder_id: Mapped[int] = mapped_column(ForeignKey("membership.id"))
+    ballot_id: Mapped[int] = mapped_column()
+    giver_id: Mapped[int] = mapped_column()
+    holder_id: Mapped[int] = mapped_column()
     given_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: withdrawn by the giver, or void because the giver voted in person
     ended_at: Mapped[datetime | None]
 
-    giver: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[giver_id])
-    holder: Mapped[Membership] = relationship(lazy="joined", foreign_keys=[holder_id])
+    giver: Mapped[Membership] = club_parent("Membership", "Proxy", "giver_id", lazy="joined")
+    holder: Mapped[Membership] = club_parent("Membership", "Proxy", "holder_id", lazy="joined")

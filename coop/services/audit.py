@@ -7,6 +7,7 @@ from sqlalchemy import insert
 
 from ..extensions import db
 from ..models import AuditEntry
+from ..models.audit import OUTSIDE_CLUBS
 from ..models.base import utcnow
 
 
@@ -26,7 +27,7 @@ def record(
     if obj is not None and getattr(obj, "id", 0) is None:
         db.session.flush()
     db.session.connection().execute(_INSERT, {
-        "club_id": club_id,
+        "club_id": OUTSIDE_CLUBS if club_id is None else club_id,
         "actor_id": actor_id,
         "action": action,
         "object_type": type(obj).__name__ if obj is not None else "",

@@ -211,18 +211,18 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
                         max_proxies=charter.max_proxies_per_holder, eligible_count=0, meeting_id=meeting_id)
         options, recused = _subject(ballot, subject)
         rules.check_ballot_method(kind, method, threshold, secret, len(options))
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         session.add(ballot)
         session.flush()
         for position, option in enumerate(options, start=1):
-            option.ballot_id, option.position = ballot.id, position
+            option.club_id, option.ballot_id, option.position = club_id, ballot.id, position
             session.add(option)
         session.flush()
         if kind == BallotKind.TRANSFER:
             transfers.put_to_vote(club_id, subject.transfer_id, ballot.id, user_id)
         voters = list(session.scalars(select(Membership).where(
             Membership.club_id == club_id, Membership.status == MemberStatus.ACTIVE)))
-        session.add_all(BallotVoter(ballot_id=ballot.id, membership_id=m.id, recused=m.id in recused)
+        session.add_all(BallotVoter(club_id=club_id, ballot_id=ballot.id, membership_id=m.id, recused=m.id in recused)
                         for m in voters)
         ballot.eligible_count = sum(1 for m in voters if m.id not in recused)
         if ballot.eligible_count == 0:
@@ -391,8 +391,8 @@ def _into_box(ballot: Ballot, choices: dict[int, int]) -> None:
                               .where(BallotChoice.ballot_id == ballot.id)).all()
     rows = sorted([*kept, *choices.items()], key=lambda row: (position[row[0]], row[1]))
     db.session.execute(delete(BallotChoice).where(BallotChoice.ballot_id == ballot.id))
-    db.session.execute(insert(BallotChoice), [{"ballot_id": ballot.id, "option_id": option_id, "value": value}
-                                              for option_id, value in rows])
+    db.session.execute(insert(BallotChoice), [{"club_id": ballot.club_id, "ballot_id": ballot.id,
+                                               "option_id": option_id, "value": value} for option_id, value in rows])
 
 
 def _envelope_key() -> bytes:
@@ -456,10 +456,11 @@ def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int],
         if ballot.secret and for_member is None:
             _into_box(ballot, choices)
         elif ballot.secret:
-            session.add(SealedVote(ballot_id=ballot.id, voter_id=voter.membership_id,
+            session.add(SealedVote(club_id=ballot.club_id, ballot_id=ballot.id, voter_id=voter.membership_id,
                                    sealed=envelope.seal(_envelope_key(), ballot.id, voter.membership_id, choices)))
         else:
-            session.add_all(BallotVote(ballot_id=ballot.id, option_id=option_id, voter_id=voter.membership_id,
+            session.add_all(BallotVote(club_id=ballot.club_id, ballot_id=ballot.id, option_id=option_id,
+                                       voter_id=voter.membership_id,
                                        cast_by_id=member.id, value=value, reason=reason, cast_at=now)
                             for option_id, value in choices.items())
         voter.voted = True
@@ -494,7 +495,8 @@ def give_proxy(user_id: int, club_id: int, ballot_id: int, holder_id: int, *, no
             giver_holds=len(_live_proxy(ballot.id, holder_id=member.id)),
             holder_gave=bool(_live_proxy(ballot.id, giver_id=holder_id)),
             holder_holds=len(_live_proxy(ballot.id, holder_id=holder_id)), limit=ballot.max_proxies)
-        proxy = Proxy(ballot_id=ballot.id, giver_id=member.id, holder_id=holder_id, given_at=now)
+        proxy = Proxy(club_id=ballot.club_id, ballot_id=ballot.id, giver_id=member.id, holder_id=holder_id,
+                      given_at=now)
         session.add(proxy)
         session.flush()
         record(user_id, club_id, "ballot.proxy", proxy, after={"ballot": ballot.id, "holder": holder_id})
@@ -534,7 +536,7 @@ def declare_link(user_id: int, club_id: int, project_id: int, nature: str) -> Pr
         if existing is not None:
             raise Conflict(_l("You have already declared a link to this project."))
         recuse_on_open_ballots(member, project)
-        link = ProjectLink(project_id=project.id, membership_id=member.id, nature=nature)
+        link = ProjectLink(club_id=project.club_id, project_id=project.id, membership_id=member.id, nature=nature)
         session.add(link)
         session.flush()
         record(user_id, club_id, "project.declare_link", link, after={"project": project.id, "nature": nature})
@@ -629,8 +631,8 @@ def start_meeting_items(meeting: Meeting, actor_id: int, now: datetime) -> None:
         recused = _recused(ballot)
         db.session.execute(delete(Proxy).where(Proxy.ballot_id == ballot.id))
         db.session.execute(delete(BallotVoter).where(BallotVoter.ballot_id == ballot.id))
-        db.session.add_all(BallotVoter(ballot_id=ballot.id, membership_id=m.id, recused=m.id in recused)
-                           for m in members)
+        db.session.add_all(BallotVoter(club_id=ballot.club_id, ballot_id=ballot.id, membership_id=m.id,
+                                       recused=m.id in recused) for m in members)
         ballot.eligible_count = sum(1 for m in members if m.id not in recused)
         ballot.opened_at = now
         ballot.charter_version, ballot.quorum_percent = charter.version, charter.quorum_percent
@@ -653,7 +655,8 @@ def represent(meeting_id: int, giver_id: int, holder_id: int | None, now: dateti
         giver, holder = _voter(ballot.id, giver_id), _voter(ballot.id, holder_id)
         if giver is None or holder is None or giver.recused or holder.recused or _in_person(giver):
             continue
-        db.session.add(Proxy(ballot_id=ballot.id, giver_id=giver_id, holder_id=holder_id, given_at=now))
+        db.session.add(Proxy(club_id=ballot.club_id, ballot_id=ballot.id, giver_id=giver_id, holder_id=holder_id,
+                             given_at=now))
     db.session.flush()
 
 
@@ -778,7 +781,8 @@ def _count(ballot: Ballot) -> dict[int, dict[int, int]]:
     for option_id, value in _choices(ballot):
         counts[option_id][value] += 1
     db.session.execute(insert(BallotCount), [
-        {"ballot_id": ballot.id, "option_id": option.id, "value": value, "count": counts[option.id][value]}
+        {"club_id": ballot.club_id, "ballot_id": ballot.id, "option_id": option.id, "value": value,
+         "count": counts[option.id][value]}
         for option in ballot.options for value in sorted(counts[option.id])])
     return counts
 

@@ -572,7 +572,7 @@ def close_period(user_id: int, club_id: int, *, through: date, note: str = "", t
         session.flush()
         balances = balances_on(club_id, through)
         for account_id in session.scalars(select(Account.id).where(Account.club_id == club_id)):
-            session.add(ClosingBalance(period_close_id=period.id, account_id=account_id,
+            session.add(ClosingBalance(club_id=period.club_id, period_close_id=period.id, account_id=account_id,
                                        balance=balances.get(account_id, 0)))
         before = head.closed_through
         head.closed_through = through

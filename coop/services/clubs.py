@@ -33,6 +33,7 @@ from ..models import (
     UsedFormKey,
     User,
 )
+from ..models.audit import OUTSIDE_CLUBS
 from ..models.base import utcnow
 from . import access, ledger, rules
 from .access import lock_club, membership_for
@@ -164,11 +165,14 @@ def _clean_text(value: str, field: str, *, required: bool = True, maximum: int =
     return one_line(value, field, maximum=maximum, required=required)
 
 
-def use_form_key(user_id: int, key: str) -> None:
-    """Spend a form's one-time key inside the current unit of work: a replayed form is refused."""
+def use_form_key(user_id: int, key: str, club_id: int) -> None:
+    """Spend a form's one-time key inside the current unit of work: a replayed form is refused. The key is kept
+    with the club the form writes to (``OUTSIDE_CLUBS`` for a club being created), so that spending it stays
+    among that club's rows."""
     check_form_key(key)
     try:
-        db.session.connection().execute(_SPEND_KEY, {"key": key, "user_id": user_id, "used_at": utcnow()})
+        db.session.connection().execute(_SPEND_KEY, {"key": key, "club_id": club_id, "user_id": user_id,
+                                                     "used_at": utcnow()})
     except IntegrityError:  # sent before, or twice at the same moment: the key is taken
         raise Conflict(_l("This form has already been sent.")) from None
 
@@ -221,7 +225,7 @@ def create_club(user_id: int, *, name: str, town: str, country: str, currency: s
         raise InvalidInput(_l("Choose EUR or CAD."), field="currency")
     time_zone = clock.default_zone(currency) if time_zone is None else check_time_zone(time_zone)
     with unit_of_work() as session:
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, OUTSIDE_CLUBS)
         club = Club(name=name, town=town, country=country, currency=currency, time_zone=time_zone,
                     status=ClubStatus.FORMING, charter_version=1)
         session.add(club)
@@ -325,7 +329,7 @@ def invite(user_id: int, club_id: int, *, form_key: str) -> tuple[Invitation, st
         membership = access.manager(user_id, club_id, lock=True)
         if access.club_status(membership.club) not in (ClubStatus.FORMING, ClubStatus.ACTIVE):
             raise RuleViolation(_l("This club no longer admits members."), rule="R5")
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         invitation = Invitation(
             club_id=club_id,

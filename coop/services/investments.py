@@ -151,7 +151,7 @@ def record_investment(user_id: int, club_id: int, project_id: int, *, mentor_id:
         second = _mentor(club_id, second_mentor_id, "second_mentor_id") if second_mentor_id is not None else None
         if second is not None and second.id == mentor.id:
             raise InvalidInput(_l("Choose two different mentors, or only one."), field="second_mentor_id")
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         # One asset account per investment, named after its project (unique per club).
         account = ledger.open_account(club_id, code=f"investment:{project.id}",
                                       name=f"Investissement — {project.name}"[:120], type=AccountType.ASSET,
@@ -235,7 +235,7 @@ def enter_payment(user_id: int, club_id: int, investment_id: int, *, amount: int
         investment = _investment(club_id, investment_id)
         _not_recused(officer, investment)
         _check_payment(investment, amount)
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         payment = Disbursement(club_id=club_id, investment_id=investment.id, amount=amount, paid_on=paid_on,
                                bank_reference=reference, entered_by_id=officer.id)
         session.add(payment)
@@ -588,7 +588,7 @@ def record_repayment(user_id: int, club_id: int, investment_id: int, *, principa
             text = money_text(club_id)
             raise InvalidInput(_l("Only %(owed)s is still owed to the club.", owed=text(owed)),
                                field="principal")
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         revalued = leaving(investment, owed, principal, owed) if principal else 0
         event = post_event(user_id, investment, EventKind.REPAYMENT, received_on, book=principal,
                            income=interest, cash=principal + interest, revalued=revalued, note=note,
@@ -607,7 +607,7 @@ def record_return(user_id: int, club_id: int, investment_id: int, *, amount: int
     with unit_of_work():
         access.money_keeper(user_id, club_id)
         investment = _followed(club_id, investment_id)
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         return post_event(user_id, investment, EventKind.RETURN, received_on, income=amount, cash=amount,
                           note=note, key=f"event:{form_key}")
 
@@ -656,7 +656,7 @@ def record_sale(user_id: int, club_id: int, investment_id: int, *, stake_sold_hu
                 or not 0 < stake_sold_hundredths <= held:
             raise InvalidInput(_l("The club holds %(held)s of the enterprise: sell at most that.",
                                   held=f"{held / 100:g} %"), field="stake")
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         return sell(user_id, investment, stake=stake_sold_hundredths, price=price, on=received_on, note=note,
                     ballot_id=ballot.id, key=f"event:{form_key}")
 
@@ -676,7 +676,7 @@ def write_off(user_id: int, club_id: int, investment_id: int, *, reason: str, on
         cost = at_cost(investment)
         if cost == 0:
             raise Conflict(_l("Nothing paid out is left on this investment: there is nothing to write off."))
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         event = post_event(user_id, investment, EventKind.WRITE_OFF, on, book=cost, loss=cost,
                            revalued=value_of(investment) - cost, note=reason, key=f"event:{form_key}")
         move(investment, InvestmentStatus.WRITTEN_OFF)

@@ -185,7 +185,7 @@ def convene(user_id: int, club_id: int, *, kind: str, scheduled_at: datetime, pl
         club = access.manager(user_id, club_id, lock=True).club
         _holds_meetings(club, now)
         moment = _when(scheduled_at, club, charter_of(club_id).meeting_notice_days, now)
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         meeting = Meeting(club_id=club_id, kind=kind, title=title, details=details, scheduled_at=moment, place=place,
                           video_link=video_link, status=MeetingStatus.PLANNED, convened_by_id=user_id, convened_at=now)
         session.add(meeting)
@@ -279,7 +279,7 @@ def prefill_ordinary_agenda(user_id: int, club_id: int, meeting_id: int, *, repo
         _agenda_open(meeting, now)
         if meeting.kind != MeetingKind.ORDINARY:
             raise RuleViolation(_l("Only the ordinary meeting's agenda is prefilled."), rule="R14")
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         added = _prefill(user_id, meeting, report, now)
         if not added:
             raise Conflict(_l("Nothing to add: the last closed year's accounts are approved or on an agenda, and no "
@@ -349,7 +349,7 @@ def give_proxy(user_id: int, club_id: int, meeting_id: int, holder_id: int, *,
             holder_gave=any(r.membership_id == holder.id and r.presence == Presence.REPRESENTED for r in rows),
             holder_holds=sum(1 for r in rows if r.holder_id == holder.id), limit=limit)
         if mine is None:
-            mine = MeetingAttendance(meeting_id=meeting.id, membership_id=me.id)
+            mine = MeetingAttendance(club_id=meeting.club_id, meeting_id=meeting.id, membership_id=me.id)
             session.add(mine)
         mine.presence, mine.holder_id, mine.changed_at = Presence.REPRESENTED, holder.id, now
         session.flush()
@@ -426,7 +426,8 @@ def open_meeting(user_id: int, club_id: int, meeting_id: int, *, chair_id: int |
         for member in members:
             row = rows.get(member.id)
             if row is None:
-                rows[member.id] = row = MeetingAttendance(meeting_id=meeting.id, membership_id=member.id,
+                rows[member.id] = row = MeetingAttendance(club_id=meeting.club_id, meeting_id=meeting.id,
+                                                          membership_id=member.id,
                                                           presence=Presence.ABSENT, holder_id=None, changed_at=now)
                 session.add(row)
             elif row.holder_id not in active or member.id in (chair.id, secretary.id):

@@ -87,7 +87,7 @@ def propose(user_id: int, club_id: int, values: dict[str, Any], *, form_key: str
     with unit_of_work() as session:
         member = membership_for(user_id, club_id)
         _open_club(member)
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         project = Project(club_id=club_id, proposed_by_id=member.id, **fields)
         session.add(project)
         session.flush()

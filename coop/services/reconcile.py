@@ -510,7 +510,7 @@ def record_fee(user_id: int, club_id: int, line_id: int, *, memo: str, form_key:
         line = _unmatched_line(user_id, club_id, line_id)
         if line.amount >= 0:
             raise InvalidInput(_l("Only money going out can be a bank fee."))
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         fees, bank = _fee_account(club_id), _bank(club_id)
         txn = ledger.post(club_id, unit=Unit.MONEY, kind=TransactionKind.FEE,
                           lines=[(fees.id, -line.amount), (bank.id, line.amount)],

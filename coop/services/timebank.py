@@ -146,7 +146,7 @@ def publish(user_id: int, club_id: int, values: dict[str, Any], *, form_key: str
         me = membership_for(user_id, club_id)
         _trading(me)
         data = clean_listing(values, today=_today(today))
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         listing = Listing(club_id=club_id, author_id=me.id, status=ListingStatus.ACTIVE,
                           search_text=fold(f"{data['title']} {data['description']}"), **data)
         session.add(listing)
@@ -435,7 +435,7 @@ def record_exchange(user_id: int, club_id: int, *, other_id: int, direction: str
         _check_minutes(minutes)
         _check_day(done_on, today)
         one_line(description, "description", maximum=500)
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         return _submit(user_id, me, exchange, minutes, done_on, description, today)
 
 
@@ -457,7 +457,7 @@ def answer(user_id: int, club_id: int, listing_id: int, *, form_key: str, today:
             Exchange.status == ExchangeStatus.ARRANGED))
         if already:
             raise Conflict(_l("You have already answered this; record the exchange once it is done."))
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         charter = charter_of(club_id)
         exchange = Exchange(club_id=club_id, listing_id=listing.id, provider_id=provider.id,
                             receiver_id=receiver.id, started_by_id=me.id, status=ExchangeStatus.ARRANGED,

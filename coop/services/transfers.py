@@ -182,7 +182,7 @@ def propose_transfer(user_id: int, club_id: int, *, from_membership_id: int, to_
         if newcomer and status != ClubStatus.ACTIVE:
             raise RuleViolation(_l("The club is past its term: it admits no new members. The share may pass to a "
                                    "member, or be refunded."), rule="R5")
-        use_form_key(user_id, form_key)
+        use_form_key(user_id, form_key, club_id)
         preemption = reason == TransferReason.ASSIGNMENT and newcomer
         transfer = ShareTransfer(
             club_id=club_id, from_membership_id=seller.id, to_membership_id=recipient.id, reason=reason, price=price,
@@ -253,7 +253,8 @@ def claim_preemption(user_id: int, club_id: int, transfer_id: int, *, today: dat
                                 rule="R13")
         if any(c.membership_id == me.id for c in transfer.claims):
             raise Conflict(_l("You have already said you buy this share."))
-        claim = PreemptionClaim(transfer_id=transfer.id, membership_id=me.id, claimed_at=utcnow())
+        claim = PreemptionClaim(club_id=transfer.club_id, transfer_id=transfer.id, membership_id=me.id,
+                                claimed_at=utcnow())
         session.add(claim)
         session.flush()
         record(user_id, club_id, "transfer.claim", transfer, after={"member": me.id, "price": transfer.price})

@@ -94,13 +94,13 @@ def result_lines(club_id: int, year: int) -> list[tuple[Account, int]]:
     first, last = _year_bounds(year)
     rows = db.session.execute(
         select(Account, sum_of(Posting.amount))
-        .join(Posting, Posting.account_id == Account.id)
+        .join(Posting, (Posting.account_id == Account.id) & (Posting.club_id == Account.club_id))
         .join(JournalTransaction, ledger.POSTING_TRANSACTION)
         .where(Account.club_id == club_id, Posting.club_id == club_id, Account.unit == Unit.MONEY,
                Account.type.in_((AccountType.INCOME, AccountType.EXPENSE)),
                JournalTransaction.occurred_on >= first, JournalTransaction.occurred_on <= last,
                ~_closing_entry())
-        .group_by(Account.id).order_by(Account.code)).all()
+        .group_by(Account.id, Account.club_id).order_by(Account.code)).all()
     return [(account, int(amount)) for account, amount in rows if amount]
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from coop.config import Config
 from coop.extensions import db
 from coop.models import AuditEntry, User
+from coop.models.audit import OUTSIDE_CLUBS
 from coop.services import auth
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from tests.conftest import PASSWORD, at_once, english, pause_after, refused, row_counts
@@ -155,7 +156,7 @@ def test_register_is_audited(app):
 
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.register"))
     assert entry.actor_id == user.id
-    assert entry.club_id is None
+    assert entry.club_id == OUTSIDE_CLUBS
     assert (entry.object_type, entry.object_id) == ("User", user.id)
     assert entry.after == {"email": "camille@example.org", "language": "fr"}
     assert PASSWORD not in str(entry.after)

@@ -40,7 +40,8 @@ def test_a_sound_ballot_passes_the_check(make_club, app):
     assert result.exit_code == 0, result.output
 
 
-BOX = "INSERT INTO ballot_choice (ballot_id, option_id, value) VALUES (:b, :o, 1)"
+BOX = ("INSERT INTO ballot_choice (club_id, ballot_id, option_id, value) "
+       "SELECT club_id, :b, :o, 1 FROM ballot WHERE id = :b")
 UNNAMED = "DELETE FROM ballot_vote WHERE option_id = :o AND value = -1"
 
 

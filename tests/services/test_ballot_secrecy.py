@@ -150,7 +150,10 @@ def test_after_the_close_sqlites_files_keep_no_choice(make_club, backend):
     for table in choice_tables():
         if table.name in ("ballot_count", "ballot_vote"):
             continue  # the totals, written by the close; named votes, in open ballots only
-        assert list(table.columns.keys()) == ["id", "ballot_id", "option_id", "value"]
+        assert set(table.columns.keys()) == {"id", "club_id", "ballot_id", "option_id", "value"}
+        # the row as SQLite stores it, its columns in the file's order
+        stored = [row[1] for row in db.session.execute(text(f"PRAGMA table_info({table.name})"))]
         for value in (YES, NO, ABSTAIN):
-            record = _sqlite_record(None, ballot.id, option, value)
+            row = {"id": None, "club_id": setup.club_id, "ballot_id": ballot.id, "option_id": option, "value": value}
+            record = _sqlite_record(*(row[name] for name in stored))
             assert record not in raw, f"a deleted {table.name} row of the ballot is still in the file"

@@ -732,7 +732,7 @@ def test_a_secret_ballot_keeps_no_link_between_a_voter_and_a_choice(make_club, b
     assert {frozenset(e.after) for e in entries} == {frozenset({"voter", "by_proxy"})}
     assert all(e.before is None for e in entries)
     # The counters have no voter column: only the option, the value and how many.
-    assert {c.name for c in BallotCount.__table__.columns} == {"id", "ballot_id", "option_id", "value", "count"}
+    assert {c.name for c in BallotCount.__table__.columns} == {"id", "club_id", "ballot_id", "option_id", "value", "count"}
     assert counters(ballot) == {YES: 4, NO: 2, ABSTAIN: 1}
     page = ballots.ballot_page(setup.members[1].id, setup.club_id, ballot.id)
     assert page.votes == [] and page.my_choices == {}
