@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := coop:create_app
 
-.PHONY: run install test test-sqlite messages translations bench audit axe clean
+.PHONY: run install test test-sqlite test-citus messages translations bench audit axe clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,21 @@ run: install
 	$(BIN)/flask coop demo --if-empty
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-## The whole suite: SQLite always; PostgreSQL when TEST_DATABASE_URL is set or a local server can be started.
+## The whole suite: SQLite always; PostgreSQL when TEST_DATABASE_URL is set or a local server can be started;
+## then the Citus lane (test-citus).
 test: install
 	@url="$${TEST_DATABASE_URL:-$$(bash .ci/pg-setup 2>/dev/null)}"; \
 	if [ -n "$$url" ]; then echo "PostgreSQL for the tests: $$url"; else echo "No PostgreSQL server: its tests will be skipped (or fail under CI=true)."; fi; \
-	TEST_DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL="$$url" $(BIN)/pytest --ignore=tests/citus $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-citus
+
+## The Citus lane: the service tests, the club keys and the commands on a Citus coordinator with two workers
+## (CITUS_DATABASE_URL, else `.ci/citus-setup`, as root, builds Citus into Debian's PostgreSQL 15 and starts them).
+CITUS_TESTS := tests/citus tests/services tests/test_club_keys.py tests/test_cli.py
+test-citus: install
+	@url="$${CITUS_DATABASE_URL:-$$(bash .ci/citus-setup 2>/dev/null)}"; \
+	if [ -n "$$url" ]; then echo "Citus for the tests: $$url"; else echo "No Citus cluster: its tests will be skipped (or fail under CI=true)."; fi; \
+	TEST_BACKENDS=citus CITUS_DATABASE_URL="$$url" $(BIN)/pytest $(CITUS_TESTS) $(PYTEST_ARGS)
 
 ## axe-core (npm) for the accessibility tests; without it they skip (and fail under CI=true).
 axe:

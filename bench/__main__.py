@@ -3,7 +3,8 @@
     python -m bench [--clubs 1000] [--runs 50] [--n 2000] [--database-url URL]
 
 For each database (SQLite in a temporary file; PostgreSQL when
-BENCH_DATABASE_URL or TEST_DATABASE_URL is set, in a database of its own):
+BENCH_DATABASE_URL or TEST_DATABASE_URL is set, in a database of its own; Citus, a coordinator and its
+workers, when CITUS_BENCH_URL or CITUS_DATABASE_URL is set, every table distributed by club):
 
 - ledger posting through the service layer against a raw-SQL baseline
   doing the same row writes;
@@ -41,15 +42,49 @@ def _app(url: str):
                                              "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8,
                                              "ARGON2_PARALLELISM": 1})
     app = create_app(config)
+    citus = url in _CITUS
     with app.app_context():
-        if url.startswith("postgresql"):
-            from coop.extensions import db
+        from coop.extensions import db
 
+        if citus:
+            with db.engine.begin() as conn:  # the tables, not the schema: the citus extension lives in it
+                tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
+                if tables:
+                    conn.execute(text(f"DROP TABLE {', '.join(tables)} CASCADE"))
+                conn.execute(text("DROP FUNCTION IF EXISTS coop_append_only() CASCADE"))
+        elif url.startswith("postgresql"):
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
         flask_migrate.upgrade()
+        if citus:  # (flask db upgrade has distributed every table: with this many shards, the first time)
+            from coop import citus as distributed
+
+            with db.engine.connect() as conn:
+                problems = distributed.check(conn)
+            if problems:
+                raise SystemExit(f"Citus: {problems}")
+        db.engine.dispose()
     return app
+
+
+#: The URLs that are Citus coordinators: their tables are distributed by club (with the cluster's
+#: citus.shard_count shards, 8 from .ci/citus-setup: 4 on each of two workers).
+_CITUS = set()
+
+
+def _clubs_per_worker(url: str) -> dict[str, int]:
+    """How many clubs each worker holds (Citus): the install is spread over the cluster."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT p.nodename || ':' || p.nodeport, sum(r.result::int) "
+            "FROM run_command_on_shards('club', $$SELECT count(*) FROM %s$$) r "
+            "JOIN pg_dist_shard_placement p USING (shardid) GROUP BY 1 ORDER BY 1")).all()
+    engine.dispose()
+    return {node: int(count) for node, count in rows}
 
 
 def _setup_club(app):
@@ -124,6 +159,8 @@ def pages(url: str, clubs: int, runs: int) -> dict:
         raise SystemExit(f"page timings failed: {out.stderr[-2000:]}")
     measured = json.loads(out.stdout.strip().splitlines()[-1])
     measured.update({"clubs": clubs, "postings": built.rows["posting"], "build_seconds": round(built.seconds, 1)})
+    if url in _CITUS:
+        measured["clubs_per_worker"] = _clubs_per_worker(url)
     return measured
 
 
@@ -224,6 +261,15 @@ def _machine(urls: dict) -> dict:
         with engine.connect() as conn:
             machine["postgresql"] = conn.execute(text("SHOW server_version")).scalar()
         engine.dispose()
+    if "citus" in urls:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(urls["citus"]("version"))
+        with engine.connect() as conn:
+            machine["citus"] = conn.execute(text("SELECT extversion FROM pg_extension WHERE extname = 'citus'")).scalar()
+            machine["citus_workers"] = conn.execute(text("SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' "
+                                                         "AND groupid <> 0")).scalar()
+        engine.dispose()
     return machine
 
 
@@ -236,6 +282,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="a reduced size for a quick run: 50 clubs, 500 operations, 5 s of wrk")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL"))
+    parser.add_argument("--citus-url", default=os.environ.get("CITUS_BENCH_URL") or os.environ.get("CITUS_DATABASE_URL"),
+                        help="a Citus coordinator with its workers (default: CITUS_BENCH_URL, CITUS_DATABASE_URL)")
     args = parser.parse_args()
     if args.quick:
         args.clubs, args.n, args.seconds = min(args.clubs, 50), min(args.n, 500), min(args.seconds, 5)
@@ -253,6 +301,14 @@ def main() -> None:
             urls["postgresql"] = lambda _name, url=url: url
         else:
             print("No PostgreSQL (set BENCH_DATABASE_URL or TEST_DATABASE_URL): SQLite only, no peer comparison.")
+        if args.citus_url:
+            url = args.citus_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            if url.endswith("/coop_citus"):
+                url = url + "_bench"  # never the test database
+            _CITUS.add(url)
+            urls["citus"] = lambda _name, url=url: url
         results = {"machine": _machine(urls), "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
                    "n": args.n, "clubs": args.clubs, "runs": args.runs, "backends": {}}
         for backend, url_for in urls.items():
@@ -321,6 +377,9 @@ def table(results: dict) -> str:
     row("peak memory serving the large install, MB", each(lambda f: f"{f['pages']['large']['peak_memory_mb']:.0f}"),
         "≤ 200")
     row("postings in the large install", each(lambda f: f"{f['pages']['large']['postings']:,}"))
+    if any("clubs_per_worker" in f["pages"]["large"] for f in backends.values()):
+        row("clubs per Citus worker (large install)", each(
+            lambda f: " / ".join(f"{n:,}" for n in f["pages"]["large"]["clubs_per_worker"].values())))
     for endpoint in ("trivial", "member home", "exchange form"):
         row(f"wrk, {endpoint}: requests/s (ratio to trivial)", each(
             lambda f, e=endpoint: f"{f['serving']['endpoints'][e]['requests_per_second']:.0f} "

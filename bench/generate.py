@@ -207,14 +207,14 @@ def build(app, size: Size, *, today: date | None = None, batch: int = 20_000) ->
                 "charter_version": 1, "quorum_percent": 50, "threshold": "majority", "max_proxies": 1,
                 "eligible_count": n})
             option_id = next_id("ballot_option")
-            rows["ballot_option"].append({"id": option_id, "ballot_id": ballot_id, "position": 1,
+            rows["ballot_option"].append({"id": option_id, "club_id": club_id, "ballot_id": ballot_id, "position": 1,
                                           "label": f"Projet {project_id}", "project_id": project_id})
             # Open: the named votes below are its choices; counts are written at the close.
             for i, (membership_id, _user_id, _monthly) in enumerate(members):
-                rows["ballot_voter"].append({"id": next_id("ballot_voter"), "ballot_id": ballot_id,
+                rows["ballot_voter"].append({"id": next_id("ballot_voter"), "club_id": club_id, "ballot_id": ballot_id,
                                              "membership_id": membership_id, "recused": False, "voted": True,
                                              "cast_by_id": membership_id})
-                rows["ballot_vote"].append({"id": next_id("ballot_vote"), "ballot_id": ballot_id,
+                rows["ballot_vote"].append({"id": next_id("ballot_vote"), "club_id": club_id, "ballot_id": ballot_id,
                                             "option_id": option_id, "voter_id": membership_id,
                                             "cast_by_id": membership_id, "value": 1 if i % 4 != 3 else -1,
                                             "cast_at": now})

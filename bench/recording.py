@@ -100,8 +100,8 @@ def raw_exchange(conn, people: dict, i: int, pg: bool) -> None:
     provider, receiver = members[i % len(members)], members[(i + 1) % len(members)]
     conn.execute(_MEMBER, {"c": club, "u": receiver[1]}).one()
     conn.execute(_PARTNER, {"m": provider[0]}).one()
-    conn.execute(text("INSERT INTO used_form_key (key, user_id, used_at) VALUES (:k, :u, CURRENT_TIMESTAMP)"),
-                 {"k": uuid.uuid4().hex, "u": receiver[1]})
+    conn.execute(text("INSERT INTO used_form_key (key, club_id, user_id, used_at) "
+                      "VALUES (:k, :c, :u, CURRENT_TIMESTAMP)"), {"k": uuid.uuid4().hex, "c": club, "u": receiver[1]})
     txn = _raw_posting(conn, club, "exchange", "time", "Aide au jardin", receiver[1],
                        [(accounts[f"time:{provider[0]}"], 60), (accounts[f"time:{receiver[0]}"], -60)], pg)
     exchange = conn.execute(text(

@@ -6,6 +6,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from . import citus
 from .database import refresh_statistics, scrub
 from .extensions import db
 from .services import ballots, clubs, fund, investments, ledger, meetings, timebank, transfers
@@ -21,6 +22,9 @@ def check_command() -> None:
     on over every club; exit 1 on any violation."""
     violations = (ledger.check() + fund.check_contributions() + ballots.check() + meetings.check()
                   + investments.check() + timebank.check() + transfers.check())
+    with db.engine.connect() as connection:
+        if citus.is_citus(connection):  # on Citus, also: every table distributed by club, or a reference table
+            violations += [f"Citus: {problem}" for problem in citus.check(connection)]
     if not violations:
         click.echo("Check: all invariants hold.")
         return
@@ -72,6 +76,30 @@ def _print_logins(logins, password: str) -> None:
     click.echo(f"Demo logins (password: {password}):")
     for login in logins:
         click.echo(f"  {login.email:<34} {login.name} ({login.role})")
+
+
+@coop_cli.command("distribute")
+@click.option("--shards", type=click.IntRange(1, 1024), default=None,
+              help="Shards per table (default: Citus's citus.shard_count, 32).")
+def distribute_command(shards: int | None) -> None:
+    """On a Citus coordinator: distribute every club-owned table by club_id, co-located with the clubs, and
+    make the people's tables reference tables, so that each club's rows live together on one node
+    (docs/scaling.md). Run it after `flask db upgrade`: it distributes what is not yet distributed, and
+    does nothing on a distributed schema."""
+    with db.engine.begin() as connection:
+        if not citus.is_citus(connection):
+            click.echo("Distribute: this database has no Citus (CREATE EXTENSION citus on the coordinator and its "
+                       "workers first); nothing done.", err=True)
+            sys.exit(1)
+        try:
+            done = citus.distribute(connection, shard_count=shards)
+        except citus.CitusError as err:
+            click.echo(f"Distribute: refused: {err}", err=True)
+            sys.exit(1)
+    for line in done:
+        click.echo(f"  {line}")
+    click.echo(f"Distribute: {len(done)} change(s); every table is distributed by club or a reference table."
+               if done else "Distribute: already distributed; nothing to do.")
 
 
 @coop_cli.command("tick")

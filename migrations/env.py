@@ -5,6 +5,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from coop import citus
 from coop.models.base import in_schema_comparison
 
 config = context.config
@@ -45,6 +46,11 @@ def run_migrations_online():
         try:
             with context.begin_transaction():
                 context.run_migrations()
+                if not sqlite and citus.is_citus(connection):
+                    # On a Citus coordinator every table a migration made is distributed by club (or made a
+                    # reference table) before the commit: the schema is never left half distributed.
+                    for line in citus.distribute(connection):
+                        logger.info("Citus: %s", line)
             if sqlite:
                 broken = connection.connection.driver_connection.execute("PRAGMA foreign_key_check").fetchall()
                 if broken:

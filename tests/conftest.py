@@ -118,12 +118,7 @@ class Database:
                 db.session.remove()
                 self._tables = tables
                 # Replica mode silences the append-only triggers (and the foreign keys) for the clean-up only.
-                # Citus runs the shards' triggers on the workers, out of reach of this session's mode: there
-                # one TRUNCATE of every table empties them (the coordinator's TRUNCATE guards are silenced).
-                if name == "citus":
-                    self._wipe = f"TRUNCATE {', '.join(tables)}; "
-                else:
-                    self._wipe = "".join(f"DELETE FROM {t}; " for t in tables)
+                self._wipe = "".join(f"DELETE FROM {t}; " for t in tables)
                 self._restart = ("SELECT setval(c.oid, 1, false) FROM pg_class c "
                                  "JOIN pg_namespace n ON n.oid = c.relnamespace "
                                  "WHERE c.relkind = 'S' AND n.nspname = 'public'")
@@ -188,11 +183,25 @@ class Database:
                 return
             rows, sequences = kept or ({}, [])
             with conn.cursor() as cursor:
-                cursor.execute("SET session_replication_role = replica; " + self._wipe)
+                if self.name == "citus":
+                    # The shards' triggers and foreign keys run on the workers: the mode must reach them, over
+                    # one connection per node. Each SET is a statement of its own (Citus sends a statement's whole
+                    # text to the workers), and lasts until the commit.
+                    for setting in ("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'",
+                                    "SET LOCAL citus.propagate_set_commands TO 'local'",
+                                    "SET LOCAL session_replication_role = replica"):
+                        cursor.execute(setting)
+                    cursor.execute(self._wipe)
+                else:
+                    cursor.execute("SET session_replication_role = replica; " + self._wipe)
                 for table, data in rows.items():
                     with cursor.copy(f"COPY {table} FROM STDIN") as copy:
                         copy.write(data)
-                cursor.execute("SET session_replication_role = DEFAULT; " + self._restart)
+                if self.name == "citus":
+                    cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+                    cursor.execute(self._restart)
+                else:
+                    cursor.execute("SET session_replication_role = DEFAULT; " + self._restart)
                 for name, value in sequences:
                     cursor.execute("SELECT setval(%s, %s, true)", (name, value))
 
@@ -203,9 +212,7 @@ class Database:
         build on the same state gets the database as the first build left it, and ``hydrate`` turns the
         kept result (plain values) into the test's objects. Anything else a test ran in between makes
         the state unknown, and then every build is made for real."""
-        if self.trail is None or self.name == "citus":
-            # (Citus: the foreign keys are checked on the workers, where a copy of a remembered state in any
-            # order would break them: every build is made for real.)
+        if self.trail is None:
             return hydrate(build())
         trail = (*self.trail, key)
         if trail in self._kept:

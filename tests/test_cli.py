@@ -37,6 +37,46 @@ def test_check_passes_on_demo_data(app, demo):
     assert "all invariants hold" in result.output
 
 
+def test_distribute_refuses_a_database_without_citus(app, backend):
+    if backend == "citus":
+        pytest.skip("a database without Citus")
+    result = run(app, "distribute")
+    assert result.exit_code == 1
+    assert "this database has no Citus" in result.output
+
+
+def test_on_citus_every_table_is_distributed_and_check_says_so(app, demo, backend):
+    if backend != "citus":
+        pytest.skip("Citus only (TEST_BACKENDS=citus)")
+    again = run(app, "distribute")
+    assert again.exit_code == 0, again.output
+    assert "already distributed" in again.output
+    placed = dict(db.session.execute(text(
+        "SELECT logicalrelid::text, partmethod FROM pg_dist_partition")).all())
+    tables = db.session.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                     "AND tablename <> 'alembic_version'")).all()
+    assert set(tables) <= set(placed)
+    assert {t for t, method in placed.items() if method == "n"} == {"user_account", "password_reset", "rate_count"}
+    result = run(app, "check")
+    assert result.exit_code == 0, result.output
+
+    # A table left out of the distribution (say, added by hand) is a violation, and one without a club the
+    # distribution refuses to guess about.
+    db.session.execute(text("CREATE TABLE stray (id integer PRIMARY KEY)"))
+    db.session.commit()
+    try:
+        result = run(app, "check")
+        assert result.exit_code == 1
+        assert "Citus: stray" in result.output
+        refused = run(app, "distribute")
+        assert refused.exit_code == 1
+        assert "stray" in refused.output
+    finally:
+        db.session.execute(text("DROP TABLE stray"))
+        db.session.commit()
+    assert run(app, "check").exit_code == 0
+
+
 def test_the_demo_is_sealed_under_the_chain_key_and_reseal_leaves_it_alone(app, demo):
     """New books are keyed from their first transaction: `flask coop reseal` has nothing to do (and says so)."""
     before = db.session.execute(select(JournalTransaction.id, JournalTransaction.hash)
