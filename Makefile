@@ -35,7 +35,7 @@ test: install
 
 ## The Citus lane: the service tests, the club keys and the commands on a Citus coordinator with two workers
 ## (CITUS_DATABASE_URL, else `.ci/citus-setup`, as root, builds Citus into Debian's PostgreSQL 15 and starts them).
-CITUS_TESTS := tests/citus tests/services tests/test_club_keys.py tests/test_cli.py
+CITUS_TESTS := tests/citus tests/services tests/test_club_keys.py tests/test_cli.py tests/web/test_one_node.py
 test-citus: install
 	@url="$${CITUS_DATABASE_URL:-$$(bash .ci/citus-setup 2>/dev/null)}"; \
 	if [ -n "$$url" ]; then echo "Citus for the tests: $$url"; else echo "No Citus cluster: its tests will be skipped (or fail under CI=true)."; fi; \
@@ -60,12 +60,13 @@ messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_ngettext:1,2 -o coop/translations/messages.pot .
 	$(BIN)/pybabel update -i coop/translations/messages.pot -d coop/translations --no-fuzzy-matching --ignore-obsolete
 
-## Benchmarks (docs/bench.md): SQLite, and PostgreSQL as for the tests; wrk from Debian.
+## Benchmarks (docs/bench.md): SQLite, PostgreSQL and Citus as for the tests; wrk from Debian.
 ## BENCH_ARGS=--quick for a reduced size.
 bench: install
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -q wrk >/dev/null || true
 	@url="$${BENCH_DATABASE_URL:-$${TEST_DATABASE_URL:-$$(bash .ci/pg-setup 2>/dev/null)}}"; \
-	BENCH_DATABASE_URL="$$url" $(BIN)/python -m bench $(BENCH_ARGS)
+	citus="$${CITUS_BENCH_URL:-$${CITUS_DATABASE_URL:-$$(bash .ci/citus-setup 2>/dev/null)}}"; \
+	BENCH_DATABASE_URL="$$url" CITUS_BENCH_URL="$$citus" $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -46,11 +46,14 @@ def run_migrations_online():
         try:
             with context.begin_transaction():
                 context.run_migrations()
-                if not sqlite and citus.is_citus(connection):
-                    # On a Citus coordinator every table a migration made is distributed by club (or made a
-                    # reference table) before the commit: the schema is never left half distributed.
-                    for line in citus.distribute(connection):
-                        logger.info("Citus: %s", line)
+            if not sqlite:
+                # On a Citus coordinator every table a migration made is then distributed by club (or made a
+                # reference table), in a transaction of its own: Citus copies a new table's sequence to the
+                # workers, which it cannot do for a sequence made in the same transaction.
+                with connection.begin():
+                    if citus.is_citus(connection):
+                        for line in citus.distribute(connection):
+                            logger.info("Citus: %s", line)
             if sqlite:
                 broken = connection.connection.driver_connection.execute("PRAGMA foreign_key_check").fetchall()
                 if broken:

@@ -274,11 +274,15 @@ def postgresql_database():
 
 
 def _distribute(app) -> None:
+    """Every table distributed by club: `flask db upgrade` did it on the coordinator (migrations/env.py), with the
+    cluster's shard count (8 from .ci/citus-setup); this checks it, as `flask coop check` would."""
     from coop import citus
 
     with app.app_context():
         with db.engine.begin() as connection:
-            citus.distribute(connection, shard_count=int(os.environ.get("CITUS_SHARD_COUNT", "4")))
+            citus.distribute(connection)
+            problems = citus.check(connection)
+        assert problems == [], problems
         db.session.remove()
         db.engine.dispose()
 
