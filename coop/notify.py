@@ -97,7 +97,8 @@ def ballot_opened(ballot_id: int) -> None:
     ballot = db.session.get(Ballot, ballot_id)
     club = db.session.get(Club, ballot.club_id)
     voters = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
-                                .join(BallotVoter, BallotVoter.membership_id == Membership.id)
+                                .join(BallotVoter, (BallotVoter.membership_id == Membership.id)
+                                      & (BallotVoter.club_id == Membership.club_id))
                                 .where(BallotVoter.ballot_id == ballot_id, BallotVoter.recused.is_(False),
                                        User.notify_ballots.is_(True)))
     for user in voters:
@@ -152,7 +153,8 @@ def exchange_to_confirm(exchange_id: int) -> None:
 
 def contribution_recorded(contribution_id: int) -> None:
     contribution = db.session.get(Contribution, contribution_id)
-    member = db.session.get(Membership, contribution.membership_id)
+    member = db.session.scalar(select(Membership).where(Membership.id == contribution.membership_id,
+                                                        Membership.club_id == contribution.club_id))
     if member.user.notify_contributions:
         _send(member.user, _l("Your contribution is recorded"), "contribution_recorded", contribution=contribution,
               club=member.club, url=link("fund.my_savings", club_id=member.club_id))

@@ -84,7 +84,10 @@ def _counts() -> dict[str, tuple]:
     return result
 
 
-def test_the_migration_carries_every_clubs_rows_down_and_up_again(make_club, app):
+def test_the_migration_carries_every_clubs_rows_down_and_up_again(make_club, app, backend):
+    if backend == "citus":
+        pytest.skip("Citus keeps a distributed table's keys on its distribution column: the schema before 0025 "
+                    "(keys on id alone) cannot be distributed")
     first, second = make_club(5), make_club(5, activate=True)
     voted_ballot(first, secret=False)
     voted_ballot(second, secret=True)

@@ -38,21 +38,23 @@ class Quorum:
         return tally.quorum_met(self.taking_part, self.eligible, self.percent)
 
 
-def rows(meeting_id: int) -> list[MeetingAttendance]:
-    return list(db.session.scalars(select(MeetingAttendance).where(MeetingAttendance.meeting_id == meeting_id)
+def rows(meeting: Meeting) -> list[MeetingAttendance]:
+    return list(db.session.scalars(select(MeetingAttendance).where(MeetingAttendance.club_id == meeting.club_id,
+                                                                   MeetingAttendance.meeting_id == meeting.id)
                                    .order_by(MeetingAttendance.id)))
 
 
-def row_of(meeting_id: int, membership_id: int, *, lock: bool = False) -> MeetingAttendance | None:
-    stmt = select(MeetingAttendance).where(MeetingAttendance.meeting_id == meeting_id,
+def row_of(meeting: Meeting, membership_id: int, *, lock: bool = False) -> MeetingAttendance | None:
+    stmt = select(MeetingAttendance).where(MeetingAttendance.club_id == meeting.club_id,
+                                           MeetingAttendance.meeting_id == meeting.id,
                                            MeetingAttendance.membership_id == membership_id)
     if lock:
         stmt = stmt.with_for_update(of=MeetingAttendance)
     return db.session.scalar(stmt)
 
 
-def is_present(meeting_id: int, membership_id: int) -> bool:
-    row = row_of(meeting_id, membership_id)
+def is_present(meeting: Meeting, membership_id: int) -> bool:
+    row = row_of(meeting, membership_id)
     return row is not None and row.presence == Presence.PRESENT
 
 
@@ -62,7 +64,7 @@ def counts(row: MeetingAttendance, present: set[int]) -> bool:
 
 
 def quorum(meeting: Meeting) -> Quorum:
-    found = rows(meeting.id)
+    found = rows(meeting)
     present = {r.membership_id for r in found if r.presence == Presence.PRESENT}
     represented = sum(1 for r in found if r.presence == Presence.REPRESENTED and r.holder_id in present)
     return Quorum(eligible=meeting.eligible_count or 0, present=len(present), represented=represented,

@@ -550,7 +550,8 @@ def recuse_on_open_ballots(member: Membership, project: Project) -> None:
     ballot, the sealed proxy votes), their proxies end. A secret vote cast in
     person cannot be taken back: then the declaration waits for the manager
     to cancel the ballot."""
-    ballot_ids = db.session.scalars(select(BallotOption.ballot_id).join(Ballot, Ballot.id == BallotOption.ballot_id)
+    ballot_ids = db.session.scalars(select(BallotOption.ballot_id).join(Ballot, (Ballot.id == BallotOption.ballot_id)
+                                                                            & (Ballot.club_id == BallotOption.club_id))
                                     .where(BallotOption.project_id == project.id, Ballot.status == BallotStatus.OPEN))
     for ballot_id in list(ballot_ids):
         ballot = _ballot(member.club_id, ballot_id, lock=True)
@@ -590,19 +591,19 @@ def _not_a_meeting_item(ballot: Ballot) -> None:
 def _in_the_room(ballot: Ballot, member: Membership) -> None:
     """A meeting's item is voted while the meeting is in session and has its quorum, by members present, for
     themselves and for the members whose proxy they hold (R14)."""
-    meeting = db.session.get(Meeting, ballot.meeting_id)
+    meeting = in_club(Meeting, ballot.club_id, ballot.meeting_id, missing=_l("No such meeting."))
     if meeting.status != MeetingStatus.IN_SESSION:
         raise Conflict(_l("This item is voted at the general meeting, once it is in session."))
     if not attendance.quorum(meeting).met:
         raise RuleViolation(_l("The meeting has not reached its quorum: it cannot vote."), rule="R14")
-    if not attendance.is_present(meeting.id, member.id):
+    if not attendance.is_present(meeting, member.id):
         raise RuleViolation(_l("Only members present at the meeting vote, for themselves and for the members whose "
                                "proxy they hold."), rule="R14")
 
 
-def meeting_items(meeting_id: int, *, lock: bool = False, status: str | None = None) -> list[Ballot]:
+def meeting_items(meeting: Meeting, *, lock: bool = False, status: str | None = None) -> list[Ballot]:
     """A meeting's agenda, in the order the items were put on it."""
-    stmt = select(Ballot).where(Ballot.meeting_id == meeting_id)
+    stmt = select(Ballot).where(Ballot.club_id == meeting.club_id, Ballot.meeting_id == meeting.id)
     if status is not None:
         stmt = stmt.where(Ballot.status == status)
     if lock:
@@ -615,7 +616,8 @@ def _recused(ballot: Ballot) -> set[int]:
     if ballot.kind == BallotKind.FUNDING:
         return projects.recused_member_ids([o.project_id for o in ballot.options])
     if ballot.kind == BallotKind.STAKE_SALE:
-        return projects.recused_member_ids([db.session.get(Investment, ballot.investment_id).project_id])
+        return projects.recused_member_ids([in_club(Investment, ballot.club_id, ballot.investment_id,
+                                                    missing=_l("No such investment.")).project_id])
     if ballot.kind in (BallotKind.ADMISSION, BallotKind.EXCLUSION):
         return {ballot.membership_id}
     return set()
@@ -627,7 +629,7 @@ def start_meeting_items(meeting: Meeting, actor_id: int, now: datetime) -> None:
     charter = charter_of(meeting.club_id)
     members = list(db.session.scalars(select(Membership).where(
         Membership.club_id == meeting.club_id, Membership.status == MemberStatus.ACTIVE)))
-    for ballot in meeting_items(meeting.id, lock=True, status=BallotStatus.OPEN):
+    for ballot in meeting_items(meeting, lock=True, status=BallotStatus.OPEN):
         recused = _recused(ballot)
         db.session.execute(delete(Proxy).where(Proxy.ballot_id == ballot.id))
         db.session.execute(delete(BallotVoter).where(BallotVoter.ballot_id == ballot.id))
@@ -643,11 +645,11 @@ def start_meeting_items(meeting: Meeting, actor_id: int, now: datetime) -> None:
             "quorum_percent": ballot.quorum_percent, "charter_version": charter.version})
 
 
-def represent(meeting_id: int, giver_id: int, holder_id: int | None, now: datetime) -> None:
+def represent(meeting: Meeting, giver_id: int, holder_id: int | None, now: datetime) -> None:
     """At the meeting, ``giver_id`` is now represented by ``holder_id`` (None: by nobody) on every open item:
     the ballots' proxies follow. A vote the former holder cast for the giver stays until the giver votes in
     person (R9); a member recused on an item neither gives nor holds a proxy on it (R8)."""
-    for ballot in meeting_items(meeting_id, status=BallotStatus.OPEN):
+    for ballot in meeting_items(meeting, status=BallotStatus.OPEN):
         for proxy in _live_proxy(ballot.id, giver_id=giver_id):
             proxy.ended_at = now
         if holder_id is None:
@@ -741,8 +743,8 @@ def _cancel(ballot: Ballot, actor_id: int | None, reason: str, now: datetime) ->
     ballot.closed_at, ballot.closed_by_id, ballot.cancel_reason = now, actor_id, reason[:300]
     for option in ballot.options:
         if option.project_id:
-            projects.decide(db.session.get(Project, option.project_id), approved=None, actor_id=actor_id,
-                            ballot_id=ballot.id)
+            projects.decide(in_club(Project, ballot.club_id, option.project_id, missing=_l("No such project.")),
+                            approved=None, actor_id=actor_id, ballot_id=ballot.id)
     if ballot.kind == BallotKind.TRANSFER:
         transfers.back_to_vote(ballot.club_id, ballot_id=ballot.id, actor_id=actor_id)
     _empty_box(ballot)
@@ -843,7 +845,7 @@ def _apply(ballot: Ballot, actor_id: int | None) -> None:
         too_late = adopted and access.club_status(
             club, today=clock.local_date(ballot.closed_at, club.time_zone)) == ClubStatus.IN_MANAGEMENT
         for option in ballot.options:
-            project = db.session.get(Project, option.project_id)
+            project = in_club(Project, ballot.club_id, option.project_id, missing=_l("No such project."))
             if project.status != ProjectStatus.IN_VOTE:
                 continue
             if ballot.outcome == Outcome.REJECTED:
@@ -928,9 +930,10 @@ def ballot_page(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
     held_proxies = _live_proxy(ballot.id, holder_id=member.id)
     by_member = {v.membership_id: v for v in voters}
     held = [(p, by_member[p.giver_id]) for p in held_proxies if p.giver_id in by_member]
-    meeting = db.session.get(Meeting, ballot.meeting_id) if ballot.meeting_id is not None else None
+    meeting = (in_club(Meeting, ballot.club_id, ballot.meeting_id, missing=_l("No such meeting."))
+               if ballot.meeting_id is not None else None)
     in_the_room = meeting is None or (meeting.status == MeetingStatus.IN_SESSION
-                                      and attendance.is_present(meeting.id, member.id)
+                                      and attendance.is_present(meeting, member.id)
                                       and attendance.quorum(meeting).met)
     holders = []
     if (ballot.is_open and meeting is None and me is not None and not me.recused and not me.voted and not given
@@ -978,8 +981,9 @@ def open_ballots_for(user_id: int, *, now: datetime | None = None) -> list[Waiti
     """The open ballots of every club the person belongs to, and whether they have voted (the home page)."""
     now = now or utcnow()
     rows = list(db.session.execute(
-        select(Ballot, BallotVoter).join(BallotVoter, BallotVoter.ballot_id == Ballot.id)
-        .join(Membership, Membership.id == BallotVoter.membership_id)
+        select(Ballot, BallotVoter).join(BallotVoter, (BallotVoter.ballot_id == Ballot.id)
+                                         & (BallotVoter.club_id == Ballot.club_id))
+        .join(Membership, (Membership.id == BallotVoter.membership_id) & (Membership.club_id == BallotVoter.club_id))
         .where(Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE,
                Ballot.status == BallotStatus.OPEN, Ballot.meeting_id.is_(None))  # a meeting's items: voted in the room
         .order_by(Ballot.closes_at)))
@@ -1021,7 +1025,8 @@ def subject_choices(user_id: int, club_id: int, *, kind: str | None = None) -> d
 
 def ballots_on_project(user_id: int, club_id: int, project_id: int) -> list[Ballot]:
     membership_for(user_id, club_id)
-    return list(db.session.scalars(select(Ballot).join(BallotOption, BallotOption.ballot_id == Ballot.id)
+    return list(db.session.scalars(select(Ballot).join(BallotOption, (BallotOption.ballot_id == Ballot.id)
+                                                                      & (BallotOption.club_id == Ballot.club_id))
                                    .where(Ballot.club_id == club_id, BallotOption.project_id == project_id)
                                    .order_by(Ballot.opened_at.desc(), Ballot.id.desc())))
 
@@ -1054,7 +1059,8 @@ def check() -> list:
     counted = per_option(select(BallotCount.option_id, func.sum(BallotCount.count)).group_by(BallotCount.option_id))
     sealed = dict(db.session.execute(select(SealedVote.ballot_id, func.count()).group_by(SealedVote.ballot_id)).all())
     options = db.session.execute(select(Ballot.id, Ballot.club_id, Ballot.secret, Ballot.status, BallotOption.id)
-                                 .join(BallotOption, BallotOption.ballot_id == Ballot.id)
+                                 .join(BallotOption, (BallotOption.ballot_id == Ballot.id)
+                                       & (BallotOption.club_id == Ballot.club_id))
                                  .order_by(Ballot.id, BallotOption.position))
     for ballot_id, club_id, secret, status, option_id in options:
         took_part = voted.get(ballot_id, 0)

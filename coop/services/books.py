@@ -408,7 +408,8 @@ def closing_entry():
     original = aliased(JournalTransaction)
     return (JournalTransaction.kind == TransactionKind.CLOSING) | (
         (JournalTransaction.kind == TransactionKind.REVERSAL)
-        & exists().where(original.id == JournalTransaction.reverses_id, original.kind == TransactionKind.CLOSING))
+        & exists().where(original.id == JournalTransaction.reverses_id, original.club_id == JournalTransaction.club_id,
+                         original.kind == TransactionKind.CLOSING))
 
 
 def _totals(club_id: int, *, start: date | None = None, end: date | None = None,

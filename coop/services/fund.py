@@ -155,9 +155,9 @@ def pledge_history(user_id: int, club_id: int, membership_id: int | None = None)
 # --- Contributions -----------------------------------------------------------------------
 
 
-def _not_reversed(transaction_id_column):
+def _not_reversed(transaction_id_column, club_id_column):
     reversal = aliased(JournalTransaction)
-    return ~exists().where(reversal.reverses_id == transaction_id_column)
+    return ~exists().where(reversal.reverses_id == transaction_id_column, reversal.club_id == club_id_column)
 
 
 #: the condition "this contribution's transaction is not reversed", for other services' queries
@@ -177,7 +177,7 @@ def _paid_between():
         Contribution.membership_id == bindparam("member"),
         Contribution.received_on >= bindparam("first"),
         Contribution.received_on <= bindparam("last"),
-        _not_reversed(Contribution.transaction_id),
+        _not_reversed(Contribution.transaction_id, Contribution.club_id),
     )
 
 
@@ -198,7 +198,8 @@ def _check_contribution_values(amount, received_on, method, reference, today):
 
 @cache
 def _by_key():
-    return select(Contribution).join(JournalTransaction, JournalTransaction.id == Contribution.transaction_id).where(
+    return select(Contribution).join(JournalTransaction, (JournalTransaction.id == Contribution.transaction_id)
+                                     & (JournalTransaction.club_id == Contribution.club_id)).where(
         JournalTransaction.club_id == bindparam("club"), JournalTransaction.idempotency_key == bindparam("key"))
 
 
@@ -306,8 +307,9 @@ def contributions(user_id: int, club_id: int, *, membership_id: int | None = Non
     reversal = aliased(JournalTransaction)
     stmt = (
         select(Contribution, Membership, reversal.id)
-        .join(Membership, Membership.id == Contribution.membership_id)
-        .outerjoin(reversal, reversal.reverses_id == Contribution.transaction_id)
+        .join(Membership, (Membership.id == Contribution.membership_id) & (Membership.club_id == Contribution.club_id))
+        .outerjoin(reversal, (reversal.reverses_id == Contribution.transaction_id)
+                   & (reversal.club_id == Contribution.club_id))
         .where(Contribution.club_id == club_id)
         .order_by(Contribution.id.desc())
         .limit(min(max(limit, 1), 500))
@@ -349,7 +351,7 @@ def month_sheet(user_id: int, club_id: int, month: date) -> list[MonthLine]:
     paid = dict(db.session.execute(
         select(Contribution.membership_id, sum_of(Contribution.amount))
         .where(Contribution.club_id == club_id, Contribution.received_on >= month,
-               Contribution.received_on < next_month(month), _not_reversed(Contribution.transaction_id))
+               Contribution.received_on < next_month(month), _not_reversed(Contribution.transaction_id, Contribution.club_id))
         .group_by(Contribution.membership_id)
     ).all())
     return [MonthLine(m, due_in_month(pledge_in_force(m.id, month), month), paid.get(m.id, 0)) for m in members]
@@ -433,7 +435,7 @@ def _standing(member: Membership, today: date) -> Standing:
     paid = db.session.scalar(
         select(func.coalesce(sum_of(Contribution.amount), 0)).where(
             Contribution.membership_id == member.id, Contribution.received_on >= start,
-            _not_reversed(Contribution.transaction_id))
+            _not_reversed(Contribution.transaction_id, Contribution.club_id))
     )
     total, since, running = 0, None, 0
     for month, due in dues:
@@ -1261,7 +1263,7 @@ def check_contributions() -> list[ledger.Violation]:
                                  capital.membership_id == Contribution.membership_id,
                                  capital.code.like("capital:%")))
         .outerjoin(Posting, and_(Posting.transaction_id == Contribution.transaction_id,
-                                 Posting.account_id == capital.id))
+                                 Posting.account_id == capital.id, Posting.club_id == Contribution.club_id))
         .group_by(Contribution.id, Contribution.club_id, Contribution.amount)
         .having(func.coalesce(sum_of(Posting.amount), 0) != -Contribution.amount)
     )
@@ -1273,8 +1275,8 @@ def check_contributions() -> list[ledger.Violation]:
                TransactionKind.TRANSFER)
     stray = db.session.execute(
         select(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.kind)
-        .join(Posting, Posting.transaction_id == JournalTransaction.id)
-        .join(Account, Account.id == Posting.account_id)
+        .join(Posting, ledger.POSTING_TRANSACTION)
+        .join(Account, (Account.id == Posting.account_id) & (Account.club_id == Posting.club_id))
         .where(Account.code.like("capital:%"), JournalTransaction.kind.not_in([k.value for k in allowed]))
         .distinct()
     )
@@ -1283,15 +1285,16 @@ def check_contributions() -> list[ledger.Violation]:
     unregistered = db.session.execute(
         select(JournalTransaction.id, JournalTransaction.club_id)
         .where(JournalTransaction.kind == TransactionKind.CONTRIBUTION,
-               ~exists().where(Contribution.transaction_id == JournalTransaction.id))
+               ~exists().where(Contribution.transaction_id == JournalTransaction.id,
+                               Contribution.club_id == JournalTransaction.club_id))
     )
     for txn_id, club_id in unregistered:
         found.append(ledger.Violation(7, club_id, f"contribution transaction {txn_id} has no contribution record"))
     # A share passing on moves capital from member to member: no money enters or leaves the club.
     leaking = db.session.execute(
         select(JournalTransaction.id, JournalTransaction.club_id)
-        .join(Posting, Posting.transaction_id == JournalTransaction.id)
-        .join(Account, Account.id == Posting.account_id)
+        .join(Posting, ledger.POSTING_TRANSACTION)
+        .join(Account, (Account.id == Posting.account_id) & (Account.club_id == Posting.club_id))
         .where(JournalTransaction.kind == TransactionKind.TRANSFER,
                ~(Account.code.like("capital:%") & Account.membership_id.is_not(None)))
         .distinct()

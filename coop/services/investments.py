@@ -142,7 +142,8 @@ def record_investment(user_id: int, club_id: int, project_id: int, *, mentor_id:
             raise Conflict(_l("Only a project members approved can become an investment."))
         if session.scalar(select(Investment.id).where(Investment.project_id == project.id)):
             raise Conflict(_l("This project is already an investment."))
-        ballot_id = session.scalar(select(Ballot.id).join(BallotOption, BallotOption.ballot_id == Ballot.id).where(
+        ballot_id = session.scalar(select(Ballot.id).join(BallotOption, (BallotOption.ballot_id == Ballot.id)
+                                                          & (BallotOption.club_id == Ballot.club_id)).where(
             BallotOption.project_id == project.id, Ballot.kind == BallotKind.FUNDING,
             Ballot.status == BallotStatus.CLOSED, Ballot.outcome == Outcome.ADOPTED)
             .order_by(Ballot.closed_at.desc()).limit(1))
@@ -368,7 +369,7 @@ def check() -> list:
         select(Account.club_id, Account.code, Account.balance).where(Account.code.like(f"{RESERVE}%")))}
     for investment_id, club_id, project_id, balance in db.session.execute(
             select(Investment.id, Investment.club_id, Investment.project_id, Account.balance)
-            .join(Account, Account.id == Investment.account_id)):
+            .join(Account, (Account.id == Investment.account_id) & (Account.club_id == Investment.club_id))):
         book, gone = back.get(investment_id, (0, 0))
         held = int(revalued.get(investment_id) or 0) - gone
         expected = int(paid.get(investment_id) or 0) - book + held
@@ -389,7 +390,8 @@ def check() -> list:
         found.append(ledger.Violation(9, club_id, f"revaluation {revaluation_id} is approved but not posted"))
     # Shares handed over to a leaver: the event and the approved payout in kind share one transaction, the
     # investment, the stake and the value; neither is without the other.
-    matched = and_(Payout.transaction_id == InvestmentEvent.transaction_id, Payout.kind == PayoutKind.IN_KIND,
+    matched = and_(Payout.transaction_id == InvestmentEvent.transaction_id, Payout.club_id == InvestmentEvent.club_id,
+                   Payout.kind == PayoutKind.IN_KIND,
                    Payout.status == PayoutStatus.APPROVED, Payout.investment_id == InvestmentEvent.investment_id,
                    Payout.stake_hundredths == InvestmentEvent.stake_sold_hundredths,
                    Payout.amount == InvestmentEvent.cash)

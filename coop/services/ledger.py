@@ -550,7 +550,7 @@ def _check_balanced() -> list[Violation]:
     found: list[Violation] = []
     unbalanced = s.execute(
         select(Posting.transaction_id, JournalTransaction.club_id, func.sum(Posting.amount), func.count())
-        .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
+        .join(JournalTransaction, POSTING_TRANSACTION)
         .group_by(Posting.transaction_id, JournalTransaction.club_id)
         .having((func.sum(Posting.amount) != 0) | (func.count() < 2))
     )
@@ -558,7 +558,7 @@ def _check_balanced() -> list[Violation]:
         found.append(Violation(1, club_id, f"transaction {txn_id} has {count} postings summing to {total}"))
     empty = s.execute(
         select(JournalTransaction.id, JournalTransaction.club_id)
-        .outerjoin(Posting, Posting.transaction_id == JournalTransaction.id)
+        .outerjoin(Posting, POSTING_TRANSACTION)
         .where(Posting.id.is_(None))
     )
     for txn_id, club_id in empty:
@@ -566,8 +566,8 @@ def _check_balanced() -> list[Violation]:
     mixed = s.execute(
         select(Posting.id, JournalTransaction.club_id, JournalTransaction.id, Account.unit, JournalTransaction.unit,
                Account.club_id, Posting.club_id)
-        .join(JournalTransaction, JournalTransaction.id == Posting.transaction_id)
-        .join(Account, Account.id == Posting.account_id)
+        .join(JournalTransaction, POSTING_TRANSACTION)
+        .join(Account, (Account.id == Posting.account_id) & (Account.club_id == Posting.club_id))
         .where(
             (Account.unit != JournalTransaction.unit)
             | (Account.club_id != JournalTransaction.club_id)
@@ -596,8 +596,9 @@ def _check_append_only() -> list[Violation]:
         select(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.reverses_id)
         .join(
             Posting,
-            (Posting.transaction_id == JournalTransaction.id)
-            | (Posting.transaction_id == JournalTransaction.reverses_id),
+            ((Posting.transaction_id == JournalTransaction.id)
+             | (Posting.transaction_id == JournalTransaction.reverses_id))
+            & (Posting.club_id == JournalTransaction.club_id),
         )
         .where(JournalTransaction.reverses_id.is_not(None))
         .group_by(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.reverses_id, Posting.account_id)
@@ -612,13 +613,13 @@ def _check_append_only() -> list[Violation]:
 def _check_balances() -> list[Violation]:
     """Invariant 3: each account's cached balance is the sum of its postings."""
     sums = (
-        select(Posting.account_id, func.sum(Posting.amount).label("total"))
-        .group_by(Posting.account_id)
+        select(Posting.account_id, Posting.club_id, func.sum(Posting.amount).label("total"))
+        .group_by(Posting.account_id, Posting.club_id)
         .subquery()
     )
     drift = db.session.execute(
         select(Account.id, Account.club_id, Account.code, Account.balance, func.coalesce(sums.c.total, 0))
-        .outerjoin(sums, sums.c.account_id == Account.id)
+        .outerjoin(sums, (sums.c.account_id == Account.id) & (sums.c.club_id == Account.club_id))
         .where(Account.balance != func.coalesce(sums.c.total, 0))
     )
     return [Violation(3, club_id, f"account {code} (#{account_id}) caches {cached} but its postings sum to {actual}")

@@ -213,7 +213,7 @@ def cancel(user_id: int, club_id: int, meeting_id: int, reason: str, *, now: dat
         access.manager(user_id, club_id, lock=True)
         meeting = _meeting(club_id, meeting_id, lock=True)
         check_move(meeting, MeetingStatus.CANCELLED)
-        for item in ballots.meeting_items(meeting.id, lock=True, status=BallotStatus.OPEN):
+        for item in ballots.meeting_items(meeting, lock=True, status=BallotStatus.OPEN):
             ballots.cancel_meeting_item(item, user_id, (CANCELLED + reason)[:300], now)
         move(meeting, MeetingStatus.CANCELLED)
         meeting.cancel_reason, meeting.closed_at = reason, now
@@ -234,7 +234,7 @@ def _agenda_open(meeting: Meeting, now: datetime) -> None:
     if _days_ahead(meeting.scheduled_at, now, club.time_zone) < notice:
         raise RuleViolation(_l("Members receive the agenda %(n)d days before the meeting at least: it is too late to "
                                "add an item.", n=notice), rule="R14")
-    if len(ballots.meeting_items(meeting.id)) >= MAX_ITEMS:
+    if len(ballots.meeting_items(meeting)) >= MAX_ITEMS:
         raise InvalidInput(_l("An agenda holds at most %(n)d items.", n=MAX_ITEMS))
 
 
@@ -336,12 +336,12 @@ def give_proxy(user_id: int, club_id: int, meeting_id: int, holder_id: int, *,
         if not is_id(holder_id) or holder_id == me.id:
             raise InvalidInput(_l("Choose another member."), field="holder_id")
         holder = _active_member(club_id, holder_id, "holder_id")
-        mine = attendance.row_of(meeting.id, me.id, lock=True)
+        mine = attendance.row_of(meeting, me.id, lock=True)
         if meeting.in_session and mine is None:
             raise NotPermitted(_l("You joined after the meeting opened: you do not vote at it."))
         if mine is not None and mine.presence == Presence.REPRESENTED:
             raise Conflict(_l("You have already given your proxy; withdraw it first."))
-        rows = attendance.rows(meeting.id)
+        rows = attendance.rows(meeting)
         limit = meeting.max_proxies if meeting.in_session else charter_of(club_id).max_proxies_per_holder
         rules.check_meeting_proxy(
             giver_present=mine is not None and mine.presence == Presence.PRESENT,
@@ -354,7 +354,7 @@ def give_proxy(user_id: int, club_id: int, meeting_id: int, holder_id: int, *,
         mine.presence, mine.holder_id, mine.changed_at = Presence.REPRESENTED, holder.id, now
         session.flush()
         if meeting.in_session:
-            ballots.represent(meeting.id, me.id, holder.id, now)
+            ballots.represent(meeting, me.id, holder.id, now)
         record(user_id, club_id, "meeting.proxy", meeting, after={"member": me.id, "holder": holder.id})
         return mine
 
@@ -366,13 +366,13 @@ def withdraw_proxy(user_id: int, club_id: int, meeting_id: int, *, now: datetime
         meeting = _meeting(club_id, meeting_id, lock=True)
         if meeting.status not in (MeetingStatus.PLANNED, MeetingStatus.IN_SESSION):
             raise Conflict(_l("This meeting is over."))
-        mine = attendance.row_of(meeting.id, me.id, lock=True)
+        mine = attendance.row_of(meeting, me.id, lock=True)
         if mine is None or mine.presence != Presence.REPRESENTED:
             raise Conflict(_l("You have not given your proxy for this meeting."))
         holder = mine.holder_id
         if meeting.in_session:
             mine.presence, mine.holder_id, mine.changed_at = Presence.ABSENT, None, now
-            ballots.represent(meeting.id, me.id, None, now)
+            ballots.represent(meeting, me.id, None, now)
         else:
             session.delete(mine)
         record(user_id, club_id, "meeting.proxy_withdraw", meeting, after={"member": me.id, "holder": holder})
@@ -418,7 +418,7 @@ def open_meeting(user_id: int, club_id: int, meeting_id: int, *, chair_id: int |
         charter = charter_of(club_id)
         members = _active_members(club_id)
         active = {m.id for m in members}
-        rows = {r.membership_id: r for r in attendance.rows(meeting.id)}
+        rows = {r.membership_id: r for r in attendance.rows(meeting)}
         for row in list(rows.values()):
             if row.membership_id not in active:  # left since giving their proxy
                 session.delete(rows.pop(row.membership_id))
@@ -449,7 +449,7 @@ def open_meeting(user_id: int, club_id: int, meeting_id: int, *, chair_id: int |
         ballots.start_meeting_items(meeting, user_id, now)
         for row in rows.values():
             if row.presence == Presence.REPRESENTED:
-                ballots.represent(meeting.id, row.membership_id, row.holder_id, now)
+                ballots.represent(meeting, row.membership_id, row.holder_id, now)
         record(user_id, club_id, "meeting.open", meeting, after={
             "chair": chair.id, "secretary": secretary.id, "quorum_percent": meeting.quorum_percent,
             "eligible": meeting.eligible_count, "max_proxies": meeting.max_proxies})
@@ -471,7 +471,7 @@ def record_attendance(user_id: int, club_id: int, meeting_id: int, membership_id
         _runs(meeting, me)
         if not meeting.in_session:
             raise Conflict(_l("Attendance is taken while the meeting is in session."))
-        row = attendance.row_of(meeting.id, membership_id, lock=True) if is_id(membership_id) else None
+        row = attendance.row_of(meeting, membership_id, lock=True) if is_id(membership_id) else None
         if row is None:
             raise NotFound(_l("This member is not on the meeting's attendance list."))
         before = {"presence": row.presence, "holder": row.holder_id}
@@ -482,9 +482,9 @@ def record_attendance(user_id: int, club_id: int, meeting_id: int, membership_id
         if presence == Presence.REPRESENTED:
             if not is_id(holder_id) or holder_id == row.membership_id:
                 raise InvalidInput(_l("Choose the member present who holds the proxy."), field="holder_id")
-            if not attendance.is_present(meeting.id, holder_id):
+            if not attendance.is_present(meeting, holder_id):
                 raise InvalidInput(_l("The holder of a proxy must be present."), field="holder_id")
-            rows = attendance.rows(meeting.id)
+            rows = attendance.rows(meeting)
             rules.check_proxy(giver_recused=False, holder_recused=False,
                               giver_holds=sum(1 for r in rows if r.holder_id == row.membership_id), holder_gave=False,
                               holder_holds=sum(1 for r in rows if r.holder_id == holder_id and r.id != row.id),
@@ -494,7 +494,7 @@ def record_attendance(user_id: int, club_id: int, meeting_id: int, membership_id
             raise Conflict(_l("Nothing was changed."))
         row.presence, row.holder_id, row.changed_at = presence, holder, now
         db.session.flush()
-        ballots.represent(meeting.id, row.membership_id, holder, now)
+        ballots.represent(meeting, row.membership_id, holder, now)
         record(user_id, club_id, "meeting.attendance", meeting, before=before,
                after={"member": row.membership_id, "presence": presence, "holder": holder})
         return row
@@ -528,13 +528,13 @@ def close_meeting(user_id: int, club_id: int, meeting_id: int, *, now: datetime 
         _runs(meeting, me)
         check_move(meeting, MeetingStatus.CLOSED)
         quorum = attendance.quorum(meeting)
-        for item in ballots.meeting_items(meeting.id, lock=True, status=BallotStatus.OPEN):
+        for item in ballots.meeting_items(meeting, lock=True, status=BallotStatus.OPEN):
             if quorum.met:
                 ballots.close_meeting_item(item, user_id, now)
             else:
                 ballots.cancel_meeting_item(item, user_id, NO_QUORUM, now)
-        present = {r.membership_id for r in attendance.rows(meeting.id) if r.presence == Presence.PRESENT}
-        for row in attendance.rows(meeting.id):
+        present = {r.membership_id for r in attendance.rows(meeting) if r.presence == Presence.PRESENT}
+        for row in attendance.rows(meeting):
             if row.presence == Presence.REPRESENTED and row.holder_id not in present:
                 row.presence, row.holder_id, row.changed_at = Presence.ABSENT, None, now
         meeting.quorum_met, meeting.closed_at = quorum.met, now
@@ -634,11 +634,11 @@ def meeting_page(user_id: int, club_id: int, meeting_id: int, *, now: datetime |
     now = now or utcnow()
     me = membership_for(user_id, club_id)
     meeting = _meeting(club_id, meeting_id)
-    for item in ballots.meeting_items(meeting.id, status=BallotStatus.OPEN):
+    for item in ballots.meeting_items(meeting, status=BallotStatus.OPEN):
         ballots.close_if_due(club_id, item.id, now=now)
     meeting = _meeting(club_id, meeting_id)
-    items = ballots.meeting_items(meeting.id)
-    rows = sorted(attendance.rows(meeting.id), key=lambda r: (r.membership.user.name.casefold(), r.id))
+    items = ballots.meeting_items(meeting)
+    rows = sorted(attendance.rows(meeting), key=lambda r: (r.membership.user.name.casefold(), r.id))
     mine = next((r for r in rows if r.membership_id == me.id), None)
     present = [r.membership for r in rows if r.presence == Presence.PRESENT]
     holders = []
@@ -689,14 +689,14 @@ def minutes_of(user_id: int, club_id: int, meeting_id: int) -> Minutes:
     with the secretary's text and the signatures."""
     me = membership_for(user_id, club_id)
     meeting = _meeting(club_id, meeting_id)
-    rows = sorted(attendance.rows(meeting.id), key=lambda r: (r.membership.user.name.casefold(), r.id))
+    rows = sorted(attendance.rows(meeting), key=lambda r: (r.membership.user.name.casefold(), r.id))
     opened = meeting.opened_at is not None
     closed = meeting.status == MeetingStatus.CLOSED
     signing = closed and ((me.id == meeting.secretary_id and meeting.secretary_signed_at is None)
                           or (me.id == meeting.chair_id and meeting.secretary_signed_at is not None
                               and meeting.chair_signed_at is None))
     return Minutes(
-        meeting=meeting, club=me.club, items=ballots.meeting_items(meeting.id),
+        meeting=meeting, club=me.club, items=ballots.meeting_items(meeting),
         present=[r.membership for r in rows if r.presence == Presence.PRESENT] if opened else [],
         represented=[(r.membership, r.holder) for r in rows if r.presence == Presence.REPRESENTED] if opened else [],
         absent=[r.membership for r in rows if r.presence == Presence.ABSENT] if opened else [],
@@ -727,8 +727,8 @@ def check() -> list:
         where = f"meeting {meeting_id}"
         if opened_at is None:
             voted = db.session.scalar(select(func.count()).select_from(BallotVoter).join(
-                Ballot, Ballot.id == BallotVoter.ballot_id).where(Ballot.meeting_id == meeting_id,
-                                                                  BallotVoter.voted.is_(True)))
+                Ballot, (Ballot.id == BallotVoter.ballot_id) & (Ballot.club_id == BallotVoter.club_id)).where(
+                    Ballot.meeting_id == meeting_id, BallotVoter.voted.is_(True)))
             if voted:
                 found.append(Violation(14, club_id, f"{where} never opened but its items hold {voted} votes"))
         if status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):

@@ -203,7 +203,7 @@ def _entries(club_id: int) -> Iterable[_Entry]:
         select(JournalTransaction.id, JournalTransaction.kind, JournalTransaction.occurred_on,
                JournalTransaction.reverses_id, Account.type, Account.code, Account.membership_id, Posting.amount)
         .join(Posting, ledger.POSTING_TRANSACTION)
-        .join(Account, Account.id == Posting.account_id)
+        .join(Account, (Account.id == Posting.account_id) & (Account.club_id == Posting.club_id))
         # From the club's money accounts down: its time postings (most of a busy club's rows) are never read.
         .where(Account.club_id == club_id, Account.unit == Unit.MONEY, Posting.club_id == club_id,
                JournalTransaction.club_id == club_id, JournalTransaction.unit == Unit.MONEY)
@@ -315,7 +315,8 @@ def club_shares(club_id: int, register: Register | None = None) -> Shares:
     paid = _paid_in(club_id)
     pro_rata, by_units = register.values(ShareMethod.PRO_RATA), register.values(ShareMethod.UNITS)
     ids = {*capital, *register.holdings}
-    members = {m.id: m for m in db.session.scalars(select(Membership).where(Membership.id.in_(ids)))} if ids else {}
+    members = {m.id: m for m in db.session.scalars(select(Membership).where(
+        Membership.club_id == club_id, Membership.id.in_(ids)))} if ids else {}
     lines = []
     for member_id in ids:
         holding = register.holdings.get(member_id, Holding())

@@ -274,8 +274,8 @@ def _partner(club_id: int, membership_id: object, me: Membership) -> Membership:
         raise InvalidInput(_l("Choose a member from the list."), field="other_id")
     if membership_id == me.id:
         raise RuleViolation(_l("You cannot exchange time with yourself."), rule="R12", field="other_id")
-    other = db.session.get(Membership, membership_id)
-    if other is None or other.club_id != club_id:
+    other = db.session.scalar(select(Membership).where(Membership.id == membership_id, Membership.club_id == club_id))
+    if other is None:
         raise RuleViolation(_l("This person is not a member of this club."), rule="R12", field="other_id")
     if other.status != MemberStatus.ACTIVE:
         raise RuleViolation(_l("%(name)s is not an active member of the club.", name=other.user.name),
@@ -624,8 +624,10 @@ def expire_due(*, club_id: int | None = None, today: date | None = None) -> int:
     """Arranged and pending exchanges past their day expire (charter: exchange_expiry_days). Returns how many."""
     today = _today(today)
     due = [Exchange.status.in_(sources(Exchange, ExchangeStatus.EXPIRED)), Exchange.expires_on < today]
-    if club_id is not None:
-        due.append(Exchange.club_id == club_id)
+    if club_id is None:  # club by club: a lock names one club
+        clubs = list(db.session.scalars(select(Exchange.club_id).where(*due).distinct().order_by(Exchange.club_id)))
+        return sum(expire_due(club_id=club, today=today) for club in clubs)
+    due.append(Exchange.club_id == club_id)
     if not db.session.scalar(select(Exchange.id).where(*due).limit(1)):
         return 0
     with unit_of_work() as session:
@@ -910,8 +912,9 @@ def check() -> list[ledger.Violation]:
     postings: dict[int, dict[str, int]] = defaultdict(dict)
     for txn_id, account_id, amount in db.session.execute(
             select(Posting.transaction_id, Posting.account_id, Posting.amount)
-            .join(Exchange, or_(Exchange.transaction_id == Posting.transaction_id,
-                                Exchange.reversal_id == Posting.transaction_id))):
+            .join(Exchange, and_(Exchange.club_id == Posting.club_id,
+                                 or_(Exchange.transaction_id == Posting.transaction_id,
+                                     Exchange.reversal_id == Posting.transaction_id)))):
         postings[txn_id][codes.get(account_id, f"#{account_id}")] = amount
     posted_statuses = (ExchangeStatus.CONFIRMED, ExchangeStatus.REVERSED)
     for (exchange_id, club_id, status, transaction_id, reversal_id, provider_id, receiver_id,

@@ -543,8 +543,10 @@ def transfer_page(user_id: int, club_id: int, transfer_id: int, *, today: date |
     claims = _live_claims(transfer)
     if transfer.transaction_id is not None:  # what passed, to whom: the transaction's debit and credits
         moved = db.session.execute(select(Account.membership_id, Posting.amount)
-                                   .join(Account, Account.id == Posting.account_id)
-                                   .where(Posting.transaction_id == transfer.transaction_id)).all()
+                                   .join(Account, (Account.id == Posting.account_id)
+                                         & (Account.club_id == Posting.club_id))
+                                   .where(Posting.club_id == club_id,
+                                          Posting.transaction_id == transfer.transaction_id)).all()
         capital = sum(amount for _, amount in moved if amount > 0)
         parts = {membership_id: -amount for membership_id, amount in moved if amount < 0}
     else:
@@ -554,7 +556,7 @@ def transfer_page(user_id: int, club_id: int, transfer_id: int, *, today: date |
         Membership.club_id == club_id, Membership.id.in_(sorted(parts))))} if parts else {}
     window = transfer.status == TransferStatus.PREEMPTION and today <= transfer.preemption_ends_on
     mine = next((c for c in transfer.claims if c.membership_id == me.id), None)
-    ballot = db.session.get(Ballot, transfer.ballot_id) if transfer.ballot_id else None
+    ballot = in_club(Ballot, club_id, transfer.ballot_id, missing=_l("No such ballot.")) if transfer.ballot_id else None
     return TransferPage(
         transfer=transfer, capital=capital, claims=claims, parts=parts, names=names, today=today, window_open=window,
         my_claim=mine,
@@ -586,7 +588,8 @@ def heirs_choices(user_id: int, club_id: int) -> tuple[list[Membership], list[Me
     """For an officer: the members (present or gone) who hold a share, and who may receive it."""
     me = access.officer(user_id, club_id)
     holders = list(db.session.scalars(
-        select(Membership).join(Account, Account.membership_id == Membership.id).join(User, User.id == Membership.user_id)
+        select(Membership).join(Account, (Account.membership_id == Membership.id) & (Account.club_id == Membership.club_id))
+        .join(User, User.id == Membership.user_id)
         .where(Membership.club_id == club_id, Membership.id != me.id, Account.club_id == club_id,
                Account.type == AccountType.EQUITY, Account.code.like("capital:%"), Account.balance < 0,
                Membership.status.in_((MemberStatus.ACTIVE, MemberStatus.LEFT, MemberStatus.EXCLUDED)))
@@ -622,7 +625,8 @@ def check() -> list[ledger.Violation]:
     posted = db.session.execute(
         select(JournalTransaction.id, JournalTransaction.club_id, ShareTransfer.id, ShareTransfer.club_id,
                ShareTransfer.from_membership_id)
-        .outerjoin(ShareTransfer, ShareTransfer.transaction_id == JournalTransaction.id)
+        .outerjoin(ShareTransfer, (ShareTransfer.transaction_id == JournalTransaction.id)
+                   & (ShareTransfer.club_id == JournalTransaction.club_id))
         .where(JournalTransaction.kind == TransactionKind.TRANSFER))
     for txn_id, club_id, transfer_id, transfer_club, seller in posted:
         if transfer_id is None:
@@ -633,7 +637,7 @@ def check() -> list[ledger.Violation]:
                                                        f"transfer {transfer_id}"))
             continue
         debited = db.session.execute(
-            select(Account.code).join(Posting, Posting.account_id == Account.id)
+            select(Account.code).join(Posting, (Posting.account_id == Account.id) & (Posting.club_id == Account.club_id))
             .where(Posting.transaction_id == txn_id, Posting.amount > 0)).scalars().all()
         if debited != [f"capital:{seller}"]:
             found.append(ledger.Violation(13, club_id, f"transfer {transfer_id} debited {debited}, not the capital "
@@ -645,7 +649,7 @@ def check() -> list[ledger.Violation]:
         found.append(ledger.Violation(13, club_id, f"member {seller} has {count} transfers under way"))
     for transfer_id, club_id, ballot_status in db.session.execute(
             select(ShareTransfer.id, ShareTransfer.club_id, Ballot.status)
-            .outerjoin(Ballot, Ballot.id == ShareTransfer.ballot_id)
+            .outerjoin(Ballot, (Ballot.id == ShareTransfer.ballot_id) & (Ballot.club_id == ShareTransfer.club_id))
             .where(ShareTransfer.status == TransferStatus.IN_VOTE)):
         if ballot_status != BallotStatus.OPEN:
             found.append(ledger.Violation(13, club_id, f"transfer {transfer_id} is in vote without an open ballot"))

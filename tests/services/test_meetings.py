@@ -99,8 +99,7 @@ def at_hand(setup, *, kind: str = "ordinary", **values) -> AtHand:
 
 
 def presence(hand: AtHand) -> dict[int, tuple[str, int | None]]:
-    db.session.rollback()
-    return {r.membership_id: (r.presence, r.holder_id) for r in attendance.rows(hand.meeting_id)}
+    return {r.membership_id: (r.presence, r.holder_id) for r in attendance.rows(hand.meeting())}
 
 
 def fresh(ballot_id: int) -> Ballot:
@@ -132,7 +131,7 @@ def test_the_manager_convenes_a_meeting_and_every_member_is_mailed_the_convocati
 
     assert (meeting.status, meeting.kind, meeting.place) == ("planned", "ordinary", PLACE)
     assert clock.local(meeting.scheduled_at, ZONE).replace(tzinfo=None) == ahead(20)
-    items = ballots.meeting_items(meeting.id)
+    items = ballots.meeting_items(meeting)
     assert [(b.kind, b.role, b.status) for b in items] == [("election", "manager", "open"),
                                                            ("election", "treasurer", "open")]
     mail = inbox.mail

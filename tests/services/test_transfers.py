@@ -744,7 +744,8 @@ def test_every_posting_of_a_transfer_is_on_capital(scene):
     transfer = sell(scene, to=scene.mid(scene.b))
     vote_all(scene, transfer.id)
     [txn] = transfer_transactions(scene.club_id)
-    codes = db.session.scalars(select(Account.code).join(Posting, Posting.account_id == Account.id)
+    codes = db.session.scalars(select(Account.code).join(Posting, (Posting.account_id == Account.id)
+                                                         & (Posting.club_id == Account.club_id))
                                .where(Posting.transaction_id == txn.id)).all()
     assert sorted(codes) == sorted([f"capital:{scene.mid(scene.seller)}", f"capital:{scene.mid(scene.b)}"])
     assert sum(p.amount for p in txn.postings) == 0

@@ -80,14 +80,14 @@ def test_the_manager_convenes_a_meeting_and_puts_items_on_its_agenda(club, make_
                           {"method": "yes_no", "role": "secretary", "candidate_ids": str(club.membership_id(club.members[2])),
                            "secret": "y", "title": "", "details": ""})
     assert item.status_code == 302
-    [ballot] = ballots.meeting_items(meeting.id)
+    [ballot] = ballots.meeting_items(meeting)
     assert (ballot.kind, ballot.role, ballot.secret) == ("election", "secretary", True)
     prefilled = browser.submit(url(c, f"/{meeting.id}/prefill"), {"report": "Une bonne année."}, page=url(c, f"/{meeting.id}"))
     assert prefilled.status_code == 302
     db.session.rollback()
-    assert [b.role for b in ballots.meeting_items(meeting.id)] == ["secretary", "manager", "treasurer"]
+    assert [b.role for b in ballots.meeting_items(meeting)] == ["secretary", "manager", "treasurer"]
     page = browser.get(url(c, f"/{meeting.id}")).text
-    for b in ballots.meeting_items(meeting.id):
+    for b in ballots.meeting_items(meeting):
         assert f"/clubs/{c}/ballots/{b.id}" in page
     assert url(c, f"/{meeting.id}/agenda/dissolution") not in page  # an extraordinary meeting's
     assert browser.get(url(c)).status_code == 200
@@ -330,7 +330,7 @@ def test_an_extraordinary_meeting_takes_a_charter_amendment_on_its_agenda(club, 
     shown = form_values(browser.get(form_url).text)
     done = browser.submit(form_url, {**shown, "quorum_percent": "60", "details": "Plus de monde."})
     assert done.status_code == 302
-    [item] = ballots.meeting_items(meeting.id)
+    [item] = ballots.meeting_items(meeting)
     assert (item.kind, item.proposal, item.threshold) == ("charter", {"quorum_percent": 60}, "unanimity")
     ordinary = meetings.convene(club.manager.id, c, kind="ordinary", scheduled_at=ahead(21), place=PLACE,
                                 form_key=key())
