@@ -64,8 +64,8 @@ def _raw_posting(conn, club_id: int, kind: str, unit: str, memo: str, author: in
     seq, prev = conn.execute(text("SELECT seq, hash FROM ledger_head WHERE club_id = :c" + for_update),
                              {"c": club_id}).one()
     ids = sorted(a for a, _ in lines)
-    conn.execute(text("SELECT id, balance, floor, ceiling FROM account WHERE id IN (:a, :b) ORDER BY id" + for_update),
-                 {"a": ids[0], "b": ids[1]})
+    conn.execute(text("SELECT id, balance, floor, ceiling FROM account WHERE club_id = :c AND id IN (:a, :b) "
+                      "ORDER BY id" + for_update), {"c": club_id, "a": ids[0], "b": ids[1]})
     key, today = key or uuid.uuid4().hex, date.today()
     digest = seal(prev, club_id=club_id, seq=seq + 1, unit=unit, kind=kind, occurred_on=today, memo=memo,
                   author_id=author, idempotency_key=key, reverses_id=None, postings=lines, key=chain_key())
@@ -78,7 +78,8 @@ def _raw_posting(conn, club_id: int, kind: str, unit: str, memo: str, author: in
     conn.execute(text("INSERT INTO posting (club_id, transaction_id, account_id, amount) VALUES "
                       "(:c, :t, :a, :x), (:c, :t, :b, :y)"), {"c": club_id, "t": txn, "a": a, "x": x, "b": b, "y": y})
     for account_id, amount in lines:
-        conn.execute(text("UPDATE account SET balance = balance + :x WHERE id = :a"), {"x": amount, "a": account_id})
+        conn.execute(text("UPDATE account SET balance = balance + :x WHERE id = :a AND club_id = :c"),
+                     {"x": amount, "a": account_id, "c": club_id})
     conn.execute(text("UPDATE ledger_head SET seq = :s, hash = :h WHERE club_id = :c"),
                  {"s": seq + 1, "h": digest, "c": club_id})
     return txn
@@ -92,14 +93,14 @@ def _audit(conn, club_id: int, actor: int, action: str, object_type: str, object
 
 
 _MEMBER = text("SELECT id, status, role FROM membership WHERE club_id = :c AND user_id = :u AND status = 'active'")
-_PARTNER = text("SELECT id, club_id, status FROM membership WHERE id = :m")
+_PARTNER = text("SELECT id, club_id, status FROM membership WHERE id = :m AND club_id = :c")
 
 
 def raw_exchange(conn, people: dict, i: int, pg: bool) -> None:
     members, accounts, club = people["members"], people["accounts"], people["club"]
     provider, receiver = members[i % len(members)], members[(i + 1) % len(members)]
     conn.execute(_MEMBER, {"c": club, "u": receiver[1]}).one()
-    conn.execute(_PARTNER, {"m": provider[0]}).one()
+    conn.execute(_PARTNER, {"m": provider[0], "c": club}).one()
     conn.execute(text("INSERT INTO used_form_key (key, club_id, user_id, used_at) "
                       "VALUES (:k, :c, :u, CURRENT_TIMESTAMP)"), {"k": uuid.uuid4().hex, "c": club, "u": receiver[1]})
     txn = _raw_posting(conn, club, "exchange", "time", "Aide au jardin", receiver[1],
@@ -118,15 +119,15 @@ def raw_contribution(conn, people: dict, i: int, pg: bool) -> None:
     if pg:  # the service locks the club's row first (money is recorded one entry at a time per club)
         conn.execute(text("SELECT id FROM club WHERE id = :c FOR UPDATE"), {"c": club})
     conn.execute(_MEMBER, {"c": club, "u": people["treasurer"]}).one()
-    conn.execute(_PARTNER, {"m": member[0]}).one()
+    conn.execute(_PARTNER, {"m": member[0], "c": club}).one()
     key = uuid.uuid4().hex
     conn.execute(text("SELECT id FROM journal_transaction WHERE club_id = :c AND idempotency_key = :k"),
                  {"c": club, "k": key}).first()
     conn.execute(text("SELECT max_yearly_contribution FROM charter WHERE club_id = :c ORDER BY version DESC LIMIT 1"),
                  {"c": club}).one()
-    conn.execute(text("SELECT coalesce(sum(amount), 0) FROM contribution WHERE membership_id = :m "
+    conn.execute(text("SELECT coalesce(sum(amount), 0) FROM contribution WHERE club_id = :c AND membership_id = :m "
                       "AND received_on BETWEEN :a AND :b"),
-                 {"m": member[0], "a": date(date.today().year, 1, 1), "b": date(date.today().year, 12, 31)}).one()
+                 {"c": club, "m": member[0], "a": date(date.today().year, 1, 1), "b": date(date.today().year, 12, 31)}).one()
     txn = _raw_posting(conn, club, "contribution", "money", f"Membre — VIR-{i}", people["treasurer"],
                        [(accounts["bank"], 1000), (accounts[f"capital:{member[0]}"], -1000)], pg, key)
     contribution = conn.execute(text(

@@ -93,13 +93,20 @@ def _send_to(address: str, language: str | None, subject, template: str, /, **co
         return mail.post(address, str(subject), render_template(f"mail/{template}.txt", **context))
 
 
+def _by_id(model, object_id: int):
+    """A club's row by its id alone: a notification is queued with the id only (on Citus, this one statement
+    asks every node, after the use case has committed)."""
+    return db.session.scalars(select(model).where(model.id == object_id)).one_or_none()
+
+
 def ballot_opened(ballot_id: int) -> None:
-    ballot = db.session.get(Ballot, ballot_id)
+    ballot = _by_id(Ballot, ballot_id)
     club = db.session.get(Club, ballot.club_id)
     voters = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
                                 .join(BallotVoter, (BallotVoter.membership_id == Membership.id)
                                       & (BallotVoter.club_id == Membership.club_id))
-                                .where(BallotVoter.ballot_id == ballot_id, BallotVoter.recused.is_(False),
+                                .where(BallotVoter.club_id == ballot.club_id, BallotVoter.ballot_id == ballot_id,
+                                       BallotVoter.recused.is_(False),
                                        User.notify_ballots.is_(True)))
     for user in voters:
         with force_locale(user.language or "fr"):
@@ -111,9 +118,9 @@ def ballot_opened(ballot_id: int) -> None:
 def _to_members(meeting_id: int, subject, template: str, **context) -> None:
     """A general meeting's notice to every active member of its club, in each one's language. Always sent: the
     convocation is how the charter's notice is given (R14), not a notification one may turn off."""
-    meeting = db.session.get(Meeting, meeting_id)
+    meeting = _by_id(Meeting, meeting_id)
     club = db.session.get(Club, meeting.club_id)
-    items = list(db.session.scalars(select(Ballot).where(Ballot.meeting_id == meeting.id,
+    items = list(db.session.scalars(select(Ballot).where(Ballot.club_id == club.id, Ballot.meeting_id == meeting.id,
                                                          Ballot.status != BallotStatus.CANCELLED)
                                     .order_by(Ballot.id)))
     members = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
@@ -142,7 +149,7 @@ def meeting_cancelled(meeting_id: int) -> None:
 
 
 def exchange_to_confirm(exchange_id: int) -> None:
-    exchange = db.session.get(Exchange, exchange_id)
+    exchange = _by_id(Exchange, exchange_id)
     if exchange is None or exchange.status != ExchangeStatus.PENDING:
         return
     user = exchange.receiver.user
@@ -152,7 +159,7 @@ def exchange_to_confirm(exchange_id: int) -> None:
 
 
 def contribution_recorded(contribution_id: int) -> None:
-    contribution = db.session.get(Contribution, contribution_id)
+    contribution = _by_id(Contribution, contribution_id)
     member = db.session.scalar(select(Membership).where(Membership.id == contribution.membership_id,
                                                         Membership.club_id == contribution.club_id))
     if member.user.notify_contributions:
@@ -163,7 +170,7 @@ def contribution_recorded(contribution_id: int) -> None:
 def preemption_notice(transfer_id: int) -> None:
     """A member sells their share to someone outside the club: every other active member is told the price and
     has a month to buy first (C. civ. art. 815-14). A legal notice: sent whatever the member's settings."""
-    transfer = db.session.get(ShareTransfer, transfer_id)
+    transfer = _by_id(ShareTransfer, transfer_id)
     if transfer is None or transfer.status != TransferStatus.PREEMPTION:
         return
     club = db.session.get(Club, transfer.club_id)

@@ -358,6 +358,11 @@ def app(database):
 PASSWORD = "correct horse battery"
 
 
+def by_id(model, object_id):
+    """A row by its id alone, or None: the ORM knows a club's rows by (id, club_id) (coop/models/base.py)."""
+    return db.session.scalars(select(model).where(model.id == object_id)).one_or_none()
+
+
 def key() -> str:
     return uuid.uuid4().hex
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 from coop.extensions import db
 from coop.models import Account, Club, Contribution, JournalTransaction, User
 from coop.services import ledger
+from tests.conftest import SERVERS
 
 
 def run(app, *args):
@@ -168,7 +169,7 @@ def test_check_fails_on_mixed_units(app, demo):
 def test_check_reports_a_missing_append_only_trigger(app, demo, backend):
     """Dropped inside one transaction that is rolled back afterwards (PostgreSQL's schema is shared)."""
     db.session.remove()
-    if backend == "postgresql":
+    if backend in SERVERS:
         db.session.execute(text("ALTER TABLE posting DISABLE TRIGGER posting_no_delete"))
     else:
         db.session.execute(text("DROP TRIGGER posting_no_delete"))

@@ -16,7 +16,6 @@ OUTSIDE_CLUBS = 0
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entry"
-    __mapper_args__ = {"primary_key": ["id"]}
     __table_args__ = (
         Index("ix_audit_entry_club_time", "club_id", "created_at"),
         Index("ix_audit_entry_actor", "actor_id"),

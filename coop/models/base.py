@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, PrimaryKeyConstraint
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.schema import CreateColumn
 
 
@@ -26,22 +26,19 @@ def one_of(column: str, choices: type[enum.StrEnum], name: str | None = None) ->
 # another club-owned table is (x_id, club_id) → (id, club_id), every unique key includes club_id. The database
 # itself then refuses a row that points into another club, and Citus can distribute each table by club_id with
 # a club's rows together on one node (docs/scaling.md). ``id`` stays unique on its own (one sequence per
-# table), so the ORM knows a row by its id alone (``session.get(Ballot, 7)``); the statements the ORM writes
-# (UPDATE, DELETE, lazy loads, joined loads) carry club_id too, which lets Citus send them to one node.
+# table); the ORM knows a row by its whole key (``session.get(Ballot, (7, club_id))``, or a select by id), so
+# every statement it writes for a row — UPDATE, DELETE, a refresh after a commit or rollback, a lazy, joined or
+# "select IN" load — carries club_id too, which lets Citus send it to one node.
 
 #: Tables of people, not of a club: Citus keeps them as reference tables (a copy on every node).
 PEOPLE_TABLES = frozenset({"user_account", "password_reset", "rate_count"})
 
 
 class ClubOwned:
-    """A row of one club: primary key (id, club_id), the identity the ORM uses being id alone."""
+    """A row of one club: primary key (id, club_id), which is also how the ORM knows it."""
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True, sort_order=-2)
     club_id: Mapped[int] = mapped_column(ForeignKey("club.id"), primary_key=True, sort_order=-1)
-
-    @declared_attr.directive
-    def __mapper_args__(cls) -> dict:
-        return {"primary_key": [cls.__table__.c.id]}
 
 
 def club_fk(column: str, table: str, **kwargs) -> ForeignKeyConstraint:

@@ -550,9 +550,11 @@ def recuse_on_open_ballots(member: Membership, project: Project) -> None:
     ballot, the sealed proxy votes), their proxies end. A secret vote cast in
     person cannot be taken back: then the declaration waits for the manager
     to cancel the ballot."""
-    ballot_ids = db.session.scalars(select(BallotOption.ballot_id).join(Ballot, (Ballot.id == BallotOption.ballot_id)
-                                                                            & (Ballot.club_id == BallotOption.club_id))
-                                    .where(BallotOption.project_id == project.id, Ballot.status == BallotStatus.OPEN))
+    ballot_ids = db.session.scalars(select(BallotOption.ballot_id)
+                                    .join(Ballot, (Ballot.id == BallotOption.ballot_id)
+                                          & (Ballot.club_id == BallotOption.club_id))
+                                    .where(BallotOption.club_id == member.club_id, BallotOption.project_id == project.id,
+                                           Ballot.status == BallotStatus.OPEN))
     for ballot_id in list(ballot_ids):
         ballot = _ballot(member.club_id, ballot_id, lock=True)
         me = _voter(ballot.id, member.id)

@@ -175,7 +175,7 @@ def journal(user_id: int, club_id: int, filters: JournalFilter | None = None, *,
     if filters.membership_id is not None:
         conditions.append(exists().where(Posting.transaction_id == JournalTransaction.id,
                                          Posting.club_id == club_id, Account.id == Posting.account_id,
-                                         Account.membership_id == filters.membership_id))
+                                         Account.club_id == club_id, Account.membership_id == filters.membership_id))
     author = aliased(User)
     found = db.session.execute(
         select(JournalTransaction, author.name).outerjoin(author, author.id == JournalTransaction.author_id)
@@ -235,8 +235,10 @@ class TransactionDetail:
 def transaction_detail(club_id: int, txn: JournalTransaction) -> TransactionDetail:
     accounts = _accounts(club_id)
     author = db.session.get(User, txn.author_id).name if txn.author_id else ""
-    reverses = db.session.get(JournalTransaction, txn.reverses_id) if txn.reverses_id else None
-    reversed_by = db.session.scalar(select(JournalTransaction).where(JournalTransaction.reverses_id == txn.id))
+    reverses = db.session.scalar(select(JournalTransaction).where(
+        JournalTransaction.id == txn.reverses_id, JournalTransaction.club_id == club_id)) if txn.reverses_id else None
+    reversed_by = db.session.scalar(select(JournalTransaction).where(JournalTransaction.club_id == club_id,
+                                                                     JournalTransaction.reverses_id == txn.id))
     return TransactionDetail(author, [(accounts[p.account_id], p.amount) for p in txn.postings], reverses,
                              reversed_by)
 

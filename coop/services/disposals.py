@@ -46,23 +46,26 @@ def reserve_code(investment: Investment) -> str:
 
 def value_of(investment: Investment) -> int:
     """The value recorded: what the investment's account holds, read from the database."""
-    return db.session.scalar(select(Account.balance).where(Account.id == investment.account_id))
+    return db.session.scalar(select(Account.balance).where(Account.club_id == investment.club_id,
+                                                           Account.id == investment.account_id))
 
 
 def at_cost(investment: Investment) -> int:
     """What is outstanding at cost: approved payments less what came back or was lost (principal repaid, the
     cost of shares sold or handed over, write-offs), whatever the revaluations."""
     paid = db.session.scalar(select(func.coalesce(sum_of(Disbursement.amount), 0)).where(
-        Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.APPROVED))
+        Disbursement.club_id == investment.club_id, Disbursement.investment_id == investment.id,
+        Disbursement.status == DisbursementStatus.APPROVED))
     back = db.session.scalar(select(func.coalesce(sum_of(InvestmentEvent.book), 0)).where(
-        InvestmentEvent.investment_id == investment.id))
+        InvestmentEvent.club_id == investment.club_id, InvestmentEvent.investment_id == investment.id))
     return int(paid) - int(back)
 
 
 def stake_held(investment: Investment) -> int:
     """The stake the club still holds, in hundredths of a percent: bought, less what was sold or handed over."""
     gone = db.session.scalar(select(func.coalesce(func.sum(InvestmentEvent.stake_sold_hundredths), 0)).where(
-        InvestmentEvent.investment_id == investment.id, InvestmentEvent.kind.in_(STAKE_LEAVES)))
+        InvestmentEvent.club_id == investment.club_id, InvestmentEvent.investment_id == investment.id,
+        InvestmentEvent.kind.in_(STAKE_LEAVES)))
     return (investment.stake_hundredths or 0) - int(gone)
 
 
@@ -164,7 +167,8 @@ def sell(user_id: int, investment: Investment, *, stake: int, price: int, on: da
 
 def close_if_settled(investment: Investment, status: InvestmentStatus, on: date, reason: str = "") -> None:
     pending = db.session.scalar(select(func.count()).select_from(Disbursement).where(
-        Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.PENDING))
+        Disbursement.club_id == investment.club_id, Disbursement.investment_id == investment.id,
+        Disbursement.status == DisbursementStatus.PENDING))
     if at_cost(investment) == 0 and not pending:
         move(investment, status)
         investment.ended_on = on

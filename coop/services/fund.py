@@ -543,7 +543,7 @@ def _shares(club_id: int, shares: shares_service.Shares | None = None) -> list[M
     shares = shares or shares_service.club_shares(club_id)
     transferred = dict(db.session.execute(
         select(Account.membership_id, sum_of(Posting.amount))
-        .join(Posting, Posting.account_id == Account.id)
+        .join(Posting, (Posting.account_id == Account.id) & (Posting.club_id == Account.club_id))
         .join(JournalTransaction, ledger.POSTING_TRANSACTION)
         .where(Account.club_id == club_id, Posting.club_id == club_id, Account.code.like("capital:%"),
                JournalTransaction.kind == TransactionKind.TRANSFER)
@@ -603,7 +603,7 @@ def fund_history(user_id: int, club_id: int) -> list[MonthPoint]:
     invested_by_day = db.session.execute(
         select(JournalTransaction.occurred_on, sum_of(Posting.amount))
         .join(Posting, ledger.POSTING_TRANSACTION)
-        .join(Account, Account.id == Posting.account_id)
+        .join(Account, (Account.id == Posting.account_id) & (Account.club_id == Posting.club_id))
         .where(Posting.club_id == club_id, Account.club_id == club_id, Account.unit == Unit.MONEY, Account.type == "asset",
                Account.code != "bank")
         .group_by(JournalTransaction.occurred_on)
@@ -927,7 +927,7 @@ def _approve_hand_over(user_id: int, officer: Membership, payout: Payout) -> Jou
                            on=access.today_of(club.id), key=f"payout:{payout.id}", note=member.user.name,
                            memo=f"{investment.name} — parts remises à {member.user.name} / shares handed over",
                            received_in=shares_service.payable_account(club.id, member))
-    return db.session.get(JournalTransaction, event.transaction_id)
+    return db.session.get(JournalTransaction, (event.transaction_id, event.club_id))
 
 
 def shares_to_hand_over(user_id: int, club_id: int) -> list[HeldShares]:
@@ -1250,7 +1250,7 @@ def close_club(user_id: int, club_id: int) -> Club:
 # --- Invariant for `flask coop check` --------------------------------------------------------------
 
 
-def check_contributions() -> list[ledger.Violation]:
+def check_contributions(club_only: int | None = None) -> list[ledger.Violation]:
     """Members' capital agrees with the register: each contribution row posted
     exactly its amount to its member's capital, and capital moves only by
     contributions, refunds, distributions, the closing of results, shares passing
@@ -1264,6 +1264,7 @@ def check_contributions() -> list[ledger.Violation]:
                                  capital.code.like("capital:%")))
         .outerjoin(Posting, and_(Posting.transaction_id == Contribution.transaction_id,
                                  Posting.account_id == capital.id, Posting.club_id == Contribution.club_id))
+        .where(ledger.of_club(Contribution.club_id, club_only))
         .group_by(Contribution.id, Contribution.club_id, Contribution.amount)
         .having(func.coalesce(sum_of(Posting.amount), 0) != -Contribution.amount)
     )
@@ -1277,14 +1278,16 @@ def check_contributions() -> list[ledger.Violation]:
         select(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.kind)
         .join(Posting, ledger.POSTING_TRANSACTION)
         .join(Account, (Account.id == Posting.account_id) & (Account.club_id == Posting.club_id))
-        .where(Account.code.like("capital:%"), JournalTransaction.kind.not_in([k.value for k in allowed]))
+        .where(ledger.of_club(Posting.club_id, club_only), Account.code.like("capital:%"),
+               JournalTransaction.kind.not_in([k.value for k in allowed]))
         .distinct()
     )
     for txn_id, club_id, kind in stray:
         found.append(ledger.Violation(7, club_id, f"transaction {txn_id} ({kind}) moves a member's capital"))
     unregistered = db.session.execute(
         select(JournalTransaction.id, JournalTransaction.club_id)
-        .where(JournalTransaction.kind == TransactionKind.CONTRIBUTION,
+        .where(ledger.of_club(JournalTransaction.club_id, club_only),
+               JournalTransaction.kind == TransactionKind.CONTRIBUTION,
                ~exists().where(Contribution.transaction_id == JournalTransaction.id,
                                Contribution.club_id == JournalTransaction.club_id))
     )
@@ -1295,7 +1298,7 @@ def check_contributions() -> list[ledger.Violation]:
         select(JournalTransaction.id, JournalTransaction.club_id)
         .join(Posting, ledger.POSTING_TRANSACTION)
         .join(Account, (Account.id == Posting.account_id) & (Account.club_id == Posting.club_id))
-        .where(JournalTransaction.kind == TransactionKind.TRANSFER,
+        .where(ledger.of_club(Posting.club_id, club_only), JournalTransaction.kind == TransactionKind.TRANSFER,
                ~(Account.code.like("capital:%") & Account.membership_id.is_not(None)))
         .distinct()
     )

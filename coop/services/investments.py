@@ -140,11 +140,11 @@ def record_investment(user_id: int, club_id: int, project_id: int, *, mentor_id:
         project = in_club(Project, club_id, project_id, lock=True, missing=_l("No such project."))
         if project.status != ProjectStatus.APPROVED:
             raise Conflict(_l("Only a project members approved can become an investment."))
-        if session.scalar(select(Investment.id).where(Investment.project_id == project.id)):
+        if session.scalar(select(Investment.id).where(Investment.club_id == club_id, Investment.project_id == project.id)):
             raise Conflict(_l("This project is already an investment."))
         ballot_id = session.scalar(select(Ballot.id).join(BallotOption, (BallotOption.ballot_id == Ballot.id)
                                                           & (BallotOption.club_id == Ballot.club_id)).where(
-            BallotOption.project_id == project.id, Ballot.kind == BallotKind.FUNDING,
+            Ballot.club_id == club_id, BallotOption.project_id == project.id, Ballot.kind == BallotKind.FUNDING,
             Ballot.status == BallotStatus.CLOSED, Ballot.outcome == Outcome.ADOPTED)
             .order_by(Ballot.closed_at.desc()).limit(1))
         _decided_in_term(club, ballot_id)
@@ -175,7 +175,8 @@ def _decided_in_term(club: Club, ballot_id: int | None) -> None:
     Decided means the day the funding ballot closed; the term's last day still counts."""
     if access.club_status(club) != ClubStatus.IN_MANAGEMENT:
         return
-    closed = db.session.scalar(select(Ballot.closed_at).where(Ballot.id == ballot_id)) if ballot_id else None
+    closed = (db.session.scalar(select(Ballot.closed_at).where(Ballot.id == ballot_id, Ballot.club_id == club.id))
+              if ballot_id else None)
     if closed is None or clock.local_date(closed, club.time_zone) > club.term_ends_on:
         raise RuleViolation(_l("The club is past its term: it makes no new investments."), rule="R5")
 
@@ -350,26 +351,31 @@ def investment_of_project(club_id: int, project_id: int) -> Investment | None:
 # --- Integrity ------------------------------------------------------------------------------
 
 
-def check() -> list:
-    """Invariant 9: each investment's account holds its approved payments less what came back or was lost
-    (principal repaid, cost of shares sold, write-offs), plus what approved revaluations added and has not
-    left the books with an event; its revaluation reserve holds that revaluation against it; every approved
-    payment and revaluation is posted; shares handed over to a leaver are an approved payout in kind."""
+def check(club_only: int | None = None) -> list:
+    """Invariant 9 (``club_only``: that club's investments only): each investment's account holds its approved
+    payments less what came back or was lost (principal repaid, cost of shares sold, write-offs), plus what
+    approved revaluations added and has not left the books with an event; its revaluation reserve holds that
+    revaluation against it; every approved payment and revaluation is posted; shares handed over to a leaver
+    are an approved payout in kind."""
     found = []
     paid = dict(db.session.execute(
         select(Disbursement.investment_id, sum_of(Disbursement.amount))
-        .where(Disbursement.status == DisbursementStatus.APPROVED).group_by(Disbursement.investment_id)).all())
+        .where(ledger.of_club(Disbursement.club_id, club_only), Disbursement.status == DisbursementStatus.APPROVED)
+        .group_by(Disbursement.investment_id)).all())
     back = {investment_id: (int(book or 0), int(revalued or 0)) for investment_id, book, revalued in db.session.execute(
         select(InvestmentEvent.investment_id, sum_of(InvestmentEvent.book), sum_of(InvestmentEvent.revalued))
-        .group_by(InvestmentEvent.investment_id))}
+        .where(ledger.of_club(InvestmentEvent.club_id, club_only)).group_by(InvestmentEvent.investment_id))}
     revalued = dict(db.session.execute(
         select(Revaluation.investment_id, sum_of(Revaluation.new_value - Revaluation.value_before))
-        .where(Revaluation.status == RevaluationStatus.APPROVED).group_by(Revaluation.investment_id)).all())
+        .where(ledger.of_club(Revaluation.club_id, club_only), Revaluation.status == RevaluationStatus.APPROVED)
+        .group_by(Revaluation.investment_id)).all())
     reserves = {(club_id, code): balance for club_id, code, balance in db.session.execute(
-        select(Account.club_id, Account.code, Account.balance).where(Account.code.like(f"{RESERVE}%")))}
+        select(Account.club_id, Account.code, Account.balance).where(ledger.of_club(Account.club_id, club_only),
+                                                                     Account.code.like(f"{RESERVE}%")))}
     for investment_id, club_id, project_id, balance in db.session.execute(
             select(Investment.id, Investment.club_id, Investment.project_id, Account.balance)
-            .join(Account, (Account.id == Investment.account_id) & (Account.club_id == Investment.club_id))):
+            .join(Account, (Account.id == Investment.account_id) & (Account.club_id == Investment.club_id))
+            .where(ledger.of_club(Investment.club_id, club_only))):
         book, gone = back.get(investment_id, (0, 0))
         held = int(revalued.get(investment_id) or 0) - gone
         expected = int(paid.get(investment_id) or 0) - book + held
@@ -381,11 +387,13 @@ def check() -> list:
             found.append(ledger.Violation(9, club_id, f"investment {investment_id}: revaluation reserve holds "
                                                       f"{-reserve} but its revaluations less what left make {held}"))
     unposted = db.session.execute(select(Disbursement.id, Disbursement.club_id).where(
-        Disbursement.status == DisbursementStatus.APPROVED, Disbursement.transaction_id.is_(None)))
+        ledger.of_club(Disbursement.club_id, club_only), Disbursement.status == DisbursementStatus.APPROVED,
+        Disbursement.transaction_id.is_(None)))
     for payment_id, club_id in unposted:
         found.append(ledger.Violation(9, club_id, f"payment {payment_id} is approved but not posted"))
     unposted = db.session.execute(select(Revaluation.id, Revaluation.club_id).where(
-        Revaluation.status == RevaluationStatus.APPROVED, Revaluation.transaction_id.is_(None)))
+        ledger.of_club(Revaluation.club_id, club_only), Revaluation.status == RevaluationStatus.APPROVED,
+        Revaluation.transaction_id.is_(None)))
     for revaluation_id, club_id in unposted:
         found.append(ledger.Violation(9, club_id, f"revaluation {revaluation_id} is approved but not posted"))
     # Shares handed over to a leaver: the event and the approved payout in kind share one transaction, the
@@ -397,12 +405,13 @@ def check() -> list:
                    Payout.amount == InvestmentEvent.cash)
     for event_id, club_id in db.session.execute(
             select(InvestmentEvent.id, InvestmentEvent.club_id).outerjoin(Payout, matched)
-            .where(InvestmentEvent.kind == EventKind.HANDOVER, Payout.id.is_(None))):
+            .where(ledger.of_club(InvestmentEvent.club_id, club_only), InvestmentEvent.kind == EventKind.HANDOVER,
+                   Payout.id.is_(None))):
         found.append(ledger.Violation(9, club_id, f"hand-over {event_id} matches no approved payout in kind"))
     for payout_id, club_id in db.session.execute(
             select(Payout.id, Payout.club_id).outerjoin(InvestmentEvent, matched)
-            .where(Payout.kind == PayoutKind.IN_KIND, Payout.status == PayoutStatus.APPROVED,
-                   InvestmentEvent.id.is_(None))):
+            .where(ledger.of_club(Payout.club_id, club_only), Payout.kind == PayoutKind.IN_KIND,
+                   Payout.status == PayoutStatus.APPROVED, InvestmentEvent.id.is_(None))):
         found.append(ledger.Violation(9, club_id, f"payout in kind {payout_id} is approved but no shares left"))
     return found
 
@@ -456,7 +465,7 @@ def portfolio(user_id: int, club_id: int, *, today: date | None = None) -> Portf
             .where(InvestmentEvent.club_id == club_id).group_by(InvestmentEvent.investment_id)):
         sums[investment_id] = (book or 0, income or 0, loss or 0, all_book or 0)
     balances = dict(db.session.execute(select(Account.id, Account.balance).where(
-        Account.id.in_([i.account_id for i in rows]))).all()) if rows else {}
+        Account.club_id == club_id, Account.id.in_([i.account_id for i in rows]))).all()) if rows else {}
     lines = [Line(investment=i, paid_out=figures[i.id][0], pending=figures[i.id][1], returned=sums[i.id][0],
                   income=sums[i.id][1], losses=sums[i.id][2], outstanding=balances.get(i.account_id, 0),
                   late=is_late(i, today), cost=figures[i.id][0] - sums[i.id][3]) for i in rows]
@@ -629,7 +638,8 @@ def check_sellable(club_id: int, investment_id: object) -> Investment:
 
 def sale_ballot(club_id: int, investment_id: int) -> Ballot | None:
     """The adopted stake-sale ballot on this investment not yet used by a sale."""
-    used = select(InvestmentEvent.ballot_id).where(InvestmentEvent.ballot_id.is_not(None))
+    used = select(InvestmentEvent.ballot_id).where(InvestmentEvent.club_id == club_id,
+                                                   InvestmentEvent.ballot_id.is_not(None))
     return db.session.scalar(select(Ballot).where(
         Ballot.club_id == club_id, Ballot.investment_id == investment_id, Ballot.kind == BallotKind.STAKE_SALE,
         Ballot.status == BallotStatus.CLOSED, Ballot.outcome == Outcome.ADOPTED, Ballot.effect_error.is_(None),

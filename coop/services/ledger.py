@@ -17,7 +17,7 @@ from datetime import date
 from functools import cache, lru_cache
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, select, text, true, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -124,6 +124,12 @@ def _closed_message(through: date):
 #: Postings joined to their transaction within the club. With the club's filter on the postings, the database
 #: reaches the club's transactions through their club-led index instead of reading every club's.
 POSTING_TRANSACTION = and_(JournalTransaction.id == Posting.transaction_id, JournalTransaction.club_id == Posting.club_id)
+
+
+def of_club(column, club_id: int | None):
+    """The rows of ``club_id`` (None: of every club): how a check over every club is made one club's, a year's
+    close checking that club's books only — one node's rows on Citus (docs/scaling.md)."""
+    return true() if club_id is None else column == club_id
 
 
 def _check_open(head: LedgerHead, occurred_on: date) -> None:
@@ -344,7 +350,7 @@ def _one_statement(lines: int, moved: int):
     ]
     if moved:
         parts.append(f"b AS (UPDATE account SET balance = v.balance FROM t, (VALUES {balances}) "  # nosec B608
-                     "AS v(id, balance) WHERE account.id = v.id)")
+                     "AS v(id, balance) WHERE account.id = v.id AND account.club_id = :club_id)")
     return text(",\n".join(parts) + "\nSELECT id FROM t")  # nosec B608
 
 
@@ -538,19 +544,21 @@ def _triggers_present() -> set[str]:
     return {f"{table}.{name}" for table, name in rows}
 
 
-def check() -> list[Violation]:
-    """Verify invariants 1–6 of the ledger, then the hash chain (12), over every club. Read only."""
-    return (_check_balanced() + _check_append_only() + _check_balances() + _check_limits_respected()
-            + _check_replay_keys() + check_chain())
+def check(club_only: int | None = None) -> list[Violation]:
+    """Verify invariants 1–6 of the ledger, then the hash chain (12), over every club (``club_only``: that club's
+    books, and the guards every club relies on). Read only."""
+    return (_check_balanced(club_only) + _check_append_only(club_only) + _check_balances(club_only)
+            + _check_limits_respected(club_only) + _check_replay_keys(club_only) + check_chain(club_id=club_only))
 
 
-def _check_balanced() -> list[Violation]:
+def _check_balanced(club_only: int | None = None) -> list[Violation]:
     """Invariant 1: two postings at least, summing to zero, within the transaction's club; and 6: in its unit."""
     s = db.session
     found: list[Violation] = []
     unbalanced = s.execute(
         select(Posting.transaction_id, JournalTransaction.club_id, func.sum(Posting.amount), func.count())
         .join(JournalTransaction, POSTING_TRANSACTION)
+        .where(of_club(Posting.club_id, club_only))
         .group_by(Posting.transaction_id, JournalTransaction.club_id)
         .having((func.sum(Posting.amount) != 0) | (func.count() < 2))
     )
@@ -559,7 +567,7 @@ def _check_balanced() -> list[Violation]:
     empty = s.execute(
         select(JournalTransaction.id, JournalTransaction.club_id)
         .outerjoin(Posting, POSTING_TRANSACTION)
-        .where(Posting.id.is_(None))
+        .where(of_club(JournalTransaction.club_id, club_only), Posting.id.is_(None))
     )
     for txn_id, club_id in empty:
         found.append(Violation(1, club_id, f"transaction {txn_id} has no postings"))
@@ -569,6 +577,7 @@ def _check_balanced() -> list[Violation]:
         .join(JournalTransaction, POSTING_TRANSACTION)
         .join(Account, (Account.id == Posting.account_id) & (Account.club_id == Posting.club_id))
         .where(
+            of_club(Posting.club_id, club_only),
             (Account.unit != JournalTransaction.unit)
             | (Account.club_id != JournalTransaction.club_id)
             | (Posting.club_id != JournalTransaction.club_id)
@@ -582,7 +591,7 @@ def _check_balanced() -> list[Violation]:
     return found
 
 
-def _check_append_only() -> list[Violation]:
+def _check_append_only(club_only: int | None = None) -> list[Violation]:
     """Invariant 2: the append-only guards are in place, and a reversal nets to zero with its original on every
     account they touch."""
     found: list[Violation] = []
@@ -600,7 +609,7 @@ def _check_append_only() -> list[Violation]:
              | (Posting.transaction_id == JournalTransaction.reverses_id))
             & (Posting.club_id == JournalTransaction.club_id),
         )
-        .where(JournalTransaction.reverses_id.is_not(None))
+        .where(of_club(JournalTransaction.club_id, club_only), JournalTransaction.reverses_id.is_not(None))
         .group_by(JournalTransaction.id, JournalTransaction.club_id, JournalTransaction.reverses_id, Posting.account_id)
         .having(func.sum(Posting.amount) != 0)
         .distinct()
@@ -610,26 +619,28 @@ def _check_append_only() -> list[Violation]:
     return found
 
 
-def _check_balances() -> list[Violation]:
+def _check_balances(club_only: int | None = None) -> list[Violation]:
     """Invariant 3: each account's cached balance is the sum of its postings."""
     sums = (
         select(Posting.account_id, Posting.club_id, func.sum(Posting.amount).label("total"))
+        .where(of_club(Posting.club_id, club_only))
         .group_by(Posting.account_id, Posting.club_id)
         .subquery()
     )
     drift = db.session.execute(
         select(Account.id, Account.club_id, Account.code, Account.balance, func.coalesce(sums.c.total, 0))
         .outerjoin(sums, (sums.c.account_id == Account.id) & (sums.c.club_id == Account.club_id))
-        .where(Account.balance != func.coalesce(sums.c.total, 0))
+        .where(of_club(Account.club_id, club_only), Account.balance != func.coalesce(sums.c.total, 0))
     )
     return [Violation(3, club_id, f"account {code} (#{account_id}) caches {cached} but its postings sum to {actual}")
             for account_id, club_id, code, cached, actual in drift]
 
 
-def _check_limits_respected() -> list[Violation]:
+def _check_limits_respected(club_only: int | None = None) -> list[Violation]:
     """Invariant 4: no balance beyond its account's floor or ceiling."""
     outside = db.session.execute(
         select(Account.id, Account.club_id, Account.code, Account.balance, Account.floor, Account.ceiling).where(
+            of_club(Account.club_id, club_only),
             ((Account.floor.is_not(None)) & (Account.balance < Account.floor))
             | ((Account.ceiling.is_not(None)) & (Account.balance > Account.ceiling))
         )
@@ -638,11 +649,12 @@ def _check_limits_respected() -> list[Violation]:
             for account_id, club_id, code, balance, floor, ceiling in outside]
 
 
-def _check_replay_keys() -> list[Violation]:
+def _check_replay_keys(club_only: int | None = None) -> list[Violation]:
     """Invariant 5: one transaction per idempotency key (the unique key guards it; a database without it is
     reported here)."""
     dupes = db.session.execute(
         select(JournalTransaction.club_id, JournalTransaction.idempotency_key, func.count())
+        .where(of_club(JournalTransaction.club_id, club_only))
         .group_by(JournalTransaction.club_id, JournalTransaction.idempotency_key)
         .having(func.count() > 1)
     )

@@ -728,7 +728,7 @@ def check() -> list:
         if opened_at is None:
             voted = db.session.scalar(select(func.count()).select_from(BallotVoter).join(
                 Ballot, (Ballot.id == BallotVoter.ballot_id) & (Ballot.club_id == BallotVoter.club_id)).where(
-                    Ballot.meeting_id == meeting_id, BallotVoter.voted.is_(True)))
+                Ballot.club_id == club_id, Ballot.meeting_id == meeting_id, BallotVoter.voted.is_(True)))
             if voted:
                 found.append(Violation(14, club_id, f"{where} never opened but its items hold {voted} votes"))
         if status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):

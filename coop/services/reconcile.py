@@ -381,7 +381,8 @@ class _Labels:
             for txn_id, mid, reference in db.session.execute(
                     select(JournalTransaction.id, Contribution.membership_id, Contribution.bank_reference)
                     .join(Contribution, or_(Contribution.transaction_id == JournalTransaction.id,
-                                            Contribution.transaction_id == JournalTransaction.reverses_id))
+                                            Contribution.transaction_id == JournalTransaction.reverses_id)
+                          & (Contribution.club_id == JournalTransaction.club_id))
                     .where(JournalTransaction.club_id == club_id, JournalTransaction.id.in_(chunk))):
                 about[txn_id] = (mid, reference or "")
         self.movements: dict[int, tuple[frozenset[int], tuple[str, ...], frozenset[str]]] = {}
@@ -631,10 +632,12 @@ def refund_candidates(user_id: int, club_id: int, line_id: int, *, limit: int = 
     if line.amount >= 0 or line.transaction_id is not None:
         return []
     rows = db.session.execute(
-        select(Contribution, User.name).join(Membership, Membership.id == Contribution.membership_id)
+        select(Contribution, User.name)
+        .join(Membership, (Membership.id == Contribution.membership_id) & (Membership.club_id == Contribution.club_id))
         .join(User, User.id == Membership.user_id)
         .where(Contribution.club_id == club_id, Contribution.amount == -line.amount,
-               Contribution.received_on <= line.booked_on, fund.not_reversed(Contribution.transaction_id, Contribution.club_id))
+               Contribution.received_on <= line.booked_on,
+               fund.not_reversed(Contribution.transaction_id, Contribution.club_id))
         .order_by(Contribution.received_on.desc(), Contribution.id.desc()).limit(500)).all()
     named = _Labels(club_id, []).line(line.label).people
     rows.sort(key=lambda row: row[0].membership_id not in named)  # stable: the latest first within each
@@ -814,7 +817,8 @@ def balance_checks(user_id: int, club_id: int) -> list[BalanceCheck]:
     for row in db.session.execute(
             select(BankBalance.stated_on, BankBalance.amount, BankBalance.source, BankBalance.statement_id,
                    BankStatement.filename)
-            .join(BankStatement, BankStatement.id == BankBalance.statement_id)
+            .join(BankStatement, (BankStatement.id == BankBalance.statement_id)
+                  & (BankStatement.club_id == BankBalance.club_id))
             .where(BankBalance.club_id == club_id).order_by(BankBalance.statement_id, BankBalance.id)):
         stated[row.stated_on] = row
     if not stated:

@@ -638,7 +638,7 @@ def check() -> list[ledger.Violation]:
             continue
         debited = db.session.execute(
             select(Account.code).join(Posting, (Posting.account_id == Account.id) & (Posting.club_id == Account.club_id))
-            .where(Posting.transaction_id == txn_id, Posting.amount > 0)).scalars().all()
+            .where(Posting.club_id == club_id, Posting.transaction_id == txn_id, Posting.amount > 0)).scalars().all()
         if debited != [f"capital:{seller}"]:
             found.append(ledger.Violation(13, club_id, f"transfer {transfer_id} debited {debited}, not the capital "
                                                        f"of member {seller}"))

@@ -86,7 +86,7 @@ def enter_revaluation(user_id: int, club_id: int, investment_id: int, *, new_val
             raise Conflict(_l("This investment is closed."))
         if investment.first_paid_on is None or at_cost(investment) == 0:
             raise Conflict(_l("Nothing paid out is left on this investment: there is nothing to revalue."))
-        if session.scalar(select(Revaluation.id).where(Revaluation.investment_id == investment.id,
+        if session.scalar(select(Revaluation.id).where(Revaluation.club_id == club_id, Revaluation.investment_id == investment.id,
                                                        Revaluation.status == RevaluationStatus.PENDING).limit(1)):
             raise Conflict(_l("A revaluation of this investment already waits for a second officer: approve or "
                               "cancel it first."))
@@ -134,7 +134,7 @@ def approve_revaluation(user_id: int, club_id: int, revaluation_id: int) -> Reva
                                    "cancel it and have another officer enter it."), rule="R8")
         if investment.status != InvestmentStatus.ACTIVE:
             raise Conflict(_l("This investment is closed: cancel the revaluation."))
-        code = db.session.scalar(select(Account.code).where(Account.id == investment.account_id))
+        code = db.session.scalar(select(Account.code).where(Account.club_id == club_id, Account.id == investment.account_id))
         value = ledger.lock_codes(club_id, [code])[code].balance  # read under lock: no payment slips in
         if value != revaluation.value_before:
             text = money_text(club_id)

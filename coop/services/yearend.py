@@ -132,7 +132,7 @@ def weights(club_id: int, year: int, basis: str | None = None) -> dict[int, int]
     first, last = _year_bounds(year)
     movements = db.session.execute(
         select(Account.membership_id, JournalTransaction.occurred_on, sum_of(Posting.amount))
-        .join(Posting, Posting.account_id == Account.id)
+        .join(Posting, (Posting.account_id == Account.id) & (Posting.club_id == Account.club_id))
         .join(JournalTransaction, ledger.POSTING_TRANSACTION)
         .where(Account.club_id == club_id, Posting.club_id == club_id, Account.code.like("capital:%"),
                Account.membership_id.is_not(None), JournalTransaction.occurred_on <= last, ~_closing_entry())
@@ -234,8 +234,7 @@ def _check_books(user_id: int, club_id: int) -> None:
         if not table.balanced:
             raise RuleViolation(_l("The books do not balance: run flask coop check and correct them before "
                                    "closing the year."), rule="books")
-    found = [v for v in ledger.check() + fund.check_contributions() + investments.check()
-             if v.club_id in (club_id, None)]
+    found = ledger.check(club_id) + fund.check_contributions(club_id) + investments.check(club_id)
     if found:
         raise RuleViolation(_l("The books fail their checks (flask coop check): correct them before closing the "
                                "year."), rule="books")
@@ -427,10 +426,11 @@ def _club_figures(club_id: int, year: int) -> dict[str, int]:
     events = db.session.execute(
         select(InvestmentEvent.kind, Investment.instrument, sum_of(InvestmentEvent.income),
                sum_of(InvestmentEvent.loss))
-        .join(Investment, Investment.id == InvestmentEvent.investment_id)
+        .join(Investment, (Investment.id == InvestmentEvent.investment_id) & (Investment.club_id == InvestmentEvent.club_id))
         .where(InvestmentEvent.club_id == club_id, InvestmentEvent.occurred_on >= first,
                InvestmentEvent.occurred_on <= last,
-               ~exists().where(reversal.reverses_id == InvestmentEvent.transaction_id))
+               ~exists().where(reversal.reverses_id == InvestmentEvent.transaction_id,
+                               reversal.club_id == InvestmentEvent.club_id))
         .group_by(InvestmentEvent.kind, Investment.instrument)).all()
     figures = dict.fromkeys(CATEGORIES, 0)
     for kind, instrument, income, loss in events:
@@ -477,7 +477,8 @@ def _shared_into(club_id: int, membership_id: int, closes: list[YearEnd]) -> int
     if not ids:
         return 0
     return -int(db.session.scalar(
-        select(func.coalesce(sum_of(Posting.amount), 0)).join(Account, Account.id == Posting.account_id)
+        select(func.coalesce(sum_of(Posting.amount), 0))
+        .join(Account, (Account.id == Posting.account_id) & (Account.club_id == Posting.club_id))
         .where(Posting.transaction_id.in_(ids), Posting.club_id == club_id, Account.membership_id == membership_id,
                Account.code.like("capital:%"))))
 

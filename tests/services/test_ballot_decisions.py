@@ -30,7 +30,7 @@ from coop.services.ballots import Subject
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, APPROVED, NO, YES
-from tests.conftest import english, fund_for_projects, key, refused
+from tests.conftest import by_id, english, fund_for_projects, key, refused
 
 WEEK = timedelta(days=7)
 
@@ -48,7 +48,7 @@ def years_later(start: date, years: int) -> date:
 
 def fresh(model, id_):
     db.session.expire_all()
-    return db.session.get(model, id_)
+    return by_id(model, id_)
 
 
 PROJECT = dict(description="Un projet local.", town="Die", legal_form="scop", instrument="loan",

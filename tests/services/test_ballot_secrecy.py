@@ -15,7 +15,7 @@ from coop.extensions import db
 from coop.models import Ballot
 from coop.services import ballots
 from coop.services.tally import ABSTAIN, NO, YES
-from tests.conftest import SERVERS
+from tests.conftest import SERVERS, by_id
 from tests.services.test_ballot_voting import cast, open_funding, presented
 
 #: Two plans with the same choices (2 yes, 2 no, 1 abstention) given by other members in another order.
@@ -83,7 +83,7 @@ def test_after_the_close_only_the_counts_remain(make_club, backend):
     ballots.close_early(setup.manager.id, setup.club_id, ballot.id)
 
     db.session.rollback()
-    closed = db.session.get(Ballot, ballot.id)
+    closed = by_id(Ballot, ballot.id)
     assert (closed.tally["yes"], closed.tally["no"], closed.tally["abstain"]) == (2, 2, 1)
     assert ballots.counts_of(ballot.id) == {ballot.options[0].id: {YES: 2, NO: 2, ABSTAIN: 1}}
     seen = reader_sees(ballot.id, backend)

@@ -26,7 +26,7 @@ from coop.services.ballots import Subject
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import ABSTAIN, NO, YES
-from tests.conftest import SERVERS, admit_by_vote, at_once, english, fund_for_projects, key, pause_after, snapshot
+from tests.conftest import SERVERS, admit_by_vote, at_once, by_id, english, fund_for_projects, key, pause_after, snapshot
 
 PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.", town="Die", legal_form="scop",
                instrument="loan", amount_requested=300_000, stake_hundredths=None, holder_name="Anne Martin",
@@ -66,7 +66,7 @@ def counters(ballot: Ballot) -> dict[int, int]:
     """The choices recorded on the ballot's only option: {YES: n, NO: n, ABSTAIN: n}: its counts once
     closed; before, what the close would count (the named votes, or the box and the sealed proxy votes)."""
     db.session.rollback()
-    ballot = db.session.get(Ballot, ballot.id)
+    ballot = by_id(Ballot, ballot.id)
     if ballot.status == "closed":
         return ballots.counts_of(ballot.id)[option_of(ballot)]
     found = dict.fromkeys((YES, NO, ABSTAIN), 0)
@@ -77,7 +77,7 @@ def counters(ballot: Ballot) -> dict[int, int]:
 
 def reload(model, id_):
     db.session.expire_all()
-    return db.session.get(model, id_)
+    return by_id(model, id_)
 
 
 def voter_row(ballot: Ballot, membership_id: int) -> BallotVoter:

@@ -20,7 +20,7 @@ from coop.services.errors import (
     NotPermitted,
     RuleViolation,
 )
-from tests.conftest import english, key, refused
+from tests.conftest import by_id, english, key, refused
 from tests.services.test_reconcile import COLS, bank_file, day, lines_of, pay, upload
 
 NAMES = ("Aïcha Benali", "Bruno Lefèvre", "Chloé Martin")  # members[2], [3] and [4]
@@ -212,8 +212,8 @@ def test_a_refund_of_an_overpayment_reverses_the_duplicate_on_the_line_s_day_and
     assert [c.contribution.id for c in choices] == [s.twice.id, s.first.id, s.lefevre.id]
     assert choices[0].member_name == "Aïcha Benali"
     reconcile.record_refund(s.treasurer.id, s.club_id, s.line, contribution_id=s.twice.id)
-    line = db.session.get(BankLine, s.line)
-    reversal = db.session.get(JournalTransaction, line.transaction_id)
+    line = by_id(BankLine, s.line)
+    reversal = by_id(JournalTransaction, line.transaction_id)
     assert (reversal.kind, reversal.reverses_id, reversal.occurred_on) == (
         TransactionKind.REVERSAL, s.twice.transaction_id, day(10))
     assert (line.by_hand, line.matched_by_id) == (True, s.treasurer.id)

@@ -27,7 +27,7 @@ from coop.models.base import utcnow
 from coop.services import books, fund, ledger
 from coop.services import clubs as ms
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import at_once, key, pause_after, refused, snapshot
+from tests.conftest import SERVERS, at_once, by_id, key, pause_after, refused, snapshot
 
 MONEY, TIME = Unit.MONEY, Unit.TIME
 JAN_5, JAN_10, JAN_15, JAN_20 = date(2026, 1, 5), date(2026, 1, 10), date(2026, 1, 15), date(2026, 1, 20)
@@ -84,7 +84,7 @@ GUARDED = ("journal_transaction", "posting")
 
 def _guard(backend: str, table: str, action: str = "update") -> str:
     """The update (or delete) guard as migration 0001 (create_append_only_guards) makes it."""
-    if backend == "postgresql":
+    if backend in SERVERS:
         return (f"CREATE TRIGGER {table}_no_{action} BEFORE {action.upper()} ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION coop_append_only()")
     return (f"CREATE TRIGGER {table}_no_{action} BEFORE {action.upper()} ON {table} "
@@ -97,7 +97,7 @@ def guards_lifted(backend: str, actions: tuple[str, ...] = ("update",)):
     rows, the guards are put back and everything commits in one transaction. Whatever happens, the guards are
     in place afterwards (PostgreSQL's schema is shared by the tests that follow)."""
     db.session.remove()
-    on = (lambda table: f" ON {table}") if backend == "postgresql" else (lambda table: "")
+    on = (lambda table: f" ON {table}") if backend in SERVERS else (lambda table: "")
     try:
         for table in GUARDED:
             for action in actions:
@@ -155,7 +155,7 @@ def test_each_club_numbers_its_transactions_without_a_gap_and_the_chain_checks(a
     # The first link, sealed by hand in the fixed text form of version 2: genesis hash, club, number, unit,
     # kind, date, memo, author, key, reversal link, postings sorted "account:amount"; HMAC-SHA256 under the
     # chain key, which the database does not hold.
-    txn = db.session.get(JournalTransaction, first.transaction_id)
+    txn = by_id(JournalTransaction, first.transaction_id)
     bank, capital = acc(a.club_id, "bank"), acc(a.club_id, f"capital:{a.membership_id(a.members[0])}")
     lines = ";".join(f"{account}:{amount}" for account, amount in sorted([(bank, 40_000), (capital, -40_000)]))
     content = "\x1f".join(["v2", "0" * 64, str(a.club_id), "1", "money", "contribution", "2026-01-05", txn.memo,
@@ -317,7 +317,7 @@ def test_a_chain_sealed_before_the_key_is_reported_until_resealed(app, backend, 
     with guards_lifted(backend):
         reseal_plainly(setup.club_id, 1)
         db.session.execute(text("UPDATE period_close SET head_hash = (SELECT hash FROM ledger_head WHERE club_id = :c) "
-                                "WHERE id = :p"), {"c": setup.club_id, "p": period})
+                                "WHERE id = :p AND club_id = :c"), {"c": setup.club_id, "p": period})
     pay_fee(setup.club_id, 300, date(2026, 2, 2))  # number 6, keyed, on top of the plain chain
     legacy = (f"invariant 12 (club {setup.club_id}): numbers 1 to 5 of the chain are sealed without the key: run "
               "`flask coop reseal` once after the upgrade (docs/security.md); on books already resealed, this "
@@ -417,7 +417,7 @@ def test_the_treasurer_closes_january_and_each_account_keeps_its_balance_that_da
 
     mid = setup.membership_id
     code_of = {a.id: a.code for a in ledger.accounts_of(setup.club_id)}
-    kept = {code_of[b.account_id]: b.balance for b in db.session.get(PeriodClose, period.id).balances}
+    kept = {code_of[b.account_id]: b.balance for b in by_id(PeriodClose, period.id).balances}
     # Up to Jan 31 included, Feb 1 left out: bank 300 + 200 + 50 = 550.00; each capital credited what its
     # member paid in January; 90 minutes given by X to M.
     assert kept == {
@@ -449,7 +449,7 @@ def test_the_manager_closes_when_the_charter_lets_them_record_money(make_club):
     ms.activate(setup.manager.id, setup.club_id)
     contribute(setup, setup.members[2], 12_345, JAN_10, by=setup.manager)
     period = books.close_period(setup.manager.id, setup.club_id, through=JAN_31, today=FEB_1)
-    kept = {b.account_id: b.balance for b in db.session.get(PeriodClose, period.id).balances}
+    kept = {b.account_id: b.balance for b in by_id(PeriodClose, period.id).balances}
     assert kept[acc(setup.club_id, "bank")] == 12_345
     assert books.closed_through(setup.club_id) == JAN_31
 
@@ -505,7 +505,7 @@ def test_nothing_is_posted_into_a_closed_period_whatever_the_use_case(january, m
 
     # The day after is open: corrections go there.
     contribution = contribute(setup, member, 1_000, FEB_1)
-    assert db.session.get(JournalTransaction, contribution.transaction_id).occurred_on == FEB_1
+    assert by_id(JournalTransaction, contribution.transaction_id).occurred_on == FEB_1
     reversal = ledger.reverse(setup.club_id, setup.exchange_id, reason="Erreur", idempotency_key=key(),
                               author_id=treasurer.id, occurred_on=FEB_1)
     assert (reversal.occurred_on, reversal.reverses_id) == (FEB_1, setup.exchange_id)
@@ -524,7 +524,8 @@ def test_a_form_sent_again_after_the_close_returns_what_it_recorded(january):
     setup = january
     manager, _, member = setup.members[:3]
     original = db.session.scalar(select(Contribution).join(JournalTransaction,
-                                                           JournalTransaction.id == Contribution.transaction_id)
+                                                           (JournalTransaction.id == Contribution.transaction_id)
+                                                           & (JournalTransaction.club_id == Contribution.club_id))
                                  .where(JournalTransaction.idempotency_key == f"form:{JAN_5_FORM}"))
     original_id = original.id
     close_january(setup)

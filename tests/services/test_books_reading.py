@@ -18,7 +18,7 @@ from coop.models import JournalTransaction, TransactionKind, Unit
 from coop.services import books, fund, investments, ledger, reconcile, timebank
 from coop.services.books import Cursor, JournalFilter
 from coop.services.errors import InvalidInput, NotFound, NotPermitted
-from tests.conftest import fund_club, key, refused
+from tests.conftest import by_id, fund_club, key, refused
 from tests.services.test_investment_flow import approved
 
 TODAY = date.today()
@@ -147,7 +147,7 @@ def test_random_activity_keeps_the_trial_balance_even_and_every_statement_on_the
             if contribution_id is not None:
                 reversal = fund.reverse_contribution(treasurer.id, club_id, contribution_id, reason="Erreur",
                                                      idempotency_key=key())
-                txn = db.session.get(JournalTransaction, txn_id)
+                txn = by_id(JournalTransaction, txn_id)
                 member = next(i for i, c in enumerate(capital) if c == lines[1][0])
                 paid[(member, txn.occurred_on.year)] -= lines[0][1]
             else:

@@ -64,7 +64,7 @@ from coop.services import (
     yearend,
 )
 from coop.services.ballots import Subject
-from tests.conftest import key
+from tests.conftest import by_id, key
 
 LOAN = dict(name="Fournil de Die", description="Un four à pain bio.", town="Die", legal_form="scop",
             instrument="loan", amount_requested=200_000, stake_hundredths=None, holder_name="Anne Martin",
@@ -124,7 +124,7 @@ class Life:
             ballots.vote(user.id, self.club_id, ballot.id, choices={o.id: tally.YES for o in ballot.options})
         ballots.close_early(self.m.id, self.club_id, ballot.id)
         db.session.rollback()
-        decided = db.session.get(Ballot, ballot.id)
+        decided = by_id(Ballot, ballot.id)
         assert (decided.outcome, decided.effect_error) == ("adopted", None), ballot.kind
         return decided
 
@@ -293,7 +293,7 @@ def test_five_years_of_a_club_pay_every_member_their_share_under_each_method(mak
         paid[user.id] = sum(_debits(account.id))
     assert tuple(paid[u.id] for u in life.everyone()) == PAYOUTS[method]
     assert sum(PAYOUTS[method]) == 860_000
-    assert db.session.get(ExitValuation, valued.id).value == PAYOUTS[method][2]
+    assert by_id(ExitValuation, valued.id).value == PAYOUTS[method][2]
     # The books balance, every account is at zero, and every invariant holds.
     assert db.session.scalar(select(Account.id).where(Account.club_id == club_id, Account.unit == Unit.MONEY,
                                                       Account.balance != 0)) is None

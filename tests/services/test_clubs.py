@@ -24,14 +24,14 @@ from coop.services import access, rules
 from coop.services import clubs as ms
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import DEFAULT_CHARTER, at_once, key, pause_after, row_counts
+from tests.conftest import DEFAULT_CHARTER, at_once, by_id, key, pause_after, row_counts
 
 WRITTEN = (Club, Membership, Charter, Account, Invitation, AuditEntry, UsedFormKey)  # what a club's use cases write
 
 
 def reload(model, id_):
     db.session.expire_all()
-    return db.session.get(model, id_)
+    return by_id(model, id_)
 
 
 def years_later(start: date, years: int) -> date:
@@ -374,7 +374,7 @@ def test_an_expired_code_is_refused(app, make_club, make_user):
     setup = make_club(5, activate=False)
     newcomer = make_user()
     invitation, code = ms.invite(setup.manager.id, setup.club_id, form_key=key())
-    stored = db.session.get(Invitation, invitation.id)
+    stored = by_id(Invitation, invitation.id)
     stored.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     before = row_counts(*WRITTEN)
@@ -648,7 +648,7 @@ def test_a_declined_person_may_ask_again(app, make_club, make_user):
 def test_an_excluded_person_cannot_ask_again(app, make_club):
     setup = make_club(6, activate=False)
     excluded = setup.members[5]
-    row = db.session.get(Membership, setup.membership_id(excluded))
+    row = by_id(Membership, setup.membership_id(excluded))
     row.status = "excluded"  # exclusion comes by ballot (R7), not built here yet
     db.session.commit()
     invitation, code = ms.invite(setup.manager.id, setup.club_id, form_key=key())

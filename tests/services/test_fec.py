@@ -19,7 +19,7 @@ from coop.models import Account, AuditEntry, BankLine, JournalTransaction, PcgMa
 from coop.services import books, clubs, fec, fund, investments, reconcile, timebank, valuation
 from coop.services.errors import InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.reconcile import Columns
-from tests.conftest import english, key, refused, row_counts
+from tests.conftest import by_id, english, key, refused, row_counts
 from tests.services.test_investment_flow import approved
 
 TODAY = date.today()
@@ -317,7 +317,7 @@ def test_a_pipe_between_fields_gives_the_same_file(years):
 
 def test_the_chart_lists_each_money_account_once_members_capital_as_one_with_the_defaults(years):
     rows = {r.pattern: r for r in fec.chart(years.treasurer.id, years.club_id)}
-    investment = db.session.get(Account, years.ids["investment_account"]).code
+    investment = by_id(Account, years.ids["investment_account"]).code
     assert {p: (r.number, r.label) for p, r in rows.items()} == {
         "bank": ("512000", "Banque"),
         "capital:*": ("455100", "Associés - Comptes courants"),

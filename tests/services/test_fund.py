@@ -25,7 +25,7 @@ from coop.models import (
 from coop.services import clubs as ms
 from coop.services import fund, ledger
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import DEFAULT_CHARTER, in_threads, key, refused, row_counts
+from tests.conftest import DEFAULT_CHARTER, by_id, in_threads, key, refused, row_counts
 
 MIN = DEFAULT_CHARTER["min_monthly_contribution"]  # 7.50 a month at least …
 CAP = DEFAULT_CHARTER["max_yearly_contribution"]  # … and 5,500 a year at most (R4)
@@ -134,7 +134,7 @@ def manager_keeps_money(make_club):
 def test_first_pledge_applies_from_this_month(club):
     _, _, a, _, _ = people(club)
     p = pledge(club, a, 2000, today=date(2025, 3, 15))
-    stored = db.session.get(Pledge, p.id)
+    stored = by_id(Pledge, p.id)
     assert (stored.club_id, stored.membership_id, stored.monthly_amount, stored.rhythm, stored.effective_from,
             stored.author_id) == (club.club_id, mid(club, a), 2000, "monthly", date(2025, 3, 1), a.id)
     assert fund.pledge_in_force(mid(club, a), date(2025, 3, 1)).id == p.id
@@ -235,11 +235,11 @@ def test_contribution_posts_bank_debit_and_capital_credit(club):
     _, treasurer, a, _, _ = people(club)
     c = pay(club, a, 2500, date(2025, 3, 5), method="cheque", bank_reference="  CHQ   0042 ")
 
-    stored = db.session.get(Contribution, c.id)
+    stored = by_id(Contribution, c.id)
     assert (stored.club_id, stored.membership_id, stored.amount, stored.received_on, stored.method,
             stored.bank_reference, stored.source, stored.recorded_by_id) == (
         club.club_id, mid(club, a), 2500, date(2025, 3, 5), "cheque", "CHQ 0042", "form", treasurer.id)
-    txn = db.session.get(JournalTransaction, stored.transaction_id)
+    txn = by_id(JournalTransaction, stored.transaction_id)
     assert (txn.kind, txn.unit, txn.occurred_on, txn.author_id, txn.club_id) == (
         "contribution", "money", date(2025, 3, 5), treasurer.id, club.club_id)
     bank = ledger.find_account(club.club_id, "bank").id
@@ -427,13 +427,13 @@ def test_reversal_posts_the_mirror_and_keeps_the_row(club):
     original = c.transaction_id
     rev = fund.reverse_contribution(treasurer.id, club.club_id, c.id, reason="Mauvais membre",
                                     idempotency_key=key())
-    stored = db.session.get(JournalTransaction, rev.id)
+    stored = by_id(JournalTransaction, rev.id)
     assert (stored.kind, stored.reverses_id, stored.memo, stored.author_id) == (
         "reversal", original, "Mauvais membre", treasurer.id)
     assert sorted((p.account_id, p.amount) for p in stored.postings) == sorted(
-        (p.account_id, -p.amount) for p in db.session.get(JournalTransaction, original).postings)
+        (p.account_id, -p.amount) for p in by_id(JournalTransaction, original).postings)
     assert (cash(club), capital(club, a)) == (0, 0)
-    assert db.session.get(Contribution, c.id) is not None  # the register keeps the row
+    assert by_id(Contribution, c.id) is not None  # the register keeps the row
     [row] = fund.contributions(treasurer.id, club.club_id)
     assert row.reversed_by == rev.id
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)
@@ -882,7 +882,7 @@ def approved(setup, payout, by=None) -> JournalTransaction:
     """A second officer (the manager unless ``by``) approves a payout entered: its posted transaction."""
     approver = by or (setup.manager if payout.entered_by_id != mid(setup, setup.manager) else setup.treasurer)
     payout = fund.approve_payout(approver.id, setup.club_id, payout.id)
-    return db.session.get(JournalTransaction, payout.transaction_id)
+    return by_id(JournalTransaction, payout.transaction_id)
 
 
 def leave(setup, user):
@@ -919,7 +919,7 @@ def test_refund_exactly_the_capital(leaver):
     manager, treasurer, a, _, _ = people(leaver)
     assert [s.membership.id for s in fund.leavers_to_refund(treasurer.id, leaver.club_id)] == [mid(leaver, a)]
     txn = refund(leaver, a, 10_000)
-    stored = db.session.get(JournalTransaction, txn.id)
+    stored = by_id(JournalTransaction, txn.id)
     assert (stored.kind, stored.unit, stored.author_id) == ("refund", "money", manager.id)  # who approved it
     assert (cash(leaver), owed(leaver, a), capital(leaver, a)) == (20_000, 0, 0)
     assert fund.leavers_to_refund(treasurer.id, leaver.club_id) == []
@@ -984,7 +984,7 @@ def test_a_refund_waits_for_a_second_officer_r11(leaver):
     refused(lambda: fund.approve_payout(treasurer.id, leaver.club_id, payout.id), RuleViolation, rule="R11")
     approved = fund.approve_payout(manager.id, leaver.club_id, payout.id)
     assert (approved.status, approved.approved_by_id) == ("approved", mid(leaver, manager))
-    stored = db.session.get(JournalTransaction, approved.transaction_id)
+    stored = by_id(JournalTransaction, approved.transaction_id)
     assert (stored.kind, stored.author_id) == ("refund", manager.id)
     assert (cash(leaver), owed(leaver, a)) == (20_000, 0)
     refused(lambda: fund.approve_payout(manager.id, leaver.club_id, payout.id), Conflict)
@@ -1165,7 +1165,7 @@ def test_distribute_everything_then_close(funded):
     refused_and_consistent(lambda: fund.close_club(treasurer.id, funded.club_id), RuleViolation, rule="R13")
     for user, amount in ((a, 10_000), (b, 20_000), (c, 30_001)):
         txn = distribute(funded, user, amount)
-        assert db.session.get(JournalTransaction, txn.id).kind == "distribution"
+        assert by_id(JournalTransaction, txn.id).kind == "distribution"
     assert cash(funded) == 0
     assert all(capital(funded, u) == 0 for u in people(funded))
     assert {m: d for m, (_, _, d) in plan_of(funded).items() if d} == {
@@ -1420,5 +1420,5 @@ def test_a_contribution_is_posted_under_its_form_key_in_the_forms_own_namespace(
     _, _, a, _, _ = people(club)
     k = key()
     contribution = pay(club, a, 1_000, k=k)
-    assert db.session.get(JournalTransaction, contribution.transaction_id).idempotency_key == f"form:{k}"
+    assert by_id(JournalTransaction, contribution.transaction_id).idempotency_key == f"form:{k}"
     assert pay(club, a, 1_000, k=k).id == contribution.id  # the same form again: posted once

@@ -363,7 +363,8 @@ def test_a_file_of_5000_lines_imports_once(club):
     # Each register row points at its own transaction, of its amount and date.
     mismatched = db.session.scalar(
         select(func.count()).select_from(Contribution)
-        .join(JournalTransaction, JournalTransaction.id == Contribution.transaction_id)
+        .join(JournalTransaction, (JournalTransaction.id == Contribution.transaction_id)
+              & (JournalTransaction.club_id == Contribution.club_id))
         .where(JournalTransaction.occurred_on != Contribution.received_on))
     assert mismatched == 0
     consistent()

@@ -27,7 +27,7 @@ from coop.models import (
 )
 from coop.services import ballots, clubs, fund, investments, ledger, shares, valuation, yearend
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import english, key, refused, row_counts
+from tests.conftest import by_id, english, key, refused, row_counts
 from tests.services.test_investment_flow import fund_club
 from tests.services.test_investment_follow_up import balance, pay, recorded
 
@@ -87,7 +87,7 @@ def scene(make_club, *, leaver_pays: int = 142_500, others_pay: int = 351_500, v
     if valued:
         fund.value_exit(setup.treasurer.id, setup.club_id, setup.membership_id(leaver), form_key=key())
     db.session.rollback()
-    return Scene(setup, db.session.get(Investment, stake.id))
+    return Scene(setup, by_id(Investment, stake.id))
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_a_leaver_owed_1500_is_paid_with_5_percent_worth_1500(ready):
     assert balance(s.club_id, code(s, "revaluation")) == -50_000  # the reserve holds 500.00 against the rest
     assert balance(s.club_id, "income:gains") == -50_000
     assert balance(s.club_id, "bank") == 1_700_000 and fund.available_cash(s.club_id) == cash
-    fresh = db.session.get(Investment, s.shares.id)
+    fresh = by_id(Investment, s.shares.id)
     assert (investments.stake_held(fresh), fresh.status) == (500, "active")
     assert others(s) == {s.mid(u): 370_000 for u in s.setup.members[:5]}
     assert shares.club_shares(s.club_id).net_assets == 1_850_000
@@ -165,7 +165,7 @@ def test_a_leaver_owed_1500_is_paid_with_5_percent_worth_1500(ready):
     assert (event.book, event.income, event.loss, event.cash, event.revalued, event.stake_sold_hundredths) == (
         100_000, 50_000, 0, 150_000, 50_000, 500)
     assert event.transaction_id == done.transaction_id and event.ballot_id is None  # no ballot: the charter's
-    posted = db.session.get(JournalTransaction, done.transaction_id)
+    posted = by_id(JournalTransaction, done.transaction_id)
     assert (posted.kind, posted.idempotency_key) == ("handover", f"payout:{done.id}")
     lines = dict(db.session.execute(select(Posting.account_id, Posting.amount)
                                     .where(Posting.transaction_id == posted.id)).all())
@@ -197,7 +197,7 @@ def test_the_whole_stake_handed_over_exits_the_investment(make_club):
     assert balance(s.club_id, f"payable:{s.mid(s.leaver)}") == 0
     assert (balance(s.club_id, code(s, "investment")), balance(s.club_id, code(s, "revaluation"))) == (0, 0)
     assert balance(s.club_id, "income:gains") == -100_000
-    fresh = db.session.get(Investment, s.shares.id)
+    fresh = by_id(Investment, s.shares.id)
     assert (investments.stake_held(fresh), fresh.status, fresh.ended_on) == (0, "exited", TODAY)
     assert investments.shares_held(s.club_id) == []
     assert others(s) == {s.mid(u): 340_000 for u in s.setup.members[:5]}
@@ -253,7 +253,7 @@ def test_a_hand_over_cancelled_posts_nothing(ready):
     transactions = row_counts(JournalTransaction, InvestmentEvent)
     fund.cancel_payout(s.manager.id, s.club_id, entered.id, "La trésorerie suffit finalement.")
     assert row_counts(JournalTransaction, InvestmentEvent) == transactions
-    assert db.session.get(Payout, entered.id).status == "cancelled"
+    assert by_id(Payout, entered.id).status == "cancelled"
     assert fund.leavers(s.treasurer.id, s.club_id)[0].to_enter == 150_000
 
 
@@ -296,7 +296,7 @@ def test_a_stake_worth_nothing_at_the_value_recorded_pays_nothing(make_club):
 def test_shares_no_longer_held_are_not_handed_over(ready):
     s = ready
     approve(s, hand_over(s, 500))
-    held = db.session.get(Investment, s.shares.id)
+    held = by_id(Investment, s.shares.id)
     investments.write_off(s.treasurer.id, s.club_id, held.id, reason="Liquidation judiciaire", on=TODAY,
                           form_key=key())
     refused(lambda: hand_over(s, 100), InvalidInput, field="investment_id")

@@ -19,7 +19,7 @@ from coop.services import ballots, investments, ledger, tally
 from coop.services import clubs as ms
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import key, refused
+from tests.conftest import by_id, key, refused
 from tests.services.test_investment_flow import approved, fund_club
 
 TODAY = date.today()
@@ -80,7 +80,7 @@ def paid(setup, **changes) -> Investment:
 
 def fresh(investment_id: int) -> Investment:
     db.session.rollback()
-    return db.session.get(Investment, investment_id)
+    return by_id(Investment, investment_id)
 
 
 def balance(club_id: int, code: str) -> int:
@@ -440,7 +440,7 @@ def test_a_sale_without_an_adopted_ballot_is_refused_with_r7(world):
         ballots.vote(user.id, world.club_id, ballot.id, choices={ballot.options[0].id: tally.YES})
     ballots.vote(world.members[-1].id, world.club_id, ballot.id, choices={ballot.options[0].id: tally.NO})
     ballots.close_early(world.manager.id, world.club_id, ballot.id)
-    assert db.session.get(Ballot, ballot.id).outcome == "rejected"  # one no: not unanimous
+    assert by_id(Ballot, ballot.id).outcome == "rejected"  # one no: not unanimous
     refused(lambda: sell(world, shares, 1000, 100_000), RuleViolation, rule="R7", field=None)
 
 
@@ -489,7 +489,7 @@ def test_members_linked_to_the_enterprise_are_recused_on_its_sale(world):
         select(BallotVoter).where(BallotVoter.ballot_id == ballot.id))}
     assert voters[world.membership_id(linked)] is True
     assert sum(1 for r in voters.values() if not r) == 5
-    assert db.session.get(Ballot, ballot.id).eligible_count == 5
+    assert by_id(Ballot, ballot.id).eligible_count == 5
 
     with pytest.raises(RuleViolation) as caught:
         ballots.vote(linked.id, world.club_id, ballot.id, choices={ballot.options[0].id: tally.YES})
@@ -498,7 +498,7 @@ def test_members_linked_to_the_enterprise_are_recused_on_its_sale(world):
     for user in world.members[:5]:  # everyone else agrees: unanimity among those who may vote
         ballots.vote(user.id, world.club_id, ballot.id, choices={ballot.options[0].id: tally.YES})
     ballots.close_early(world.manager.id, world.club_id, ballot.id)
-    assert db.session.get(Ballot, ballot.id).outcome == "adopted"
+    assert by_id(Ballot, ballot.id).outcome == "adopted"
     sell(world, shares, 3000, 300_000)
     assert fresh(shares.id).status == "exited"
 

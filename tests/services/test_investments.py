@@ -18,7 +18,7 @@ from coop.models.ledger import JournalTransaction
 from coop.services import ballots, fund, investments, ledger, projects, tally
 from coop.services import clubs as ms
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
-from tests.conftest import SetupView, at_once, key, refused
+from tests.conftest import SetupView, at_once, by_id, key, refused
 
 EACH = 200_000
 FUND = 6 * EACH  # 1,200,000
@@ -122,12 +122,12 @@ def bank(world: World) -> int:
 def held(world: World, investment_id: int) -> int:
     """The balance of the investment's own asset account."""
     db.session.rollback()
-    return ledger.find_account(world.club_id, f"investment:{db.session.get(Investment, investment_id).project_id}").balance
+    return ledger.find_account(world.club_id, f"investment:{by_id(Investment, investment_id).project_id}").balance
 
 
 def payment(payment_id: int) -> Disbursement:
     db.session.rollback()
-    return db.session.get(Disbursement, payment_id)
+    return by_id(Disbursement, payment_id)
 
 
 def disbursement_transactions(club_id: int) -> int:
@@ -334,7 +334,7 @@ def test_the_officer_who_entered_a_payment_cannot_approve_it(world):
 
 def test_a_recused_officer_neither_enters_nor_approves(world):
     investment = invest(world)
-    project_id = db.session.get(Investment, investment).project_id
+    project_id = by_id(Investment, investment).project_id
     ballots.declare_link(world.treasurer.id, world.club_id, project_id, "Ma sœur tient le fournil")
     refused_entry(world, investment, 100_000, RuleViolation, rule="R8", by=world.treasurer)
     entered = enter(world, investment, 100_000, by=world.manager)
@@ -346,7 +346,7 @@ def test_a_recused_officer_neither_enters_nor_approves(world):
 def test_an_officer_who_becomes_recused_after_entering_leaves_the_payment_unapprovable(world):
     investment = invest(world)
     entered = enter(world, investment, 100_000, by=world.treasurer)
-    project_id = db.session.get(Investment, investment).project_id
+    project_id = by_id(Investment, investment).project_id
     ballots.declare_link(world.treasurer.id, world.club_id, project_id, "Associé du boulanger")
     refused(lambda: approve(world, entered, by=world.manager), RuleViolation, rule="R8")
     refused(lambda: approve(world, entered, by=world.secretary), RuleViolation, rule="R8")
@@ -470,7 +470,7 @@ def test_shares_may_be_sold_five_years_after_the_first_payment_and_loans_have_no
 
     def sellable(investment_id):
         db.session.rollback()
-        return investments.sellable_from(db.session.get(Investment, investment_id))
+        return investments.sellable_from(by_id(Investment, investment_id))
 
     first = enter(world, shares, 100_000, paid_on=date(2023, 6, 12))
     assert sellable(shares) is None  # entered, not paid yet

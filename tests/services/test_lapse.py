@@ -13,7 +13,7 @@ from coop.models.base import utcnow
 from coop.services import ballots, clubs, fund, investments
 from coop.services.ballots import Subject
 from coop.services.errors import NotPermitted, RuleViolation
-from tests.conftest import english, fund_club, key, refused
+from tests.conftest import by_id, english, fund_club, key, refused
 from tests.services.test_investment_flow import PROJECT, approved
 
 WEEK = timedelta(days=7)
@@ -197,7 +197,7 @@ def test_officers_terms_do_not_lapse_while_the_club_forms_and_start_at_activatio
     clubs.activate(setup.manager.id, setup.club_id)  # a forming club elects nobody: the manager still acts
 
     db.session.rollback()
-    terms = {db.session.get(Membership, setup.membership_id(u)).role_until for u in (setup.manager, setup.treasurer)}
+    terms = {by_id(Membership, setup.membership_id(u)).role_until for u in (setup.manager, setup.treasurer)}
     assert terms == {clubs._term_end(date.today(), 12)}
     assert clubs.lapsed_officers(setup.manager.id, setup.club_id) == []
 
@@ -261,9 +261,9 @@ def test_a_funding_ballot_that_closes_after_the_term_approves_nothing(make_club)
     ballots.close_early(setup.manager.id, setup.club_id, ballot.id)
 
     db.session.rollback()
-    closed = db.session.get(Ballot, ballot.id)
+    closed = by_id(Ballot, ballot.id)
     assert closed.outcome == "adopted" and closed.effect_error.startswith("R5:")
-    assert db.session.get(Project, project_id).status == "presented"
+    assert by_id(Project, project_id).status == "presented"
 
 
 def test_past_the_term_no_pledge_is_taken_though_nobody_refreshed_the_status(make_club):
@@ -280,7 +280,7 @@ def test_a_treasurer_past_their_term_settles_no_dispute(make_club):
     setup = make_club(5)
     exchange = Exchange(club_id=setup.club_id, provider_id=setup.membership_id(setup.manager),
                         receiver_id=setup.membership_id(setup.members[3]), status=ExchangeStatus.DISPUTED)
-    treasurer = db.session.get(Membership, setup.membership_id(setup.treasurer))
+    treasurer = by_id(Membership, setup.membership_id(setup.treasurer))
     assert timebank.may_settle(treasurer, exchange)  # the manager is a party: the treasurer settles
     treasurer.role_until = date.today() - timedelta(days=1)
     assert not timebank.may_settle(treasurer, exchange)

@@ -18,7 +18,7 @@ from coop.extensions import db
 from coop.models import AccountType, JournalTransaction, Posting, TransactionKind, Unit
 from coop.services import ledger
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, RuleViolation
-from tests.conftest import key, row_counts
+from tests.conftest import by_id, key, row_counts
 
 
 def a_club(make_club) -> int:
@@ -88,7 +88,7 @@ def test_random_postings_commit_only_when_balanced(app, make_club):
             for account_id, amount in real:
                 expected[account_id] += amount
             assert row_counts(JournalTransaction, Posting) == (before[0] + 1, before[1] + len(lines))
-            assert sorted((p.account_id, p.amount) for p in db.session.get(JournalTransaction, txn.id).postings) \
+            assert sorted((p.account_id, p.amount) for p in by_id(JournalTransaction, txn.id).postings) \
                 == sorted(real)
             outcomes["committed"] += 1
             event("committed")

@@ -33,7 +33,7 @@ from coop.models.base import utcnow
 from coop.services import auth, ballots, demo, fund, timebank
 from coop.services.errors import InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.uow import after_commit, unit_of_work
-from tests.conftest import PASSWORD, key, snapshot
+from tests.conftest import PASSWORD, by_id, key, snapshot
 from tests.smtp import free_port, smtp_server
 
 TODAY = date.today()
@@ -664,7 +664,7 @@ def test_an_exchange_to_confirm_mails_its_receiver_only(app, inbox, make_club):
     assert sent.subject == "Un échange à confirmer"
     with force_locale("fr"):
         day = format_date(TODAY)
-        until = format_date(db.session.get(Exchange, done.id).expires_on)
+        until = format_date(by_id(Exchange, done.id).expires_on)
     assert say_in("fr", "%(provider)s says they gave you %(duration)s on %(day)s: %(what)s", provider=provider.name,
                   duration="2\u00a0h\u00a030", day=day, what="Taille de la haie") in sent.body
     url = f"{base_url(app)}/clubs/{setup.club_id}/time/exchanges/{done.id}"
@@ -755,7 +755,7 @@ def test_a_mail_server_that_is_down_does_not_undo_the_contribution(app, make_clu
         assert mail.flush(app)  # the outbox tried, and tried again
 
     db.session.rollback()
-    stored = db.session.get(Contribution, done.id)
+    stored = by_id(Contribution, done.id)
     assert (stored.membership_id, stored.amount) == (setup.membership_id(member), 4200)
     assert any(r.levelno == logging.ERROR and r.getMessage().startswith(f"Mail to {member.email} could not be sent")
                for r in caplog.records)
@@ -773,7 +773,7 @@ def test_a_notification_that_fails_is_logged_and_the_use_case_stands(app, inbox,
         done = record_contribution(setup, member)
 
     db.session.rollback()
-    assert db.session.get(Contribution, done.id) is not None
+    assert by_id(Contribution, done.id) is not None
     assert any(r.getMessage() == f"Notification broken for {done.id} failed" for r in caplog.records)
     assert inbox.mail == []
 

@@ -24,7 +24,7 @@ from coop.models.base import utcnow
 from coop.services import attendance, ballots, meetings, tally, yearend
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
-from tests.conftest import key, refused
+from tests.conftest import by_id, key, refused
 from tests.services.test_year_end import close as close_year
 from tests.services.test_year_end import contributions_only
 from tests.smtp import smtp_server
@@ -69,7 +69,7 @@ class AtHand:
 
     def meeting(self) -> Meeting:
         db.session.rollback()
-        return db.session.get(Meeting, self.meeting_id)
+        return by_id(Meeting, self.meeting_id)
 
     def add(self, kind="election", method="yes_no", subject=None, **values) -> Ballot:
         return meetings.add_item(self.setup.manager.id, self.club_id, self.meeting_id, kind=kind, method=method,
@@ -84,7 +84,7 @@ class AtHand:
                                           holder_id=self.mid(holder) if holder is not None else None)
 
     def vote(self, user, ballot_id: int, value=tally.YES, for_user=None):
-        ballot = db.session.get(Ballot, ballot_id)
+        ballot = by_id(Ballot, ballot_id)
         option = ballot.options[0].id
         return ballots.vote(user.id, self.club_id, ballot_id, choices={option: value},
                             for_member=self.mid(for_user) if for_user is not None else None)
@@ -104,7 +104,7 @@ def presence(hand: AtHand) -> dict[int, tuple[str, int | None]]:
 
 def fresh(ballot_id: int) -> Ballot:
     db.session.rollback()
-    return db.session.get(Ballot, ballot_id)
+    return by_id(Ballot, ballot_id)
 
 
 @pytest.fixture
@@ -546,7 +546,7 @@ def test_a_secret_election_at_the_meeting_elects_and_is_counted_like_any_ballot(
     decided = fresh(hand.election)
     assert (decided.outcome, decided.tally["yes"], decided.tally["participants"]) == ("adopted", 5, 5)
     assert db.session.scalar(select(BallotChoice).where(BallotChoice.ballot_id == hand.election)) is None
-    assert db.session.get(Membership, hand.mid(hand.setup.treasurer)).role_until > date.today() + timedelta(days=300)
+    assert by_id(Membership, hand.mid(hand.setup.treasurer)).role_until > date.today() + timedelta(days=300)
     refused(lambda: meetings.close_item(hand.setup.manager.id, hand.club_id, hand.meeting_id, hand.election), Conflict)
 
 
@@ -618,7 +618,7 @@ def test_the_minutes_draft_holds_the_attendance_the_quorum_and_each_decision(han
     held(hand)
     minutes = meetings.minutes_of(m[4].id, hand.club_id, hand.meeting_id)
     assert [x.id for x in minutes.present] == sorted([hand.mid(u) for u in (m[0], m[2], m[3])],
-                                                     key=lambda i: db.session.get(Membership, i).user.name.casefold())
+                                                     key=lambda i: by_id(Membership, i).user.name.casefold())
     assert [(g.id, h.id) for g, h in minutes.represented] == [(hand.mid(m[5]), hand.mid(m[3]))]
     assert {x.id for x in minutes.absent} == {hand.mid(m[1]), hand.mid(m[4])}
     assert (minutes.quorum.taking_part, minutes.quorum.needed, minutes.meeting.quorum_met) == (4, 3, True)

@@ -11,7 +11,7 @@ from coop.extensions import db
 from coop.models import Account, AccountType, JournalTransaction, Posting, TransactionKind, Unit
 from coop.services import ledger
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, RuleViolation
-from tests.conftest import key, row_counts
+from tests.conftest import by_id, key, row_counts
 from tests.services.conftest import Books, books_of
 from tests.services.test_ledger import refused_and_balanced
 
@@ -69,7 +69,7 @@ def test_posts_several_balanced_transactions_in_order(books):
 
     assert len(ids) == 5 and ids == sorted(ids) and len(set(ids)) == 5
     db.session.rollback()
-    stored = [db.session.get(JournalTransaction, i) for i in ids]
+    stored = [by_id(JournalTransaction, i) for i in ids]
     assert [(t.club_id, t.unit, t.kind, t.idempotency_key, t.occurred_on, t.memo, t.author_id, t.reverses_id)
             for t in stored] == [
         (books.club_id, "money", e.kind, e.idempotency_key, e.occurred_on, e.memo, author, None) for e in entries]

@@ -12,7 +12,7 @@ from coop.models.base import utcnow
 from coop.services import ballots, projects
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import fund_for_projects, key, snapshot
+from tests.conftest import by_id, fund_for_projects, key, snapshot
 
 PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.\nPour le quartier.", town="Die",
                legal_form="scop", instrument="loan", amount_requested=300_000, stake_hundredths=None,
@@ -21,7 +21,7 @@ PROJECT = dict(name="Fournil de Die", description="Un four à pain bio.\nPour le
 
 def reload(model, id_):
     db.session.expire_all()
-    return db.session.get(model, id_)
+    return by_id(model, id_)
 
 
 def audit(action: str, object_id: int) -> list[AuditEntry]:

@@ -29,7 +29,7 @@ from coop.services import clubs as ms
 from coop.services import fund, ledger, reconcile
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.reconcile import Columns, parse_cents, parse_day, read_table
-from tests.conftest import english, key, snapshot
+from tests.conftest import by_id, english, key, snapshot
 
 D = date(2025, 3, 10)  # the days of most tests: in the past, one calendar year (R4 cap per year)
 COLS = Columns(date=0, amount=1, label=2)  # "Date;Montant;Libellé", day first, decimal comma
@@ -286,7 +286,7 @@ def test_the_journal_export_of_the_bank_uploads_and_matches_everything(make_club
     exported = {int(row[0]) for row in bank_rows}
     assert {line.transaction_id for line in lines} == exported
     for line in lines:
-        txn = db.session.get(JournalTransaction, line.transaction_id)
+        txn = by_id(JournalTransaction, line.transaction_id)
         on_bank = db.session.scalar(select(func.sum(Posting.amount)).where(
             Posting.transaction_id == txn.id, Posting.account_id == bank_id))
         assert (txn.occurred_on, on_bank) == (line.booked_on, line.amount)
@@ -469,7 +469,7 @@ def by_hand(make_club):
 def test_match_by_hand_any_day(by_hand):
     setup, (a, _, _), lines = by_hand
     reconcile.match(setup.treasurer.id, setup.club_id, lines["L1"], a)
-    line = db.session.get(BankLine, lines["L1"])
+    line = by_id(BankLine, lines["L1"])
     assert (line.transaction_id, line.by_hand, line.matched_by_id) == (a, True, setup.treasurer.id)
     assert a not in [m.id for m in reconcile.overview(setup.treasurer.id, setup.club_id).unmatched_movements]
 
@@ -537,7 +537,7 @@ def test_match_by_hand_refuses_a_transaction_that_does_not_move_the_bank(by_hand
 def test_unmatch_frees_both_sides(by_hand):
     setup, (_, b, _), lines = by_hand
     reconcile.unmatch(setup.treasurer.id, setup.club_id, lines["L2"])
-    line = db.session.get(BankLine, lines["L2"])
+    line = by_id(BankLine, lines["L2"])
     assert (line.transaction_id, line.by_hand, line.matched_by_id, line.matched_at) == (None, False, None, None)
     seen = reconcile.overview(setup.treasurer.id, setup.club_id)
     assert b in [m.id for m in seen.unmatched_movements]
@@ -584,7 +584,7 @@ def test_record_fee_posts_it_on_the_line_s_day_and_matches(make_club):
     line = lines_of(setup.club_id)[0]
     reconcile.record_fee(setup.treasurer.id, setup.club_id, line.id, memo="Frais de mars", form_key=key())
     line = lines_of(setup.club_id)[0]
-    txn = db.session.get(JournalTransaction, line.transaction_id)
+    txn = by_id(JournalTransaction, line.transaction_id)
     assert (txn.kind, txn.occurred_on, txn.memo) == (TransactionKind.FEE, day(0), "Frais de mars")
     fees = db.session.scalar(select(Account).where(Account.club_id == setup.club_id, Account.code == "expense:fees"))
     assert fees.type == AccountType.EXPENSE

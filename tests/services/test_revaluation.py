@@ -21,7 +21,7 @@ from coop.extensions import db
 from coop.models import AuditEntry, InvestmentEvent, JournalTransaction, Posting, Revaluation
 from coop.services import ballots, books, fund, investments, ledger, valuation, yearend
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import at_once, key, refused, row_counts
+from tests.conftest import at_once, by_id, key, refused, row_counts
 from tests.services.test_investment_follow_up import (
     PAID_ON,
     SHARES,
@@ -100,7 +100,7 @@ def test_a_revaluation_waits_for_a_second_officer_then_posts_once_against_the_re
     assert (done.status, done.approved_by_id) == ("approved", world.membership_id(world.manager))
     assert value(world, loan) == 360_000
     assert reserve(world, loan) == -60_000
-    posted = db.session.get(JournalTransaction, done.transaction_id)
+    posted = by_id(JournalTransaction, done.transaction_id)
     assert (posted.kind, posted.occurred_on, posted.idempotency_key) == ("revaluation", VALUED_ON,
                                                                          f"revaluation:{done.id}")
     assert sorted(p.amount for p in posted.postings) == [-60_000, 60_000]
@@ -357,7 +357,7 @@ def test_approved_or_cancelled_is_final(world):
 
 def fresh_revaluation(revaluation_id: int) -> Revaluation:
     db.session.rollback()
-    return db.session.get(Revaluation, revaluation_id)
+    return by_id(Revaluation, revaluation_id)
 
 
 def test_cancelling_needs_an_officer_and_a_reason(world):
@@ -587,7 +587,7 @@ def test_the_events_record_the_reserve_in_the_same_transaction(world):
         select(Posting).where(Posting.transaction_id == event.transaction_id))}
     assert postings == {"bank": 400_000, f"investment:{shares.project_id}": -360_000,
                         f"revaluation:{shares.project_id}": 60_000, "income:gains": -100_000}
-    assert db.session.get(InvestmentEvent, event.id).revalued == 60_000
+    assert by_id(InvestmentEvent, event.id).revalued == 60_000
 
 
 def test_each_investment_has_its_own_reserve(world):

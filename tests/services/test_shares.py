@@ -12,7 +12,7 @@ from coop.extensions import db
 from coop.models import Account, AccountType, ExitValuation, Membership, TransactionKind, Unit
 from coop.services import access, clubs, fund, ledger, shares
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import key, refused, row_counts
+from tests.conftest import by_id, key, refused, row_counts
 
 DAY = date(2025, 3, 5)
 
@@ -122,7 +122,7 @@ def test_the_share_is_valued_once_the_notice_has_run_and_shares_what_happened_me
     _, treasurer, a, b, _ = grown.members
     charter(grown, exit_notice_days=30)
     clubs.leave(a.id, grown.club_id)
-    left_on = db.session.get(Membership, mid(grown, a)).left_on
+    left_on = by_id(Membership, mid(grown, a)).left_on
     refused(lambda: fund.value_exit(treasurer.id, grown.club_id, mid(grown, a), form_key=key(),
                                     today=left_on + timedelta(days=29)), RuleViolation, rule="R13")
     [waiting] = fund.leavers(treasurer.id, grown.club_id)

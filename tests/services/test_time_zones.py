@@ -14,7 +14,7 @@ from coop.services import access, ballots
 from coop.services import clubs as ms
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotPermitted
-from tests.conftest import key, refused, row_counts
+from tests.conftest import by_id, key, refused, row_counts
 
 
 def new_club(user, **overrides):
@@ -111,7 +111,7 @@ def test_a_deadline_typed_on_the_clubs_clock_is_stored_as_the_right_utc_moment(a
     ballot = open_at(setup, typed, now=datetime(2027, 3, 10, 12, 0))
 
     db.session.rollback()
-    assert db.session.get(Ballot, ballot.id).closes_at == stored
+    assert by_id(Ballot, ballot.id).closes_at == stored
 
 
 def test_a_deadline_in_the_hour_the_clocks_skip_is_refused(app, make_club):
@@ -129,7 +129,7 @@ def test_a_deadline_in_the_hour_the_clocks_repeat_is_its_first_occurrence(app, m
     ballot = open_at(setup, datetime(2027, 10, 31, 2, 30), now=datetime(2027, 10, 25, 12, 0))
 
     db.session.rollback()
-    assert db.session.get(Ballot, ballot.id).closes_at == datetime(2027, 10, 31, 0, 30)  # still summer time
+    assert by_id(Ballot, ballot.id).closes_at == datetime(2027, 10, 31, 0, 30)  # still summer time
 
 
 def test_the_deadlines_bounds_are_checked_after_conversion(app, make_club):

@@ -22,7 +22,7 @@ from coop.services import clubs as ms
 from coop.services import ledger, timebank
 from coop.services.charter import charter_of
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
-from tests.conftest import SetupView, at_once, key, pause_after, refused
+from tests.conftest import SetupView, at_once, by_id, key, pause_after, refused
 
 TODAY = date.today()
 
@@ -101,7 +101,7 @@ def club(make_club) -> Club:
 
 def fetch(exchange_id: int) -> Exchange:
     db.session.rollback()
-    return db.session.get(Exchange, exchange_id)
+    return by_id(Exchange, exchange_id)
 
 
 def exchange_transactions(club_id: int) -> int:
@@ -143,7 +143,7 @@ def test_the_provider_records_and_the_receiver_confirms_once(club):
     confirmed = fetch(exchange_id)
     assert confirmed.status == "confirmed"
     assert confirmed.confirmed_at is not None and confirmed.transaction_id is not None
-    txn = db.session.get(JournalTransaction, confirmed.transaction_id)
+    txn = by_id(JournalTransaction, confirmed.transaction_id)
     assert (txn.kind, txn.unit, txn.occurred_on) == ("exchange", "time", TODAY)
     assert exchange_transactions(club.id) == 1
     assert (club.balance(club.a), club.balance(club.b)) == (90, -90)
@@ -431,7 +431,7 @@ def test_the_manager_reverses_a_posted_dispute(club):
     club.settle(club.manager, exchange_id, "reverse", reason="Service non rendu")
     reversed_ = fetch(exchange_id)
     assert reversed_.status == "reversed" and reversed_.reversal_id is not None
-    reversal = db.session.get(JournalTransaction, reversed_.reversal_id)
+    reversal = by_id(JournalTransaction, reversed_.reversal_id)
     assert reversal.kind == "reversal" and reversal.reverses_id == reversed_.transaction_id
     assert (club.balance(club.a), club.balance(club.b), club.balance(club.c)) == (0, -30, 30)
     refused(lambda: club.settle(club.manager, exchange_id, "reverse"), Conflict)

@@ -17,7 +17,7 @@ from coop.models import Exchange, ExchangeStatus, Listing
 from coop.services import clubs as ms
 from coop.services import timebank as tb
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import ClubSetup, SetupView, key, refused, snapshot
+from tests.conftest import ClubSetup, SetupView, by_id, key, refused, snapshot
 
 TODAY = date.today()
 
@@ -69,7 +69,7 @@ def publish(world: World, user, values: dict, **kw) -> int:
 
 def fresh(listing_id: int) -> Listing:
     db.session.rollback()
-    return db.session.get(Listing, listing_id)
+    return by_id(Listing, listing_id)
 
 
 # --- publish -----------------------------------------------------------------------------------------
@@ -327,7 +327,7 @@ def test_answering_an_offer_arranges_an_exchange_the_author_provides(world):
     lid = publish(world, world.a, offer())
     exchange = tb.answer(world.b.id, world.club_id, lid, form_key=key(), today=TODAY)
     db.session.rollback()
-    row = db.session.get(Exchange, exchange.id)
+    row = by_id(Exchange, exchange.id)
     assert row.status == ExchangeStatus.ARRANGED
     assert (row.provider_id, row.receiver_id, row.started_by_id) == (world.mid(world.a), world.mid(world.b),
                                                                      world.mid(world.b))
@@ -342,7 +342,7 @@ def test_answering_an_offer_arranges_an_exchange_the_author_provides(world):
 def test_answering_a_request_arranges_an_exchange_the_answerer_provides(world):
     lid = publish(world, world.a, asking(), today=TODAY)
     exchange = tb.answer(world.c.id, world.club_id, lid, form_key=key(), today=TODAY)
-    row = db.session.get(Exchange, exchange.id)
+    row = by_id(Exchange, exchange.id)
     assert row.status == ExchangeStatus.ARRANGED
     assert (row.provider_id, row.receiver_id, row.started_by_id) == (world.mid(world.c), world.mid(world.a),
                                                                      world.mid(world.c))

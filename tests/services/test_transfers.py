@@ -41,7 +41,7 @@ from coop.services import access, auth, ballots, clubs, fund, ledger, transfers
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
 from coop.services.tally import NO, YES
-from tests.conftest import SetupView, admit_by_vote, english, key, refused, row_counts
+from tests.conftest import SetupView, admit_by_vote, by_id, english, key, refused, row_counts
 from tests.services.test_mail import say_in
 from tests.smtp import smtp_server
 
@@ -105,13 +105,13 @@ def capital(scene, membership_id: int) -> int:
 
 def status_of(membership_id: int) -> str:
     db.session.rollback()
-    return db.session.get(Membership, membership_id).status
+    return by_id(Membership, membership_id).status
 
 
 def fresh(transfer_id: int) -> ShareTransfer:
     db.session.rollback()
     db.session.expire_all()
-    return db.session.get(ShareTransfer, transfer_id)
+    return by_id(ShareTransfer, transfer_id)
 
 
 def sell(scene, *, price: int | None = 150_000, to: int | None = None, by=None, seller=None, today=None,
@@ -147,7 +147,7 @@ def vote_all(scene, transfer_id: int, choice: int = YES) -> Ballot:
         ballots.vote(users[voter.membership_id], scene.club_id, ballot.id, choices={option: choice})
     ballots.close_early(scene.manager.id, scene.club_id, ballot.id)
     db.session.rollback()
-    return db.session.get(Ballot, ballot.id)
+    return by_id(Ballot, ballot.id)
 
 
 def past_the_month(scene, transfer_id: int) -> ShareTransfer:
@@ -163,7 +163,7 @@ def transfer_transactions(club_id: int) -> list[JournalTransaction]:
 
 
 def lines_of(txn: JournalTransaction) -> dict[str, int]:
-    return {db.session.get(Account, p.account_id).code: p.amount for p in txn.postings}
+    return {by_id(Account, p.account_id).code: p.amount for p in txn.postings}
 
 
 def books_hold() -> None:
@@ -234,7 +234,7 @@ def test_no_claim_then_the_vote_passes_the_share_to_the_newcomer_exactly(scene):
     assert capital(scene, scene.mid(scene.seller)) == 0
     assert capital(scene, scene.newcomer_mid) == SELLER
     assert ledger.find_account(scene.club_id, "bank").balance == before_cash  # no money in or out
-    newcomer, seller = db.session.get(Membership, scene.newcomer_mid), db.session.get(Membership, scene.mid(scene.seller))
+    newcomer, seller = by_id(Membership, scene.newcomer_mid), by_id(Membership, scene.mid(scene.seller))
     assert (newcomer.status, newcomer.joined_on) == (MemberStatus.ACTIVE, access.today_of(scene.club_id))
     assert (seller.status, seller.left_on) == (MemberStatus.LEFT, access.today_of(scene.club_id))
     books_hold()
@@ -625,7 +625,7 @@ def test_a_cancelled_ballot_or_no_quorum_sends_the_transfer_back_to_wait(scene):
     ballot = open_vote(scene, transfer.id, days=1)
     ballots.close_if_due(scene.club_id, ballot.id, now=utcnow() + timedelta(days=2))  # nobody voted
 
-    assert db.session.get(Ballot, ballot.id).outcome == "no_quorum"
+    assert by_id(Ballot, ballot.id).outcome == "no_quorum"
     t = fresh(transfer.id)
     assert (t.status, t.ballot_id) == (TransferStatus.AWAITING_VOTE, ballot.id)
     assert capital(scene, scene.mid(scene.seller)) == SELLER
@@ -646,7 +646,7 @@ def test_an_approved_transfer_that_cannot_apply_waits_for_another_vote(scene):
         ballots.vote(user.id, scene.club_id, ballot.id, choices={option: YES})
     ballots.close_early(scene.manager.id, scene.club_id, ballot.id)
 
-    closed = db.session.get(Ballot, ballot.id)
+    closed = by_id(Ballot, ballot.id)
     assert closed.outcome == "adopted"
     assert closed.effect_error.startswith("R13:")
     assert fresh(transfer.id).status == TransferStatus.AWAITING_VOTE

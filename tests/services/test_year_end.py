@@ -21,14 +21,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from coop.extensions import db
 from coop.models import Account, AccountType, JournalTransaction, PeriodClose, TransactionKind, Unit, YearEnd
 from coop.services import books, fund, investments, ledger, rules, yearend
 from coop.services import clubs as ms
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from tests.conftest import key, refused
+from tests.conftest import by_id, key, refused
 from tests.services.test_investment_flow import approved
 from tests.services.test_investment_follow_up import agree_sale
 
@@ -157,7 +157,7 @@ def test_closing_a_year_shares_its_result_into_capital_and_closes_the_books(year
     assert sum(PARTS) == 28_500
     # Every income and expense account is back to zero; the journal holds the closing entry.
     assert set(result_accounts(setup.club_id).values()) == {0}
-    txn = db.session.get(JournalTransaction, done.transaction_id)
+    txn = by_id(JournalTransaction, done.transaction_id)
     assert (txn.kind, txn.occurred_on) == (TransactionKind.CLOSING, date(YEAR, 12, 31))
     assert sum(p.amount for p in txn.postings) == 0
     # The books are closed through 31 December: nothing more can be dated in the year.
@@ -254,6 +254,23 @@ def test_refusals_write_nothing(make_club):
     refused(lambda: yearend.reopen_year(t.id, setup.club_id, YEAR - 1, "  ", form_key=key()), InvalidInput)
 
 
+def test_a_year_closes_only_on_books_that_pass_their_checks_and_only_this_clubs_books_count(make_club):
+    """The close checks the club's own books (flask coop check, that club's part): a cached balance that is not the
+    sum of its postings refuses it; another club's broken books do not, nor are they read."""
+    setup = contributions_only(make_club, YEAR - 1)
+    other = contributions_only(make_club, YEAR - 1)
+    bank = ledger.find_account(setup.club_id, "bank").id
+    db.session.execute(text("UPDATE account SET balance = balance + 1 WHERE id = :id AND club_id = :club"),
+                       {"id": bank, "club": setup.club_id})
+    db.session.commit()
+    assert {v.club_id for v in ledger.check()} == {setup.club_id}
+    assert ledger.check(other.club_id) == []
+    refused(lambda: close(setup, YEAR - 1), RuleViolation, rule="books")
+
+    closed = close(other, YEAR - 1)  # the broken club is not this one
+    assert closed.year == YEAR - 1
+
+
 def test_a_closed_year_is_reopened_only_by_a_reversal_and_closed_again(make_club):
     setup = contributions_only(make_club)
     t = setup.treasurer
@@ -265,7 +282,7 @@ def test_a_closed_year_is_reopened_only_by_a_reversal_and_closed_again(make_club
     sent = key()
     reopened = yearend.reopen_year(t.id, setup.club_id, YEAR, "Frais mal imputés", form_key=sent)
     assert reopened.id == first.id and reopened.reason == "Frais mal imputés"
-    reversal = db.session.get(JournalTransaction, reopened.reopen_transaction_id)
+    reversal = by_id(JournalTransaction, reopened.reopen_transaction_id)
     # Dated on the first day after the closed period; the closing entry and the period close stay.
     assert (reversal.kind, reversal.reverses_id, reversal.occurred_on) == (
         TransactionKind.REVERSAL, first.transaction_id, date(YEAR + 1, 1, 1))

@@ -14,7 +14,7 @@ from coop.amounts import money
 from coop.extensions import db
 from coop.models import BankLine, BankReconciliation, JournalTransaction
 from coop.services import fund, reconcile
-from tests.conftest import hidden_fields, key, say, snapshot
+from tests.conftest import by_id, hidden_fields, key, say, snapshot
 
 TODAY = date.today()
 
@@ -63,7 +63,7 @@ def test_a_hand_match_of_dates_far_apart_asks_then_matches_once_confirmed(club, 
     done = browser.client.post(f"/clubs/{c}/books/bank/lines/{line}/match",
                                data={"csrf_token": csrf, "transaction_id": str(txn), "confirm": "y"})
     assert done.status_code == 302
-    assert db.session.get(BankLine, line).transaction_id == txn
+    assert by_id(BankLine, line).transaction_id == txn
 
 
 def test_a_bank_line_is_confirmed_as_the_refund_of_an_overpayment_from_its_page(club, make_browser):
@@ -90,8 +90,8 @@ def test_a_bank_line_is_confirmed_as_the_refund_of_an_overpayment_from_its_page(
     done = browser.client.post(f"/clubs/{c}/books/bank/lines/{line}/refund",
                                data={"csrf_token": csrf, "contribution_id": str(twice.id)})
     assert done.status_code == 302
-    matched = db.session.get(BankLine, line)
-    reversal = db.session.get(JournalTransaction, matched.transaction_id)
+    matched = by_id(BankLine, line)
+    reversal = by_id(JournalTransaction, matched.transaction_id)
     assert (reversal.reverses_id, reversal.occurred_on) == (twice.transaction_id, TODAY)
     again = snapshot()
     assert browser.client.post(f"/clubs/{c}/books/bank/lines/{line}/refund",

@@ -31,7 +31,7 @@ from coop.models import (
     PeriodClose,
 )
 from coop.services import books, fund, ledger, reconcile
-from tests.conftest import ATTR, HIDDEN, form_values, hidden_fields, key, say, say_n, say_window, snapshot
+from tests.conftest import ATTR, HIDDEN, by_id, form_values, hidden_fields, key, say, say_n, say_window, snapshot
 
 TODAY = date.today()
 BOM = "\ufeff".encode()
@@ -44,6 +44,11 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "books.md"
 def fresh():
     db.session.rollback()
     return db.session
+
+
+def by_id_fresh(model, object_id):
+    fresh()
+    return by_id(model, object_id)
 
 
 def eur(cents: int) -> str:
@@ -422,7 +427,7 @@ def test_a_bank_statement_uploaded_previewed_kept_matched_with_a_fee_then_reconc
     matched = browser.submit(f"/clubs/{c}/books/bank/auto-match", {"window_days": "3"},
                              page=f"/clubs/{c}/books/bank")
     assert matched.status_code == 302
-    assert fresh().get(BankLine, lines["VIR MEMBRE A"].id).transaction_id == s.c1.transaction_id
+    assert by_id_fresh(BankLine, lines["VIR MEMBRE A"].id).transaction_id == s.c1.transaction_id
 
     fee_line = lines["FRAIS TENUE DE COMPTE"].id
     bank_page = browser.get(f"/clubs/{c}/books/bank").text
@@ -430,8 +435,8 @@ def test_a_bank_statement_uploaded_previewed_kept_matched_with_a_fee_then_reconc
     assert fee_form.get("form_key")
     fee = browser.client.post(f"/clubs/{c}/books/bank/lines/{fee_line}/fee", data=fee_form)
     assert fee.status_code == 302
-    line = fresh().get(BankLine, fee_line)
-    txn = db.session.get(JournalTransaction, line.transaction_id)
+    line = by_id_fresh(BankLine, fee_line)
+    txn = by_id(JournalTransaction, line.transaction_id)
     assert (txn.kind, txn.occurred_on, txn.memo) == ("fee", TODAY - timedelta(days=3), "Frais tenue de compte")
     assert balance(c, "expense:fees") == 1_250 and balance(c, "bank") == 5_250
     # The same fee form again: refused, nothing written.
@@ -472,9 +477,9 @@ def test_matching_a_line_by_hand_and_undoing_it(kept, make_browser):
     done = browser.client.post(f"/clubs/{c}/books/bank/lines/{line}/match",
                                data={"csrf_token": csrf, "transaction_id": str(s.c1.transaction_id)})
     assert done.status_code == 302
-    assert fresh().get(BankLine, line).by_hand is True
+    assert by_id_fresh(BankLine, line).by_hand is True
     undone = browser.client.post(f"/clubs/{c}/books/bank/lines/{line}/unmatch", data={"csrf_token": csrf})
-    assert undone.status_code == 302 and fresh().get(BankLine, line).transaction_id is None
+    assert undone.status_code == 302 and by_id_fresh(BankLine, line).transaction_id is None
 
 
 # --- Closing a period ---------------------------------------------------------------------------------------
@@ -577,7 +582,7 @@ def test_a_bank_balance_one_cent_off_is_flagged_on_the_journal_until_explained(k
     assert snapshot() == before
     explained = browser.submit(resolve, {"note": "Erreur de la banque, corrigée le mois suivant"}, page=checks)
     assert explained.status_code == 302
-    assertion = fresh().get(BalanceAssertion, assertion.id)
+    assertion = by_id_fresh(BalanceAssertion, assertion.id)
     assert (assertion.status, assertion.resolution) == (AssertionStatus.RESOLVED,
                                                         "Erreur de la banque, corrigée le mois suivant")
     assert warnings_of(browser.get(journal).text) == []

@@ -11,13 +11,18 @@ from coop.amounts import money
 from coop.extensions import db
 from coop.models import Charter, Club, Invitation, Membership
 from coop.services import clubs
-from tests.conftest import form_values, hidden_fields, key, say, say_n, snapshot
+from tests.conftest import by_id, form_values, hidden_fields, key, say, say_n, snapshot
 
 
 def fresh():
     """End the test's own read snapshot, to see what the requests committed."""
     db.session.rollback()
     return db.session
+
+
+def by_id_fresh(model, object_id):
+    fresh()
+    return by_id(model, object_id)
 
 
 def actions(html: str) -> list[str]:
@@ -313,7 +318,7 @@ def test_the_manager_appoints_a_secretary(make_club, make_browser):
         f"/clubs/{setup.club_id}/members/{setup.membership_id(target)}/role", {"role": "secretary"})
 
     assert response.status_code == 302
-    assert fresh().get(Membership, setup.membership_id(target)).role == "secretary"
+    assert by_id_fresh(Membership, setup.membership_id(target)).role == "secretary"
 
 
 # --- Activation -----------------------------------------------------------------------------------
@@ -394,7 +399,7 @@ def test_a_member_leaves_the_club(make_club, make_browser):
     assert response.headers["Location"] == "/"
     assert say("You have left %(name)s.", name="Cigale des Tests") in browser.get("/").text
     assert browser.get(f"/clubs/{setup.club_id}/").status_code == 404
-    assert fresh().get(Membership, setup.membership_id(leaver)).status == "left"
+    assert by_id_fresh(Membership, setup.membership_id(leaver)).status == "left"
 
 
 def test_counts_in_sentences_agree_with_their_number(make_club, make_browser):

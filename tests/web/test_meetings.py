@@ -18,7 +18,7 @@ from coop.extensions import db
 from coop.models import Ballot, Meeting, MeetingAttendance
 from coop.services import ballots, meetings, tally
 from coop.services.ballots import Subject
-from tests.conftest import form_values, hidden_fields, key, say, say_n, snapshot
+from tests.conftest import by_id, form_values, hidden_fields, key, say, say_n, snapshot
 from tests.services.test_meetings import PLACE, ahead, at_hand, wall
 
 
@@ -198,7 +198,7 @@ def test_a_meeting_is_held_through_the_pages_and_its_minutes_signed_into_the_reg
 
     # Voting: present members, and m[3] for m[5]; the absent m[4] is refused.
     vote = f"/clubs/{c}/ballots/{election}"
-    option = db.session.get(Ballot, election).options[0].id
+    option = by_id(Ballot, election).options[0].id
     assert option
     for browser in (manager, secretary, member):
         assert browser.submit(vote, {"choice": str(tally.YES)}).status_code == 302
@@ -222,7 +222,7 @@ def test_a_meeting_is_held_through_the_pages_and_its_minutes_signed_into_the_reg
     # The minutes: the record, the decision in words, the secretary's text, two signatures.
     minutes = f"{page}/minutes"
     text = secretary.get(minutes).text
-    decided = db.session.get(Ballot, election)
+    decided = by_id(Ballot, election)
     for line in said(explain_fr(decided)):
         assert line in text
     for user in (m[0], m[2], m[3]):
@@ -270,7 +270,7 @@ def test_a_meeting_without_its_quorum_votes_nothing_and_its_minutes_say_so(club,
     not_reached = ("%(num)d of the %(e)d active members were present or represented, at least %(n)d being needed "
                    "(%(p)s): the quorum was not reached, and the meeting could not vote.")
     assert say_n(not_reached, not_reached, 2, e=6, n=3, p="50\u00a0%") in minutes
-    assert db.session.get(Ballot, item).status == "cancelled"
+    assert by_id(Ballot, item).status == "cancelled"
 
 
 def test_the_ballot_page_of_an_accounts_item_links_the_years_statements(make_club, make_browser):

@@ -16,7 +16,7 @@ from coop.models import Ballot, Investment, InvestmentEvent, InvestmentNote
 from coop.models.base import utcnow
 from coop.services import ballots, investments, ledger, tally
 from coop.services.ballots import Subject
-from tests.conftest import key, say, say_window, snapshot
+from tests.conftest import by_id, key, say, say_window, snapshot
 from tests.services.test_investment_flow import approved, fund_club
 
 TODAY = date.today()
@@ -140,7 +140,7 @@ def test_the_treasurer_follows_a_loan_through_its_forms(club, make_browser):
                                               "first_due_on": "2026-04-10"}, page=url)
     assert saved.status_code == 302 and saved.headers["Location"].endswith(url)
     db.session.rollback()
-    assert (db.session.get(Investment, loan.id).rate_basis_points, db.session.get(Investment, loan.id).frequency) \
+    assert (by_id(Investment, loan.id).rate_basis_points, by_id(Investment, loan.id).frequency) \
         == (250, "quarterly")
     shown = treasurer.get(url).text
     assert say("Repayment schedule") in shown
@@ -171,7 +171,7 @@ def test_a_loan_repaid_in_full_through_the_form_is_closed(club, make_browser):
                                                    "received_on": "2026-03-01"}, page=url, follow=True)
     assert say("The repayment is recorded.") in done.text
     db.session.rollback()
-    assert db.session.get(Investment, loan.id).status == "repaid"
+    assert by_id(Investment, loan.id).status == "repaid"
     assert f"{url}/repayments" not in done.text
 
 
@@ -193,7 +193,7 @@ def test_shares_are_sold_through_the_form_once_members_agree(club, make_browser)
     assert balance(club, "income:gains") == -6_667
     page = treasurer.get(url).text
     assert f"{url}/sale" not in page  # one sale per ballot
-    assert investments.stake_held(db.session.get(Investment, shares.id)) == 2000
+    assert investments.stake_held(by_id(Investment, shares.id)) == 2000
 
 
 def test_the_mentor_writes_a_note_through_the_form(club, make_browser):

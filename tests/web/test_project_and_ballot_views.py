@@ -22,7 +22,7 @@ from coop.models.base import utcnow
 from coop.services import ballots, clubs, projects, tally
 from coop.services.ballots import Subject
 from coop.services.charter import charter_of
-from tests.conftest import form_values, fund_for_projects, hidden_fields, key, say, say_n, snapshot
+from tests.conftest import by_id, form_values, fund_for_projects, hidden_fields, key, say, say_n, snapshot
 
 LONG = "x" * 10_000
 PROJECT = dict(name="Fournil de Die", description="Un four à pain.\nEt une boutique.", town="Die", legal_form="scop",
@@ -54,6 +54,11 @@ def fresh():
     """End the test's own read snapshot, to see what the requests committed."""
     db.session.rollback()
     return db.session
+
+
+def by_id_fresh(model, object_id):
+    fresh()
+    return by_id(model, object_id)
 
 
 def wtf(message: str, **values) -> str:
@@ -239,7 +244,7 @@ def test_the_proposer_edits_the_project(club, make_browser):
                                "stake": "20"})
 
     assert response.status_code == 302
-    changed = fresh().get(Project, project.id)
+    changed = by_id_fresh(Project, project.id)
     assert (changed.amount_requested, changed.stake_hundredths) == (450_050, 2000)
 
 
@@ -287,7 +292,7 @@ def test_the_manager_may_edit_any_project(club, make_browser):
                                                  {**PROJECT_FORM, "town": "Crest"})
 
     assert response.status_code == 302
-    assert fresh().get(Project, project.id).town == "Crest"
+    assert by_id_fresh(Project, project.id).town == "Crest"
 
 
 def test_the_proposer_presents_then_withdraws_the_project(club, make_browser):
@@ -295,7 +300,7 @@ def test_the_proposer_presents_then_withdraws_the_project(club, make_browser):
     browser = make_browser(member(club, 3))
 
     assert browser.action(url(club, f"/projects/{project.id}/present")).status_code == 302
-    assert fresh().get(Project, project.id).status == "presented"
+    assert by_id_fresh(Project, project.id).status == "presented"
     before = snapshot()
     again = browser.action(url(club, f"/projects/{project.id}/present"))
     assert again.status_code == 409
@@ -303,7 +308,7 @@ def test_the_proposer_presents_then_withdraws_the_project(club, make_browser):
     assert snapshot() == before
 
     assert browser.action(url(club, f"/projects/{project.id}/withdraw")).status_code == 302
-    assert fresh().get(Project, project.id).status == "withdrawn"
+    assert by_id_fresh(Project, project.id).status == "withdrawn"
 
 
 def test_a_project_in_vote_cannot_be_withdrawn_or_edited(club, make_browser):
@@ -703,7 +708,7 @@ def test_in_a_secret_ballot_the_giver_still_votes_over_the_proxy(club, make_brow
     after = giver.get(page).text
     assert say("A secret vote cannot be changed.") in after and 'name="choice"' not in after
     ballots.tick(now=after_deadline())
-    closed = fresh().get(Ballot, ballot.id)
+    closed = by_id_fresh(Ballot, ballot.id)
     assert (closed.tally["yes"], closed.tally["no"]) == (0, 1)
 
 
@@ -776,7 +781,7 @@ def test_the_manager_closes_early_only_once_everyone_has_voted(club, make_browse
     assert snapshot() == before
     cast(club, 5, ballot, tally.NO)
     assert manager.action(close).status_code == 302
-    closed = fresh().get(Ballot, ballot.id)
+    closed = by_id_fresh(Ballot, ballot.id)
     assert (closed.status, closed.outcome, closed.closed_by_id) == ("closed", "adopted", club.manager.id)
 
 
@@ -815,9 +820,9 @@ def test_the_manager_cancels_a_ballot_with_a_reason(club, make_browser):
                               page=url(club, f"/ballots/{ballot.id}"))
 
     assert response.status_code == 302
-    cancelled = fresh().get(Ballot, ballot.id)
+    cancelled = by_id_fresh(Ballot, ballot.id)
     assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "Le projet a changé")
-    assert fresh().get(Project, ballot.project_id).status == "presented"  # no decision: it may be voted on again
+    assert by_id_fresh(Project, ballot.project_id).status == "presented"  # no decision: it may be voted on again
     page = make_browser(member(club, 3)).get(url(club, f"/ballots/{ballot.id}"))
     assert say("Cancelled by the manager: %(reason)s", reason="Le projet a changé") in page.text
 
@@ -867,7 +872,7 @@ def test_after_the_close_the_page_explains_the_outcome_in_words(club, make_brows
         assert line in page
     assert say("Result: %(outcome)s", outcome=say("adopted")) in page
     assert say("at the deadline") in page
-    assert fresh().get(Project, ballot.project_id).status == "approved"
+    assert by_id_fresh(Project, ballot.project_id).status == "approved"
     voters = re.findall(r"<tr><td>(.*?)</td>", main_of(page).split(say("Who voted what (open ballot)"), 1)[1])
     assert len(voters) == 6  # an open ballot shows who chose what, after the close
 

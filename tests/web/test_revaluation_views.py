@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from coop.extensions import db
 from coop.models import Revaluation
-from tests.conftest import hidden_fields, key, say, snapshot
+from tests.conftest import by_id, hidden_fields, key, say, snapshot
 from tests.web.test_portfolio_views import balance, error_of, eur, invest, main_of, page_of
 
 TODAY = date.today()
@@ -131,7 +131,7 @@ def test_a_revaluation_is_cancelled_with_its_reason_through_the_list(club, make_
     done = secretary.action(cancel, {"reason": "Chiffres non audités"}, follow=True)
     assert say("The revaluation is cancelled.") in done.text
     db.session.rollback()
-    assert db.session.get(Revaluation, revaluation_id).status == "cancelled"
+    assert by_id(Revaluation, revaluation_id).status == "cancelled"
     assert "Chiffres non audités" in treasurer.get(url).text
     assert balance(club, f"investment:{loan.project_id}") == 300_000
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from coop.extensions import db
 from coop.models import AuditEntry, Exchange, Listing, Membership
 from coop.services import clubs, ledger, timebank
-from tests.conftest import hidden_fields, key, say, snapshot
+from tests.conftest import by_id, hidden_fields, key, say, snapshot
 
 TODAY = date.today()
 
@@ -42,7 +42,7 @@ def balance(club, user) -> int:
 
 def exchange_of(exchange_id: int) -> Exchange:
     db.session.rollback()
-    return db.session.get(Exchange, exchange_id)
+    return by_id(Exchange, exchange_id)
 
 
 def record(club, by, other, direction: str, minutes: int, *, done_on: date = TODAY,
@@ -144,7 +144,7 @@ def test_a_hidden_balance_is_hidden_from_plain_members_but_not_from_officers(clu
     assert done.status_code == 302 and done.headers["Location"].endswith(base(club))
     assert say("Your time balance is now hidden from other members.") in hiding.get(base(club)).text
     db.session.rollback()
-    assert db.session.get(Membership, mid(club, hider)).hides_time_balance is True
+    assert by_id(Membership, mid(club, hider)).hides_time_balance is True
 
     seen_by_member = rows_of(make_browser(other).get(base(club)).text, '<h2>' + say('Members') + '</h2>')
     # Given and received are hidden too: their difference is the balance.
@@ -247,7 +247,7 @@ def test_a_member_publishes_an_offer_and_a_request(club, make_browser):
     assert say("Your request is published.") in browser.get(asked.headers["Location"]).text
     request_id = int(re.search(r"/time/offers/(\d+)$", asked.headers["Location"]).group(1))
     db.session.rollback()
-    offer, request_ = db.session.get(Listing, offer_id), db.session.get(Listing, request_id)
+    offer, request_ = by_id(Listing, offer_id), by_id(Listing, request_id)
     assert (offer.kind, offer.category, offer.author_id, offer.expires_on) == ("offer", "diy", mid(club, author), None)
     assert (request_.kind, request_.expires_on, request_.status) == ("request", until, "active")
     assert found_ids(make_browser(club.members[4]).get(f"{base(club)}/offers").text) == {offer_id, request_id}

@@ -18,7 +18,7 @@ from coop.amounts import add_months, money
 from coop.extensions import db
 from coop.models import Ballot, Membership, MemberStatus, ShareTransfer, TransferStatus
 from coop.services import access, clubs, fund, transfers
-from tests.conftest import SetupView, hidden_fields, key, say, snapshot
+from tests.conftest import SetupView, by_id, hidden_fields, key, say, snapshot
 
 SELLER = 100_000
 
@@ -291,7 +291,7 @@ def test_a_share_bought_first_shows_on_the_fund_page(scene, make_browser):
     transfers.settle_preemption(scene.manager.id, scene.club_id, transfer.id,
                                 today=add_months(access.today_of(scene.club_id), 1) + timedelta(days=1))
     db.session.rollback()
-    assert db.session.get(Membership, scene.mid(scene.seller)).status == MemberStatus.LEFT
+    assert by_id(Membership, scene.mid(scene.seller)).status == MemberStatus.LEFT
 
     page = make_browser(scene.manager).get(f"/clubs/{scene.club_id}/fund")
     assert say("Shares passed on") in page.text
