@@ -62,10 +62,10 @@ def is_citus(connection: Connection) -> bool:
 
 # --- The catalog ------------------------------------------------------------------------------
 
-#: The coordinator keeps its own copy of each reference table as a shard (``user_account_102008``) in the same
-#: schema. Citus hides shards from client sessions' reads of pg_class (unless their application_name is in
-#: ``citus.show_shards_for_app_name_prefixes``); this says so explicitly.
-_NOT_A_SHARD = "pg_catalog.relation_is_a_known_shard(c.oid) IS NOT TRUE"
+# The coordinator keeps its own copy of each reference table as a shard (``user_account_102008``) in the same
+# schema. Citus hides shards from client sessions' reads of pg_class (unless their application_name is in
+# ``citus.show_shards_for_app_name_prefixes``); the catalogue reads below say so explicitly
+# (``relation_is_a_known_shard``), written out in each statement.
 
 
 def _tables(connection: Connection, schema: str) -> list[str]:
@@ -73,7 +73,7 @@ def _tables(connection: Connection, schema: str) -> list[str]:
     return list(connection.scalars(text(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = :schema AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
-        f"AND {_NOT_A_SHARD} ORDER BY c.relname"),
+        "AND pg_catalog.relation_is_a_known_shard(c.oid) IS NOT TRUE ORDER BY c.relname"),
         {"schema": schema}))
 
 
@@ -82,7 +82,7 @@ def _with_column(connection: Connection, schema: str, column: str) -> set[str]:
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "JOIN pg_attribute a ON a.attrelid = c.oid "
         "WHERE n.nspname = :schema AND c.relkind IN ('r', 'p') AND a.attname = :column AND NOT a.attisdropped "
-        f"AND {_NOT_A_SHARD}"),
+        "AND pg_catalog.relation_is_a_known_shard(c.oid) IS NOT TRUE"),
         {"schema": schema, "column": column}))
 
 
@@ -121,7 +121,7 @@ def _foreign_keys(connection: Connection, schema: str) -> list[_ForeignKey]:
         "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_namespace pn ON pn.oid = p.relnamespace "
         "WHERE k.contype = 'f' AND n.nspname = :schema AND pn.nspname = :schema AND k.conrelid <> k.confrelid "
-        f"AND {_NOT_A_SHARD} ORDER BY c.relname, k.conname"), {"schema": schema})
+        "AND pg_catalog.relation_is_a_known_shard(c.oid) IS NOT TRUE ORDER BY c.relname, k.conname"), {"schema": schema})
     return [_ForeignKey(*row) for row in rows]
 
 
