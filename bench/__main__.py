@@ -47,19 +47,16 @@ def _app(url: str):
         from coop.extensions import db
 
         if citus:
-            with db.engine.begin() as conn:  # the tables, not the schema: the citus extension lives in it
-                tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
-                if tables:
-                    conn.execute(text(f"DROP TABLE {', '.join(tables)} CASCADE"))
-                conn.execute(text("DROP FUNCTION IF EXISTS coop_append_only() CASCADE"))
+            from coop import citus as distributed
+
+            with db.engine.begin() as conn:
+                distributed.drop_tables(conn)
         elif url.startswith("postgresql"):
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
         flask_migrate.upgrade()
         if citus:  # (flask db upgrade has distributed every table: with this many shards, the first time)
-            from coop import citus as distributed
-
             with db.engine.connect() as conn:
                 problems = distributed.check(conn)
             if problems:
@@ -71,6 +68,13 @@ def _app(url: str):
 #: The URLs that are Citus coordinators: their tables are distributed by club (with the cluster's
 #: citus.shard_count shards, 8 from .ci/citus-setup: 4 on each of two workers).
 _CITUS = set()
+
+
+def _bench_database(url: str, tests: str) -> str:
+    """``url`` through psycopg 3, and never the tests' own database ``tests``: its ``…_bench`` twin instead."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url + "_bench" if url.endswith(f"/{tests}") else url
 
 
 def _clubs_per_worker(url: str) -> dict[str, int]:
@@ -293,20 +297,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         urls["sqlite"] = lambda name: f"sqlite:///{tmp}/{name}.sqlite"
         if args.database_url:
-            url = args.database_url
-            if url.startswith("postgresql://"):
-                url = "postgresql+psycopg://" + url[len("postgresql://"):]
-            if url.endswith("/coop_test"):
-                url = url + "_bench"  # never the test database
+            url = _bench_database(args.database_url, "coop_test")
             urls["postgresql"] = lambda _name, url=url: url
         else:
             print("No PostgreSQL (set BENCH_DATABASE_URL or TEST_DATABASE_URL): SQLite only, no peer comparison.")
         if args.citus_url:
-            url = args.citus_url
-            if url.startswith("postgresql://"):
-                url = "postgresql+psycopg://" + url[len("postgresql://"):]
-            if url.endswith("/coop_citus"):
-                url = url + "_bench"  # never the test database
+            url = _bench_database(args.citus_url, "coop_citus")
             _CITUS.add(url)
             urls["citus"] = lambda _name, url=url: url
         results = {"machine": _machine(urls), "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),

@@ -201,20 +201,29 @@ def _triggers(connection: Connection, schema: str, tables: list[str], *, truncat
         {"schema": schema, "tables": list(tables), "truncate": truncate})]
 
 
-def _database_setting(connection: Connection, name: str, value: str) -> bool:
-    """``name`` is ``value`` for every session of this database (ALTER DATABASE … SET)."""
+def _database_setting(connection: Connection, name: str, *values: str) -> bool:
+    """``name`` is one of ``values`` for every session of this database (ALTER DATABASE … SET)."""
     settings = connection.scalar(text(
         "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
         "WHERE d.datname = current_database() AND s.setrole = 0")) or []
-    return f"{name}={value}" in settings
+    return any(f"{name}={value}" in settings for value in values)
 
 
 def _database_triggers_setting(connection: Connection) -> bool:
-    """``citus.enable_unsafe_triggers`` is on for every session of this database (ALTER DATABASE … SET)."""
-    settings = connection.scalar(text(
-        "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
-        "WHERE d.datname = current_database() AND s.setrole = 0")) or []
-    return f"{TRIGGERS_SETTING}=on" in settings or f"{TRIGGERS_SETTING}=true" in settings
+    """``citus.enable_unsafe_triggers`` is on for every session of this database."""
+    return _database_setting(connection, TRIGGERS_SETTING, "on", "true")
+
+
+def drop_tables(connection: Connection, schema: str = "public") -> None:
+    """Every table of ``schema`` and the ledger guards' function dropped, for a test or benchmark database made
+    anew: not the schema itself, where CREATE EXTENSION citus put some of its own objects."""
+    tables = connection.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = :schema"),
+                                {"schema": schema}).all()
+    if tables:
+        q = connection.dialect.identifier_preparer.quote
+        connection.execute(text(f"DROP TABLE IF EXISTS {', '.join(f'{q(schema)}.{q(t)}' for t in tables)} CASCADE"))
+    connection.execute(text(f"DROP FUNCTION IF EXISTS {connection.dialect.identifier_preparer.quote(schema)}"
+                            ".coop_append_only() CASCADE"))
 
 
 # --- Distributing -----------------------------------------------------------------------------

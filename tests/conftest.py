@@ -292,15 +292,13 @@ def citus_database():
     if not CITUS_URL:
         _unavailable("Citus tests need a coordinator: set CITUS_DATABASE_URL (`.ci/citus-setup` as root builds and "
                      "starts one with two workers)")
+    from coop import citus
+
     url = _pg_url(CITUS_URL)
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            # Not the schema (the citus extension lives in it): every table, and the ledger guards' function.
-            tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
-            if tables:
-                conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(tables)} CASCADE"))
-            conn.execute(text("DROP FUNCTION IF EXISTS coop_append_only() CASCADE"))
+            citus.drop_tables(conn)
     except Exception as exc:  # a configured but unreachable server
         _unavailable(f"Citus at {CITUS_URL} is not reachable: {exc}")
     finally:

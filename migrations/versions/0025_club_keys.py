@@ -149,7 +149,7 @@ def _upgrade_sqlite(plan: dict) -> None:
                 batch_op.drop_constraint(name, type_='unique')
             if table in OTHER_KEYS:
                 if table != 'ledger_head':
-                    _new_primary_key(batch_op, table, OTHER_KEYS[table][1])
+                    batch_op.create_primary_key(f'pk_{table}', OTHER_KEYS[table][1])
             else:
                 batch_op.create_unique_constraint(f'uq_{table}_id_club_id', ['id', 'club_id'])
             for _name, _before, after in steps['uniques']:
@@ -169,10 +169,6 @@ def _sqlite_append_only_guards() -> None:
         for action in ('update', 'delete'):
             op.execute(f"CREATE TRIGGER {table}_no_{action} BEFORE {action.upper()} ON {table} "
                        f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only: record a reversal instead'); END")
-
-
-def _new_primary_key(batch_op, table: str, columns: list[str]) -> None:
-    batch_op.create_primary_key(f'pk_{table}', columns)
 
 
 @contextlib.contextmanager
@@ -197,7 +193,7 @@ def downgrade():
                     batch_op.drop_constraint(name, type_='unique')
                 if table in OTHER_KEYS:
                     if table != 'ledger_head':
-                        _new_primary_key(batch_op, table, OTHER_KEYS[table][0])
+                        batch_op.create_primary_key(f'pk_{table}', OTHER_KEYS[table][0])
                 else:
                     batch_op.drop_constraint(f'uq_{table}_id_club_id', type_='unique')
                 for _name, _before, after in steps['uniques']:
