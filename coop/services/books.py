@@ -404,13 +404,14 @@ class TrialBalance:
         return self.debits == self.credits
 
 
-def closing_entry():
+def closing_entry(club_id: int):
     """Closing entries (a year's or a dissolution's result shared into capital) and their reversals: they move
-    the result into capital; they are not income or expense."""
+    the result into capital; they are not income or expense. The subquery names the club itself (not the outer
+    row's club), so that on Citus the statement stays on the club's node."""
     original = aliased(JournalTransaction)
     return (JournalTransaction.kind == TransactionKind.CLOSING) | (
         (JournalTransaction.kind == TransactionKind.REVERSAL)
-        & exists().where(original.id == JournalTransaction.reverses_id, original.club_id == JournalTransaction.club_id,
+        & exists().where(original.club_id == club_id, original.id == JournalTransaction.reverses_id,
                          original.kind == TransactionKind.CLOSING))
 
 
@@ -425,7 +426,7 @@ def _totals(club_id: int, *, start: date | None = None, end: date | None = None,
     if start is not None or end is not None or without_closing:
         stmt = stmt.join(JournalTransaction, ledger.POSTING_TRANSACTION)
         if without_closing:
-            stmt = stmt.where(~closing_entry())
+            stmt = stmt.where(~closing_entry(club_id))
         if start is not None:
             stmt = stmt.where(JournalTransaction.occurred_on >= start)
         if end is not None:

@@ -92,19 +92,19 @@ def _capital_account(club_id: int, membership_id: int) -> Account:
 # --- Pledges -----------------------------------------------------------------------------
 
 
-def pledge_in_force(membership_id: int, on: date) -> Pledge | None:
+def pledge_in_force(club_id: int, membership_id: int, on: date) -> Pledge | None:
     return db.session.scalar(
         select(Pledge)
-        .where(Pledge.membership_id == membership_id, Pledge.effective_from <= on)
+        .where(Pledge.club_id == club_id, Pledge.membership_id == membership_id, Pledge.effective_from <= on)
         .order_by(Pledge.effective_from.desc(), Pledge.id.desc())
         .limit(1)
     )
 
 
-def latest_pledge(membership_id: int) -> Pledge | None:
+def latest_pledge(club_id: int, membership_id: int) -> Pledge | None:
     return db.session.scalar(
         select(Pledge)
-        .where(Pledge.membership_id == membership_id)
+        .where(Pledge.club_id == club_id, Pledge.membership_id == membership_id)
         .order_by(Pledge.effective_from.desc(), Pledge.id.desc())
         .limit(1)
     )
@@ -130,7 +130,7 @@ def set_pledge(user_id: int, club_id: int, *, monthly_amount: int, rhythm: str, 
         charter = charter_of(club_id)
         rules.check_pledge(monthly_amount, charter.min_monthly_contribution, charter.max_yearly_contribution,
                            club.currency)
-        latest = latest_pledge(me.id)
+        latest = latest_pledge(club_id, me.id)
         if latest is not None and (latest.monthly_amount, latest.rhythm) == (monthly_amount, rhythm):
             raise Conflict(_l("This is already your pledge."))
         effective_from = month_start(today) if latest is None else next_month(today)
@@ -155,18 +155,20 @@ def pledge_history(user_id: int, club_id: int, membership_id: int | None = None)
 # --- Contributions -----------------------------------------------------------------------
 
 
-def _not_reversed(transaction_id_column, club_id_column):
+def _not_reversed(transaction_id_column, club_id):
+    """No reversal of the transaction: ``club_id`` is the club's id (or a bound parameter), not the outer row's
+    column, so that on Citus the subquery stays on the club's node."""
     reversal = aliased(JournalTransaction)
-    return ~exists().where(reversal.reverses_id == transaction_id_column, reversal.club_id == club_id_column)
+    return ~exists().where(reversal.club_id == club_id, reversal.reverses_id == transaction_id_column)
 
 
 #: the condition "this contribution's transaction is not reversed", for other services' queries
 not_reversed = _not_reversed
 
 
-def paid_in_year(membership_id: int, year: int) -> int:
+def paid_in_year(club_id: int, membership_id: int, year: int) -> int:
     """What a member has paid in one calendar year, reversed contributions left out (R4)."""
-    return db.session.scalar(_paid_between(), {"member": membership_id, "first": date(year, 1, 1),
+    return db.session.scalar(_paid_between(), {"club": club_id, "member": membership_id, "first": date(year, 1, 1),
                                                "last": date(year, 12, 31)})
 
 
@@ -174,10 +176,11 @@ def paid_in_year(membership_id: int, year: int) -> int:
 def _paid_between():
     # Built once: it runs with every contribution recorded.
     return select(func.coalesce(sum_of(Contribution.amount), 0)).where(
+        Contribution.club_id == bindparam("club"),
         Contribution.membership_id == bindparam("member"),
         Contribution.received_on >= bindparam("first"),
         Contribution.received_on <= bindparam("last"),
-        _not_reversed(Contribution.transaction_id, Contribution.club_id),
+        _not_reversed(Contribution.transaction_id, bindparam("club")),
     )
 
 
@@ -215,7 +218,7 @@ def _post_contribution(user_id: int, club: Club, member: Membership, *, amount: 
         raise RuleViolation(_l("%(name)s is not an active member of the club.", name=member.user.name),
                             rule="R4", field="membership_id")
     charter = charter_of(club.id)
-    rules.check_yearly_cap(paid_in_year(member.id, received_on.year), amount, charter.max_yearly_contribution,
+    rules.check_yearly_cap(paid_in_year(club.id, member.id, received_on.year), amount, charter.max_yearly_contribution,
                            club.currency)
     accounts = ledger.lock_codes(club.id, ["bank", f"capital:{member.id}"])
     bank, capital = accounts["bank"], accounts[f"capital:{member.id}"]
@@ -351,10 +354,10 @@ def month_sheet(user_id: int, club_id: int, month: date) -> list[MonthLine]:
     paid = dict(db.session.execute(
         select(Contribution.membership_id, sum_of(Contribution.amount))
         .where(Contribution.club_id == club_id, Contribution.received_on >= month,
-               Contribution.received_on < next_month(month), _not_reversed(Contribution.transaction_id, Contribution.club_id))
+               Contribution.received_on < next_month(month), _not_reversed(Contribution.transaction_id, club_id))
         .group_by(Contribution.membership_id)
     ).all())
-    return [MonthLine(m, due_in_month(pledge_in_force(m.id, month), month), paid.get(m.id, 0)) for m in members]
+    return [MonthLine(m, due_in_month(pledge_in_force(club_id, m.id, month), month), paid.get(m.id, 0)) for m in members]
 
 
 def _active_members(club_id: int) -> list[Membership]:
@@ -417,9 +420,10 @@ class Standing:
 def _standing(member: Membership, today: date) -> Standing:
     """Dues of every month since the first pledge that has ended, against what was paid since."""
     pledges = list(db.session.scalars(
-        select(Pledge).where(Pledge.membership_id == member.id).order_by(Pledge.effective_from, Pledge.id)
+        select(Pledge).where(Pledge.club_id == member.club_id, Pledge.membership_id == member.id)
+        .order_by(Pledge.effective_from, Pledge.id)
     ))
-    current = pledge_in_force(member.id, today)
+    current = pledge_in_force(member.club_id, member.id, today)
     if not pledges:
         return Standing(member, current, 0, 0, None)
     start = pledges[0].effective_from
@@ -434,8 +438,8 @@ def _standing(member: Membership, today: date) -> Standing:
         dues.append((month, due_in_month(in_force, month)))
     paid = db.session.scalar(
         select(func.coalesce(sum_of(Contribution.amount), 0)).where(
-            Contribution.membership_id == member.id, Contribution.received_on >= start,
-            _not_reversed(Contribution.transaction_id, Contribution.club_id))
+            Contribution.club_id == member.club_id, Contribution.membership_id == member.id,
+            Contribution.received_on >= start, _not_reversed(Contribution.transaction_id, member.club_id))
     )
     total, since, running = 0, None, 0
     for month, due in dues:
@@ -859,7 +863,7 @@ def _investment_of(club_id: int, investment_id: object, *, lock: bool = False) -
 def _promised_stake(investment: Investment, *, excluding: int | None = None) -> int:
     """The stake of shares already entered to be handed over, waiting for approval."""
     stmt = select(func.coalesce(func.sum(Payout.stake_hundredths), 0)).where(
-        Payout.investment_id == investment.id, Payout.kind == PayoutKind.IN_KIND,
+        Payout.club_id == investment.club_id, Payout.investment_id == investment.id, Payout.kind == PayoutKind.IN_KIND,
         Payout.status == PayoutStatus.PENDING)
     if excluding is not None:
         stmt = stmt.where(Payout.id != excluding)
@@ -915,7 +919,7 @@ def _approve_hand_over(user_id: int, officer: Membership, payout: Payout) -> Jou
     if payout.entered_by_id in recused_member_ids([investment.project_id]):
         raise RuleViolation(_l("The officer who entered this hand-over has declared a link to the project: cancel "
                                "it and have another officer enter it."), rule="R8")
-    code = db.session.scalar(select(Account.code).where(Account.id == investment.account_id))
+    code = db.session.scalar(select(Account.code).where(Account.club_id == club.id, Account.id == investment.account_id))
     ledger.lock_codes(club.id, [code])  # the value is read under lock: no payment or revaluation slips in
     value = _hand_over_value(club, member, investment, payout.stake_hundredths, excluding=payout.id)
     if value != payout.amount:

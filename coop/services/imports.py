@@ -223,7 +223,7 @@ def _check_against_club(club_id: int, currency: str, lines: list[ImportLine]) ->
             continue
         year_key = (line.member.id, line.received_on.year)
         if year_key not in running:
-            running[year_key] = paid_in_year(line.member.id, line.received_on.year)
+            running[year_key] = paid_in_year(club_id, line.member.id, line.received_on.year)
         if running[year_key] + line.amount > cap:
             line.errors.append(_l("Over the yearly cap of %(cap)s for %(name)s (R4).",
                                   cap=LazyMoney(cap, currency), name=line.member.user.name))

@@ -193,9 +193,9 @@ def _not_recused(member: Membership, investment: Investment) -> None:
         raise RuleViolation(_l("You declared a link to this project: you cannot sign its payments."), rule="R8")
 
 
-def _paid_and_promised(investment_id: int, *, excluding: int | None = None) -> int:
+def _paid_and_promised(investment: Investment, *, excluding: int | None = None) -> int:
     stmt = select(func.coalesce(sum_of(Disbursement.amount), 0)).where(
-        Disbursement.investment_id == investment_id,
+        Disbursement.club_id == investment.club_id, Disbursement.investment_id == investment.id,
         Disbursement.status.in_((DisbursementStatus.PENDING, DisbursementStatus.APPROVED)))
     if excluding is not None:
         stmt = stmt.where(Disbursement.id != excluding)
@@ -211,7 +211,7 @@ def _check_payment(investment: Investment, amount: int, *, excluding: int | None
         raise Conflict(_l("This investment is closed."))
     # Below the charter's minimum of members, nothing is paid out until the club is back to it (R1).
     rules.check_enough_members(active_count(club.id), charter_of(club.id).min_members)
-    left = investment.amount - _paid_and_promised(investment.id, excluding=excluding)
+    left = investment.amount - _paid_and_promised(investment, excluding=excluding)
     if amount > left:
         text = money_text(investment.club_id)
         raise RuleViolation(_l("Members approved %(approved)s for this project; %(left)s of it remains to pay.",
@@ -219,7 +219,7 @@ def _check_payment(investment: Investment, amount: int, *, excluding: int | None
     rules.check_investment(amount, investment.instrument, investment.legal_form, investment.stake_hundredths,
                            _caps(investment.club_id, investment.name, excluding=excluding),
                            money_text(investment.club_id),
-                           project_total=_paid_and_promised(investment.id, excluding=excluding) + amount)
+                           project_total=_paid_and_promised(investment, excluding=excluding) + amount)
 
 
 def enter_payment(user_id: int, club_id: int, investment_id: int, *, amount: int, paid_on: date,
@@ -566,9 +566,10 @@ def schedule(investment: Investment, principal: int | None = None) -> list[tuple
     return rows
 
 
-def _repaid(investment_id: int) -> int:
+def _repaid(investment: Investment) -> int:
     return db.session.scalar(select(func.coalesce(sum_of(InvestmentEvent.book), 0)).where(
-        InvestmentEvent.investment_id == investment_id, InvestmentEvent.kind == EventKind.REPAYMENT))
+        InvestmentEvent.club_id == investment.club_id, InvestmentEvent.investment_id == investment.id,
+        InvestmentEvent.kind == EventKind.REPAYMENT))
 
 
 def is_late(investment: Investment, today: date | None = None) -> bool:
@@ -577,7 +578,7 @@ def is_late(investment: Investment, today: date | None = None) -> bool:
     if investment.status != InvestmentStatus.ACTIVE:
         return False
     due = sum(principal for due_on, principal, _ in schedule(investment) if due_on < today)  # late the day after
-    return due > _repaid(investment.id)
+    return due > _repaid(investment)
 
 
 def record_repayment(user_id: int, club_id: int, investment_id: int, *, principal: int, interest: int,
@@ -683,7 +684,8 @@ def write_off(user_id: int, club_id: int, investment_id: int, *, reason: str, on
         access.money_keeper(user_id, club_id)
         investment = _followed(club_id, investment_id)
         if db.session.scalar(select(func.count()).select_from(Disbursement).where(
-                Disbursement.investment_id == investment.id, Disbursement.status == DisbursementStatus.PENDING)):
+                Disbursement.club_id == club_id, Disbursement.investment_id == investment.id,
+                Disbursement.status == DisbursementStatus.PENDING)):
             raise Conflict(_l("Cancel the payments waiting for approval first."))
         cost = at_cost(investment)
         if cost == 0:

@@ -319,7 +319,7 @@ def _write(session, head: LedgerHead, txn: JournalTransaction, lines: list[Line]
             {"club_id": txn.club_id, "transaction_id": txn.id, "account_id": l.account_id, "amount": l.amount}
             for l in lines])
         if balances:
-            conn.execute(_MOVE_BALANCE, [{"moved_id": i, "new": b} for i, b in balances.items()])
+            conn.execute(_MOVE_BALANCE, [{"moved_id": i, "moved_club": txn.club_id, "new": b} for i, b in balances.items()])
         conn.execute(_MOVE_HEAD, {"head_club": head.club_id, "new_seq": txn.seq, "new_hash": txn.hash})
     # The rows are locked and were read fresh: the new balances are exact.
     for i, account in moved.items():
@@ -362,7 +362,8 @@ _TXN, _POSTING, _ACCOUNT, _HEAD = (JournalTransaction.__table__, Posting.__table
 _INSERT_TXN = (sqlite_insert(_TXN).on_conflict_do_nothing(index_elements=["club_id", "idempotency_key"])
                .returning(_TXN.c.id))
 _INSERT_POSTING = insert(_POSTING)
-_MOVE_BALANCE = update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("moved_id")).values(balance=bindparam("new"))
+_MOVE_BALANCE = (update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("moved_id"), _ACCOUNT.c.club_id == bindparam("moved_club"))
+                 .values(balance=bindparam("new")))
 _MOVE_HEAD = (update(_HEAD).where(_HEAD.c.club_id == bindparam("head_club"))
               .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 
@@ -455,7 +456,8 @@ def reverse(
     with unit_of_work() as session:
         original = in_club(JournalTransaction, club_id, transaction_id, missing=_l("No such transaction in this club."))
         already = session.scalar(
-            select(JournalTransaction).where(JournalTransaction.reverses_id == original.id)
+            select(JournalTransaction).where(JournalTransaction.club_id == club_id,
+                                             JournalTransaction.reverses_id == original.id)
         )
         if already is not None:
             if already.idempotency_key == idempotency_key:
@@ -677,7 +679,7 @@ def _chain_rows(club_id: int, chunk: int):
         lines: dict[int, list[tuple[int, int]]] = {}
         for txn_id, account_id, amount in s.execute(select(
                 Posting.transaction_id, Posting.account_id, Posting.amount)
-                .where(Posting.transaction_id.in_([t.id for t in txns]))):
+                .where(Posting.club_id == club_id, Posting.transaction_id.in_([t.id for t in txns]))):
             lines.setdefault(txn_id, []).append((account_id, amount))
         for t in txns:
             yield t, lines.get(t.id, [])

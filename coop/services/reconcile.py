@@ -637,7 +637,7 @@ def refund_candidates(user_id: int, club_id: int, line_id: int, *, limit: int = 
         .join(User, User.id == Membership.user_id)
         .where(Contribution.club_id == club_id, Contribution.amount == -line.amount,
                Contribution.received_on <= line.booked_on,
-               fund.not_reversed(Contribution.transaction_id, Contribution.club_id))
+               fund.not_reversed(Contribution.transaction_id, club_id))
         .order_by(Contribution.received_on.desc(), Contribution.id.desc()).limit(500)).all()
     named = _Labels(club_id, []).line(line.label).people
     rows.sort(key=lambda row: row[0].membership_id not in named)  # stable: the latest first within each

@@ -97,6 +97,8 @@ def update_now(obj: Any, **values: Any) -> None:
     session = db.session()
     table = inspect(obj).mapper.local_table
     params = {"row_id": obj.id, **{f"new_{column}": value for column, value in values.items()}}
+    if "club_id" in table.c:  # a club's row is found by its whole key (on Citus, one node)
+        params["row_club"] = obj.club_id
     session.connection().execute(_updates(table, tuple(sorted(values))), params)
     for key, value in values.items():
         set_committed_value(obj, key, value)
@@ -105,7 +107,10 @@ def update_now(obj: Any, **values: Any) -> None:
 
 @cache
 def _updates(table, columns: tuple[str, ...]):
-    return update(table).where(table.c.id == bindparam("row_id")).values({c: bindparam(f"new_{c}") for c in columns})
+    stmt = update(table).where(table.c.id == bindparam("row_id"))
+    if "club_id" in table.c:
+        stmt = stmt.where(table.c.club_id == bindparam("row_club"))
+    return stmt.values({c: bindparam(f"new_{c}") for c in columns})
 
 
 @cache

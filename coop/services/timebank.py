@@ -453,7 +453,7 @@ def answer(user_id: int, club_id: int, listing_id: int, *, form_key: str, today:
             raise Conflict(_l("This offer or request is no longer open."))
         provider, receiver = (author, me) if listing.kind == ListingKind.OFFER else (me, author)
         already = session.scalar(select(Exchange.id).where(
-            Exchange.listing_id == listing.id, Exchange.started_by_id == me.id,
+            Exchange.club_id == club_id, Exchange.listing_id == listing.id, Exchange.started_by_id == me.id,
             Exchange.status == ExchangeStatus.ARRANGED))
         if already:
             raise Conflict(_l("You have already answered this; record the exchange once it is done."))

@@ -359,7 +359,7 @@ def check_votable(club_id: int, transfer_id: object) -> ShareTransfer:
         raise InvalidInput(_l("Choose the share to vote on."), field="transfer_id")
     transfer = _transfer(club_id, transfer_id, lock=True)
     if transfer.ballot_id and db.session.scalar(select(Ballot.id).where(
-            Ballot.id == transfer.ballot_id, Ballot.status == BallotStatus.OPEN)):
+            Ballot.club_id == club_id, Ballot.id == transfer.ballot_id, Ballot.status == BallotStatus.OPEN)):
         raise Conflict(_l("A ballot on this is already open."))
     if transfer.status != TransferStatus.AWAITING_VOTE:
         if transfer.status == TransferStatus.PREEMPTION:

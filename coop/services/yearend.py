@@ -74,7 +74,7 @@ def activity_years(club_id: int) -> list[int]:
     days = db.session.execute(
         select(func.min(JournalTransaction.occurred_on), func.max(JournalTransaction.occurred_on))
         .where(JournalTransaction.club_id == club_id, JournalTransaction.unit == Unit.MONEY,
-               ~_closing_entry())).one()
+               ~_closing_entry(club_id))).one()
     if days[0] is None:
         return []
     years = []
@@ -83,7 +83,7 @@ def activity_years(club_id: int) -> list[int]:
         if db.session.scalar(select(JournalTransaction.id).where(
                 JournalTransaction.club_id == club_id, JournalTransaction.unit == Unit.MONEY,
                 JournalTransaction.occurred_on >= first, JournalTransaction.occurred_on <= last,
-                ~_closing_entry()).limit(1)):
+                ~_closing_entry(club_id)).limit(1)):
             years.append(year)
     return years
 
@@ -99,7 +99,7 @@ def result_lines(club_id: int, year: int) -> list[tuple[Account, int]]:
         .where(Account.club_id == club_id, Posting.club_id == club_id, Account.unit == Unit.MONEY,
                Account.type.in_((AccountType.INCOME, AccountType.EXPENSE)),
                JournalTransaction.occurred_on >= first, JournalTransaction.occurred_on <= last,
-               ~_closing_entry())
+               ~_closing_entry(club_id))
         .group_by(Account.id, Account.club_id).order_by(Account.code)).all()
     return [(account, int(amount)) for account, amount in rows if amount]
 
@@ -135,7 +135,7 @@ def weights(club_id: int, year: int, basis: str | None = None) -> dict[int, int]
         .join(Posting, (Posting.account_id == Account.id) & (Posting.club_id == Account.club_id))
         .join(JournalTransaction, ledger.POSTING_TRANSACTION)
         .where(Account.club_id == club_id, Posting.club_id == club_id, Account.code.like("capital:%"),
-               Account.membership_id.is_not(None), JournalTransaction.occurred_on <= last, ~_closing_entry())
+               Account.membership_id.is_not(None), JournalTransaction.occurred_on <= last, ~_closing_entry(club_id))
         .group_by(Account.membership_id, JournalTransaction.occurred_on)
         .order_by(Account.membership_id, JournalTransaction.occurred_on)).all()
     by_member: dict[int, list[tuple[date, int]]] = {}
@@ -464,7 +464,7 @@ def _paid_in_moves(club_id: int, membership_id: int, year: int) -> tuple[int, in
         .join(Posting, ledger.POSTING_TRANSACTION)
         .join(Account, and_(Account.id == Posting.account_id, Account.club_id == club_id))
         .where(Posting.club_id == club_id, Account.membership_id == membership_id, Account.code.like("capital:%"),
-               JournalTransaction.occurred_on <= last, ~_closing_entry())).all()
+               JournalTransaction.occurred_on <= last, ~_closing_entry(club_id))).all()
     before = sum(-amount for early, amount in rows if early)
     paid = sum(-amount for early, amount in rows if not early and amount < 0)
     back = sum(amount for early, amount in rows if not early and amount > 0)

@@ -38,7 +38,7 @@ bp = members_only(Blueprint("fund", __name__))
 def my_savings(club_id: int):
     me = enter_club(club_id)
     form = PledgeForm()
-    current = fund.pledge_in_force(me.id, club_today())
+    current = fund.pledge_in_force(club_id, me.id, club_today())
     if not form.is_submitted() and current is not None:
         form.monthly_amount.set_cents(current.monthly_amount, locale_name())
         form.rhythm.data = current.rhythm

@@ -220,7 +220,7 @@ def test_a_refund_of_an_overpayment_reverses_the_duplicate_on_the_line_s_day_and
     bank = ledger.find_account(s.club_id, "bank").id
     assert sorted(p.amount for p in reversal.postings if p.account_id == bank) == [-4_500]
     assert ledger.find_account(s.club_id, f"capital:{member}").balance == -4_500
-    assert fund.paid_in_year(member, day(0).year) == 4_500  # R4 counts what was kept
+    assert fund.paid_in_year(s.club_id, member, day(0).year) == 4_500  # R4 counts what was kept
     assert [c.contribution.id for c in fund.contributions(s.treasurer.id, s.club_id, membership_id=member)
             if c.reversed_by] == [s.twice.id]
     actions = set(db.session.scalars(select(AuditEntry.action).where(AuditEntry.club_id == s.club_id)))
@@ -280,7 +280,7 @@ def test_after_an_overpayment_is_refunded_the_yearly_cap_counts_what_was_kept(ma
     line = lines_of(setup.club_id)[0].id
     refused(lambda: contribute(setup, 2, 10_000, day(6)), RuleViolation, rule="R4")
     reconcile.record_refund(setup.treasurer.id, setup.club_id, line, contribution_id=duplicate.id)
-    assert fund.paid_in_year(member, day(0).year) == 540_000
+    assert fund.paid_in_year(setup.club_id, member, day(0).year) == 540_000
     refused(lambda: contribute(setup, 2, 10_001, day(6)), RuleViolation, rule="R4")
     contribute(setup, 2, 10_000, day(6))
 

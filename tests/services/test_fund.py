@@ -137,8 +137,8 @@ def test_first_pledge_applies_from_this_month(club):
     stored = by_id(Pledge, p.id)
     assert (stored.club_id, stored.membership_id, stored.monthly_amount, stored.rhythm, stored.effective_from,
             stored.author_id) == (club.club_id, mid(club, a), 2000, "monthly", date(2025, 3, 1), a.id)
-    assert fund.pledge_in_force(mid(club, a), date(2025, 3, 1)).id == p.id
-    assert fund.pledge_in_force(mid(club, a), date(2025, 2, 28)) is None
+    assert fund.pledge_in_force(club.club_id, mid(club, a), date(2025, 3, 1)).id == p.id
+    assert fund.pledge_in_force(club.club_id, mid(club, a), date(2025, 2, 28)) is None
     [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "pledge.set")).all()
     assert (entry.actor_id, entry.club_id, entry.before) == (a.id, club.club_id, None)
 
@@ -151,12 +151,12 @@ def test_a_change_applies_from_next_month_and_history_is_kept(club):
 
     assert second.effective_from == date(2025, 6, 1)
     assert third.effective_from == date(2026, 1, 1)  # across the year's end
-    assert fund.pledge_in_force(mid(club, a), date(2025, 5, 31)).id == first.id
-    assert fund.pledge_in_force(mid(club, a), date(2025, 6, 1)).id == second.id
-    assert fund.pledge_in_force(mid(club, a), date(2026, 1, 1)).id == third.id
+    assert fund.pledge_in_force(club.club_id, mid(club, a), date(2025, 5, 31)).id == first.id
+    assert fund.pledge_in_force(club.club_id, mid(club, a), date(2025, 6, 1)).id == second.id
+    assert fund.pledge_in_force(club.club_id, mid(club, a), date(2026, 1, 1)).id == third.id
     assert [p.id for p in fund.pledge_history(a.id, club.club_id)] == [third.id, second.id, first.id]
     assert row_counts(Pledge) == (3,)
-    assert fund.latest_pledge(mid(club, a)).id == third.id
+    assert fund.latest_pledge(club.club_id, mid(club, a)).id == third.id
 
 
 @pytest.mark.parametrize("rhythm", ["monthly", "quarterly", "yearly"])
@@ -318,7 +318,7 @@ def test_reversed_contributions_do_not_count_toward_the_cap(club):
     wrong = pay(club, a, CAP, date(2025, 2, 1))
     refused_and_consistent(lambda: pay(club, a, 1, date(2025, 2, 2)), RuleViolation, rule="R4")
     fund.reverse_contribution(treasurer.id, club.club_id, wrong.id, reason="Saisie en double", idempotency_key=key())
-    assert fund.paid_in_year(mid(club, a), 2025) == 0
+    assert fund.paid_in_year(club.club_id, mid(club, a), 2025) == 0
     pay(club, a, CAP, date(2025, 2, 2))
     assert capital(club, a) == CAP
     consistent()
@@ -867,7 +867,7 @@ def test_every_amount_read_back_is_a_whole_number(club):
     pos = fund.position(treasurer.id, club.club_id)
     assert whole(pos.cash, pos.invested, pos.committed, pos.available, pos.total_capital)
     assert all(whole(s.contributed, s.refunded, s.capital) for s in pos.members)
-    assert whole(fund.paid_in_year(mid(club, a), 2025))
+    assert whole(fund.paid_in_year(club.club_id, mid(club, a), 2025))
     assert all(whole(line.due, line.paid_in_month)
                for line in fund.month_sheet(treasurer.id, club.club_id, date(2025, 1, 1)))
     s = fund.my_standing(a.id, club.club_id, today=date(2025, 4, 1))
@@ -1368,7 +1368,7 @@ def test_concurrent_contributions_never_pass_the_yearly_cap(app, club):
     refusals = [r for r in results if isinstance(r, RuleViolation)]
     assert len(ok) == 1, results
     assert len(refusals) == 1 and type(refusals[0]) is RuleViolation and refusals[0].rule == "R4", results
-    assert fund.paid_in_year(member, 2025) == 530_000
+    assert fund.paid_in_year(club_id, member, 2025) == 530_000
     assert -account_balance(club_id, f"capital:{member}") == 530_000 == account_balance(club_id, "bank")
     assert row_counts(Contribution) == (2,)
     consistent()

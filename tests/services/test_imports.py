@@ -359,7 +359,7 @@ def test_a_file_of_5000_lines_imports_once(club):
     assert balance(club.club_id, "bank") == total
     for membership_id, paid in sums.items():
         assert balance(club.club_id, f"capital:{membership_id}") == -paid
-        assert fund.paid_in_year(membership_id, 2026) == paid
+        assert fund.paid_in_year(club.club_id, membership_id, 2026) == paid
     # Each register row points at its own transaction, of its amount and date.
     mismatched = db.session.scalar(
         select(func.count()).select_from(Contribution)
@@ -443,7 +443,7 @@ def test_a_contribution_recorded_by_form_counts_toward_the_cap_of_an_import(club
     refused(lambda: confirm(club, over), InvalidInput, field="file")
     outcome = confirm(club, csv(f"{m3.email},1.00,05/02/2026", header="member,amount,date"))
     assert outcome.created == 1
-    assert fund.paid_in_year(mid(club, m3), 2026) == CAP
+    assert fund.paid_in_year(club.club_id, mid(club, m3), 2026) == CAP
     consistent()
 
 

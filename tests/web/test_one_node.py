@@ -22,10 +22,8 @@ MEMBERS = [role for role in ROLES if role not in ("anonymous", "outsider")]
 #: project's links): right answers, but asked of every node. The list only shrinks: a page leaves it once all
 #: its statements name the club (docs/scaling.md, "What is left"), and a page not on it may not ask two nodes.
 KNOWN_FAN_OUTS = frozenset({
-    "ballots.ballot", "ballots.ballot_list", "books.income", "books.statements", "books.yearly_statement",
-    "books.yearly_statement_csv", "books.years", "clubs.club_home", "fund.arrears", "fund.month_sheet",
-    "fund.my_savings", "investments.investment", "investments.investment_list", "meetings.add_item",
-    "meetings.meeting", "meetings.propose_amendment", "projects.project",
+    "ballots.ballot", "ballots.ballot_list", "clubs.club_home", "meetings.add_item", "meetings.meeting",
+    "meetings.propose_amendment", "projects.project",
 })
 SINGLE_NODE = "SET LOCAL citus.multi_task_query_log_level = 'error'"
 
