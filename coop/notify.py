@@ -3,9 +3,10 @@ a ballot opened, an exchange to confirm, a contribution recorded (each can be tu
 person's settings), and the password reset link, a share offered to the co-owners first and a general
 meeting's convocation, new agenda or cancellation (always).
 
-Services call ``later(kind, id)``; the message is built once their unit of work commits (within the request:
-it reads the database, in the recipient's language) and handed to ``mail.post``, whose outbox delivers it
-after the answer, so no page waits for the mail server (docs/security.md).
+Services call ``later(kind, row)``; the message is built once their unit of work commits (within the request: it
+reads the database, in the recipient's language, the row by its whole key (id, club), so that on Citus it asks the
+club's node only) and handed to ``mail.post``, whose outbox delivers it after the answer, so no page waits for the
+mail server (docs/security.md).
 """
 from __future__ import annotations
 
@@ -53,9 +54,10 @@ def suppressed():
         _suppressed.reset(token)
 
 
-def later(kind: str, object_id: int) -> None:
-    """Send notification ``kind`` about ``object_id`` once the current unit of work has committed."""
-    send_later(HANDLERS[kind], object_id)
+def later(kind: str, row) -> None:
+    """Send notification ``kind`` about a club's ``row`` (a ballot, a meeting, an exchange...) once the current
+    unit of work has committed: the handler is given its key, id and club."""
+    send_later(HANDLERS[kind], row.id, row.club_id)
 
 
 def send_later(handler: Callable[..., None], *args) -> None:
@@ -93,15 +95,9 @@ def _send_to(address: str, language: str | None, subject, template: str, /, **co
         return mail.post(address, str(subject), render_template(f"mail/{template}.txt", **context))
 
 
-def _by_id(model, object_id: int):
-    """A club's row by its id alone: a notification is queued with the id only (on Citus, this one statement
-    asks every node, after the use case has committed)."""
-    return db.session.scalars(select(model).where(model.id == object_id)).one_or_none()
-
-
-def ballot_opened(ballot_id: int) -> None:
-    ballot = _by_id(Ballot, ballot_id)
-    club = db.session.get(Club, ballot.club_id)
+def ballot_opened(ballot_id: int, club_id: int) -> None:
+    ballot = db.session.get(Ballot, (ballot_id, club_id))
+    club = db.session.get(Club, club_id)
     voters = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
                                 .join(BallotVoter, (BallotVoter.membership_id == Membership.id)
                                       & (BallotVoter.club_id == Membership.club_id))
@@ -115,11 +111,11 @@ def ballot_opened(ballot_id: int) -> None:
               club=club, subject=subject_text, url=link("ballots.ballot", club_id=ballot.club_id, ballot_id=ballot.id))
 
 
-def _to_members(meeting_id: int, subject, template: str, **context) -> None:
+def _to_members(meeting_id: int, club_id: int, subject, template: str, **context) -> None:
     """A general meeting's notice to every active member of its club, in each one's language. Always sent: the
     convocation is how the charter's notice is given (R14), not a notification one may turn off."""
-    meeting = _by_id(Meeting, meeting_id)
-    club = db.session.get(Club, meeting.club_id)
+    meeting = db.session.get(Meeting, (meeting_id, club_id))
+    club = db.session.get(Club, club_id)
     items = list(db.session.scalars(select(Ballot).where(Ballot.club_id == club.id, Ballot.meeting_id == meeting.id,
                                                          Ballot.status != BallotStatus.CANCELLED)
                                     .order_by(Ballot.id)))
@@ -134,22 +130,22 @@ def _to_members(meeting_id: int, subject, template: str, **context) -> None:
               **context)
 
 
-def meeting_convened(meeting_id: int) -> None:
-    _to_members(meeting_id, lambda name: _l("Convocation: %(meeting)s", meeting=name), "meeting_convened",
+def meeting_convened(meeting_id: int, club_id: int) -> None:
+    _to_members(meeting_id, club_id, lambda name: _l("Convocation: %(meeting)s", meeting=name), "meeting_convened",
                 changed=False)
 
 
-def meeting_agenda(meeting_id: int) -> None:
-    _to_members(meeting_id, lambda name: _l("New agenda: %(meeting)s", meeting=name), "meeting_convened",
+def meeting_agenda(meeting_id: int, club_id: int) -> None:
+    _to_members(meeting_id, club_id, lambda name: _l("New agenda: %(meeting)s", meeting=name), "meeting_convened",
                 changed=True)
 
 
-def meeting_cancelled(meeting_id: int) -> None:
-    _to_members(meeting_id, lambda name: _l("Cancelled: %(meeting)s", meeting=name), "meeting_cancelled")
+def meeting_cancelled(meeting_id: int, club_id: int) -> None:
+    _to_members(meeting_id, club_id, lambda name: _l("Cancelled: %(meeting)s", meeting=name), "meeting_cancelled")
 
 
-def exchange_to_confirm(exchange_id: int) -> None:
-    exchange = _by_id(Exchange, exchange_id)
+def exchange_to_confirm(exchange_id: int, club_id: int) -> None:
+    exchange = db.session.get(Exchange, (exchange_id, club_id))
     if exchange is None or exchange.status != ExchangeStatus.PENDING:
         return
     user = exchange.receiver.user
@@ -158,8 +154,8 @@ def exchange_to_confirm(exchange_id: int) -> None:
               url=link("timebank.exchange", club_id=exchange.club_id, exchange_id=exchange.id))
 
 
-def contribution_recorded(contribution_id: int) -> None:
-    contribution = _by_id(Contribution, contribution_id)
+def contribution_recorded(contribution_id: int, club_id: int) -> None:
+    contribution = db.session.get(Contribution, (contribution_id, club_id))
     member = db.session.scalar(select(Membership).where(Membership.id == contribution.membership_id,
                                                         Membership.club_id == contribution.club_id))
     if member.user.notify_contributions:
@@ -167,10 +163,10 @@ def contribution_recorded(contribution_id: int) -> None:
               club=member.club, url=link("fund.my_savings", club_id=member.club_id))
 
 
-def preemption_notice(transfer_id: int) -> None:
+def preemption_notice(transfer_id: int, club_id: int) -> None:
     """A member sells their share to someone outside the club: every other active member is told the price and
     has a month to buy first (C. civ. art. 815-14). A legal notice: sent whatever the member's settings."""
-    transfer = _by_id(ShareTransfer, transfer_id)
+    transfer = db.session.get(ShareTransfer, (transfer_id, club_id))
     if transfer is None or transfer.status != TransferStatus.PREEMPTION:
         return
     club = db.session.get(Club, transfer.club_id)

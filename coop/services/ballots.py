@@ -232,7 +232,7 @@ def open_ballot(user_id: int, club_id: int, *, kind: str, method: str, closes_at
             "quorum_percent": ballot.quorum_percent, "eligible": ballot.eligible_count,
             "charter_version": charter.version, "meeting": meeting_id})
         if meeting_id is None:
-            notify.later("ballot_opened", ballot.id)
+            notify.later("ballot_opened", ballot)
         return ballot
 
 
@@ -264,7 +264,7 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
             investments.check_project(project)  # R10 now, and again at payment
         ballot.project_id = chosen[0].id if len(chosen) == 1 else None
         options = [BallotOption(label=p.name, project_id=p.id) for p in chosen]
-        return options, projects.recused_member_ids(ids)
+        return options, projects.recused_member_ids(club_id, ids)
     if kind in (BallotKind.ADMISSION, BallotKind.EXCLUSION):
         if not is_id(subject.membership_id):
             raise InvalidInput(_l("Choose the member concerned."), field="membership_id")
@@ -297,7 +297,7 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         investment = investments.check_sellable(club_id, subject.investment_id)
         _no_open_ballot(club_id, Ballot.investment_id == investment.id)
         ballot.investment_id = investment.id
-        return [BallotOption(label=investment.name)], projects.recused_member_ids([investment.project_id])
+        return [BallotOption(label=investment.name)], projects.recused_member_ids(club_id, [investment.project_id])
     if kind == BallotKind.TRANSFER:
         transfer = transfers.check_votable(club_id, subject.transfer_id)
         # The member whose share passes does not vote on it (R8).
@@ -328,13 +328,13 @@ def _ballot(club_id: int, ballot_id: int, *, lock: bool = False) -> Ballot:
     return in_club(Ballot, club_id, ballot_id, lock=lock, missing=_l("No such ballot."))
 
 
-def _voter(ballot_id: int, membership_id: int) -> BallotVoter | None:
-    return db.session.scalar(select(BallotVoter).where(BallotVoter.ballot_id == ballot_id,
+def _voter(club_id: int, ballot_id: int, membership_id: int) -> BallotVoter | None:
+    return db.session.scalar(select(BallotVoter).where(BallotVoter.club_id == club_id, BallotVoter.ballot_id == ballot_id,
                                                        BallotVoter.membership_id == membership_id))
 
 
-def _live_proxy(ballot_id: int, *, giver_id: int | None = None, holder_id: int | None = None):
-    stmt = select(Proxy).where(Proxy.ballot_id == ballot_id, Proxy.ended_at.is_(None))
+def _live_proxy(club_id: int, ballot_id: int, *, giver_id: int | None = None, holder_id: int | None = None):
+    stmt = select(Proxy).where(Proxy.club_id == club_id, Proxy.ballot_id == ballot_id, Proxy.ended_at.is_(None))
     if giver_id is not None:
         stmt = stmt.where(Proxy.giver_id == giver_id)
     if holder_id is not None:
@@ -388,9 +388,10 @@ def _into_box(ballot: Ballot, choices: dict[int, int]) -> None:
     same whoever voted last, and say only which choices were made."""
     position = {o.id: o.position for o in ballot.options}
     kept = db.session.execute(select(BallotChoice.option_id, BallotChoice.value)
-                              .where(BallotChoice.ballot_id == ballot.id)).all()
+                              .where(BallotChoice.club_id == ballot.club_id, BallotChoice.ballot_id == ballot.id)).all()
     rows = sorted([*kept, *choices.items()], key=lambda row: (position[row[0]], row[1]))
-    db.session.execute(delete(BallotChoice).where(BallotChoice.ballot_id == ballot.id))
+    db.session.execute(delete(BallotChoice).where(BallotChoice.club_id == ballot.club_id,
+                                                  BallotChoice.ballot_id == ballot.id))
     db.session.execute(insert(BallotChoice), [{"club_id": ballot.club_id, "ballot_id": ballot.id,
                                                "option_id": option_id, "value": value} for option_id, value in rows])
 
@@ -404,10 +405,10 @@ def _withdraw_vote(ballot: Ballot, voter: BallotVoter) -> None:
     vote, or a secret ballot's sealed proxy vote. A secret vote cast in person is in the box, where
     nothing says whose it is: it cannot be taken back."""
     if ballot.secret:
-        db.session.execute(delete(SealedVote).where(SealedVote.ballot_id == ballot.id,
+        db.session.execute(delete(SealedVote).where(SealedVote.club_id == ballot.club_id, SealedVote.ballot_id == ballot.id,
                                                     SealedVote.voter_id == voter.membership_id))
     else:
-        db.session.execute(delete(BallotVote).where(BallotVote.ballot_id == ballot.id,
+        db.session.execute(delete(BallotVote).where(BallotVote.club_id == ballot.club_id, BallotVote.ballot_id == ballot.id,
                                                     BallotVote.voter_id == voter.membership_id))
     voter.voted = False
     voter.cast_by_id = None
@@ -428,7 +429,7 @@ def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int],
         if ballot.meeting_id is not None:
             _in_the_room(ballot, member)
         choices, reason = _check_choices(ballot, choices, reason)
-        me = _voter(ballot.id, member.id)
+        me = _voter(ballot.club_id, ballot.id, member.id)
         if me is None:
             raise NotPermitted(_l("You joined after this ballot opened: you do not vote on it."))
         if me.recused:
@@ -438,14 +439,14 @@ def vote(user_id: int, club_id: int, ballot_id: int, *, choices: dict[int, int],
                                 rule="R8")
         if for_member is None:
             voter = me
-            for proxy in _live_proxy(ballot.id, giver_id=member.id):  # voting in person ends the proxy (R9)
+            for proxy in _live_proxy(ballot.club_id, ballot.id, giver_id=member.id):  # voting in person ends the proxy (R9)
                 proxy.ended_at = now
         else:
             if not is_id(for_member):
                 raise NotFound(_l("No such member."))
-            if not _live_proxy(ballot.id, giver_id=for_member, holder_id=member.id):
+            if not _live_proxy(ballot.club_id, ballot.id, giver_id=for_member, holder_id=member.id):
                 raise NotPermitted(_l("You do not hold this member's proxy for this ballot."))
-            voter = _voter(ballot.id, for_member)
+            voter = _voter(ballot.club_id, ballot.id, for_member)
             if voter is None or voter.recused:
                 raise RuleViolation(_l("This member is recused: their proxy cannot be used."), rule="R8")
         if voter.voted:
@@ -478,23 +479,23 @@ def give_proxy(user_id: int, club_id: int, ballot_id: int, holder_id: int, *, no
         member = membership_for(user_id, club_id)
         ballot = _open_ballot(club_id, ballot_id, now)
         _not_a_meeting_item(ballot)
-        me = _voter(ballot.id, member.id)
+        me = _voter(ballot.club_id, ballot.id, member.id)
         if me is None:
             raise NotPermitted(_l("You joined after this ballot opened: you do not vote on it."))
         if not is_id(holder_id) or holder_id == member.id:
             raise InvalidInput(_l("Choose another member."), field="holder_id")
-        holder = _voter(ballot.id, holder_id)
+        holder = _voter(ballot.club_id, ballot.id, holder_id)
         if holder is None or holder.membership.status != MemberStatus.ACTIVE:
             raise InvalidInput(_l("This member does not vote on this ballot."), field="holder_id")
         if me.voted:
             raise Conflict(_l("You have already voted."))
-        if _live_proxy(ballot.id, giver_id=member.id):
+        if _live_proxy(ballot.club_id, ballot.id, giver_id=member.id):
             raise Conflict(_l("You have already given your proxy; withdraw it first."))
         rules.check_proxy(
             giver_recused=me.recused, holder_recused=holder.recused,
-            giver_holds=len(_live_proxy(ballot.id, holder_id=member.id)),
-            holder_gave=bool(_live_proxy(ballot.id, giver_id=holder_id)),
-            holder_holds=len(_live_proxy(ballot.id, holder_id=holder_id)), limit=ballot.max_proxies)
+            giver_holds=len(_live_proxy(ballot.club_id, ballot.id, holder_id=member.id)),
+            holder_gave=bool(_live_proxy(ballot.club_id, ballot.id, giver_id=holder_id)),
+            holder_holds=len(_live_proxy(ballot.club_id, ballot.id, holder_id=holder_id)), limit=ballot.max_proxies)
         proxy = Proxy(club_id=ballot.club_id, ballot_id=ballot.id, giver_id=member.id, holder_id=holder_id,
                       given_at=now)
         session.add(proxy)
@@ -510,10 +511,10 @@ def withdraw_proxy(user_id: int, club_id: int, ballot_id: int, *, now: datetime 
         member = membership_for(user_id, club_id)
         ballot = _open_ballot(club_id, ballot_id, now)
         _not_a_meeting_item(ballot)
-        given = _live_proxy(ballot.id, giver_id=member.id)
+        given = _live_proxy(ballot.club_id, ballot.id, giver_id=member.id)
         if not given:
             raise Conflict(_l("You have not given your proxy on this ballot."))
-        me = _voter(ballot.id, member.id)
+        me = _voter(ballot.club_id, ballot.id, member.id)
         if me.voted:
             raise Conflict(_l("Your proxy has already voted for you; vote in person to replace it."))
         given[0].ended_at = now
@@ -531,7 +532,8 @@ def declare_link(user_id: int, club_id: int, project_id: int, nature: str) -> Pr
         project = in_club(Project, club_id, project_id, lock=True, missing=_l("No such project."))
         if project.status == ProjectStatus.WITHDRAWN:
             raise Conflict(_l("This project was withdrawn."))
-        existing = session.scalar(select(ProjectLink).where(ProjectLink.project_id == project.id,
+        existing = session.scalar(select(ProjectLink).where(ProjectLink.club_id == project.club_id,
+                                                            ProjectLink.project_id == project.id,
                                                             ProjectLink.membership_id == member.id))
         if existing is not None:
             raise Conflict(_l("You have already declared a link to this project."))
@@ -557,11 +559,11 @@ def recuse_on_open_ballots(member: Membership, project: Project) -> None:
                                            Ballot.status == BallotStatus.OPEN))
     for ballot_id in list(ballot_ids):
         ballot = _ballot(member.club_id, ballot_id, lock=True)
-        me = _voter(ballot.id, member.id)
+        me = _voter(ballot.club_id, ballot.id, member.id)
         if me is None or me.recused:
             continue
         cast_for_others = list(db.session.scalars(select(BallotVoter).where(
-            BallotVoter.ballot_id == ballot.id, BallotVoter.cast_by_id == member.id,
+            BallotVoter.club_id == ballot.club_id, BallotVoter.ballot_id == ballot.id, BallotVoter.cast_by_id == member.id,
             BallotVoter.membership_id != member.id)))
         if ballot.secret and _in_person(me):
             raise Conflict(_l("You have already voted in secret on this project: ask the manager to cancel the "
@@ -570,7 +572,8 @@ def recuse_on_open_ballots(member: Membership, project: Project) -> None:
             _withdraw_vote(ballot, me)
         for other in cast_for_others:
             _withdraw_vote(ballot, other)
-        for proxy in [*_live_proxy(ballot.id, giver_id=member.id), *_live_proxy(ballot.id, holder_id=member.id)]:
+        for proxy in [*_live_proxy(ballot.club_id, ballot.id, giver_id=member.id),
+                      *_live_proxy(ballot.club_id, ballot.id, holder_id=member.id)]:
             proxy.ended_at = utcnow()
         me.recused = True
         ballot.eligible_count -= 1
@@ -616,10 +619,10 @@ def meeting_items(meeting: Meeting, *, lock: bool = False, status: str | None = 
 def _recused(ballot: Ballot) -> set[int]:
     """Who is recused on a ballot, from what it decides (R8): as ``_subject`` found when it opened."""
     if ballot.kind == BallotKind.FUNDING:
-        return projects.recused_member_ids([o.project_id for o in ballot.options])
+        return projects.recused_member_ids(ballot.club_id, [o.project_id for o in ballot.options])
     if ballot.kind == BallotKind.STAKE_SALE:
-        return projects.recused_member_ids([in_club(Investment, ballot.club_id, ballot.investment_id,
-                                                    missing=_l("No such investment.")).project_id])
+        return projects.recused_member_ids(ballot.club_id, [in_club(Investment, ballot.club_id, ballot.investment_id,
+                                                                    missing=_l("No such investment.")).project_id])
     if ballot.kind in (BallotKind.ADMISSION, BallotKind.EXCLUSION):
         return {ballot.membership_id}
     return set()
@@ -633,8 +636,9 @@ def start_meeting_items(meeting: Meeting, actor_id: int, now: datetime) -> None:
         Membership.club_id == meeting.club_id, Membership.status == MemberStatus.ACTIVE)))
     for ballot in meeting_items(meeting, lock=True, status=BallotStatus.OPEN):
         recused = _recused(ballot)
-        db.session.execute(delete(Proxy).where(Proxy.ballot_id == ballot.id))
-        db.session.execute(delete(BallotVoter).where(BallotVoter.ballot_id == ballot.id))
+        db.session.execute(delete(Proxy).where(Proxy.club_id == ballot.club_id, Proxy.ballot_id == ballot.id))
+        db.session.execute(delete(BallotVoter).where(BallotVoter.club_id == ballot.club_id,
+                                                     BallotVoter.ballot_id == ballot.id))
         db.session.add_all(BallotVoter(club_id=ballot.club_id, ballot_id=ballot.id, membership_id=m.id,
                                        recused=m.id in recused) for m in members)
         ballot.eligible_count = sum(1 for m in members if m.id not in recused)
@@ -652,11 +656,11 @@ def represent(meeting: Meeting, giver_id: int, holder_id: int | None, now: datet
     the ballots' proxies follow. A vote the former holder cast for the giver stays until the giver votes in
     person (R9); a member recused on an item neither gives nor holds a proxy on it (R8)."""
     for ballot in meeting_items(meeting, status=BallotStatus.OPEN):
-        for proxy in _live_proxy(ballot.id, giver_id=giver_id):
+        for proxy in _live_proxy(ballot.club_id, ballot.id, giver_id=giver_id):
             proxy.ended_at = now
         if holder_id is None:
             continue
-        giver, holder = _voter(ballot.id, giver_id), _voter(ballot.id, holder_id)
+        giver, holder = _voter(ballot.club_id, ballot.id, giver_id), _voter(ballot.club_id, ballot.id, holder_id)
         if giver is None or holder is None or giver.recused or holder.recused or _in_person(giver):
             continue
         db.session.add(Proxy(club_id=ballot.club_id, ballot_id=ballot.id, giver_id=giver_id, holder_id=holder_id,
@@ -720,7 +724,7 @@ def close_early(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
         ballot = _open_ballot(club_id, ballot_id, now)
         if ballot.meeting_id is not None:
             raise Conflict(_l("The chair closes the items of a general meeting, from the meeting's page."))
-        taken_part = _participants(ballot.id)
+        taken_part = _participants(ballot.club_id, ballot.id)
         if taken_part < ballot.eligible_count:
             raise RuleViolation(_l("%(n)d eligible members have not voted yet: the ballot closes at its deadline.",
                                    n=ballot.eligible_count - taken_part), rule="R9")
@@ -753,15 +757,17 @@ def _cancel(ballot: Ballot, actor_id: int | None, reason: str, now: datetime) ->
     record(actor_id, ballot.club_id, "ballot.cancel", ballot, after={"reason": reason})
 
 
-def _participants(ballot_id: int) -> int:
+def _participants(club_id: int, ballot_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(BallotVoter).where(
-        BallotVoter.ballot_id == ballot_id, BallotVoter.voted.is_(True), BallotVoter.recused.is_(False)))
+        BallotVoter.club_id == club_id, BallotVoter.ballot_id == ballot_id, BallotVoter.voted.is_(True),
+        BallotVoter.recused.is_(False)))
 
 
-def counts_of(ballot_id: int) -> dict[int, dict[int, int]]:
+def counts_of(club_id: int, ballot_id: int) -> dict[int, dict[int, int]]:
     """A closed ballot's counts: {option: {value: how many}}; empty until the close."""
     counts: dict[int, dict[int, int]] = {}
-    for row in db.session.scalars(select(BallotCount).where(BallotCount.ballot_id == ballot_id)):
+    for row in db.session.scalars(select(BallotCount).where(BallotCount.club_id == club_id,
+                                                            BallotCount.ballot_id == ballot_id)):
         counts.setdefault(row.option_id, {})[row.value] = row.count
     return counts
 
@@ -770,11 +776,13 @@ def _choices(ballot: Ballot) -> list[tuple[int, int]]:
     """Every choice of an open ballot as (option, value): the named votes, or the box and the envelopes."""
     if not ballot.secret:
         return db.session.execute(select(BallotVote.option_id, BallotVote.value)
-                                  .where(BallotVote.ballot_id == ballot.id)).all()
+                                  .where(BallotVote.club_id == ballot.club_id, BallotVote.ballot_id == ballot.id)).all()
     rows = [tuple(row) for row in db.session.execute(select(BallotChoice.option_id, BallotChoice.value)
-                                                     .where(BallotChoice.ballot_id == ballot.id))]
+                                                     .where(BallotChoice.club_id == ballot.club_id,
+                                                            BallotChoice.ballot_id == ballot.id))]
     key = _envelope_key()
-    for sealed in db.session.scalars(select(SealedVote).where(SealedVote.ballot_id == ballot.id)):
+    for sealed in db.session.scalars(select(SealedVote).where(SealedVote.club_id == ballot.club_id,
+                                                              SealedVote.ballot_id == ballot.id)):
         rows.extend(envelope.open_(key, ballot.id, sealed.voter_id, bytes(sealed.sealed)).items())
     return rows
 
@@ -795,8 +803,10 @@ def _empty_box(ballot: Ballot) -> None:
     """Once counted (or cancelled), a secret ballot's box and envelopes are emptied, and after the commit
     the old row versions that still held them are removed."""
     if ballot.secret:
-        db.session.execute(delete(BallotChoice).where(BallotChoice.ballot_id == ballot.id))
-        db.session.execute(delete(SealedVote).where(SealedVote.ballot_id == ballot.id))
+        db.session.execute(delete(BallotChoice).where(BallotChoice.club_id == ballot.club_id,
+                                                      BallotChoice.ballot_id == ballot.id))
+        db.session.execute(delete(SealedVote).where(SealedVote.club_id == ballot.club_id,
+                                                    SealedVote.ballot_id == ballot.id))
         after_commit(lambda: scrub(db.engine, SCRUBBED))
 
 
@@ -808,7 +818,7 @@ def _close(ballot: Ballot, actor_id: int | None, now: datetime) -> None:
     counts = _count(ballot)
     ordered = {o.id: counts[o.id] for o in ballot.options}
     decision = tally.decide(ballot.method, ballot.threshold, ballot.quorum_percent, ballot.eligible_count,
-                            _participants(ballot.id), ordered)
+                            _participants(ballot.club_id, ballot.id), ordered)
     move(ballot, BallotStatus.CLOSED)
     ballot.closed_at, ballot.closed_by_id = now, actor_id
     ballot.outcome = decision.outcome
@@ -919,17 +929,19 @@ def ballot_page(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
     close_if_due(club_id, ballot_id, now=now)
     member = membership_for(user_id, club_id)
     ballot = _ballot(club_id, ballot_id)
-    me = _voter(ballot.id, member.id)
-    voters = list(db.session.scalars(select(BallotVoter).where(BallotVoter.ballot_id == ballot.id)
+    me = _voter(ballot.club_id, ballot.id, member.id)
+    voters = list(db.session.scalars(select(BallotVoter).where(BallotVoter.club_id == ballot.club_id,
+                                                               BallotVoter.ballot_id == ballot.id)
                                      .order_by(BallotVoter.id)))
     my_choices, my_reason = {}, None
     if me is not None and not ballot.secret:
-        for row in db.session.scalars(select(BallotVote).where(BallotVote.ballot_id == ballot.id,
+        for row in db.session.scalars(select(BallotVote).where(BallotVote.club_id == ballot.club_id,
+                                                               BallotVote.ballot_id == ballot.id,
                                                                BallotVote.voter_id == member.id)):
             my_choices[row.option_id] = row.value
             my_reason = row.reason or my_reason
-    given = _live_proxy(ballot.id, giver_id=member.id)
-    held_proxies = _live_proxy(ballot.id, holder_id=member.id)
+    given = _live_proxy(ballot.club_id, ballot.id, giver_id=member.id)
+    held_proxies = _live_proxy(ballot.club_id, ballot.id, holder_id=member.id)
     by_member = {v.membership_id: v for v in voters}
     held = [(p, by_member[p.giver_id]) for p in held_proxies if p.giver_id in by_member]
     meeting = (in_club(Meeting, ballot.club_id, ballot.meeting_id, missing=_l("No such meeting."))
@@ -940,9 +952,9 @@ def ballot_page(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
     holders = []
     if (ballot.is_open and meeting is None and me is not None and not me.recused and not me.voted and not given
             and not held_proxies):
-        gave = {p.giver_id for p in _live_proxy(ballot.id)}
+        gave = {p.giver_id for p in _live_proxy(ballot.club_id, ballot.id)}
         holding: dict[int, int] = {}
-        for p in _live_proxy(ballot.id):
+        for p in _live_proxy(ballot.club_id, ballot.id):
             holding[p.holder_id] = holding.get(p.holder_id, 0) + 1
         holders = [v.membership for v in voters if v.membership_id != member.id and not v.recused
                    and v.membership.status == MemberStatus.ACTIVE and v.membership_id not in gave
@@ -951,7 +963,8 @@ def ballot_page(user_id: int, club_id: int, ballot_id: int, *, now: datetime | N
     participants = sum(1 for v in voters if v.voted and not v.recused)
     votes = []
     if ballot.status == BallotStatus.CLOSED and not ballot.secret:
-        votes = list(db.session.scalars(select(BallotVote).where(BallotVote.ballot_id == ballot.id)
+        votes = list(db.session.scalars(select(BallotVote).where(BallotVote.club_id == ballot.club_id,
+                                                                 BallotVote.ballot_id == ballot.id)
                                         .order_by(BallotVote.voter_id, BallotVote.option_id)))
     return BallotPage(ballot=ballot, me=me, my_choices=my_choices, my_reason=my_reason,
                       my_proxy=given[0] if given else None, held=held, proxy_holders=holders,
@@ -979,16 +992,19 @@ class Waiting:
     recused: bool
 
 
-def open_ballots_for(user_id: int, *, now: datetime | None = None) -> list[Waiting]:
-    """The open ballots of every club the person belongs to, and whether they have voted (the home page)."""
+def open_ballots_for(user_id: int, club_id: int | None = None, *, now: datetime | None = None) -> list[Waiting]:
+    """The open ballots of every club the person belongs to, and whether they have voted (the home page); with
+    ``club_id``, those of that club only (the club's home page)."""
     now = now or utcnow()
-    rows = list(db.session.execute(
-        select(Ballot, BallotVoter).join(BallotVoter, (BallotVoter.ballot_id == Ballot.id)
-                                         & (BallotVoter.club_id == Ballot.club_id))
-        .join(Membership, (Membership.id == BallotVoter.membership_id) & (Membership.club_id == BallotVoter.club_id))
-        .where(Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE,
-               Ballot.status == BallotStatus.OPEN, Ballot.meeting_id.is_(None))  # a meeting's items: voted in the room
-        .order_by(Ballot.closes_at)))
+    stmt = (select(Ballot, BallotVoter).join(BallotVoter, (BallotVoter.ballot_id == Ballot.id)
+                                             & (BallotVoter.club_id == Ballot.club_id))
+            .join(Membership, (Membership.id == BallotVoter.membership_id) & (Membership.club_id == BallotVoter.club_id))
+            .where(Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE,
+                   Ballot.status == BallotStatus.OPEN, Ballot.meeting_id.is_(None))  # a meeting's items: voted in the room
+            .order_by(Ballot.closes_at))
+    if club_id is not None:
+        stmt = stmt.where(Ballot.club_id == club_id)
+    rows = list(db.session.execute(stmt))
     out = []
     for ballot, voter in rows:
         if ballot.closes_at <= now:
@@ -1037,7 +1053,7 @@ def my_participation(user_id: int, club_id: int) -> dict[int, BallotVoter]:
     """My row on each ballot of the club: whether I may vote, am recused, have voted."""
     member = membership_for(user_id, club_id)
     return {v.ballot_id: v for v in db.session.scalars(select(BallotVoter).where(
-        BallotVoter.membership_id == member.id))}
+        BallotVoter.club_id == club_id, BallotVoter.membership_id == member.id))}
 
 
 # --- Integrity ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import case, exists, func, select, tuple_
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, lazyload
 
 from ..amounts import next_month
 from ..database import sum_of
@@ -180,8 +180,9 @@ def journal(user_id: int, club_id: int, filters: JournalFilter | None = None, *,
     found = db.session.execute(
         select(JournalTransaction, author.name).outerjoin(author, author.id == JournalTransaction.author_id)
         .where(*conditions).order_by(JournalTransaction.occurred_on.desc(), JournalTransaction.id.desc())
-        .limit(limit + 1)).all()
+        .limit(limit + 1).options(lazyload(JournalTransaction.postings))).all()
     rows = [JournalRow(txn, name or "") for txn, name in found[:limit]]
+    ledger.with_postings(club_id, [r.transaction for r in rows])
     if rows:
         reversals = dict(db.session.execute(select(JournalTransaction.reverses_id, JournalTransaction.id).where(
             JournalTransaction.club_id == club_id,

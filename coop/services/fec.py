@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from ..extensions import db
 from ..labels import account_name
@@ -44,7 +45,7 @@ from ..models import (
     User,
 )
 from ..models.base import utcnow
-from . import access
+from . import access, ledger
 from .audit import record
 from .books import balances_on, closed_through
 from .errors import InvalidInput, RuleViolation, _l
@@ -425,7 +426,8 @@ def export(user_id: int, club_id: int, *, year: object, siren: object, separator
     txns = list(db.session.scalars(select(JournalTransaction).where(
         JournalTransaction.club_id == club_id, JournalTransaction.unit == Unit.MONEY,
         JournalTransaction.occurred_on >= first, JournalTransaction.occurred_on <= last)
-        .order_by(JournalTransaction.seq, JournalTransaction.id)))
+        .order_by(JournalTransaction.seq, JournalTransaction.id).options(lazyload(JournalTransaction.postings))))
+    ledger.with_postings(club_id, txns)
     reversed_kinds = _kinds(club_id, {t.reverses_id for t in txns if t.reverses_id})
     bank = next((a.id for a in accounts.values() if a.code == "bank"), None)
     for txn in txns:

@@ -233,7 +233,7 @@ def _post_contribution(user_id: int, club: Club, member: Membership, *, amount: 
     record(user_id, club.id, "contribution.record", contribution,
            after={"member": member.id, "amount": amount, "received_on": received_on, "method": method,
                   "reference": reference, "transaction": txn.id})
-    notify.later("contribution_recorded", contribution.id)
+    notify.later("contribution_recorded", contribution)
     return contribution
 
 
@@ -903,7 +903,7 @@ def _check_owed(club: Club, member: Membership, value: int, *, excluding: int | 
 
 
 def _not_recused(officer: Membership, investment: Investment) -> None:
-    if officer.id in recused_member_ids([investment.project_id]):
+    if officer.id in recused_member_ids(investment.club_id, [investment.project_id]):
         raise RuleViolation(_l("You declared a link to this enterprise's project: you cannot sign a hand-over of "
                                "its shares."), rule="R8")
 
@@ -916,7 +916,7 @@ def _approve_hand_over(user_id: int, officer: Membership, payout: Payout) -> Jou
     # The investment's row, then the chain head and its account, as a sale and a revaluation take them.
     investment = _investment_of(club.id, payout.investment_id, lock=True)
     _not_recused(officer, investment)
-    if payout.entered_by_id in recused_member_ids([investment.project_id]):
+    if payout.entered_by_id in recused_member_ids(investment.club_id, [investment.project_id]):
         raise RuleViolation(_l("The officer who entered this hand-over has declared a link to the project: cancel "
                                "it and have another officer enter it."), rule="R8")
     code = db.session.scalar(select(Account.code).where(Account.club_id == club.id, Account.id == investment.account_id))

@@ -189,7 +189,7 @@ def _investment(club_id: int, investment_id: object, *, lock: bool = False) -> I
 
 
 def _not_recused(member: Membership, investment: Investment) -> None:
-    if member.id in recused_member_ids([investment.project_id]):
+    if member.id in recused_member_ids(investment.club_id, [investment.project_id]):
         raise RuleViolation(_l("You declared a link to this project: you cannot sign its payments."), rule="R8")
 
 
@@ -269,7 +269,7 @@ def approve_payment(user_id: int, club_id: int, payment_id: int) -> Disbursement
         signoff.check_approvable(payment, officer)
         investment = payment.investment
         _not_recused(officer, investment)
-        if payment.entered_by_id in recused_member_ids([investment.project_id]):
+        if payment.entered_by_id in recused_member_ids(investment.club_id, [investment.project_id]):
             raise RuleViolation(_l("The officer who entered this payment has declared a link to the project: "
                                    "cancel it and have another officer enter it."), rule="R8")
         _check_payment(investment, payment.amount, excluding=payment.id)

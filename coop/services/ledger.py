@@ -126,6 +126,27 @@ def _closed_message(through: date):
 POSTING_TRANSACTION = and_(JournalTransaction.id == Posting.transaction_id, JournalTransaction.club_id == Posting.club_id)
 
 
+def with_postings(club_id: int, transactions: Sequence[JournalTransaction]) -> None:
+    """Load the postings of many transactions of one club in id order, as ``JournalTransaction.postings``'s
+    "select IN" load would, but as ``club_id = ? AND transaction_id IN (…)``. That load asks for
+    ``(transaction_id, club_id) IN (VALUES (?, ?), …)``, which SQLite (3.40) answers by reading every club's
+    postings when the list has more than one row; this reaches them through ``ix_posting_transaction``, and
+    Citus sends it to the club's node. Read the transactions with ``lazyload(JournalTransaction.postings)``."""
+    by_transaction: dict[int, list[Posting]] = {t.id: [] for t in transactions}
+    ids = list(by_transaction)
+    for first in range(0, len(ids), _POSTINGS_BATCH):
+        for posting in db.session.scalars(select(Posting).where(
+                Posting.club_id == club_id, Posting.transaction_id.in_(ids[first:first + _POSTINGS_BATCH]))
+                .order_by(Posting.id)):
+            by_transaction[posting.transaction_id].append(posting)
+    for txn in transactions:
+        set_committed_value(txn, "postings", by_transaction[txn.id])
+
+
+#: Transactions per statement of ``with_postings`` (the ORM's own "select IN" batch).
+_POSTINGS_BATCH = 500
+
+
 def of_club(column, club_id: int | None):
     """The rows of ``club_id`` (None: of every club): how a check over every club is made one club's, a year's
     close checking that club's books only — one node's rows on Citus (docs/scaling.md)."""

@@ -194,7 +194,7 @@ def convene(user_id: int, club_id: int, *, kind: str, scheduled_at: datetime, pl
             "kind": kind, "scheduled_at": moment, "place": place, "video_link": video_link})
         if prefill:
             _prefill(user_id, meeting, report, now)
-        notify.later("meeting_convened", meeting.id)
+        notify.later("meeting_convened", meeting)
         return meeting
 
 
@@ -218,7 +218,7 @@ def cancel(user_id: int, club_id: int, meeting_id: int, reason: str, *, now: dat
         move(meeting, MeetingStatus.CANCELLED)
         meeting.cancel_reason, meeting.closed_at = reason, now
         record(user_id, club_id, "meeting.cancel", meeting, after={"reason": reason})
-        notify.later("meeting_cancelled", meeting.id)
+        notify.later("meeting_cancelled", meeting)
         return meeting
 
 
@@ -262,7 +262,7 @@ def add_item(user_id: int, club_id: int, meeting_id: int, *, kind: str, method: 
         rules.check_agenda_kind(meeting.kind, kind)
         item = _put(user_id, meeting, kind=kind, method=method, subject=subject, secret=secret, title=title,
                     details=details, form_key=form_key, now=now)
-        notify.later("meeting_agenda", meeting.id)
+        notify.later("meeting_agenda", meeting)
         return item
 
 
@@ -284,7 +284,7 @@ def prefill_ordinary_agenda(user_id: int, club_id: int, meeting_id: int, *, repo
         if not added:
             raise Conflict(_l("Nothing to add: the last closed year's accounts are approved or on an agenda, and no "
                               "officer's term ends before the next yearly meeting without an election."))
-        notify.later("meeting_agenda", meeting.id)
+        notify.later("meeting_agenda", meeting)
         return added
 
 
@@ -650,7 +650,8 @@ def meeting_page(user_id: int, club_id: int, meeting_id: int, *, now: datetime |
     notice = charter_of(club_id).meeting_notice_days
     days_left = _days_ahead(meeting.scheduled_at, now, zone)
     voters = {v.ballot_id: v for v in db.session.scalars(select(BallotVoter).where(
-        BallotVoter.membership_id == me.id, BallotVoter.ballot_id.in_([i.id for i in items])))} if items else {}
+        BallotVoter.club_id == club_id, BallotVoter.membership_id == me.id,
+        BallotVoter.ballot_id.in_([i.id for i in items])))} if items else {}
     return MeetingPage(
         meeting=meeting, me=me, items=items, rows=rows,
         quorum=attendance.quorum(meeting) if meeting.opened_at is not None else None, mine=mine, holders=holders,
@@ -733,14 +734,14 @@ def check() -> list:
                 found.append(Violation(14, club_id, f"{where} never opened but its items hold {voted} votes"))
         if status in (MeetingStatus.CLOSED, MeetingStatus.CANCELLED):
             still = db.session.scalar(select(func.count()).select_from(Ballot).where(
-                Ballot.meeting_id == meeting_id, Ballot.status == BallotStatus.OPEN))
+                Ballot.club_id == club_id, Ballot.meeting_id == meeting_id, Ballot.status == BallotStatus.OPEN))
             if still:
                 found.append(Violation(14, club_id, f"{where} is {status} but {still} of its items are open"))
         if signed is not None and status != MeetingStatus.CLOSED:
             found.append(Violation(14, club_id, f"{where} has signed minutes but is {status}"))
         if opened_at is not None:
             rows = db.session.scalar(select(func.count()).select_from(MeetingAttendance).where(
-                MeetingAttendance.meeting_id == meeting_id))
+                MeetingAttendance.club_id == club_id, MeetingAttendance.meeting_id == meeting_id))
             if rows != eligible:
                 found.append(Violation(14, club_id, f"{where}: {rows} attendance rows for {eligible} members counted"))
     return found

@@ -178,15 +178,17 @@ def project_to_edit(user_id: int, club_id: int, project_id: int) -> Project:
     return project
 
 
-def links_of(project_ids: list[int]) -> list[ProjectLink]:
+def links_of(club_id: int, project_ids: list[int]) -> list[ProjectLink]:
+    """The links declared to these projects of the club."""
     if not project_ids:
         return []
-    return list(db.session.scalars(select(ProjectLink).where(ProjectLink.project_id.in_(project_ids))
-                                   .order_by(ProjectLink.declared_at, ProjectLink.id)))
+    return list(db.session.scalars(select(ProjectLink).where(
+        ProjectLink.club_id == club_id, ProjectLink.project_id.in_(project_ids))
+        .order_by(ProjectLink.declared_at, ProjectLink.id)))
 
 
-def recused_member_ids(project_ids: list[int]) -> set[int]:
-    return {link.membership_id for link in links_of(project_ids)}
+def recused_member_ids(club_id: int, project_ids: list[int]) -> set[int]:
+    return {link.membership_id for link in links_of(club_id, project_ids)}
 
 
 def may_steer(member: Membership, project: Project) -> bool:

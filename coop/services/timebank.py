@@ -408,7 +408,7 @@ def _submit(user_id: int, me: Membership, exchange: Exchange, minutes: object, d
         if exchange.status != ExchangeStatus.PENDING:  # one recorded anew is pending already
             move(exchange, ExchangeStatus.PENDING)
         exchange.expires_on = today + timedelta(days=charter.exchange_expiry_days)
-        notify.later("exchange_to_confirm", exchange.id)
+        notify.later("exchange_to_confirm", exchange)
     record(user_id, exchange.club_id, "exchange.record", exchange, after={
         "provider": exchange.provider_id, "receiver": exchange.receiver_id, "minutes": exchange.minutes,
         "done_on": exchange.done_on, "status": exchange.status})

@@ -196,7 +196,7 @@ def propose_transfer(user_id: int, club_id: int, *, from_membership_id: int, to_
             "from": seller.id, "to": recipient.id, "reason": reason, "price": price, "status": transfer.status,
             "capital": capital_of(club_id, seller.id), "preemption_ends_on": transfer.preemption_ends_on})
         if preemption:
-            notify.later("preemption_notice", transfer.id)
+            notify.later("preemption_notice", transfer)
         return transfer
 
 

@@ -51,7 +51,7 @@ def _new_value(value: object) -> int:
 
 
 def _not_recused(member: Membership, investment: Investment) -> None:
-    if member.id in recused_member_ids([investment.project_id]):
+    if member.id in recused_member_ids(investment.club_id, [investment.project_id]):
         raise RuleViolation(_l("You declared a link to this project: you cannot sign its revaluations."), rule="R8")
 
 
@@ -129,7 +129,7 @@ def approve_revaluation(user_id: int, club_id: int, revaluation_id: int) -> Reva
         investment = in_club(Investment, club_id, revaluation.investment_id, lock=True,
                              missing=_l("No such investment."))
         _not_recused(officer, investment)
-        if revaluation.entered_by_id in recused_member_ids([investment.project_id]):
+        if revaluation.entered_by_id in recused_member_ids(investment.club_id, [investment.project_id]):
             raise RuleViolation(_l("The officer who entered this revaluation has declared a link to the project: "
                                    "cancel it and have another officer enter it."), rule="R8")
         if investment.status != InvestmentStatus.ACTIVE:

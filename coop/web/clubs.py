@@ -57,7 +57,7 @@ def club_home(club_id: int):
         me = enter_club(club_id)
     accounts = clubs.my_accounts(current_user.id, club_id)
     check = clubs.activation_check(current_user.id, club_id)
-    waiting = [w for w in ballots.open_ballots_for(current_user.id) if w.ballot.club_id == club_id]
+    waiting = ballots.open_ballots_for(current_user.id, club_id)
     timebank.expire_due(club_id=club_id)
     return render_template("clubs/home.html", accounts=accounts, check=check, charter=charter_of(club_id),
                            action_form=EmptyForm(), waiting=waiting, months_left=clubs.months_left(g.club),

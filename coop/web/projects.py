@@ -46,7 +46,7 @@ def project(club_id: int, project_id: int):
 
 def _project_page(me, shown, link_form: LinkForm) -> dict:
     """What the project page shows: its links, its ballots, its investment, and the forms."""
-    links = projects.links_of([shown.id])
+    links = projects.links_of(shown.club_id, [shown.id])
     return dict(project=shown, links=links, linked=any(link.membership_id == me.id for link in links),
                 may_steer=projects.may_steer(me, shown), link_form=link_form, action_form=EmptyForm(),
                 project_ballots=ballots.ballots_on_project(current_user.id, shown.club_id, shown.id),

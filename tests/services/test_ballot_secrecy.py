@@ -71,7 +71,7 @@ def test_while_open_the_tables_tell_the_choices_made_not_who_made_them(make_club
     assert seen_first == seen_second
     assert sorted(v for rows in seen_first.values() for _, v, *_ in rows) == sorted(PLAN_A)
     # No running count either: the choices are counted at the close.
-    assert all(not ballots.counts_of(b.id) for b in (first, second))
+    assert all(not ballots.counts_of(setup.club_id, b.id) for b in (first, second))
     assert ballots.check() == []
 
 
@@ -85,7 +85,7 @@ def test_after_the_close_only_the_counts_remain(make_club, backend):
     db.session.rollback()
     closed = by_id(Ballot, ballot.id)
     assert (closed.tally["yes"], closed.tally["no"], closed.tally["abstain"]) == (2, 2, 1)
-    assert ballots.counts_of(ballot.id) == {ballot.options[0].id: {YES: 2, NO: 2, ABSTAIN: 1}}
+    assert ballots.counts_of(setup.club_id, ballot.id) == {ballot.options[0].id: {YES: 2, NO: 2, ABSTAIN: 1}}
     seen = reader_sees(ballot.id, backend)
     assert [rows for rows in seen.values() if rows] == [sorted(rows) for rows in seen.values() if rows]
     assert sum(len(rows) for rows in seen.values()) == 3  # one count per value, nothing per voter

@@ -68,7 +68,7 @@ def counters(ballot: Ballot) -> dict[int, int]:
     db.session.rollback()
     ballot = by_id(Ballot, ballot.id)
     if ballot.status == "closed":
-        return ballots.counts_of(ballot.id)[option_of(ballot)]
+        return ballots.counts_of(ballot.club_id, ballot.id)[option_of(ballot)]
     found = dict.fromkeys((YES, NO, ABSTAIN), 0)
     for _, value in ballots._choices(ballot):  # noqa: SLF001 - what the close will count, read by the test only
         found[value] += 1

@@ -38,12 +38,14 @@ def account_id(club_id: int, code: str) -> int:
 
 
 @contextmanager
-def counting():
-    """Every SQL statement sent to the database while the block runs."""
+def counting(parameters: list | None = None):
+    """Every SQL statement sent to the database while the block runs (and their parameters into ``parameters``)."""
     seen: list[str] = []
 
-    def listen(conn, cursor, statement, parameters, context, executemany):
+    def listen(conn, cursor, statement, params, context, executemany):
         seen.append(statement)
+        if parameters is not None:
+            parameters.append(params)
 
     event.listen(db.engine, "before_cursor_execute", listen)
     try:
@@ -244,7 +246,8 @@ def test_a_page_ten_thousand_rows_deep_runs_the_same_queries_as_page_one(app, ma
     top_rows = [(r.transaction.occurred_on, r.transaction.id) for r in top.rows]
     db.session.rollback()
     db.session.expunge_all()
-    with counting() as far:
+    far_parameters: list = []
+    with counting(far_parameters) as far:
         down = books.journal(treasurer, club_id, after=deep)
     # The postings come with the rows' queries: reading them now costs nothing more.
     with counting() as more:
@@ -261,6 +264,15 @@ def test_a_page_ten_thousand_rows_deep_runs_the_same_queries_as_page_one(app, ma
     assert len([sql for sql in far if sql.strip().upper() != "BEGIN"]) == 5, far
     [rows_query] = [sql for sql in far if "FROM journal_transaction LEFT OUTER JOIN" in sql]
     assert "(journal_transaction.occurred_on, journal_transaction.id) <" in rows_query
+    # The postings are found by transaction within the club: a "select IN" load by (transaction_id, club_id)
+    # pairs made SQLite read every club's postings (it uses no index for a row value IN a list of VALUES).
+    [postings_query] = [sql for sql in far if "FROM posting" in sql]
+    assert "posting.club_id = " in postings_query and "posting.transaction_id IN (" in postings_query
+    if db.engine.dialect.name == "sqlite":
+        connection = db.session.connection()
+        plans = {sql: [row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
+                 for sql, params in zip(far, far_parameters, strict=True) if sql.strip().upper() != "BEGIN"}
+        assert not {sql: plan for sql, plan in plans.items() if any(step.startswith("SCAN") for step in plan)}
 
 
 # --- Journal: filters and pages -------------------------------------------------------------------------------------

@@ -398,7 +398,7 @@ def test_a_declared_link_recuses_the_member_on_the_next_ballot(make_club):
     saved = reload(ProjectLink, link.id)
     assert (saved.project_id, saved.membership_id, saved.nature) == (
         project.id, setup.membership_id(linked), "sœur de la porteuse")
-    assert projects.recused_member_ids([project.id]) == {setup.membership_id(linked)}
+    assert projects.recused_member_ids(setup.club_id, [project.id]) == {setup.membership_id(linked)}
     [entry] = audit("project.declare_link", link.id)
     assert entry.actor_id == linked.id and entry.after == {"project": project.id, "nature": "sœur de la porteuse"}
 

@@ -17,14 +17,6 @@ from coop.extensions import db
 from tests.web.test_authorization import ROLES, RULES, build_world, outcome, rules_of, url_for_rule
 
 MEMBERS = [role for role in ROLES if role not in ("anonymous", "outsider")]
-#: Pages that still read a club's rows without naming the club in some statement (a member's pledge history, a
-#: voter's row, an investment's events, the closing-entry test of a statement, the "select IN" load of a
-#: project's links): right answers, but asked of every node. The list only shrinks: a page leaves it once all
-#: its statements name the club (docs/scaling.md, "What is left"), and a page not on it may not ask two nodes.
-KNOWN_FAN_OUTS = frozenset({
-    "ballots.ballot", "ballots.ballot_list", "clubs.club_home", "meetings.add_item", "meetings.meeting",
-    "meetings.propose_amendment", "projects.project",
-})
 SINGLE_NODE = "SET LOCAL citus.multi_task_query_log_level = 'error'"
 
 
@@ -38,15 +30,11 @@ def club_pages(app) -> dict:
             if rule.rule.startswith("/clubs/<id:club_id>/") and RULES[endpoint].get is not None}
 
 
-def test_the_known_fan_outs_are_club_pages(app):
-    assert KNOWN_FAN_OUTS <= set(club_pages(app))
-
-
 def test_every_club_page_asks_one_node_only(app, world, backend):
     if backend != "citus":
         pytest.skip("Citus only (TEST_BACKENDS=citus)")
     shown = world()
-    pages = {endpoint: rule for endpoint, rule in club_pages(app).items() if endpoint not in KNOWN_FAN_OUTS}
+    pages = club_pages(app)
     assert len(pages) > 50  # the walk found the club's pages
 
     def one_node(connection):
