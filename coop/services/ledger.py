@@ -126,6 +126,10 @@ def _closed_message(through: date):
 POSTING_TRANSACTION = and_(JournalTransaction.id == Posting.transaction_id, JournalTransaction.club_id == Posting.club_id)
 
 
+#: Transactions per statement of ``with_postings`` (the ORM's own "select IN" batch).
+_POSTINGS_BATCH = 500
+
+
 def with_postings(club_id: int, transactions: Sequence[JournalTransaction]) -> None:
     """Load the postings of many transactions of one club in id order, as ``JournalTransaction.postings``'s
     "select IN" load would, but as ``club_id = ? AND transaction_id IN (…)``. That load asks for
@@ -141,10 +145,6 @@ def with_postings(club_id: int, transactions: Sequence[JournalTransaction]) -> N
             by_transaction[posting.transaction_id].append(posting)
     for txn in transactions:
         set_committed_value(txn, "postings", by_transaction[txn.id])
-
-
-#: Transactions per statement of ``with_postings`` (the ORM's own "select IN" batch).
-_POSTINGS_BATCH = 500
 
 
 def of_club(column, club_id: int | None):
