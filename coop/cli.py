@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from . import citus
 from .database import refresh_statistics, scrub
 from .extensions import db
-from .services import ballots, clubs, fund, investments, ledger, meetings, timebank, transfers
+from .services import ballots, clubs, fund, investments, ledger, meetings, partners, timebank, transfers
 from .services.demo import DEMO_PASSWORD, demo_logins_present, load_demo
 from .services.errors import CoopError
 
@@ -21,7 +21,7 @@ def check_command() -> None:
     """Verify the invariants of the books, ballots, general meetings, investments, time credits and shares passing
     on over every club; exit 1 on any violation."""
     violations = (ledger.check() + fund.check_contributions() + ballots.check() + meetings.check()
-                  + investments.check() + timebank.check() + transfers.check())
+                  + investments.check() + timebank.check() + transfers.check() + partners.check())
     with db.engine.connect() as connection:
         if citus.is_citus(connection):  # on Citus, also: every table distributed by club, or a reference table
             violations += [f"Citus: {problem}" for problem in citus.check(connection)]
@@ -111,9 +111,11 @@ def tick_command() -> None:
     planner's statistics. Run it from cron."""
     closed = ballots.tick()
     ended = clubs.end_terms()
-    expired = timebank.expire_due()
+    expired = timebank.expire_due() + partners.expire_due()
+    relayed = partners.deliver_due()
     settled = transfers.settle_due()
     scrub(db.engine, ballots.SCRUBBED)
     refresh_statistics(db.engine)
     click.echo(f"{closed} ballot(s) closed; {ended} club(s) reached the end of their term; "
-               f"{expired} exchange(s) expired; {settled} month(s) to buy a share first settled.")
+               f"{expired} exchange(s) expired; {settled} month(s) to buy a share first settled; "
+               f"{relayed} step(s) delivered to partner clubs.")

@@ -42,6 +42,8 @@ def subject_of(ballot: Ballot) -> str:
         text = _("Selling the club's shares of %(name)s", name=ballot.options[0].label)
     elif kind == "accounts":
         text = _("Approving the accounts of %(year)s and the treasurer's report", year=ballot.year)
+    elif kind == "partnership":
+        text = _("Trading time with %(club)s", club=ballot.options[0].label)
     elif kind == "election":
         office = labels.ROLES.get(ballot.role, ballot.role)
         names = ", ".join(o.label for o in ballot.options)

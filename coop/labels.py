@@ -61,6 +61,7 @@ BALLOT_KINDS = {
     "dissolution": _l("Dissolving the club"),
     "transfer": _l("Passing a member's share on"),
     "accounts": _l("Approving the accounts"),
+    "partnership": _l("Trading time with another club"),
 }
 MEETING_KINDS = {
     "ordinary": _l("Ordinary general meeting"),

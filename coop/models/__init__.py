@@ -55,6 +55,7 @@ from .invest import (
 )
 from .ledger import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
 from .meeting import Meeting, MeetingAttendance, MeetingKind, MeetingStatus, Presence
+from .partner import CrossExchange, CrossState, Partnership, PartnershipStatus, Relay, RelayStatus
 from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
 from .user import PasswordReset, RateCount, User
 from .vote import (
@@ -78,6 +79,12 @@ from .vote import (
 )
 
 __all__ = [
+    "CrossExchange",
+    "CrossState",
+    "Partnership",
+    "PartnershipStatus",
+    "Relay",
+    "RelayStatus",
     "PasswordReset",
     "AssertionStatus",
     "BalanceAssertion",

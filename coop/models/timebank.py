@@ -81,6 +81,8 @@ class Listing(ClubOwned, db.Model):
     #: title and description folded (lower case, no accents) for a search that
     #: behaves the same on SQLite and PostgreSQL
     search_text: Mapped[str] = mapped_column(Text, default="")
+    #: shown to the members of partner clubs too (services.partners)
+    partners_see: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -63,6 +63,7 @@ class BallotKind(enum.StrEnum):
     DISSOLUTION = "dissolution"
     ACCOUNTS = "accounts"  # approving a closed year's accounts and the treasurer's report (general meeting)
     TRANSFER = "transfer"  # a member's share passing to an assignee or heirs
+    PARTNERSHIP = "partnership"  # trading time with another club (services.partners)
 
 
 class Method(enum.StrEnum):
@@ -154,6 +155,7 @@ class Ballot(ClubOwned, db.Model):
         club_fk("membership_id", "membership"),
         club_fk("investment_id", "investment", use_alter=True),
         club_fk("meeting_id", "meeting"),
+        club_fk("partnership_id", "partnership", use_alter=True),
         club_fk("winner_option_id", "ballot_option", use_alter=True),
     )
 
@@ -190,6 +192,8 @@ class Ballot(ClubOwned, db.Model):
     year: Mapped[int | None]
     #: an item of a general meeting's agenda: voted in the room, while the meeting is in session (R14)
     meeting_id: Mapped[int | None] = mapped_column()
+    #: trading time with another club: this club's side of the partnership
+    partnership_id: Mapped[int | None] = mapped_column()
 
     # The decision
     outcome: Mapped[str | None] = mapped_column(String(16))

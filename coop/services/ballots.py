@@ -58,7 +58,7 @@ from ..models import (
     Threshold,
 )
 from ..models.base import utcnow
-from . import access, attendance, clubs, fund, investments, projects, rules, tally, transfers, yearend
+from . import access, attendance, clubs, fund, investments, partners, projects, rules, tally, transfers, yearend
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
@@ -81,6 +81,7 @@ THRESHOLD_OF = {
     BallotKind.STAKE_SALE: "threshold_stake_sale",
     BallotKind.DISSOLUTION: "threshold_dissolution",
     BallotKind.TRANSFER: "threshold_membership",  # a newcomer joins by taking a member's share
+    BallotKind.PARTNERSHIP: "threshold_membership",  # trading time with another club's members
 }
 #: Decisions whose threshold the charter does not set: approving the accounts is an ordinary decision of the
 #: general meeting, by a majority of votes cast (R14).
@@ -116,6 +117,7 @@ class Subject:
     changes: dict[str, Any] = field(default_factory=dict)
     transfer_id: int | None = None
     year: int | None = None
+    partnership_id: int | None = None
 
 
 def _enum(value: object, choices, name: str):
@@ -311,6 +313,10 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         _no_open_ballot(club_id, Ballot.kind == BallotKind.ACCOUNTS, Ballot.year == year)
         ballot.year = year
         return [BallotOption(label=str(year))], set()
+    if kind == BallotKind.PARTNERSHIP:
+        partnership = partners.check_votable(club_id, subject.partnership_id)
+        ballot.partnership_id = partnership.id
+        return [BallotOption(label=partners.ballot_label(partnership))], set()
     _no_open_ballot(club_id, Ballot.kind == BallotKind.DISSOLUTION)
     return [BallotOption(label="dissolution")], set()
 
@@ -882,6 +888,11 @@ def _apply(ballot: Ballot, actor_id: int | None) -> None:
             transfers.refuse(ballot.club_id, ballot_id=ballot.id, actor_id=actor_id)
         else:  # no quorum, or no decision: it may be voted on again
             transfers.back_to_vote(ballot.club_id, ballot_id=ballot.id, actor_id=actor_id)
+        return
+    if kind == BallotKind.PARTNERSHIP:
+        if ballot.outcome in (Outcome.ADOPTED, Outcome.REJECTED):
+            partners.decided(ballot.club_id, ballot.partnership_id, adopted=adopted, ballot_id=ballot.id,
+                             actor_id=actor_id)
         return
     if not adopted:
         return
