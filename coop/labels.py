@@ -63,6 +63,19 @@ BALLOT_KINDS = {
     "accounts": _l("Approving the accounts"),
     "partnership": _l("Trading time with another club"),
 }
+PARTNERSHIP_STATUSES = {
+    "draft": _l("proposed here, waiting for our vote"),
+    "proposed": _l("agreed here, waiting for their vote"),
+    "offered": _l("agreed by them, waiting for our vote"),
+    "active": _l("active"),
+    "refused": _l("refused"),
+}
+CROSS_STATES = {
+    "pending": _l("waiting for confirmation"),
+    "committed": _l("confirmed, on its way to the other club"),
+    "completed": _l("counted in both clubs"),
+    "erased": _l("cancelled"),
+}
 MEETING_KINDS = {
     "ordinary": _l("Ordinary general meeting"),
     "extraordinary": _l("Extraordinary general meeting"),

@@ -24,11 +24,13 @@ class ListingForm(OneTimeForm):
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=DESCRIPTION_MAX)])
     availability = StringField(_l("Availability"), validators=[Optional(), Length(max=200)])
     expires_on = DateField(_l("For a request: stands until"), validators=[Optional(), in_window])
+    partners_see = BooleanField(_l("Show it to the members of partner clubs too"))
 
     def values(self) -> dict:
         return {"kind": self.kind.data, "title": self.title.data, "category": self.category.data,
                 "description": self.description.data or "", "availability": self.availability.data or "",
-                "expires_on": self.expires_on.data if self.kind.data == "request" else None}
+                "expires_on": self.expires_on.data if self.kind.data == "request" else None,
+                "partners_see": bool(self.partners_see.data)}
 
 
 class AnswerForm(OneTimeForm):

@@ -66,6 +66,9 @@ class Partnership(ClubOwned, db.Model):
     #: the head of this club's hash chain of exchanges with the partner
     chain_head: Mapped[str] = mapped_column(String(64), default="")
     chain_length: Mapped[int] = mapped_column(default=0)
+    #: the last relay from the partner club applied here: relays are numbered in the order they were written,
+    #: so a step that arrives again (two deliveries racing, a retry after a lost mark) is seen and skipped
+    last_relay_in: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     active_since: Mapped[datetime | None]

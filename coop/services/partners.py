@@ -249,8 +249,8 @@ def resume(user_id: int, club_id: int, partnership_id: int, *, form_key: str) ->
 @dataclass(frozen=True)
 class PartnerLine:
     partnership: Partnership
-    #: this club's clearing balance with the partner: positive when the partner's members have received
-    #: more from this club's members than they gave... seen from this club's books (debit-positive)
+    #: this club's clearing account for the partner (debit-positive): negative when this club's members have
+    #: given more to the partner's members than they received
     balance: int
     waiting: int  # exchanges not yet completed
 
@@ -580,13 +580,15 @@ def _complete(row: Partnership, cross: CrossExchange, received_hash: str | None)
 
 
 def _copy_link(row: Partnership, cross: CrossExchange, received: str) -> None:
-    """The keeper's link, checked against this club's own copy of the exchange and of the chain."""
-    expected = link(row.chain_head, entry_text(cross, here_club=row.club_id, partner_club=row.partner_club_id))
-    if expected != received:
-        log.error("partnership %s/%s: chain link for %s differs (%s, here %s)", row.club_id, row.id, cross.uuid,
-                  received, expected)
-    cross.chain_hash = received
-    row.chain_head, row.chain_length = received, row.chain_length + 1
+    """This club computes the link itself, in the order the keeper's links arrive, from its own copy of the
+    exchange: the same data gives the same link. A link that differs is logged and kept as computed here, so
+    the two chains' heads differ and invariant 16 reports it."""
+    own = link(row.chain_head, entry_text(cross, here_club=row.club_id, partner_club=row.partner_club_id))
+    if own != received:
+        log.error("partnership %s/%s: chain link for %s differs (partner %s, here %s)", row.club_id, row.id,
+                  cross.uuid, received, own)
+    cross.chain_hash = own
+    row.chain_head, row.chain_length = own, row.chain_length + 1
 
 
 # --- Relays: each club's outbox --------------------------------------------------------------------------------
@@ -648,8 +650,8 @@ def _deliver_one(club_id: int, relay_id: int, now: datetime) -> bool:
     kind, to_club, payload = relay.kind, relay.to_club_id, dict(relay.payload)
     db.session.rollback()
     try:
-        with unit_of_work():
-            HANDLERS[kind](to_club, payload)  # the receiving club, in a unit of work of its own
+        with unit_of_work():  # the receiving club, in a unit of work of its own
+            _apply_once(to_club, club_id, relay_id, kind, payload)
         if _between_sides is not None:
             _between_sides(relay)
     except Exception as exc:  # noqa: BLE001 - anything: the step is tried again later
@@ -671,6 +673,17 @@ def _deliver_one(club_id: int, relay_id: int, now: datetime) -> bool:
             row.delivered_at = now
             row.last_error = None
     return True
+
+
+def _apply_once(club_id: int, sender: int, relay_id: int, kind: str, payload: dict[str, Any]) -> None:
+    """Apply a step from ``sender`` unless a step written after it (or itself) was already applied here."""
+    row = _partnership_with(club_id, sender)
+    if row is not None and relay_id <= row.last_relay_in:
+        return
+    HANDLERS[kind](club_id, payload)
+    row = row or _partnership_with(club_id, sender)
+    if row is not None:
+        row.last_relay_in = max(row.last_relay_in, relay_id)
 
 
 def deliver_due(*, now: datetime | None = None, club_id: int | None = None) -> int:

@@ -105,7 +105,7 @@ def _trading(member: Membership) -> None:
 # --- Offers and requests ---------------------------------------------------------------------
 
 
-LISTING_FIELDS = ("kind", "title", "description", "category", "availability", "expires_on")
+LISTING_FIELDS = ("kind", "title", "description", "category", "availability", "expires_on", "partners_see")
 
 
 def clean_listing(values: dict[str, Any], *, today: date) -> dict[str, Any]:
@@ -136,6 +136,10 @@ def clean_listing(values: dict[str, Any], *, today: date) -> dict[str, Any]:
         if expires is not None:
             raise InvalidInput(_l("Only a request has an end date."), field="expires_on")
         out["expires_on"] = None
+    shown = values.get("partners_see", False)
+    if not isinstance(shown, bool):
+        raise InvalidInput(_l("Choose yes or no."), field="partners_see")
+    out["partners_see"] = shown  # the members of partner clubs see it too (services.partners)
     return out
 
 

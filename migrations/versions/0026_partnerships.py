@@ -58,6 +58,7 @@ def upgrade():
     sa.Column('suspended_there_at', sa.DateTime(), nullable=True),
     sa.Column('chain_head', sa.String(length=64), nullable=False),
     sa.Column('chain_length', sa.Integer(), nullable=False),
+    sa.Column('last_relay_in', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('active_since', sa.DateTime(), nullable=True),

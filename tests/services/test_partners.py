@@ -26,6 +26,7 @@ from coop.models import (
 from coop.models.base import utcnow
 from coop.services import ballots, ledger, partners, tally, timebank
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
+from coop.services.uow import unit_of_work
 from tests.conftest import SetupView, key, refused
 
 TODAY = date.today()
@@ -371,6 +372,11 @@ def test_steps_between_two_clubs_arrive_in_order(pair, monkeypatch):
     monkeypatch.undo()
     partners.deliver_due(now=utcnow() + timedelta(hours=1))
     assert two.row().suspended_there_at is None and two.row().trading
+    # the suspension arriving once more, late (two deliveries racing): seen as applied, skipped
+    late = db.session.scalar(select(Relay).where(Relay.club_id == one.id, Relay.kind == "partnership.suspend"))
+    with unit_of_work():
+        partners._apply_once(two.id, one.id, late.id, late.kind, dict(late.payload))
+    assert two.row().trading
 
 
 def test_the_second_club_refusing_reverses_the_first_clubs_side(pair):

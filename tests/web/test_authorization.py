@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from coop import clock, notify
 from coop.extensions import db
-from coop.models import BankLine, Contribution
+from coop.models import BankLine, Contribution, CrossExchange
 from coop.models.base import utcnow
 from coop.services import (
     auth,
@@ -33,6 +33,7 @@ from coop.services import (
     investments,
     ledger,
     meetings,
+    partners,
     projects,
     reconcile,
     timebank,
@@ -291,6 +292,18 @@ RULES: dict[str, Rule] = {
     "transfers.withdraw_claim": Rule(post=members(409)),
     "transfers.withdraw": Rule(post=members(403)),
     "transfers.settle": Rule(post=officers(409)),
+    # Partner clubs: the manager proposes, puts to the vote, suspends; members trade.
+    "partners.overview": Rule(get=members()),
+    "partners.propose": Rule(post=manager_only(400)),
+    "partners.put_to_vote": Rule(post=manager_only(400)),
+    "partners.suspend": Rule(post=manager_only(302), acts=True),  # a button: the manager stops trading at once
+    "partners.resume": Rule(post=manager_only(409)),  # this club has not suspended it
+    "partners.partnership": Rule(get=members()),
+    "partners.record": Rule(post=members(400)),
+    # The member asked to confirm confirms; it is no one else's exchange.
+    "partners.confirm": Rule(post=in_club(302, 404, 404, 404), acts=True),
+    "partners.decline": Rule(post=members(400)),
+    "partners.withdraw": Rule(post=in_club(403, 404, 404, 404)),  # only the member who recorded it withdraws
 }
 
 
@@ -311,12 +324,30 @@ def _bank_line(setup) -> int:
     return line
 
 
+def _partner_club(setup, make_club) -> dict:
+    """A partner club both clubs voted for, and an exchange its member recorded with the club's plain member."""
+    from tests.services.test_partners import Side
+
+    here, there = Side(setup), Side(make_club(5, name="Cigale Partenaire"))
+    row = partners.propose(here.manager.id, here.id, partner_club_id=there.id, limit_minutes=600, form_key=key())
+    here.vote(row.id)
+    there.vote(there.row().id)
+    cross = partners.record_exchange(there.a.id, there.id, there.row().id, partner_member_id=setup.membership_id(
+        setup.members[3]), direction="given", minutes=60, done_on=TODAY, description="Jardinage", form_key=key())
+    mine = db.session.scalar(select(CrossExchange).where(CrossExchange.club_id == here.id,
+                                                         CrossExchange.uuid == cross.uuid))
+    ids = {"partnership_id": row.id, "cross_id": mine.id}
+    db.session.rollback()
+    return ids
+
+
 def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     """A club as the ``club`` fixture makes it, with one of everything a URL names."""
     setup = make_club(6, secretary=True)
     c = setup.club_id
     manager, treasurer, secretary, member, other, leaver = setup.members
     mid = setup.membership_id
+    partner = _partner_club(setup, make_club)
     fund_club(setup, 300_000)  # 18,000 in the fund
     contribution = db.session.scalar(select(Contribution).where(Contribution.club_id == c).order_by(Contribution.id))
     approved_project = approved(setup)  # proposed by the secretary, voted by all six, approved
@@ -369,7 +400,7 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
         "exchange_id": exchange.id, "line_id": line, "assertion_id": assertion.id, "kind": "funding",
         "transfer_id": transfer.id,
         "token": sent["token"], "registration": sent["registration"], "code": code, "year": TODAY.year - 1,
-        "meeting_id": meeting.id, "meeting_item": meeting_item.id,
+        "meeting_id": meeting.id, "meeting_item": meeting_item.id, **partner,
     }
     db.session.rollback()
     outsider = make_club(1, treasurer=False, activate=False).manager  # a manager, of another club
