@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from coop.extensions import db
 from coop.models import (
@@ -417,3 +417,21 @@ def test_invariant_16_sees_clearing_balances_that_disagree(pair):
         ledger.find_account(one.id, f"time:{one.mid(one.a)}").id, -30)], idempotency_key=key(), author_id=None)
     found = [v for v in violations() if v.invariant == 16]
     assert len(found) == 1 and "-60" in found[0].detail
+
+
+def test_flask_coop_tick_delivers_the_steps_that_wait_and_check_then_passes(pair, monkeypatch, app):
+    one, two = pair
+    record(one, two, 90)
+    monkeypatch.setattr(partners, "HANDLERS", {**partners.HANDLERS, "exchange.commit": _dies})
+    partners.confirm(two.b.id, two.id, two.cross().id)
+    monkeypatch.undo()
+    runner = app.test_cli_runner()
+    early = runner.invoke(args=["coop", "tick"])  # the retry is not due yet: a minute or two of back-off
+    assert early.exit_code == 0 and "0 step(s) delivered to partner clubs" in early.output
+    with unit_of_work():
+        db.session.execute(update(Relay).where(Relay.club_id == two.id).values(next_attempt_at=utcnow()))
+    done = runner.invoke(args=["coop", "tick"])
+    assert done.exit_code == 0 and "1 step(s) delivered to partner clubs" in done.output, done.output
+    assert (one.cross().state, two.cross().state) == (CrossState.COMPLETED, CrossState.COMPLETED)
+    check = runner.invoke(args=["coop", "check"])
+    assert check.exit_code == 0, check.output
