@@ -100,7 +100,7 @@ def test_two_clubs_agree_and_trade_time(live_server, live_app, new_page, two_clu
     log_in(anne, base, diois_mail["Anne"])
     log_in(bruno, base, vercors_mail["Bruno"])
     anne.goto(f"{base}/clubs/{diois}/partners")
-    anne.get_by_role("link", name=f"Cigale du Vercors").first.click()
+    anne.get_by_role("link", name="Cigale du Vercors").first.click()
     anne.get_by_label("reçu ce service").check()
     anne.get_by_label("Le membre de l’autre club").select_option(label="Bruno Martin")
     anne.get_by_label("Heures").fill("1")
