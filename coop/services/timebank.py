@@ -39,6 +39,7 @@ from ..models import (
     Account,
     Category,
     ClubStatus,
+    CrossExchange,
     Exchange,
     ExchangeStatus,
     JournalTransaction,
@@ -749,6 +750,19 @@ def _pairs(club_id: int) -> list[tuple[int, int, int, date]]:
         .where(Exchange.club_id == club_id, POSTED).group_by(Exchange.provider_id, Exchange.receiver_id)).all())
 
 
+def _cross_pairs(club_id: int) -> list[tuple[int | None, int | None, int, date]]:
+    """The same over the services given to or received from partner clubs' members (counted in this club):
+    (member, None, …) for given, (None, member, …) for received, so that given less received stays the balance."""
+    posted = and_(CrossExchange.transaction_id.is_not(None), CrossExchange.reversal_id.is_(None))
+    rows = db.session.execute(
+        select(CrossExchange.member_id, CrossExchange.direction, func.sum(CrossExchange.minutes),
+               func.max(CrossExchange.done_on))
+        .where(CrossExchange.club_id == club_id, posted)
+        .group_by(CrossExchange.member_id, CrossExchange.direction)).all()
+    return [(m, None, minutes, last) if direction == "given" else (None, m, minutes, last)
+            for m, direction, minutes, last in rows]
+
+
 def _standings(club_id: int, members: list[Membership], pairs) -> dict[int, Standing]:
     charter = charter_of(club_id)
     accounts = {a.membership_id: a for a in db.session.scalars(select(Account).where(
@@ -760,7 +774,8 @@ def _standings(club_id: int, members: list[Membership], pairs) -> dict[int, Stan
             if who in out:
                 s = out[who]
                 setattr(s, side, getattr(s, side) + minutes)
-                s.partners.add(other)
+                if other is not None:  # a partner club's member is not counted among the club's partners
+                    s.partners.add(other)
                 s.last_on = max(s.last_on, last) if s.last_on else last
     return out
 
@@ -773,13 +788,13 @@ def _active_members(club_id: int) -> list[Membership]:
 def standing(user_id: int, club_id: int, membership_id: int | None = None) -> Standing:
     """The acting member's own figures (officers: any member's)."""
     target = _visible(user_id, club_id, membership_id)
-    return _standings(club_id, [target], _pairs(club_id))[target.id]
+    return _standings(club_id, [target], _pairs(club_id) + _cross_pairs(club_id))[target.id]
 
 
 def reciprocity(user_id: int, club_id: int) -> list[Standing]:
     """Every active member's figures; a hidden balance is shown to its owner and the officers only."""
     me = membership_for(user_id, club_id)
-    rows = list(_standings(club_id, _active_members(club_id), _pairs(club_id)).values())
+    rows = list(_standings(club_id, _active_members(club_id), _pairs(club_id) + _cross_pairs(club_id)).values())
     for s in rows:
         s.balance_shown = not s.member.hides_time_balance or s.member.id == me.id or me.is_officer
     return sorted(rows, key=lambda s: s.member.user.name.casefold())
@@ -883,6 +898,7 @@ def statement(user_id: int, club_id: int, membership_id: int | None = None) -> t
         .order_by(JournalTransaction.occurred_on, JournalTransaction.id)).all()
     txn_ids = [r[1] for r in rows]
     by_txn: dict[int, Exchange] = {}
+    across: dict[int, str] = {}  # exchanges with partner clubs' members
     for start in range(0, len(txn_ids), 500):
         chunk = txn_ids[start:start + 500]
         for exchange in db.session.scalars(select(Exchange).where(
@@ -891,11 +907,18 @@ def statement(user_id: int, club_id: int, membership_id: int | None = None) -> t
             for txn_id in (exchange.transaction_id, exchange.reversal_id):
                 if txn_id is not None:
                     by_txn[txn_id] = exchange
+        for cross in db.session.scalars(select(CrossExchange).where(
+                CrossExchange.club_id == club_id,
+                or_(CrossExchange.transaction_id.in_(chunk), CrossExchange.reversal_id.in_(chunk)))):
+            for txn_id in (cross.transaction_id, cross.reversal_id):
+                if txn_id is not None:
+                    across[txn_id] = f"{cross.partner_member_name} ({cross.partnership.partner_name})"
     lines, balance = [], 0
     for amount, txn_id, occurred_on, kind, memo in rows:
         balance += amount
         exchange = by_txn.get(txn_id)
         partner = exchange.other(target.id).user.name if exchange and exchange.party(target.id) else ""
+        partner = partner or across.get(txn_id, "")
         lines.append(StatementLine(txn_id, occurred_on, kind, memo, partner, amount, balance,
                                    exchange.id if exchange else None))
     return target, lines

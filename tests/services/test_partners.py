@@ -435,3 +435,19 @@ def test_flask_coop_tick_delivers_the_steps_that_wait_and_check_then_passes(pair
     assert (one.cross().state, two.cross().state) == (CrossState.COMPLETED, CrossState.COMPLETED)
     check = runner.invoke(args=["coop", "check"])
     assert check.exit_code == 0, check.output
+
+
+def test_a_members_figures_and_statement_count_the_partner_clubs_exchanges(pair):
+    one, two = pair
+    record(one, two, 90)  # a gave 1 h 30 to b
+    partners.confirm(two.b.id, two.id, two.cross().id)
+    record(two, one, 30, by=two.b, to=one.a)  # b gave 30 min to a
+    partners.confirm(one.a.id, one.id, one.cross().id)
+    mine = timebank.standing(one.a.id, one.id)
+    assert (mine.given, mine.received, mine.balance) == (90, 30, 60)  # given less received is the balance
+    assert mine.partners == set()  # no member of the club among them
+    theirs = next(s for s in timebank.reciprocity(two.b.id, two.id) if s.member.id == two.mid(two.b))
+    assert (theirs.given, theirs.received, theirs.balance) == (30, 90, -60)
+    _member, lines = timebank.statement(one.a.id, one.id)
+    assert [(line.amount, line.partner) for line in lines] == [
+        (90, f"{two.b.name} (Cigale du Vercors)"), (-30, f"{two.b.name} (Cigale du Vercors)")]
