@@ -30,6 +30,8 @@ from .models import (
     BallotVoter,
     Club,
     Contribution,
+    CrossExchange,
+    CrossState,
     Exchange,
     ExchangeStatus,
     Meeting,
@@ -154,6 +156,17 @@ def exchange_to_confirm(exchange_id: int, club_id: int) -> None:
               url=link("timebank.exchange", club_id=exchange.club_id, exchange_id=exchange.id))
 
 
+def cross_to_confirm(cross_id: int, club_id: int) -> None:
+    """A member of a partner club recorded an exchange with this member, who confirms it in their club."""
+    cross = db.session.get(CrossExchange, (cross_id, club_id))
+    if cross is None or cross.state != CrossState.PENDING:
+        return
+    user = cross.member.user
+    if user.notify_exchanges:
+        _send(user, _l("An exchange to confirm"), "cross_to_confirm", cross=cross,
+              url=link("partners.partnership", club_id=cross.club_id, partnership_id=cross.partnership_id))
+
+
 def contribution_recorded(contribution_id: int, club_id: int) -> None:
     contribution = db.session.get(Contribution, (contribution_id, club_id))
     member = db.session.scalar(select(Membership).where(Membership.id == contribution.membership_id,
@@ -203,6 +216,7 @@ def registration_attempted(user_id: int) -> None:
 HANDLERS = {
     "ballot_opened": ballot_opened,
     "exchange_to_confirm": exchange_to_confirm,
+    "cross_to_confirm": cross_to_confirm,
     "contribution_recorded": contribution_recorded,
     "preemption_notice": preemption_notice,
     "meeting_convened": meeting_convened,

@@ -45,6 +45,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from .. import notify
 from ..extensions import db
 from ..models import (
     AccountType,
@@ -795,6 +796,7 @@ def _on_propose(club_id: int, p: dict[str, Any]) -> None:
                           expires_on=date.fromisoformat(p["expires_on"]))
     db.session.add(cross)
     db.session.flush()
+    notify.later("cross_to_confirm", cross)
     record(None, club_id, "cross_exchange.received", cross, after={"partner_club": p["from"]})
 
 

@@ -818,3 +818,28 @@ def test_suppressed_sends_nothing_inside_and_again_after(app, inbox, make_club):
     assert inbox.mail == []
     record_contribution(setup, member)
     assert [m.rcpt_tos for m in inbox.mail] == [(member.email,)]
+
+
+def test_an_exchange_recorded_by_a_partner_clubs_member_mails_the_member_who_confirms(app, inbox, make_club):
+    from coop.models import CrossExchange
+    from coop.services import partners
+    from tests.services.test_partners import LIMIT, Side, record
+
+    one, two = Side(make_club(5, name="Cigale du Diois")), Side(make_club(5, name="Cigale du Vercors"))
+    row = partners.propose(one.manager.id, one.id, partner_club_id=two.id, limit_minutes=LIMIT, form_key=key())
+    one.vote(row.id)
+    two.vote(two.row().id)
+    before = len(inbox.mail)  # the ballots' mail
+
+    record(one, two, 90, description="Cours de guitare")
+
+    [sent] = inbox.mail[before:]
+    assert sent.rcpt_tos == (two.b.email,)
+    assert sent.subject == "Un échange à confirmer"
+    cross = db.session.scalar(select(CrossExchange).where(CrossExchange.club_id == two.id))
+    with force_locale("fr"):
+        day = format_date(TODAY)
+    assert say_in("fr", "%(name)s (%(club)s) says they gave you %(duration)s on %(day)s: %(what)s",
+                  name=one.a.name, club="Cigale du Diois", duration="1\u00a0h\u00a030", day=day,
+                  what="Cours de guitare") in sent.body
+    assert f"{base_url(app)}/clubs/{two.id}/partners/{cross.partnership_id}\n" in sent.body
