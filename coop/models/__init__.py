@@ -56,6 +56,7 @@ from .invest import (
 from .ledger import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
 from .meeting import Meeting, MeetingAttendance, MeetingKind, MeetingStatus, Presence
 from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
+from .token import ApiToken, TokenScope
 from .user import PasswordReset, RateCount, User
 from .vote import (
     Ballot,
@@ -78,6 +79,8 @@ from .vote import (
 )
 
 __all__ = [
+    "ApiToken",
+    "TokenScope",
     "PasswordReset",
     "AssertionStatus",
     "BalanceAssertion",
