@@ -6,6 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from ..services.validate import MAX_ID
 
+#: A moment, RFC 3339 with its offset (UTC), as OpenAPI's date-time wants (the views give it aware).
+Moment = fields.AwareDateTime
 Id = lambda **kw: fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kw)  # noqa: E731
 
 
@@ -168,9 +170,9 @@ class BallotOut(Schema):
     title = fields.String(required=True)
     status = fields.String(required=True)
     secret = fields.Boolean(required=True)
-    opened_at = fields.DateTime(required=True)
-    closes_at = fields.DateTime(required=True)
-    closed_at = fields.DateTime(allow_none=True, required=True)
+    opened_at = Moment(required=True)
+    closes_at = Moment(required=True)
+    closed_at = Moment(allow_none=True, required=True)
     options = fields.List(fields.Nested(OptionOut), required=True)
     may_vote = fields.Boolean(required=True)
     voted = fields.Boolean(required=True)

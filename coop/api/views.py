@@ -3,6 +3,7 @@ acting person is the token's owner (``g.api_user_id``), so every role check and 
 from __future__ import annotations
 
 import http
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import g, request
@@ -201,10 +202,15 @@ def dispute_exchange(values: dict, club_id: int, exchange_id: int):
 # --- Ballots -------------------------------------------------------------------------------------------------
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """A stored moment (naive UTC) with its offset."""
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
 def _ballot(ballot, voter) -> dict:
     return {"id": ballot.id, "kind": ballot.kind, "method": ballot.method, "title": ballot.title,
-            "status": ballot.status, "secret": bool(ballot.secret), "opened_at": ballot.opened_at,
-            "closes_at": ballot.closes_at, "closed_at": ballot.closed_at,
+            "status": ballot.status, "secret": bool(ballot.secret), "opened_at": _utc(ballot.opened_at),
+            "closes_at": _utc(ballot.closes_at), "closed_at": _utc(ballot.closed_at),
             "options": [{"id": o.id, "label": o.label} for o in ballot.options],
             "may_vote": voter is not None and not voter.recused, "voted": bool(voter and voter.voted)}
 
