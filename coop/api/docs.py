@@ -2,16 +2,14 @@
 CSP allows neither, and it reads on a phone and in French like the other pages)."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 bp = Blueprint("api_docs", __name__)
 
 
 @bp.get("/api/v1/docs")
 def reference():
-    from . import api
-
-    document = api.spec.to_dict()
+    document = current_app.extensions["entraide_api"].spec.to_dict()
     operations = []
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():

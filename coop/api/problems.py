@@ -9,6 +9,8 @@ from http import HTTPStatus
 from flask import jsonify, request
 from flask_babel import gettext as _
 
+from ..extensions import limiter
+
 PREFIX = "/api/v1"
 CONTENT_TYPE = "application/problem+json"
 
@@ -60,8 +62,6 @@ def problem(status: int, detail: str | None = None, *, rule: str | None = None, 
 
 def retry_after() -> str:
     """Seconds until the exhausted limit opens again, for a 429's Retry-After."""
-    from ..extensions import limiter
-
     current = limiter.current_limit
     if current is None:
         return "60"

@@ -6,17 +6,25 @@ import http
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
+from ..extensions import csrf, limiter
 from ..models import Unit
 from ..services import access, ballots, books, fund, timebank
 from ..services.books import Cursor, JournalFilter
 from ..services.errors import InvalidInput
+from . import auth
 from . import schemas as s
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Entraide's JSON API")
+bp.before_request(auth.authenticated)
+csrf.exempt(bp)  # a bearer token, never the session cookie: nothing a forged form could use
+limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=auth.per_token,
+              exempt_when=lambda: auth.current_token() is None)(bp)
+limiter.limit(lambda: current_app.config["RATELIMIT_API_BAD"], key_func=auth.per_address,
+              exempt_when=lambda: auth.current_token() is not None)(bp)
 
 #: What every operation can answer besides success: no or a dead token, another club, the rate limit, a crash.
 ALWAYS = (401, 404, 429, 500)
