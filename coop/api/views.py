@@ -71,7 +71,7 @@ def _club(club_id: int):
 
 @bp.route("/clubs/<id:club_id>", methods=["GET"], endpoint="club_position")
 @bp.response(200, s.PositionOut)
-@errors(403)
+@errors()
 def club_position(club_id: int):
     """The club's fund: cash, invested, committed, available, net assets, and members' shares (own line; every
     line for the treasurer and the manager)."""
