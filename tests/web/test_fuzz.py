@@ -46,6 +46,7 @@ from coop.forms import investments as investments_forms
 from coop.forms import meetings as meetings_forms
 from coop.forms import projects as projects_forms
 from coop.forms import timebank as timebank_forms
+from coop.forms import tokens as tokens_forms
 from coop.forms import transfers as transfers_forms
 from coop.forms.base import MoneyField
 from coop.models import Membership, MemberStatus, User
@@ -266,6 +267,9 @@ FUZZ: dict[str, Fuzz] = {
     "transfers.claim": Fuzz("member"),
     "transfers.withdraw_claim": Fuzz("member"),
     "transfers.settle": Fuzz("manager"),
+    # Personal access tokens: a member makes theirs; the world's token is theirs to revoke (once, then 409).
+    "tokens.token_list": Fuzz("member", (tokens_forms.TokenForm,)),
+    "tokens.revoke": Fuzz("member", last=True),
     "transfers.withdraw": Fuzz("member", last=True),
     "books.fec_chart": Fuzz("treasurer", extra={"number-bank": "pcg_number", "label-bank": "pcg_label",
                                                 "number-capital:*": "pcg_number", "label-capital:*": "pcg_label"}),
@@ -473,7 +477,9 @@ def place(app, backend, make_user, make_club, make_browser, monkeypatch):
 
 
 def post_rules(app) -> dict:
-    return {rule.endpoint: rule for rule in app.url_map.iter_rules() if "POST" in rule.methods}
+    """The forms' routes: the JSON API takes no form and is fuzzed with JSON in tests/api/test_fuzz_api.py."""
+    return {rule.endpoint: rule for rule in app.url_map.iter_rules()
+            if "POST" in rule.methods and not rule.rule.startswith("/api/")}
 
 
 GROUPS = sorted({endpoint.split(".")[0] for endpoint in FUZZ})
