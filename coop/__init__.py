@@ -58,6 +58,10 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     register_web(app)
 
+    from .api import register_api
+
+    register_api(app)
+
     from .cli import coop_cli
 
     app.cli.add_command(coop_cli)
@@ -100,7 +104,10 @@ def select_locale() -> str | None:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return None
-    language = getattr(current_user, "language", None)
+    from .api.problems import is_api_request
+
+    # The API knows its caller by the token, never by the session cookie.
+    language = g.get("api_language") if is_api_request() else getattr(current_user, "language", None)
     if language in languages:
         return language
     if session.get("language") in languages:

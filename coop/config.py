@@ -81,6 +81,9 @@ class Config:
     RATELIMIT_REGISTER = os.environ.get("RATELIMIT_REGISTER", "20 per hour")
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "5 per minute;20 per hour")
     RATELIMIT_EXCHANGE = os.environ.get("RATELIMIT_EXCHANGE", "30 per minute;300 per day")
+    #: JSON API calls per token; and per address for calls without a working token (guessing)
+    RATELIMIT_API = os.environ.get("RATELIMIT_API", "120 per minute;5000 per day")
+    RATELIMIT_API_BAD = os.environ.get("RATELIMIT_API_BAD", "20 per minute;100 per hour")
 
     # Languages
     LANGUAGES = ("fr", "en")
@@ -144,4 +147,6 @@ class TestConfig(Config):
     RATELIMIT_REGISTER = "1000 per minute"
     RATELIMIT_RESET = "1000 per minute"
     RATELIMIT_EXCHANGE = "1000 per minute"
+    RATELIMIT_API = "1000 per minute"
+    RATELIMIT_API_BAD = "1000 per minute"
     MAIL_RETRY_DELAYS = (0.01,)  # one retry, at once

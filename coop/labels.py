@@ -70,6 +70,10 @@ PARTNERSHIP_STATUSES = {
     "active": _l("active"),
     "refused": _l("refused"),
 }
+RELAY_STATUSES = {
+    "pending": _l("waiting to be delivered"),
+    "delivered": _l("delivered"),
+}
 CROSS_STATES = {
     "pending": _l("waiting for confirmation"),
     "committed": _l("confirmed, on its way to the other club"),

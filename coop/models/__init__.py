@@ -57,6 +57,7 @@ from .ledger import Account, AccountType, JournalTransaction, LedgerHead, Postin
 from .meeting import Meeting, MeetingAttendance, MeetingKind, MeetingStatus, Presence
 from .partner import CrossExchange, CrossState, Partnership, PartnershipStatus, Relay, RelayStatus
 from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
+from .token import ApiToken, TokenScope
 from .user import PasswordReset, RateCount, User
 from .vote import (
     Ballot,
@@ -85,6 +86,8 @@ __all__ = [
     "PartnershipStatus",
     "Relay",
     "RelayStatus",
+    "ApiToken",
+    "TokenScope",
     "PasswordReset",
     "AssertionStatus",
     "BalanceAssertion",

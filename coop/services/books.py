@@ -215,6 +215,13 @@ def accounts_of(user_id: int, club_id: int) -> list[Account]:
                                    .order_by(Account.unit, Account.code)))
 
 
+def my_accounts(user_id: int, club_id: int) -> list[Account]:
+    """The acting member's own accounts in the club (capital, time …) with their balances."""
+    me = access.membership_for(user_id, club_id)
+    return list(db.session.scalars(select(Account).where(Account.club_id == club_id, Account.membership_id == me.id)
+                                   .order_by(Account.unit, Account.code)))
+
+
 def _accounts(club_id: int) -> dict[int, Account]:
     return {a.id: a for a in db.session.scalars(select(Account).where(Account.club_id == club_id))}
 

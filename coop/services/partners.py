@@ -75,6 +75,7 @@ from .clubs import use_form_key
 from .errors import Conflict, CoopError, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .lookup import in_club
 from .rules import LimitCheck, check_time_limit
+from .transitions import move
 from .uow import after_commit, unit_of_work
 from .validate import is_id, one_line
 
@@ -134,11 +135,12 @@ def propose(user_id: int, club_id: int, *, partner_club_id: object, limit_minute
             raise Conflict(_l("This club already has a partnership with %(club)s.", club=row.partner_name))
         use_form_key(user_id, form_key, club_id)
         if row is None:
-            row = Partnership(club_id=club_id, partner_club_id=partner.id)
+            row = Partnership(club_id=club_id, partner_club_id=partner.id, status=PartnershipStatus.DRAFT)
             session.add(row)
+        else:  # refused before: proposed again
+            move(row, PartnershipStatus.DRAFT)
         row.partner_name = partner.name[:120]
         row.uuid = str(uuidlib.uuid4())
-        row.status = PartnershipStatus.DRAFT
         row.limit_minutes = limit_minutes
         row.proposed_here = True
         row.ballot_id = None
@@ -184,11 +186,11 @@ def decided(club_id: int, partnership_id: int, *, adopted: bool, ballot_id: int,
     before = row.status
     row.ballot_id = ballot_id
     if not adopted:
-        row.status = PartnershipStatus.REFUSED
+        move(row, PartnershipStatus.REFUSED)
         if before == PartnershipStatus.OFFERED:
             _send(row.club_id, row.partner_club_id, "partnership.refuse", row.uuid, {"reason": "vote"})
     elif before == PartnershipStatus.DRAFT:
-        row.status = PartnershipStatus.PROPOSED
+        move(row, PartnershipStatus.PROPOSED)
         club = db.session.get(Club, club_id)
         _send(club_id, row.partner_club_id, "partnership.offer", row.uuid,
               {"name": club.name[:120], "limit_minutes": row.limit_minutes})
@@ -201,7 +203,7 @@ def decided(club_id: int, partnership_id: int, *, adopted: bool, ballot_id: int,
 
 def _activate(row: Partnership) -> None:
     """Both clubs agreed: open the clearing account, its floor and ceiling the agreed limit."""
-    row.status = PartnershipStatus.ACTIVE
+    move(row, PartnershipStatus.ACTIVE)
     row.active_since = utcnow()
     code = clearing_code(row.partner_club_id)
     account = db.session.scalar(select(ledger.Account).where(ledger.Account.club_id == row.club_id,
@@ -669,7 +671,7 @@ def _deliver_one(club_id: int, relay_id: int, now: datetime) -> bool:
     with unit_of_work():  # the sending club, in a unit of work of its own
         row = db.session.scalar(select(Relay).where(Relay.club_id == club_id, Relay.id == relay_id).with_for_update())
         if row is not None and row.status == RelayStatus.PENDING:
-            row.status = RelayStatus.DELIVERED
+            move(row, RelayStatus.DELIVERED)
             row.attempts += 1
             row.delivered_at = now
             row.last_error = None
@@ -740,10 +742,12 @@ def _on_offer(club_id: int, p: dict[str, Any]) -> None:
         _send(club_id, sender, "partnership.refuse", p["uuid"], {"reason": "closed"})
         return
     if row is None:
-        row = Partnership(club_id=club_id, partner_club_id=sender)
+        row = Partnership(club_id=club_id, partner_club_id=sender, status=PartnershipStatus.OFFERED)
         db.session.add(row)
+    else:  # refused before, or proposed here but not yet voted on: the partner's agreed terms stand
+        move(row, PartnershipStatus.OFFERED)
     row.partner_name, row.uuid, row.limit_minutes = p["name"][:120], p["uuid"], limit_minutes
-    row.status, row.proposed_here, row.ballot_id, row.created_at = PartnershipStatus.OFFERED, False, None, utcnow()
+    row.proposed_here, row.ballot_id, row.created_at = False, None, utcnow()
     db.session.flush()
     record(None, club_id, "partnership.offered", row, after={"partner": sender, "limit_minutes": limit_minutes})
 
@@ -758,7 +762,7 @@ def _on_accept(club_id: int, p: dict[str, Any]) -> None:
 def _on_refuse(club_id: int, p: dict[str, Any]) -> None:
     row = _by_uuid(Partnership, club_id, p["uuid"])
     if row is not None and row.status == PartnershipStatus.PROPOSED:
-        row.status = PartnershipStatus.REFUSED
+        move(row, PartnershipStatus.REFUSED)
         record(None, club_id, "partnership.refused", row, after={"reason": p.get("reason")})
 
 

@@ -28,10 +28,14 @@ from ..models import (
     MeetingStatus,
     Membership,
     MemberStatus,
+    Partnership,
+    PartnershipStatus,
     Payout,
     PayoutStatus,
     Project,
     ProjectStatus,
+    Relay,
+    RelayStatus,
     Revaluation,
     RevaluationStatus,
     ShareTransfer,
@@ -155,6 +159,23 @@ BALANCE_CHECK: Table = {
     AssertionStatus.RESOLVED: frozenset(),
 }
 
+#: Trading time with another club (services.partners): agreed by a ballot in each club; a refused one may be
+#: proposed again, by either club. An active partnership is suspended and resumed by marks, not by its status.
+PARTNERSHIP: Table = {
+    PartnershipStatus.DRAFT: frozenset({PartnershipStatus.PROPOSED, PartnershipStatus.REFUSED,
+                                        PartnershipStatus.OFFERED}),
+    PartnershipStatus.PROPOSED: frozenset({PartnershipStatus.ACTIVE, PartnershipStatus.REFUSED}),
+    PartnershipStatus.OFFERED: frozenset({PartnershipStatus.ACTIVE, PartnershipStatus.REFUSED}),
+    PartnershipStatus.ACTIVE: frozenset(),
+    PartnershipStatus.REFUSED: frozenset({PartnershipStatus.DRAFT, PartnershipStatus.OFFERED}),
+}
+
+#: A step for a partner club waits in the sending club until it is applied there.
+RELAY: Table = {
+    RelayStatus.PENDING: frozenset({RelayStatus.DELIVERED}),
+    RelayStatus.DELIVERED: frozenset(),
+}
+
 #: Each machine, by the table whose rows move through it.
 MACHINES: dict[type, Table] = {
     Club: CLUB,
@@ -170,6 +191,8 @@ MACHINES: dict[type, Table] = {
     Listing: LISTING,
     Exchange: EXCHANGE,
     BalanceAssertion: BALANCE_CHECK,
+    Partnership: PARTNERSHIP,
+    Relay: RELAY,
 }
 #: Each machine's statuses in the reader's words.
 WORDS = {
@@ -186,6 +209,8 @@ WORDS = {
     Listing: labels.LISTING_STATUSES,
     Exchange: labels.EXCHANGE_STATUSES,
     BalanceAssertion: labels.ASSERTION_STATUSES,
+    Partnership: labels.PARTNERSHIP_STATUSES,
+    Relay: labels.RELAY_STATUSES,
 }
 
 

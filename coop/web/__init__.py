@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .. import amounts, labels
+from ..api import problems
 from ..explain import ballot_name, meeting_name
 from ..extensions import db
 from ..services.errors import CoopError
@@ -37,9 +38,24 @@ def register_web(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
     # The blueprints import this package's helper modules: they are loaded once the package is.
-    from . import auth, ballots, books, clubs, fund, investments, main, meetings, partners, projects, timebank, transfers
+    from . import (
+        auth,
+        ballots,
+        books,
+        clubs,
+        fund,
+        investments,
+        main,
+        meetings,
+        partners,
+        projects,
+        timebank,
+        tokens,
+        transfers,
+    )
 
-    for area in (main, auth, clubs, fund, transfers, projects, ballots, meetings, investments, timebank, partners, books):
+    for area in (main, auth, clubs, fund, transfers, projects, ballots, meetings, investments, timebank, partners,
+                 books, tokens):
         app.register_blueprint(area.bp)
 
     _register_errors(app)
@@ -75,6 +91,8 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(CoopError)
     def refused(err: CoopError):
         db.session.rollback()
+        if problems.is_api_request():
+            return problems.from_refusal(err)
         flash(str(err.message), "error")
         return render_template("errors/refused.html", error=err, status=err.status_code), err.status_code
 
@@ -87,6 +105,8 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         db.session.rollback()
+        if problems.is_api_request():
+            return problems.from_http_error(err)
         if isinstance(err, SecurityError):  # a host not in TRUSTED_HOSTS: no page links can be built for it
             return _("The request could not be understood."), 400, {"Content-Type": "text/plain; charset=utf-8"}
         messages = {
@@ -105,6 +125,8 @@ def _register_errors(app: Flask) -> None:
     def crashed(err: Exception):
         db.session.rollback()
         app.logger.exception("Unhandled error")
+        if problems.is_api_request():
+            return problems.problem(500)
         return render_template("errors/http.html", status=500,
                                message=_("Something went wrong on our side. Nothing was saved.")), 500
 

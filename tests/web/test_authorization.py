@@ -11,6 +11,11 @@ some places: then a member with no right gets the form's 400, as the code does; 
 real request). A refusal (4xx) must leave every table as it was.
 
 A new route without a rule here fails ``test_every_route_has_a_rule``: decide who may reach it, then add it.
+
+The JSON API (/api/v1) knows nobody by the session cookie: in ``RULES`` every browser gets its 401. Who
+reaches each API operation is in ``API_RULES``: the same visitors, each calling with a write token of their
+own (the outsider's is for their own club; the anonymous visitor has none). A GET as it is; a POST with an
+empty JSON object and a fresh Idempotency-Key, so the checks that come before the body's are what answers.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from sqlalchemy import select
 
 from coop import clock, notify
 from coop.extensions import db
-from coop.models import BankLine, Contribution, CrossExchange
+from coop.models import BankLine, Contribution, CrossExchange, Membership
 from coop.models.base import utcnow
 from coop.services import (
     auth,
@@ -37,6 +42,7 @@ from coop.services import (
     projects,
     reconcile,
     timebank,
+    tokens,
     transfers,
     valuation,
 )
@@ -90,6 +96,15 @@ def treasurer_only(status: int = 200, refused: int = 403) -> dict:
 
 def manager_only(status: int = 200, refused: int = 403) -> dict:
     return in_club(refused, refused, refused, status)
+
+
+def api(member, secretary=None, treasurer=None, manager=None) -> dict:
+    """An API operation called with each visitor's token: none is a 401, another club's a 404."""
+    return {**in_club(member, secretary, treasurer, manager), "anonymous": 401}
+
+
+#: A browser's session cookie is no token: every API route answers it 401.
+NO_COOKIE = public(401)
 
 
 @dataclass(frozen=True)
@@ -304,6 +319,38 @@ RULES: dict[str, Rule] = {
     "partners.confirm": Rule(post=in_club(302, 404, 404, 404), acts=True),
     "partners.decline": Rule(post=members(400)),
     "partners.withdraw": Rule(post=in_club(403, 404, 404, 404)),  # only the member who recorded it withdraws
+    # Personal access tokens: every member makes their own; the world's token is the plain member's, which
+    # its owner and the manager may revoke (the others do not see it: 404).
+    "tokens.token_list": Rule(get=members(), post=members(400)),
+    "tokens.revoke": Rule(post=in_club(302, 404, 404, 302), acts=True),
+    # The API's document and its page are public; every operation is refused to a browser's cookie.
+    "api-docs.openapi_json": Rule(get=public()),
+    "api_docs.reference": Rule(get=public()),
+    **{f"api.{name}": Rule(get=NO_COOKIE) for name in (
+        "club_position", "my_accounts", "time_statement", "savings_statement", "search_listings", "my_exchanges",
+        "ballot_list", "ballot", "journal")},
+    **{f"api.{name}": Rule(post=NO_COOKIE) for name in (
+        "publish_listing", "record_exchange", "confirm_exchange", "dispute_exchange", "vote")},
+}
+
+#: Who reaches each API operation with a token of their own (the module's docstring).
+API_RULES: dict[str, dict] = {
+    "api.club_position": api(200),
+    "api.my_accounts": api(200),
+    "api.time_statement": api(200),
+    "api.savings_statement": api(200),
+    "api.search_listings": api(200),
+    "api.my_exchanges": api(200),
+    "api.ballot_list": api(200),
+    "api.ballot": api(200),
+    "api.journal": api(403, 403, 200, 200),  # the bookkeepers, as on the pages
+    # An empty body is refused by its shape (422) for every member of the club.
+    "api.publish_listing": api(422),
+    "api.record_exchange": api(422),
+    "api.dispute_exchange": api(422),
+    "api.vote": api(422),
+    # The world's exchange was recorded as given to the plain member: only they confirm it; others are no party.
+    "api.confirm_exchange": api(200, 404, 404, 404),
 }
 
 
@@ -314,6 +361,7 @@ RULES: dict[str, Rule] = {
 class World:
     ids: dict
     browsers: dict  # role -> Browser (None: anonymous, a fresh client)
+    api_tokens: dict = field(default_factory=dict)  # role -> the secret of a write token (anonymous: None)
 
 
 def _bank_line(setup) -> int:
@@ -390,6 +438,7 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     monkeypatch.setattr(notify, "registration_link", lambda email, language, token: sent.setdefault("registration",
                                                                                                       token))
     auth.request_registration("nouvelle.venue@example.org", "fr")
+    token = tokens.create_token(member.id, c, name="Tableur", scope="read", form_key=key()).token
     ids = {
         "club_id": c, "project_id": draft.id, "approved_project": approved_project, "ballot_id": ballot.id,
         "investment_id": investment.id, "payment_id": payment.id, "payout_id": payout.id, "revaluation_id": revaluation.id,
@@ -400,14 +449,21 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
         "exchange_id": exchange.id, "line_id": line, "assertion_id": assertion.id, "kind": "funding",
         "transfer_id": transfer.id,
         "token": sent["token"], "registration": sent["registration"], "code": code, "year": TODAY.year - 1,
-        "meeting_id": meeting.id, "meeting_item": meeting_item.id, **partner,
+        "meeting_id": meeting.id, "meeting_item": meeting_item.id, "token_id": token.id, **partner,
     }
     db.session.rollback()
     outsider = make_club(1, treasurer=False, activate=False).manager  # a manager, of another club
     people = {"outsider": outsider, "member": member, "secretary": secretary, "treasurer": treasurer,
               "manager": manager}
     browsers = {"anonymous": make_browser(), **{role: make_browser(user) for role, user in people.items()}}
-    return World(ids, browsers)
+    api_tokens = {"anonymous": None}
+    for role, user in people.items():
+        club_id = c if role != "outsider" else db.session.scalar(
+            select(Membership.club_id).where(Membership.user_id == user.id))
+        api_tokens[role] = tokens.create_token(user.id, club_id, name=role, scope="write", form_key=key()).secret
+        tokens.authenticate(api_tokens[role])  # its first use noted now: the calls that follow write nothing for it
+    db.session.rollback()
+    return World(ids, browsers, api_tokens)
 
 
 @pytest.fixture
@@ -517,3 +573,32 @@ def test_every_form_that_acts_answers_each_visitor_as_its_rule_says(app, world, 
             assert not dirty, f"{endpoint}: {role}'s refused request wrote something"
     assert 500 not in seen.values()
     assert seen == spec.post
+
+
+def test_every_api_operation_answers_each_token_as_its_rule_says(app, world):
+    """Each visitor calls every API operation with their own token: each answer as its rule says, a problem
+    document whenever refused, and nothing written but by an answer of success."""
+    import uuid
+
+    shown = world()
+    routes = {endpoint: rule for endpoint, rule in rules_of(app).items() if endpoint.startswith("api.")}
+    assert sorted(routes) == sorted(API_RULES)
+    client = app.test_client()
+    seen, wrote = {}, []
+    for endpoint, rule in sorted(routes.items()):
+        url = url_for_rule(rule, shown)
+        method = "GET" if "GET" in rule.methods else "POST"
+        for role in ROLES:
+            headers = {"Idempotency-Key": str(uuid.uuid4())}
+            if shown.api_tokens[role]:
+                headers["Authorization"] = f"Bearer {shown.api_tokens[role]}"
+            before = snapshot()
+            response = client.open(url, method=method, headers=headers, json={} if method == "POST" else None)
+            seen[(endpoint, role)] = response.status_code
+            if response.status_code >= 400:
+                assert response.content_type == "application/problem+json", (endpoint, role)
+            if method == "POST" and response.status_code >= 300 and snapshot() != before:
+                wrote.append((endpoint, role))
+    assert 500 not in seen.values(), [k for k, v in seen.items() if v == 500]
+    assert {k: v for k, v in seen.items() if v != API_RULES[k[0]][k[1]]} == {}
+    assert wrote == []

@@ -1,4 +1,6 @@
-"""CSRF: every route that accepts POST refuses a request without a token (400), walking the URL map."""
+"""CSRF: every route that accepts POST refuses a request without a token (400), walking the URL map. The JSON
+API (/api/v1) is the one exception: it knows nobody by the session cookie, only by a bearer token, so a forged
+cross-site request carries nothing it accepts (401, nothing written)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -39,7 +41,12 @@ KNOWN_POST_ENDPOINTS = {
     "meetings.convene", "meetings.add_item", "meetings.propose_amendment", "meetings.prefill", "meetings.cancel",
     "meetings.give_proxy", "meetings.withdraw_proxy", "meetings.open_meeting", "meetings.record_attendance",
     "meetings.close_item", "meetings.close_meeting", "meetings.write_minutes", "meetings.sign_minutes",
+    "tokens.token_list", "tokens.revoke",
 }
+
+
+def is_api(rule) -> bool:
+    return rule.rule.startswith("/api/v1/")
 
 
 @pytest.fixture
@@ -66,13 +73,14 @@ def club_with_everything(make_club, make_user):
                    # No investment or payment exists here: the token is refused before any lookup.
                    "investment_id": 999_999, "payment_id": 999_999, "listing_id": 999_999, "exchange_id": 999_999,
                    "assertion_id": 999_999, "line_id": 999_999, "payout_id": 999_999, "transfer_id": 999_999,
-                   "revaluation_id": 999_999, "token": "x" * 43, "year": 2025, "meeting_id": 999_999}
+                   "revaluation_id": 999_999, "token": "x" * 43, "year": 2025, "meeting_id": 999_999,
+                   "token_id": 999_999, "partnership_id": 999_999, "cross_id": 999_999}
 
 
 def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):
     setup, ids = club_with_everything
     browser = make_browser(setup.manager)
-    post_rules = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods]
+    post_rules = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods and not is_api(rule)]
     uncovered = [f"{rule.rule} needs {sorted(rule.arguments - ids.keys())}" for rule in post_rules
                  if rule.arguments - ids.keys()]
     assert not uncovered, "POST routes with URL parameters this test cannot fill: " + "; ".join(uncovered)
@@ -90,6 +98,20 @@ def test_every_post_route_refuses_a_request_without_token(app, make_browser, clu
     assert not refused, f"answered without a CSRF refusal (status, message shown): {refused}"
     assert snapshot() == before
     assert browser.get("/account/").status_code == 200  # still logged in: the logout was refused too
+
+
+def test_the_api_refuses_a_logged_in_browser_without_a_bearer_token(app, make_browser, club_with_everything):
+    """The API's writes are exempt from the CSRF check because the session cookie is no key to them."""
+    setup, ids = club_with_everything
+    browser = make_browser(setup.manager)
+    api_rules = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods and is_api(rule)]
+    assert len(api_rules) >= 5
+    before = snapshot()
+    for rule in api_rules:
+        response = browser.client.post(rule.build(ids, append_unknown=False)[1], json={},
+                                       headers={"Idempotency-Key": key()})
+        assert response.status_code == 401 and response.content_type == "application/problem+json", rule.rule
+    assert snapshot() == before
 
 
 def test_a_token_from_another_session_is_refused(make_browser, make_user, club_with_everything):

@@ -44,12 +44,14 @@ from coop.forms import clubs as clubs_forms
 from coop.forms import fund as fund_forms
 from coop.forms import investments as investments_forms
 from coop.forms import meetings as meetings_forms
+from coop.forms import partners as partners_forms
 from coop.forms import projects as projects_forms
 from coop.forms import timebank as timebank_forms
+from coop.forms import tokens as tokens_forms
 from coop.forms import transfers as transfers_forms
 from coop.forms.base import MoneyField
 from coop.models import Membership, MemberStatus, User
-from coop.services import ballots, fund, investments, ledger, meetings, timebank, transfers
+from coop.services import ballots, fund, investments, ledger, meetings, partners, timebank, transfers
 from coop.web import books as books_views
 from coop.web import fund as fund_views
 from coop.web import sealed
@@ -266,7 +268,19 @@ FUZZ: dict[str, Fuzz] = {
     "transfers.claim": Fuzz("member"),
     "transfers.withdraw_claim": Fuzz("member"),
     "transfers.settle": Fuzz("manager"),
+    # Personal access tokens: a member makes theirs; the world's token is theirs to revoke (once, then 409).
+    "tokens.token_list": Fuzz("member", (tokens_forms.TokenForm,)),
+    "tokens.revoke": Fuzz("member", last=True),
     "transfers.withdraw": Fuzz("member", last=True),
+    # Partner clubs: the manager's forms, and the member asked to confirm the world's exchange across clubs.
+    "partners.propose": Fuzz("manager", (partners_forms.ProposeForm,)),
+    "partners.put_to_vote": Fuzz("manager", (partners_forms.PutToVoteForm,)),
+    "partners.suspend": Fuzz("manager"),
+    "partners.resume": Fuzz("manager"),
+    "partners.record": Fuzz("member", (partners_forms.CrossExchangeForm,)),
+    "partners.decline": Fuzz("member", (partners_forms.DeclineForm,), last=True),
+    "partners.confirm": Fuzz("member", last=True),
+    "partners.withdraw": Fuzz("member"),
     "books.fec_chart": Fuzz("treasurer", extra={"number-bank": "pcg_number", "label-bank": "pcg_label",
                                                 "number-capital:*": "pcg_number", "label-capital:*": "pcg_label"}),
 }
@@ -473,7 +487,9 @@ def place(app, backend, make_user, make_club, make_browser, monkeypatch):
 
 
 def post_rules(app) -> dict:
-    return {rule.endpoint: rule for rule in app.url_map.iter_rules() if "POST" in rule.methods}
+    """The forms' routes: the JSON API takes no form and is fuzzed with JSON in tests/api/test_fuzz_api.py."""
+    return {rule.endpoint: rule for rule in app.url_map.iter_rules()
+            if "POST" in rule.methods and not rule.rule.startswith("/api/")}
 
 
 GROUPS = sorted({endpoint.split(".")[0] for endpoint in FUZZ})
@@ -489,7 +505,7 @@ def described(err: BaseException) -> list[str]:
 def invariants() -> list:
     db.session.rollback()
     return (ledger.check() + fund.check_contributions() + ballots.check() + meetings.check() + investments.check()
-            + timebank.check() + transfers.check())
+            + timebank.check() + transfers.check() + partners.check())
 
 
 # --- Tests ----------------------------------------------------------------------------------------------------------

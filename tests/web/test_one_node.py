@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event
 
 from coop.extensions import db
-from tests.web.test_authorization import ROLES, RULES, build_world, outcome, rules_of, url_for_rule
+from tests.web.test_authorization import API_RULES, ROLES, RULES, build_world, outcome, rules_of, url_for_rule
 
 MEMBERS = [role for role in ROLES if role not in ("anonymous", "outsider")]
 SINGLE_NODE = "SET LOCAL citus.multi_task_query_log_level = 'error'"
@@ -68,3 +68,32 @@ def test_the_guard_refuses_a_statement_over_every_club(app, make_club, backend):
         with connection.begin():
             connection.exec_driver_sql(SINGLE_NODE)
             assert connection.exec_driver_sql("SELECT count(*) FROM membership WHERE club_id = 1").scalar() == 5
+
+
+def test_every_api_read_asks_one_node_only(app, world, backend):
+    """The API's reads too, each called with a token of each of the club's roles (test_authorization.API_RULES);
+    the token is found by its club and digest, the rate limit counted in the people's tables."""
+    if backend != "citus":
+        pytest.skip("Citus only (TEST_BACKENDS=citus)")
+    shown = world()
+    reads = {endpoint: rule for endpoint, rule in sorted(rules_of(app).items())
+             if endpoint in API_RULES and "GET" in rule.methods}
+    assert len(reads) >= 9
+    client = app.test_client()
+
+    def one_node(connection):
+        connection.exec_driver_sql(SINGLE_NODE)
+
+    expected, seen = {}, {}
+    event.listen(db.engine, "begin", one_node)
+    try:
+        for endpoint, rule in reads.items():
+            url = url_for_rule(rule, shown)
+            for role in MEMBERS:
+                expected[(endpoint, role)] = API_RULES[endpoint][role]
+                seen[(endpoint, role)] = client.get(url, headers={
+                    "Authorization": f"Bearer {shown.api_tokens[role]}"}).status_code
+    finally:
+        event.remove(db.engine, "begin", one_node)
+    assert sorted(k for k, v in seen.items() if v == 500) == []
+    assert {k: v for k, v in seen.items() if v != expected[k]} == {}
