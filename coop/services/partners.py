@@ -75,6 +75,7 @@ from .clubs import use_form_key
 from .errors import Conflict, CoopError, InvalidInput, NotFound, NotPermitted, RuleViolation, _l
 from .lookup import in_club
 from .rules import LimitCheck, check_time_limit
+from .timebank import check_day, check_minutes
 from .transitions import move
 from .uow import after_commit, unit_of_work
 from .validate import is_id, one_line
@@ -83,9 +84,6 @@ log = logging.getLogger(__name__)
 
 #: The most two clubs may owe each other, in minutes (1,000 hours).
 MAX_LIMIT = 1000 * 60
-#: One exchange is at most a day's work, as within a club.
-MAX_MINUTES = 24 * 60
-MAX_AGE_DAYS = 366
 REASON_MAX = 300
 #: Clubs that trade time.
 TRADING = (ClubStatus.FORMING, ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT)
@@ -322,27 +320,6 @@ def partner_listings(user_id: int, club_id: int, partnership_id: object, *, toda
 # --- Exchanges across clubs ------------------------------------------------------------------------------------
 
 
-def _check_minutes(minutes: object) -> int:
-    if isinstance(minutes, bool) or not isinstance(minutes, int):
-        raise InvalidInput(_l("Give the time spent in hours and minutes."), field="minutes")
-    if minutes <= 0:
-        raise InvalidInput(_l("The time spent must be more than zero."), field="minutes")
-    if minutes > MAX_MINUTES:
-        raise InvalidInput(_l("One exchange lasts %(hours)d hours at most; record longer help day by day.",
-                              hours=MAX_MINUTES // 60), field="minutes")
-    return minutes
-
-
-def _check_day(done_on: object, today: date) -> date:
-    if isinstance(done_on, datetime) or not isinstance(done_on, date):
-        raise InvalidInput(_l("Give the date of the service."), field="done_on")
-    if done_on > today:
-        raise InvalidInput(_l("The service cannot be in the future."), field="done_on")
-    if done_on < today - timedelta(days=MAX_AGE_DAYS):
-        raise InvalidInput(_l("Record a service within a year."), field="done_on")
-    return done_on
-
-
 def _accounts(row: Partnership, member_id: int) -> tuple[ledger.Account, ledger.Account]:
     """This club's member's time account and the clearing account for the partner, locked."""
     member_code, clearing = f"time:{member_id}", clearing_code(row.partner_club_id)
@@ -385,8 +362,8 @@ def record_exchange(user_id: int, club_id: int, partnership_id: object, *, partn
     today = _today(today)
     if direction not in DIRECTIONS:
         raise InvalidInput(_l("Say whether you gave or received the service."), field="direction")
-    minutes = _check_minutes(minutes)
-    done_on = _check_day(done_on, today)
+    minutes = check_minutes(minutes)
+    done_on = check_day(done_on, today)
     description = one_line(description, "description", maximum=500)
     if not is_id(partner_member_id):
         raise InvalidInput(_l("Choose the member of the other club."), field="partner_member_id")

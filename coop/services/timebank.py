@@ -288,7 +288,7 @@ def _partner(club_id: int, membership_id: object, me: Membership) -> Membership:
     return other
 
 
-def _check_minutes(minutes: object) -> int:
+def check_minutes(minutes: object) -> int:
     if isinstance(minutes, bool) or not isinstance(minutes, int):
         raise InvalidInput(_l("Give the time spent in hours and minutes."), field="minutes")
     if minutes <= 0:
@@ -299,7 +299,7 @@ def _check_minutes(minutes: object) -> int:
     return minutes
 
 
-def _check_day(done_on: object, today: date) -> date:
+def check_day(done_on: object, today: date) -> date:
     if isinstance(done_on, datetime) or not isinstance(done_on, date):
         raise InvalidInput(_l("Give the date of the service."), field="done_on")
     if done_on > today:
@@ -394,8 +394,8 @@ def _both_active(exchange: Exchange) -> None:
 def _submit(user_id: int, me: Membership, exchange: Exchange, minutes: object, done_on: object,
             description: object, today: date) -> Exchange:
     """Fill in what was done; post now or wait for the receiver's confirmation."""
-    exchange.minutes = _check_minutes(minutes)
-    exchange.done_on = _check_day(done_on, today)
+    exchange.minutes = check_minutes(minutes)
+    exchange.done_on = check_day(done_on, today)
     exchange.description = one_line(description, "description", maximum=500)
     _both_active(exchange)
     exchange.recorded_by_id = me.id
@@ -437,8 +437,8 @@ def record_exchange(user_id: int, club_id: int, *, other_id: int, direction: str
         exchange = Exchange(club_id=club_id, provider_id=provider.id, receiver_id=receiver.id, started_by_id=me.id,
                             status=ExchangeStatus.PENDING, provider=provider, receiver=receiver)
         # Shape first, then the one-time key: a form refused for its values can be corrected and sent again.
-        _check_minutes(minutes)
-        _check_day(done_on, today)
+        check_minutes(minutes)
+        check_day(done_on, today)
         one_line(description, "description", maximum=500)
         use_form_key(user_id, form_key, club_id)
         return _submit(user_id, me, exchange, minutes, done_on, description, today)
