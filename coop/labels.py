@@ -61,6 +61,7 @@ BALLOT_KINDS = {
     "dissolution": _l("Dissolving the club"),
     "transfer": _l("Passing a member's share on"),
     "accounts": _l("Approving the accounts"),
+    "region": _l("Joining a regional association"),
 }
 MEETING_KINDS = {
     "ordinary": _l("Ordinary general meeting"),

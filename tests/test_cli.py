@@ -57,7 +57,8 @@ def test_on_citus_every_table_is_distributed_and_check_says_so(app, demo, backen
     tables = db.session.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                                      "AND tablename <> 'alembic_version'")).all()
     assert set(tables) <= set(placed)
-    assert {t for t, method in placed.items() if method == "n"} == {"user_account", "password_reset", "rate_count"}
+    assert {t for t, method in placed.items() if method == "n"} == {"user_account", "password_reset", "rate_count",
+                                                                   "region", "region_coordinator"}
     result = run(app, "check")
     assert result.exit_code == 0, result.output
 

@@ -11,18 +11,18 @@ from sqlalchemy.exc import IntegrityError
 from coop.extensions import db
 from coop.models import BallotVoter, Membership, Posting
 from coop.models.audit import OUTSIDE_CLUBS
-from coop.models.base import PEOPLE_TABLES
+from coop.models.base import PEOPLE_TABLES, REGION_TABLES
 from coop.services import ballots, ledger, meetings, transfers
 from tests.services.test_ballot_check import voted_ballot
 
-UNSCOPED = PEOPLE_TABLES | {"club"}
+UNSCOPED = PEOPLE_TABLES | REGION_TABLES | {"club"}
 
 
 def club_owned_tables():
     return [t for t in db.metadata.sorted_tables if t.name not in UNSCOPED]
 
 
-def test_people_tables_and_the_club_are_the_only_tables_without_club_id():
+def test_people_tables_regions_and_the_club_are_the_only_tables_without_club_id():
     assert {t.name for t in db.metadata.sorted_tables if "club_id" not in t.c} == UNSCOPED
 
 

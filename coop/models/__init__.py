@@ -55,6 +55,7 @@ from .invest import (
 )
 from .ledger import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
 from .meeting import Meeting, MeetingAttendance, MeetingKind, MeetingStatus, Presence
+from .region import Region, RegionCoordinator, RegionMember
 from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
 from .user import PasswordReset, RateCount, User
 from .vote import (
@@ -162,5 +163,8 @@ __all__ = [
     "Unit",
     "UsedFormKey",
     "RateCount",
+    "Region",
+    "RegionCoordinator",
+    "RegionMember",
     "User",
 ]

@@ -63,6 +63,7 @@ class BallotKind(enum.StrEnum):
     DISSOLUTION = "dissolution"
     ACCOUNTS = "accounts"  # approving a closed year's accounts and the treasurer's report (general meeting)
     TRANSFER = "transfer"  # a member's share passing to an assignee or heirs
+    REGION = "region"  # joining a regional association: the club shares its figures with it
 
 
 class Method(enum.StrEnum):
@@ -190,6 +191,8 @@ class Ballot(ClubOwned, db.Model):
     year: Mapped[int | None]
     #: an item of a general meeting's agenda: voted in the room, while the meeting is in session (R14)
     meeting_id: Mapped[int | None] = mapped_column()
+    #: joining a regional association: the association (a reference table, not the club's)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
 
     # The decision
     outcome: Mapped[str | None] = mapped_column(String(16))

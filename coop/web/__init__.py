@@ -37,9 +37,9 @@ def register_web(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
 
     # The blueprints import this package's helper modules: they are loaded once the package is.
-    from . import auth, ballots, books, clubs, fund, investments, main, meetings, projects, timebank, transfers
+    from . import auth, ballots, books, clubs, fund, investments, main, meetings, projects, regions, timebank, transfers
 
-    for area in (main, auth, clubs, fund, transfers, projects, ballots, meetings, investments, timebank, books):
+    for area in (main, auth, clubs, fund, transfers, projects, ballots, meetings, investments, timebank, books, regions):
         app.register_blueprint(area.bp)
 
     _register_errors(app)
