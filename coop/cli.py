@@ -132,7 +132,7 @@ coop_cli.add_command(region_cli)
 def region_create_command(name: str, email: str, description: str) -> None:
     """Create a regional association with its first coordinator: an operator's act, never a page's. Clubs then
     join it by a vote of their members; its coordinators add others from its page."""
-    from .services import regions
+    from .services import regions  # here, not atop: the regional commands stay one block of their own
 
     try:
         region = regions.create_region(name, email, description=description)

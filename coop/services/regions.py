@@ -41,6 +41,8 @@ from ..models.invest import DisbursementStatus
 from . import access
 from .audit import record
 from .errors import Conflict, InvalidInput, NotFound, _l
+from .fund import not_reversed
+from .timebank import POSTED
 from .uow import unit_of_work
 from .validate import is_id, one_line
 
@@ -222,9 +224,6 @@ class RegionView:
 
 def _club_figures(club_id: int, since: datetime) -> ClubFigures:
     """One club's totals, each statement naming the club (one node on Citus)."""
-    from .fund import not_reversed
-    from .timebank import POSTED
-
     session = db.session
     club = session.get(Club, club_id)
     members = session.scalar(select(func.count()).select_from(Membership).where(
