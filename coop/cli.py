@@ -132,11 +132,14 @@ coop_cli.add_command(region_cli)
 def region_create_command(name: str, email: str, description: str) -> None:
     """Create a regional association with its first coordinator: an operator's act, never a page's. Clubs then
     join it by a vote of their members; its coordinators add others from its page."""
+    from flask_babel import force_locale
+
     from .services import regions  # here, not atop: the regional commands stay one block of their own
 
     try:
         region = regions.create_region(name, email, description=description)
     except CoopError as err:
-        click.echo(f"Refused: {err.message}", err=True)
+        with force_locale("en"):  # the rest of the command speaks English
+            click.echo(f"Refused: {err.message}", err=True)
         sys.exit(1)
     click.echo(f"Association {region.id} “{region.name}” created; its coordinator: {email.strip().lower()}.")
