@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from coop.extensions import db
 from coop.models import AuditEntry, Ballot, BallotKind, Outcome, ProjectStatus, Region, RegionCoordinator, RegionMember
@@ -16,6 +17,7 @@ from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from tests.conftest import key, snapshot
 from tests.services.test_investment_flow import approved
+from tests.web.test_one_node import SINGLE_NODE
 
 
 @pytest.fixture
@@ -278,3 +280,24 @@ def test_only_the_associations_coordinators_see_it(make_club, make_region):
         regions.region_view(other_coordinator.id, "1; DROP TABLE region")
     assert db.session.scalar(select(func.count()).select_from(Region)) == 2
     assert db.session.scalar(select(func.count()).select_from(RegionCoordinator)) == 2
+
+
+def test_on_citus_each_clubs_figures_are_read_on_its_node(make_club, make_region, backend):
+    """Only finding the sharing clubs reads across clubs: each club's figures name the club (docs/scaling.md)."""
+    if backend != "citus":
+        pytest.skip("Citus only (TEST_BACKENDS=citus)")
+    setup = make_club(5)
+    region, _coordinator = make_region()
+    expected = _activity(setup, 300_000, 30)
+    vote_on_joining(setup, region.id)
+    (sharing,) = regions.sharing_clubs(region.id)
+    db.session.rollback()
+    db.session.execute(text(SINGLE_NODE))  # a statement that would ask several shards now fails
+    figures = regions._club_figures(sharing.club_id, sharing.joined_at)
+    db.session.rollback()
+    db.session.execute(text(SINGLE_NODE))
+    with pytest.raises(DBAPIError, match="multi-task query"):  # the guard holds: the one read across clubs fails
+        regions.sharing_clubs(region.id)
+    db.session.rollback()
+    assert (figures.savings, figures.minutes, figures.members) == (expected["savings"], expected["minutes"],
+                                                                   expected["members"])
