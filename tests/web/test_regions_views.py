@@ -15,7 +15,9 @@ from coop.models.base import utcnow
 from coop.services import access, ballots, fund, regions, tally
 from coop.web.regions import CSV_HEADER
 from tests.conftest import key, snapshot
+from tests.services.test_meetings import ahead
 from tests.web.test_csv_languages import read_csv, set_language
+from tests.web.test_meetings import CONVENE, last_meeting
 
 
 def week_ahead() -> str:
@@ -169,3 +171,27 @@ def test_a_coordinator_names_another_from_the_page(region, make_user, make_brows
         if message:
             assert message in answered.text
     assert snapshot() == before
+
+
+def test_the_ballot_page_names_the_association_and_a_general_meeting_may_decide_it(club, region, make_browser):
+    region_id, _coordinator = region
+    manager = make_browser(club.manager)
+    opened = manager.submit(f"/clubs/{club.club_id}/ballots/new/region",
+                            {"region_id": str(region_id), "method": "yes_no", "closes_at": week_ahead()})
+    page = manager.get(opened.headers["Location"])
+    assert page.status_code == 200
+    assert "Partager les chiffres du club avec Cigales du Sud-Est" in page.text
+    cancelled = manager.action(f"{opened.headers['Location']}/cancel", {"reason": "À l’assemblée générale"})
+    assert cancelled.status_code == 302
+
+    convened = manager.submit(f"/clubs/{club.club_id}/meetings/new",
+                              {**CONVENE, "scheduled_at": ahead(20).strftime("%Y-%m-%dT%H:%M")})
+    assert convened.status_code == 302
+    meeting = last_meeting(club.club_id)
+    form = manager.get(f"/clubs/{club.club_id}/meetings/{meeting.id}/agenda/region")
+    assert form.status_code == 200 and "Cigales du Sud-Est" in form.text
+    item = manager.submit(f"/clubs/{club.club_id}/meetings/{meeting.id}/agenda/region",
+                          {"method": "yes_no", "region_id": str(region_id), "title": "", "details": ""})
+    assert item.status_code == 302
+    [ballot] = ballots.meeting_items(meeting)
+    assert (ballot.kind, ballot.region_id) == ("region", region_id)
