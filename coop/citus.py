@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-#: Tables about people, not clubs: one copy on every node.
-REFERENCE_TABLES = ("user_account", "password_reset", "rate_count")
+#: Tables about people, not clubs, and the regional associations of clubs with their coordinators: one copy on
+#: every node, so that any club's shard may reference them (a club's ``region_member`` row, a ballot to join).
+#: Written rarely (an operator's command, a coordinator added), so their two-phase commit costs little.
+REFERENCE_TABLES = ("user_account", "password_reset", "rate_count", "region", "region_coordinator")
 #: Tables left as plain tables of the coordinator.
 LOCAL_TABLES = ("alembic_version",)
 #: The table every club-owned table is co-located with, and its distribution column.

@@ -119,3 +119,29 @@ def tick_command() -> None:
     click.echo(f"{closed} ballot(s) closed; {ended} club(s) reached the end of their term; "
                f"{expired} exchange(s) expired; {settled} month(s) to buy a share first settled; "
                f"{relayed} step(s) delivered to partner clubs.")
+
+
+# --- Regional associations (docs/regions.md) ------------------------------------------------------------------
+
+region_cli = AppGroup("region", help="Regional associations of clubs.")
+coop_cli.add_command(region_cli)
+
+
+@region_cli.command("create")
+@click.argument("name")
+@click.option("--coordinator", "email", required=True, help="Email of its first coordinator (who has an account).")
+@click.option("--description", default="", help="A short description (500 characters at most).")
+def region_create_command(name: str, email: str, description: str) -> None:
+    """Create a regional association with its first coordinator: an operator's act, never a page's. Clubs then
+    join it by a vote of their members; its coordinators add others from its page."""
+    from flask_babel import force_locale
+
+    from .services import regions  # here, not atop: the regional commands stay one block of their own
+
+    try:
+        region = regions.create_region(name, email, description=description)
+    except CoopError as err:
+        with force_locale("en"):  # the rest of the command speaks English
+            click.echo(f"Refused: {err.message}", err=True)
+        sys.exit(1)
+    click.echo(f"Association {region.id} “{region.name}” created; its coordinator: {email.strip().lower()}.")

@@ -40,6 +40,8 @@ def subject_of(ballot: Ballot) -> str:
         text = ballot.options[0].label  # whose share passes, to whom: "Alice Martin → Bruno Petit"
     elif kind == "stake_sale":
         text = _("Selling the club's shares of %(name)s", name=ballot.options[0].label)
+    elif kind == "region":
+        text = _("Sharing the club's figures with %(name)s", name=ballot.options[0].label)
     elif kind == "accounts":
         text = _("Approving the accounts of %(year)s and the treasurer's report", year=ballot.year)
     elif kind == "partnership":

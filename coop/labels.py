@@ -62,6 +62,7 @@ BALLOT_KINDS = {
     "transfer": _l("Passing a member's share on"),
     "accounts": _l("Approving the accounts"),
     "partnership": _l("Trading time with another club"),
+    "region": _l("Joining a regional association"),
 }
 PARTNERSHIP_STATUSES = {
     "draft": _l("proposed here, waiting for our vote"),

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from coop.extensions import db
-from coop.models import Account, Club, Contribution, JournalTransaction, User
+from coop.models import Account, Club, Contribution, JournalTransaction, Region, RegionCoordinator, User
 from coop.services import ledger
 from tests.conftest import SERVERS
 
@@ -57,7 +57,8 @@ def test_on_citus_every_table_is_distributed_and_check_says_so(app, demo, backen
     tables = db.session.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                                      "AND tablename <> 'alembic_version'")).all()
     assert set(tables) <= set(placed)
-    assert {t for t, method in placed.items() if method == "n"} == {"user_account", "password_reset", "rate_count"}
+    assert {t for t, method in placed.items() if method == "n"} == {"user_account", "password_reset", "rate_count",
+                                                                   "region", "region_coordinator"}
     result = run(app, "check")
     assert result.exit_code == 0, result.output
 
@@ -211,3 +212,37 @@ def test_demo_if_empty_loads_into_an_empty_database(app):
     assert "loaded" in result.output
     assert db.session.scalar(select(func.count()).select_from(Club)) == 1
     assert run(app, "check").exit_code == 0
+
+
+def test_region_create_makes_an_association_with_its_first_coordinator(app, make_user):
+    person = make_user()
+    result = run(app, "region", "create", "Cigales du Sud-Est", "--coordinator", person.email.upper(),
+                 "--description", "Les clubs de la Drôme")
+    assert result.exit_code == 0, result.output
+    region = db.session.scalars(select(Region)).one()
+    assert f"Association {region.id} “Cigales du Sud-Est” created" in result.output
+    assert (region.name, region.description) == ("Cigales du Sud-Est", "Les clubs de la Drôme")
+    assert db.session.scalars(select(RegionCoordinator.user_id)).all() == [person.id]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["Cigales du Sud-Est", "--coordinator", "nobody@example.org"], "Nobody has an account"),
+    (["cigales du sud-est", "--coordinator", "KNOWN"], "already exists"),
+    (["", "--coordinator", "KNOWN"], "Refused"),
+    (["x" * 200, "--coordinator", "KNOWN"], "Refused"),
+])
+def test_region_create_refuses_and_writes_nothing(app, make_user, args, message):
+    person = make_user()
+    assert run(app, "region", "create", "Cigales du Sud-Est", "--coordinator", person.email).exit_code == 0
+    result = run(app, "region", "create", *[person.email if a == "KNOWN" else a for a in args])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert db.session.scalar(select(func.count()).select_from(Region)) == 1
+    assert db.session.scalar(select(func.count()).select_from(RegionCoordinator)) == 1
+
+
+def test_region_create_needs_a_coordinator(app):
+    result = run(app, "region", "create", "Cigales du Sud-Est")
+    assert result.exit_code == 2
+    assert "--coordinator" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Region)) == 0

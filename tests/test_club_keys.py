@@ -5,24 +5,26 @@ from __future__ import annotations
 
 import flask_migrate
 import pytest
-from sqlalchemy import func, insert, select, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from coop import citus
 from coop.extensions import db
 from coop.models import BallotVoter, Membership, Posting
 from coop.models.audit import OUTSIDE_CLUBS
-from coop.models.base import PEOPLE_TABLES
+from coop.models.base import PEOPLE_TABLES, REGION_TABLES
 from coop.services import ballots, ledger, meetings, transfers
 from tests.services.test_ballot_check import voted_ballot
 
-UNSCOPED = PEOPLE_TABLES | {"club"}
+UNSCOPED = PEOPLE_TABLES | REGION_TABLES | {"club"}
 
 
 def club_owned_tables():
     return [t for t in db.metadata.sorted_tables if t.name not in UNSCOPED]
 
 
-def test_people_tables_and_the_club_are_the_only_tables_without_club_id():
+def test_people_tables_regions_and_the_club_are_the_only_tables_without_club_id():
     assert {t.name for t in db.metadata.sorted_tables if "club_id" not in t.c} == UNSCOPED
 
 
@@ -114,3 +116,25 @@ def test_the_migration_carries_every_clubs_rows_down_and_up_again(make_club, app
     assert after == before
     assert db.session.scalar(select(func.count()).select_from(Posting)) == postings
     assert ledger.check() == [] and ballots.check() == [] and meetings.check() == [] and transfers.check() == []
+
+
+def test_a_distributed_install_upgrades_to_the_regions_on_citus(app, backend):
+    """Migration 0028 on a cluster already distributed: Citus refuses a key from a new table into a distributed
+    one, so the migration distributes its tables first, then makes those keys (docs/regions.md)."""
+    if backend != "citus":
+        pytest.skip("Citus only (TEST_BACKENDS=citus)")
+    before = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_revision(
+        "0028_regions").down_revision
+    db.session.remove()
+    flask_migrate.downgrade(revision=before)
+    db.engine.dispose()
+    with db.engine.connect() as connection:
+        assert "region_member" not in inspect(connection).get_table_names()
+        assert citus.check(connection) == []  # the clubs' tables are still distributed
+
+    flask_migrate.upgrade()
+    db.engine.dispose()
+    with db.engine.connect() as connection:
+        assert citus.check(connection) == []
+        keys = {k["name"] for table in ("region_member", "ballot") for k in inspect(connection).get_foreign_keys(table)}
+    assert {"fk_region_member_club_id_club", "fk_region_member_ballot_id_ballot", "fk_ballot_region_id_region"} <= keys

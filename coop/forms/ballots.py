@@ -60,6 +60,7 @@ class BallotForm(OneTimeForm):
     role = SelectField(_l("Office"), choices=OFFICES)
     candidate_ids = SelectMultipleField(_l("Candidates"), coerce=int)
     transfer_id = SelectField(_l("Share passing on"), coerce=int)
+    region_id = SelectField(_l("Regional association"), coerce=int)
 
 
 class CharterBallotForm(CharterForm, OneTimeForm):

@@ -56,6 +56,7 @@ from .invest import (
 from .ledger import Account, AccountType, JournalTransaction, LedgerHead, Posting, TransactionKind, Unit
 from .meeting import Meeting, MeetingAttendance, MeetingKind, MeetingStatus, Presence
 from .partner import CrossExchange, CrossState, Partnership, PartnershipStatus, Relay, RelayStatus
+from .region import Region, RegionCoordinator, RegionMember
 from .timebank import Category, Exchange, ExchangeStatus, Listing, ListingKind, ListingStatus
 from .token import ApiToken, TokenScope
 from .user import PasswordReset, RateCount, User
@@ -172,5 +173,8 @@ __all__ = [
     "Unit",
     "UsedFormKey",
     "RateCount",
+    "Region",
+    "RegionCoordinator",
+    "RegionMember",
     "User",
 ]

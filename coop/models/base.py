@@ -32,6 +32,8 @@ def one_of(column: str, choices: type[enum.StrEnum], name: str | None = None) ->
 
 #: Tables of people, not of a club: Citus keeps them as reference tables (a copy on every node).
 PEOPLE_TABLES = frozenset({"user_account", "password_reset", "rate_count"})
+#: Regional associations and their coordinators: no club's, reference tables like the people's (coop/models/region.py).
+REGION_TABLES = frozenset({"region", "region_coordinator"})
 
 
 class ClubOwned:

@@ -64,6 +64,7 @@ class BallotKind(enum.StrEnum):
     ACCOUNTS = "accounts"  # approving a closed year's accounts and the treasurer's report (general meeting)
     TRANSFER = "transfer"  # a member's share passing to an assignee or heirs
     PARTNERSHIP = "partnership"  # trading time with another club (services.partners)
+    REGION = "region"  # joining a regional association: the club shares its figures with it
 
 
 class Method(enum.StrEnum):
@@ -194,6 +195,8 @@ class Ballot(ClubOwned, db.Model):
     meeting_id: Mapped[int | None] = mapped_column()
     #: trading time with another club: this club's side of the partnership
     partnership_id: Mapped[int | None] = mapped_column()
+    #: joining a regional association: the association (a reference table, not the club's)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
 
     # The decision
     outcome: Mapped[str | None] = mapped_column(String(16))

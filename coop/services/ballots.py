@@ -58,7 +58,20 @@ from ..models import (
     Threshold,
 )
 from ..models.base import utcnow
-from . import access, attendance, clubs, fund, investments, partners, projects, rules, tally, transfers, yearend
+from . import (
+    access,
+    attendance,
+    clubs,
+    fund,
+    investments,
+    partners,
+    projects,
+    regions,
+    rules,
+    tally,
+    transfers,
+    yearend,
+)
 from .access import membership_for
 from .audit import record
 from .charter import charter_of
@@ -82,6 +95,7 @@ THRESHOLD_OF = {
     BallotKind.DISSOLUTION: "threshold_dissolution",
     BallotKind.TRANSFER: "threshold_membership",  # a newcomer joins by taking a member's share
     BallotKind.PARTNERSHIP: "threshold_membership",  # trading time with another club's members
+    BallotKind.REGION: "threshold_investment",  # joining an association: the charter's ordinary decision
 }
 #: Decisions whose threshold the charter does not set: approving the accounts is an ordinary decision of the
 #: general meeting, by a majority of votes cast (R14).
@@ -118,6 +132,7 @@ class Subject:
     transfer_id: int | None = None
     year: int | None = None
     partnership_id: int | None = None
+    region_id: int | None = None
 
 
 def _enum(value: object, choices, name: str):
@@ -317,6 +332,11 @@ def _subject(ballot: Ballot, subject: Subject) -> tuple[list[BallotOption], set[
         partnership = partners.check_votable(club_id, subject.partnership_id)
         ballot.partnership_id = partnership.id
         return [BallotOption(label=partners.ballot_label(partnership))], set()
+    if kind == BallotKind.REGION:
+        region = regions.check_joinable(club_id, subject.region_id)
+        _no_open_ballot(club_id, Ballot.kind == BallotKind.REGION, Ballot.region_id == region.id)
+        ballot.region_id = region.id
+        return [BallotOption(label=region.name)], set()
     _no_open_ballot(club_id, Ballot.kind == BallotKind.DISSOLUTION)
     return [BallotOption(label="dissolution")], set()
 
@@ -910,6 +930,8 @@ def _apply(ballot: Ballot, actor_id: int | None) -> None:
     elif kind == BallotKind.ACCOUNTS:
         yearend.approve_accounts(ballot.club_id, ballot.year, ballot_id=ballot.id, put_at=ballot.opened_at,
                                  now=ballot.closed_at)
+    elif kind == BallotKind.REGION:
+        regions.join_by_vote(ballot.club_id, ballot.region_id, ballot_id=ballot.id, now=ballot.closed_at)
 
 
 # --- Reading -----------------------------------------------------------------------------
@@ -1049,6 +1071,7 @@ def subject_choices(user_id: int, club_id: int, *, kind: str | None = None) -> d
                                                                  Membership.status == MemberStatus.ACTIVE))),
         "shares": investments.shares_held(club_id),
         "transfers": transfers.waiting_for_vote(club_id),
+        "regions": regions.joinable(club_id),
     }
 
 

@@ -49,13 +49,14 @@ def register_web(app: Flask) -> None:
         meetings,
         partners,
         projects,
+        regions,
         timebank,
         tokens,
         transfers,
     )
 
     for area in (main, auth, clubs, fund, transfers, projects, ballots, meetings, investments, timebank, partners,
-                 books, tokens):
+                 books, tokens, regions):
         app.register_blueprint(area.bp)
 
     _register_errors(app)

@@ -47,10 +47,11 @@ def method_choices(kind: str):
 
 #: The subject fields of a ballot's form, and those each kind of decision uses (a meeting's agenda item adds the
 #: year whose accounts it approves).
-SUBJECT_FIELDS = ("project_ids", "membership_id", "role", "candidate_ids", "investment_id", "transfer_id", "year")
+SUBJECT_FIELDS = ("project_ids", "membership_id", "role", "candidate_ids", "investment_id", "transfer_id", "year",
+                  "region_id")
 RELEVANT = {"funding": ("project_ids",), "admission": ("membership_id",), "exclusion": ("membership_id",),
             "election": ("role", "candidate_ids"), "stake_sale": ("investment_id",), "transfer": ("transfer_id",),
-            "accounts": ("year",)}
+            "accounts": ("year",), "region": ("region_id",)}
 
 
 def fill_subject(form, kind: str, choices: dict[str, list]) -> tuple[str, ...]:
@@ -63,6 +64,7 @@ def fill_subject(form, kind: str, choices: dict[str, list]) -> tuple[str, ...]:
     form.candidate_ids.choices = [(m.id, m.user.name) for m in choices["members"]]
     form.investment_id.choices = [(i.id, i.name) for i in choices["shares"]]
     form.transfer_id.choices = [(t.id, transfers.ballot_label(t)) for t in choices["transfers"]]
+    form.region_id.choices = [(r.id, r.name) for r in choices.get("regions", [])]
     if "year" in form:
         form.year.choices = [(y, str(y)) for y in choices["years"]]
     relevant = RELEVANT.get(kind, ())
@@ -78,7 +80,7 @@ def form_subject(form) -> Subject:
     return Subject(project_ids=list(form.project_ids.data or []), membership_id=form.membership_id.data,
                    role=form.role.data, candidate_ids=list(form.candidate_ids.data or []),
                    investment_id=form.investment_id.data, transfer_id=form.transfer_id.data,
-                   year=form.year.data if "year" in form else None)
+                   year=form.year.data if "year" in form else None, region_id=form.region_id.data)
 
 
 @bp.route("/clubs/<id:club_id>/ballots/new/<kind>", methods=["GET", "POST"])
@@ -98,6 +100,7 @@ def open_ballot(club_id: int, kind: str):
             form.membership_id.data = wanted
             form.investment_id.data = wanted
             form.transfer_id.data = wanted
+            form.region_id.data = wanted
     if form.validate_on_submit():
         subject = form_subject(form)
         opened = attempt(form, lambda: ballots.open_ballot(

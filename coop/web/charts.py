@@ -48,3 +48,34 @@ def line_chart(labels: list[str], series: list[tuple[str, str, list[int]]]) -> C
     every = max(1, len(labels) // 8)
     ticks = [(round(PAD_LEFT + i * step, 1), label) for i, label in enumerate(labels) if i % every == 0]
     return Chart(WIDTH, HEIGHT, lines, ticks, top, y(0))
+
+
+BAR_HEIGHT, BAR_GAP, LABEL_WIDTH = 22, 8, 200
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    text: str  # the value as the reader reads it
+    y: float
+    width: float
+
+
+@dataclass(frozen=True)
+class BarChart:
+    width: int
+    height: int
+    bars: list[Bar]
+    left: int  # where the bars start, after their labels
+    bar_height: int
+
+
+def bar_chart(rows: list[tuple[str, int, str]]) -> BarChart | None:
+    """Horizontal bars for ``rows`` (label, value, value as text), on one scale from zero: one bar per club."""
+    if not rows:
+        return None
+    top = max([value for _, value, _ in rows] + [1])
+    inner = WIDTH - LABEL_WIDTH - 90  # room for the value after the longest bar
+    bars = [Bar(label, text, PAD_TOP + i * (BAR_HEIGHT + BAR_GAP), round(inner * max(value, 0) / top, 1))
+            for i, (label, value, text) in enumerate(rows)]
+    return BarChart(WIDTH, PAD_TOP * 2 + len(rows) * (BAR_HEIGHT + BAR_GAP), bars, LABEL_WIDTH, BAR_HEIGHT)

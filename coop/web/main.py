@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 
 from ..forms.auth import LanguageForm
-from ..services import auth, ballots, clubs
+from ..services import auth, ballots, clubs, regions
 
 bp = Blueprint("main", __name__)
 
@@ -17,7 +17,8 @@ def index():
     if not current_user.is_authenticated:
         return render_template("main/welcome.html")
     return render_template("main/home.html", memberships=clubs.my_memberships(current_user.id),
-                           waiting=ballots.open_ballots_for(current_user.id))
+                           waiting=ballots.open_ballots_for(current_user.id),
+                           regions=regions.my_regions(current_user.id))
 
 
 @bp.post("/language")

@@ -31,7 +31,7 @@ def scene(live_app):
     """An active club with money, an open ballot on a project, an offer and an exchange to confirm."""
     from coop.extensions import db
     from coop.models.base import utcnow
-    from coop.services import access, auth, ballots, clubs, fund, investments, projects, tally, timebank
+    from coop.services import access, auth, ballots, clubs, fund, investments, projects, regions, tally, timebank
 
     tag = uuid.uuid4().hex[:6]
     key = lambda: uuid.uuid4().hex  # noqa: E731
@@ -83,9 +83,17 @@ def scene(live_app):
         investments.approve_payment(users[0].id, club.id, payment.id)
         investments.set_loan_terms(users[1].id, club.id, loan.id, rate_basis_points=250, term_periods=24,
                                    frequency="monthly", first_due_on=date.today() + timedelta(days=30))
+        # The club shares with a regional association its treasurer coordinates: the treasurer's home links to it.
+        region = regions.create_region(f"Cigales du Sud-Est {tag}", users[1].email)
+        joining = ballots.open_ballot(users[0].id, club.id, kind="region", method="yes_no",
+                                      closes_at=utcnow() + timedelta(days=7),
+                                      subject=ballots.Subject(region_id=region.id), form_key=key())
+        for user in users:
+            ballots.vote(user.id, club.id, joining.id, choices={joining.options[0].id: tally.YES})
+        ballots.close_early(users[0].id, club.id, joining.id)
         out = {"club": club.id, "project": project.id, "ballot": ballot.id, "listing": listing.id,
                "exchange": exchange.id, "member": users[2].email, "treasurer": users[1].email,
-               "investment": loan.id}
+               "investment": loan.id, "region": region.id}
         db.session.remove()
         db.engine.dispose()
     return out
@@ -98,13 +106,13 @@ def member_pages(s: dict) -> list[str]:
     return ["/", f"{c}/", f"{c}/savings", f"{c}/fund", f"{c}/projects", f"{c}/projects/{s['project']}",
             f"{c}/ballots", f"{c}/ballots/{s['ballot']}", f"{c}/investments", f"{c}/time", f"{c}/time/offers",
             f"{c}/time/offers/{s['listing']}", f"{c}/time/exchanges/new", f"{c}/time/exchanges/{s['exchange']}",
-            f"{c}/time/statement", f"{c}/members", f"{c}/charter", "/account/"]
+            f"{c}/time/statement", f"{c}/members", f"{c}/charter", f"{c}/regions", "/account/"]
 
 
 def treasurer_pages(s: dict) -> list[str]:
     c = f"/clubs/{s['club']}"
     return [f"{c}/books", f"{c}/books/trial-balance", f"{c}/books/checks", f"{c}/books/bank", f"{c}/contributions",
-            f"{c}/contributions/new"]
+            f"{c}/contributions/new", f"/regions/{s['region']}"]
 
 
 def serious_violations(page, axe_source: str) -> list[str]:
@@ -166,6 +174,8 @@ def test_every_page_a_member_or_a_treasurer_reaches_fits_a_375_pixel_phone(live_
     log_in(page, live_server, scene[who])
     visited = crawl(page, live_server, ["/", f"/clubs/{scene['club']}/"])
     assert f"/clubs/{scene['club']}/investments/{scene['investment']}" in visited
+    if who == "treasurer":  # who coordinates the association the club shares with
+        assert f"/regions/{scene['region']}" in visited
     too_wide = {}
     for path in visited:
         page.goto(live_server + path)

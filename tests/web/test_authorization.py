@@ -41,6 +41,8 @@ from coop.services import (
     partners,
     projects,
     reconcile,
+    regions,
+    tally,
     timebank,
     tokens,
     transfers,
@@ -49,7 +51,7 @@ from coop.services import (
 from tests.conftest import hidden_fields, key, snapshot
 from tests.services.test_investment_flow import PROJECT, approved, fund_club
 
-ROLES = ("anonymous", "outsider", "member", "secretary", "treasurer", "manager")
+ROLES = ("anonymous", "outsider", "coordinator", "member", "secretary", "treasurer", "manager")
 LOGIN = "login"  # a 302 to the login page
 TODAY = date.today()
 
@@ -71,7 +73,7 @@ def in_club(member, secretary=None, treasurer=None, manager=None) -> dict:
     secretary = member if secretary is None else secretary
     treasurer = secretary if treasurer is None else treasurer
     manager = treasurer if manager is None else manager
-    return {"anonymous": LOGIN, "outsider": 404, "member": member, "secretary": secretary,
+    return {"anonymous": LOGIN, "outsider": 404, "coordinator": 404, "member": member, "secretary": secretary,
             "treasurer": treasurer, "manager": manager}
 
 
@@ -100,11 +102,16 @@ def manager_only(status: int = 200, refused: int = 403) -> dict:
 
 def api(member, secretary=None, treasurer=None, manager=None) -> dict:
     """An API operation called with each visitor's token: none is a 401, another club's a 404."""
-    return {**in_club(member, secretary, treasurer, manager), "anonymous": 401}
+    return {**in_club(member, secretary, treasurer, manager), "anonymous": 401, "coordinator": 401}
 
 
 #: A browser's session cookie is no token: every API route answers it 401.
 NO_COOKIE = public(401)
+
+
+def coordinators(status: int = 200) -> dict:
+    """The regional association's coordinators; anyone else, the club's officers too, 404."""
+    return {**dict.fromkeys(ROLES, 404), "anonymous": LOGIN, "coordinator": status}
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,13 @@ RULES: dict[str, Rule] = {
     "auth.reset_password": Rule(get=public(), post=public(400)),  # a live link: the form asks for the password
     # Creating and joining a club.
     "clubs.create_club": Rule(get=logged_in(), post=logged_in(400)),
+    # A regional association: its coordinators only (the club shares with it); naming a coordinator needs an email.
+    "regions.region": Rule(get=coordinators()),
+    "regions.export": Rule(get=coordinators()),
+    "regions.add_coordinator": Rule(post=coordinators(400)),
+    # The club's side: every member reads it; the manager stops sharing at once, without a vote.
+    "regions.club_regions": Rule(get=members()),
+    "regions.stop_sharing": Rule(post=manager_only(302), acts=True),
     "clubs.join": Rule(get=logged_in(), post=logged_in(400)),
     # A club's pages.
     "clubs.club_home": Rule(get=members()),
@@ -408,6 +422,13 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
     payment = investments.enter_payment(treasurer.id, c, investment.id, amount=100_000, paid_on=TODAY,
                                         form_key=key())
     draft = projects.propose(member.id, c, {**PROJECT, "name": "Épicerie"}, form_key=key())
+    coordinator = make_user("Coordinatrice")
+    region = regions.create_region(f"Cigales du Sud-Est {c}", coordinator.email)  # a world per test: one name each
+    joining = ballots.open_ballot(manager.id, c, kind="region", method="yes_no", closes_at=utcnow() + timedelta(days=7),
+                                  subject=ballots.Subject(region_id=region.id), form_key=key())
+    for person in setup.members:
+        ballots.vote(person.id, c, joining.id, choices={joining.options[0].id: tally.YES})
+    ballots.close_early(manager.id, c, joining.id)  # the club shares with the association
     clubs.leave(leaver.id, c)  # 3,000 paid in: their share is valued, then refunded
     fund.value_exit(treasurer.id, c, mid(leaver), form_key=key())
     payout = fund.refund(treasurer.id, c, mid(leaver), amount=1_000, idempotency_key=key())  # waits for approval
@@ -449,15 +470,18 @@ def build_world(make_user, make_club, make_browser, monkeypatch) -> World:
         "exchange_id": exchange.id, "line_id": line, "assertion_id": assertion.id, "kind": "funding",
         "transfer_id": transfer.id,
         "token": sent["token"], "registration": sent["registration"], "code": code, "year": TODAY.year - 1,
-        "meeting_id": meeting.id, "meeting_item": meeting_item.id, "token_id": token.id, **partner,
+        "meeting_id": meeting.id, "meeting_item": meeting_item.id, "token_id": token.id, "region_id": region.id,
+        **partner,
     }
     db.session.rollback()
     outsider = make_club(1, treasurer=False, activate=False).manager  # a manager, of another club
-    people = {"outsider": outsider, "member": member, "secretary": secretary, "treasurer": treasurer,
-              "manager": manager}
+    people = {"outsider": outsider, "coordinator": coordinator, "member": member, "secretary": secretary,
+              "treasurer": treasurer, "manager": manager}
     browsers = {"anonymous": make_browser(), **{role: make_browser(user) for role, user in people.items()}}
-    api_tokens = {"anonymous": None}
+    api_tokens = {"anonymous": None, "coordinator": None}  # a coordinator is no member: no token of the club
     for role, user in people.items():
+        if role == "coordinator":
+            continue
         club_id = c if role != "outsider" else db.session.scalar(
             select(Membership.club_id).where(Membership.user_id == user.id))
         api_tokens[role] = tokens.create_token(user.id, club_id, name=role, scope="write", form_key=key()).secret

@@ -74,7 +74,7 @@ def club_with_everything(make_club, make_user):
                    "investment_id": 999_999, "payment_id": 999_999, "listing_id": 999_999, "exchange_id": 999_999,
                    "assertion_id": 999_999, "line_id": 999_999, "payout_id": 999_999, "transfer_id": 999_999,
                    "revaluation_id": 999_999, "token": "x" * 43, "year": 2025, "meeting_id": 999_999,
-                   "token_id": 999_999, "partnership_id": 999_999, "cross_id": 999_999}
+                   "token_id": 999_999, "partnership_id": 999_999, "cross_id": 999_999, "region_id": 999_999}
 
 
 def test_every_post_route_refuses_a_request_without_token(app, make_browser, club_with_everything):

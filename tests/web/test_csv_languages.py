@@ -92,6 +92,10 @@ EXPORTS = {
 }
 
 
+#: CSV routes outside a club, whose column names are checked in both languages by their own module's tests.
+ELSEWHERE = {"regions.export": "tests/web/test_regions_views.py"}
+
+
 def csv_routes(app) -> set[str]:
     """The endpoints of every route that answers a CSV file: its address ends in .csv or its view in _csv."""
     return {rule.endpoint for rule in app.url_map.iter_rules()
@@ -101,7 +105,7 @@ def csv_routes(app) -> set[str]:
 def test_every_csv_route_is_in_the_table(app):
     routes = csv_routes(app)
     assert routes, "no CSV route found: the walk over the url_map is broken"
-    assert routes - EXPORTS.keys() == set(), "a CSV export without its column names in EXPORTS"
+    assert routes - EXPORTS.keys() - ELSEWHERE.keys() == set(), "a CSV export without its column names in EXPORTS"
     assert EXPORTS.keys() - routes == set(), "EXPORTS names a route that no longer exists"
 
 

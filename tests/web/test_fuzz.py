@@ -46,6 +46,7 @@ from coop.forms import investments as investments_forms
 from coop.forms import meetings as meetings_forms
 from coop.forms import partners as partners_forms
 from coop.forms import projects as projects_forms
+from coop.forms import regions as regions_forms
 from coop.forms import timebank as timebank_forms
 from coop.forms import tokens as tokens_forms
 from coop.forms import transfers as transfers_forms
@@ -196,6 +197,8 @@ FUZZ: dict[str, Fuzz] = {
     "fund.close": Fuzz("treasurer"),
     "fund.approve_payout": Fuzz("manager"),
     "fund.cancel_payout": Fuzz("treasurer", (investments_forms.CancelPaymentForm,), last=True),
+    "regions.add_coordinator": Fuzz("coordinator", (regions_forms.CoordinatorForm,)),
+    "regions.stop_sharing": Fuzz("manager", last=True),
     "projects.propose": Fuzz("member", (projects_forms.ProjectForm,)),
     "projects.edit_project": Fuzz("member", (projects_forms.ProjectForm,)),
     "projects.present": Fuzz("member"),

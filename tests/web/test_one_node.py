@@ -16,7 +16,7 @@ from sqlalchemy import event
 from coop.extensions import db
 from tests.web.test_authorization import API_RULES, ROLES, RULES, build_world, outcome, rules_of, url_for_rule
 
-MEMBERS = [role for role in ROLES if role not in ("anonymous", "outsider")]
+MEMBERS = [role for role in ROLES if role not in ("anonymous", "outsider", "coordinator")]
 SINGLE_NODE = "SET LOCAL citus.multi_task_query_log_level = 'error'"
 
 
