@@ -380,3 +380,33 @@ def check(connection: Connection, *, schema: str = "public") -> list[str]:
         problems.append(f"tables with triggers ({', '.join(triggered)}) but {TRIGGERS_SETTING} is not on for the "
                         "database: their triggers cannot be changed, enabled or disabled")
     return problems
+
+
+class NewTableKeys:
+    """For a migration that adds club tables to an install already distributed on Citus: Citus refuses a
+    table that is not distributed yet a foreign key into a distributed table (``CREATE TABLE … REFERENCES
+    club`` fails). ``to(…)`` gives the key to put in ``create_table`` on any other database, and on such an
+    install keeps it for ``finish(op)``, which distributes the new tables (in a transaction of their own: Citus
+    copies a table's sequence to the workers only once it is committed) and then makes the keys."""
+
+    def __init__(self, connection: Connection):
+        self.distributed = is_citus(connection) and bool(connection.scalar(text(
+            "SELECT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = CAST('club' AS regclass))")))
+        self.later: list[tuple[str, str, str, list[str], list[str]]] = []
+
+    def to(self, table: str, columns: list[str], referred: str, referred_columns: list[str], name: str) -> list:
+        if self.distributed:
+            self.later.append((name, table, referred, columns, referred_columns))
+            return []
+        from sqlalchemy import ForeignKeyConstraint
+
+        return [ForeignKeyConstraint(columns, [f"{referred}.{c}" for c in referred_columns], name=name)]
+
+    def finish(self, op) -> None:
+        if not self.distributed:
+            return
+        with op.get_context().autocommit_block():
+            pass  # commits the new tables
+        distribute(op.get_bind())
+        for name, table, referred, columns, referred_columns in self.later:
+            op.create_foreign_key(name, table, referred, columns, referred_columns)

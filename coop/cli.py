@@ -113,6 +113,7 @@ def tick_command() -> None:
     ended = clubs.end_terms()
     expired = timebank.expire_due() + partners.expire_due()
     relayed = partners.deliver_due()
+    partners.undo_due()
     settled = transfers.settle_due()
     scrub(db.engine, ballots.SCRUBBED)
     refresh_statistics(db.engine)

@@ -75,10 +75,21 @@ RELAY_STATUSES = {
     "pending": _l("waiting to be delivered"),
     "delivered": _l("delivered"),
 }
+#: Why an exchange with a partner club was cancelled, when no member wrote it (a decline gives its own words).
+ERASE_REASONS = {
+    "withdrawn": _l("withdrawn by the member who recorded it"),
+    "expired": _l("not confirmed in time"),
+    "not trading": _l("the clubs were not trading"),
+    "not a member": _l("not a member of the other club any more"),
+    "same person": _l("one cannot exchange time with oneself"),
+    "unknown": _l("unknown to the other club"),
+    "refused": _l("the other club could not count it (a limit, or the member left)"),
+}
 CROSS_STATES = {
     "pending": _l("waiting for confirmation"),
     "committed": _l("confirmed, on its way to the other club"),
     "completed": _l("counted in both clubs"),
+    "undoing": _l("refused by the other club: to be cancelled here once the member's limits leave room"),
     "erased": _l("cancelled"),
 }
 MEETING_KINDS = {

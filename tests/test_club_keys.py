@@ -118,23 +118,31 @@ def test_the_migration_carries_every_clubs_rows_down_and_up_again(make_club, app
     assert ledger.check() == [] and ballots.check() == [] and meetings.check() == [] and transfers.check() == []
 
 
-def test_a_distributed_install_upgrades_to_the_regions_on_citus(app, backend):
-    """Migration 0028 on a cluster already distributed: Citus refuses a key from a new table into a distributed
-    one, so the migration distributes its tables first, then makes those keys (docs/regions.md)."""
+@pytest.mark.parametrize(("revision", "table", "wanted"), [
+    ("0026_partnerships", "cross_exchange", {"fk_cross_exchange_member_id_membership",
+                                             "fk_cross_exchange_partnership_id_partnership"}),
+    ("0027_api_tokens", "api_token", {"fk_api_token_membership_id_membership"}),
+    ("0028_regions", "region_member", {"fk_region_member_club_id_club", "fk_region_member_ballot_id_ballot"}),
+])
+def test_a_distributed_install_upgrades_through_each_new_revision_on_citus(app, backend, revision, table, wanted):
+    """A migration that adds club tables, on a cluster already distributed: Citus refuses a key from a new
+    table into a distributed one, so the migration distributes its tables first, then makes those keys."""
     if backend != "citus":
         pytest.skip("Citus only (TEST_BACKENDS=citus)")
     before = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_revision(
-        "0028_regions").down_revision
+        revision).down_revision
     db.session.remove()
     flask_migrate.downgrade(revision=before)
     db.engine.dispose()
     with db.engine.connect() as connection:
-        assert "region_member" not in inspect(connection).get_table_names()
+        assert table not in inspect(connection).get_table_names()
         assert citus.check(connection) == []  # the clubs' tables are still distributed
 
     flask_migrate.upgrade()
     db.engine.dispose()
     with db.engine.connect() as connection:
         assert citus.check(connection) == []
-        keys = {k["name"] for table in ("region_member", "ballot") for k in inspect(connection).get_foreign_keys(table)}
-    assert {"fk_region_member_club_id_club", "fk_region_member_ballot_id_ballot", "fk_ballot_region_id_region"} <= keys
+        keys = {k["name"] for k in inspect(connection).get_foreign_keys(table)}
+        ballot_keys = {k["name"] for k in inspect(connection).get_foreign_keys("ballot")}
+    assert wanted <= keys
+    assert {"fk_ballot_region_id_region", "fk_ballot_partnership_id_partnership"} <= ballot_keys

@@ -85,6 +85,7 @@ class CrossState(enum.StrEnum):
     PENDING = "pending"  # recorded by one member, awaiting the other's confirmation
     COMMITTED = "committed"  # posted in this club; the partner club's side is on its way
     COMPLETED = "completed"  # posted in both clubs
+    UNDOING = "undoing"  # the partner club could not count it; this club's side waits for room to be reversed
     ERASED = "erased"  # withdrawn, declined, refused or expired: on neither book (or posted and reversed)
 
 

@@ -90,6 +90,8 @@ TRADING = (ClubStatus.FORMING, ClubStatus.ACTIVE, ClubStatus.IN_MANAGEMENT)
 #: A relay that failed is tried again after this long, doubled at each failure, at most a day.
 RETRY_AFTER = timedelta(minutes=1)
 DIRECTIONS = ("given", "received")
+#: Exchanges not settled yet in this club.
+WAITING = (CrossState.PENDING, CrossState.COMMITTED, CrossState.UNDOING)
 
 
 def _today(today: date | None) -> date:
@@ -160,14 +162,19 @@ def check_votable(club_id: int, partnership_id: object) -> Partnership:
     row = _partnership(club_id, partnership_id, lock=True)
     if row.status not in (PartnershipStatus.DRAFT, PartnershipStatus.OFFERED):
         raise Conflict(_l("This partnership is not waiting for the members' decision."), field="partnership_id")
-    if db.session.scalar(select(Ballot.id).where(Ballot.club_id == club_id, Ballot.status == BallotStatus.OPEN,
-                                                 Ballot.partnership_id == row.id).limit(1)):
+    if _in_vote(row):
         raise Conflict(_l("A ballot on this is already open."))
     return row
 
 
+def _in_vote(row: Partnership) -> bool:
+    return db.session.scalar(select(Ballot.id).where(Ballot.club_id == row.club_id, Ballot.status == BallotStatus.OPEN,
+                                                     Ballot.partnership_id == row.id).limit(1)) is not None
+
+
 def ballot_label(row: Partnership) -> str:
-    return row.partner_name
+    """What the members vote on: the club and the limit."""
+    return f"{row.partner_name} ({_hours(row.limit_minutes)} h)"
 
 
 def votable(club_id: int) -> list[Partnership]:
@@ -269,7 +276,7 @@ def partnerships_of(user_id: int, club_id: int) -> list[PartnerLine]:
         ledger.Account.club_id == club_id, ledger.Account.code.like("clearing:%"))).all())
     waiting = dict(db.session.execute(select(CrossExchange.partnership_id, func.count()).where(
         CrossExchange.club_id == club_id,
-        CrossExchange.state.in_((CrossState.PENDING, CrossState.COMMITTED))).group_by(CrossExchange.partnership_id)).all())
+        CrossExchange.state.in_(WAITING)).group_by(CrossExchange.partnership_id)).all())
     return [PartnerLine(r, balances.get(r.account_id, 0), waiting.get(r.id, 0)) for r in rows]
 
 
@@ -282,7 +289,7 @@ def partnership_for(user_id: int, club_id: int, partnership_id: object) -> Partn
                                                                          ledger.Account.id == row.account_id))
     waiting = db.session.scalar(select(func.count()).select_from(CrossExchange).where(
         CrossExchange.club_id == club_id, CrossExchange.partnership_id == row.id,
-        CrossExchange.state.in_((CrossState.PENDING, CrossState.COMMITTED))))
+        CrossExchange.state.in_(WAITING)))
     return PartnerLine(row, balance, waiting)
 
 
@@ -372,30 +379,32 @@ def record_exchange(user_id: int, club_id: int, partnership_id: object, *, partn
                                                        Membership.id == partner_member_id))
     if other is None or other.status != MemberStatus.ACTIVE:
         raise NotFound(_l("No such member in %(club)s.", club=row.partner_name), field="partner_member_id")
-    other_name = other.user.name[:120]
+    other_id, other_user, other_name = other.id, other.user_id, other.user.name[:120]
     db.session.rollback()  # the partner club was read in a transaction of its own; the write below is this club's
     with unit_of_work() as session:
         me = membership_for(user_id, club_id)
         if me.club.status not in TRADING:
             raise RuleViolation(_l("This club no longer records exchanges of time."), rule="R12")
+        if other_user == me.user_id:  # a person in both clubs moving time between their own two accounts
+            raise RuleViolation(_l("You cannot exchange time with yourself."), rule="R12", field="partner_member_id")
         row = _trading_partnership(club_id, partnership_id, lock=True)
         _check_room(row, me, direction, minutes, lock=False)
         use_form_key(user_id, form_key, club_id)
         expiry = charter_of(club_id).exchange_expiry_days
         cross = CrossExchange(club_id=club_id, uuid=str(uuidlib.uuid4()), partnership_id=row.id, member_id=me.id,
-                              direction=direction, partner_member_id=other.id, partner_member_name=other_name,
+                              direction=direction, partner_member_id=other_id, partner_member_name=other_name,
                               minutes=minutes, done_on=done_on, description=description, state=CrossState.PENDING,
                               recorded_here=True, expires_on=today + timedelta(days=expiry))
         session.add(cross)
         session.flush()
         _send(club_id, row.partner_club_id, "exchange.propose", cross.uuid, {
-            "partnership": row.uuid, "member": other.id, "partner_member": me.id,
+            "partnership": row.uuid, "member": other_id, "partner_member": me.id, "partner_user": me.user_id,
             "partner_member_name": me.user.name[:120],
             "direction": "received" if direction == "given" else "given", "minutes": minutes,
             "done_on": done_on.isoformat(), "description": description,
             "expires_on": cross.expires_on.isoformat()})
         record(user_id, club_id, "cross_exchange.record", cross, after={
-            "partner_club": row.partner_club_id, "partner_member": other.id, "direction": direction,
+            "partner_club": row.partner_club_id, "partner_member": other_id, "direction": direction,
             "minutes": minutes, "done_on": done_on})
         return cross
 
@@ -404,9 +413,17 @@ def _cross(club_id: int, cross_id: object, *, lock: bool = False) -> CrossExchan
     return in_club(CrossExchange, club_id, cross_id, lock=lock, missing=_l("No such exchange."))
 
 
+def _locked(club_id: int, cross_id: object) -> CrossExchange:
+    """The exchange, locked after its partnership: every unit of work locks a partnership before its
+    exchanges (the deliveries do), so two never wait on each other."""
+    cross = _cross(club_id, cross_id)
+    _partnership(club_id, cross.partnership_id, lock=True)
+    return _cross(club_id, cross.id, lock=True)
+
+
 def _mine(user_id: int, club_id: int, cross_id: object) -> tuple[Membership, CrossExchange]:
     me = membership_for(user_id, club_id)
-    cross = _cross(club_id, cross_id, lock=True)
+    cross = _locked(club_id, cross_id)
     if cross.member_id != me.id:
         raise NotFound(_l("No such exchange."))
     return me, cross
@@ -498,7 +515,7 @@ def expire_due(*, club_id: int | None = None, today: date | None = None) -> int:
     done = 0
     for cid, xid in db.session.execute(stmt).all():
         with unit_of_work():
-            cross = _cross(cid, xid, lock=True)
+            cross = _locked(cid, xid)
             if cross.state == CrossState.PENDING:
                 _erase(cross, "expired")
                 record(None, cid, "cross_exchange.expire", cross)
@@ -576,7 +593,12 @@ def _copy_link(row: Partnership, cross: CrossExchange, received: str) -> None:
 
 def _send(club_id: int, to_club_id: int, kind: str, subject: str, payload: dict[str, Any], *,
           unique: bool = False) -> Relay:
-    """Write a step for the partner club, in this unit of work; delivered once it commits."""
+    """Write a step for the partner club, in this unit of work; delivered once it commits.
+
+    The partnership row is locked first (if the use case has not already): the steps to one partner are then
+    numbered in the order they commit, which the partner relies on to skip a step it has applied
+    (``_apply_once``)."""
+    _partnership_with(club_id, to_club_id)
     key = f"{kind}:{subject}" + (f":{uuidlib.uuid4().hex[:8]}" if unique else "")
     existing = db.session.scalar(select(Relay).where(Relay.club_id == club_id, Relay.key == key))
     if existing is not None:
@@ -712,7 +734,8 @@ def _on_offer(club_id: int, p: dict[str, Any]) -> None:
     row = _partnership_with(club_id, sender)
     if row is not None and row.uuid == p["uuid"]:
         return  # delivered before
-    if row is not None and row.status not in (PartnershipStatus.REFUSED, PartnershipStatus.DRAFT):
+    if row is not None and (row.status not in (PartnershipStatus.REFUSED, PartnershipStatus.DRAFT)
+                            or _in_vote(row)):  # never change the terms the members are voting on
         _send(club_id, sender, "partnership.refuse", p["uuid"], {"reason": "crossed"})
         return
     if club is None or club.status not in TRADING:
@@ -766,6 +789,8 @@ def _on_propose(club_id: int, p: dict[str, Any]) -> None:
         refusal = "not trading"
     elif member is None or member.status != MemberStatus.ACTIVE:
         refusal = "not a member"
+    elif member.user_id == p.get("partner_user"):
+        refusal = "same person"
     if refusal:
         _send(club_id, p["from"], "exchange.erase", p["uuid"], {"reason": refusal})
         return
@@ -800,9 +825,10 @@ def _on_commit(club_id: int, p: dict[str, Any]) -> None:
                                 rule="R12")
         _post(row, cross, member, None)  # a refusal comes before anything is written
     except CoopError as refusal:
+        # The partner club is told why by a code, never by this club's words (a member's balance, their floor).
         cross.transaction_id = None
-        _erase(cross, str(refusal)[:REASON_MAX])
-        record(None, club_id, "cross_exchange.refuse", cross, after={"reason": cross.reason})
+        _erase(cross, "refused")
+        record(None, club_id, "cross_exchange.refuse", cross, after={"reason": str(refusal)[:REASON_MAX]})
         return
     hashed = _complete(row, cross, None)
     _send(club_id, p["from"], "exchange.completed", p["uuid"], hashed)
@@ -835,15 +861,47 @@ def _on_erase(club_id: int, p: dict[str, Any]) -> None:
         if cross is not None and cross.state == CrossState.COMPLETED:
             log.error("club %s: erase of completed exchange %s refused", club_id, cross.uuid)
         return
-    if cross.state == CrossState.COMMITTED:
-        txn = ledger.reverse(club_id, cross.transaction_id, reason=f"{cross.partnership.partner_name}: "
-                             f"{p.get('reason') or 'refused'}"[:500], idempotency_key=f"cross-rev:{cross.uuid}",
-                             author_id=None)
-        cross.reversal_id = txn.id
-    cross.state = CrossState.ERASED
     cross.reason = (p.get("reason") or "")[:REASON_MAX]
     cross.updated_at = utcnow()
+    if cross.state == CrossState.COMMITTED and not _undo(cross):
+        # Reversing our side would pass a limit (the member's balance moved since): the step is taken all the
+        # same, so that the steps behind it between the two clubs go on; the reversal waits (``undo_due``).
+        cross.state = CrossState.UNDOING
+        record(None, club_id, "cross_exchange.undoing", cross, after={"reason": cross.reason})
+        return
+    cross.state = CrossState.ERASED
     record(None, club_id, "cross_exchange.erased", cross, after={"reason": cross.reason})
+
+
+def _undo(cross: CrossExchange) -> bool:
+    """Reverse this club's side of an exchange the partner club could not count; False if a limit refuses."""
+    try:
+        txn = ledger.reverse(cross.club_id, cross.transaction_id, reason=f"{cross.partnership.partner_name}: "
+                             f"{cross.reason or 'refused'}"[:500], idempotency_key=f"cross-rev:{cross.uuid}",
+                             author_id=None)
+    except CoopError as refusal:
+        log.warning("club %s: exchange %s waits to be reversed: %s", cross.club_id, cross.uuid, refusal)
+        return False
+    cross.reversal_id = txn.id
+    return True
+
+
+def undo_due(*, club_id: int | None = None) -> int:
+    """``flask coop tick``: reverse the sides still waiting, once the member's limits leave room (the manager
+    may change them); each in a unit of work of its own."""
+    stmt = select(CrossExchange.club_id, CrossExchange.id).where(CrossExchange.state == CrossState.UNDOING)
+    if club_id is not None:
+        stmt = stmt.where(CrossExchange.club_id == club_id)
+    done = 0
+    for cid, xid in db.session.execute(stmt).all():
+        with unit_of_work():
+            cross = _locked(cid, xid)
+            if cross.state == CrossState.UNDOING and _undo(cross):
+                cross.state = CrossState.ERASED
+                cross.updated_at = utcnow()
+                record(None, cid, "cross_exchange.erased", cross, after={"reason": cross.reason})
+                done += 1
+    return done
 
 
 HANDLERS: dict[str, Callable[[int, dict[str, Any]], None]] = {
@@ -876,7 +934,8 @@ def check() -> list[ledger.Violation]:
         posted = cross.transaction_id is not None
         reversed_ = cross.reversal_id is not None
         ok = {CrossState.PENDING: not posted, CrossState.COMMITTED: posted and not reversed_,
-              CrossState.COMPLETED: posted and not reversed_, CrossState.ERASED: posted == reversed_}[cross.state]
+              CrossState.UNDOING: posted and not reversed_, CrossState.COMPLETED: posted and not reversed_,
+              CrossState.ERASED: posted == reversed_}[cross.state]
         if not ok:
             found.append(ledger.Violation(15, cross.club_id, f"cross exchange {cross.id} is {cross.state} with "
                                                              f"transaction {cross.transaction_id}, reversal "
@@ -893,6 +952,8 @@ def check() -> list[ledger.Violation]:
                                                                  f"not {expected}"))
     busy = {(r.club_id, r.to_club_id) for r in db.session.scalars(
         select(Relay).where(Relay.status == RelayStatus.PENDING))}
+    busy |= {(cross.club_id, partners[(cross.club_id, cross.partnership_id)].partner_club_id)
+             for cross in db.session.scalars(select(CrossExchange).where(CrossExchange.state == CrossState.UNDOING))}
     balances = {(a.club_id, a.id): a.balance for a in db.session.scalars(
         select(ledger.Account).where(ledger.Account.code.like("clearing:%")))}
     by_pair = {(r.club_id, r.partner_club_id): r for r in partners.values()}

@@ -10,6 +10,8 @@ Create Date: 2026-12-03 22:11:47
 import sqlalchemy as sa
 from alembic import op
 
+from coop import citus
+
 KINDS = ("'funding', 'admission', 'exclusion', 'election', 'charter', 'renewal', 'stake_sale', 'dissolution', "
          "'accounts', 'transfer'")
 
@@ -22,6 +24,7 @@ depends_on = None
 
 
 def upgrade():
+    keys = citus.NewTableKeys(op.get_bind())  # keys into distributed tables, on an install already distributed
     op.create_table('relay',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('club_id', sa.Integer(), nullable=False),
@@ -36,7 +39,7 @@ def upgrade():
     sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
     sa.Column('delivered_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("status IN ('pending', 'delivered')", name=op.f('ck_relay_status_valid')),
-    sa.ForeignKeyConstraint(['club_id'], ['club.id'], name=op.f('fk_relay_club_id_club')),
+    *keys.to('relay', ['club_id'], 'club', ['id'], op.f('fk_relay_club_id_club')),
     sa.PrimaryKeyConstraint('id', 'club_id', name=op.f('pk_relay')),
     sa.UniqueConstraint('club_id', 'key', name=op.f('uq_relay_club_id_key'))
     )
@@ -65,9 +68,9 @@ def upgrade():
     sa.CheckConstraint("status IN ('draft', 'proposed', 'offered', 'active', 'refused')", name=op.f('ck_partnership_status_valid')),
     sa.CheckConstraint('limit_minutes > 0', name=op.f('ck_partnership_limit_positive')),
     sa.CheckConstraint('partner_club_id <> club_id', name=op.f('ck_partnership_two_clubs')),
-    sa.ForeignKeyConstraint(['account_id', 'club_id'], ['account.id', 'account.club_id'], name=op.f('fk_partnership_account_id_account')),
-    sa.ForeignKeyConstraint(['ballot_id', 'club_id'], ['ballot.id', 'ballot.club_id'], name=op.f('fk_partnership_ballot_id_ballot')),
-    sa.ForeignKeyConstraint(['club_id'], ['club.id'], name=op.f('fk_partnership_club_id_club')),
+    *keys.to('partnership', ['account_id', 'club_id'], 'account', ['id', 'club_id'], op.f('fk_partnership_account_id_account')),
+    *keys.to('partnership', ['ballot_id', 'club_id'], 'ballot', ['id', 'club_id'], op.f('fk_partnership_ballot_id_ballot')),
+    *keys.to('partnership', ['club_id'], 'club', ['id'], op.f('fk_partnership_club_id_club')),
     sa.PrimaryKeyConstraint('id', 'club_id', name=op.f('pk_partnership')),
     sa.UniqueConstraint('club_id', 'partner_club_id', name=op.f('uq_partnership_club_id_partner_club_id')),
     sa.UniqueConstraint('club_id', 'uuid', name=op.f('uq_partnership_club_id_uuid'))
@@ -94,13 +97,13 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("direction IN ('given', 'received')", name=op.f('ck_cross_exchange_direction_valid')),
-    sa.CheckConstraint("state IN ('pending', 'committed', 'completed', 'erased')", name=op.f('ck_cross_exchange_state_valid')),
+    sa.CheckConstraint("state IN ('pending', 'committed', 'completed', 'undoing', 'erased')", name=op.f('ck_cross_exchange_state_valid')),
     sa.CheckConstraint('minutes > 0', name=op.f('ck_cross_exchange_minutes_positive')),
-    sa.ForeignKeyConstraint(['club_id'], ['club.id'], name=op.f('fk_cross_exchange_club_id_club')),
-    sa.ForeignKeyConstraint(['member_id', 'club_id'], ['membership.id', 'membership.club_id'], name=op.f('fk_cross_exchange_member_id_membership')),
+    *keys.to('cross_exchange', ['club_id'], 'club', ['id'], op.f('fk_cross_exchange_club_id_club')),
+    *keys.to('cross_exchange', ['member_id', 'club_id'], 'membership', ['id', 'club_id'], op.f('fk_cross_exchange_member_id_membership')),
     sa.ForeignKeyConstraint(['partnership_id', 'club_id'], ['partnership.id', 'partnership.club_id'], name=op.f('fk_cross_exchange_partnership_id_partnership')),
-    sa.ForeignKeyConstraint(['reversal_id', 'club_id'], ['journal_transaction.id', 'journal_transaction.club_id'], name=op.f('fk_cross_exchange_reversal_id_journal_transaction')),
-    sa.ForeignKeyConstraint(['transaction_id', 'club_id'], ['journal_transaction.id', 'journal_transaction.club_id'], name=op.f('fk_cross_exchange_transaction_id_journal_transaction')),
+    *keys.to('cross_exchange', ['reversal_id', 'club_id'], 'journal_transaction', ['id', 'club_id'], op.f('fk_cross_exchange_reversal_id_journal_transaction')),
+    *keys.to('cross_exchange', ['transaction_id', 'club_id'], 'journal_transaction', ['id', 'club_id'], op.f('fk_cross_exchange_transaction_id_journal_transaction')),
     sa.PrimaryKeyConstraint('id', 'club_id', name=op.f('pk_cross_exchange')),
     sa.UniqueConstraint('club_id', 'uuid', name=op.f('uq_cross_exchange_club_id_uuid')),
     sa.UniqueConstraint('reversal_id', 'club_id', name=op.f('uq_cross_exchange_reversal_id_club_id')),
@@ -112,14 +115,20 @@ def upgrade():
 
     with op.batch_alter_table('ballot', schema=None) as batch_op:
         batch_op.add_column(sa.Column('partnership_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_ballot_partnership_id_partnership'), 'partnership',
-                                    ['partnership_id', 'club_id'], ['id', 'club_id'])
+        if not keys.distributed:
+            batch_op.create_foreign_key(batch_op.f('fk_ballot_partnership_id_partnership'), 'partnership',
+                                        ['partnership_id', 'club_id'], ['id', 'club_id'])
         # Trading time with another club becomes a kind of decision.
         batch_op.drop_constraint(op.f('ck_ballot_kind_valid'), type_='check')
         batch_op.create_check_constraint(op.f('ck_ballot_kind_valid'), f"kind IN ({KINDS}, 'partnership')")
 
     with op.batch_alter_table('listing', schema=None) as batch_op:
         batch_op.add_column(sa.Column('partners_see', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+    if keys.distributed:
+        keys.later.append(('fk_ballot_partnership_id_partnership', 'ballot', 'partnership',
+                           ['partnership_id', 'club_id'], ['id', 'club_id']))
+    keys.finish(op)
 
 
 

@@ -13,6 +13,8 @@ Create Date: 2026-12-03 22:30:00
 import sqlalchemy as sa
 from alembic import op
 
+from coop import citus
+
 
 # revision identifiers, used by Alembic.
 revision = '0027_api_tokens'
@@ -22,6 +24,7 @@ depends_on = None
 
 
 def upgrade():
+    keys = citus.NewTableKeys(op.get_bind())  # keys into distributed tables, on an install already distributed
     op.create_table(
         'api_token',
         sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -38,15 +41,16 @@ def upgrade():
         sa.Column('revoked_by_id', sa.Integer(), nullable=True),
         sa.CheckConstraint("scope IN ('read', 'write')", name=op.f('ck_api_token_scope_valid')),
         sa.CheckConstraint('length(secret_hash) = 64', name=op.f('ck_api_token_secret_hash_length')),
-        sa.ForeignKeyConstraint(['club_id'], ['club.id'], name=op.f('fk_api_token_club_id_club')),
-        sa.ForeignKeyConstraint(['membership_id', 'club_id'], ['membership.id', 'membership.club_id'],
-                                name=op.f('fk_api_token_membership_id_membership')),
-        sa.ForeignKeyConstraint(['revoked_by_id', 'club_id'], ['membership.id', 'membership.club_id'],
-                                name=op.f('fk_api_token_revoked_by_id_membership')),
+        *keys.to('api_token', ['club_id'], 'club', ['id'], op.f('fk_api_token_club_id_club')),
+        *keys.to('api_token', ['membership_id', 'club_id'], 'membership', ['id', 'club_id'],
+                 op.f('fk_api_token_membership_id_membership')),
+        *keys.to('api_token', ['revoked_by_id', 'club_id'], 'membership', ['id', 'club_id'],
+                 op.f('fk_api_token_revoked_by_id_membership')),
         sa.PrimaryKeyConstraint('id', 'club_id', name=op.f('pk_api_token')),
         sa.UniqueConstraint('club_id', 'secret_hash', name=op.f('uq_api_token_club_id_secret_hash')),
     )
     op.create_index('ix_api_token_membership', 'api_token', ['club_id', 'membership_id'], unique=False)
+    keys.finish(op)
 
 
 def downgrade():

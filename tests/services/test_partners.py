@@ -27,7 +27,7 @@ from coop.models.base import utcnow
 from coop.services import ballots, ledger, partners, tally, timebank
 from coop.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound, NotPermitted, RuleViolation
 from coop.services.uow import unit_of_work
-from tests.conftest import SetupView, key, refused
+from tests.conftest import SetupView, admit_by_vote, key, refused
 
 TODAY = date.today()
 LIMIT = 10 * 60
@@ -451,3 +451,50 @@ def test_a_members_figures_and_statement_count_the_partner_clubs_exchanges(pair)
     _member, lines = timebank.statement(one.a.id, one.id)
     assert [(line.amount, line.partner) for line in lines] == [
         (90, f"{two.b.name} (Cigale du Vercors)"), (-30, f"{two.b.name} (Cigale du Vercors)")]
+
+
+def test_a_reversal_a_limit_refuses_waits_without_holding_up_the_steps_behind_it(pair, monkeypatch):
+    one, two = pair
+    record(one, two, 90)
+    monkeypatch.setattr(partners, "HANDLERS", {**partners.HANDLERS, "exchange.commit": _dies})
+    partners.confirm(two.b.id, two.id, two.cross().id)  # B posts its side; A has not heard yet
+    timebank.set_member_limits(one.manager.id, one.id, one.mid(one.a), floor=-600, ceiling=60, reason="plafond")
+    monkeypatch.undo()
+
+    def refused_reversal(*args, **kwargs):
+        raise LimitExceeded("no room", rule="R12")
+
+    monkeypatch.setattr(partners.ledger, "reverse", refused_reversal)
+    partners.deliver_due(now=utcnow() + timedelta(hours=1))  # A refuses; B cannot reverse yet
+    assert (one.cross().state, two.cross().state) == (CrossState.ERASED, CrossState.UNDOING)
+    assert two.cross().reason == "refused"  # a code, never A's words about its member's balance
+    partners.suspend(one.manager.id, one.id, one.row().id, form_key=key())  # the next step still arrives
+    assert two.row().suspended_there_at is not None
+    assert violations() == []  # posted and not yet reversed, as its state says; the pair is still settling
+    monkeypatch.undo()
+    assert partners.undo_due() == 1
+    assert two.cross().state == CrossState.ERASED and two.time(two.b) == 0
+    assert two.balance(f"clearing:{one.id}") == 0
+    assert violations() == []
+
+
+def test_no_one_trades_with_themselves_across_clubs(pair):
+    one, two = pair
+    both = admit_by_vote(two.setup, one.a)  # a joins the partner club too
+    refused(lambda: partners.record_exchange(one.a.id, one.id, one.row().id, partner_member_id=both,
+                                             direction="given", minutes=60, done_on=TODAY, description="Aide",
+                                             form_key=key()), RuleViolation, rule="R12", field="partner_member_id")
+
+
+def test_an_offer_never_changes_the_terms_members_are_voting_on(clubs):
+    one, two = clubs
+    theirs = partners.propose(two.manager.id, two.id, partner_club_id=one.id, limit_minutes=LIMIT * 2,
+                              form_key=key())
+    ballots.open_ballot(two.manager.id, two.id, kind="partnership", method="yes_no",
+                        closes_at=utcnow() + timedelta(days=7),
+                        subject=ballots.Subject(partnership_id=theirs.id), form_key=key())
+    row = partners.propose(one.manager.id, one.id, partner_club_id=two.id, limit_minutes=LIMIT, form_key=key())
+    one.vote(row.id)  # one's offer reaches two while two votes on its own terms
+    mine = db.session.get(Partnership, (theirs.id, two.id))
+    assert (mine.status, mine.limit_minutes) == (PartnershipStatus.DRAFT, LIMIT * 2)
+    assert one.row().status == PartnershipStatus.REFUSED  # crossed: it may be proposed again
