@@ -444,6 +444,8 @@ def confirm(user_id: int, club_id: int, cross_id: object, *, today: date | None 
                                    day=cross.expires_on), rule="R12")
         if me.status != MemberStatus.ACTIVE:
             raise RuleViolation(_l("%(name)s is not an active member of the club.", name=me.user.name), rule="R12")
+        if me.club.status not in TRADING:
+            raise RuleViolation(_l("This club no longer records exchanges of time."), rule="R12")
         row = _trading_partnership(club_id, cross.partnership_id, lock=True)
         _post(row, cross, me, user_id)
         cross.state = CrossState.COMMITTED
@@ -698,12 +700,14 @@ def deliver_due(*, now: datetime | None = None, club_id: int | None = None) -> i
     pairs = db.session.execute(stmt).all()
     db.session.rollback()
     delivered = 0
-    for sender, receiver, _first in pairs:
+    for sender, receiver, first in pairs:
+        # The first step waiting between two clubs goes first: while its back-off runs, the pair waits.
         ids = list(db.session.scalars(select(Relay.id).where(
-            Relay.club_id == sender, Relay.to_club_id == receiver, Relay.status == RelayStatus.PENDING,
-            Relay.next_attempt_at <= now).order_by(Relay.id)))
+            Relay.club_id == sender, Relay.to_club_id == receiver, Relay.status == RelayStatus.PENDING)
+            .order_by(Relay.id)))
+        due = db.session.scalar(select(Relay.next_attempt_at).where(Relay.club_id == sender, Relay.id == first))
         db.session.rollback()
-        if ids and deliver(sender, ids[-1], now=now):
+        if ids and due is not None and due <= now and deliver(sender, ids[-1], now=now):
             delivered += len(ids)
     return delivered
 

@@ -142,8 +142,8 @@ def decline(club_id: int, cross_id: int):
     if not form.validate_on_submit():
         abort(400)
     cross = attempt(form, lambda: partners.decline(current_user.id, club_id, cross_id, reason=form.reason.data))
-    if cross is None:
-        abort(400)
+    if cross is None:  # refused: already confirmed (409), not theirs to decline (403)…
+        abort(getattr(form, "refusal_status", 400))
     flash(_("The exchange is declined."), "info")
     return _back(club_id, cross)
 

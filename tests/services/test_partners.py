@@ -15,6 +15,8 @@ from sqlalchemy import func, select, update
 from coop.extensions import db
 from coop.models import (
     Account,
+    Club,
+    ClubStatus,
     CrossExchange,
     CrossState,
     JournalTransaction,
@@ -498,3 +500,22 @@ def test_an_offer_never_changes_the_terms_members_are_voting_on(clubs):
     mine = db.session.get(Partnership, (theirs.id, two.id))
     assert (mine.status, mine.limit_minutes) == (PartnershipStatus.DRAFT, LIMIT * 2)
     assert one.row().status == PartnershipStatus.REFUSED  # crossed: it may be proposed again
+
+
+def test_the_tick_waits_for_the_first_steps_back_off_before_the_pair_goes_on(pair, monkeypatch):
+    one, two = pair
+    monkeypatch.setattr(partners, "HANDLERS", {**partners.HANDLERS, "partnership.suspend": _dies})
+    partners.suspend(one.manager.id, one.id, one.row().id, form_key=key())
+    partners.resume(one.manager.id, one.id, one.row().id, form_key=key())  # waits behind the suspension
+    monkeypatch.undo()
+    assert partners.deliver_due() == 0  # the suspension's retry is not due yet, so neither is the resume
+    assert partners.deliver_due(now=utcnow() + timedelta(hours=1)) == 2
+    assert two.row().trading
+
+
+def test_a_club_that_no_longer_trades_confirms_nothing(pair):
+    one, two = pair
+    record(one, two, 60)
+    with unit_of_work():
+        db.session.execute(update(Club).where(Club.id == two.id).values(status=ClubStatus.DISSOLVING))
+    refused(lambda: partners.confirm(two.b.id, two.id, two.cross().id), RuleViolation, rule="R12")

@@ -95,8 +95,11 @@ def test_decline_and_withdraw_buttons(make_club, make_browser):
     b = make_browser(two.b)
     assert b.submit(f"{base(two)}/exchanges/{two.cross().id}/decline", {"reason": ""},
                     page=f"{base(two)}/{two.row().id}").status_code == 400
-    assert b.submit(f"{base(two)}/exchanges/{two.cross().id}/decline", {"reason": "Pas fait"},
+    declined = two.cross().id
+    assert b.submit(f"{base(two)}/exchanges/{declined}/decline", {"reason": "Pas fait"},
                     page=f"{base(two)}/{two.row().id}").status_code == 302
+    assert b.submit(f"{base(two)}/exchanges/{declined}/decline", {"reason": "Encore"},
+                    page=f"{base(two)}/{two.row().id}").status_code == 409  # already declined
     assert one.cross().state == CrossState.ERASED
     record(one, two, 60)
     assert make_browser(two.b).action(f"{base(two)}/exchanges/{two.cross().id}/withdraw").status_code == 403
