@@ -214,12 +214,18 @@ class Totals:
     invested: dict[str, int] = field(default_factory=dict)
 
 
+#: A club with fewer active members is left out of the figures: its totals would be one or two people's own.
+MIN_MEMBERS_SHOWN = 3
+
+
 @dataclass
 class RegionView:
     region: Region
     coordinators: list[RegionCoordinator]
     clubs: list[ClubFigures]
     totals: Totals
+    #: sharing clubs left out because they have fewer than MIN_MEMBERS_SHOWN active members
+    withheld: int = 0
 
 
 def _club_figures(club_id: int, since: datetime) -> ClubFigures:
@@ -253,8 +259,8 @@ def sharing_clubs(region_id: int) -> list[RegionMember]:
 def region_view(user_id: int, region_id: object) -> RegionView:
     """The association's figures, per sharing club and in total, for its coordinators only."""
     region = coordinated_by(user_id, region_id)
-    figures = sorted((_club_figures(m.club_id, m.joined_at) for m in sharing_clubs(region.id)),
-                     key=lambda f: (f.name.lower(), f.club_id))
+    every = [_club_figures(m.club_id, m.joined_at) for m in sharing_clubs(region.id)]
+    figures = sorted((f for f in every if f.members >= MIN_MEMBERS_SHOWN), key=lambda f: (f.name.lower(), f.club_id))
     totals = Totals()
     for club in figures:
         totals.clubs += 1
@@ -264,4 +270,4 @@ def region_view(user_id: int, region_id: object) -> RegionView:
             totals.projects[status] += count
         totals.savings[club.currency] = totals.savings.get(club.currency, 0) + club.savings
         totals.invested[club.currency] = totals.invested.get(club.currency, 0) + club.invested
-    return RegionView(region, coordinators_of(region.id), figures, totals)
+    return RegionView(region, coordinators_of(region.id), figures, totals, withheld=len(every) - len(figures))

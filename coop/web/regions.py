@@ -34,7 +34,7 @@ def _charts(view) -> list[tuple[str, object]]:
 def _page(region_id: int, form: CoordinatorForm, status: int = 200):
     view = regions.region_view(current_user.id, region_id)
     return render_template("regions/region.html", view=view, charts=_charts(view), form=form,
-                           statuses=list(ProjectStatus)), status
+                           statuses=list(ProjectStatus), min_shown=regions.MIN_MEMBERS_SHOWN), status
 
 
 @bp.get("/regions/<id:region_id>")

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from coop.extensions import db
 from coop.models import AuditEntry, Ballot, BallotKind, Outcome, ProjectStatus, Region, RegionCoordinator, RegionMember
 from coop.models.base import utcnow
-from coop.services import access, ballots, fund, investments, regions, tally, timebank
+from coop.services import access, ballots, clubs, fund, investments, regions, tally, timebank
 from coop.services.ballots import Subject
 from coop.services.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from tests.conftest import key, snapshot
@@ -301,3 +301,14 @@ def test_on_citus_each_clubs_figures_are_read_on_its_node(make_club, make_region
     db.session.rollback()
     assert (figures.savings, figures.minutes, figures.members) == (expected["savings"], expected["minutes"],
                                                                    expected["members"])
+
+
+def test_a_club_with_fewer_than_three_active_members_is_left_out_of_every_figure(make_club, make_region):
+    """Two members' totals are each one's own savings and hours, readable by subtraction from the total."""
+    setup = make_club(5)
+    region, coordinator = make_region()
+    vote_on_joining(setup, region.id)
+    for member in setup.members[2:]:
+        clubs.leave(member.id, setup.club_id)
+    view = regions.region_view(coordinator.id, region.id)
+    assert (view.clubs, view.withheld, view.totals.clubs, view.totals.members, view.totals.savings) == ([], 1, 0, 0, {})

@@ -195,3 +195,16 @@ def test_the_ballot_page_names_the_association_and_a_general_meeting_may_decide_
     assert item.status_code == 302
     [ballot] = ballots.meeting_items(meeting)
     assert (ballot.kind, ballot.region_id) == ("region", region_id)
+
+
+def test_a_club_too_small_to_show_is_named_nowhere_and_the_page_says_why(make_club, region, make_browser):
+    from coop.services import clubs
+
+    region_id, coordinator = region
+    small = make_club(5, name="Cigale Réduite")
+    join(small, region_id)
+    for member in small.members[2:]:
+        clubs.leave(member.id, small.club_id)
+    page = make_browser(coordinator).get(f"/regions/{region_id}")
+    assert page.status_code == 200 and "Cigale Réduite" not in page.text
+    assert "1 club partageant ses chiffres compte moins de 3 membres actifs" in page.text
