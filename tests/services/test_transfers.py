@@ -461,7 +461,7 @@ def test_a_dissolving_club_passes_no_share_even_bought_first(scene):
 def test_the_cli_tick_reports_the_months_settled(app, scene):
     result = app.test_cli_runner().invoke(args=["coop", "tick"])
     assert result.exit_code == 0
-    assert "0 month(s) to buy a share first settled." in result.output
+    assert "0 month(s) to buy a share first settled;" in result.output
 
 
 # --- Withdrawing --------------------------------------------------------------------------------------------------------
