@@ -177,12 +177,6 @@ def ballot_label(row: Partnership) -> str:
     return f"{row.partner_name} ({_hours(row.limit_minutes)} h)"
 
 
-def votable(club_id: int) -> list[Partnership]:
-    return list(db.session.scalars(select(Partnership).where(
-        Partnership.club_id == club_id,
-        Partnership.status.in_((PartnershipStatus.DRAFT, PartnershipStatus.OFFERED))).order_by(Partnership.id)))
-
-
 def decided(club_id: int, partnership_id: int, *, adopted: bool, ballot_id: int, actor_id: int | None) -> None:
     """This club's members decided (``ballots._apply``): the partner club hears of it."""
     row = _partnership(club_id, partnership_id, lock=True)
@@ -710,11 +704,6 @@ def deliver_due(*, now: datetime | None = None, club_id: int | None = None) -> i
         if ids and due is not None and due <= now and deliver(sender, ids[-1], now=now):
             delivered += len(ids)
     return delivered
-
-
-def pending_relays(club_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Relay).where(
-        Relay.club_id == club_id, Relay.status == RelayStatus.PENDING))
 
 
 # --- Applying a step in the receiving club (each idempotent) --------------------------------------------------

@@ -9,6 +9,8 @@ Create Date: 2026-12-03 22:30:00
 import sqlalchemy as sa
 from alembic import op
 
+from coop import citus
+
 
 # revision identifiers, used by Alembic.
 revision = '0028_regions'
@@ -33,32 +35,8 @@ def _club_keys(table: str) -> list:
     return [sa.PrimaryKeyConstraint('id', 'club_id', name=f'pk_{table}')]
 
 
-def _distributed() -> bool:
-    """A Citus coordinator whose clubs are already distributed (an install upgraded, not a new one)."""
-    bind = op.get_bind()
-    if bind.dialect.name != 'postgresql':
-        return False
-    if not bind.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")):
-        return False
-    return bool(bind.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM pg_dist_partition "
-                                    "WHERE logicalrelid = CAST('club' AS regclass))")))
-
-
-#: The foreign keys to distributed tables (name, table, referred, columns, referred columns): Citus refuses them
-#: from a table not yet distributed, so on a distributed install they are made once the new tables are.
-TO_DISTRIBUTED = [
-    ('fk_region_member_club_id_club', 'region_member', 'club', ['club_id'], ['id']),
-    ('fk_region_member_ballot_id_ballot', 'region_member', 'ballot', ['ballot_id', 'club_id'], ['id', 'club_id']),
-    ('fk_ballot_region_id_region', 'ballot', 'region', ['region_id'], ['id']),
-]
-
-
-def _foreign_key(name, _table, referred, columns, referred_columns) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(columns, [f'{referred}.{c}' for c in referred_columns], name=name)
-
-
 def upgrade():
-    distributed = _distributed()
+    keys = citus.NewTableKeys(op.get_bind())  # keys into distributed tables, on an install already distributed
     op.create_table(
         'region',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -94,7 +72,8 @@ def upgrade():
         sa.Column('left_at', sa.DateTime(), nullable=True),
         sa.Column('left_by_id', sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(['region_id'], ['region.id'], name=op.f('fk_region_member_region_id_region')),
-        *([] if distributed else [_foreign_key(*TO_DISTRIBUTED[0]), _foreign_key(*TO_DISTRIBUTED[1])]),
+        *keys.to('region_member', ['club_id'], 'club', ['id'], 'fk_region_member_club_id_club'),
+        *keys.to('region_member', ['ballot_id', 'club_id'], 'ballot', ['id', 'club_id'], 'fk_region_member_ballot_id_ballot'),
         sa.ForeignKeyConstraint(['left_by_id'], ['user_account.id'],
                                 name=op.f('fk_region_member_left_by_id_user_account')),
         *_club_keys('region_member'),
@@ -105,22 +84,14 @@ def upgrade():
     # Joining an association becomes a kind of decision (the charter's ordinary threshold, R7).
     with op.batch_alter_table('ballot', schema=None) as batch_op:
         batch_op.add_column(sa.Column('region_id', sa.Integer(), nullable=True))
-        if not distributed:
+        if not keys.distributed:
             batch_op.create_foreign_key('fk_ballot_region_id_region', 'region', ['region_id'], ['id'])
         batch_op.drop_constraint(op.f('ck_ballot_kind_valid'), type_='check')
         batch_op.create_check_constraint(op.f('ck_ballot_kind_valid'), f"kind IN ({KINDS}, 'region')")
 
-    if distributed:
-        # The new tables are made reference and distributed tables now, in a transaction of their own (Citus
-        # copies a table's sequence to the workers only once it is committed); then the keys that point into
-        # distributed tables are made, which Citus refuses from a table not yet distributed.
-        from coop import citus  # the migration runs inside the app: the one place that knows how to distribute
-
-        with op.get_context().autocommit_block():
-            pass  # commits the new tables
-        citus.distribute(op.get_bind())
-        for name, table, referred, columns, referred_columns in TO_DISTRIBUTED:
-            op.create_foreign_key(name, table, referred, columns, referred_columns)
+    if keys.distributed:  # the association is a reference table: made after it is one, like the club keys
+        keys.later.append(('fk_ballot_region_id_region', 'ballot', 'region', ['region_id'], ['id']))
+    keys.finish(op)
 
 
 def downgrade():
